@@ -1,0 +1,159 @@
+#include <courier/serialization/envelope.hpp>
+
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace courier {
+namespace {
+
+// Fixed header layout; docs/protocol.md is the reference, these offsets must match it.
+constexpr std::size_t off_magic = 0;
+constexpr std::size_t off_version = 4;
+constexpr std::size_t off_flags = 5;
+constexpr std::size_t off_priority = 6;
+constexpr std::size_t off_reserved = 7;
+constexpr std::size_t off_type = 8;
+constexpr std::size_t off_correlation = 16;
+constexpr std::size_t off_sender_len = 24;
+constexpr std::size_t off_recipient_len = 26;
+constexpr std::size_t off_payload_len = 28;
+static_assert(off_payload_len + 4 == envelope_header_size);
+
+template <class U>
+void put_le(std::byte* at, U value) {
+    for (std::size_t i = 0; i < sizeof(U); ++i)
+        at[i] = static_cast<std::byte>((value >> (8 * i)) & 0xff);
+}
+
+template <class U>
+U get_le(const std::byte* at) {
+    U value = 0;
+    for (std::size_t i = 0; i < sizeof(U); ++i)
+        value = static_cast<U>(value | (static_cast<U>(at[i]) << (8 * i)));
+    return value;
+}
+
+Unexpected<DecodeError> fail(DecodeError::Code code, std::string message) {
+    return Unexpected{DecodeError{code, std::move(message)}};
+}
+
+}  // namespace
+
+bool is_valid_name(std::string_view name) noexcept {
+    if (name.empty() || name.size() > max_name_length) return false;
+    for (char c : name)
+        if (c < 0x21 || c > 0x7e) return false;
+    return true;
+}
+
+void encode_envelope_header(const EnvelopeHeader& header, std::size_t payload_size,
+                            std::vector<std::byte>& out) {
+    if (!is_valid_name(header.recipient))
+        throw std::invalid_argument("invalid recipient name '" + std::string(header.recipient) +
+                                    "'");
+    if (!header.sender.empty() && !is_valid_name(header.sender))
+        throw std::invalid_argument("invalid sender name '" + std::string(header.sender) + "'");
+    if (payload_size > UINT32_MAX)
+        throw std::invalid_argument("payload of " + std::to_string(payload_size) +
+                                    " bytes is larger than an envelope can carry");
+    if ((header.flags & ~envelope_flags::known) != 0)
+        throw std::invalid_argument("reserved envelope flag set");
+
+    std::size_t start = out.size();
+    out.resize(start + envelope_header_size + header.sender.size() + header.recipient.size());
+    std::byte* at = out.data() + start;
+    std::memcpy(at + off_magic, envelope_magic, sizeof envelope_magic);
+    at[off_version] = std::byte{envelope_version};
+    at[off_flags] = std::byte{header.flags};
+    at[off_priority] = std::byte{header.priority};
+    at[off_reserved] = std::byte{0};
+    put_le<std::uint64_t>(at + off_type, header.type);
+    put_le<std::uint64_t>(at + off_correlation, header.correlation);
+    put_le<std::uint16_t>(at + off_sender_len, static_cast<std::uint16_t>(header.sender.size()));
+    put_le<std::uint16_t>(at + off_recipient_len,
+                          static_cast<std::uint16_t>(header.recipient.size()));
+    put_le<std::uint32_t>(at + off_payload_len, static_cast<std::uint32_t>(payload_size));
+    std::byte* names = at + envelope_header_size;
+    std::memcpy(names, header.sender.data(), header.sender.size());
+    std::memcpy(names + header.sender.size(), header.recipient.data(), header.recipient.size());
+}
+
+void patch_payload_length(std::span<std::byte> frame, std::size_t payload_size) {
+    if (frame.size() < envelope_header_size || payload_size > UINT32_MAX)
+        throw std::invalid_argument("cannot patch the payload length of this frame");
+    put_le<std::uint32_t>(frame.data() + off_payload_len, static_cast<std::uint32_t>(payload_size));
+}
+
+Expected<EnvelopeView, DecodeError> decode_envelope(std::span<const std::byte> frame,
+                                                    const MessageRegistry* known_types) {
+    using Code = DecodeError::Code;
+    if (frame.size() < envelope_header_size)
+        return fail(Code::truncated, "frame of " + std::to_string(frame.size()) +
+                                         " bytes is shorter than the 32-byte envelope header");
+    const std::byte* at = frame.data();
+    if (std::memcmp(at + off_magic, envelope_magic, sizeof envelope_magic) != 0)
+        return fail(Code::bad_magic, "frame does not start with the envelope magic \"COUR\"");
+    auto version = static_cast<std::uint8_t>(at[off_version]);
+    if (version != envelope_version)
+        return fail(Code::bad_version, "envelope version " + std::to_string(version) +
+                                           " is not supported (this build speaks " +
+                                           std::to_string(envelope_version) + ")");
+    auto flags = static_cast<std::uint8_t>(at[off_flags]);
+    if ((flags & ~envelope_flags::known) != 0 || at[off_reserved] != std::byte{0})
+        return fail(Code::bad_flags, "reserved envelope bits are set");
+    if ((flags & envelope_flags::request) && (flags & envelope_flags::reply))
+        return fail(Code::bad_flags, "an envelope cannot be both request and reply");
+
+    auto sender_len = get_le<std::uint16_t>(at + off_sender_len);
+    auto recipient_len = get_le<std::uint16_t>(at + off_recipient_len);
+    auto payload_len = get_le<std::uint32_t>(at + off_payload_len);
+    std::size_t expected = envelope_header_size + std::size_t{sender_len} + recipient_len +
+                           std::size_t{payload_len};
+    if (frame.size() < expected)
+        return fail(Code::truncated, "envelope announces " + std::to_string(expected) +
+                                         " bytes but the frame has " +
+                                         std::to_string(frame.size()));
+    if (frame.size() != expected)
+        return fail(Code::length_mismatch, "frame has " + std::to_string(frame.size() - expected) +
+                                               " bytes beyond the envelope's lengths");
+
+    EnvelopeView view;
+    view.header.flags = flags;
+    view.header.priority = static_cast<std::uint8_t>(at[off_priority]);
+    view.header.type = get_le<std::uint64_t>(at + off_type);
+    view.header.correlation = get_le<std::uint64_t>(at + off_correlation);
+    const char* names = reinterpret_cast<const char*>(at + envelope_header_size);
+    view.header.sender = std::string_view(names, sender_len);
+    view.header.recipient = std::string_view(names + sender_len, recipient_len);
+    if (!view.header.sender.empty() && !is_valid_name(view.header.sender))
+        return fail(Code::bad_name, "sender name is not 1-255 printable ASCII bytes");
+    if (!is_valid_name(view.header.recipient))
+        return fail(Code::bad_name, "recipient name is empty or not printable ASCII");
+    if (known_types && !known_types->contains(view.header.type)) {
+        char hex[19];
+        std::snprintf(hex, sizeof hex, "%016llx",
+                      static_cast<unsigned long long>(view.header.type));
+        return fail(Code::unknown_type,
+                    std::string("message type 0x") + hex + " is not registered in this process");
+    }
+    view.payload = frame.subspan(envelope_header_size + sender_len + recipient_len, payload_len);
+    return view;
+}
+
+std::string_view to_string(DecodeError::Code code) noexcept {
+    switch (code) {
+        case DecodeError::Code::truncated: return "truncated";
+        case DecodeError::Code::bad_magic: return "bad_magic";
+        case DecodeError::Code::bad_version: return "bad_version";
+        case DecodeError::Code::bad_flags: return "bad_flags";
+        case DecodeError::Code::length_mismatch: return "length_mismatch";
+        case DecodeError::Code::bad_name: return "bad_name";
+        case DecodeError::Code::unknown_type: return "unknown_type";
+        case DecodeError::Code::bad_payload: return "bad_payload";
+    }
+    return "unknown";
+}
+
+}  // namespace courier

@@ -1,0 +1,19 @@
+#pragma once
+/// @file
+/// What a transport can do; the framework reads these instead of naming schemes.
+
+#include <cstddef>
+#include <limits>
+
+namespace courier {
+
+struct Capabilities {
+    /// Largest frame the mechanism moves in one piece; larger frames must be fragmented
+    /// by the shared layer. Stream transports have no native limit.
+    std::size_t native_frame_limit = std::numeric_limits<std::size_t>::max();
+    bool fd_passing = false;  ///< can carry file descriptors with a frame
+    bool priorities = false;  ///< delivers higher-priority frames first
+    bool cross_host = false;  ///< can connect nodes on different hosts
+};
+
+}  // namespace courier

@@ -1,0 +1,54 @@
+#pragma once
+/// @file
+/// A link: one connected, bidirectional channel of frames between two endpoints.
+///
+/// Threading contract: `send` may be called from any thread (a link serializes its
+/// writers); `receive` is called by one thread at a time (the node's reactor), when
+/// `poll_fd()` is readable. Errors: `send` throws LinkError when the link is broken;
+/// `receive` reports the peer's end or a protocol violation as its status.
+
+#include <courier/transports/capabilities.hpp>
+#include <courier/transports/frame.hpp>
+
+#include <cstddef>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace courier {
+
+/// A link can no longer carry frames (peer gone, frame too large, refused fds).
+class LinkError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// What a call to Link::receive found.
+struct ReceiveStatus {
+    enum class State {
+        open,    ///< the link is fine; more frames may come later
+        closed,  ///< the peer closed the link cleanly
+        failed,  ///< the link broke or the peer violated framing; `reason` says how
+    };
+    State state = State::open;
+    std::string reason;
+};
+
+class Link {
+public:
+    virtual ~Link() = default;
+
+    virtual const Capabilities& capabilities() const noexcept = 0;
+    /// A descriptor that becomes readable when `receive` may have frames for it.
+    virtual int poll_fd() const noexcept = 0;
+    /// Sends one whole frame; blocks while the mechanism is full. Thread-safe.
+    /// Throws LinkError if the frame cannot be sent (broken link, too large, fds refused).
+    virtual void send(std::span<const std::byte> bytes, std::span<const int> fds = {}) = 0;
+    /// Appends every frame that has arrived to `out` without blocking.
+    virtual ReceiveStatus receive(std::vector<Frame>& out) = 0;
+    /// Human-readable description of the other end, for logs and `courier links`.
+    virtual std::string peer() const = 0;
+};
+
+}  // namespace courier
