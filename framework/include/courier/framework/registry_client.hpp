@@ -1,0 +1,67 @@
+#pragma once
+/// @file
+/// A connection to the per-host registry `courierd`, starting it when none runs.
+///
+/// Calls are synchronous and thread-safe; each waits for its answer with a deadline.
+/// Errors: a registry that cannot be reached or started, or a broken connection,
+/// throws RegistryError; a refusal by the registry (name taken) is a Status value.
+
+#include <courier/framework/registry_protocol.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace courier {
+
+class RegistryError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct RegistryOptions {
+    std::filesystem::path runtime_dir;  ///< empty: default_runtime_dir()
+    bool autostart = true;              ///< start courierd when none answers
+    /// The courierd to start: empty means $COURIER_COURIERD, then `courierd` next to
+    /// this executable, then `courierd` on PATH.
+    std::filesystem::path courierd;
+    /// How long a started courierd stays up with no node connected; negative: its default.
+    std::chrono::milliseconds idle_exit{-1};
+    std::chrono::milliseconds timeout{5000};  ///< per call, and for starting courierd
+};
+
+class RegistryClient {
+public:
+    /// Connects (starting courierd if allowed and needed). Throws RegistryError.
+    explicit RegistryClient(RegistryOptions options = {});
+    ~RegistryClient();
+    RegistryClient(const RegistryClient&) = delete;
+    RegistryClient& operator=(const RegistryClient&) = delete;
+
+    registry::Status register_node(const std::string& node, const std::vector<std::string>& endpoints);
+    registry::Status register_name(const std::string& name);
+    registry::Status unregister_name(const std::string& name);
+    /// Resolves `name`; with `wait` > 0, waits up to that long for it to be registered.
+    registry::Location lookup(const std::string& name,
+                              std::chrono::milliseconds wait = std::chrono::milliseconds{0});
+    /// Asks for a NameDown for `name`; delivered to the handler given to on_name_down.
+    registry::Status watch(const std::string& name);
+    registry::NodeList list_nodes();
+
+    /// Called on the client's reader thread for every NameDown. Set before watching.
+    void on_name_down(std::function<void(const registry::NameDown&)> handler);
+    /// Called on the reader thread if the connection to the registry breaks.
+    void on_disconnect(std::function<void(const std::string& reason)> handler);
+
+    const std::filesystem::path& runtime_dir() const noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace courier

@@ -1,0 +1,126 @@
+#pragma once
+/// @file
+/// The messages between nodes (and the `courier` CLI) and the per-host registry daemon
+/// `courierd`. They travel as ordinary courier envelopes over a `unix:` link to the
+/// registry's socket, addressed to `courierd`; each request carries the request flag
+/// and a correlation id, and its answer the reply flag and the same id. `NameDown`
+/// arrives unsolicited (correlation 0) for names a connection watches.
+/// docs/protocol.md describes the exchange.
+
+#include <courier/serialization/message_type.hpp>
+
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace courier::registry {
+
+/// The recipient name of every request to the registry.
+inline constexpr const char* daemon_name = "courierd";
+
+/// Makes this connection a node: unique node name, its pid and the endpoints it listens
+/// on. Answered with Status. Until the connection closes, the node is alive.
+struct RegisterNode {
+    std::string node;
+    std::int64_t pid = 0;
+    std::vector<std::string> endpoints;
+    template <class A>
+    void serialize(A& a) { a(node, pid, endpoints); }
+};
+
+/// Claims an actor name for the registered node of this connection. Answered with
+/// Status; fails if a live node holds the name.
+struct RegisterName {
+    std::string name;
+    template <class A>
+    void serialize(A& a) { a(name); }
+};
+
+/// Gives up a name (the actor stopped). Answered with Status. Watchers get NameDown.
+struct UnregisterName {
+    std::string name;
+    template <class A>
+    void serialize(A& a) { a(name); }
+};
+
+/// Resolves a name to its node. Answered with Location.
+struct Lookup {
+    std::string name;
+    /// 0: answer at once. Otherwise wait up to this long for the name to be registered.
+    std::int64_t wait_ms = 0;
+    template <class A>
+    void serialize(A& a) { a(name, wait_ms); }
+};
+
+/// Asks for a NameDown when `name` goes away (unregistered, or its node's connection
+/// closed). Answered with Status; a name not registered now gets its NameDown at once.
+struct Watch {
+    std::string name;
+    template <class A>
+    void serialize(A& a) { a(name); }
+};
+
+/// Asks for every node and its names. Answered with NodeList.
+struct ListNodes {
+    template <class A>
+    void serialize(A&) {}
+};
+
+/// Answer to RegisterNode, RegisterName, UnregisterName and Watch.
+struct Status {
+    bool ok = true;
+    std::string error;  ///< why not, when !ok
+    template <class A>
+    void serialize(A& a) { a(ok, error); }
+};
+
+/// Answer to Lookup.
+struct Location {
+    bool found = false;
+    std::string name;
+    std::string node;
+    std::int64_t pid = 0;
+    std::vector<std::string> endpoints;
+    template <class A>
+    void serialize(A& a) { a(found, name, node, pid, endpoints); }
+};
+
+struct NodeInfo {
+    std::string node;
+    std::int64_t pid = 0;
+    std::vector<std::string> endpoints;
+    std::vector<std::string> names;
+    template <class A>
+    void serialize(A& a) { a(node, pid, endpoints, names); }
+};
+
+/// Answer to ListNodes.
+struct NodeList {
+    std::vector<NodeInfo> nodes;
+    template <class A>
+    void serialize(A& a) { a(nodes); }
+};
+
+/// Unsolicited: a watched name went away.
+struct NameDown {
+    std::string name;
+    std::string reason;  ///< "unregistered", "node exited", "not registered"
+    template <class A>
+    void serialize(A& a) { a(name, reason); }
+};
+
+}  // namespace courier::registry
+
+COURIER_MESSAGE(courier::registry::RegisterNode, "courier.registry.RegisterNode");
+COURIER_MESSAGE(courier::registry::RegisterName, "courier.registry.RegisterName");
+COURIER_MESSAGE(courier::registry::UnregisterName, "courier.registry.UnregisterName");
+COURIER_MESSAGE(courier::registry::Lookup, "courier.registry.Lookup");
+COURIER_MESSAGE(courier::registry::Watch, "courier.registry.Watch");
+COURIER_MESSAGE(courier::registry::ListNodes, "courier.registry.ListNodes");
+COURIER_MESSAGE(courier::registry::Status, "courier.registry.Status");
+COURIER_MESSAGE(courier::registry::Location, "courier.registry.Location");
+COURIER_MESSAGE(courier::registry::NodeList, "courier.registry.NodeList");
+COURIER_MESSAGE(courier::registry::NameDown, "courier.registry.NameDown");

@@ -1,0 +1,20 @@
+#pragma once
+/// @file
+/// Where a host's courier objects live: the registry socket and its lock.
+
+#include <filesystem>
+
+namespace courier {
+
+/// `$COURIER_RUNTIME_DIR` if set, else `$XDG_RUNTIME_DIR/courier`, else
+/// `/tmp/courier-<uid>`. Tests point nodes at a private directory with the variable.
+std::filesystem::path default_runtime_dir();
+
+/// Creates `dir` (and parents) if missing, owner-only (0700). Throws std::system_error
+/// if it cannot, or if it exists and belongs to another user.
+void ensure_runtime_dir(const std::filesystem::path& dir);
+
+/// The registry's socket inside a runtime directory.
+std::filesystem::path registry_socket_path(const std::filesystem::path& dir);
+
+}  // namespace courier
