@@ -1,1 +1,506 @@
-// placeholder
+#include <courier/framework/node.hpp>
+
+#include "node_core.hpp"
+
+#include <courier/transports/transport.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <unistd.h>
+
+namespace courier {
+
+// ---- Node: the public face -------------------------------------------------------------
+
+Node::Node(NodeOptions options) : core_(std::make_unique<detail::NodeCore>(*this, std::move(options))) {
+    core_->start();
+}
+
+Node::Node(std::string name) : Node([&] {
+      NodeOptions options;
+      options.name = std::move(name);
+      return options;
+  }()) {}
+
+Node::~Node() { core_->stop_all(); }
+
+const std::string& Node::name() const noexcept { return core_->name(); }
+
+void Node::spawn(std::string name, std::function<void(Actor&)> setup) {
+    struct FunctionActor final : Actor {
+        explicit FunctionActor(std::function<void(Actor&)> f) : setup(std::move(f)) {}
+        void on_start() override { setup(*this); }
+        std::function<void(Actor&)> setup;
+    };
+    adopt(std::move(name), std::make_unique<FunctionActor>(std::move(setup)));
+}
+
+void Node::adopt(std::string name, std::unique_ptr<Actor> actor) {
+    core_->adopt(std::move(name), std::move(actor));
+}
+
+void Node::stop(std::string_view actor) { core_->stop_actor(actor); }
+void Node::post(Letter letter) { core_->post(std::move(letter)); }
+Letter Node::await_reply(Letter request, std::chrono::milliseconds timeout) {
+    return core_->await_reply(std::move(request), timeout);
+}
+bool Node::wait_for(std::string_view name, std::chrono::milliseconds timeout) {
+    return core_->wait_for(name, timeout);
+}
+void Node::shutdown() noexcept { core_->shutdown(); }
+void Node::wait() { core_->wait(); }
+NodeStats Node::stats() const noexcept { return core_->stats(); }
+
+namespace detail {
+
+// ---- NodeCore: lifecycle ---------------------------------------------------------------
+
+namespace {
+std::string default_node_name() {
+    return std::string(program_invocation_short_name) + "-" + std::to_string(::getpid());
+}
+}  // namespace
+
+NodeCore::NodeCore(Node& owner, NodeOptions options)
+    : owner_(owner), options_(std::move(options)) {
+    name_ = options_.name.empty() ? default_node_name() : options_.name;
+    if (!is_valid_name(name_))
+        throw SetupError(ErrorCode::unknown_name, "invalid node name '" + name_ + "'");
+    // The framework's own message types must be known before the first frame arrives.
+    (void)type_id_of<DeadLetter>();
+    (void)type_id_of<Failure>();
+    (void)type_id_of<Down>();
+    (void)type_id_of<Hello>();
+    // A peer that goes away must surface as a link error, not kill the process.
+    struct sigaction current {};
+    if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)
+        std::signal(SIGPIPE, SIG_IGN);
+}
+
+void NodeCore::start() {
+    scheduler_ = std::make_unique<Scheduler>(options_.threads);
+    reactor_ = std::make_unique<Reactor>();
+    if (!options_.use_registry) return;
+
+    std::string endpoint = options_.endpoint.empty()
+                               ? "unix:@courier." + std::to_string(::getpid()) + "." + name_
+                               : options_.endpoint;
+    listener_ = TransportRegistry::builtin().listen(Endpoint::parse(endpoint));
+    reactor_->add(listener_->poll_fd(), [this] { on_accept(); });
+    try {
+        registry_ = std::make_unique<RegistryClient>(options_.registry);
+    } catch (const RegistryError& e) {
+        throw SetupError(ErrorCode::link_failed, std::string("node '") + name_ +
+                                                     "' cannot reach the registry: " + e.what());
+    }
+    registry_->on_name_down([this](const registry::NameDown& down) { on_name_down(down); });
+    registry_->on_disconnect([this](const std::string& reason) {
+        spdlog::error("node '{}': lost the registry: {}", name_, reason);
+    });
+    auto status = registry_->register_node(name_, {listener_->endpoint().to_string()});
+    if (!status.ok) throw SetupError(ErrorCode::name_taken, status.error);
+}
+
+void NodeCore::stop_all() {
+    std::vector<std::shared_ptr<Mailbox>> boxes;
+    {
+        std::shared_lock lock(names_mutex_);
+        for (auto& [name, box] : local_) boxes.push_back(box);
+    }
+    for (auto& box : boxes) {
+        if (!dynamic_cast<ActorCell*>(box.get())) continue;
+        Letter stop;
+        stop.type = stop_type;
+        box->deliver(std::move(stop));
+    }
+    std::unique_lock lock(run_mutex_);
+    if (!run_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return live_cells_ == 0; }))
+        spdlog::error("node '{}': {} actors did not stop within 10 s", name_, live_cells_);
+}
+
+NodeCore::~NodeCore() {
+    registry_.reset();  // joins its reader thread: no more NameDown callbacks
+    if (reactor_) reactor_->stop();
+    if (scheduler_) scheduler_->stop();
+    listener_.reset();
+}
+
+void NodeCore::shutdown() noexcept {
+    {
+        std::lock_guard lock(run_mutex_);
+        shutdown_requested_ = true;
+    }
+    run_cv_.notify_all();
+}
+
+void NodeCore::wait() {
+    std::unique_lock lock(run_mutex_);
+    run_cv_.wait(lock, [&] { return shutdown_requested_; });
+}
+
+NodeStats NodeCore::stats() const noexcept {
+    return NodeStats{stats_.delivered_local.load(), stats_.sent_remote.load(),
+                     stats_.received_remote.load(), stats_.dead_letters.load(),
+                     stats_.handler_failures.load(), stats_.bad_frames.load()};
+}
+
+// ---- Actors ----------------------------------------------------------------------------
+
+void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor) {
+    if (!is_valid_name(name) || name.front() == '$')
+        throw SetupError(ErrorCode::unknown_name,
+                         "invalid actor name '" + name +
+                             "': use 1-255 printable ASCII characters, not starting with '$'");
+    actor->name_ = name;
+    actor->node_ = &owner_;
+    auto cell = std::make_shared<ActorCell>(*this, std::move(actor));
+    {
+        std::unique_lock lock(names_mutex_);
+        if (!local_.try_emplace(name, cell).second)
+            throw SetupError(ErrorCode::name_taken,
+                             "name '" + name + "' is already taken in node '" + name_ + "'");
+    }
+    if (registry_) {
+        registry::Status status;
+        try {
+            status = registry_->register_name(name);
+        } catch (const RegistryError& e) {
+            status = {false, e.what()};
+        }
+        if (!status.ok) {
+            std::unique_lock lock(names_mutex_);
+            local_.erase(name);
+            throw SetupError(ErrorCode::name_taken, status.error);
+        }
+    }
+    {
+        std::lock_guard lock(run_mutex_);
+        ++live_cells_;
+    }
+    Letter start;
+    start.type = start_type;
+    cell->deliver(std::move(start));
+}
+
+void NodeCore::stop_actor(std::string_view name) {
+    auto box = find_local(std::string(name));
+    if (!box || !dynamic_cast<ActorCell*>(box.get())) return;
+    Letter stop;
+    stop.type = stop_type;
+    box->deliver(std::move(stop));
+}
+
+void NodeCore::forget(const std::string& name, const ActorCell* cell) {
+    {
+        std::unique_lock lock(names_mutex_);
+        if (auto it = local_.find(name); it != local_.end() && it->second.get() == cell)
+            local_.erase(it);
+    }
+    if (registry_) {
+        try {
+            registry_->unregister_name(name);
+        } catch (const RegistryError& e) {
+            spdlog::warn("node '{}': could not unregister '{}': {}", name_, name, e.what());
+        }
+    }
+    {
+        std::lock_guard lock(run_mutex_);
+        --live_cells_;
+    }
+    run_cv_.notify_all();
+}
+
+std::shared_ptr<Mailbox> NodeCore::find_local(const std::string& name) {
+    std::shared_lock lock(names_mutex_);
+    auto it = local_.find(name);
+    return it == local_.end() ? nullptr : it->second;
+}
+
+// ---- Routing ---------------------------------------------------------------------------
+
+void NodeCore::post(Letter letter) {
+    if (letter.origin) {  // an answer goes back over the link its request came on
+        auto peer = letter.origin;
+        send_remote(letter, peer);
+        return;
+    }
+    if (!is_valid_name(letter.recipient)) {
+        dead_letter(letter, ErrorCode::unknown_name,
+                    "'" + letter.recipient + "' is not a valid actor name");
+        return;
+    }
+    if (auto box = find_local(letter.recipient)) {
+        ++stats_.delivered_local;
+        box->deliver(std::move(letter));
+        return;
+    }
+    if (!registry_) {
+        dead_letter(letter, ErrorCode::unknown_name,
+                    "no actor named '" + letter.recipient + "' in node '" + name_ + "'");
+        return;
+    }
+    std::string why_not;
+    auto peer = peer_for(letter.recipient, why_not);
+    if (!peer) {
+        dead_letter(letter, ErrorCode::unknown_name, why_not);
+        return;
+    }
+    send_remote(letter, peer);
+}
+
+void NodeCore::send_remote(Letter& letter, const std::shared_ptr<PeerLink>& peer) {
+    if (peer->broken) {
+        dead_letter(letter, ErrorCode::link_failed,
+                    "the link to node '" + peer->node + "' is closed");
+        return;
+    }
+    std::vector<std::byte> frame;
+    EnvelopeHeader header{letter.flags, letter.priority,  letter.type,
+                          letter.correlation, letter.sender, letter.recipient};
+    encode_envelope_header(header, 0, frame);
+    std::size_t payload_start = frame.size();
+    letter.body->encode(frame);
+    patch_payload_length(frame, frame.size() - payload_start);
+    try {
+        peer->link->send(frame);
+        ++stats_.sent_remote;
+    } catch (const LinkError& e) {
+        drop_peer(peer, e.what());
+        dead_letter(letter, ErrorCode::link_failed,
+                    "the link to node '" + peer->node + "' failed: " + e.what());
+    }
+}
+
+std::shared_ptr<PeerLink> NodeCore::peer_for(const std::string& name, std::string& why_not) {
+    {
+        std::lock_guard lock(peers_mutex_);
+        if (auto route = route_cache_.find(name); route != route_cache_.end())
+            if (auto peer = peers_.find(route->second); peer != peers_.end() && !peer->second->broken)
+                return peer->second;
+    }
+    registry::Location where;
+    try {
+        where = registry_->lookup(name);
+    } catch (const RegistryError& e) {
+        why_not = "cannot look up '" + name + "': " + e.what();
+        return nullptr;
+    }
+    if (!where.found || where.node == name_) {
+        why_not = "no actor named '" + name + "' on this host";
+        return nullptr;
+    }
+    {
+        std::lock_guard lock(peers_mutex_);
+        route_cache_[name] = where.node;
+        if (auto peer = peers_.find(where.node); peer != peers_.end() && !peer->second->broken)
+            return peer->second;
+    }
+    try {
+        auto peer = connect_peer(where);
+        std::lock_guard lock(peers_mutex_);
+        auto [it, inserted] = peers_.try_emplace(where.node, peer);
+        if (!inserted && !it->second->broken) return it->second;  // another thread won
+        it->second = peer;
+        return peer;
+    } catch (const std::exception& e) {
+        why_not = "cannot connect to node '" + where.node + "' of '" + name + "': " + e.what();
+        return nullptr;
+    }
+}
+
+std::shared_ptr<PeerLink> NodeCore::connect_peer(const registry::Location& where) {
+    std::string errors;
+    for (const auto& uri : where.endpoints) {
+        try {
+            auto peer = std::make_shared<PeerLink>();
+            peer->node = where.node;
+            peer->link = TransportRegistry::builtin().connect(Endpoint::parse(uri));
+            EnvelopeHeader header;
+            header.recipient = where.node;
+            auto hello = encode_message(header, Hello{name_});
+            peer->link->send(hello);
+            watch_link(peer);
+            return peer;
+        } catch (const std::exception& e) {
+            errors += (errors.empty() ? "" : "; ") + uri + ": " + e.what();
+        }
+    }
+    throw LinkError(errors.empty() ? "it has no endpoints" : errors);
+}
+
+void NodeCore::watch_link(const std::shared_ptr<PeerLink>& peer) {
+    {
+        std::lock_guard lock(peers_mutex_);
+        links_.insert(peer);
+    }
+    std::weak_ptr<PeerLink> weak = peer;
+    reactor_->add(peer->link->poll_fd(), [this, weak] {
+        if (auto p = weak.lock()) on_readable(p);
+    });
+}
+
+void NodeCore::on_accept() {
+    while (auto link = listener_->accept()) {
+        auto peer = std::make_shared<PeerLink>();
+        peer->link = std::move(link);
+        watch_link(peer);
+    }
+}
+
+void NodeCore::on_readable(const std::shared_ptr<PeerLink>& peer) {
+    std::vector<Frame> frames;
+    auto status = peer->link->receive(frames);
+    for (auto& frame : frames) {
+        if (peer->broken) return;
+        on_frame(peer, frame);
+    }
+    if (status.state == ReceiveStatus::State::closed) drop_peer(peer, "closed by the peer");
+    if (status.state == ReceiveStatus::State::failed) drop_peer(peer, status.reason);
+}
+
+void NodeCore::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
+    ++stats_.received_remote;
+    auto view = decode_envelope(frame.bytes);
+    if (!view) {
+        ++stats_.bad_frames;
+        spdlog::error("node '{}': malformed frame from {}: {} ({}); closing the link", name_,
+                      peer->link->peer(), view.error().message, to_string(view.error().code));
+        drop_peer(peer, "malformed frame");
+        return;
+    }
+    const auto& header = view->header;
+    if (header.type == type_id_of<Hello>()) {
+        auto hello = decode_payload<Hello>(view->payload);
+        if (hello && is_valid_name(hello->node)) {
+            std::lock_guard lock(peers_mutex_);
+            peer->node = hello->node;
+            peers_.try_emplace(hello->node, peer);
+        }
+        return;
+    }
+    Letter letter;
+    letter.type = header.type;
+    letter.flags = header.flags;
+    letter.priority = header.priority;
+    letter.correlation = header.correlation;
+    letter.sender = std::string(header.sender);
+    letter.recipient = std::string(header.recipient);
+    letter.origin = peer;
+    if (!MessageRegistry::global().contains(header.type)) {
+        dead_letter(letter, ErrorCode::bad_message,
+                    type_name(header.type) + " is not a message type known to node '" + name_ + "'");
+        return;
+    }
+    auto offset = static_cast<std::size_t>(view->payload.data() - frame.bytes.data());
+    auto size = view->payload.size();
+    letter.body = std::make_unique<WireBody>(std::move(frame.bytes), offset, size);
+    auto box = find_local(letter.recipient);
+    if (!box) {
+        dead_letter(letter, ErrorCode::unknown_name,
+                    "no actor named '" + letter.recipient + "' in node '" + name_ + "'");
+        return;
+    }
+    box->deliver(std::move(letter));
+}
+
+void NodeCore::drop_peer(const std::shared_ptr<PeerLink>& peer, const std::string& reason) {
+    if (peer->broken.exchange(true)) return;
+    spdlog::info("node '{}': link to {} closed: {}", name_,
+                 peer->node.empty() ? peer->link->peer() : "node '" + peer->node + "'", reason);
+    reactor_->remove(peer->link->poll_fd());
+    std::lock_guard lock(peers_mutex_);
+    if (auto it = peers_.find(peer->node); it != peers_.end() && it->second == peer)
+        peers_.erase(it);
+    std::erase_if(route_cache_, [&](const auto& route) { return route.second == peer->node; });
+    links_.erase(peer);
+}
+
+void NodeCore::dead_letter(const Letter& letter, ErrorCode code, const std::string& reason) {
+    ++stats_.dead_letters;
+    spdlog::warn("node '{}': dead letter: {} from '{}' to '{}': {}", name_, type_name(letter.type),
+                 letter.sender.empty() ? "(anonymous)" : letter.sender, letter.recipient, reason);
+    // Never bounce a bounce, an answer, or a letter nobody can be told about.
+    if (letter.sender.empty() || letter.is_reply() || letter.type == type_id_of<DeadLetter>())
+        return;
+    Letter back = make_letter(
+        DeadLetter{letter.recipient, letter.type, static_cast<std::uint8_t>(code), reason},
+        std::string(), letter.sender);
+    address_reply(back, &letter);
+    post(std::move(back));
+}
+
+// ---- Requests, waiting and watching ----------------------------------------------------
+
+Letter NodeCore::await_reply(Letter request, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto waiter = std::make_shared<ReplyWaiter>();
+    request.correlation = next_correlation();
+    request.flags |= envelope_flags::request;
+    request.sender = "$request." + std::to_string(request.correlation);
+    std::string waiter_name = request.sender;
+    {
+        std::unique_lock lock(names_mutex_);
+        local_.emplace(waiter_name, waiter);
+    }
+    post(std::move(request));
+    auto answer = waiter->wait(deadline);
+    {
+        std::unique_lock lock(names_mutex_);
+        local_.erase(waiter_name);
+    }
+    if (answer) return std::move(*answer);
+    Letter expired;
+    expired.type = request_timeout_type;
+    return expired;
+}
+
+void NodeCore::arm_timeout(const std::string& actor, std::uint64_t correlation,
+                           std::chrono::milliseconds timeout) {
+    reactor_->after(timeout, [this, actor, correlation] {
+        Letter expired;
+        expired.type = request_timeout_type;
+        expired.correlation = correlation;
+        if (auto box = find_local(actor)) box->deliver(std::move(expired));
+    });
+}
+
+bool NodeCore::wait_for(std::string_view name, std::chrono::milliseconds timeout) {
+    if (find_local(std::string(name))) return true;
+    if (!registry_) return false;
+    return registry_->lookup(std::string(name), timeout).found;
+}
+
+void NodeCore::watch(const std::string& watcher, std::string_view name) {
+    if (!registry_)
+        throw SetupError(ErrorCode::unknown_name, "watching needs a node with a registry");
+    {
+        std::lock_guard lock(watch_mutex_);
+        watchers_[std::string(name)].insert(watcher);
+    }
+    auto status = registry_->watch(std::string(name));
+    if (!status.ok) spdlog::warn("node '{}': cannot watch '{}': {}", name_, name, status.error);
+}
+
+void NodeCore::on_name_down(const registry::NameDown& down) {
+    {
+        std::lock_guard lock(peers_mutex_);
+        route_cache_.erase(down.name);
+    }
+    std::set<std::string> watchers;
+    {
+        std::lock_guard lock(watch_mutex_);
+        if (auto it = watchers_.find(down.name); it != watchers_.end()) {
+            watchers = std::move(it->second);
+            watchers_.erase(it);
+        }
+    }
+    // Local delivery only: this runs on the registry's reader thread, which must not wait
+    // for the registry.
+    for (const auto& watcher : watchers)
+        if (auto box = find_local(watcher))
+            box->deliver(make_letter(Down{down.name, down.reason}, std::string(), watcher));
+}
+
+}  // namespace detail
+}  // namespace courier

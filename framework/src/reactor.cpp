@@ -1,1 +1,110 @@
-// placeholder
+#include "reactor.hpp"
+
+#include <courier/transports/posix_call.hpp>
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <vector>
+
+namespace courier::detail {
+
+Reactor::Reactor()
+    : epoll_(static_cast<int>(COURIER_SYSCALL(::epoll_create1, EPOLL_CLOEXEC).value_or_throw())),
+      wakeup_(static_cast<int>(
+          COURIER_SYSCALL(::eventfd, 0u, EFD_CLOEXEC | EFD_NONBLOCK).value_or_throw())) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = wakeup_.get();
+    COURIER_SYSCALL(::epoll_ctl, epoll_.get(), EPOLL_CTL_ADD, wakeup_.get(), &ev).value_or_throw();
+    thread_ = std::thread([this] { run(); });
+}
+
+Reactor::~Reactor() { stop(); }
+
+void Reactor::add(int fd, std::function<void()> on_readable) {
+    {
+        std::lock_guard lock(mutex_);
+        handlers_[fd] = std::make_shared<std::function<void()>>(std::move(on_readable));
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    COURIER_SYSCALL(::epoll_ctl, epoll_.get(), EPOLL_CTL_ADD, fd, &ev)
+        .value_or_throw("watch descriptor");
+}
+
+void Reactor::remove(int fd) {
+    std::lock_guard lock(mutex_);
+    if (handlers_.erase(fd) == 0) return;
+    // Failure only means the fd is already gone from the set.
+    (void)COURIER_SYSCALL(::epoll_ctl, epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+}
+
+void Reactor::after(std::chrono::milliseconds delay, std::function<void()> fn) {
+    {
+        std::lock_guard lock(mutex_);
+        timers_.emplace(Clock::now() + delay, std::move(fn));
+    }
+    wake();
+}
+
+void Reactor::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake();
+    if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+void Reactor::wake() {
+    std::uint64_t one = 1;
+    (void)COURIER_SYSCALL(::write, wakeup_.get(), &one, sizeof one);
+}
+
+int Reactor::next_timeout_ms() {
+    std::lock_guard lock(mutex_);
+    if (timers_.empty()) return -1;
+    auto wait = std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first - Clock::now());
+    return wait.count() < 0 ? 0 : static_cast<int>(wait.count());
+}
+
+void Reactor::run() {
+    std::vector<epoll_event> events(64);
+    for (;;) {
+        int timeout = next_timeout_ms();
+        auto n = COURIER_SYSCALL(::epoll_wait, epoll_.get(), events.data(),
+                                 static_cast<int>(events.size()), timeout);
+        if (!n.ok()) n.value_or_throw();
+        for (long i = 0; i < n.value; ++i) {
+            int fd = events[static_cast<std::size_t>(i)].data.fd;
+            if (fd == wakeup_.get()) {
+                std::uint64_t count;
+                (void)COURIER_SYSCALL(::read, wakeup_.get(), &count, sizeof count);
+                continue;
+            }
+            std::shared_ptr<std::function<void()>> handler;
+            {
+                std::lock_guard lock(mutex_);
+                if (auto it = handlers_.find(fd); it != handlers_.end()) handler = it->second;
+            }
+            if (handler) (*handler)();
+        }
+        // Due timers, run outside the lock so they may add timers or remove fds.
+        std::vector<std::function<void()>> due;
+        {
+            std::lock_guard lock(mutex_);
+            if (stopping_) return;
+            auto now = Clock::now();
+            while (!timers_.empty() && timers_.begin()->first <= now) {
+                due.push_back(std::move(timers_.begin()->second));
+                timers_.erase(timers_.begin());
+            }
+        }
+        for (auto& fn : due) fn();
+    }
+}
+
+}  // namespace courier::detail

@@ -1,1 +1,45 @@
-// placeholder
+#include <courier/framework/error.hpp>
+#include <courier/framework/reply.hpp>
+#include <courier/framework/system_messages.hpp>
+#include <courier/serialization/message_registry.hpp>
+
+#include <cstdio>
+
+namespace courier {
+
+std::string_view to_string(ErrorCode code) noexcept {
+    switch (code) {
+        case ErrorCode::timeout: return "timeout";
+        case ErrorCode::unknown_name: return "unknown_name";
+        case ErrorCode::handler_failed: return "handler_failed";
+        case ErrorCode::unexpected_reply: return "unexpected_reply";
+        case ErrorCode::bad_message: return "bad_message";
+        case ErrorCode::no_handler: return "no_handler";
+        case ErrorCode::link_failed: return "link_failed";
+        case ErrorCode::name_taken: return "name_taken";
+        case ErrorCode::stopped: return "stopped";
+    }
+    return "unknown_error";
+}
+
+namespace detail {
+
+void address_reply(Letter& letter, const Letter* request) {
+    if (!request) return;
+    letter.recipient = request->sender;
+    letter.origin = request->origin;
+    if (request->is_request()) {
+        letter.flags = envelope_flags::reply;
+        letter.correlation = request->correlation;
+    }
+}
+
+std::string type_name(TypeId type) {
+    if (auto name = MessageRegistry::global().name_of(type)) return *name;
+    char hex[32];
+    std::snprintf(hex, sizeof hex, "type 0x%016llx", static_cast<unsigned long long>(type));
+    return hex;
+}
+
+}  // namespace detail
+}  // namespace courier

@@ -15,12 +15,20 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace courier {
 
 class RegistryError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
+};
+
+/// Thrown instead of starting courierd when none answers and autostart is off
+/// (`courier ps` says "no courier registry is running" rather than starting one).
+class RegistryNotRunning : public RegistryError {
+public:
+    using RegistryError::RegistryError;
 };
 
 struct RegistryOptions {
@@ -53,6 +61,7 @@ public:
     registry::NodeList list_nodes();
 
     /// Called on the client's reader thread for every NameDown. Set before watching.
+    /// Handlers must not call back into this client (its answers arrive on that thread).
     void on_name_down(std::function<void(const registry::NameDown&)> handler);
     /// Called on the reader thread if the connection to the registry breaks.
     void on_disconnect(std::function<void(const std::string& reason)> handler);

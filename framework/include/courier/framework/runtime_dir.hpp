@@ -11,10 +11,15 @@ namespace courier {
 std::filesystem::path default_runtime_dir();
 
 /// Creates `dir` (and parents) if missing, owner-only (0700). Throws std::system_error
-/// if it cannot, or if it exists and belongs to another user.
+/// if it cannot, or if it exists and belongs to another user (or is not a directory).
+/// An existing directory of ours with looser permissions is tightened to 0700.
 void ensure_runtime_dir(const std::filesystem::path& dir);
 
 /// The registry's socket inside a runtime directory.
 std::filesystem::path registry_socket_path(const std::filesystem::path& dir);
+
+/// The lock file the running courierd holds (flock) inside a runtime directory; it also
+/// holds that courierd's pid, as text.
+std::filesystem::path registry_lock_path(const std::filesystem::path& dir);
 
 }  // namespace courier

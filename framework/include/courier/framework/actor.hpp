@@ -1,0 +1,125 @@
+#pragma once
+/// @file
+/// An actor: a named object with a mailbox and typed handlers, run on one thread at a time.
+///
+/// Subclass it and register handlers in the constructor or in `on_start`, or give
+/// `Node::spawn` a setup function. A handler that throws is logged and counted, a request
+/// it was handling is answered with a Failure, and the actor goes on with the next letter.
+
+#include <courier/expected.hpp>
+#include <courier/framework/error.hpp>
+#include <courier/framework/letter.hpp>
+#include <courier/framework/reply.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace courier {
+
+class Node;
+namespace detail {
+class NodeCore;
+}
+
+class Actor {
+public:
+    Actor() = default;
+    virtual ~Actor() = default;
+    Actor(const Actor&) = delete;
+    Actor& operator=(const Actor&) = delete;
+
+    /// The name it was spawned with, unique on the host.
+    const std::string& name() const noexcept { return name_; }
+    Node& node() const noexcept { return *node_; }
+
+    /// Calls `handler(M&)` for every message of type M. One handler per type.
+    template <Message M, class F>
+    void handle(F&& handler);
+
+    /// Sends `message` to the actor named `to`, wherever it lives. Fire and forget: an
+    /// undeliverable message comes back as a DeadLetter.
+    template <Message M>
+    void send(std::string_view to, M message, std::uint8_t priority = 0);
+
+    /// Answers the request (or message) being handled now, to its sender.
+    template <Message M>
+    void reply(M message);
+
+    /// Sends a request; `on_result(Expected<R, Error>)` runs in this actor with the reply,
+    /// or with an error: timeout, unknown name, the handler's failure.
+    template <Message R, Message M, class F>
+    void request(std::string_view to, M message, std::chrono::milliseconds timeout, F&& on_result);
+
+    /// Asks for a Down message when the actor named `name` stops or its process exits.
+    void watch(std::string_view name);
+
+    /// Stops this actor after the current handler returns.
+    void stop() noexcept { stopping_ = true; }
+
+    /// The sender of the letter being handled (empty if anonymous).
+    const std::string& sender() const noexcept;
+
+protected:
+    /// Runs in the actor's context before any message.
+    virtual void on_start() {}
+    /// Runs in the actor's context after the last message.
+    virtual void on_stop() {}
+
+private:
+    friend class Node;
+    friend class detail::NodeCore;
+    friend struct detail::ActorCell;
+
+    void post(Letter letter);
+    std::uint64_t start_request(Letter& letter, std::chrono::milliseconds timeout);
+    /// Runs the handler for one letter (or completes a pending request).
+    void dispatch(Letter& letter);
+
+    std::string name_;
+    Node* node_ = nullptr;
+    bool stopping_ = false;
+    Letter* current_ = nullptr;
+    std::unordered_map<TypeId, std::function<void(Letter&)>> handlers_;
+    std::unordered_map<std::uint64_t, std::function<void(Letter&)>> pending_;
+};
+
+template <Message M, class F>
+void Actor::handle(F&& handler) {
+    handlers_[type_id_of<M>()] = [this, h = std::forward<F>(handler)](Letter& letter) mutable {
+        auto message = open_letter<M>(letter);
+        if (!message) throw detail::UndecodableMessage(message.error().message);
+        h(*message);
+    };
+}
+
+template <Message M>
+void Actor::send(std::string_view to, M message, std::uint8_t priority) {
+    Letter letter = make_letter(std::move(message), name_, std::string(to));
+    letter.priority = priority;
+    post(std::move(letter));
+}
+
+template <Message M>
+void Actor::reply(M message) {
+    Letter letter = make_letter(std::move(message), name_, current_ ? current_->sender : "");
+    detail::address_reply(letter, current_);
+    post(std::move(letter));
+}
+
+template <Message R, Message M, class F>
+void Actor::request(std::string_view to, M message, std::chrono::milliseconds timeout,
+                    F&& on_result) {
+    Letter letter = make_letter(std::move(message), name_, std::string(to));
+    std::uint64_t correlation = start_request(letter, timeout);
+    pending_[correlation] = [cb = std::forward<F>(on_result), target = std::string(to),
+                             timeout](Letter& answer) mutable {
+        cb(detail::reply_to_result<R>(answer, target, timeout));
+    };
+    post(std::move(letter));
+}
+
+}  // namespace courier

@@ -1,0 +1,45 @@
+#pragma once
+/// @file
+/// Errors of the framework layer. Setup mistakes (a taken name, a registry that cannot
+/// be reached) throw courier::Error; failures of delivery at run time reach the sender
+/// as values: `Expected<R, Error>` from a request, or a DeadLetter / Down message.
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace courier {
+
+enum class ErrorCode : std::uint8_t {
+    timeout = 1,           ///< no reply within the request's timeout
+    unknown_name = 2,      ///< no actor of that name on this host (a dead letter)
+    handler_failed = 3,    ///< the recipient's handler threw; the message says what
+    unexpected_reply = 4,  ///< the reply was of another type than requested
+    bad_message = 5,       ///< the recipient could not decode the message
+    no_handler = 6,        ///< the recipient has no handler for the message's type
+    link_failed = 7,       ///< the link to the recipient's node broke
+    name_taken = 8,        ///< the name is registered by a live actor already
+    stopped = 9,           ///< the node or the actor stopped before answering
+};
+
+std::string_view to_string(ErrorCode code) noexcept;
+
+/// A framework error: a code plus a sentence for people.
+struct Error {
+    ErrorCode code = ErrorCode::timeout;
+    std::string message;
+};
+
+/// Thrown for setup errors: spawn with a taken name, a node whose registry is out of reach.
+class SetupError : public std::runtime_error {
+public:
+    SetupError(ErrorCode code, const std::string& message)
+        : std::runtime_error(message), code_(code) {}
+    ErrorCode code() const noexcept { return code_; }
+
+private:
+    ErrorCode code_;
+};
+
+}  // namespace courier

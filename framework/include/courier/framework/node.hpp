@@ -1,0 +1,115 @@
+#pragma once
+/// @file
+/// A node: one process's actor system. It runs actors on a small thread pool, reads its
+/// links on an epoll reactor thread, and registers itself and its actors with the host's
+/// registry (`courierd`, started on demand), so any process on the host can reach its
+/// actors by name.
+
+#include <courier/expected.hpp>
+#include <courier/framework/actor.hpp>
+#include <courier/framework/error.hpp>
+#include <courier/framework/registry_client.hpp>
+
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace courier {
+
+namespace detail {
+class NodeCore;
+}
+
+struct NodeOptions {
+    /// Unique on the host; empty: "<program>-<pid>".
+    std::string name;
+    /// Threads that run actors.
+    std::size_t threads = 2;
+    /// Without a registry the node is alone: its actors reach only each other.
+    bool use_registry = true;
+    RegistryOptions registry;
+    /// Where other nodes connect; empty: a private abstract unix socket.
+    std::string endpoint;
+};
+
+/// Counters of a node since it started.
+struct NodeStats {
+    std::uint64_t delivered_local = 0;   ///< letters put in a mailbox of this process
+    std::uint64_t sent_remote = 0;       ///< frames sent to other nodes
+    std::uint64_t received_remote = 0;   ///< frames received from other nodes
+    std::uint64_t dead_letters = 0;      ///< letters that could not be delivered
+    std::uint64_t handler_failures = 0;  ///< handlers that threw or could not decode
+    std::uint64_t bad_frames = 0;        ///< frames refused as malformed (their link closed)
+};
+
+class Node {
+public:
+    /// Starts the node: threads, listener, registration. Throws SetupError when the
+    /// name is taken or the registry cannot be reached.
+    explicit Node(NodeOptions options = {});
+    explicit Node(std::string name);
+    /// Stops every actor (running their on_stop), then the node.
+    ~Node();
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+
+    const std::string& name() const noexcept;
+
+    /// Spawns an actor of type A under `name`. Throws SetupError{name_taken} if any
+    /// actor on the host has that name.
+    template <std::derived_from<Actor> A, class... Args>
+    void spawn(std::string name, Args&&... args) {
+        adopt(std::move(name), std::make_unique<A>(std::forward<Args>(args)...));
+    }
+    /// Spawns an actor whose handlers `setup(self)` registers.
+    void spawn(std::string name, std::function<void(Actor&)> setup);
+
+    /// Stops the named actor of this node after the letter it is handling.
+    void stop(std::string_view actor);
+
+    /// Sends from outside any actor (anonymous sender: a dead letter is only counted and logged).
+    template <Message M>
+    void send(std::string_view to, M message) {
+        post(make_letter(std::move(message), std::string(), std::string(to)));
+    }
+
+    /// Sends a request from outside any actor and waits for the reply or an error.
+    template <Message R, Message M>
+    Expected<R, Error> request(std::string_view to, M message, std::chrono::milliseconds timeout);
+
+    /// Waits until an actor named `name` exists on the host (or `timeout` passes).
+    bool wait_for(std::string_view name, std::chrono::milliseconds timeout);
+
+    /// Asks `wait()` to return; safe from any thread, including handlers.
+    void shutdown() noexcept;
+    /// Blocks until shutdown() is called.
+    void wait();
+
+    NodeStats stats() const noexcept;
+
+    /// Routes a letter to its recipient, here or on another node. The low-level way in
+    /// that send, reply and request use.
+    void post(Letter letter);
+
+private:
+    void adopt(std::string name, std::unique_ptr<Actor> actor);
+    Letter await_reply(Letter request, std::chrono::milliseconds timeout);
+
+    friend class Actor;
+    std::unique_ptr<detail::NodeCore> core_;
+};
+
+template <Message R, Message M>
+Expected<R, Error> Node::request(std::string_view to, M message,
+                                 std::chrono::milliseconds timeout) {
+    std::string target(to);
+    Letter answer = await_reply(make_letter(std::move(message), std::string(), target), timeout);
+    return detail::reply_to_result<R>(answer, target, timeout);
+}
+
+}  // namespace courier

@@ -1,0 +1,112 @@
+#pragma once
+/// @file
+/// The inside of a Node: its actors, its links to other nodes, and the routing between
+/// them. Node (public) forwards to it; actor cells and the reactor call back into it.
+
+#include "actor_cell.hpp"
+#include "reactor.hpp"
+#include "scheduler.hpp"
+
+#include <courier/framework/node.hpp>
+#include <courier/framework/registry_client.hpp>
+#include <courier/transports/listener.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+
+namespace courier::detail {
+
+/// A link to another node, shared by the letters that came over it (to reply).
+struct PeerLink {
+    std::string node;  ///< learned from the Hello frame on accepted links
+    std::unique_ptr<Link> link;
+    std::atomic<bool> broken{false};
+};
+
+class NodeCore {
+public:
+    NodeCore(Node& owner, NodeOptions options);
+    ~NodeCore();
+
+    void start();
+    void stop_all();
+
+    const std::string& name() const noexcept { return name_; }
+    Node& owner() noexcept { return owner_; }
+    Scheduler& scheduler() noexcept { return *scheduler_; }
+
+    void adopt(std::string name, std::unique_ptr<Actor> actor);
+    void stop_actor(std::string_view name);
+    /// The cell finished (stopped): forget its name here and in the registry.
+    void forget(const std::string& name, const ActorCell* cell);
+
+    void post(Letter letter);
+    Letter await_reply(Letter request, std::chrono::milliseconds timeout);
+    bool wait_for(std::string_view name, std::chrono::milliseconds timeout);
+    void watch(const std::string& watcher, std::string_view name);
+    /// Posts the timeout letter to `actor` for request `correlation` after `timeout`.
+    void arm_timeout(const std::string& actor, std::uint64_t correlation,
+                     std::chrono::milliseconds timeout);
+    std::uint64_t next_correlation() noexcept { return ++correlation_; }
+
+    /// Sends `letter` back to its sender as a DeadLetter (if it has one), counts and logs it.
+    void dead_letter(const Letter& letter, ErrorCode code, const std::string& reason);
+    void count_handler_failure() noexcept { ++stats_.handler_failures; }
+
+    void shutdown() noexcept;
+    void wait();
+    NodeStats stats() const noexcept;
+
+private:
+    struct Counters {
+        std::atomic<std::uint64_t> delivered_local{0}, sent_remote{0}, received_remote{0},
+            dead_letters{0}, handler_failures{0}, bad_frames{0};
+    };
+
+    std::shared_ptr<Mailbox> find_local(const std::string& name);
+    void send_remote(Letter& letter, const std::shared_ptr<PeerLink>& peer);
+    std::shared_ptr<PeerLink> peer_for(const std::string& name, std::string& why_not);
+    std::shared_ptr<PeerLink> connect_peer(const registry::Location& where);
+    void watch_link(const std::shared_ptr<PeerLink>& peer);
+    void on_accept();
+    void on_readable(const std::shared_ptr<PeerLink>& peer);
+    void on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame);
+    void drop_peer(const std::shared_ptr<PeerLink>& peer, const std::string& reason);
+    void on_name_down(const registry::NameDown& down);
+
+    Node& owner_;
+    NodeOptions options_;
+    std::string name_;
+    std::atomic<std::uint64_t> correlation_{0};
+    Counters stats_;
+
+    std::unique_ptr<Scheduler> scheduler_;
+    std::unique_ptr<Reactor> reactor_;
+    std::unique_ptr<RegistryClient> registry_;
+    std::unique_ptr<Listener> listener_;
+
+    std::shared_mutex names_mutex_;
+    std::unordered_map<std::string, std::shared_ptr<Mailbox>> local_;
+
+    std::mutex peers_mutex_;
+    std::map<std::string, std::shared_ptr<PeerLink>, std::less<>> peers_;  ///< by node name
+    std::set<std::shared_ptr<PeerLink>> links_;  ///< every open link, named or not
+    std::unordered_map<std::string, std::string> route_cache_;  ///< actor name -> node name
+
+    std::mutex watch_mutex_;
+    std::map<std::string, std::set<std::string>, std::less<>> watchers_;  ///< name -> actors
+
+    std::mutex run_mutex_;
+    std::condition_variable run_cv_;
+    bool shutdown_requested_ = false;
+    std::size_t live_cells_ = 0;
+};
+
+}  // namespace courier::detail

@@ -1,0 +1,50 @@
+#pragma once
+/// @file
+/// The node's I/O thread: epoll over listener and link descriptors, plus timers.
+/// Callbacks run on the reactor thread and must not block.
+
+#include <courier/transports/fd.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+namespace courier::detail {
+
+class Reactor {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    Reactor();
+    ~Reactor();
+    Reactor(const Reactor&) = delete;
+    Reactor& operator=(const Reactor&) = delete;
+
+    /// Calls `on_readable` whenever `fd` is readable (level-triggered) until removed.
+    void add(int fd, std::function<void()> on_readable);
+    /// Stops watching `fd`; safe from any thread, including its own callback.
+    void remove(int fd);
+    /// Calls `fn` once on the reactor thread after `delay`.
+    void after(std::chrono::milliseconds delay, std::function<void()> fn);
+    /// Ends the thread; pending timers are dropped.
+    void stop();
+
+private:
+    void run();
+    void wake();
+    int next_timeout_ms();
+
+    Fd epoll_;
+    Fd wakeup_;  // eventfd: new timers and stop
+    std::mutex mutex_;
+    std::unordered_map<int, std::shared_ptr<std::function<void()>>> handlers_;
+    std::multimap<Clock::time_point, std::function<void()>> timers_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace courier::detail

@@ -1,0 +1,51 @@
+// consumer: receives items, checks their order, count and checksum, and answers the
+// producer's Done with its verdict. Exits after one producer has finished.
+#include "messages.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+int main(int argc, char** argv) {
+    CLI::App app{"courier sample: the consumer"};
+    std::uint64_t count = 0;
+    std::size_t size = 0;
+    std::string name = "consumer";
+    app.add_option("--count", count, "items to expect (0: whatever Done says)");
+    app.add_option("--size", size, "payload bytes expected per item (0: any)");
+    app.add_option("--name", name, "actor name to register");
+    CLI11_PARSE(app, argc, argv);
+
+    courier::Node node("consumer-node");
+    int exit_code = 1;
+    node.spawn(name, [&](courier::Actor& self) {
+        struct State {
+            std::uint64_t received = 0;
+            std::uint64_t checksum = pc::checksum_seed;
+            bool in_order = true;
+            bool sizes_ok = true;
+        };
+        auto state = std::make_shared<State>();
+        self.handle<pc::Item>([state, size](pc::Item& item) {
+            state->in_order &= item.seq == state->received;
+            state->sizes_ok &= size == 0 || item.payload.size() == size;
+            state->checksum = pc::fold(state->checksum, item);
+            ++state->received;
+        });
+        self.handle<pc::Done>([&, state](pc::Done& done) {
+            std::uint64_t expected = count ? count : done.count;
+            bool ok = state->received == expected && done.count == expected &&
+                      state->checksum == done.checksum && state->in_order && state->sizes_ok;
+            std::cout << "consumer: received " << state->received << " of " << expected
+                      << " items, checksum " << std::hex << state->checksum << std::dec
+                      << (state->checksum == done.checksum ? " matches" : " DIFFERS")
+                      << (state->in_order ? ", in order" : ", OUT OF ORDER") << " -> "
+                      << (ok ? "OK" : "FAILED") << std::endl;
+            self.reply(pc::Verdict{ok, state->received, state->checksum});
+            exit_code = ok ? 0 : 1;
+            self.node().shutdown();
+        });
+    });
+    node.wait();
+    return exit_code;
+}

@@ -1,0 +1,262 @@
+// Actors in one process: spawn, send, request, reply, dead letters, order, stop.
+#include <courier/courier.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace test {
+struct Ping {
+    int n = 0;
+    template <class A>
+    void serialize(A& a) { a(n); }
+};
+struct Pong {
+    int n = 0;
+    template <class A>
+    void serialize(A& a) { a(n); }
+};
+struct Boom {
+    template <class A>
+    void serialize(A&) {}
+};
+/// Counts how often Cereal touches it.
+struct Counted {
+    int value = 0;
+    static inline std::atomic<int> serializations{0};
+    template <class A>
+    void serialize(A& a) {
+        ++serializations;
+        a(value);
+    }
+};
+/// Counts what arrives; lets the test wait for it with a deadline.
+struct Inbox {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<int> values;
+    std::vector<courier::DeadLetter> dead;
+    void add(int v) {
+        std::lock_guard lock(mutex);
+        values.push_back(v);
+        changed.notify_all();
+    }
+    void add_dead(courier::DeadLetter d) {
+        std::lock_guard lock(mutex);
+        dead.push_back(std::move(d));
+        changed.notify_all();
+    }
+    template <class Pred>
+    bool wait(Pred pred, std::chrono::milliseconds timeout = 5s) {
+        std::unique_lock lock(mutex);
+        return changed.wait_for(lock, timeout, [&] { return pred(*this); });
+    }
+};
+}  // namespace test
+
+COURIER_MESSAGE(test::Ping, "test.Ping");
+COURIER_MESSAGE(test::Pong, "test.Pong");
+COURIER_MESSAGE(test::Boom, "test.Boom");
+COURIER_MESSAGE(test::Counted, "test.Counted");
+
+namespace {
+
+courier::NodeOptions alone(std::string name) {
+    courier::NodeOptions options;
+    options.name = std::move(name);
+    options.use_registry = false;
+    return options;
+}
+
+void spawn_echo(courier::Node& node, const std::string& name) {
+    node.spawn(name, [](courier::Actor& self) {
+        self.handle<test::Ping>([&self](test::Ping& ping) { self.reply(test::Pong{ping.n + 1}); });
+        self.handle<test::Boom>([](test::Boom&) { throw std::runtime_error("boom"); });
+    });
+}
+
+}  // namespace
+
+TEST_CASE("a request to a local actor gets its reply", "[framework][node]") {
+    courier::Node node(alone("local-request"));
+    spawn_echo(node, "echo");
+    auto reply = node.request<test::Pong>("echo", test::Ping{41}, 5s);
+    REQUIRE(reply.has_value());
+    CHECK(reply->n == 42);
+}
+
+TEST_CASE("messages between two local actors arrive in the order they were sent",
+          "[framework][node]") {
+    test::Inbox inbox;
+    courier::Node node(alone("local-order"));
+    node.spawn("sink", [&](courier::Actor& self) {
+        self.handle<test::Ping>([&](test::Ping& ping) { inbox.add(ping.n); });
+    });
+    constexpr int count = 20000;
+    node.spawn("source", [](courier::Actor& self) {
+        self.handle<test::Pong>([&self](test::Pong&) {
+            for (int i = 0; i < count; ++i) self.send("sink", test::Ping{i});
+        });
+    });
+    node.send("source", test::Pong{});
+    REQUIRE(inbox.wait([](auto& in) { return in.values.size() == count; }));
+    for (int i = 0; i < count; ++i) REQUIRE(inbox.values[static_cast<std::size_t>(i)] == i);
+}
+
+TEST_CASE("a request that nobody answers times out", "[framework][node]") {
+    courier::Node node(alone("local-timeout"));
+    node.spawn("silent", [](courier::Actor& self) { self.handle<test::Ping>([](test::Ping&) {}); });
+    auto reply = node.request<test::Pong>("silent", test::Ping{1}, 50ms);
+    REQUIRE_FALSE(reply.has_value());
+    CHECK(reply.error().code == courier::ErrorCode::timeout);
+}
+
+TEST_CASE("an actor's request times out inside the actor", "[framework][node]") {
+    test::Inbox inbox;
+    courier::Node node(alone("actor-timeout"));
+    node.spawn("silent", [](courier::Actor& self) { self.handle<test::Ping>([](test::Ping&) {}); });
+    node.spawn("asker", [&](courier::Actor& self) {
+        self.request<test::Pong>("silent", test::Ping{1}, 30ms,
+                                 [&](courier::Expected<test::Pong, courier::Error> r) {
+                                     inbox.add(!r && r.error().code == courier::ErrorCode::timeout);
+                                 });
+    });
+    REQUIRE(inbox.wait([](auto& in) { return !in.values.empty(); }));
+    CHECK(inbox.values.front() == 1);
+}
+
+TEST_CASE("a send to an unknown name comes back to the sender as a dead letter",
+          "[framework][node][dead-letter]") {
+    test::Inbox inbox;
+    courier::Node node(alone("dead-letter"));
+    node.spawn("lost", [&](courier::Actor& self) {
+        self.handle<courier::DeadLetter>([&](courier::DeadLetter& d) { inbox.add_dead(d); });
+        self.send("nobody-here", test::Ping{7});
+    });
+    REQUIRE(inbox.wait([](auto& in) { return !in.dead.empty(); }));
+    CHECK(inbox.dead.front().recipient == "nobody-here");
+    CHECK(inbox.dead.front().type == courier::type_id_of<test::Ping>());
+    CHECK(inbox.dead.front().code == static_cast<std::uint8_t>(courier::ErrorCode::unknown_name));
+    CHECK(node.stats().dead_letters == 1);
+}
+
+TEST_CASE("a request to an unknown name fails at once with unknown_name", "[framework][node]") {
+    courier::Node node(alone("unknown-request"));
+    auto start = std::chrono::steady_clock::now();
+    auto reply = node.request<test::Pong>("ghost", test::Ping{1}, 10s);
+    REQUIRE_FALSE(reply.has_value());
+    CHECK(reply.error().code == courier::ErrorCode::unknown_name);
+    CHECK(std::chrono::steady_clock::now() - start < 5s);  // not by waiting for the timeout
+    CHECK(node.stats().dead_letters == 1);
+}
+
+TEST_CASE("a handler that throws answers the request with handler_failed and keeps running",
+          "[framework][node]") {
+    courier::Node node(alone("handler-throws"));
+    spawn_echo(node, "echo");
+    auto failed = node.request<test::Pong>("echo", test::Boom{}, 5s);
+    REQUIRE_FALSE(failed.has_value());
+    CHECK(failed.error().code == courier::ErrorCode::handler_failed);
+    CHECK(failed.error().message == "boom");
+    auto ok = node.request<test::Pong>("echo", test::Ping{1}, 5s);
+    REQUIRE(ok.has_value());
+    CHECK(node.stats().handler_failures == 1);
+}
+
+TEST_CASE("a message with no handler is a dead letter with no_handler", "[framework][node]") {
+    courier::Node node(alone("no-handler"));
+    node.spawn("picky", [](courier::Actor& self) { self.handle<test::Boom>([](test::Boom&) {}); });
+    auto reply = node.request<test::Pong>("picky", test::Ping{1}, 5s);
+    REQUIRE_FALSE(reply.has_value());
+    CHECK(reply.error().code == courier::ErrorCode::no_handler);
+}
+
+TEST_CASE("a reply of another type than requested is unexpected_reply", "[framework][node]") {
+    courier::Node node(alone("wrong-reply"));
+    spawn_echo(node, "echo");
+    auto reply = node.request<test::Ping>("echo", test::Ping{1}, 5s);
+    REQUIRE_FALSE(reply.has_value());
+    CHECK(reply.error().code == courier::ErrorCode::unexpected_reply);
+}
+
+TEST_CASE("spawning a name twice is refused", "[framework][node]") {
+    courier::Node node(alone("twice"));
+    spawn_echo(node, "echo");
+    try {
+        spawn_echo(node, "echo");
+        FAIL("second spawn succeeded");
+    } catch (const courier::SetupError& e) {
+        CHECK(e.code() == courier::ErrorCode::name_taken);
+    }
+    CHECK_THROWS_AS(spawn_echo(node, "has space"), courier::SetupError);
+    CHECK_THROWS_AS(spawn_echo(node, "$reserved"), courier::SetupError);
+}
+
+namespace {
+struct Counter : courier::Actor {
+    Counter(std::atomic<int>& started, std::atomic<int>& stopped) : started_(started), stopped_(stopped) {
+        handle<test::Ping>([this](test::Ping& p) {
+            total_ += p.n;
+            reply(test::Pong{total_});
+        });
+    }
+    void on_start() override { ++started_; }
+    void on_stop() override { ++stopped_; }
+    std::atomic<int>& started_;
+    std::atomic<int>& stopped_;
+    int total_ = 0;
+};
+}  // namespace
+
+TEST_CASE("a class actor starts before its first message and stops after its last",
+          "[framework][node]") {
+    std::atomic<int> started{0}, stopped{0};
+    {
+        courier::Node node(alone("class-actor"));
+        node.spawn<Counter>("counter", started, stopped);
+        CHECK(node.request<test::Pong>("counter", test::Ping{2}, 5s)->n == 2);
+        CHECK(node.request<test::Pong>("counter", test::Ping{3}, 5s)->n == 5);
+        CHECK(started == 1);
+        node.stop("counter");
+        auto after = node.request<test::Pong>("counter", test::Ping{1}, 5s);
+        REQUIRE_FALSE(after.has_value());
+        CHECK((after.error().code == courier::ErrorCode::unknown_name ||
+               after.error().code == courier::ErrorCode::stopped));
+        CHECK(stopped == 1);
+        node.spawn<Counter>("counter", started, stopped);  // the name is free again
+    }
+    CHECK(started == 2);
+    CHECK(stopped == 2);  // the node's destructor stopped the second one
+}
+
+TEST_CASE("in-process sends move the message without serializing it", "[framework][node]") {
+    test::Inbox inbox;
+    courier::Node node(alone("no-serialize"));
+    node.spawn("sink", [&](courier::Actor& self) {
+        self.handle<test::Counted>([&](test::Counted& c) { inbox.add(c.value); });
+    });
+    test::Counted::serializations = 0;
+    node.send("sink", test::Counted{5});
+    REQUIRE(inbox.wait([](auto& in) { return in.values.size() == 1; }));
+    CHECK(inbox.values.front() == 5);
+    CHECK(test::Counted::serializations == 0);
+    CHECK(node.stats().sent_remote == 0);
+    CHECK(node.stats().delivered_local == 1);
+}
+
+TEST_CASE("shutdown from a handler releases wait()", "[framework][node]") {
+    courier::Node node(alone("shutdown"));
+    node.spawn("quitter", [](courier::Actor& self) {
+        self.handle<test::Ping>([&self](test::Ping&) { self.node().shutdown(); });
+    });
+    node.send("quitter", test::Ping{});
+    node.wait();  // ctest's timeout catches a hang
+    SUCCEED();
+}
