@@ -91,6 +91,10 @@ void ActorCell::deliver(Letter letter) {
         bounce_all();
         return;
     }
+    kick();
+}
+
+void ActorCell::kick() {
     if (!scheduled.exchange(true)) node.scheduler().schedule(shared_from_this());
 }
 

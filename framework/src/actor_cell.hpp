@@ -37,6 +37,10 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     void deliver(Letter letter) override;
     /// Runs a batch of letters on the calling worker; reschedules itself if more remain.
     void run();
+    /// Schedules the cell if it has letters and is not scheduled yet.
+    void kick();
+    /// Turns every letter left in the mailbox into a dead letter.
+    void bounce_all();
 
     NodeCore& node;
     std::unique_ptr<Actor> actor;
@@ -46,7 +50,6 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
 
 private:
     void finish();
-    void bounce_all();
 };
 
 /// A mailbox for one reply, waited on by a thread outside the actors (Node::request).

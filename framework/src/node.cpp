@@ -155,6 +155,11 @@ void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor) {
     actor->name_ = name;
     actor->node_ = &owner_;
     auto cell = std::make_shared<ActorCell>(*this, std::move(actor));
+    // The start letter goes in first, so on_start runs before any letter that arrives as
+    // soon as the name is visible.
+    Letter start;
+    start.type = start_type;
+    cell->mailbox.enqueue(std::move(start));
     {
         std::unique_lock lock(names_mutex_);
         if (!local_.try_emplace(name, cell).second)
@@ -169,8 +174,12 @@ void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor) {
             status = {false, e.what()};
         }
         if (!status.ok) {
-            std::unique_lock lock(names_mutex_);
-            local_.erase(name);
+            {
+                std::unique_lock lock(names_mutex_);
+                local_.erase(name);
+            }
+            cell->closed = true;
+            cell->bounce_all();  // anything sent to it meanwhile
             throw SetupError(ErrorCode::name_taken, status.error);
         }
     }
@@ -178,9 +187,7 @@ void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor) {
         std::lock_guard lock(run_mutex_);
         ++live_cells_;
     }
-    Letter start;
-    start.type = start_type;
-    cell->deliver(std::move(start));
+    cell->kick();
 }
 
 void NodeCore::stop_actor(std::string_view name) {

@@ -5,6 +5,7 @@
 namespace courier {
 
 std::streamsize ByteSink::xsputn(const char* data, std::streamsize n) {
+    if (n <= 0) return 0;
     auto size = static_cast<std::size_t>(n);
     std::size_t old = out_.size();
     out_.resize(old + size);

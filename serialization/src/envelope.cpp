@@ -60,6 +60,8 @@ void encode_envelope_header(const EnvelopeHeader& header, std::size_t payload_si
                                     " bytes is larger than an envelope can carry");
     if ((header.flags & ~envelope_flags::known) != 0)
         throw std::invalid_argument("reserved envelope flag set");
+    if ((header.flags & envelope_flags::known) == envelope_flags::known)
+        throw std::invalid_argument("an envelope cannot be both request and reply");
 
     std::size_t start = out.size();
     out.resize(start + envelope_header_size + header.sender.size() + header.recipient.size());
@@ -101,16 +103,18 @@ Expected<EnvelopeView, DecodeError> decode_envelope(std::span<const std::byte> f
                                            " is not supported (this build speaks " +
                                            std::to_string(envelope_version) + ")");
     auto flags = static_cast<std::uint8_t>(at[off_flags]);
-    if ((flags & ~envelope_flags::known) != 0 || at[off_reserved] != std::byte{0})
-        return fail(Code::bad_flags, "reserved envelope bits are set");
-    if ((flags & envelope_flags::request) && (flags & envelope_flags::reply))
+    if ((flags & ~envelope_flags::known) != 0)
+        return fail(Code::bad_flags, "reserved envelope flag bits are set");
+    if (at[off_reserved] != std::byte{0})
+        return fail(Code::bad_flags, "reserved envelope byte 7 is not zero");
+    if ((flags & envelope_flags::known) == envelope_flags::known)
         return fail(Code::bad_flags, "an envelope cannot be both request and reply");
 
     auto sender_len = get_le<std::uint16_t>(at + off_sender_len);
     auto recipient_len = get_le<std::uint16_t>(at + off_recipient_len);
     auto payload_len = get_le<std::uint32_t>(at + off_payload_len);
-    std::size_t expected = envelope_header_size + std::size_t{sender_len} + recipient_len +
-                           std::size_t{payload_len};
+    std::size_t expected =
+        envelope_header_size + std::size_t{sender_len} + recipient_len + std::size_t{payload_len};
     if (frame.size() < expected)
         return fail(Code::truncated, "envelope announces " + std::to_string(expected) +
                                          " bytes but the frame has " +
@@ -144,14 +148,22 @@ Expected<EnvelopeView, DecodeError> decode_envelope(std::span<const std::byte> f
 
 std::string_view to_string(DecodeError::Code code) noexcept {
     switch (code) {
-        case DecodeError::Code::truncated: return "truncated";
-        case DecodeError::Code::bad_magic: return "bad_magic";
-        case DecodeError::Code::bad_version: return "bad_version";
-        case DecodeError::Code::bad_flags: return "bad_flags";
-        case DecodeError::Code::length_mismatch: return "length_mismatch";
-        case DecodeError::Code::bad_name: return "bad_name";
-        case DecodeError::Code::unknown_type: return "unknown_type";
-        case DecodeError::Code::bad_payload: return "bad_payload";
+        case DecodeError::Code::truncated:
+            return "truncated";
+        case DecodeError::Code::bad_magic:
+            return "bad_magic";
+        case DecodeError::Code::bad_version:
+            return "bad_version";
+        case DecodeError::Code::bad_flags:
+            return "bad_flags";
+        case DecodeError::Code::length_mismatch:
+            return "length_mismatch";
+        case DecodeError::Code::bad_name:
+            return "bad_name";
+        case DecodeError::Code::unknown_type:
+            return "unknown_type";
+        case DecodeError::Code::bad_payload:
+            return "bad_payload";
     }
     return "unknown";
 }

@@ -20,8 +20,8 @@ Expected<TypeId, std::string> MessageRegistry::add(TypeId id, std::string_view n
     if (!inserted && it->second != name) {
         char hex[19];
         std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(id));
-        return Unexpected{"message type '" + std::string(name) + "' has the same wire id 0x" +
-                          hex + " as '" + it->second + "'; rename one of them"};
+        return Unexpected{"message type '" + std::string(name) + "' has the same wire id 0x" + hex +
+                          " as '" + it->second + "'; rename one of them"};
     }
     return id;
 }

@@ -1,1 +1,260 @@
-// placeholder
+#include "src/stream_framing.hpp"
+
+#include <courier/transports/posix_call.hpp>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <limits>
+#include <system_error>
+#include <utility>
+
+namespace courier::detail {
+
+namespace {
+
+/// How much one recvmsg asks for when no large frame is pending.
+constexpr std::size_t read_chunk = std::size_t{64} << 10;
+/// Upper bound of one recvmsg into a large frame; keeps the zeroing in resize() cheap.
+constexpr std::size_t max_read = std::size_t{4} << 20;
+
+/// Room for the largest SCM_RIGHTS message, aligned as a cmsghdr.
+union ControlBuffer {
+    cmsghdr align;
+    std::array<std::byte, CMSG_SPACE(sizeof(int) * max_fds_per_frame)> bytes;
+};
+
+std::uint32_t read_le32(const std::byte* p) {
+    return static_cast<std::uint32_t>(p[0]) | (static_cast<std::uint32_t>(p[1]) << 8) |
+           (static_cast<std::uint32_t>(p[2]) << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
+}
+
+std::array<std::byte, frame_prefix_size> le32(std::uint32_t v) {
+    return {std::byte(v & 0xffU), std::byte((v >> 8) & 0xffU), std::byte((v >> 16) & 0xffU),
+            std::byte((v >> 24) & 0xffU)};
+}
+
+ReceiveStatus failed(std::string reason) {
+    return ReceiveStatus{ReceiveStatus::State::failed, std::move(reason)};
+}
+
+}  // namespace
+
+StreamLink::StreamLink(Fd socket, Capabilities capabilities, const TransportOptions& options,
+                       std::string peer)
+    : socket_(std::move(socket)),
+      capabilities_(capabilities),
+      // The prefix is 32 bits: nothing larger can be framed, whatever the option says.
+      max_frame_size_(
+          std::min<std::size_t>(options.max_frame_size, std::numeric_limits<std::uint32_t>::max())),
+      peer_(std::move(peer)) {}
+
+void StreamLink::send(std::span<const std::byte> bytes, std::span<const int> fds) {
+    if (!fds.empty() && !capabilities_.fd_passing) {
+        throw LinkError(peer_ + ": this transport cannot carry file descriptors");
+    }
+    if (fds.size() > max_fds_per_frame) {
+        throw LinkError(peer_ + ": " + std::to_string(fds.size()) +
+                        " file descriptors in one frame; at most " +
+                        std::to_string(max_fds_per_frame) + " fit");
+    }
+    if (bytes.size() > max_frame_size_) {
+        throw LinkError(peer_ + ": frame of " + std::to_string(bytes.size()) +
+                        " bytes exceeds the limit of " + std::to_string(max_frame_size_) +
+                        " bytes (TransportOptions::max_frame_size)");
+    }
+    std::lock_guard lock(send_mutex_);
+    if (!send_broken_.empty()) throw LinkError(peer_ + ": link is broken: " + send_broken_);
+    try {
+        write_all(bytes, fds);
+    } catch (const LinkError& error) {
+        // A frame may be half written: the stream cannot carry another one.
+        send_broken_ = error.what();
+        throw;
+    }
+}
+
+void StreamLink::write_all(std::span<const std::byte> bytes, std::span<const int> fds) {
+    const auto prefix = le32(static_cast<std::uint32_t>(bytes.size()));
+    std::array<std::span<const std::byte>, 2> parts{std::span<const std::byte>(prefix), bytes};
+    const std::size_t total = prefix.size() + bytes.size();
+    std::size_t sent = 0;
+    ControlBuffer control{};
+
+    while (sent < total) {
+        // The iovecs of what is left to send.
+        std::array<iovec, 2> iov{};
+        std::size_t iov_count = 0;
+        std::size_t skip = sent;
+        for (auto part : parts) {
+            if (skip >= part.size()) {
+                skip -= part.size();
+                continue;
+            }
+            iov[iov_count++] =
+                iovec{const_cast<std::byte*>(part.data() + skip), part.size() - skip};
+            skip = 0;
+        }
+        msghdr message{};
+        message.msg_iov = iov.data();
+        message.msg_iovlen = iov_count;
+        if (sent == 0 && !fds.empty()) {
+            // The descriptors ride on the frame's first byte; once any byte is out, so are they.
+            message.msg_control = control.bytes.data();
+            message.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+            cmsghdr* header = CMSG_FIRSTHDR(&message);
+            if (header == nullptr) throw LinkError(peer_ + ": no room for SCM_RIGHTS");
+            header->cmsg_level = SOL_SOCKET;
+            header->cmsg_type = SCM_RIGHTS;
+            header->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+            std::memcpy(CMSG_DATA(header), fds.data(), sizeof(int) * fds.size());
+        }
+        const auto result = COURIER_SYSCALL(::sendmsg, socket_.get(), &message, MSG_NOSIGNAL);
+        if (result.ok()) {
+            sent += static_cast<std::size_t>(result.value);
+            continue;
+        }
+        if (result.error == EAGAIN || result.error == EWOULDBLOCK) {
+            wait_writable();
+            continue;
+        }
+        if (result.error == EPIPE || result.error == ECONNRESET) {
+            throw LinkError(peer_ + ": the peer closed the link (" +
+                            std::generic_category().message(result.error) + ")");
+        }
+        throw LinkError(system_error_from(result, peer_).what());
+    }
+}
+
+void StreamLink::wait_writable() {
+    pollfd entry{socket_.get(), POLLOUT, 0};
+    // Blocks while the peer does not read: that is the back-pressure send() promises.
+    // POLLERR/POLLHUP also wake us, and the next sendmsg reports the error.
+    const auto result = COURIER_SYSCALL(::poll, &entry, nfds_t{1}, -1);
+    if (!result.ok()) throw LinkError(system_error_from(result, peer_).what());
+}
+
+ReceiveStatus StreamLink::receive(std::vector<Frame>& out) {
+    if (ended_) return *ended_;
+    for (;;) {
+        bool would_block = false;
+        auto end = read_some(would_block);
+        // Frames that arrived before an EOF or an error are still delivered.
+        if (auto broken = extract_frames(out)) return finish(std::move(*broken));
+        if (end) return finish(std::move(*end));
+        if (would_block) return ReceiveStatus{};
+    }
+}
+
+std::optional<ReceiveStatus> StreamLink::read_some(bool& would_block) {
+    // Read a whole pending large frame in few calls; small frames in 64 KiB chunks.
+    std::size_t want = read_chunk;
+    if (in_.size() >= frame_prefix_size) {
+        const std::size_t frame_end = frame_prefix_size + read_le32(in_.data());
+        if (frame_end > in_.size()) want = std::clamp(frame_end - in_.size(), read_chunk, max_read);
+    }
+    const std::size_t held = in_.size();
+    in_.resize(held + want);
+
+    iovec iov{in_.data() + held, want};
+    msghdr message{};
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    ControlBuffer control{};
+    int flags = MSG_DONTWAIT;
+    if (capabilities_.fd_passing) {
+        message.msg_control = control.bytes.data();
+        message.msg_controllen = sizeof(control.bytes);
+        flags |= MSG_CMSG_CLOEXEC;
+    }
+    const auto result = COURIER_SYSCALL(::recvmsg, socket_.get(), &message, flags);
+    const auto got = result.ok() ? static_cast<std::size_t>(result.value) : 0;
+    in_.resize(held + got);
+
+    if (!result.ok()) {
+        if (result.error == EAGAIN || result.error == EWOULDBLOCK) {
+            would_block = true;
+            return std::nullopt;
+        }
+        if (result.error == ECONNRESET) {
+            return failed("connection reset by " + peer_ + " (it closed with data unread)");
+        }
+        return failed(system_error_from(result, "receive from " + peer_).what());
+    }
+
+    // Take ownership of any descriptors first, so they are closed whatever happens next.
+    if (message.msg_controllen > 0) {
+        FdBatch batch{in_offset_ + held + got - 1, {}};
+        for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr;
+             header = CMSG_NXTHDR(&message, header)) {
+            if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+            const std::size_t count = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (std::size_t i = 0; i < count; ++i) {
+                int fd = -1;
+                std::memcpy(&fd, CMSG_DATA(header) + i * sizeof(int), sizeof(int));
+                batch.fds.emplace_back(fd);
+            }
+        }
+        if (!batch.fds.empty()) in_fds_.push_back(std::move(batch));
+    }
+    if ((message.msg_flags & MSG_CTRUNC) != 0) {
+        return failed(peer_ + " sent more file descriptors than fit in one frame (" +
+                      std::to_string(max_fds_per_frame) + "); the kernel dropped some");
+    }
+
+    if (got > 0) return std::nullopt;
+    // EOF: clean only between frames.
+    if (in_.empty()) return ReceiveStatus{ReceiveStatus::State::closed, peer_ + " closed the link"};
+    std::string progress = std::to_string(in_.size()) + " bytes";
+    if (in_.size() >= frame_prefix_size) {
+        progress = std::to_string(in_.size() - frame_prefix_size) + " of " +
+                   std::to_string(read_le32(in_.data())) + " bytes";
+    }
+    return failed(peer_ + " closed the link in the middle of a frame (got " + progress + ")");
+}
+
+std::optional<ReceiveStatus> StreamLink::extract_frames(std::vector<Frame>& out) {
+    std::size_t pos = 0;
+    std::optional<ReceiveStatus> broken;
+    while (in_.size() - pos >= frame_prefix_size) {
+        const std::uint32_t length = read_le32(in_.data() + pos);
+        if (length > max_frame_size_) {
+            // Checked before anything is allocated for it: a hostile length costs nothing.
+            broken = failed(peer_ + " announced a frame of " + std::to_string(length) +
+                            " bytes, above the limit of " + std::to_string(max_frame_size_) +
+                            " bytes (TransportOptions::max_frame_size)");
+            break;
+        }
+        const std::size_t frame_size = frame_prefix_size + length;
+        if (in_.size() - pos < frame_size) break;
+
+        const auto begin = in_.begin() + static_cast<std::ptrdiff_t>(pos + frame_prefix_size);
+        Frame frame;
+        frame.bytes.assign(begin, begin + length);
+        const std::uint64_t frame_end = in_offset_ + pos + frame_size;
+        while (!in_fds_.empty() && in_fds_.front().last_byte < frame_end) {
+            for (auto& fd : in_fds_.front().fds) frame.fds.push_back(std::move(fd));
+            in_fds_.pop_front();
+        }
+        out.push_back(std::move(frame));
+        pos += frame_size;
+    }
+    in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(pos));
+    in_offset_ += pos;
+    return broken;
+}
+
+ReceiveStatus StreamLink::finish(ReceiveStatus status) {
+    // Later calls keep reporting the end; what is buffered can never become a frame.
+    in_.clear();
+    in_.shrink_to_fit();
+    in_fds_.clear();
+    ended_ = status;
+    return status;
+}
+
+}  // namespace courier::detail

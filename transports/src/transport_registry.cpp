@@ -1,1 +1,52 @@
-// placeholder
+#include <courier/transports/transport.hpp>
+
+#include "unix/unix_transport.hpp"
+
+#include <stdexcept>
+
+namespace courier {
+
+const TransportRegistry& TransportRegistry::builtin() {
+    static const TransportRegistry registry = [] {
+        TransportRegistry r;
+        // One line per transport; nothing else in courier names a scheme.
+        r.add<UnixTransport>();
+        return r;
+    }();
+    return registry;
+}
+
+const TransportEntry* TransportRegistry::find(std::string_view scheme) const noexcept {
+    for (const auto& entry : entries_) {
+        if (entry.scheme == scheme) return &entry;
+    }
+    return nullptr;
+}
+
+namespace {
+
+const TransportEntry& entry_for(const TransportRegistry& registry, const Endpoint& endpoint) {
+    if (const auto* entry = registry.find(endpoint.scheme)) return *entry;
+    std::string known;
+    for (const auto& entry : registry.entries()) {
+        if (!known.empty()) known += ", ";
+        known += entry.scheme;
+    }
+    throw std::invalid_argument("unknown transport scheme \"" + endpoint.scheme +
+                                "\" in endpoint \"" + endpoint.to_string() +
+                                "\"; known schemes: " + (known.empty() ? "none" : known));
+}
+
+}  // namespace
+
+std::unique_ptr<Listener> TransportRegistry::listen(const Endpoint& endpoint,
+                                                    const TransportOptions& options) const {
+    return entry_for(*this, endpoint).listen(endpoint, options);
+}
+
+std::unique_ptr<Link> TransportRegistry::connect(const Endpoint& endpoint,
+                                                 const TransportOptions& options) const {
+    return entry_for(*this, endpoint).connect(endpoint, options);
+}
+
+}  // namespace courier

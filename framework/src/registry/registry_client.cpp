@@ -1,1 +1,348 @@
-// placeholder
+#include <courier/framework/registry_client.hpp>
+
+#include "registry/spawn.hpp"
+
+#include <courier/framework/runtime_dir.hpp>
+#include <courier/serialization/codec.hpp>
+#include <courier/transports/posix_call.hpp>
+#include <courier/transports/transport.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <system_error>
+#include <thread>
+
+namespace courier {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+/// A reply as it arrived, decoded later by the caller that waits for it.
+struct Answer {
+    TypeId type = 0;
+    std::vector<std::byte> payload;
+};
+
+long long ms_left(Clock::time_point deadline) {
+    auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
+    return std::max<long long>(left, 0);
+}
+
+}  // namespace
+
+struct RegistryClient::Impl {
+    RegistryOptions options;
+    std::filesystem::path dir;
+    std::filesystem::path socket;
+    std::string sender = "registry-client." + std::to_string(::getpid());
+    std::unique_ptr<Link> link;
+    Fd wake;
+    std::thread reader;
+    std::atomic<std::uint64_t> next_correlation{1};
+
+    std::mutex mutex;
+    std::condition_variable answered;
+    std::map<std::uint64_t, std::optional<Answer>> waiting;
+    bool broken = false;
+    std::string broken_reason;
+    std::function<void(const registry::NameDown&)> name_down_handler;
+    std::function<void(const std::string&)> disconnect_handler;
+
+    explicit Impl(RegistryOptions o) : options(std::move(o)) {
+        dir = options.runtime_dir.empty() ? default_runtime_dir() : options.runtime_dir;
+        socket = registry_socket_path(dir);
+    }
+
+    // -- connecting -----------------------------------------------------------------------
+
+    /// A link to the registry socket, or nullptr when nothing listens there.
+    std::unique_ptr<Link> try_connect() {
+        try {
+            return TransportRegistry::builtin().connect(Endpoint{"unix", socket.string()});
+        } catch (const std::system_error& e) {
+            if (e.code() == std::errc::no_such_file_or_directory ||
+                e.code() == std::errc::connection_refused)
+                return nullptr;
+            throw RegistryError("cannot connect to the courier registry at " + socket.string() +
+                                ": " + e.what());
+        }
+    }
+
+    template <class T>
+    std::vector<std::byte> request_frame(std::uint64_t correlation, const T& request) {
+        EnvelopeHeader header;
+        header.flags = envelope_flags::request;
+        header.correlation = correlation;
+        header.sender = sender;
+        header.recipient = registry::daemon_name;
+        return encode_message(header, request);
+    }
+
+    /// Asks a fresh link for the node list and waits for the answer: false when the
+    /// registry closes it first (a courierd that was exiting on idle as we connected).
+    bool probe(Link& candidate, Clock::time_point deadline) {
+        std::uint64_t correlation = next_correlation++;
+        try {
+            candidate.send(request_frame(correlation, registry::ListNodes{}));
+        } catch (const LinkError&) {
+            return false;
+        }
+        std::vector<Frame> frames;
+        for (;;) {
+            pollfd p{candidate.poll_fd(), POLLIN, 0};
+            int n = ::poll(&p, 1, static_cast<int>(ms_left(deadline)));
+            if (n < 0 && errno == EINTR) continue;
+            if (n == 0)
+                throw RegistryError("the courier registry at " + socket.string() +
+                                    " did not answer within " +
+                                    std::to_string(options.timeout.count()) + " ms");
+            frames.clear();
+            ReceiveStatus status = candidate.receive(frames);
+            for (const auto& frame : frames) {
+                auto envelope = decode_envelope(frame.bytes);
+                if (envelope && envelope->header.correlation == correlation) return true;
+            }
+            if (status.state != ReceiveStatus::State::open) return false;
+        }
+    }
+
+    /// Starts courierd and connects to it, retrying until the deadline.
+    std::unique_ptr<Link> start_and_connect(Clock::time_point deadline) {
+        try {
+            ensure_runtime_dir(dir);
+        } catch (const std::system_error& e) {
+            throw RegistryError(e.what());
+        }
+        std::filesystem::path courierd = registry::find_courierd(options.courierd);
+        registry::start_courierd(courierd, dir, options.idle_exit);
+        auto started = Clock::now();
+        auto pause = milliseconds{2};
+        // Bounded retry: courierd binds within milliseconds of starting. If the courierd
+        // we raced with held the lock while exiting on idle, ours gave way to it, so start
+        // another now and then.
+        for (;;) {
+            if (auto connected = try_connect()) return connected;
+            if (Clock::now() >= deadline)
+                throw RegistryError("started " + courierd.string() +
+                                    " but no registry answered at " + socket.string() + " within " +
+                                    std::to_string(options.timeout.count()) + " ms");
+            if (Clock::now() - started > milliseconds{500}) {
+                registry::start_courierd(courierd, dir, options.idle_exit);
+                started = Clock::now();
+            }
+            std::this_thread::sleep_for(
+                std::min<milliseconds>(pause, milliseconds{ms_left(deadline)}));
+            pause = std::min(pause * 2, milliseconds{50});
+        }
+    }
+
+    void establish() {
+        auto deadline = Clock::now() + options.timeout;
+        for (int attempt = 0; attempt < 2; ++attempt) {
+            auto candidate = try_connect();
+            if (!candidate) {
+                if (!options.autostart)
+                    throw RegistryNotRunning("no courier registry is running in " + dir.string());
+                candidate = start_and_connect(deadline);
+            }
+            if (probe(*candidate, deadline)) {
+                link = std::move(candidate);
+                return;
+            }
+        }
+        throw RegistryError("the courier registry in " + dir.string() +
+                            " closed the connection before answering, twice");
+    }
+
+    void start_reader() {
+        auto made = COURIER_SYSCALL(::eventfd, 0u, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (!made.ok()) throw RegistryError("eventfd: " + std::string(std::strerror(made.error)));
+        wake = Fd(static_cast<int>(made.value));
+        reader = std::thread([this] { read_loop(); });
+    }
+
+    // -- the reader thread ----------------------------------------------------------------
+
+    void read_loop() {
+        std::vector<Frame> frames;
+        std::string reason;
+        for (;;) {
+            pollfd p[2] = {{link->poll_fd(), POLLIN, 0}, {wake.get(), POLLIN, 0}};
+            if (::poll(p, 2, -1) < 0) {
+                if (errno == EINTR) continue;
+                reason = std::string("poll: ") + std::strerror(errno);
+                break;
+            }
+            if (p[1].revents != 0) return;  // closing: no disconnect notice
+            frames.clear();
+            ReceiveStatus status;
+            try {
+                status = link->receive(frames);
+            } catch (const std::exception& e) {
+                status = {ReceiveStatus::State::failed, e.what()};
+            }
+            for (const auto& frame : frames) dispatch(frame);
+            if (status.state == ReceiveStatus::State::closed) {
+                reason = "the courier registry closed the connection";
+                break;
+            }
+            if (status.state == ReceiveStatus::State::failed) {
+                reason = "the connection to the courier registry failed: " + status.reason;
+                break;
+            }
+        }
+        std::function<void(const std::string&)> handler;
+        {
+            std::lock_guard lock(mutex);
+            broken = true;
+            broken_reason = reason;
+            handler = disconnect_handler;
+        }
+        answered.notify_all();
+        if (handler) handler(reason);
+    }
+
+    void dispatch(const Frame& frame) {
+        auto envelope = decode_envelope(frame.bytes);
+        if (!envelope) {
+            spdlog::warn("courier registry client: ignoring a bad frame from the registry: {}",
+                         envelope.error().message);
+            return;
+        }
+        const EnvelopeHeader& h = envelope->header;
+        if ((h.flags & envelope_flags::reply) != 0) {
+            {
+                std::lock_guard lock(mutex);
+                auto it = waiting.find(h.correlation);
+                if (it == waiting.end()) return;  // its caller gave up waiting
+                it->second = Answer{h.type, {envelope->payload.begin(), envelope->payload.end()}};
+            }
+            answered.notify_all();
+            return;
+        }
+        if (h.type == type_id_of<registry::NameDown>()) {
+            auto down = decode_payload<registry::NameDown>(envelope->payload);
+            if (!down) return;
+            std::function<void(const registry::NameDown&)> handler;
+            {
+                std::lock_guard lock(mutex);
+                handler = name_down_handler;
+            }
+            if (handler) handler(*down);
+        }
+    }
+
+    // -- calls ----------------------------------------------------------------------------
+
+    template <class Reply, class Request>
+    Reply call(const Request& request, milliseconds extra = milliseconds{0}) {
+        const std::uint64_t correlation = next_correlation++;
+        const std::string what(type_name_of<Request>());
+        {
+            std::lock_guard lock(mutex);
+            if (broken) throw RegistryError(broken_reason);
+            waiting.emplace(correlation, std::nullopt);
+        }
+        try {
+            link->send(request_frame(correlation, request));
+        } catch (const std::exception& e) {
+            std::lock_guard lock(mutex);
+            waiting.erase(correlation);
+            throw RegistryError("cannot send " + what + " to the courier registry: " + e.what());
+        }
+        std::unique_lock lock(mutex);
+        auto slot = waiting.find(correlation);
+        answered.wait_until(lock, Clock::now() + options.timeout + extra,
+                            [&] { return slot->second.has_value() || broken; });
+        std::optional<Answer> answer = std::move(slot->second);
+        waiting.erase(slot);
+        if (!answer) {
+            if (broken) throw RegistryError(broken_reason);
+            throw RegistryError("the courier registry did not answer " + what + " within " +
+                                std::to_string((options.timeout + extra).count()) + " ms");
+        }
+        lock.unlock();
+        if (answer->type != type_id_of<Reply>())
+            throw RegistryError("the courier registry answered " + what +
+                                " with an unexpected type");
+        auto reply = decode_payload<Reply>(answer->payload);
+        if (!reply)
+            throw RegistryError("the courier registry's answer to " + what +
+                                " does not decode: " + reply.error().message);
+        return std::move(*reply);
+    }
+
+    void close() noexcept {
+        if (reader.joinable()) {
+            std::uint64_t one = 1;
+            [[maybe_unused]] auto r = ::write(wake.get(), &one, sizeof one);
+            reader.join();
+        }
+        link.reset();
+    }
+};
+
+RegistryClient::RegistryClient(RegistryOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {
+    impl_->establish();
+    impl_->start_reader();
+}
+
+RegistryClient::~RegistryClient() {
+    impl_->close();
+}
+
+registry::Status RegistryClient::register_node(const std::string& node,
+                                               const std::vector<std::string>& endpoints) {
+    return impl_->call<registry::Status>(registry::RegisterNode{node, ::getpid(), endpoints});
+}
+
+registry::Status RegistryClient::register_name(const std::string& name) {
+    return impl_->call<registry::Status>(registry::RegisterName{name});
+}
+
+registry::Status RegistryClient::unregister_name(const std::string& name) {
+    return impl_->call<registry::Status>(registry::UnregisterName{name});
+}
+
+registry::Location RegistryClient::lookup(const std::string& name, std::chrono::milliseconds wait) {
+    if (wait.count() < 0) wait = milliseconds{0};
+    return impl_->call<registry::Location>(registry::Lookup{name, wait.count()}, wait);
+}
+
+registry::Status RegistryClient::watch(const std::string& name) {
+    return impl_->call<registry::Status>(registry::Watch{name});
+}
+
+registry::NodeList RegistryClient::list_nodes() {
+    return impl_->call<registry::NodeList>(registry::ListNodes{});
+}
+
+void RegistryClient::on_name_down(std::function<void(const registry::NameDown&)> handler) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->name_down_handler = std::move(handler);
+}
+
+void RegistryClient::on_disconnect(std::function<void(const std::string& reason)> handler) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->disconnect_handler = std::move(handler);
+}
+
+const std::filesystem::path& RegistryClient::runtime_dir() const noexcept {
+    return impl_->dir;
+}
+
+}  // namespace courier

@@ -1,1 +1,65 @@
-// placeholder
+#include <courier/framework/runtime_dir.hpp>
+
+#include <courier/transports/posix_call.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <string>
+#include <system_error>
+
+namespace courier {
+
+std::filesystem::path default_runtime_dir() {
+    if (const char* dir = std::getenv("COURIER_RUNTIME_DIR"); dir && *dir) return dir;
+    if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg && *xdg)
+        return std::filesystem::path(xdg) / "courier";
+    return "/tmp/courier-" + std::to_string(::geteuid());
+}
+
+namespace {
+
+[[noreturn]] void fail(int error, const std::string& what) {
+    throw std::system_error(error, std::generic_category(), what);
+}
+
+}  // namespace
+
+void ensure_runtime_dir(const std::filesystem::path& dir) {
+    if (dir.empty()) fail(EINVAL, "runtime directory: empty path");
+    // Parents are ordinary directories (e.g. /run/user/1000); only the last is ours.
+    if (dir.has_parent_path()) {
+        std::error_code ec;
+        std::filesystem::create_directories(dir.parent_path(), ec);
+        if (ec) fail(ec.value(), "cannot create " + dir.parent_path().string());
+    }
+    auto made = COURIER_SYSCALL(::mkdir, dir.c_str(), mode_t{0700});
+    if (!made.ok() && made.error != EEXIST)
+        fail(made.error, "cannot create runtime directory " + dir.string());
+
+    struct stat st {};
+    auto got = COURIER_SYSCALL(::lstat, dir.c_str(), &st);
+    if (!got.ok()) fail(got.error, "cannot stat runtime directory " + dir.string());
+    if (!S_ISDIR(st.st_mode))
+        fail(ENOTDIR, "runtime directory " + dir.string() + " is not a directory");
+    if (st.st_uid != ::geteuid())
+        fail(EPERM, "runtime directory " + dir.string() + " belongs to uid " +
+                        std::to_string(st.st_uid) + ", not to us (uid " +
+                        std::to_string(::geteuid()) + ")");
+    if ((st.st_mode & 07777) != 0700) {
+        auto mode = COURIER_SYSCALL(::chmod, dir.c_str(), mode_t{0700});
+        if (!mode.ok()) fail(mode.error, "cannot make runtime directory " + dir.string() + " 0700");
+    }
+}
+
+std::filesystem::path registry_socket_path(const std::filesystem::path& dir) {
+    return dir / "registry.sock";
+}
+
+std::filesystem::path registry_lock_path(const std::filesystem::path& dir) {
+    return dir / "courierd.lock";
+}
+
+}  // namespace courier

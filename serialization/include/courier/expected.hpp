@@ -20,7 +20,7 @@ Unexpected(E) -> Unexpected<E>;
 
 template <class T, class E>
 class Expected {
-public:
+  public:
     Expected(T value) : state_(std::in_place_index<0>, std::move(value)) {}
     template <class G>
     Expected(Unexpected<G> error) : state_(std::in_place_index<1>, std::move(error.error)) {}
@@ -41,7 +41,7 @@ public:
         return std::get<1>(state_);
     }
 
-private:
+  private:
     T& checked_value() {
         assert(has_value());
         return std::get<0>(state_);

@@ -20,14 +20,14 @@
 namespace courier {
 
 class RegistryError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 /// Thrown instead of starting courierd when none answers and autostart is off
 /// (`courier ps` says "no courier registry is running" rather than starting one).
 class RegistryNotRunning : public RegistryError {
-public:
+  public:
     using RegistryError::RegistryError;
 };
 
@@ -43,14 +43,15 @@ struct RegistryOptions {
 };
 
 class RegistryClient {
-public:
+  public:
     /// Connects (starting courierd if allowed and needed). Throws RegistryError.
     explicit RegistryClient(RegistryOptions options = {});
     ~RegistryClient();
     RegistryClient(const RegistryClient&) = delete;
     RegistryClient& operator=(const RegistryClient&) = delete;
 
-    registry::Status register_node(const std::string& node, const std::vector<std::string>& endpoints);
+    registry::Status register_node(const std::string& node,
+                                   const std::vector<std::string>& endpoints);
     registry::Status register_name(const std::string& name);
     registry::Status unregister_name(const std::string& name);
     /// Resolves `name`; with `wait` > 0, waits up to that long for it to be registered.
@@ -68,7 +69,7 @@ public:
 
     const std::filesystem::path& runtime_dir() const noexcept;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

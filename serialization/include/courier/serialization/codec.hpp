@@ -1,10 +1,14 @@
 #pragma once
 /// @file
 /// Turning messages into frames and back with Cereal's portable binary archive
-/// (little-endian on the wire whatever the host).
+/// (little-endian on the wire whatever the host). Payloads are written by
+/// cereal::PortableBinaryOutputArchive and read by courier::PayloadInputArchive, which
+/// reads the same bytes but checks every length against the bytes left; docs/protocol.md
+/// describes the encoding.
 
 #include <courier/serialization/byte_stream.hpp>
 #include <courier/serialization/envelope.hpp>
+#include <courier/serialization/payload_archive.hpp>
 
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/types/array.hpp>
@@ -15,36 +19,41 @@
 #include <cereal/types/vector.hpp>
 
 #include <exception>
+#include <span>
+#include <string>
 #include <vector>
 
 namespace courier {
 
-/// Appends the Cereal encoding of `value` to `out`.
+/// Appends the Cereal encoding of `value` to `out`, little-endian on every host.
 template <class T>
 void encode_payload(const T& value, std::vector<std::byte>& out) {
     ByteSink sink(out);
     std::ostream stream(&sink);
-    cereal::PortableBinaryOutputArchive archive(stream);
+    cereal::PortableBinaryOutputArchive archive(
+        stream, cereal::PortableBinaryOutputArchive::Options::LittleEndian());
     archive(value);
 }
 
-/// Decodes a `T` from exactly `bytes`; a payload Cereal cannot read, or one with bytes
-/// left over, is an error value.
+/// Decodes a `T` from exactly `bytes`; a payload Cereal cannot read, a length larger than
+/// the bytes left, or bytes left over, is a bad_payload error value. Never trusts `bytes`:
+/// allocation stays proportional to their size.
 template <class T>
 Expected<T, DecodeError> decode_payload(std::span<const std::byte> bytes) {
-    ByteSource source(bytes);
-    std::istream stream(&source);
     T value{};
+    std::size_t left = 0;
     try {
-        cereal::PortableBinaryInputArchive archive(stream);
+        PayloadInputArchive archive(bytes);
         archive(value);
+        left = archive.bytes_left();
     } catch (const std::exception& e) {
         return Unexpected{DecodeError{DecodeError::Code::bad_payload,
                                       std::string("payload does not decode: ") + e.what()}};
     }
-    if (!source.at_end())
-        return Unexpected{DecodeError{DecodeError::Code::bad_payload,
-                                      "payload has bytes left over after decoding"}};
+    if (left != 0)
+        return Unexpected{
+            DecodeError{DecodeError::Code::bad_payload,
+                        "payload has " + std::to_string(left) + " bytes left over after decoding"}};
     return value;
 }
 

@@ -66,8 +66,9 @@ struct DecodeError {
 bool is_valid_name(std::string_view name) noexcept;
 
 /// Appends the envelope header and names for a payload of `payload_size` bytes to `out`;
-/// the caller appends the payload itself. Throws std::invalid_argument on a bad name or
-/// a payload larger than 4 GiB - 1, which are programming errors on the sending side.
+/// the caller appends the payload itself. Throws std::invalid_argument on a bad name,
+/// a reserved flag bit, request and reply both set, or a payload larger than 4 GiB - 1:
+/// programming errors on the sending side, which would give a frame no peer accepts.
 void encode_envelope_header(const EnvelopeHeader& header, std::size_t payload_size,
                             std::vector<std::byte>& out);
 

@@ -14,7 +14,7 @@
 namespace courier {
 
 class MessageRegistry {
-public:
+  public:
     /// The registry every COURIER_MESSAGE line adds to.
     static MessageRegistry& global();
 
@@ -27,7 +27,7 @@ public:
     bool contains(TypeId id) const;
     std::optional<std::string> name_of(TypeId id) const;
 
-private:
+  private:
     mutable std::mutex mutex_;
     std::unordered_map<TypeId, std::string> names_;
 };

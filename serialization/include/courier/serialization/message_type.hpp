@@ -42,9 +42,12 @@ bool register_message_or_die(std::string_view name);
 }  // namespace detail
 
 /// The wire id of T; also makes sure T is in the global registry of this process.
+/// Registers by itself rather than reading MessageTraits<T>::registered, whose dynamic
+/// initialization may not have run yet when this is called during static initialization.
 template <Message T>
 TypeId type_id_of() noexcept {
-    [[maybe_unused]] static const bool registered = MessageTraits<T>::registered;
+    [[maybe_unused]] static const bool registered =
+        detail::register_message_or_die(MessageTraits<T>::name);
     return MessageTraits<T>::id;
 }
 
@@ -56,10 +59,10 @@ constexpr std::string_view type_name_of() noexcept {
 }  // namespace courier
 
 /// Gives `Type` the stable wire name `Name`. Use once per type, at global scope.
-#define COURIER_MESSAGE(Type, Name)                                                      \
-    template <>                                                                          \
-    struct courier::MessageTraits<Type> {                                                \
-        static constexpr std::string_view name = Name;                                   \
-        static constexpr ::courier::TypeId id = ::courier::type_id_from_name(Name);      \
+#define COURIER_MESSAGE(Type, Name)                                                             \
+    template <>                                                                                 \
+    struct courier::MessageTraits<Type> {                                                       \
+        static constexpr std::string_view name = Name;                                          \
+        static constexpr ::courier::TypeId id = ::courier::type_id_from_name(Name);             \
         static inline const bool registered = ::courier::detail::register_message_or_die(Name); \
     }

@@ -13,10 +13,13 @@ struct Endpoint {
     std::string scheme;   ///< "unix", "tcp", ...
     std::string address;  ///< everything after "scheme:" (and after "//" when present)
 
-    /// Parses "scheme:address" or "scheme://address". The scheme is lower-case letters
-    /// and digits; the address must not be empty. Throws std::invalid_argument otherwise.
+    /// Parses "scheme:address" or "scheme://address" (both name the same endpoint). The
+    /// scheme matches [a-z][a-z0-9+.-]*; the address must not be empty and must not
+    /// contain a NUL byte. Throws std::invalid_argument, naming the URI and the reason.
     static Endpoint parse(std::string_view uri);
-    /// The URI form, as parse() accepts it.
+    /// The URI form, as parse() accepts it: "scheme:address" for path-like and plain
+    /// addresses ("unix:/run/a.sock", "unix:@name"), "scheme://address" for host:port
+    /// style ones ("tcp://127.0.0.1:7000"). parse(e.to_string()) == e always holds.
     std::string to_string() const;
 
     friend bool operator==(const Endpoint&, const Endpoint&) = default;

@@ -7,7 +7,7 @@
 namespace courier {
 
 class Fd {
-public:
+  public:
     Fd() noexcept = default;
     /// Takes ownership of `fd` (which may be -1 for "none").
     explicit Fd(int fd) noexcept : fd_(fd) {}
@@ -24,10 +24,11 @@ public:
     explicit operator bool() const noexcept { return fd_ >= 0; }
     /// Gives up ownership without closing.
     int release() noexcept { return std::exchange(fd_, -1); }
-    /// Closes the current descriptor (if any) and owns `fd` instead.
+    /// Closes the current descriptor (if any) and owns `fd` instead. close() is never
+    /// retried: Linux releases the descriptor even when close reports EINTR.
     void reset(int fd = -1) noexcept;
 
-private:
+  private:
     int fd_ = -1;
 };
 

@@ -20,7 +20,7 @@ namespace courier {
 
 /// A link can no longer carry frames (peer gone, frame too large, refused fds).
 class LinkError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -36,7 +36,7 @@ struct ReceiveStatus {
 };
 
 class Link {
-public:
+  public:
     virtual ~Link() = default;
 
     virtual const Capabilities& capabilities() const noexcept = 0;

@@ -11,7 +11,7 @@
 namespace courier {
 
 class Listener {
-public:
+  public:
     virtual ~Listener() = default;
     /// The endpoint peers connect to (the bound address, resolved).
     virtual const Endpoint& endpoint() const noexcept = 0;

@@ -27,6 +27,8 @@ struct SysResult {
 
 /// Calls `fn(args...)`, retrying while it fails with EINTR. A call fails when it returns
 /// -1 (the POSIX convention). Use through COURIER_SYSCALL, which records the call site.
+/// Never use it for close(): on Linux the descriptor is gone even when close reports
+/// EINTR, so a retry could close a descriptor another thread just opened (see Fd::reset).
 template <class Fn, class... Args>
 SysResult posix_call_at(std::source_location where, const char* name, Fn fn, Args... args) {
     for (;;) {
@@ -43,4 +45,4 @@ std::system_error system_error_from(const SysResult& result, const std::string& 
 
 /// Calls a syscall through courier::posix_call with the call site recorded.
 #define COURIER_SYSCALL(fn, ...) \
-    ::courier::posix_call_at(std::source_location::current(), #fn, fn, __VA_ARGS__)
+    ::courier::posix_call_at(std::source_location::current(), #fn, fn __VA_OPT__(, ) __VA_ARGS__)

@@ -14,6 +14,7 @@
 #include <concepts>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,12 +47,17 @@ struct TransportEntry {
 };
 
 class TransportRegistry {
-public:
+  public:
     /// Every transport compiled into courier.
     static const TransportRegistry& builtin();
 
+    /// Registers T; throws std::logic_error if its scheme is already taken.
     template <Transport T>
     void add() {
+        if (find(T::scheme) != nullptr) {
+            throw std::logic_error("transport scheme \"" + std::string(T::scheme) +
+                                   "\" registered twice");
+        }
         entries_.push_back({std::string(T::scheme), T::capabilities(), &T::listen, &T::connect});
     }
 
@@ -60,13 +66,14 @@ public:
     const std::vector<TransportEntry>& entries() const noexcept { return entries_; }
 
     /// Listens on / connects to an endpoint with the transport its scheme names.
-    /// Throws std::invalid_argument for an unknown scheme.
+    /// Throws std::invalid_argument for an unknown scheme (the message lists the known
+    /// ones) or a malformed address, std::system_error when the OS refuses.
     std::unique_ptr<Listener> listen(const Endpoint& endpoint,
                                      const TransportOptions& options = {}) const;
     std::unique_ptr<Link> connect(const Endpoint& endpoint,
                                   const TransportOptions& options = {}) const;
 
-private:
+  private:
     std::vector<TransportEntry> entries_;
 };
 

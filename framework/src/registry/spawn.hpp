@@ -1,0 +1,133 @@
+#pragma once
+/// @file
+/// Finding and starting courierd for RegistryClient's autostart. Private; header-only so
+/// it needs no line in the framework's build file.
+
+#include <courier/framework/registry_client.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace courier::registry {
+
+namespace detail {
+inline bool is_executable(const std::filesystem::path& path) {
+    return !path.empty() && ::access(path.c_str(), X_OK) == 0 &&
+           std::filesystem::is_regular_file(path);
+}
+}  // namespace detail
+
+/// The courierd to start: `configured` if set, else $COURIER_COURIERD, else `courierd`
+/// next to this executable, else the first `courierd` on PATH. Throws RegistryError.
+inline std::filesystem::path find_courierd(const std::filesystem::path& configured) {
+    if (!configured.empty()) return configured;
+    if (const char* env = std::getenv("COURIER_COURIERD"); env && *env) return env;
+    std::error_code ec;
+    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        auto beside = self.parent_path() / "courierd";
+        if (detail::is_executable(beside)) return beside;
+    }
+    if (const char* path = std::getenv("PATH"); path && *path) {
+        std::string_view rest(path);
+        while (!rest.empty()) {
+            auto colon = rest.find(':');
+            std::string_view entry = rest.substr(0, colon);
+            rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
+            if (entry.empty()) continue;
+            auto candidate = std::filesystem::path(entry) / "courierd";
+            if (detail::is_executable(candidate)) return candidate;
+        }
+    }
+    throw RegistryError(
+        "cannot find courierd to start the courier registry: set RegistryOptions::courierd "
+        "or $COURIER_COURIERD, install it next to this program, or put it on PATH");
+}
+
+/// Starts `courierd` detached from us (double fork, new session, stdio on /dev/null, no
+/// other descriptors inherited) for `runtime_dir`. Returns once it has been exec'd;
+/// throws RegistryError if it cannot be. Whether it then serves or gives way to another
+/// courierd is for the caller to find out by connecting.
+inline void start_courierd(const std::filesystem::path& courierd,
+                           const std::filesystem::path& runtime_dir,
+                           std::chrono::milliseconds idle_exit) {
+    // Everything the children need is prepared here: after fork in a threaded process
+    // only async-signal-safe calls are allowed.
+    // We detach it ourselves, so it need not detach again (each detach leaves a process
+    // for init to reap); its stderr is /dev/null, so it logs to syslog.
+    std::vector<std::string> args{courierd.string(), "--runtime-dir", runtime_dir.string(),
+                                  "--foreground", "--syslog"};
+    if (idle_exit.count() >= 0) {
+        args.emplace_back("--idle-exit");
+        args.push_back(std::to_string(idle_exit.count()));
+    }
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    const char* exe = args.front().c_str();
+
+    // The grandchild reports a failed exec through this pipe; a successful exec closes it.
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) != 0)
+        throw RegistryError(std::string("cannot start courierd: pipe2: ") + std::strerror(errno));
+
+    pid_t child = ::fork();
+    if (child < 0) {
+        int error = errno;
+        ::close(report[0]);
+        ::close(report[1]);
+        throw RegistryError(std::string("cannot start courierd: fork: ") + std::strerror(error));
+    }
+    if (child == 0) {
+        ::setsid();
+        pid_t grandchild = ::fork();
+        if (grandchild != 0) ::_exit(grandchild < 0 ? 1 : 0);
+        int null = ::open("/dev/null", O_RDWR);
+        if (null >= 0) {
+            ::dup2(null, 0);
+            ::dup2(null, 1);
+            ::dup2(null, 2);
+        }
+        int keep = report[1];
+        if (keep != 3) {
+            ::dup3(keep, 3, O_CLOEXEC);
+            keep = 3;
+        }
+        if (::syscall(SYS_close_range, 4u, ~0u, 0u) != 0)
+            for (int fd = 4; fd < 4096; ++fd) ::close(fd);
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        ::execv(exe, argv.data());
+        int error = errno;
+        [[maybe_unused]] auto w = ::write(keep, &error, sizeof error);
+        ::_exit(127);
+    }
+    ::close(report[1]);
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    int error = 0;
+    pollfd p{report[0], POLLIN, 0};
+    long got = 0;
+    if (::poll(&p, 1, 5000) > 0) got = ::read(report[0], &error, sizeof error);
+    ::close(report[0]);
+    if (got == static_cast<long>(sizeof error))
+        throw RegistryError("cannot start courierd " + courierd.string() + ": " +
+                            std::strerror(error));
+}
+
+}  // namespace courier::registry

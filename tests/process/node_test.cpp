@@ -1,0 +1,249 @@
+// Nodes in separate processes: requests, order, timeouts, name collisions, a node killed
+// with SIGKILL, and a malformed frame. Children are forked before the test's own node
+// starts threads; every test has its own registry and leaves its runtime dir empty.
+
+#include "process_support.hpp"
+
+#include <courier/courier.hpp>
+#include <courier/transports/transport.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <poll.h>
+#include <signal.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <vector>
+
+namespace wire {
+struct Ping {
+    std::int64_t n = 0;
+    template <class A>
+    void serialize(A& a) { a(n); }
+};
+struct Pong {
+    std::int64_t n = 0;
+    template <class A>
+    void serialize(A& a) { a(n); }
+};
+struct Report {
+    template <class A>
+    void serialize(A&) {}
+};
+}  // namespace wire
+
+COURIER_MESSAGE(wire::Ping, "test.process.Ping");
+COURIER_MESSAGE(wire::Pong, "test.process.Pong");
+COURIER_MESSAGE(wire::Report, "test.process.Report");
+
+namespace {
+
+using namespace courier;
+using namespace courier::test;
+
+NodeOptions node_options(const TempRuntimeDir& dir, std::string name) {
+    NodeOptions options;
+    options.name = std::move(name);
+    options.registry = dir.options();
+    return options;
+}
+
+/// A child process with a node named `node` hosting `actor`, built by `setup`. Writes 'r'
+/// once the actor is registered and stays until the parent writes 'q' or goes away.
+Child spawn_node(const TempRuntimeDir& dir, std::string node, std::string actor,
+                 std::function<void(Actor&)> setup) {
+    auto options = node_options(dir, node);
+    return Child::fork([=](ChildChannel& channel) {
+        Node n(options);
+        n.spawn(actor, setup);
+        channel.send('r');
+        while (char c = channel.receive())
+            if (c == 'q') break;
+        return 0;
+    });
+}
+
+void echo(Actor& self) {
+    self.handle<wire::Ping>([&self](wire::Ping& p) { self.reply(wire::Pong{p.n + 1}); });
+}
+
+/// Records the Pings it gets; answers Report with the count, or -1 if any came out of order.
+void recorder(Actor& self) {
+    auto next = std::make_shared<std::int64_t>(0);
+    auto in_order = std::make_shared<bool>(true);
+    self.handle<wire::Ping>([=](wire::Ping& p) {
+        *in_order = *in_order && p.n == *next;
+        ++*next;
+    });
+    self.handle<wire::Report>([=, &self](wire::Report&) {
+        self.reply(wire::Pong{*in_order ? *next : -1});
+    });
+}
+
+/// Things a test's actors saw, waited on with a deadline.
+template <class T>
+class Mailbag {
+public:
+    void put(T value) {
+        std::lock_guard lock(mutex_);
+        items_.push_back(std::move(value));
+        changed_.notify_all();
+    }
+    std::optional<T> take(milliseconds within = 5s) {
+        std::unique_lock lock(mutex_);
+        if (!changed_.wait_for(lock, within, [&] { return !items_.empty(); })) return std::nullopt;
+        T value = std::move(items_.front());
+        items_.erase(items_.begin());
+        return value;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::vector<T> items_;
+};
+
+}  // namespace
+
+TEST_CASE("a request to an actor in another process gets its reply", "[process][node]") {
+    TempRuntimeDir dir;
+    {
+        auto child = spawn_node(dir, "echo-node", "echo", echo);
+        REQUIRE(child.expect('r'));
+        Node node(node_options(dir, "asker-node"));
+        auto reply = node.request<wire::Pong>("echo", wire::Ping{41}, 5s);
+        REQUIRE(reply.has_value());
+        CHECK(reply->n == 42);
+        CHECK(node.stats().sent_remote >= 1);
+        child.send('q');
+        CHECK(child.wait_exit());
+    }
+    CHECK(dir.wait_until_empty());
+}
+
+TEST_CASE("messages from one actor to an actor in another process arrive in order",
+          "[process][node]") {
+    TempRuntimeDir dir;
+    {
+        auto child = spawn_node(dir, "recorder-node", "recorder", recorder);
+        REQUIRE(child.expect('r'));
+        Node node(node_options(dir, "sender-node"));
+        Mailbag<std::int64_t> result;
+        constexpr std::int64_t count = 50000;
+        node.spawn("sender", [&](Actor& self) {
+            for (std::int64_t i = 0; i < count; ++i) self.send("recorder", wire::Ping{i});
+            self.request<wire::Pong>("recorder", wire::Report{}, 30s,
+                                     [&](Expected<wire::Pong, Error> r) {
+                                         result.put(r ? r->n : -2);
+                                     });
+        });
+        auto received = result.take(60s);
+        REQUIRE(received);
+        CHECK(*received == count);
+        child.send('q');
+        CHECK(child.wait_exit());
+    }
+    CHECK(dir.wait_until_empty());
+}
+
+TEST_CASE("a request to an actor in another process that never answers times out",
+          "[process][node]") {
+    TempRuntimeDir dir;
+    {
+        auto child = spawn_node(dir, "silent-node", "silent", [](Actor& self) {
+            self.handle<wire::Ping>([](wire::Ping&) {});
+        });
+        REQUIRE(child.expect('r'));
+        Node node(node_options(dir, "impatient-node"));
+        auto reply = node.request<wire::Pong>("silent", wire::Ping{1}, 100ms);
+        REQUIRE_FALSE(reply.has_value());
+        CHECK(reply.error().code == ErrorCode::timeout);
+        child.send('q');
+    }
+    CHECK(dir.wait_until_empty());
+}
+
+TEST_CASE("an actor name taken in another process cannot be spawned again", "[process][node]") {
+    TempRuntimeDir dir;
+    {
+        auto child = spawn_node(dir, "first-node", "unique", echo);
+        REQUIRE(child.expect('r'));
+        Node node(node_options(dir, "second-node"));
+        try {
+            node.spawn("unique", echo);
+            FAIL("spawn of a taken name succeeded");
+        } catch (const SetupError& e) {
+            CHECK(e.code() == ErrorCode::name_taken);
+            CHECK_THAT(e.what(), Catch::Contains("unique") && Catch::Contains("first-node"));
+        }
+        // A second node with the same node name is refused too.
+        CHECK_THROWS_AS(Node(node_options(dir, "first-node")), SetupError);
+        child.send('q');
+    }
+    CHECK(dir.wait_until_empty());
+}
+
+TEST_CASE("when a node is killed with SIGKILL its watchers get Down and sends become dead letters",
+          "[process][node]") {
+    TempRuntimeDir dir;
+    {
+        auto child = spawn_node(dir, "doomed-node", "doomed", echo);
+        REQUIRE(child.expect('r'));
+        Node node(node_options(dir, "watcher-node"));
+        REQUIRE(node.request<wire::Pong>("doomed", wire::Ping{1}, 5s).has_value());
+
+        Mailbag<Down> downs;
+        Mailbag<int> watching;
+        node.spawn("watcher", [&](Actor& self) {
+            self.handle<Down>([&](Down& d) { downs.put(d); });
+            self.watch("doomed");
+            watching.put(1);
+        });
+        REQUIRE(watching.take());
+        child.kill(SIGKILL);
+        REQUIRE(child.wait_exit());
+
+        auto down = downs.take();
+        REQUIRE(down);
+        CHECK(down->name == "doomed");
+        CHECK(down->reason == "node exited");
+        auto reply = node.request<wire::Pong>("doomed", wire::Ping{2}, 5s);
+        REQUIRE_FALSE(reply.has_value());
+        CHECK((reply.error().code == ErrorCode::unknown_name ||
+               reply.error().code == ErrorCode::link_failed));
+    }
+    CHECK(dir.wait_until_empty());
+}
+
+TEST_CASE("a malformed frame closes only its link and the node keeps serving",
+          "[process][node]") {
+    TempRuntimeDir dir;
+    {
+        Node node(node_options(dir, "sturdy-node"));
+        node.spawn("echo", echo);
+        RegistryClient registry(dir.options());
+        auto where = registry.lookup("echo");
+        REQUIRE(where.found);
+        REQUIRE_FALSE(where.endpoints.empty());
+
+        auto raw = TransportRegistry::builtin().connect(Endpoint::parse(where.endpoints.front()));
+        std::vector<std::byte> garbage(100, std::byte{0x5a});
+        raw->send(garbage);
+        // The node answers garbage by closing the link.
+        bool closed = false;
+        auto deadline = std::chrono::steady_clock::now() + 5s;
+        std::vector<Frame> frames;
+        while (!closed && std::chrono::steady_clock::now() < deadline) {
+            pollfd p{raw->poll_fd(), POLLIN, 0};
+            ::poll(&p, 1, 100);
+            closed = raw->receive(frames).state != ReceiveStatus::State::open;
+        }
+        CHECK(closed);
+        CHECK(node.stats().bad_frames == 1);
+        auto reply = node.request<wire::Pong>("echo", wire::Ping{1}, 5s);
+        REQUIRE(reply.has_value());
+        CHECK(reply->n == 2);
+    }
+    CHECK(dir.wait_until_empty());
+}

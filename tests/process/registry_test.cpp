@@ -1,0 +1,444 @@
+// The per-host registry with real processes: courierd started on demand, nodes in forked
+// children, the `courier` CLI run as a program. Every test has its own runtime directory
+// and ends by waiting for courierd to exit on idle, leaving the directory empty.
+
+#include "process_support.hpp"
+
+#include <courier/framework/registry_client.hpp>
+#include <courier/framework/runtime_dir.hpp>
+#include <courier/serialization/codec.hpp>
+#include <courier/transports/transport.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <thread>
+
+namespace {
+
+/// A type courierd does not know.
+struct NotARegistryMessage {
+    std::string text;
+    template <class A>
+    void serialize(A& a) {
+        a(text);
+    }
+};
+
+}  // namespace
+
+COURIER_MESSAGE(NotARegistryMessage, "courier.test.NotARegistryMessage");
+
+namespace {
+
+using namespace courier;
+using namespace courier::test;
+namespace fs = std::filesystem;
+
+std::string courier_cli() {
+    return (bin_dir() / "courier").string();
+}
+
+CommandResult courier_ps(const TempRuntimeDir& dir) {
+    return run_command({courier_cli(), "ps", "--runtime-dir", dir.path().string()});
+}
+
+/// A child that registers `node` with `names` on the registry of `dir`, writes 'r', and
+/// stays until the parent writes 'q' (or goes away).
+Child spawn_node(const TempRuntimeDir& dir, std::string node, std::vector<std::string> names,
+                 std::vector<std::string> endpoints = {}) {
+    auto options = dir.options();
+    return Child::fork([=](ChildChannel& channel) {
+        RegistryClient client(options);
+        if (!client.register_node(node, endpoints).ok) return 3;
+        for (const auto& name : names)
+            if (!client.register_name(name).ok) return 4;
+        channel.send('r');
+        while (char c = channel.receive())
+            if (c == 'q') break;
+        return 0;
+    });
+}
+
+bool exited_cleanly(std::optional<int> status) {
+    return status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0;
+}
+
+/// Waits for the registry to close a link; true when it did within `within`.
+bool closed_by_peer(Link& link, milliseconds within = 5s) {
+    auto deadline = std::chrono::steady_clock::now() + within;
+    std::vector<Frame> frames;
+    for (;;) {
+        auto left =
+            std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return false;
+        pollfd p{link.poll_fd(), POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+        if (link.receive(frames).state != ReceiveStatus::State::open) return true;
+    }
+}
+
+std::vector<std::byte> bytes_of(std::string_view text) {
+    std::vector<std::byte> out;
+    for (char c : text) out.push_back(static_cast<std::byte>(c));
+    return out;
+}
+
+template <class T>
+std::vector<std::byte> frame_to(std::string_view recipient, std::uint8_t flags, const T& message) {
+    EnvelopeHeader header;
+    header.flags = flags;
+    header.correlation = 7;
+    header.sender = "test";
+    header.recipient = recipient;
+    return encode_message(header, message);
+}
+
+/// A ListNodes envelope carrying a Lookup payload.
+std::vector<std::byte> lookup_payload_as_list_nodes() {
+    std::vector<std::byte> payload;
+    encode_payload(registry::Lookup{"a-name-where-nothing-is-expected", 0}, payload);
+    EnvelopeHeader header;
+    header.flags = envelope_flags::request;
+    header.type = type_id_of<registry::ListNodes>();
+    header.correlation = 7;
+    header.sender = "test";
+    header.recipient = registry::daemon_name;
+    std::vector<std::byte> frame;
+    encode_envelope_header(header, payload.size(), frame);
+    frame.insert(frame.end(), payload.begin(), payload.end());
+    return frame;
+}
+
+}  // namespace
+
+TEST_CASE("a client starts courierd when none runs, on an owner-only socket",
+          "[registry][autostart]") {
+    TempRuntimeDir dir;
+    const auto socket = registry_socket_path(dir.path());
+    REQUIRE_FALSE(fs::exists(socket));
+    {
+        RegistryClient client(dir.options());
+        CHECK(client.runtime_dir() == dir.path());
+        REQUIRE(fs::is_socket(socket));
+        struct stat st {};
+        REQUIRE(::lstat(socket.c_str(), &st) == 0);
+        CHECK((st.st_mode & 0777) == 0600);
+        CHECK(fs::exists(registry_lock_path(dir.path())));
+        CHECK(courierd_pids(dir.path()).size() == 1);
+        CHECK(client.list_nodes().nodes.empty());
+    }
+    REQUIRE(dir.wait_until_empty());
+}
+
+TEST_CASE("without autostart, a client finds no registry and starts none",
+          "[registry][autostart]") {
+    TempRuntimeDir dir;
+    auto options = dir.options();
+    options.autostart = false;
+    CHECK_THROWS_AS(RegistryClient(options), RegistryNotRunning);
+    CHECK(dir.is_empty());
+}
+
+TEST_CASE("clients racing to start courierd end up sharing one", "[registry][autostart]") {
+    TempRuntimeDir dir;
+    constexpr int racers = 4;
+    auto options = dir.options();
+    std::vector<Child> children;
+    for (int i = 0; i < racers; ++i) {
+        children.push_back(Child::fork([=](ChildChannel& channel) {
+            if (channel.receive() != 'g') return 2;
+            RegistryClient client(options);
+            if (!client.register_node("racer-" + std::to_string(i), {}).ok) return 3;
+            channel.send('r');
+            while (char c = channel.receive())
+                if (c == 'q') break;
+            return 0;
+        }));
+    }
+    for (auto& child : children) child.send('g');
+    for (auto& child : children) REQUIRE(child.expect('r'));
+    {
+        RegistryClient client(options);
+        CHECK(client.list_nodes().nodes.size() == racers);
+    }
+    // The losers of the race exit at once; one courierd serves.
+    CHECK(eventually([&] { return courierd_pids(dir.path()).size() == 1; }));
+    for (auto& child : children) child.send('q');
+    for (auto& child : children) CHECK(exited_cleanly(child.wait_exit()));
+    REQUIRE(dir.wait_until_empty());
+}
+
+TEST_CASE("a node or actor name held by another process is refused with a clear error",
+          "[registry][names]") {
+    TempRuntimeDir dir;
+    auto holder = spawn_node(dir, "holder", {"service"}, {"unix:/tmp/holder.sock"});
+    REQUIRE(holder.expect('r'));
+    const std::string pid = std::to_string(holder.pid());
+    {
+        RegistryClient client(dir.options());
+        auto same_node = client.register_node("holder", {});
+        CHECK_FALSE(same_node.ok);
+        CHECK(same_node.error == "node name 'holder' is already registered by pid " + pid);
+
+        CHECK_FALSE(client.register_name("early").ok);  // no node on this connection yet
+        REQUIRE(client.register_node("other", {}).ok);
+        auto taken = client.register_name("service");
+        CHECK_FALSE(taken.ok);
+        CHECK(taken.error ==
+              "name 'service' is already registered by node 'holder' (pid " + pid + ")");
+
+        auto where = client.lookup("service");
+        CHECK(where.found);
+        CHECK(where.node == "holder");
+        CHECK(where.pid == holder.pid());
+        CHECK(where.endpoints == std::vector<std::string>{"unix:/tmp/holder.sock"});
+
+        holder.send('q');
+        CHECK(exited_cleanly(holder.wait_exit()));
+        // Once the holder is gone, the name is free.
+        CHECK(eventually([&] { return client.register_name("service").ok; }));
+    }
+    REQUIRE(dir.wait_until_empty());
+}
+
+TEST_CASE("looking up an unknown name answers not found", "[registry][lookup]") {
+    TempRuntimeDir dir;
+    {
+        RegistryClient client(dir.options());
+        auto where = client.lookup("nobody");
+        CHECK_FALSE(where.found);
+        CHECK(where.name == "nobody");
+
+        auto start = std::chrono::steady_clock::now();
+        auto waited = client.lookup("nobody", 150ms);
+        CHECK_FALSE(waited.found);
+        CHECK(std::chrono::steady_clock::now() - start >= 150ms);
+    }
+    REQUIRE(dir.wait_until_empty());
+}
+
+TEST_CASE("a lookup that waits is answered when another process registers the name",
+          "[registry][lookup]") {
+    TempRuntimeDir dir;
+    auto options = dir.options();
+    auto late = Child::fork([=](ChildChannel& channel) {
+        RegistryClient client(options);
+        if (!client.register_node("late", {"unix:/tmp/late.sock"}).ok) return 3;
+        channel.send('n');
+        if (channel.receive() != 'g') return 2;
+        // Let the parent's lookup reach courierd and wait there first.
+        std::this_thread::sleep_for(200ms);
+        if (!client.register_name("late-service").ok) return 4;
+        while (char c = channel.receive())
+            if (c == 'q') break;
+        return 0;
+    });
+    REQUIRE(late.expect('n'));
+    {
+        RegistryClient client(options);
+        auto start = std::chrono::steady_clock::now();
+        late.send('g');
+        auto where = client.lookup("late-service", 5s);
+        auto took = std::chrono::steady_clock::now() - start;
+        CHECK(where.found);
+        CHECK(where.node == "late");
+        CHECK(where.pid == late.pid());
+        CHECK(took >= 200ms);
+        CHECK(took < 5s);
+    }
+    late.send('q');
+    CHECK(exited_cleanly(late.wait_exit()));
+    REQUIRE(dir.wait_until_empty());
+}
+
+TEST_CASE("a watcher is told when a name is unregistered, or at once if it is not registered",
+          "[registry][watch]") {
+    TempRuntimeDir dir;
+    {
+        RegistryClient owner(dir.options());
+        REQUIRE(owner.register_node("owner", {}).ok);
+        REQUIRE(owner.register_name("job").ok);
+
+        RegistryClient watcher(dir.options());
+        NameDownBox downs;
+        watcher.on_name_down(downs.handler());
+        REQUIRE(watcher.watch("job").ok);
+        CHECK_FALSE(downs.wait_for("job", 50ms));
+
+        REQUIRE(owner.unregister_name("job").ok);
+        auto down = downs.wait_for("job");
+        REQUIRE(down);
+        CHECK(down->reason == "unregistered");
+        CHECK_FALSE(watcher.lookup("job").found);
+        CHECK_FALSE(owner.unregister_name("job").ok);
+
+        REQUIRE(watcher.watch("ghost").ok);
+        auto ghost = downs.wait_for("ghost");
+        REQUIRE(ghost);
+        CHECK(ghost->reason == "not registered");
+    }
+    REQUIRE(dir.wait_until_empty());
+}
+
+TEST_CASE("a node killed with SIGKILL is gone: watchers get NameDown, courier ps drops it",
+          "[registry][liveness]") {
+    TempRuntimeDir dir;
+    auto victim = spawn_node(dir, "victim", {"victim-actor"}, {"unix:/tmp/victim.sock"});
+    REQUIRE(victim.expect('r'));
+
+    auto before = courier_ps(dir);
+    CHECK(before.exit_code == 0);
+    CHECK(before.out.find("victim") != std::string::npos);
+    CHECK(before.out.find("victim-actor") != std::string::npos);
+    CHECK(before.out.find("unix:/tmp/victim.sock") != std::string::npos);
+    CHECK(before.out.find(std::to_string(victim.pid())) != std::string::npos);
+    {
+        RegistryClient client(dir.options());
+        NameDownBox downs;
+        client.on_name_down(downs.handler());
+        REQUIRE(client.watch("victim-actor").ok);
+
+        victim.kill(SIGKILL);
+        auto status = victim.wait_exit();
+        REQUIRE(status);
+        CHECK(WIFSIGNALED(*status));
+
+        auto down = downs.wait_for("victim-actor");
+        REQUIRE(down);
+        CHECK(down->reason == "node exited");
+        CHECK_FALSE(client.lookup("victim-actor").found);
+
+        auto after = courier_ps(dir);
+        CHECK(after.exit_code == 0);
+        CHECK(after.out.find("victim") == std::string::npos);
+        CHECK(after.out == "no nodes are registered in " + dir.path().string() + "\n");
+    }
+    REQUIRE(dir.wait_until_empty());
+}
+
+TEST_CASE(
+    "courierd stays up while a node is connected, then exits on idle removing socket and lock",
+    "[registry][lifecycle]") {
+    TempRuntimeDir dir;
+    const auto socket = registry_socket_path(dir.path());
+    {
+        RegistryClient node(dir.options(200ms));
+        REQUIRE(node.register_node("keeper", {}).ok);
+        // Several idle periods pass with the node connected: courierd must stay.
+        std::this_thread::sleep_for(700ms);
+        CHECK(node.list_nodes().nodes.size() == 1);
+        CHECK(fs::is_socket(socket));
+    }
+    REQUIRE(dir.wait_until_empty());
+    CHECK(eventually([&] { return courierd_pids(dir.path()).empty(); }));
+}
+
+TEST_CASE("a connection that is not a node does not keep courierd up", "[registry][lifecycle]") {
+    TempRuntimeDir dir;
+    RegistryClient client(dir.options(200ms));
+    std::mutex mutex;
+    std::condition_variable told;
+    std::optional<std::string> reason;
+    client.on_disconnect([&](const std::string& why) {
+        std::lock_guard lock(mutex);
+        reason = why;
+        told.notify_all();
+    });
+    {
+        std::unique_lock lock(mutex);
+        REQUIRE(told.wait_for(lock, 5s, [&] { return reason.has_value(); }));
+    }
+    CHECK_THROWS_AS(client.list_nodes(), RegistryError);
+    REQUIRE(dir.wait_until_empty());
+}
+
+TEST_CASE("a bad frame closes that connection and courierd keeps serving the others",
+          "[registry][robustness]") {
+    TempRuntimeDir dir;
+    const auto socket = registry_socket_path(dir.path());
+    {
+        RegistryClient node(dir.options());
+        REQUIRE(node.register_node("steady", {}).ok);
+        REQUIRE(node.register_name("steady-actor").ok);
+
+        const std::vector<std::pair<std::string, std::vector<std::byte>>> bad_frames = {
+            {"not an envelope", bytes_of("this is not an envelope at all")},
+            {"an unknown message type",
+             frame_to(registry::daemon_name, envelope_flags::request, NotARegistryMessage{"hi"})},
+            {"a payload of the wrong type", lookup_payload_as_list_nodes()},
+            {"a request to someone else",
+             frame_to("someone-else", envelope_flags::request, registry::ListNodes{})},
+            {"a message that is not a request",
+             frame_to(registry::daemon_name, 0, registry::ListNodes{})},
+        };
+        for (const auto& [what, frame] : bad_frames) {
+            INFO("sending " << what);
+            auto link = TransportRegistry::builtin().connect(Endpoint{"unix", socket.string()});
+            link->send(frame);
+            CHECK(closed_by_peer(*link));
+            CHECK(node.lookup("steady-actor").found);
+        }
+
+        // Garbage below the framing: raw bytes on the socket.
+        int raw = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(raw >= 0);
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::strncpy(address.sun_path, socket.c_str(), sizeof address.sun_path - 1);
+        REQUIRE(::connect(raw, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+        std::string junk(64, '\xff');
+        REQUIRE(::send(raw, junk.data(), junk.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(junk.size()));
+        pollfd p{raw, POLLIN, 0};
+        REQUIRE(::poll(&p, 1, 5000) == 1);
+        char byte = 0;
+        CHECK(::recv(raw, &byte, 1, 0) <= 0);
+        ::close(raw);
+
+        CHECK(node.list_nodes().nodes.size() == 1);
+        RegistryClient another(dir.options());
+        CHECK(another.lookup("steady-actor").node == "steady");
+    }
+    REQUIRE(dir.wait_until_empty());
+}
+
+TEST_CASE("a stale socket file of a dead courierd is replaced", "[registry][lifecycle]") {
+    TempRuntimeDir dir;
+    const auto socket = registry_socket_path(dir.path());
+    {
+        // A bound socket whose process is gone: the file stays, nothing listens.
+        int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(fd >= 0);
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        std::strncpy(address.sun_path, socket.c_str(), sizeof address.sun_path - 1);
+        REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+        ::close(fd);
+        REQUIRE(fs::is_socket(socket));
+    }
+    {
+        RegistryClient client(dir.options());
+        REQUIRE(client.register_node("fresh", {}).ok);
+        CHECK(client.list_nodes().nodes.size() == 1);
+    }
+    REQUIRE(dir.wait_until_empty());
+}
+
+TEST_CASE("courier ps without a registry says so, exits 0 and starts none", "[registry][cli]") {
+    TempRuntimeDir dir;
+    auto result = courier_ps(dir);
+    CHECK(result.exit_code == 0);
+    CHECK(result.out == "no courier registry is running in " + dir.path().string() + "\n");
+    CHECK(courierd_pids(dir.path()).empty());
+    CHECK(dir.is_empty());
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# run_sample.sh <sample> <bin dir>: runs a sample against a private registry and checks
+# that the registry leaves its runtime directory empty afterwards.
+set -euo pipefail
+sample=$1 bin=$2
+export COURIER_RUNTIME_DIR COURIER_REGISTRY_IDLE_MS=200
+COURIER_RUNTIME_DIR=$(mktemp -d /tmp/courier-sample.XXXXXX)
+trap 'rm -rf "$COURIER_RUNTIME_DIR"' EXIT
+case $sample in
+hello)
+    timeout 30 "$bin/hello"
+    ;;
+producer_consumer)
+    timeout 60 "$bin/consumer" --count 20000 --size 100 &
+    consumer=$!
+    timeout 60 "$bin/producer" --count 20000 --size 100
+    wait "$consumer"
+    ;;
+esac
+# courierd exits once idle and must take its socket and lock with it.
+for _ in $(seq 100); do
+    [ -z "$(ls -A "$COURIER_RUNTIME_DIR")" ] && exit 0
+    sleep 0.05
+done
+echo "left behind in the runtime directory: $(ls -A "$COURIER_RUNTIME_DIR")" >&2
+exit 1

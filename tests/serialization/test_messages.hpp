@@ -1,0 +1,66 @@
+#pragma once
+/// @file
+/// Message types shared by the serialization tests.
+
+#include <courier/serialization/codec.hpp>
+#include <courier/serialization/message_type.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace courier_test {
+
+/// A message with every shape of field the codec must carry.
+struct Order {
+    std::string item;
+    std::vector<std::int32_t> quantities;
+    std::map<std::string, double> prices;
+    std::optional<std::string> note;
+    std::optional<std::uint64_t> deadline;
+    std::vector<std::string> tags;
+    bool urgent = false;
+
+    template <class A>
+    void serialize(A& a) {
+        a(item, quantities, prices, note, deadline, tags, urgent);
+    }
+    bool operator==(const Order&) const = default;
+};
+
+/// A message with a single small field, to decode other payloads as the wrong type.
+struct Ping {
+    std::uint32_t sequence = 0;
+
+    template <class A>
+    void serialize(A& a) {
+        a(sequence);
+    }
+    bool operator==(const Ping&) const = default;
+};
+
+inline Order sample_order() {
+    Order order;
+    order.item = "widget";
+    order.quantities = {1, -2, 300000};
+    order.prices = {{"eur", 9.5}, {"usd", 10.25}};
+    order.note = "leave at the door";
+    order.deadline = std::nullopt;
+    order.tags = {"", "fragile", std::string(300, 'x')};
+    order.urgent = true;
+    return order;
+}
+
+inline std::vector<std::byte> bytes_of(std::initializer_list<unsigned> values) {
+    std::vector<std::byte> out;
+    for (unsigned v : values) out.push_back(static_cast<std::byte>(v));
+    return out;
+}
+
+}  // namespace courier_test
+
+COURIER_MESSAGE(courier_test::Order, "courier.test.Order");
+COURIER_MESSAGE(courier_test::Ping, "courier.test.Ping");

@@ -1,0 +1,462 @@
+// The conformance suite: what every transport promises (docs/transports/contract.md).
+// Written once; each test runs as one section per entry of transport_fixtures().
+
+#include "transport_fixtures.hpp"
+
+#include <courier/transports/transport.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <thread>
+
+using namespace courier;
+using namespace courier::test;
+using State = ReceiveStatus::State;
+
+namespace {
+
+/// Compares without making Catch2 print a 16 MiB vector on failure.
+bool same_bytes(const std::vector<std::byte>& a, const std::vector<std::byte>& b) {
+    return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
+}
+
+/// Runs `body` on a thread and rethrows what it threw at join(). If the test fails
+/// first, `unblock` runs before the join (typically: close the peer, so a send blocked
+/// on a full link fails instead of hanging the test).
+class Sender {
+  public:
+    Sender(std::function<void()> body, std::function<void()> unblock)
+        : unblock_(std::move(unblock)), thread_([this, body = std::move(body)] {
+              try {
+                  body();
+              } catch (...) {
+                  error_ = std::current_exception();
+              }
+          }) {}
+    ~Sender() {
+        if (!thread_.joinable()) return;
+        unblock_();
+        thread_.join();
+    }
+    void join() {
+        thread_.join();
+        if (error_) std::rethrow_exception(error_);
+    }
+
+  private:
+    std::function<void()> unblock_;
+    std::exception_ptr error_;
+    std::thread thread_;
+};
+
+std::uint32_t read_u32(const std::byte* p) {
+    std::uint32_t v = 0;
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+/// Restores SIGPIPE's default action (death) for the scope, so a transport that lets
+/// SIGPIPE through kills the test instead of passing by luck.
+struct DefaultSigpipe {
+    struct sigaction saved {};
+    DefaultSigpipe() {
+        struct sigaction action {};
+        action.sa_handler = SIG_DFL;
+        ::sigaction(SIGPIPE, &action, &saved);
+    }
+    ~DefaultSigpipe() { ::sigaction(SIGPIPE, &saved, nullptr); }
+};
+
+}  // namespace
+
+TEST_CASE("a listener and its links describe themselves", "[transport][conformance]") {
+    for (const auto& fixture : transport_fixtures()) DYNAMIC_SECTION(fixture.name) {
+            TempDir dir;
+            const Endpoint endpoint = fixture.endpoint(dir);
+            auto pair = connect_pair(endpoint);
+            const auto* entry = TransportRegistry::builtin().find(endpoint.scheme);
+            REQUIRE(entry != nullptr);
+            CHECK(pair.listener->endpoint().scheme == endpoint.scheme);
+            CHECK(Endpoint::parse(pair.listener->endpoint().to_string()) ==
+                  pair.listener->endpoint());
+            for (const Link* link : {pair.client.get(), pair.server.get()}) {
+                CHECK(link->capabilities().fd_passing == entry->capabilities.fd_passing);
+                CHECK(link->capabilities().native_frame_limit ==
+                      entry->capabilities.native_frame_limit);
+                CHECK(link->poll_fd() >= 0);
+                CHECK_FALSE(link->peer().empty());
+            }
+            std::vector<Frame> frames;
+            CHECK(pair.server->receive(frames).state == State::open);
+            CHECK(frames.empty());
+        }
+}
+
+TEST_CASE("frames of 0 B, 1 B, 64 KiB and 16 MiB arrive whole and in order",
+          "[transport][conformance]") {
+    for (const auto& fixture : transport_fixtures()) DYNAMIC_SECTION(fixture.name) {
+            TempDir dir;
+            auto pair = connect_pair(fixture.endpoint(dir));
+            const std::array<std::size_t, 5> sizes{1, 0, std::size_t{64} << 10,
+                                                   std::size_t{16} << 20, 1};
+            Sender sender(
+                [&] {
+                    for (std::size_t i = 0; i < sizes.size(); ++i) {
+                        pair.client->send(pattern(sizes[i], static_cast<std::uint32_t>(i)));
+                    }
+                },
+                [&] { pair.server.reset(); });
+            auto received = receive_frames(*pair.server, sizes.size());
+            INFO("status: " << received.status.reason);
+            REQUIRE(received.frames.size() == sizes.size());
+            for (std::size_t i = 0; i < sizes.size(); ++i) {
+                INFO("frame " << i << " of " << sizes[i] << " bytes, got "
+                              << received.frames[i].bytes.size());
+                CHECK(same_bytes(received.frames[i].bytes,
+                                 pattern(sizes[i], static_cast<std::uint32_t>(i))));
+                CHECK(received.frames[i].fds.empty());
+            }
+            sender.join();
+        }
+}
+
+TEST_CASE("10,000 small frames arrive in order", "[transport][conformance]") {
+    for (const auto& fixture : transport_fixtures()) DYNAMIC_SECTION(fixture.name) {
+            TempDir dir;
+            auto pair = connect_pair(fixture.endpoint(dir));
+            constexpr std::uint32_t count = 10'000;
+            Sender sender(
+                [&] {
+                    for (std::uint32_t i = 0; i < count; ++i) pair.client->send(pattern(i % 97, i));
+                },
+                [&] { pair.server.reset(); });
+            auto received = receive_frames(*pair.server, count);
+            INFO("status: " << received.status.reason);
+            REQUIRE(received.frames.size() == count);
+            for (std::uint32_t i = 0; i < count; ++i) {
+                if (!same_bytes(received.frames[i].bytes, pattern(i % 97, i))) {
+                    FAIL("frame " << i << " is not the one sent " << i << "th");
+                }
+            }
+            sender.join();
+        }
+}
+
+TEST_CASE("both ends send at the same time", "[transport][conformance]") {
+    for (const auto& fixture : transport_fixtures()) DYNAMIC_SECTION(fixture.name) {
+            TempDir dir;
+            auto pair = connect_pair(fixture.endpoint(dir));
+            constexpr std::uint32_t count = 2'000;
+            constexpr std::size_t size = 4096;  // 8 MiB each way: more than any socket buffer
+            const auto send_all = [&](Link& link, std::uint32_t seed) {
+                for (std::uint32_t i = 0; i < count; ++i) link.send(pattern(size, seed + i));
+            };
+            Sender up([&] { send_all(*pair.client, 0); }, [&] { pair.server.reset(); });
+            Sender down([&] { send_all(*pair.server, 1'000'000); }, [&] { pair.client.reset(); });
+
+            std::vector<Frame> at_server, at_client;
+            const auto until = Clock::now() + deadline;
+            while ((at_server.size() < count || at_client.size() < count) && Clock::now() < until) {
+                std::array<pollfd, 2> fds{pollfd{pair.server->poll_fd(), POLLIN, 0},
+                                          pollfd{pair.client->poll_fd(), POLLIN, 0}};
+                ::poll(fds.data(), fds.size(), 100);
+                REQUIRE(pair.server->receive(at_server).state == State::open);
+                REQUIRE(pair.client->receive(at_client).state == State::open);
+            }
+            REQUIRE(at_server.size() == count);
+            REQUIRE(at_client.size() == count);
+            for (std::uint32_t i = 0; i < count; ++i) {
+                REQUIRE(same_bytes(at_server[i].bytes, pattern(size, i)));
+                REQUIRE(same_bytes(at_client[i].bytes, pattern(size, 1'000'000 + i)));
+            }
+            up.join();
+            down.join();
+        }
+}
+
+TEST_CASE("frames from several sending threads never interleave", "[transport][conformance]") {
+    for (const auto& fixture : transport_fixtures()) DYNAMIC_SECTION(fixture.name) {
+            TempDir dir;
+            auto pair = connect_pair(fixture.endpoint(dir));
+            constexpr std::uint32_t threads = 4;
+            constexpr std::uint32_t per_thread = 300;
+            // Sizes up to ~200 KiB, so single frames need several writes.
+            const auto size_of = [](std::uint32_t seq) { return 8 + (seq * 7919U) % 200'000U; };
+            const auto body_seed = [](std::uint32_t t, std::uint32_t seq) {
+                return t * 1'000'000 + seq;
+            };
+            std::vector<std::unique_ptr<Sender>> senders;
+            for (std::uint32_t t = 0; t < threads; ++t) {
+                senders.push_back(std::make_unique<Sender>(
+                    [&, t] {
+                        for (std::uint32_t seq = 0; seq < per_thread; ++seq) {
+                            auto bytes = pattern(size_of(seq), body_seed(t, seq));
+                            std::memcpy(bytes.data(), &t, 4);
+                            std::memcpy(bytes.data() + 4, &seq, 4);
+                            pair.client->send(bytes);
+                        }
+                    },
+                    [&] { pair.server.reset(); }));
+            }
+            auto received = receive_frames(*pair.server, threads * per_thread);
+            INFO("status: " << received.status.reason);
+            REQUIRE(received.frames.size() == threads * per_thread);
+            std::array<std::uint32_t, threads> next{};
+            for (const auto& frame : received.frames) {
+                REQUIRE(frame.bytes.size() >= 8);
+                const std::uint32_t t = read_u32(frame.bytes.data());
+                const std::uint32_t seq = read_u32(frame.bytes.data() + 4);
+                REQUIRE(t < threads);
+                REQUIRE(seq == next[t]);  // each thread's frames in its order
+                ++next[t];
+                auto expected = pattern(size_of(seq), body_seed(t, seq));
+                std::memcpy(expected.data(), &t, 4);
+                std::memcpy(expected.data() + 4, &seq, 4);
+                REQUIRE(same_bytes(frame.bytes, expected));  // not mixed with another
+            }
+            for (auto& sender : senders) sender->join();
+        }
+}
+
+TEST_CASE("receive returns nothing until a frame is complete", "[transport][conformance]") {
+    for (const auto& fixture : transport_fixtures()) DYNAMIC_SECTION(fixture.name) {
+            if (!fixture.raw_connect) continue;  // not a byte stream: frames cannot be cut
+            TempDir dir;
+            auto listener = TransportRegistry::builtin().listen(fixture.endpoint(dir));
+            Fd raw = fixture.raw_connect(listener->endpoint());
+            auto server = accept_one(*listener);
+
+            const auto body = pattern(10, 7);
+            auto wire = length_prefix(10);
+            wire.insert(wire.end(), body.begin(), body.end());
+            const auto step = [&](std::size_t from, std::size_t to) {
+                write_raw(raw.get(), std::span(wire).subspan(from, to - from));
+                REQUIRE(wait_readable(server->poll_fd()));
+                std::vector<Frame> frames;
+                CHECK(server->receive(frames).state == State::open);
+                return frames;
+            };
+            CHECK(step(0, 2).empty());  // half a length prefix
+            CHECK(step(2, 7).empty());  // the prefix and 3 of 10 bytes
+            const auto frames = step(7, wire.size());
+            REQUIRE(frames.size() == 1);
+            CHECK(same_bytes(frames[0].bytes, body));
+        }
+}
+
+TEST_CASE("a length above max_frame_size fails the link before anything is allocated",
+          "[transport][conformance]") {
+    for (const auto& fixture : transport_fixtures()) DYNAMIC_SECTION(fixture.name) {
+            if (!fixture.raw_connect) continue;
+            TempDir dir;
+            SECTION("with the default limit, a 4 GiB announcement") {
+                auto listener = TransportRegistry::builtin().listen(fixture.endpoint(dir));
+                Fd raw = fixture.raw_connect(listener->endpoint());
+                auto server = accept_one(*listener);
+                write_raw(raw.get(), length_prefix(0xffffffffU));
+                auto received = receive_until_end(*server);
+                CHECK(received.frames.empty());
+                REQUIRE(received.status.state == State::failed);
+                CHECK_THAT(received.status.reason,
+                           Catch::Contains("4294967295") && Catch::Contains("limit"));
+            }
+            SECTION("with a configured limit, one byte over it") {
+                TransportOptions options;
+                options.max_frame_size = 1024;
+                auto listener = TransportRegistry::builtin().listen(fixture.endpoint(dir), options);
+                Fd raw = fixture.raw_connect(listener->endpoint());
+                auto server = accept_one(*listener);
+                auto wire = length_prefix(1024);
+                const auto body = pattern(1024, 1);
+                wire.insert(wire.end(), body.begin(), body.end());
+                const auto too_big = length_prefix(1025);
+                wire.insert(wire.end(), too_big.begin(), too_big.end());
+                write_raw(raw.get(), wire);
+
+                auto received = receive_until_end(*server);
+                REQUIRE(received.frames.size() == 1);  // the frame at the limit still passes
+                CHECK(same_bytes(received.frames[0].bytes, body));
+                REQUIRE(received.status.state == State::failed);
+                CHECK_THAT(received.status.reason, Catch::Contains("1025"));
+                std::vector<Frame> more;
+                CHECK(server->receive(more).state == State::failed);  // and stays failed
+            }
+        }
+}
+
+TEST_CASE("sending a frame above max_frame_size throws and leaves the link usable",
+          "[transport][conformance]") {
+    for (const auto& fixture : transport_fixtures()) DYNAMIC_SECTION(fixture.name) {
+            TempDir dir;
+            TransportOptions options;
+            options.max_frame_size = 1024;
+            auto pair = connect_pair(fixture.endpoint(dir), options);
+            CHECK_THROWS_WITH(pair.client->send(pattern(1025, 0)), Catch::Contains("limit"));
+            pair.client->send(pattern(1024, 1));
+            auto received = receive_frames(*pair.server, 1);
+            REQUIRE(received.frames.size() == 1);
+            CHECK(same_bytes(received.frames[0].bytes, pattern(1024, 1)));
+        }
+}
+
+TEST_CASE("a peer that closes is reported closed after its last frames",
+          "[transport][conformance]") {
+    for (const auto& fixture : transport_fixtures()) DYNAMIC_SECTION(fixture.name) {
+            TempDir dir;
+            auto pair = connect_pair(fixture.endpoint(dir));
+            SECTION("client closes") {
+                for (std::uint32_t i = 0; i < 3; ++i) pair.client->send(pattern(100, i));
+                pair.client.reset();
+                auto received = receive_until_end(*pair.server);
+                CHECK(received.frames.size() == 3);
+                CHECK(received.status.state == State::closed);
+            }
+            SECTION("server closes") {
+                pair.server->send(pattern(100, 0));
+                pair.server.reset();
+                auto received = receive_until_end(*pair.client);
+                CHECK(received.frames.size() == 1);
+                CHECK(received.status.state == State::closed);
+            }
+        }
+}
+
+TEST_CASE("a peer that closes in the middle of a frame fails the link",
+          "[transport][conformance]") {
+    for (const auto& fixture : transport_fixtures()) DYNAMIC_SECTION(fixture.name) {
+            if (!fixture.raw_connect) continue;
+            TempDir dir;
+            auto listener = TransportRegistry::builtin().listen(fixture.endpoint(dir));
+            Fd raw = fixture.raw_connect(listener->endpoint());
+            auto server = accept_one(*listener);
+            auto wire = length_prefix(100);
+            const auto part = pattern(10, 0);
+            wire.insert(wire.end(), part.begin(), part.end());
+            write_raw(raw.get(), wire);
+            raw.reset();
+            auto received = receive_until_end(*server);
+            CHECK(received.frames.empty());
+            REQUIRE(received.status.state == State::failed);
+            CHECK_THAT(received.status.reason,
+                       Catch::Contains("middle of a frame") && Catch::Contains("10 of 100"));
+        }
+}
+
+TEST_CASE("sending after the peer closed throws LinkError instead of raising SIGPIPE",
+          "[transport][conformance]") {
+    for (const auto& fixture : transport_fixtures()) DYNAMIC_SECTION(fixture.name) {
+            DefaultSigpipe sigpipe_kills;
+            TempDir dir;
+            auto pair = connect_pair(fixture.endpoint(dir));
+            pair.server.reset();
+            // Some mechanisms learn of the close only on a later write: keep writing.
+            const auto until = Clock::now() + deadline;
+            bool threw = false;
+            while (!threw && Clock::now() < until) {
+                try {
+                    pair.client->send(pattern(1000, 0));
+                } catch (const LinkError&) {
+                    threw = true;
+                }
+            }
+            REQUIRE(threw);
+            CHECK_THROWS_AS(pair.client->send(pattern(1, 0)), LinkError);
+        }
+}
+
+TEST_CASE("file descriptors travel with their frame, or are refused", "[transport][conformance]") {
+    for (const auto& fixture : transport_fixtures()) DYNAMIC_SECTION(fixture.name) {
+            TempDir dir;
+            auto pair = connect_pair(fixture.endpoint(dir));
+            std::array<int, 2> ends{};
+            REQUIRE(::pipe2(ends.data(), O_CLOEXEC) == 0);
+            Fd read_end(ends[0]), write_end(ends[1]);
+
+            if (!pair.client->capabilities().fd_passing) {
+                const std::array<int, 1> fds{write_end.get()};
+                CHECK_THROWS_WITH(pair.client->send(pattern(4, 0), fds),
+                                  Catch::Contains("cannot carry file descriptors"));
+                continue;
+            }
+            SECTION("a pipe's write end works in the receiver") {
+                const std::array<int, 1> fds{write_end.get()};
+                pair.client->send(pattern(4, 0), fds);
+                auto received = receive_frames(*pair.server, 1);
+                REQUIRE(received.frames.size() == 1);
+                REQUIRE(received.frames[0].fds.size() == 1);
+                Fd passed = std::move(received.frames[0].fds[0]);
+                CHECK((::fcntl(passed.get(), F_GETFD) & FD_CLOEXEC) != 0);
+                write_end.reset();
+                const char message[] = "hello";
+                REQUIRE(::write(passed.get(), message, sizeof(message)) == sizeof(message));
+                passed.reset();
+                std::array<char, 16> buffer{};
+                REQUIRE(wait_readable(read_end.get()));
+                REQUIRE(::read(read_end.get(), buffer.data(), buffer.size()) == sizeof(message));
+                CHECK(std::string(buffer.data()) == "hello");
+            }
+            SECTION("frames with and without descriptors keep theirs, even in one read") {
+                // Frame i carries (i % 4) descriptors, each a distinct dup of the pipe, so
+                // the receiver can tell by inode+fd-count which frame got which.
+                constexpr std::uint32_t count = 60;
+                std::vector<std::vector<Fd>> sent(count);
+                for (std::uint32_t i = 0; i < count; ++i) {
+                    std::vector<int> raw;
+                    for (std::uint32_t k = 0; k < i % 4; ++k) {
+                        sent[i].emplace_back(::fcntl(write_end.get(), F_DUPFD_CLOEXEC, 0));
+                        raw.push_back(sent[i].back().get());
+                    }
+                    pair.client->send(pattern(1 + i * 37, i), raw);
+                }
+                auto received = receive_frames(*pair.server, count);
+                REQUIRE(received.frames.size() == count);
+                struct stat original {};
+                REQUIRE(::fstat(write_end.get(), &original) == 0);
+                for (std::uint32_t i = 0; i < count; ++i) {
+                    INFO("frame " << i);
+                    REQUIRE(same_bytes(received.frames[i].bytes, pattern(1 + i * 37, i)));
+                    REQUIRE(received.frames[i].fds.size() == i % 4);
+                    for (const auto& fd : received.frames[i].fds) {
+                        struct stat passed {};
+                        REQUIRE(::fstat(fd.get(), &passed) == 0);
+                        CHECK(passed.st_ino == original.st_ino);
+                    }
+                }
+            }
+        }
+}
+
+TEST_CASE("a second process exchanges frames over a link", "[transport][conformance][process]") {
+    for (const auto& fixture : transport_fixtures()) DYNAMIC_SECTION(fixture.name) {
+            TempDir dir;
+            auto listener = TransportRegistry::builtin().listen(fixture.endpoint(dir));
+            constexpr std::uint32_t count = 1000;
+            const Endpoint endpoint = listener->endpoint();
+            Child child([&] {
+                auto link = TransportRegistry::builtin().connect(endpoint);
+                for (std::uint32_t i = 0; i < count; ++i) link->send(pattern(i % 500, i));
+                auto reply = receive_frames(*link, 1);  // wait for the parent's "got them"
+                return reply.frames.size() == 1 && reply.frames[0].bytes == pattern(3, 42) ? 0 : 1;
+            });
+            auto server = accept_one(*listener);
+            CHECK_THAT(server->peer(), !Catch::Contains("pid " + std::to_string(::getpid()) + ","));
+            auto received = receive_frames(*server, count);
+            INFO("status: " << received.status.reason);
+            REQUIRE(received.frames.size() == count);
+            for (std::uint32_t i = 0; i < count; ++i) {
+                REQUIRE(same_bytes(received.frames[i].bytes, pattern(i % 500, i)));
+            }
+            server->send(pattern(3, 42));
+            CHECK(child.wait() == 0);
+            CHECK(receive_until_end(*server).status.state == State::closed);
+        }
+}

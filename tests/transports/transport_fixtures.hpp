@@ -1,0 +1,111 @@
+#pragma once
+/// @file
+/// What the transport tests share: a fixture per transport (how to make a fresh endpoint
+/// for it), a private temp directory, helpers that wait with deadlines, and forked
+/// children that are always reaped.
+
+#include <courier/transports/endpoint.hpp>
+#include <courier/transports/fd.hpp>
+#include <courier/transports/frame.hpp>
+#include <courier/transports/link.hpp>
+#include <courier/transports/listener.hpp>
+#include <courier/transports/transport.hpp>
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace courier::test {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+/// Long enough for a loaded CI machine, short enough that a hang fails the test.
+inline constexpr milliseconds deadline{20'000};
+
+/// A fresh private directory (0700) under $TMPDIR, removed with its contents.
+class TempDir {
+  public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const noexcept { return path_; }
+
+  private:
+    std::filesystem::path path_;
+};
+
+/// "<stem>-<pid>-<counter>": unique across the processes `ctest -j` runs at once.
+std::string unique_name(std::string_view stem);
+
+/// How the suite drives one transport.
+struct TransportFixture {
+    std::string name;  ///< shown as the Catch2 section, e.g. "unix path"
+    /// A fresh endpoint nobody else uses; `dir` is there for file-backed names.
+    std::function<Endpoint(const TempDir& dir)> endpoint;
+    /// A raw byte-stream connection to a listening endpoint, for tests that forge
+    /// framing; empty for transports that are not byte streams.
+    std::function<Fd(const Endpoint&)> raw_connect;
+};
+
+/// Every transport the conformance suite runs against: one line per transport.
+const std::vector<TransportFixture>& transport_fixtures();
+
+Endpoint unix_path_endpoint(const TempDir& dir);
+Endpoint unix_abstract_endpoint();
+Fd unix_raw_connect(const Endpoint& endpoint);
+
+/// Waits until `fd` is readable; false if `timeout` passed first.
+bool wait_readable(int fd, milliseconds timeout = deadline);
+
+/// A listener with one link connected to it, seen from both ends.
+struct Connected {
+    std::unique_ptr<Listener> listener;
+    std::unique_ptr<Link> client;  ///< the connect() end
+    std::unique_ptr<Link> server;  ///< the accept() end
+};
+Connected connect_pair(const Endpoint& endpoint, const TransportOptions& options = {});
+/// Accepts one link within the deadline (REQUIREs it).
+std::unique_ptr<Link> accept_one(Listener& listener, milliseconds timeout = deadline);
+
+struct Received {
+    std::vector<Frame> frames;
+    ReceiveStatus status;
+};
+/// Receives until `count` frames have arrived, the link ended, or `timeout` passed.
+Received receive_frames(Link& link, std::size_t count, milliseconds timeout = deadline);
+/// Receives until the link reports closed or failed (or `timeout` passes).
+Received receive_until_end(Link& link, milliseconds timeout = deadline);
+
+/// Deterministic bytes, different for each seed, so a shifted or mixed frame shows.
+std::vector<std::byte> pattern(std::size_t size, std::uint32_t seed);
+/// Writes all of `bytes` to a raw fd (blocking fd).
+void write_raw(int fd, std::span<const std::byte> bytes);
+/// The 4-byte little-endian prefix of the stream framing.
+std::vector<std::byte> length_prefix(std::uint32_t length);
+
+/// A forked child running `body`; its return value is the exit code, an exception
+/// exits 100. Destroying a child still running kills and reaps it.
+class Child {
+  public:
+    explicit Child(const std::function<int()>& body);
+    ~Child();
+    Child(const Child&) = delete;
+    Child& operator=(const Child&) = delete;
+    /// The exit code, or -1 if it did not exit within `timeout` (it is then killed).
+    int wait(milliseconds timeout = deadline);
+
+  private:
+    pid_t pid_ = -1;
+};
+
+}  // namespace courier::test

@@ -1,0 +1,77 @@
+#pragma once
+/// @file
+/// Frames over a connected byte stream (Unix or TCP socket), shared by every stream
+/// transport. Private to courier_transports.
+///
+/// Wire format: a 4-byte little-endian length, then that many bytes. File descriptors
+/// (on transports with fd passing) ride as SCM_RIGHTS on the first byte of their frame.
+
+#include <courier/transports/capabilities.hpp>
+#include <courier/transports/fd.hpp>
+#include <courier/transports/link.hpp>
+#include <courier/transports/transport.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace courier::detail {
+
+/// Size of the length prefix in front of every frame.
+inline constexpr std::size_t frame_prefix_size = 4;
+/// The kernel's limit on descriptors in one SCM_RIGHTS message (SCM_MAX_FD).
+inline constexpr std::size_t max_fds_per_frame = 253;
+
+/// A Link over a connected SOCK_STREAM socket. The socket must be non-blocking: the
+/// reactor reads it, and send() waits for room with poll() instead.
+class StreamLink : public Link {
+  public:
+    /// `peer` describes the other end for logs; `capabilities.fd_passing` says whether
+    /// the socket can carry SCM_RIGHTS (AF_UNIX) or not (TCP).
+    StreamLink(Fd socket, Capabilities capabilities, const TransportOptions& options,
+               std::string peer);
+
+    const Capabilities& capabilities() const noexcept override { return capabilities_; }
+    int poll_fd() const noexcept override { return socket_.get(); }
+    void send(std::span<const std::byte> bytes, std::span<const int> fds = {}) override;
+    ReceiveStatus receive(std::vector<Frame>& out) override;
+    std::string peer() const override { return peer_; }
+
+  private:
+    /// Descriptors that arrived with one recvmsg. The kernel returns them with the read
+    /// that ends in their frame's first segment, so they belong to the frame holding the
+    /// last byte of that read (stream offset `last_byte`).
+    struct FdBatch {
+        std::uint64_t last_byte = 0;
+        std::vector<Fd> fds;
+    };
+
+    void write_all(std::span<const std::byte> bytes, std::span<const int> fds);
+    void wait_writable();
+    /// Reads once; returns a final status on EOF or error, nullopt when it may go on.
+    std::optional<ReceiveStatus> read_some(bool& would_block);
+    /// Moves every complete frame from in_ to `out`; a final status if the peer broke
+    /// the framing.
+    std::optional<ReceiveStatus> extract_frames(std::vector<Frame>& out);
+    ReceiveStatus finish(ReceiveStatus status);
+
+    Fd socket_;
+    Capabilities capabilities_;
+    std::size_t max_frame_size_;
+    std::string peer_;
+
+    std::mutex send_mutex_;
+    std::string send_broken_;  ///< why sending failed (the stream is desynchronized); guarded
+
+    std::vector<std::byte> in_;           ///< bytes read but not yet framed; in_[0] starts a frame
+    std::uint64_t in_offset_ = 0;         ///< stream offset of in_[0]
+    std::deque<FdBatch> in_fds_;          ///< descriptors waiting for their frame to complete
+    std::optional<ReceiveStatus> ended_;  ///< set once the link is closed or failed
+};
+
+}  // namespace courier::detail

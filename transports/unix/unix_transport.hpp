@@ -1,0 +1,34 @@
+#pragma once
+/// @file
+/// The unix: transport: frames over AF_UNIX stream sockets, with fd passing and
+/// peer-uid checks. docs/transports/unix.md is its manual page.
+
+#include <courier/transports/capabilities.hpp>
+#include <courier/transports/endpoint.hpp>
+#include <courier/transports/link.hpp>
+#include <courier/transports/listener.hpp>
+#include <courier/transports/transport.hpp>
+
+#include <memory>
+#include <string_view>
+
+namespace courier {
+
+struct UnixTransport {
+    static constexpr std::string_view scheme = "unix";
+
+    static Capabilities capabilities() noexcept {
+        return Capabilities{.fd_passing = true, .priorities = false, .cross_host = false};
+    }
+    /// Binds a socket file (mode 0600, replacing a stale one, refusing a live one) or an
+    /// abstract name, and listens. Throws std::invalid_argument / std::system_error.
+    static std::unique_ptr<Listener> listen(const Endpoint& endpoint,
+                                            const TransportOptions& options);
+    /// Connects (blocking until the listener's backlog has room), then checks that the
+    /// listener runs as our uid. Throws std::invalid_argument / std::system_error.
+    static std::unique_ptr<Link> connect(const Endpoint& endpoint, const TransportOptions& options);
+};
+
+static_assert(Transport<UnixTransport>);
+
+}  // namespace courier
