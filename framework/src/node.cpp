@@ -57,6 +57,8 @@ namespace detail {
 // ---- NodeCore: lifecycle ---------------------------------------------------------------
 
 namespace {
+constexpr const char* closed_by_peer = "closed by the peer";
+
 std::string default_node_name() {
     return std::string(program_invocation_short_name) + "-" + std::to_string(::getpid());
 }
@@ -362,7 +364,7 @@ void NodeCore::on_readable(const std::shared_ptr<PeerLink>& peer) {
         if (peer->broken) return;
         on_frame(peer, frame);
     }
-    if (status.state == ReceiveStatus::State::closed) drop_peer(peer, "closed by the peer");
+    if (status.state == ReceiveStatus::State::closed) drop_peer(peer, closed_by_peer);
     if (status.state == ReceiveStatus::State::failed) drop_peer(peer, status.reason);
 }
 
@@ -413,8 +415,10 @@ void NodeCore::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
 
 void NodeCore::drop_peer(const std::shared_ptr<PeerLink>& peer, const std::string& reason) {
     if (peer->broken.exchange(true)) return;
-    spdlog::info("node '{}': link to {} closed: {}", name_,
-                 peer->node.empty() ? peer->link->peer() : "node '" + peer->node + "'", reason);
+    // A peer that closes cleanly is ordinary (a process that finished); anything else is news.
+    bool clean = reason == closed_by_peer;
+    spdlog::log(clean ? spdlog::level::debug : spdlog::level::warn, "node '{}': link to {} closed: {}",
+                name_, peer->node.empty() ? peer->link->peer() : "node '" + peer->node + "'", reason);
     reactor_->remove(peer->link->poll_fd());
     std::lock_guard lock(peers_mutex_);
     if (auto it = peers_.find(peer->node); it != peers_.end() && it->second == peer)

@@ -1,0 +1,553 @@
+#include <courier/framework/config.hpp>
+
+#include <toml++/toml.h>
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <utility>
+
+namespace courier {
+
+namespace {
+
+/// Between hosts only tcp works, whatever the preference list says. The one place
+/// outside the transport registry that names schemes is this file's schema, and the
+/// default order below: a config is where people name transports.
+constexpr std::string_view kCrossHost = "tcp";
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) {
+        if (!out.empty()) out += ", ";
+        out += item;
+    }
+    return out.empty() ? std::string("none") : out;
+}
+
+bool contains(const std::vector<std::string>& items, std::string_view item) {
+    return std::find(items.begin(), items.end(), item) != items.end();
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            std::size_t above = row[j];
+            row[j] =
+                std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0u : 1u)});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+/// `; did you mean "x"?` when one candidate is close (a typo, not a different word).
+template <class Range>
+std::string suggestion(std::string_view word, const Range& candidates) {
+    std::string_view best;
+    std::size_t best_distance = std::numeric_limits<std::size_t>::max();
+    for (const auto& candidate : candidates) {
+        std::size_t distance = edit_distance(word, candidate);
+        if (distance < best_distance) {
+            best_distance = distance;
+            best = candidate;
+        }
+    }
+    std::size_t limit = std::max<std::size_t>(1, std::min(word.size(), best.size()) / 3);
+    if (best.empty() || best_distance > limit) return {};
+    return "; did you mean \"" + std::string(best) + "\"?";
+}
+
+std::string_view type_name(const toml::node& node) {
+    switch (node.type()) {
+        case toml::node_type::table:
+            return "a table";
+        case toml::node_type::array:
+            return "an array";
+        case toml::node_type::string:
+            return "a string";
+        case toml::node_type::integer:
+            return "an integer";
+        case toml::node_type::floating_point:
+            return "a float";
+        case toml::node_type::boolean:
+            return "a boolean";
+        case toml::node_type::date:
+            return "a date";
+        case toml::node_type::time:
+            return "a time";
+        case toml::node_type::date_time:
+            return "a date-time";
+        case toml::node_type::none:
+            break;
+    }
+    return "nothing";
+}
+
+/// A key of `[transport.<scheme>]`: which schemes take it (empty: all), its least value,
+/// and where it goes.
+struct TransportKey {
+    std::string_view name;
+    std::vector<std::string_view> schemes;
+    std::int64_t minimum;
+    void (*store)(TransportSettings&, std::int64_t);
+};
+
+template <std::size_t TransportSettings::*Field>
+void store_size(TransportSettings& settings, std::int64_t value) {
+    settings.*Field = static_cast<std::size_t>(value);
+}
+
+const std::vector<TransportKey>& transport_keys() {
+    static const std::vector<TransportKey> keys = {
+        {"max_frame_size", {}, 1, &store_size<&TransportSettings::max_frame_size>},
+        {"ring_size", {"shm"}, 1, &store_size<&TransportSettings::ring_size>},
+        {"spin_us",
+         {"shm"},
+         0,
+         [](TransportSettings& s, std::int64_t v) { s.spin = std::chrono::microseconds(v); }},
+        {"max_messages", {"posixmq"}, 1, &store_size<&TransportSettings::max_messages>},
+        {"message_size", {"posixmq"}, 1, &store_size<&TransportSettings::message_size>},
+        {"max_bytes", {"sysv"}, 1, &store_size<&TransportSettings::max_bytes>},
+        {"send_buffer", {"unix", "tcp"}, 0, &store_size<&TransportSettings::send_buffer>},
+        {"receive_buffer", {"unix", "tcp"}, 0, &store_size<&TransportSettings::receive_buffer>},
+    };
+    return keys;
+}
+
+bool applies_to(const TransportKey& key, std::string_view scheme) {
+    return key.schemes.empty() ||
+           std::find(key.schemes.begin(), key.schemes.end(), scheme) != key.schemes.end();
+}
+
+/// Walks a parsed document into a Config; every refusal names the place.
+class Reader {
+  public:
+    Reader(std::string source, const std::vector<std::string>& available)
+        : source_(std::move(source)), available_(available) {}
+
+    Config read(const toml::table& root) {
+        Config config = Config::defaults(available_);
+        config.source = source_;
+        for (const auto& [key, node] : root) {
+            const std::string_view name = key.str();
+            if (name == "links") {
+                read_links(table_of(key, node, "[links]"), config);
+            } else if (name == "transport") {
+                read_transports(table_of(key, node, "[transport]"), config);
+            } else if (name == "node") {
+                read_node(table_of(key, node, "[node]"), config.node);
+            } else if (name == "registry") {
+                read_registry(table_of(key, node, "[registry]"), config.registry);
+            } else {
+                unknown(key, node.is_table() ? "table" : "key", "",
+                        {"links", "transport", "node", "registry"});
+            }
+        }
+        return config;
+    }
+
+    /// Refuses a transport name that is not available, saying whether it is a typo or a
+    /// transport this build lacks.
+    void check_transport(std::string_view name, const toml::source_region& where) const {
+        if (contains(available_, name)) return;
+        if (contains(default_preference_order(), name)) {
+            fail(where, "transport \"" + std::string(name) +
+                            "\" is not available in this build (available: " + join(available_) +
+                            ")");
+        }
+        std::vector<std::string> known = default_preference_order();
+        for (const auto& scheme : available_) {
+            if (!contains(known, scheme)) known.push_back(scheme);
+        }
+        fail(where, "unknown transport \"" + std::string(name) + "\"" + suggestion(name, known) +
+                        " (available: " + join(available_) + ")");
+    }
+
+  private:
+    [[noreturn]] void fail(const toml::source_region& where, std::string reason) const {
+        throw ConfigError(source_, where.begin.line, where.begin.column, std::move(reason));
+    }
+
+    [[noreturn]] void unknown(const toml::key& key, std::string_view what, std::string_view within,
+                              std::initializer_list<std::string_view> known) const {
+        std::string reason = "unknown " + std::string(what) + " \"" + std::string(key.str()) +
+                             "\"" + (within.empty() ? "" : " in " + std::string(within));
+        fail(key.source(), reason + suggestion(key.str(), known));
+    }
+
+    const toml::table& table_of(const toml::key& key, const toml::node& node,
+                                std::string_view what) const {
+        if (const auto* table = node.as_table()) return *table;
+        fail(key.source(),
+             std::string(what) + " must be a table, not " + std::string(type_name(node)));
+    }
+
+    const std::string& string_of(const toml::key& key, const toml::node& node,
+                                 std::string_view what) const {
+        if (const auto* value = node.as_string()) return value->get();
+        fail(key.source(),
+             std::string(what) + " must be a string, not " + std::string(type_name(node)));
+    }
+
+    std::int64_t integer_of(const toml::key& key, const toml::node& node, std::string_view what,
+                            std::int64_t minimum) const {
+        const auto* value = node.as_integer();
+        if (value == nullptr) {
+            fail(key.source(),
+                 std::string(what) + " must be an integer, not " + std::string(type_name(node)));
+        }
+        if (value->get() < minimum) {
+            fail(key.source(), std::string(what) + " must be " +
+                                   (minimum == 0 ? std::string("0 or more")
+                                                 : "at least " + std::to_string(minimum)) +
+                                   ", not " + std::to_string(value->get()));
+        }
+        return value->get();
+    }
+
+    void read_links(const toml::table& links, Config& config) const {
+        for (const auto& [key, node] : links) {
+            if (key.str() == "preference") {
+                read_preference(key, node, config.preference);
+            } else if (key.str() == "rule") {
+                read_rules(key, node, config.rules);
+            } else {
+                unknown(key, "key", "[links]", {"preference", "rule"});
+            }
+        }
+    }
+
+    void read_preference(const toml::key& key, const toml::node& node,
+                         std::vector<std::string>& preference) const {
+        const auto* array = node.as_array();
+        if (array == nullptr) {
+            fail(key.source(), "links.preference must be an array of transport names, not " +
+                                   std::string(type_name(node)));
+        }
+        if (array->empty()) fail(key.source(), "links.preference must name at least one transport");
+        preference.clear();
+        for (const auto& element : *array) {
+            const auto* name = element.as_string();
+            if (name == nullptr) {
+                fail(element.source(),
+                     "links.preference must hold transport names (strings), not " +
+                         std::string(type_name(element)));
+            }
+            check_transport(name->get(), element.source());
+            if (contains(preference, name->get())) {
+                fail(element.source(),
+                     "transport \"" + name->get() + "\" appears twice in links.preference");
+            }
+            preference.push_back(name->get());
+        }
+    }
+
+    void read_rules(const toml::key& key, const toml::node& node,
+                    std::vector<LinkRule>& rules) const {
+        const auto* array = node.as_array();
+        if (array == nullptr || !array->is_array_of_tables()) {
+            fail(key.source(),
+                 "links.rule must be an array of tables ([[links.rule]] with from, to, transport)");
+        }
+        for (const auto& element : *array) {
+            const auto& table = *element.as_table();
+            LinkRule rule;
+            rule.line = table.source().begin.line;
+            for (const auto& [rule_key, value] : table) {
+                const std::string_view name = rule_key.str();
+                if (name == "from" || name == "to") {
+                    const std::string& pattern =
+                        string_of(rule_key, value, "links.rule." + std::string(name));
+                    if (pattern.empty()) {
+                        fail(rule_key.source(),
+                             "links.rule." + std::string(name) +
+                                 " must not be empty (\"*\" matches every node)");
+                    }
+                    (name == "from" ? rule.from : rule.to) = pattern;
+                } else if (name == "transport") {
+                    rule.transport = string_of(rule_key, value, "links.rule.transport");
+                    check_transport(rule.transport, value.source());
+                } else {
+                    unknown(rule_key, "key", "[[links.rule]]", {"from", "to", "transport"});
+                }
+            }
+            for (auto [field, text] : {std::pair{&rule.from, "from"}, std::pair{&rule.to, "to"},
+                                       std::pair{&rule.transport, "transport"}}) {
+                if (field->empty()) {
+                    fail(table.source(), "[[links.rule]] lacks \"" + std::string(text) +
+                                             "\"; a rule needs from, to and transport");
+                }
+            }
+            rules.push_back(std::move(rule));
+        }
+    }
+
+    void read_transports(const toml::table& transports, Config& config) const {
+        for (const auto& [key, node] : transports) {
+            const std::string scheme(key.str());
+            check_transport(scheme, key.source());
+            const auto& table = table_of(key, node, "[transport." + scheme + "]");
+            TransportSettings& settings = config.transports[scheme];
+            for (const auto& [setting, value] : table) {
+                read_setting(scheme, setting, value, settings);
+            }
+        }
+    }
+
+    void read_setting(const std::string& scheme, const toml::key& key, const toml::node& value,
+                      TransportSettings& settings) const {
+        const auto& keys = transport_keys();
+        auto found = std::find_if(keys.begin(), keys.end(),
+                                  [&](const TransportKey& k) { return k.name == key.str(); });
+        const std::string where = "transport." + scheme + "." + std::string(key.str());
+        if (found == keys.end()) {
+            std::vector<std::string_view> names;
+            for (const auto& k : keys) {
+                if (applies_to(k, scheme)) names.push_back(k.name);
+            }
+            fail(key.source(), "unknown key \"" + std::string(key.str()) + "\" in [transport." +
+                                   scheme + "]" + suggestion(key.str(), names));
+        }
+        if (!applies_to(*found, scheme)) {
+            std::string owners;
+            for (auto owner : found->schemes)
+                owners += (owners.empty() ? "" : ", ") + std::string(owner);
+            fail(key.source(), "key \"" + std::string(key.str()) +
+                                   "\" does not apply to transport \"" + scheme +
+                                   "\" (it is a setting of " + owners + ")");
+        }
+        found->store(settings, integer_of(key, value, where, found->minimum));
+    }
+
+    void read_node(const toml::table& table, NodeSettings& node) const {
+        for (const auto& [key, value] : table) {
+            if (key.str() == "threads") {
+                node.threads = static_cast<std::size_t>(integer_of(key, value, "node.threads", 1));
+            } else if (key.str() == "runtime_dir") {
+                const std::string& dir = string_of(key, value, "node.runtime_dir");
+                if (!dir.empty()) node.runtime_dir = dir;
+            } else {
+                unknown(key, "key", "[node]", {"threads", "runtime_dir"});
+            }
+        }
+    }
+
+    void read_registry(const toml::table& table, RegistrySettings& registry) const {
+        for (const auto& [key, value] : table) {
+            if (key.str() == "autostart") {
+                const auto* flag = value.as_boolean();
+                if (flag == nullptr) {
+                    fail(key.source(), "registry.autostart must be true or false, not " +
+                                           std::string(type_name(value)));
+                }
+                registry.autostart = flag->get();
+            } else if (key.str() == "idle_exit_ms") {
+                registry.idle_exit =
+                    std::chrono::milliseconds(integer_of(key, value, "registry.idle_exit_ms", 0));
+            } else if (key.str() == "timeout_ms") {
+                registry.timeout =
+                    std::chrono::milliseconds(integer_of(key, value, "registry.timeout_ms", 1));
+            } else {
+                unknown(key, "key", "[registry]", {"autostart", "idle_exit_ms", "timeout_ms"});
+            }
+        }
+    }
+
+    std::string source_;
+    const std::vector<std::string>& available_;
+};
+
+const std::string* getenv_nonempty(const char* name, std::string& storage) {
+    const char* value = std::getenv(name);
+    if (value == nullptr || *value == '\0') return nullptr;
+    storage = value;
+    return &storage;
+}
+
+std::string offer_problem(std::string_view scheme, std::string_view from, std::string_view to,
+                          const std::vector<std::string>& ours,
+                          const std::vector<std::string>& theirs) {
+    std::string lacking;
+    if (!contains(ours, scheme)) {
+        lacking = "node \"" + std::string(from) + "\" does not offer " + std::string(scheme) +
+                  " (it offers: " + join(ours) + ")";
+    }
+    if (!contains(theirs, scheme)) {
+        if (!lacking.empty()) lacking += " and ";
+        lacking += "node \"" + std::string(to) + "\" does not offer " + std::string(scheme) +
+                   " (it offers: " + join(theirs) + ")";
+    }
+    return lacking;
+}
+
+}  // namespace
+
+ConfigError::ConfigError(std::string source, std::uint32_t line, std::uint32_t column,
+                         std::string reason)
+    : std::runtime_error(line == 0 ? source + ": " + reason
+                                   : source + ":" + std::to_string(line) + ":" +
+                                         std::to_string(column) + ": " + reason),
+      source_(std::move(source)),
+      line_(line),
+      column_(column),
+      reason_(std::move(reason)) {}
+
+std::string LinkRule::describe() const {
+    return from + " -> " + to;
+}
+
+bool LinkRule::matches(std::string_view from_name, std::string_view to_name) const {
+    return ::fnmatch(from.c_str(), std::string(from_name).c_str(), 0) == 0 &&
+           ::fnmatch(to.c_str(), std::string(to_name).c_str(), 0) == 0;
+}
+
+TransportOptions TransportSettings::options() const {
+    TransportOptions options;
+    options.max_frame_size = max_frame_size;
+    return options;
+}
+
+std::vector<std::string> available_transports() {
+    std::vector<std::string> schemes;
+    for (const auto& entry : TransportRegistry::builtin().entries())
+        schemes.push_back(entry.scheme);
+    return schemes;
+}
+
+const std::vector<std::string>& default_preference_order() {
+    static const std::vector<std::string> order = {"shm", "posixmq", "sysv", "fifo", "unix", "tcp"};
+    return order;
+}
+
+Config Config::defaults(const std::vector<std::string>& available) {
+    Config config;
+    config.preference.clear();
+    for (const auto& scheme : default_preference_order()) {
+        if (contains(available, scheme)) config.preference.push_back(scheme);
+    }
+    return config;
+}
+
+Config Config::parse(std::string_view text, std::string_view source_name,
+                     const std::vector<std::string>& available) {
+    const std::string source(source_name);
+    toml::table root;
+    try {
+        root = toml::parse(text, source);
+    } catch (const toml::parse_error& error) {
+        throw ConfigError(source, error.source().begin.line, error.source().begin.column,
+                          std::string(error.description()));
+    }
+    return Reader(source, available).read(root);
+}
+
+Config Config::load_file(const std::filesystem::path& path,
+                         const std::vector<std::string>& available) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw ConfigError(path.string(), 0, 0,
+                          std::string("cannot read the config file: ") + std::strerror(errno));
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) {
+        throw ConfigError(path.string(), 0, 0, "cannot read the config file");
+    }
+    return parse(text.str(), path.string(), available);
+}
+
+Config Config::from_environment(const std::filesystem::path& config_flag,
+                                const std::vector<std::string>& available) {
+    std::string storage;
+    Config config;
+    if (!config_flag.empty()) {
+        config = load_file(config_flag, available);
+    } else if (const std::string* path = getenv_nonempty("COURIER_CONFIG", storage)) {
+        config = load_file(*path, available);
+    } else {
+        config = defaults(available);
+    }
+    if (const std::string* scheme = getenv_nonempty("COURIER_TRANSPORT", storage)) {
+        try {
+            Reader("COURIER_TRANSPORT", available).check_transport(*scheme, {});
+        } catch (const ConfigError& error) {
+            throw ConfigError("COURIER_TRANSPORT", 0, 0, error.reason());
+        }
+        config.override_transport = *scheme;
+    }
+    return config;
+}
+
+const TransportSettings& Config::settings(std::string_view scheme) const {
+    static const TransportSettings defaults;
+    auto found = transports.find(scheme);
+    return found == transports.end() ? defaults : found->second;
+}
+
+std::string Selection::describe() const {
+    switch (reason) {
+        case SelectionReason::override_transport:
+            return "override";
+        case SelectionReason::rule:
+            return "rule \"" + (rule ? rule->describe() : "") + "\"";
+        case SelectionReason::preference:
+            return "default";
+        case SelectionReason::cross_host:
+            return "cross-host";
+    }
+    return "default";
+}
+
+Expected<Selection, std::string> choose(const Config& config, std::string_view from,
+                                        std::string_view to, const std::vector<std::string>& ours,
+                                        const std::vector<std::string>& theirs, bool same_host) {
+    if (!same_host) {
+        std::string problem = offer_problem(kCrossHost, from, to, ours, theirs);
+        if (!problem.empty()) {
+            return Unexpected{"node \"" + std::string(to) + "\" is on another host, which needs " +
+                              std::string(kCrossHost) + ", but " + problem};
+        }
+        return Selection{std::string(kCrossHost), SelectionReason::cross_host, std::nullopt};
+    }
+    if (config.override_transport) {
+        const std::string& scheme = *config.override_transport;
+        std::string problem = offer_problem(scheme, from, to, ours, theirs);
+        if (!problem.empty()) return Unexpected{"COURIER_TRANSPORT=" + scheme + ", but " + problem};
+        return Selection{scheme, SelectionReason::override_transport, std::nullopt};
+    }
+    for (const auto& rule : config.rules) {
+        if (!rule.matches(from, to)) continue;
+        std::string problem = offer_problem(rule.transport, from, to, ours, theirs);
+        if (!problem.empty()) {
+            std::string where = rule.line == 0
+                                    ? std::string()
+                                    : " (" + config.source + ":" + std::to_string(rule.line) + ")";
+            return Unexpected{"rule \"" + rule.describe() + "\"" + where + " pins " +
+                              rule.transport + ", but " + problem};
+        }
+        return Selection{rule.transport, SelectionReason::rule, rule};
+    }
+    for (const auto& scheme : config.preference) {
+        if (contains(ours, scheme) && contains(theirs, scheme)) {
+            return Selection{scheme, SelectionReason::preference, std::nullopt};
+        }
+    }
+    return Unexpected{"no transport of the preference list (" + join(config.preference) +
+                      ") is offered by both node \"" + std::string(from) + "\" (" + join(ours) +
+                      ") and node \"" + std::string(to) + "\" (" + join(theirs) + ")"};
+}
+
+}  // namespace courier

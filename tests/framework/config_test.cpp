@@ -1,0 +1,484 @@
+// The config file, the environment, and how a link's transport is chosen.
+#include <courier/framework/config.hpp>
+#include <courier/framework/node.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+using courier::Config;
+using courier::ConfigError;
+using courier::SelectionReason;
+
+namespace {
+
+/// Every scheme courier defines, as if all were built: the tests do not depend on which
+/// transports exist yet.
+const std::vector<std::string>& all_schemes() {
+    return courier::default_preference_order();
+}
+
+Config parse(const std::string& text) {
+    return Config::parse(text, "test.toml", all_schemes());
+}
+
+/// The error parsing `text` gives; fails the test if it parses.
+ConfigError error_of(const std::string& text,
+                     const std::vector<std::string>& available = all_schemes()) {
+    try {
+        Config::parse(text, "test.toml", available);
+    } catch (const ConfigError& error) {
+        return error;
+    }
+    FAIL("parsed without error:\n" << text);
+    throw std::logic_error("unreachable");
+}
+
+std::filesystem::path example_file() {
+    return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "docs" /
+           "courier.example.toml";
+}
+
+/// Sets or clears an environment variable for one test, restoring it afterwards.
+class EnvGuard {
+  public:
+    EnvGuard(const char* name, const char* value) : name_(name) {
+        if (const char* old = std::getenv(name)) old_ = old;
+        if (value != nullptr) {
+            ::setenv(name, value, 1);
+        } else {
+            ::unsetenv(name);
+        }
+    }
+    ~EnvGuard() {
+        if (old_) {
+            ::setenv(name_, old_->c_str(), 1);
+        } else {
+            ::unsetenv(name_);
+        }
+    }
+    EnvGuard(const EnvGuard&) = delete;
+    EnvGuard& operator=(const EnvGuard&) = delete;
+
+  private:
+    const char* name_;
+    std::optional<std::string> old_;
+};
+
+/// A config file unique to this process and test, removed afterwards.
+class TempFile {
+  public:
+    TempFile(const std::string& test, const std::string& text)
+        : path_(std::filesystem::temp_directory_path() /
+                ("courier-config-" + std::to_string(::getpid()) + "-" + test + ".toml")) {
+        std::ofstream(path_) << text;
+    }
+    ~TempFile() {
+        std::error_code ignored;
+        std::filesystem::remove(path_, ignored);
+    }
+    TempFile(const TempFile&) = delete;
+    TempFile& operator=(const TempFile&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+
+  private:
+    std::filesystem::path path_;
+};
+
+const std::vector<std::string> both = {"shm", "unix", "tcp"};
+
+}  // namespace
+
+TEST_CASE("defaults prefer the fastest transport the build has", "[config]") {
+    Config config = Config::defaults({"tcp", "unix", "shm"});
+    CHECK(config.preference == std::vector<std::string>{"shm", "unix", "tcp"});
+    CHECK(config.rules.empty());
+    CHECK_FALSE(config.override_transport);
+    CHECK(config.source.empty());
+    CHECK(config.settings("shm") == courier::TransportSettings{});
+    CHECK_FALSE(config.node.threads);
+    CHECK_FALSE(config.registry.idle_exit);
+
+    Config builtin = Config::defaults();
+    for (const auto& scheme : builtin.preference) {
+        CHECK(courier::TransportRegistry::builtin().find(scheme) != nullptr);
+    }
+    CHECK_FALSE(builtin.preference.empty());
+}
+
+TEST_CASE("an empty file gives the defaults", "[config]") {
+    Config config = Config::parse("# nothing\n", "empty.toml", {"unix"});
+    CHECK(config.preference == std::vector<std::string>{"unix"});
+    CHECK(config.source == "empty.toml");
+}
+
+TEST_CASE("a full file sets every section", "[config]") {
+    Config config = parse(R"(
+[links]
+preference = ["unix", "shm"]
+
+[[links.rule]]
+from = "sensor-*"
+to = "logger"
+transport = "posixmq"
+
+[[links.rule]]
+from = "*"
+to = "video-?"
+transport = "shm"
+
+[node]
+threads = 8
+runtime_dir = "/run/courier-test"
+
+[registry]
+autostart = false
+idle_exit_ms = 0
+timeout_ms = 250
+
+[transport.shm]
+ring_size = 4194304
+spin_us = 0
+max_frame_size = 1024
+
+[transport.posixmq]
+max_messages = 64
+message_size = 65536
+
+[transport.sysv]
+max_bytes = 65536
+
+[transport.tcp]
+send_buffer = 262144
+receive_buffer = 131072
+)");
+    CHECK(config.preference == std::vector<std::string>{"unix", "shm"});
+    REQUIRE(config.rules.size() == 2);
+    CHECK(config.rules[0].from == "sensor-*");
+    CHECK(config.rules[0].to == "logger");
+    CHECK(config.rules[0].transport == "posixmq");
+    CHECK(config.rules[0].line == 5);
+    CHECK(config.rules[1].describe() == "* -> video-?");
+    CHECK(config.node.threads == 8u);
+    CHECK(config.node.runtime_dir == std::filesystem::path("/run/courier-test"));
+    CHECK(config.registry.autostart == false);
+    CHECK(config.registry.idle_exit == 0ms);
+    CHECK(config.registry.timeout == 250ms);
+
+    const auto& shm = config.settings("shm");
+    CHECK(shm.ring_size == 4194304u);
+    CHECK(shm.spin == 0us);
+    CHECK(shm.max_frame_size == 1024u);
+    CHECK(shm.options().max_frame_size == 1024u);
+    CHECK(config.settings("posixmq").max_messages == 64u);
+    CHECK(config.settings("posixmq").message_size == 65536u);
+    CHECK(config.settings("sysv").max_bytes == 65536u);
+    CHECK(config.settings("tcp").send_buffer == 262144u);
+    CHECK(config.settings("tcp").receive_buffer == 131072u);
+    CHECK(config.settings("unix") == courier::TransportSettings{});
+}
+
+TEST_CASE("the example file parses and states the real defaults", "[config]") {
+    REQUIRE(std::filesystem::exists(example_file()));
+    Config config = Config::load_file(example_file(), all_schemes());
+    CHECK(config.source == example_file().string());
+    CHECK(config.preference == courier::default_preference_order());
+    CHECK(config.rules.empty());
+    CHECK(config.transports.size() == all_schemes().size());
+    for (const auto& [scheme, settings] : config.transports) {
+        INFO(scheme);
+        CHECK(settings == courier::TransportSettings{});
+    }
+    CHECK(config.settings("unix").options().max_frame_size ==
+          courier::TransportOptions{}.max_frame_size);
+    CHECK(config.node.threads == courier::NodeOptions{}.threads);
+    CHECK_FALSE(config.node.runtime_dir);
+    CHECK(config.registry.autostart == courier::RegistryOptions{}.autostart);
+    CHECK(config.registry.timeout == courier::RegistryOptions{}.timeout);
+    CHECK(config.registry.idle_exit == 10000ms);  // courierd's own default
+}
+
+TEST_CASE("a config error names the file, line, column and reason", "[config]") {
+    SECTION("TOML syntax") {
+        auto error = error_of("[links]\npreference = [\"unix\"\n");
+        CHECK(error.source() == "test.toml");
+        CHECK(error.line() >= 2);
+        CHECK(std::string(error.what()).rfind("test.toml:", 0) == 0);
+    }
+    SECTION("unknown table, with a suggestion") {
+        auto error = error_of("[links]\n[nod]\nthreads = 2\n");
+        CHECK(error.line() == 2);
+        CHECK(error.reason() == "unknown table \"nod\"; did you mean \"node\"?");
+        CHECK(std::string(error.what()) ==
+              "test.toml:2:2: unknown table \"nod\"; did you mean \"node\"?");
+    }
+    SECTION("unknown key, with a suggestion") {
+        auto error = error_of("[node]\nthreads = 2\nthread = 4\n");
+        CHECK(error.line() == 3);
+        CHECK(error.column() == 1);
+        CHECK(error.reason() == "unknown key \"thread\" in [node]; did you mean \"threads\"?");
+    }
+    SECTION("unknown key, nothing close") {
+        auto error = error_of("[registry]\n\n  colour = \"blue\"\n");
+        CHECK(error.line() == 3);
+        CHECK(error.column() == 3);
+        CHECK(error.reason() == "unknown key \"colour\" in [registry]");
+    }
+    SECTION("wrong type") {
+        auto error = error_of("[node]\nthreads = \"2\"\n");
+        CHECK(error.line() == 2);
+        CHECK(error.reason() == "node.threads must be an integer, not a string");
+    }
+    SECTION("negative size") {
+        auto error = error_of("[transport.unix]\n\nsend_buffer = -1\n");
+        CHECK(error.line() == 3);
+        CHECK(error.reason() == "transport.unix.send_buffer must be 0 or more, not -1");
+    }
+    SECTION("zero where a positive size is needed") {
+        auto error = error_of("[transport.shm]\nring_size = 0\n");
+        CHECK(error.line() == 2);
+        CHECK(error.reason() == "transport.shm.ring_size must be at least 1, not 0");
+    }
+    SECTION("a setting of another transport") {
+        auto error = error_of("[transport.unix]\nring_size = 4096\n");
+        CHECK(error.line() == 2);
+        CHECK(error.reason() ==
+              "key \"ring_size\" does not apply to transport \"unix\" (it is a setting of shm)");
+    }
+    SECTION("unknown transport setting") {
+        auto error = error_of("[transport.tcp]\nsend_bufer = 1\n");
+        CHECK(error.reason() ==
+              "unknown key \"send_bufer\" in [transport.tcp]; did you mean \"send_buffer\"?");
+    }
+    SECTION("unknown transport in the preference list points at the element") {
+        auto error = error_of("[links]\npreference = [\"unix\",\n  \"shmm\"]\n");
+        CHECK(error.line() == 3);
+        CHECK(error.column() == 3);
+        CHECK(error.reason() ==
+              "unknown transport \"shmm\"; did you mean \"shm\"? (available: shm, posixmq, "
+              "sysv, fifo, unix, tcp)");
+    }
+    SECTION("a transport this build lacks") {
+        auto error = error_of("[links]\npreference = [\"shm\", \"unix\"]\n", {"unix"});
+        CHECK(error.line() == 2);
+        CHECK(error.reason() ==
+              "transport \"shm\" is not available in this build (available: unix)");
+    }
+    SECTION("a typo of a transport this build lacks still gets a suggestion") {
+        auto error = error_of("[links]\npreference = [\"shmm\"]\n", {"unix", "tcp"});
+        CHECK(error.reason() ==
+              "unknown transport \"shmm\"; did you mean \"shm\"? (available: unix, tcp)");
+    }
+    SECTION("unknown transport table") {
+        auto error = error_of("[transport.pipes]\nmax_frame_size = 1\n");
+        CHECK(error.line() == 1);
+        CHECK(error.reason().rfind("unknown transport \"pipes\"", 0) == 0);
+    }
+    SECTION("a transport named twice") {
+        auto error = error_of("[links]\npreference = [\"unix\", \"tcp\", \"unix\"]\n");
+        CHECK(error.reason() == "transport \"unix\" appears twice in links.preference");
+    }
+    SECTION("an empty preference list") {
+        auto error = error_of("[links]\npreference = []\n");
+        CHECK(error.reason() == "links.preference must name at least one transport");
+    }
+    SECTION("a rule with an unknown transport") {
+        auto error =
+            error_of("[[links.rule]]\nfrom = \"a\"\nto = \"b\"\ntransport = \"carrier-pigeon\"\n");
+        CHECK(error.line() == 4);
+        CHECK(error.reason().rfind("unknown transport \"carrier-pigeon\"", 0) == 0);
+    }
+    SECTION("a rule without a transport") {
+        auto error = error_of("\n[[links.rule]]\nfrom = \"a\"\nto = \"b\"\n");
+        CHECK(error.line() == 2);
+        CHECK(error.reason() ==
+              "[[links.rule]] lacks \"transport\"; a rule needs from, to and transport");
+    }
+    SECTION("a rule with an unknown key") {
+        auto error = error_of("[[links.rule]]\nfrom = \"a\"\ntoo = \"b\"\ntransport = \"unix\"\n");
+        CHECK(error.line() == 3);
+        CHECK(error.reason() == "unknown key \"too\" in [[links.rule]]; did you mean \"to\"?");
+    }
+    SECTION("rules that are not tables") {
+        auto error = error_of("[links]\nrule = \"a -> b\"\n");
+        CHECK(error.line() == 2);
+        CHECK(error.reason().rfind("links.rule must be an array of tables", 0) == 0);
+    }
+    SECTION("a section that is a value") {
+        auto error = error_of("node = 3\n");
+        CHECK(error.line() == 1);
+        CHECK(error.reason() == "[node] must be a table, not an integer");
+    }
+}
+
+TEST_CASE("a config file that cannot be read is an error naming it", "[config]") {
+    const std::filesystem::path missing = "/nonexistent/courier.toml";
+    try {
+        Config::load_file(missing, all_schemes());
+        FAIL("loaded a missing file");
+    } catch (const ConfigError& error) {
+        CHECK(error.line() == 0);
+        CHECK(std::string(error.what()).rfind("/nonexistent/courier.toml: cannot read", 0) == 0);
+    }
+}
+
+TEST_CASE("COURIER_CONFIG names the file, and --config beats it", "[config]") {
+    TempFile env_file("env", "[node]\nthreads = 3\n");
+    TempFile flag_file("flag", "[node]\nthreads = 5\n");
+    EnvGuard transport("COURIER_TRANSPORT", nullptr);
+
+    {
+        EnvGuard config_env("COURIER_CONFIG", nullptr);
+        Config config = Config::from_environment({}, all_schemes());
+        CHECK(config.source.empty());
+        CHECK_FALSE(config.node.threads);
+    }
+    {
+        EnvGuard config_env("COURIER_CONFIG", env_file.path().c_str());
+        CHECK(Config::from_environment({}, all_schemes()).node.threads == 3u);
+        Config flagged = Config::from_environment(flag_file.path(), all_schemes());
+        CHECK(flagged.node.threads == 5u);
+        CHECK(flagged.source == flag_file.path().string());
+    }
+    {
+        EnvGuard config_env("COURIER_CONFIG", "/nonexistent/courier.toml");
+        CHECK_THROWS_AS(Config::from_environment({}, all_schemes()), ConfigError);
+    }
+}
+
+TEST_CASE("COURIER_TRANSPORT overrides rules and preference", "[config]") {
+    TempFile file("override", "[[links.rule]]\nfrom = \"*\"\nto = \"*\"\ntransport = \"shm\"\n");
+    EnvGuard config_env("COURIER_CONFIG", file.path().c_str());
+    {
+        EnvGuard transport("COURIER_TRANSPORT", "unix");
+        Config config = Config::from_environment({}, all_schemes());
+        CHECK(config.override_transport == "unix");
+        auto selection = courier::choose(config, "a", "b", both, both, true);
+        REQUIRE(selection);
+        CHECK(selection->transport == "unix");
+        CHECK(selection->reason == SelectionReason::override_transport);
+        CHECK(selection->describe() == "override");
+    }
+    {
+        EnvGuard transport("COURIER_TRANSPORT", "unx");
+        try {
+            Config::from_environment({}, all_schemes());
+            FAIL("accepted an unknown COURIER_TRANSPORT");
+        } catch (const ConfigError& error) {
+            CHECK(std::string(error.what())
+                      .rfind("COURIER_TRANSPORT: unknown transport \"unx\"; did you mean \"unix\"?",
+                             0) == 0);
+        }
+    }
+    {
+        EnvGuard transport("COURIER_TRANSPORT", "");
+        CHECK_FALSE(Config::from_environment({}, all_schemes()).override_transport);
+    }
+}
+
+TEST_CASE("the first matching rule decides a link's transport", "[config]") {
+    Config config = parse(R"(
+[[links.rule]]
+from = "sensor-?"
+to = "logger"
+transport = "unix"
+
+[[links.rule]]
+from = "sensor-*"
+to = "*"
+transport = "tcp"
+
+[[links.rule]]
+from = "*"
+to = "*"
+transport = "shm"
+)");
+    auto pick = [&](std::string_view from, std::string_view to) {
+        auto selection = courier::choose(config, from, to, both, both, true);
+        REQUIRE(selection);
+        CHECK(selection->reason == SelectionReason::rule);
+        return selection->transport;
+    };
+    CHECK(pick("sensor-1", "logger") == "unix");
+    CHECK(pick("sensor-12", "logger") == "tcp");
+    CHECK(pick("sensor-1", "archive") == "tcp");
+    CHECK(pick("worker/3", "logger") == "shm");
+
+    auto selection = courier::choose(config, "sensor-1", "logger", both, both, true);
+    REQUIRE(selection);
+    REQUIRE(selection->rule);
+    CHECK(selection->rule->line == 2);
+    CHECK(selection->describe() == "rule \"sensor-? -> logger\"");
+}
+
+TEST_CASE("glob patterns match names with slashes and character classes", "[config]") {
+    courier::LinkRule rule{"worker/*", "db-[ab]", "unix", 0};
+    CHECK(rule.matches("worker/3", "db-a"));
+    CHECK(rule.matches("worker/pool/3", "db-b"));
+    CHECK_FALSE(rule.matches("worker/3", "db-c"));
+    CHECK_FALSE(rule.matches("workers", "db-a"));
+}
+
+TEST_CASE("selection reasons: default, rule, override, cross-host", "[config]") {
+    Config config = Config::defaults(all_schemes());
+
+    SECTION("default: the first preferred transport both nodes offer") {
+        auto selection =
+            courier::choose(config, "a", "b", {"shm", "unix", "tcp"}, {"unix", "tcp"}, true);
+        REQUIRE(selection);
+        CHECK(selection->transport == "unix");
+        CHECK(selection->reason == SelectionReason::preference);
+        CHECK(selection->describe() == "default");
+    }
+    SECTION("the preference order, not the order a node offers them in") {
+        config.preference = {"tcp", "unix"};
+        auto selection = courier::choose(config, "a", "b", {"unix", "tcp"}, {"unix", "tcp"}, true);
+        REQUIRE(selection);
+        CHECK(selection->transport == "tcp");
+    }
+    SECTION("cross-host links use tcp whatever the rules and override say") {
+        config.rules.push_back({"*", "*", "shm", 0});
+        config.override_transport = "unix";
+        auto selection = courier::choose(config, "a", "b", both, both, false);
+        REQUIRE(selection);
+        CHECK(selection->transport == "tcp");
+        CHECK(selection->describe() == "cross-host");
+    }
+    SECTION("a rule pinning what the peer lacks fails and says so") {
+        config.rules.push_back({"a", "b", "shm", 7});
+        config.source = "app.toml";
+        auto selection = courier::choose(config, "a", "b", both, {"unix", "tcp"}, true);
+        REQUIRE_FALSE(selection);
+        CHECK(selection.error() ==
+              "rule \"a -> b\" (app.toml:7) pins shm, but node \"b\" does not offer shm "
+              "(it offers: unix, tcp)");
+    }
+    SECTION("an override the peer lacks fails and says so") {
+        config.override_transport = "shm";
+        auto selection = courier::choose(config, "a", "b", {"unix"}, {"shm", "unix"}, true);
+        REQUIRE_FALSE(selection);
+        CHECK(selection.error() ==
+              "COURIER_TRANSPORT=shm, but node \"a\" does not offer shm (it offers: unix)");
+    }
+    SECTION("no common transport") {
+        auto selection = courier::choose(config, "a", "b", {"shm"}, {"unix"}, true);
+        REQUIRE_FALSE(selection);
+        CHECK(selection.error().find("is offered by both node \"a\" (shm) and node \"b\" (unix)") !=
+              std::string::npos);
+    }
+    SECTION("another host without tcp") {
+        auto selection = courier::choose(config, "a", "b@far", both, {"unix"}, false);
+        REQUIRE_FALSE(selection);
+        CHECK(selection.error() ==
+              "node \"b@far\" is on another host, which needs tcp, but node \"b@far\" does not "
+              "offer tcp (it offers: unix)");
+    }
+}
