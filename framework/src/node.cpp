@@ -2,10 +2,12 @@
 
 #include "node_core.hpp"
 
+#include <courier/framework/runtime_dir.hpp>
 #include <courier/transports/transport.hpp>
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
 #include <unistd.h>
 
@@ -51,6 +53,8 @@ bool Node::wait_for(std::string_view name, std::chrono::milliseconds timeout) {
 void Node::shutdown() noexcept { core_->shutdown(); }
 void Node::wait() { core_->wait(); }
 NodeStats Node::stats() const noexcept { return core_->stats(); }
+std::vector<LinkInfo> Node::links() const { return core_->links(); }
+std::vector<std::string> Node::endpoints() const { return core_->endpoints(); }
 
 namespace detail {
 
@@ -67,6 +71,12 @@ std::string default_node_name() {
 NodeCore::NodeCore(Node& owner, NodeOptions options)
     : owner_(owner), options_(std::move(options)) {
     name_ = options_.name.empty() ? default_node_name() : options_.name;
+    config_ = options_.config ? *options_.config : Config::from_environment();
+    if (config_.node.threads) options_.threads = *config_.node.threads;
+    if (config_.node.runtime_dir) options_.registry.runtime_dir = *config_.node.runtime_dir;
+    if (config_.registry.autostart) options_.registry.autostart = *config_.registry.autostart;
+    if (config_.registry.idle_exit) options_.registry.idle_exit = *config_.registry.idle_exit;
+    if (config_.registry.timeout) options_.registry.timeout = *config_.registry.timeout;
     if (!is_valid_name(name_))
         throw SetupError(ErrorCode::unknown_name, "invalid node name '" + name_ + "'");
     // The framework's own message types must be known before the first frame arrives.
@@ -85,11 +95,7 @@ void NodeCore::start() {
     reactor_ = std::make_unique<Reactor>();
     if (!options_.use_registry) return;
 
-    std::string endpoint = options_.endpoint.empty()
-                               ? "unix:@courier." + std::to_string(::getpid()) + "." + name_
-                               : options_.endpoint;
-    listener_ = TransportRegistry::builtin().listen(Endpoint::parse(endpoint));
-    reactor_->add(listener_->poll_fd(), [this] { on_accept(); });
+    listen_on_transports();
     try {
         registry_ = std::make_unique<RegistryClient>(options_.registry);
     } catch (const RegistryError& e) {
@@ -100,7 +106,7 @@ void NodeCore::start() {
     registry_->on_disconnect([this](const std::string& reason) {
         spdlog::error("node '{}': lost the registry: {}", name_, reason);
     });
-    auto status = registry_->register_node(name_, {listener_->endpoint().to_string()});
+    auto status = registry_->register_node(name_, endpoints());
     if (!status.ok) throw SetupError(ErrorCode::name_taken, status.error);
 }
 
@@ -125,7 +131,67 @@ NodeCore::~NodeCore() {
     registry_.reset();  // joins its reader thread: no more NameDown callbacks
     if (reactor_) reactor_->stop();
     if (scheduler_) scheduler_->stop();
-    listener_.reset();
+    listeners_.clear();
+}
+
+void NodeCore::listen_on_transports() {
+    // Listen on every transport this node may be asked to use: the override alone, or
+    // the preference list and whatever the rules pin.
+    std::vector<std::string> schemes;
+    auto want = [&](const std::string& scheme) {
+        if (std::find(schemes.begin(), schemes.end(), scheme) == schemes.end())
+            schemes.push_back(scheme);
+    };
+    if (config_.override_transport) {
+        want(*config_.override_transport);
+    } else {
+        for (const auto& scheme : config_.preference) want(scheme);
+        for (const auto& rule : config_.rules) want(rule.transport);
+    }
+    EndpointHint hint{name_, static_cast<long>(::getpid()),
+                      options_.registry.runtime_dir.empty() ? default_runtime_dir()
+                                                            : options_.registry.runtime_dir};
+    ensure_runtime_dir(hint.runtime_dir);
+    std::string failures;
+    for (const auto& scheme : schemes) {
+        const auto* transport = TransportRegistry::builtin().find(scheme);
+        if (!transport || !transport->default_endpoint) continue;
+        try {
+            // Through the registry, which adds fragmentation where the mechanism needs it.
+            auto listener = TransportRegistry::builtin().listen(
+                transport->default_endpoint(hint), config_.settings(scheme).options());
+            Listener& ref = *listener;
+            reactor_->add(ref.poll_fd(), [this, &ref] { on_accept(ref); });
+            listeners_.push_back(std::move(listener));
+        } catch (const std::exception& e) {
+            failures += "; " + scheme + ": " + e.what();
+            spdlog::warn("node '{}': cannot listen on {}: {}", name_, scheme, e.what());
+        }
+    }
+    if (listeners_.empty())
+        throw SetupError(ErrorCode::link_failed,
+                         "node '" + name_ + "' cannot listen on any transport" + failures);
+    if (config_.override_transport && listeners_.front()->endpoint().scheme != schemes.front())
+        throw SetupError(ErrorCode::link_failed, "node '" + name_ + "' cannot listen on " +
+                                                     *config_.override_transport + failures);
+}
+
+std::vector<std::string> NodeCore::endpoints() const {
+    std::vector<std::string> uris;
+    for (const auto& listener : listeners_) uris.push_back(listener->endpoint().to_string());
+    return uris;
+}
+
+std::vector<LinkInfo> NodeCore::links() {
+    std::lock_guard lock(peers_mutex_);
+    std::vector<LinkInfo> infos;
+    for (const auto& peer : links_) {
+        infos.push_back(LinkInfo{peer->node, peer->transport, peer->reason, peer->link->peer(),
+                                 peer->initiated, peer->frames_sent.load(),
+                                 peer->bytes_sent.load(), peer->frames_received.load(),
+                                 peer->bytes_received.load(), peer->errors.load()});
+    }
+    return infos;
 }
 
 void NodeCore::shutdown() noexcept {
@@ -274,7 +340,10 @@ void NodeCore::send_remote(Letter& letter, const std::shared_ptr<PeerLink>& peer
     try {
         peer->link->send(frame);
         ++stats_.sent_remote;
+        ++peer->frames_sent;
+        peer->bytes_sent += frame.size();
     } catch (const LinkError& e) {
+        ++peer->errors;
         drop_peer(peer, e.what());
         dead_letter(letter, ErrorCode::link_failed,
                     "the link to node '" + peer->node + "' failed: " + e.what());
@@ -319,12 +388,32 @@ std::shared_ptr<PeerLink> NodeCore::peer_for(const std::string& name, std::strin
 }
 
 std::shared_ptr<PeerLink> NodeCore::connect_peer(const registry::Location& where) {
-    std::string errors;
+    std::vector<Endpoint> theirs_endpoints;
+    std::vector<std::string> ours, theirs;
+    for (const auto& listener : listeners_) ours.push_back(listener->endpoint().scheme);
     for (const auto& uri : where.endpoints) {
+        try {
+            theirs_endpoints.push_back(Endpoint::parse(uri));
+            theirs.push_back(theirs_endpoints.back().scheme);
+        } catch (const std::invalid_argument& e) {
+            spdlog::warn("node '{}': node '{}' announces a bad endpoint: {}", name_, where.node,
+                         e.what());
+        }
+    }
+    auto selection = choose(config_, name_, where.node, ours, theirs, /*same_host=*/true);
+    if (!selection) throw LinkError(selection.error());
+    std::string errors;
+    for (const auto& endpoint : theirs_endpoints) {
+        if (endpoint.scheme != selection->transport) continue;
+        const std::string uri = endpoint.to_string();
         try {
             auto peer = std::make_shared<PeerLink>();
             peer->node = where.node;
-            peer->link = TransportRegistry::builtin().connect(Endpoint::parse(uri));
+            peer->transport = endpoint.scheme;
+            peer->reason = selection->describe();
+            peer->initiated = true;
+            peer->link = TransportRegistry::builtin().connect(
+                endpoint, config_.settings(endpoint.scheme).options());
             EnvelopeHeader header;
             header.recipient = where.node;
             auto hello = encode_message(header, Hello{name_});
@@ -349,10 +438,12 @@ void NodeCore::watch_link(const std::shared_ptr<PeerLink>& peer) {
     });
 }
 
-void NodeCore::on_accept() {
-    while (auto link = listener_->accept()) {
+void NodeCore::on_accept(Listener& listener) {
+    while (auto link = listener.accept()) {
         auto peer = std::make_shared<PeerLink>();
         peer->link = std::move(link);
+        peer->transport = listener.endpoint().scheme;
+        peer->reason = "accepted";
         watch_link(peer);
     }
 }
@@ -370,9 +461,12 @@ void NodeCore::on_readable(const std::shared_ptr<PeerLink>& peer) {
 
 void NodeCore::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
     ++stats_.received_remote;
+    ++peer->frames_received;
+    peer->bytes_received += frame.bytes.size();
     auto view = decode_envelope(frame.bytes);
     if (!view) {
         ++stats_.bad_frames;
+        ++peer->errors;
         spdlog::error("node '{}': malformed frame from {}: {} ({}); closing the link", name_,
                       peer->link->peer(), view.error().message, to_string(view.error().code));
         drop_peer(peer, "malformed frame");

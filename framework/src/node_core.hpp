@@ -27,7 +27,12 @@ namespace courier::detail {
 struct PeerLink {
     std::string node;  ///< learned from the Hello frame on accepted links
     std::unique_ptr<Link> link;
+    std::string transport;  ///< scheme
+    std::string reason;     ///< why this transport (Selection::describe, or "accepted")
+    bool initiated = false;
     std::atomic<bool> broken{false};
+    std::atomic<std::uint64_t> frames_sent{0}, bytes_sent{0}, frames_received{0},
+        bytes_received{0}, errors{0};
 };
 
 class NodeCore {
@@ -63,6 +68,8 @@ public:
     void shutdown() noexcept;
     void wait();
     NodeStats stats() const noexcept;
+    std::vector<LinkInfo> links();
+    std::vector<std::string> endpoints() const;
 
 private:
     struct Counters {
@@ -75,7 +82,8 @@ private:
     std::shared_ptr<PeerLink> peer_for(const std::string& name, std::string& why_not);
     std::shared_ptr<PeerLink> connect_peer(const registry::Location& where);
     void watch_link(const std::shared_ptr<PeerLink>& peer);
-    void on_accept();
+    void listen_on_transports();
+    void on_accept(Listener& listener);
     void on_readable(const std::shared_ptr<PeerLink>& peer);
     void on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame);
     void drop_peer(const std::shared_ptr<PeerLink>& peer, const std::string& reason);
@@ -83,6 +91,7 @@ private:
 
     Node& owner_;
     NodeOptions options_;
+    Config config_;
     std::string name_;
     std::atomic<std::uint64_t> correlation_{0};
     Counters stats_;
@@ -90,7 +99,7 @@ private:
     std::unique_ptr<Scheduler> scheduler_;
     std::unique_ptr<Reactor> reactor_;
     std::unique_ptr<RegistryClient> registry_;
-    std::unique_ptr<Listener> listener_;
+    std::vector<std::unique_ptr<Listener>> listeners_;
 
     std::shared_mutex names_mutex_;
     std::unordered_map<std::string, std::shared_ptr<Mailbox>> local_;

@@ -13,10 +13,15 @@ int main(int argc, char** argv) {
     std::string name = "consumer";
     app.add_option("--count", count, "items to expect (0: whatever Done says)");
     app.add_option("--size", size, "payload bytes expected per item (0: any)");
+    std::string config_file;
     app.add_option("--name", name, "actor name to register");
+    app.add_option("--config", config_file, "TOML config (default: $COURIER_CONFIG)");
     CLI11_PARSE(app, argc, argv);
 
-    courier::Node node("consumer-node");
+    courier::NodeOptions options;
+    options.name = "consumer-node";
+    options.config = courier::Config::from_environment(config_file);
+    courier::Node node(options);
     int exit_code = 1;
     node.spawn(name, [&](courier::Actor& self) {
         struct State {
@@ -36,7 +41,10 @@ int main(int argc, char** argv) {
             std::uint64_t expected = count ? count : done.count;
             bool ok = state->received == expected && done.count == expected &&
                       state->checksum == done.checksum && state->in_order && state->sizes_ok;
-            std::cout << "consumer: received " << state->received << " of " << expected
+            std::string transport = "?";
+            for (const auto& link : self.node().links())
+                if (link.peer_node == "producer") transport = link.transport;
+            std::cout << "consumer: over " << transport << ": received " << state->received << " of " << expected
                       << " items, checksum " << std::hex << state->checksum << std::dec
                       << (state->checksum == done.checksum ? " matches" : " DIFFERS")
                       << (state->in_order ? ", in order" : ", OUT OF ORDER") << " -> "

@@ -16,10 +16,15 @@ int main(int argc, char** argv) {
     std::string consumer = "consumer";
     app.add_option("--count", count, "items to send");
     app.add_option("--size", size, "payload bytes per item");
+    std::string config_file;
     app.add_option("--to", consumer, "name of the consumer actor");
+    app.add_option("--config", config_file, "TOML config (default: $COURIER_CONFIG)");
     CLI11_PARSE(app, argc, argv);
 
-    courier::Node node("producer");
+    courier::NodeOptions options;
+    options.name = "producer";
+    options.config = courier::Config::from_environment(config_file);
+    courier::Node node(options);
     if (!node.wait_for(consumer, 10s)) {
         std::cerr << "producer: no actor named '" << consumer << "' appeared within 10 s\n";
         return 1;
@@ -42,5 +47,8 @@ int main(int argc, char** argv) {
     std::cout << "producer: sent " << count << " items of " << size << " B in " << seconds
               << " s (" << static_cast<double>(count) / seconds << " msg/s); consumer says "
               << (verdict->ok ? "all arrived" : "MISMATCH") << "\n";
+    for (const auto& link : node.links())
+        std::cout << "producer: link to " << link.peer_node << " over " << link.transport << " ("
+                  << link.reason << ")\n";
     return verdict->ok ? 0 : 1;
 }

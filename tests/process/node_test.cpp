@@ -14,6 +14,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <tuple>
 #include <vector>
 
 namespace wire {
@@ -244,6 +245,56 @@ TEST_CASE("a malformed frame closes only its link and the node keeps serving",
         auto reply = node.request<wire::Pong>("echo", wire::Ping{1}, 5s);
         REQUIRE(reply.has_value());
         CHECK(reply->n == 2);
+    }
+    CHECK(dir.wait_until_empty());
+}
+
+namespace {
+NodeOptions configured(const TempRuntimeDir& dir, std::string name, const std::string& toml) {
+    auto options = node_options(dir, std::move(name));
+    options.config = Config::parse(toml, "test.toml");
+    return options;
+}
+
+const LinkInfo* link_to(const std::vector<LinkInfo>& links, const std::string& node) {
+    for (const auto& link : links)
+        if (link.peer_node == node) return &link;
+    return nullptr;
+}
+}  // namespace
+
+TEST_CASE("a link takes the first preferred transport both nodes offer, or the one a rule pins",
+          "[process][node][config]") {
+    TempRuntimeDir dir;
+    const std::string by_preference = "[links]\npreference = [\"tcp\", \"unix\"]\n";
+    const std::string by_rule = by_preference +
+                                "[[links.rule]]\nfrom = \"asker-*\"\nto = \"echo-node\"\n"
+                                "transport = \"unix\"\n";
+    auto [toml, transport, reason] = GENERATE_COPY(
+        std::make_tuple(by_preference, std::string("tcp"), std::string("default")),
+        std::make_tuple(by_rule, std::string("unix"), std::string("rule \"asker-* -> echo-node\"")));
+    {
+        auto child_options = configured(dir, "echo-node", by_preference);
+        auto child = Child::fork([=](ChildChannel& channel) {
+            Node n(child_options);
+            n.spawn("echo", echo);
+            channel.send('r');
+            while (char c = channel.receive())
+                if (c == 'q') break;
+            return 0;
+        });
+        REQUIRE(child.expect('r'));
+        Node node(configured(dir, "asker-1", toml));
+        REQUIRE(node.request<wire::Pong>("echo", wire::Ping{1}, 5s).has_value());
+        auto links = node.links();
+        const auto* link = link_to(links, "echo-node");
+        REQUIRE(link);
+        CHECK(link->transport == transport);
+        CHECK(link->reason == reason);
+        CHECK(link->initiated);
+        CHECK(link->frames_sent >= 1);
+        CHECK(link->frames_received >= 1);
+        child.send('q');
     }
     CHECK(dir.wait_until_empty());
 }

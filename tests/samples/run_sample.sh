@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# run_sample.sh <sample> <bin dir>: runs a sample against a private registry and checks
-# that the registry leaves its runtime directory empty afterwards.
+# run_sample.sh <sample> <bin dir> [transport]: runs a sample against a private registry
+# (over the given transport, through COURIER_TRANSPORT) and checks that the registry
+# leaves its runtime directory empty afterwards.
 set -euo pipefail
 sample=$1 bin=$2
+if [ -n "${3:-}" ]; then export COURIER_TRANSPORT=$3; fi
 export COURIER_RUNTIME_DIR COURIER_REGISTRY_IDLE_MS=200
 COURIER_RUNTIME_DIR=$(mktemp -d /tmp/courier-sample.XXXXXX)
 trap 'rm -rf "$COURIER_RUNTIME_DIR"' EXIT

@@ -460,3 +460,19 @@ TEST_CASE("a second process exchanges frames over a link", "[transport][conforma
             CHECK(receive_until_end(*server).status.state == State::closed);
         }
 }
+
+TEST_CASE("a 64 MiB frame arrives whole", "[transport][conformance]") {
+    // Every transport carries it: those with a smaller native limit through the shared
+    // fragmentation layer (docs/transports/contract.md).
+    for (const auto& fixture : transport_fixtures()) DYNAMIC_SECTION(fixture.name) {
+            TempDir dir;
+            auto pair = connect_pair(fixture.endpoint(dir));
+            const auto big = pattern(std::size_t{64} << 20, 64);
+            Sender sender([&] { pair.client->send(big); }, [&] { pair.server.reset(); });
+            auto received = receive_frames(*pair.server, 1);
+            INFO("status: " << received.status.reason);
+            REQUIRE(received.frames.size() == 1);
+            CHECK(same_bytes(received.frames[0].bytes, big));
+            sender.join();
+        }
+}

@@ -2,6 +2,7 @@
 
 #include <courier/transports/posix_call.hpp>
 
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -25,6 +26,11 @@ const std::vector<TransportFixture>& transport_fixtures() {
         {"unix path", unix_path_endpoint, unix_raw_connect},
         {"unix abstract", [](const TempDir&) { return unix_abstract_endpoint(); },
          unix_raw_connect},
+        {"tcp loopback", [](const TempDir&) { return tcp_loopback_endpoint(); }, tcp_raw_connect},
+        {"fifo", fifo_endpoint, {}},
+        {"posixmq", [](const TempDir&) { return posixmq_endpoint(); }, {}},
+        {"sysv", [](const TempDir&) { return sysv_endpoint(); }, {}},
+        {"shm", [](const TempDir&) { return shm_endpoint(); }, {}},
     };
     return fixtures;
 }
@@ -77,6 +83,46 @@ Fd unix_raw_connect(const Endpoint& endpoint) {
     COURIER_SYSCALL(::connect, fd.get(), reinterpret_cast<const sockaddr*>(&address), length)
         .value_or_throw("raw connect " + endpoint.to_string());
     return fd;
+}
+
+Endpoint fifo_endpoint(const TempDir& dir) {
+    return Endpoint{"fifo", dir.path() / unique_name("fifo")};
+}
+
+Endpoint posixmq_endpoint() {
+    std::string name = "/";  // not "/" + string: GCC 12 misreports -Wrestrict on that
+    name += unique_name("courier-test");
+    return Endpoint{"posixmq", name};
+}
+
+Endpoint tcp_loopback_endpoint() {
+    return Endpoint{"tcp", "127.0.0.1:0"};
+}
+
+Fd tcp_raw_connect(const Endpoint& endpoint) {
+    // The listener reports "127.0.0.1:<port>"; the tests never use another address.
+    const std::string& text = endpoint.address;
+    const auto colon = text.rfind(':');
+    REQUIRE(colon != std::string::npos);
+    REQUIRE(text.substr(0, colon) == "127.0.0.1");
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(std::stoul(text.substr(colon + 1))));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    Fd fd(static_cast<int>(
+        COURIER_SYSCALL(::socket, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0).value_or_throw()));
+    COURIER_SYSCALL(::connect, fd.get(), reinterpret_cast<const sockaddr*>(&address),
+                    socklen_t{sizeof(address)})
+        .value_or_throw("raw connect " + endpoint.to_string());
+    return fd;
+}
+
+Endpoint sysv_endpoint() {
+    return Endpoint{"sysv", unique_name("courier-test")};
+}
+
+Endpoint shm_endpoint() {
+    return Endpoint{"shm", unique_name("/courier-test")};
 }
 
 // --- waiting with deadlines ----------------------------------------------------------

@@ -63,6 +63,18 @@ const std::vector<TransportFixture>& transport_fixtures();
 Endpoint unix_path_endpoint(const TempDir& dir);
 Endpoint unix_abstract_endpoint();
 Fd unix_raw_connect(const Endpoint& endpoint);
+/// fifo:<dir>/fifo-<pid>-<n>: the FIFOs of its links are made (and at once removed) in `dir`.
+Endpoint fifo_endpoint(const TempDir& dir);
+/// posixmq:/courier-test-<pid>-<n>: the queues of its links are named after it.
+Endpoint posixmq_endpoint();
+/// tcp://127.0.0.1:0 — loopback only, the kernel picks a free port.
+Endpoint tcp_loopback_endpoint();
+Fd tcp_raw_connect(const Endpoint& endpoint);
+
+/// sysv:courier-test-<pid>-<n> — a rendezvous name; the queues are private.
+Endpoint sysv_endpoint();
+/// shm:/courier-test-<pid>-<n>
+Endpoint shm_endpoint();
 
 /// Waits until `fd` is readable; false if `timeout` passed first.
 bool wait_readable(int fd, milliseconds timeout = deadline);

@@ -1,4 +1,8 @@
 #include <courier/transports/endpoint.hpp>
+#include <courier/transports/transport.hpp>
+
+#include <cstdint>
+#include <cstdio>
 
 #include <stdexcept>
 
@@ -67,6 +71,31 @@ std::string Endpoint::to_string() const {
     const bool path_like = a.starts_with('/') || a.starts_with('@');
     const bool authority = a.starts_with("//") || (!path_like && a.find(':') != a.npos);
     return scheme + (authority ? "://" : ":") + address;
+}
+
+}  // namespace courier
+
+namespace courier {
+
+std::string EndpointHint::tag() const {
+    constexpr std::size_t keep = 20;
+    std::string safe;
+    bool changed = node.size() > keep;
+    for (char c : node.substr(0, keep)) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-';
+        safe += ok ? c : '_';
+        changed |= !ok;
+    }
+    std::string tag = "courier." + std::to_string(pid) + "." + safe;
+    if (changed) {
+        std::uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a of the whole name
+        for (char c : node) hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+        char hex[9];
+        std::snprintf(hex, sizeof hex, "%08x", static_cast<unsigned>(hash & 0xffffffffU));
+        tag += std::string(".") + hex;
+    }
+    return tag;
 }
 
 }  // namespace courier

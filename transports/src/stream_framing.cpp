@@ -3,8 +3,11 @@
 #include <courier/transports/posix_call.hpp>
 
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -42,6 +45,39 @@ ReceiveStatus failed(std::string reason) {
     return ReceiveStatus{ReceiveStatus::State::failed, std::move(reason)};
 }
 
+/// Blocks SIGPIPE in this thread for its scope. A pipe has no MSG_NOSIGNAL: a write to one
+/// whose reader is gone raises SIGPIPE, which kills by default. Blocked, the signal stays
+/// pending; consume() takes it (unless one was pending before we came) before the mask is
+/// restored, so it neither kills the process nor reaches anyone's handler.
+class SigpipeBlocked {
+  public:
+    SigpipeBlocked() {
+        ::sigemptyset(&pipe_);
+        ::sigaddset(&pipe_, SIGPIPE);
+        ::pthread_sigmask(SIG_BLOCK, &pipe_, &saved_);
+        sigset_t pending;
+        ::sigemptyset(&pending);
+        ::sigpending(&pending);
+        was_pending_ = ::sigismember(&pending, SIGPIPE) == 1;
+    }
+    ~SigpipeBlocked() { ::pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+    SigpipeBlocked(const SigpipeBlocked&) = delete;
+    SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
+
+    /// Takes the SIGPIPE an EPIPE just raised.
+    void consume() noexcept {
+        if (was_pending_) return;
+        const timespec zero{};
+        while (::sigtimedwait(&pipe_, nullptr, &zero) == -1 && errno == EINTR) {
+        }
+    }
+
+  private:
+    sigset_t pipe_{};
+    sigset_t saved_{};
+    bool was_pending_ = false;
+};
+
 }  // namespace
 
 StreamLink::StreamLink(Fd socket, Capabilities capabilities, const TransportOptions& options,
@@ -52,6 +88,18 @@ StreamLink::StreamLink(Fd socket, Capabilities capabilities, const TransportOpti
       max_frame_size_(
           std::min<std::size_t>(options.max_frame_size, std::numeric_limits<std::uint32_t>::max())),
       peer_(std::move(peer)) {}
+
+StreamLink::StreamLink(Fd read_end, Fd write_end, Capabilities capabilities,
+                       const TransportOptions& options, std::string peer, int watch_fd)
+    : socket_(std::move(read_end)),
+      write_end_(std::move(write_end)),
+      watch_fd_(watch_fd),
+      capabilities_(capabilities),
+      max_frame_size_(
+          std::min<std::size_t>(options.max_frame_size, std::numeric_limits<std::uint32_t>::max())),
+      peer_(std::move(peer)) {
+    capabilities_.fd_passing = false;  // pipes carry bytes only
+}
 
 void StreamLink::send(std::span<const std::byte> bytes, std::span<const int> fds) {
     if (!fds.empty() && !capabilities_.fd_passing) {
@@ -84,6 +132,8 @@ void StreamLink::write_all(std::span<const std::byte> bytes, std::span<const int
     const std::size_t total = prefix.size() + bytes.size();
     std::size_t sent = 0;
     ControlBuffer control{};
+    std::optional<SigpipeBlocked> no_sigpipe;
+    if (write_end_) no_sigpipe.emplace();
 
     while (sent < total) {
         // The iovecs of what is left to send.
@@ -113,7 +163,10 @@ void StreamLink::write_all(std::span<const std::byte> bytes, std::span<const int
             header->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
             std::memcpy(CMSG_DATA(header), fds.data(), sizeof(int) * fds.size());
         }
-        const auto result = COURIER_SYSCALL(::sendmsg, socket_.get(), &message, MSG_NOSIGNAL);
+        const auto result = write_end_
+                                ? COURIER_SYSCALL(::writev, write_end_.get(), iov.data(),
+                                                  static_cast<int>(iov_count))
+                                : COURIER_SYSCALL(::sendmsg, socket_.get(), &message, MSG_NOSIGNAL);
         if (result.ok()) {
             sent += static_cast<std::size_t>(result.value);
             continue;
@@ -123,6 +176,7 @@ void StreamLink::write_all(std::span<const std::byte> bytes, std::span<const int
             continue;
         }
         if (result.error == EPIPE || result.error == ECONNRESET) {
+            if (no_sigpipe) no_sigpipe->consume();
             throw LinkError(peer_ + ": the peer closed the link (" +
                             std::generic_category().message(result.error) + ")");
         }
@@ -131,11 +185,15 @@ void StreamLink::write_all(std::span<const std::byte> bytes, std::span<const int
 }
 
 void StreamLink::wait_writable() {
-    pollfd entry{socket_.get(), POLLOUT, 0};
+    std::array<pollfd, 2> entries{pollfd{write_fd(), POLLOUT, 0}, pollfd{watch_fd_, POLLIN, 0}};
     // Blocks while the peer does not read: that is the back-pressure send() promises.
-    // POLLERR/POLLHUP also wake us, and the next sendmsg reports the error.
-    const auto result = COURIER_SYSCALL(::poll, &entry, nfds_t{1}, -1);
+    // POLLERR/POLLHUP also wake us, and the next write reports the error.
+    const auto result =
+        COURIER_SYSCALL(::poll, entries.data(), nfds_t{watch_fd_ >= 0 ? 2U : 1U}, -1);
     if (!result.ok()) throw LinkError(system_error_from(result, peer_).what());
+    if (watch_fd_ >= 0 && entries[1].revents != 0 && (entries[0].revents & POLLOUT) == 0) {
+        throw LinkError(peer_ + ": the peer is gone (its control connection closed)");
+    }
 }
 
 ReceiveStatus StreamLink::receive(std::vector<Frame>& out) {
@@ -171,7 +229,9 @@ std::optional<ReceiveStatus> StreamLink::read_some(bool& would_block) {
         message.msg_controllen = sizeof(control.bytes);
         flags |= MSG_CMSG_CLOEXEC;
     }
-    const auto result = COURIER_SYSCALL(::recvmsg, socket_.get(), &message, flags);
+    const auto result = write_end_ ? COURIER_SYSCALL(::read, socket_.get(), iov.iov_base, want)
+                                   : COURIER_SYSCALL(::recvmsg, socket_.get(), &message, flags);
+    if (write_end_) message.msg_controllen = 0;  // read() fills no control data
     const auto got = result.ok() ? static_cast<std::size_t>(result.value) : 0;
     in_.resize(held + got);
 

@@ -1,7 +1,7 @@
 #pragma once
 /// @file
-/// Frames over a connected byte stream (Unix or TCP socket), shared by every stream
-/// transport. Private to courier_transports.
+/// Frames over a connected byte stream (Unix or TCP socket, or a pair of pipe ends),
+/// shared by every stream transport. Private to courier_transports.
 ///
 /// Wire format: a 4-byte little-endian length, then that many bytes. File descriptors
 /// (on transports with fd passing) ride as SCM_RIGHTS on the first byte of their frame.
@@ -35,12 +35,21 @@ class StreamLink : public Link {
     /// the socket can carry SCM_RIGHTS (AF_UNIX) or not (TCP).
     StreamLink(Fd socket, Capabilities capabilities, const TransportOptions& options,
                std::string peer);
+    /// A Link over two non-blocking pipe ends (FIFOs): frames are read from `read_end` and
+    /// written to `write_end`, never with descriptors. A write to a pipe whose reader is
+    /// gone fails with EPIPE, never SIGPIPE. `watch_fd`, when not -1, is polled beside a
+    /// blocked writer: once it is readable the peer is gone (a rendezvous control socket,
+    /// which carries nothing while the peer lives), and send() throws LinkError.
+    StreamLink(Fd read_end, Fd write_end, Capabilities capabilities,
+               const TransportOptions& options, std::string peer, int watch_fd = -1);
 
     const Capabilities& capabilities() const noexcept override { return capabilities_; }
     int poll_fd() const noexcept override { return socket_.get(); }
     void send(std::span<const std::byte> bytes, std::span<const int> fds = {}) override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return peer_; }
+    /// True while part of a frame has arrived and the rest has not.
+    bool mid_frame() const noexcept { return !in_.empty(); }
 
   private:
     /// Descriptors that arrived with one recvmsg. The kernel returns them with the read
@@ -52,6 +61,7 @@ class StreamLink : public Link {
     };
 
     void write_all(std::span<const std::byte> bytes, std::span<const int> fds);
+    int write_fd() const noexcept { return write_end_ ? write_end_.get() : socket_.get(); }
     void wait_writable();
     /// Reads once; returns a final status on EOF or error, nullopt when it may go on.
     std::optional<ReceiveStatus> read_some(bool& would_block);
@@ -60,7 +70,9 @@ class StreamLink : public Link {
     std::optional<ReceiveStatus> extract_frames(std::vector<Frame>& out);
     ReceiveStatus finish(ReceiveStatus status);
 
-    Fd socket_;
+    Fd socket_;     ///< the socket, or the read end of a pipe pair
+    Fd write_end_;  ///< the write end of a pipe pair; empty for a socket
+    int watch_fd_ = -1;
     Capabilities capabilities_;
     std::size_t max_frame_size_;
     std::string peer_;

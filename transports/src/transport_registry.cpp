@@ -1,5 +1,11 @@
 #include <courier/transports/transport.hpp>
 
+#include "fifo/fifo_transport.hpp"
+#include "posixmq/posixmq_transport.hpp"
+#include "src/fragmenting_link.hpp"
+#include "shm/shm_transport.hpp"
+#include "sysv/sysv_transport.hpp"
+#include "tcp/tcp_transport.hpp"
 #include "unix/unix_transport.hpp"
 
 #include <stdexcept>
@@ -11,6 +17,11 @@ const TransportRegistry& TransportRegistry::builtin() {
         TransportRegistry r;
         // One line per transport; nothing else in courier names a scheme.
         r.add<UnixTransport>();
+        r.add<TcpTransport>();
+        r.add<FifoTransport>();
+        r.add<PosixMqTransport>();
+        r.add<SysvTransport>();
+        r.add<ShmTransport>();
         return r;
     }();
     return registry;
@@ -41,11 +52,23 @@ const TransportEntry& entry_for(const TransportRegistry& registry, const Endpoin
 
 std::unique_ptr<Listener> TransportRegistry::listen(const Endpoint& endpoint,
                                                     const TransportOptions& options) const {
+    // A mechanism with a frame limit carries chunks; the shared layer above it makes
+    // whole frames of them again, on both ends, so nobody above sees a chunk.
+    if (const auto& entry = entry_for(*this, endpoint);
+        detail::needs_fragmenting(entry.capabilities)) {
+        return std::make_unique<detail::FragmentingListener>(
+            entry.listen(endpoint, detail::chunk_options(entry.capabilities, options)), options);
+    }
     return entry_for(*this, endpoint).listen(endpoint, options);
 }
 
 std::unique_ptr<Link> TransportRegistry::connect(const Endpoint& endpoint,
                                                  const TransportOptions& options) const {
+    if (const auto& entry = entry_for(*this, endpoint);
+        detail::needs_fragmenting(entry.capabilities)) {
+        return std::make_unique<detail::FragmentingLink>(
+            entry.connect(endpoint, detail::chunk_options(entry.capabilities, options)), options);
+    }
     return entry_for(*this, endpoint).connect(endpoint, options);
 }
 

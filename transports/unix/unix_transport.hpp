@@ -10,6 +10,7 @@
 #include <courier/transports/transport.hpp>
 
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace courier {
@@ -27,6 +28,10 @@ struct UnixTransport {
     /// Connects (blocking until the listener's backlog has room), then checks that the
     /// listener runs as our uid. Throws std::invalid_argument / std::system_error.
     static std::unique_ptr<Link> connect(const Endpoint& endpoint, const TransportOptions& options);
+    /// `unix:@courier.<pid>.<node>`: abstract, so a killed node leaves no file behind.
+    static Endpoint default_endpoint(const EndpointHint& hint) {
+        return Endpoint{"unix", "@courier." + std::to_string(hint.pid) + "." + hint.node};
+    }
 };
 
 static_assert(Transport<UnixTransport>);

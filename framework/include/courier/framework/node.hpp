@@ -7,6 +7,7 @@
 
 #include <courier/expected.hpp>
 #include <courier/framework/actor.hpp>
+#include <courier/framework/config.hpp>
 #include <courier/framework/error.hpp>
 #include <courier/framework/registry_client.hpp>
 
@@ -16,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -33,8 +35,21 @@ struct NodeOptions {
     /// Without a registry the node is alone: its actors reach only each other.
     bool use_registry = true;
     RegistryOptions registry;
-    /// Where other nodes connect; empty: a private abstract unix socket.
-    std::string endpoint;
+    /// Transports, link rules and their settings. Empty: Config::from_environment()
+    /// (`$COURIER_CONFIG`, `$COURIER_TRANSPORT`). Its [node] and [registry] tables
+    /// override the fields above.
+    std::optional<Config> config;
+};
+
+/// One open link of a node to another node, as `courier links` shows it.
+struct LinkInfo {
+    std::string peer_node;  ///< empty until the peer said who it is
+    std::string transport;  ///< the scheme
+    std::string reason;     ///< why this transport: `default`, `rule "a -> b"`, `override`, `accepted`
+    std::string peer;       ///< the transport's description of the other end
+    bool initiated = false;  ///< this node connected (and chose the transport)
+    std::uint64_t frames_sent = 0, bytes_sent = 0, frames_received = 0, bytes_received = 0;
+    std::uint64_t errors = 0;  ///< frames that could not be sent or were refused
 };
 
 /// Counters of a node since it started.
@@ -91,6 +106,10 @@ public:
     void wait();
 
     NodeStats stats() const noexcept;
+    /// The node's open links to other nodes.
+    std::vector<LinkInfo> links() const;
+    /// The endpoints other nodes can reach this node on, one per transport it listens on.
+    std::vector<std::string> endpoints() const;
 
     /// Routes a letter to its recipient, here or on another node. The low-level way in
     /// that send, reply and request use.

@@ -11,7 +11,9 @@
 #include <courier/transports/link.hpp>
 #include <courier/transports/listener.hpp>
 
+#include <chrono>
 #include <concepts>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -26,6 +28,17 @@ struct TransportOptions {
     /// Frames larger than this are refused by the sender and treated as a protocol
     /// violation by the receiver.
     std::size_t max_frame_size = std::size_t{256} << 20;
+    /// shm: bytes of each direction's ring (rounded up to a power of two, at least
+    /// 256 KiB); chosen by the listener.
+    std::size_t shm_ring_size = std::size_t{1} << 20;
+    /// shm: how long a writer facing a full ring spins before it sleeps.
+    std::chrono::microseconds shm_spin{20};
+    /// posixmq: mq_msgsize of each queue; 0 picks min(fs.mqueue.msgsize_max, 64 KiB, a
+    /// quarter of RLIMIT_MSGQUEUE's room per link). It can lower the pick, never raise it:
+    /// the registry fragments by the transport's capabilities(), which report the pick.
+    std::size_t posixmq_msgsize = 0;
+    /// posixmq: mq_maxmsg of each queue; 0 picks min(fs.mqueue.msg_max, 10).
+    long posixmq_maxmsg = 0;
 };
 
 /// The compile-time contract of a transport. Factories throw std::system_error (or
@@ -39,11 +52,36 @@ concept Transport = requires(const Endpoint& endpoint, const TransportOptions& o
 };
 
 /// A registered transport, type-erased.
+/// What a node tells a transport so it can pick an endpoint of its own: unique on the
+/// host, and with any files it needs inside the node's runtime directory.
+struct EndpointHint {
+    std::string node;                  ///< the node's name
+    long pid = 0;                      ///< the node's process
+    std::filesystem::path runtime_dir;  ///< private to the user (0700)
+
+    /// `courier.<pid>.<node>`, short and safe for any kernel object name: characters
+    /// outside [A-Za-z0-9_-] become '_', and a long name is cut and given a hash of the
+    /// whole, so two nodes of one process never share a tag.
+    std::string tag() const;
+};
+
+/// A transport that can choose a default endpoint for a node, so nodes listen on it
+/// without configuration. Optional: a transport without one is used only where an
+/// endpoint is given.
+template <class T>
+concept HasDefaultEndpoint = requires(const EndpointHint& hint) {
+    { T::default_endpoint(hint) } -> std::convertible_to<Endpoint>;
+};
+
+/// A registered transport, type-erased. Its listen/connect are the bare transport's: go
+/// through TransportRegistry::listen/connect, which add fragmentation where needed.
 struct TransportEntry {
     std::string scheme;
     Capabilities capabilities;
     std::function<std::unique_ptr<Listener>(const Endpoint&, const TransportOptions&)> listen;
     std::function<std::unique_ptr<Link>(const Endpoint&, const TransportOptions&)> connect;
+    /// Empty when the transport has no default endpoint.
+    std::function<Endpoint(const EndpointHint&)> default_endpoint;
 };
 
 class TransportRegistry {
@@ -58,7 +96,9 @@ class TransportRegistry {
             throw std::logic_error("transport scheme \"" + std::string(T::scheme) +
                                    "\" registered twice");
         }
-        entries_.push_back({std::string(T::scheme), T::capabilities(), &T::listen, &T::connect});
+        TransportEntry entry{std::string(T::scheme), T::capabilities(), &T::listen, &T::connect, {}};
+        if constexpr (HasDefaultEndpoint<T>) entry.default_endpoint = &T::default_endpoint;
+        entries_.push_back(std::move(entry));
     }
 
     /// The transport for a scheme, or nullptr.

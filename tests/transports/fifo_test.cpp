@@ -1,0 +1,176 @@
+// What fifo: promises beyond the conformance suite: its FIFO files exist only while a
+// link is being set up, and a dead peer ends a link (docs/transports/fifo.md).
+
+#include "transport_fixtures.hpp"
+
+#include <courier/transports/transport.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <filesystem>
+#include <future>
+#include <optional>
+#include <system_error>
+#include <thread>
+
+using namespace courier;
+using namespace courier::test;
+namespace fs = std::filesystem;
+using State = ReceiveStatus::State;
+
+namespace {
+
+const TransportRegistry& registry() {
+    return TransportRegistry::builtin();
+}
+
+/// Names left in the directory: the fifo: transport must leave none.
+std::vector<std::string> files_in(const TempDir& dir) {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(dir.path())) {
+        names.push_back(entry.path().filename().string());
+    }
+    return names;
+}
+
+/// A pipe the child writes one byte to when it is ready.
+struct ReadySignal {
+    Fd read_end, write_end;
+    ReadySignal() {
+        std::array<int, 2> ends{};
+        REQUIRE(::pipe2(ends.data(), O_CLOEXEC) == 0);
+        read_end.reset(ends[0]);
+        write_end.reset(ends[1]);
+    }
+    void signal() const { (void)!::write(write_end.get(), "r", 1); }
+    bool wait() const { return wait_readable(read_end.get()); }
+};
+
+}  // namespace
+
+TEST_CASE("a fifo link leaves no file behind, open or closed", "[transport][fifo]") {
+    TempDir dir;
+    auto pair = connect_pair(fifo_endpoint(dir));
+    CHECK(files_in(dir).empty());  // made, opened and unlinked during the setup
+
+    pair.client->send(pattern(100, 1));
+    pair.server->send(pattern(200, 2));
+    CHECK(receive_frames(*pair.server, 1).frames.size() == 1);
+    CHECK(receive_frames(*pair.client, 1).frames.size() == 1);
+    CHECK(pair.client->capabilities().native_frame_limit == static_cast<std::size_t>(-1));
+    CHECK_FALSE(pair.client->capabilities().fd_passing);
+    CHECK_THAT(pair.server->peer(), Catch::StartsWith("fifo:" + dir.path().string()) &&
+                                        Catch::Contains("pid " + std::to_string(::getpid())));
+
+    pair.client.reset();
+    CHECK(receive_until_end(*pair.server).status.state == State::closed);
+    pair.server.reset();
+    pair.listener.reset();
+    CHECK(files_in(dir).empty());
+}
+
+TEST_CASE("a fifo link ends, leaving nothing, when the peer is killed",
+          "[transport][fifo][process]") {
+    TempDir dir;
+    const Endpoint endpoint = fifo_endpoint(dir);
+
+    SECTION("the connector is killed") {
+        auto listener = registry().listen(endpoint);
+        std::optional<Child> child;
+        child.emplace([&] {
+            auto link = registry().connect(listener->endpoint());
+            link->send(pattern(10, 1));
+            ::sleep(60);  // until killed
+            return 0;
+        });
+        auto server = accept_one(*listener);
+        REQUIRE(receive_frames(*server, 1).frames.size() == 1);
+        CHECK(files_in(dir).empty());
+        child.reset();  // SIGKILL, reaped
+        const auto end = receive_until_end(*server);
+        CHECK(end.status.state != State::open);
+        CHECK(files_in(dir).empty());
+    }
+    SECTION("the listener is killed") {
+        ReadySignal ready;
+        std::optional<Child> child;
+        child.emplace([&] {
+            auto listener = registry().listen(endpoint);
+            ready.signal();
+            auto server = accept_one(*listener);
+            server->send(pattern(10, 1));
+            ::sleep(60);
+            return 0;
+        });
+        REQUIRE(ready.wait());
+        auto client = registry().connect(endpoint);
+        REQUIRE(receive_frames(*client, 1).frames.size() == 1);
+        CHECK(files_in(dir).empty());
+        child.reset();
+        CHECK(receive_until_end(*client).status.state != State::open);
+        CHECK_THROWS_AS(client->send(pattern(10, 2)), LinkError);
+        CHECK(files_in(dir).empty());
+    }
+}
+
+TEST_CASE("a writer blocked on a full fifo gets LinkError when the reader is killed",
+          "[transport][fifo][process]") {
+    TempDir dir;
+    auto listener = registry().listen(fifo_endpoint(dir));
+    std::optional<Child> child;
+    child.emplace([&] {
+        auto link = registry().connect(listener->endpoint());
+        link->send(pattern(1, 1));
+        ::sleep(60);  // never reads
+        return 0;
+    });
+    auto server = accept_one(*listener);
+    REQUIRE(receive_frames(*server, 1).frames.size() == 1);
+    auto writer = std::async(std::launch::async, [&] {
+        const auto chunk = pattern(64 << 10, 3);
+        for (;;) server->send(chunk);  // fills the FIFO, then blocks
+    });
+    CHECK(writer.wait_for(std::chrono::milliseconds(300)) == std::future_status::timeout);
+    child.reset();
+    REQUIRE(writer.wait_for(deadline) == std::future_status::ready);
+    CHECK_THROWS_AS(writer.get(), LinkError);
+}
+
+TEST_CASE("a fifo listener removes FIFOs a dead listener left, and no others",
+          "[transport][fifo]") {
+    TempDir dir;
+    const Endpoint endpoint = fifo_endpoint(dir);
+    // The pid of a child that has exited and been reaped: nobody runs under it.
+    const pid_t dead = ::fork();
+    REQUIRE(dead >= 0);
+    if (dead == 0) ::_exit(0);
+    REQUIRE(::waitpid(dead, nullptr, 0) == dead);
+    const std::string stale = endpoint.address + "." + std::to_string(dead) + ".7.up";
+    const std::string live = endpoint.address + "." + std::to_string(::getpid()) + ".7.down";
+    const std::string other = endpoint.address + ".notes.up";
+    REQUIRE(::kill(dead, 0) == -1);
+    REQUIRE(::mkfifo(stale.c_str(), 0600) == 0);
+    REQUIRE(::mkfifo(live.c_str(), 0600) == 0);
+    REQUIRE(::mkfifo(other.c_str(), 0600) == 0);
+    auto listener = registry().listen(endpoint);
+    CHECK_FALSE(fs::exists(stale));
+    CHECK(fs::exists(live));
+    CHECK(fs::exists(other));
+}
+
+TEST_CASE("malformed or unusable fifo endpoints are refused", "[transport][fifo]") {
+    TempDir dir;
+    CHECK_THROWS_AS(registry().listen(Endpoint{"fifo", dir.path() / "missing" / "x"}),
+                    std::system_error);
+    CHECK_THROWS_AS(registry().listen(Endpoint{"fifo", dir.path().string() + "/"}),
+                    std::invalid_argument);
+    CHECK_THROWS_AS(registry().listen(Endpoint{"fifo", dir.path() / std::string(300, 'a')}),
+                    std::invalid_argument);
+    CHECK_THROWS_AS(registry().connect(fifo_endpoint(dir)), std::system_error);  // nobody there
+}

@@ -1,0 +1,266 @@
+// What posixmq: promises beyond the conformance suite: its queues exist only while a
+// link is being set up, a dead peer ends a link and wakes a blocked writer, and the
+// limits in force are the kernel's (docs/transports/posixmq.md).
+
+#include "transport_fixtures.hpp"
+
+#include "posixmq/posixmq_transport.hpp"
+
+#include <courier/transports/transport.hpp>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <fstream>
+#include <future>
+#include <optional>
+#include <string>
+#include <system_error>
+
+using namespace courier;
+using namespace courier::test;
+using State = ReceiveStatus::State;
+
+namespace {
+
+const TransportRegistry& registry() {
+    return TransportRegistry::builtin();
+}
+
+/// The queues named after `endpoint` that exist now. Lists /dev/mqueue where it is
+/// mounted; otherwise asks mq_open for every name a listener in `pid` may have made
+/// (counter up to 5000), since a queue cannot be listed without the mount.
+std::vector<std::string> queues_of(const Endpoint& endpoint, pid_t pid) {
+    std::vector<std::string> found;
+    const std::string prefix = endpoint.address + ".";
+    struct statfs fs {};
+    constexpr long mqueue_magic = 0x19800202;
+    if (::statfs("/dev/mqueue", &fs) == 0 && static_cast<long>(fs.f_type) == mqueue_magic) {
+        if (DIR* dir = ::opendir("/dev/mqueue")) {
+            while (const dirent* entry = ::readdir(dir)) {
+                const std::string name = std::string("/") + entry->d_name;
+                if (name.starts_with(prefix)) found.push_back(name);
+            }
+            ::closedir(dir);
+        }
+        return found;
+    }
+    for (int n = 1; n <= 5000; ++n) {
+        for (const char* suffix : {".up", ".down"}) {
+            const std::string name =
+                prefix + std::to_string(pid) + "." + std::to_string(n) + suffix;
+            const mqd_t q = ::mq_open(name.c_str(), O_RDONLY);
+            if (q != static_cast<mqd_t>(-1)) {
+                ::mq_close(q);
+                found.push_back(name);
+            } else {
+                REQUIRE(errno == ENOENT);
+            }
+        }
+    }
+    return found;
+}
+
+struct ReadySignal {
+    Fd read_end, write_end;
+    ReadySignal() {
+        std::array<int, 2> ends{};
+        REQUIRE(::pipe2(ends.data(), O_CLOEXEC) == 0);
+        read_end.reset(ends[0]);
+        write_end.reset(ends[1]);
+    }
+    void signal() const { (void)!::write(write_end.get(), "r", 1); }
+    bool wait() const { return wait_readable(read_end.get()); }
+};
+
+long proc_value(const char* path) {
+    std::ifstream file(path);
+    long value = -1;
+    file >> value;
+    return value;
+}
+
+}  // namespace
+
+TEST_CASE("a posixmq link leaves no queue behind, open or closed", "[transport][posixmq]") {
+    const Endpoint endpoint = posixmq_endpoint();
+    auto pair = connect_pair(endpoint);
+    CHECK(queues_of(endpoint, ::getpid()).empty());  // made, opened and unlinked at setup
+
+    pair.client->send(pattern(100, 1));
+    pair.server->send(pattern(200, 2));
+    CHECK(receive_frames(*pair.server, 1).frames.size() == 1);
+    CHECK(receive_frames(*pair.client, 1).frames.size() == 1);
+    CHECK_THAT(pair.server->peer(), Catch::StartsWith(endpoint.to_string()) &&
+                                        Catch::Contains("pid " + std::to_string(::getpid())));
+
+    pair.client.reset();
+    CHECK(receive_until_end(*pair.server).status.state == State::closed);
+    pair.server.reset();
+    pair.listener.reset();
+    CHECK(queues_of(endpoint, ::getpid()).empty());
+}
+
+TEST_CASE("a posixmq link ends, leaving nothing, when the peer is killed",
+          "[transport][posixmq][process]") {
+    const Endpoint endpoint = posixmq_endpoint();
+
+    SECTION("the connector is killed") {
+        auto listener = registry().listen(endpoint);
+        std::optional<Child> child;
+        child.emplace([&] {
+            auto link = registry().connect(endpoint);
+            link->send(pattern(10, 1));
+            ::sleep(60);  // until killed
+            return 0;
+        });
+        auto server = accept_one(*listener);
+        REQUIRE(receive_frames(*server, 1).frames.size() == 1);
+        child.reset();  // SIGKILL, reaped
+        CHECK(receive_until_end(*server).status.state != State::open);
+        CHECK(queues_of(endpoint, ::getpid()).empty());
+    }
+    SECTION("the listener is killed") {
+        ReadySignal ready;
+        pid_t listener_pid = 0;
+        std::optional<Child> child;
+        child.emplace([&] {
+            auto listener = registry().listen(endpoint);
+            ready.signal();
+            auto server = accept_one(*listener);
+            server->send(pattern(10, 1));
+            ::sleep(60);
+            return 0;
+        });
+        REQUIRE(ready.wait());
+        auto client = registry().connect(endpoint);
+        REQUIRE(receive_frames(*client, 1).frames.size() == 1);
+        // The child's pid, as its credentials name it in peer().
+        const std::string peer = client->peer();
+        const auto at = peer.find("(pid ");
+        REQUIRE(at != std::string::npos);
+        listener_pid = static_cast<pid_t>(std::stol(peer.substr(at + 5)));
+        child.reset();
+        CHECK(receive_until_end(*client).status.state != State::open);
+        CHECK_THROWS_AS(client->send(pattern(10, 2)), LinkError);
+        CHECK(queues_of(endpoint, listener_pid).empty());
+    }
+}
+
+TEST_CASE("a writer blocked on a full queue gets LinkError when the reader is killed",
+          "[transport][posixmq][process]") {
+    const Endpoint endpoint = posixmq_endpoint();
+    auto listener = registry().listen(endpoint);
+    std::optional<Child> child;
+    child.emplace([&] {
+        auto link = registry().connect(endpoint);
+        link->send(pattern(1, 1));
+        ::sleep(60);  // never reads
+        return 0;
+    });
+    auto server = accept_one(*listener);
+    REQUIRE(receive_frames(*server, 1).frames.size() == 1);
+    auto writer = std::async(std::launch::async, [&] {
+        const auto frame = pattern(100, 3);
+        for (;;) server->send(frame);  // fills the queue, then waits for room
+    });
+    CHECK(writer.wait_for(std::chrono::milliseconds(300)) == std::future_status::timeout);
+    child.reset();
+    REQUIRE(writer.wait_for(deadline) == std::future_status::ready);
+    CHECK_THROWS_WITH(writer.get(), Catch::Contains("gone"));
+}
+
+TEST_CASE("posixmq reports the kernel's queue limits and frames by mq_msgsize",
+          "[transport][posixmq]") {
+    const auto& limits = PosixMqLimits::system();
+    CHECK(limits.msgsize_max == proc_value("/proc/sys/fs/mqueue/msgsize_max"));
+    CHECK(limits.msg_max == proc_value("/proc/sys/fs/mqueue/msg_max"));
+    CHECK(limits.queues_max == proc_value("/proc/sys/fs/mqueue/queues_max"));
+    CHECK(limits.msgsize <= limits.msgsize_max);
+    CHECK(limits.maxmsg <= limits.msg_max);
+    CHECK_THAT(limits.describe(),
+               Catch::Contains("fs.mqueue.msgsize_max") && Catch::Contains("RLIMIT_MSGQUEUE"));
+    const auto msgsize = static_cast<std::size_t>(limits.msgsize);
+    CHECK(PosixMqTransport::capabilities().native_frame_limit == msgsize);
+    CHECK(registry().find("posixmq")->capabilities.native_frame_limit == msgsize);
+
+    SECTION("the transport alone carries up to mq_msgsize and refuses more") {
+        auto listener = PosixMqTransport::listen(posixmq_endpoint(), {});
+        // connect() waits for the setup frame that accept() sends: run it beside us.
+        auto connecting = std::async(std::launch::async, [&] {
+            return PosixMqTransport::connect(listener->endpoint(), {});
+        });
+        auto server = accept_one(*listener);
+        REQUIRE(connecting.wait_for(deadline) == std::future_status::ready);
+        auto client = connecting.get();
+        CHECK(client->capabilities().native_frame_limit == msgsize);
+        CHECK_THROWS_WITH(client->send(pattern(msgsize + 1, 1)), Catch::Contains("mq_msgsize"));
+        client->send(pattern(msgsize, 2));
+        auto received = receive_frames(*server, 1);
+        REQUIRE(received.frames.size() == 1);
+        CHECK(received.frames[0].bytes == pattern(msgsize, 2));
+    }
+    SECTION("through the registry, larger frames are fragmented and arrive whole") {
+        auto pair = connect_pair(posixmq_endpoint());
+        const auto big = pattern(msgsize * 5 + 17, 3);
+        auto writer = std::async(std::launch::async, [&] { pair.client->send(big); });
+        auto received = receive_frames(*pair.server, 1);
+        REQUIRE(writer.wait_for(deadline) == std::future_status::ready);
+        writer.get();
+        REQUIRE(received.frames.size() == 1);
+        CHECK(received.frames[0].bytes == big);
+    }
+}
+
+TEST_CASE("posixmq options lower the queue size; the limits in force name a refusal",
+          "[transport][posixmq]") {
+    SECTION("a smaller mq_msgsize and mq_maxmsg") {
+        TransportOptions options;
+        options.posixmq_msgsize = 256;
+        options.posixmq_maxmsg = 1;
+        auto pair = connect_pair(posixmq_endpoint(), options);
+        CHECK(pair.client->capabilities().native_frame_limit == 256);
+        CHECK(pair.server->capabilities().native_frame_limit == 256);
+        constexpr std::uint32_t count = 50;
+        auto writer = std::async(std::launch::async, [&] {
+            for (std::uint32_t i = 0; i < count; ++i) pair.client->send(pattern(1000 + i, i));
+        });
+        auto received = receive_frames(*pair.server, count);
+        REQUIRE(writer.wait_for(deadline) == std::future_status::ready);
+        writer.get();
+        REQUIRE(received.frames.size() == count);
+        for (std::uint32_t i = 0; i < count; ++i) {
+            CHECK(received.frames[i].bytes == pattern(1000 + i, i));
+        }
+    }
+    SECTION("more messages than the system allows") {
+        TransportOptions options;
+        options.posixmq_maxmsg = 1L << 30;  // above HARD_MSGMAX, even for root
+        auto listener = registry().listen(posixmq_endpoint(), options);
+        // The listener logs the failed setup and drops the connector, which then fails.
+        auto connecting = std::async(std::launch::async,
+                                     [&] { return registry().connect(listener->endpoint()); });
+        const auto until = Clock::now() + deadline;
+        while (connecting.wait_for(std::chrono::milliseconds(10)) != std::future_status::ready &&
+               Clock::now() < until) {
+            CHECK(listener->accept() == nullptr);
+        }
+        REQUIRE(connecting.wait_for(deadline) == std::future_status::ready);
+        CHECK_THROWS_AS(connecting.get(), LinkError);
+    }
+}
+
+TEST_CASE("malformed posixmq names are refused", "[transport][posixmq]") {
+    for (const char* name : {"noslash", "/", "/a/b", "/sp ace", "/\xc3\xa9"}) {
+        INFO(name);
+        CHECK_THROWS_AS(registry().listen(Endpoint{"posixmq", name}), std::invalid_argument);
+    }
+    CHECK_THROWS_AS(registry().listen(Endpoint{"posixmq", "/" + std::string(200, 'a')}),
+                    std::invalid_argument);
+    CHECK_THROWS_AS(registry().connect(posixmq_endpoint()), std::system_error);  // nobody there
+}

@@ -1,0 +1,224 @@
+// shm: what the conformance suite cannot see — nothing left in /dev/shm, the ring's
+// wrap-around, a blocked writer whose reader dies (docs/transports/shm.md).
+
+#include "transport_fixtures.hpp"
+
+#include "shm/shm_ring.hpp"
+
+#include <courier/transports/transport.hpp>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <filesystem>
+#include <future>
+#include <optional>
+#include <thread>
+
+using namespace courier;
+using namespace courier::test;
+using State = ReceiveStatus::State;
+
+namespace {
+
+/// "/" + name, written so GCC 12 does not misreport -Wrestrict.
+std::string slash(const std::string& name) {
+    std::string result = "/";
+    result += name;
+    return result;
+}
+
+struct ShmName {
+    std::string base = unique_name("courier-shm-test");
+    Endpoint endpoint() const { return Endpoint{"shm", slash(base)}; }
+};
+
+/// Entries of /dev/shm that belong to links of `base`.
+std::vector<std::string> segments_of(const std::string& base) {
+    std::vector<std::string> found;
+    for (const auto& entry : std::filesystem::directory_iterator("/dev/shm")) {
+        const std::string file = entry.path().filename();
+        if (file.starts_with(base + ".")) found.push_back(file);
+    }
+    return found;
+}
+
+/// Polls until no segment of `base` exists, or the deadline passes.
+bool segments_gone(const std::string& base) {
+    const auto until = Clock::now() + deadline;
+    while (Clock::now() < until) {
+        if (segments_of(base).empty()) return true;
+        std::this_thread::sleep_for(milliseconds(5));
+    }
+    return false;
+}
+
+bool same_bytes(const std::vector<std::byte>& a, const std::vector<std::byte>& b) {
+    return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
+}
+
+/// A child that connects, sends one frame, then waits to be killed without reading.
+int connect_and_stay(const Endpoint& endpoint) {
+    auto link = TransportRegistry::builtin().connect(endpoint);
+    link->send(pattern(10, 7));
+    for (;;) ::pause();
+}
+
+}  // namespace
+
+TEST_CASE("shm declares one ring record as its native frame limit", "[transport][shm]") {
+    const auto* entry = TransportRegistry::builtin().find("shm");
+    REQUIRE(entry != nullptr);
+    CHECK(entry->capabilities.native_frame_limit == detail::shm_frame_limit);
+    CHECK(detail::shm_record_size(detail::shm_frame_limit) == detail::shm_min_ring);
+    CHECK_FALSE(entry->capabilities.fd_passing);
+    CHECK(detail::shm_ring_capacity(1) == detail::shm_min_ring);
+    CHECK(detail::shm_ring_capacity((std::size_t{1} << 20) + 1) == std::size_t{2} << 20);
+}
+
+TEST_CASE("shm refuses malformed names", "[transport][shm]") {
+    const auto& registry = TransportRegistry::builtin();
+    CHECK_THROWS_AS(registry.listen(Endpoint{"shm", "no-slash"}), std::invalid_argument);
+    CHECK_THROWS_AS(registry.listen(Endpoint{"shm", "/a/b"}), std::invalid_argument);
+    CHECK_THROWS_AS(registry.connect(Endpoint{"shm", slash(std::string(81, 'a'))}),
+                    std::invalid_argument);
+}
+
+TEST_CASE("shm leaves nothing in /dev/shm while a link is open or after it closes",
+          "[transport][shm]") {
+    ShmName name;
+    auto pair = connect_pair(name.endpoint());
+    CHECK(segments_gone(name.base));  // the connector removed the name once mapped
+    pair.client->send(pattern(100, 1));
+    CHECK(receive_frames(*pair.server, 1).frames.size() == 1);
+    pair.client.reset();
+    CHECK(receive_until_end(*pair.server).status.state == State::closed);
+    pair.server.reset();
+    pair.listener.reset();
+    CHECK(segments_of(name.base).empty());
+}
+
+TEST_CASE("shm removes the segment when the peer is SIGKILLed", "[transport][shm][process]") {
+    ShmName name;
+    auto listener = TransportRegistry::builtin().listen(name.endpoint());
+    std::optional<Child> child;
+    child.emplace([&] { return connect_and_stay(name.endpoint()); });
+    auto server = accept_one(*listener);
+    REQUIRE(receive_frames(*server, 1).frames.size() == 1);
+    child.reset();  // SIGKILL and reap
+    CHECK(receive_until_end(*server).status.state == State::closed);
+    server.reset();
+    CHECK(segments_of(name.base).empty());
+}
+
+TEST_CASE("shm listeners remove segments left by dead processes", "[transport][shm]") {
+    ShmName name;
+    pid_t dead = 0;
+    // A pid that just exited and was reaped.
+    {
+        const pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) ::_exit(0);
+        REQUIRE(::waitpid(pid, nullptr, 0) == pid);
+        dead = pid;
+    }
+    const std::string leftover = name.base + "." + std::to_string(dead) + ".1";
+    const int fd = ::shm_open(slash(leftover).c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    REQUIRE(segments_of(name.base).size() == 1);
+    auto listener = TransportRegistry::builtin().listen(name.endpoint());
+    CHECK(segments_of(name.base).empty());
+    ::shm_unlink(slash(leftover).c_str());
+}
+
+TEST_CASE("shm ring records wrap around the end with odd sizes", "[transport][shm]") {
+    const std::size_t capacity = detail::shm_min_ring;
+    std::vector<std::byte> memory(capacity);
+    detail::ShmRingState state;
+    detail::ShmRing ring(state, memory.data(), capacity);
+    std::vector<std::byte> out;
+    std::uint64_t written = 0;
+    int wraps = 0;
+    for (std::uint32_t i = 0; i < 400; ++i) {
+        const std::size_t size = (i * 7919U + 13U) % 70001U;  // odd and even, up to ~68 KiB
+        const auto frame = pattern(size, i);
+        REQUIRE(ring.free_space() >= detail::shm_record_size(size));
+        const auto before = (written + detail::shm_record_header) % capacity;
+        ring.write(frame);
+        written += detail::shm_record_size(size);
+        if (size != 0 && before + size > capacity) ++wraps;
+        REQUIRE(ring.readable());
+        REQUIRE(ring.read(out, detail::shm_frame_limit));
+        REQUIRE(same_bytes(out, frame));
+        CHECK_FALSE(ring.readable());
+    }
+    CHECK(wraps > 10);
+    CHECK(state.head.load() == written);
+    CHECK(state.tail.load() == written);
+}
+
+TEST_CASE("shm ring refuses a record longer than what was published", "[transport][shm]") {
+    std::vector<std::byte> memory(detail::shm_min_ring);
+    detail::ShmRingState state;
+    detail::ShmRing ring(state, memory.data(), memory.size());
+    const std::uint64_t lie = 1000;
+    std::memcpy(memory.data(), &lie, sizeof(lie));
+    state.head.store(16);
+    std::vector<std::byte> out;
+    CHECK_FALSE(ring.read(out, detail::shm_frame_limit));
+}
+
+TEST_CASE("shm links carry many odd-sized frames through a small ring", "[transport][shm]") {
+    ShmName name;
+    TransportOptions options;
+    options.shm_ring_size = detail::shm_min_ring;
+    auto pair = connect_pair(name.endpoint(), options);
+    constexpr std::uint32_t count = 300;
+    auto size_of = [](std::uint32_t i) {
+        return static_cast<std::size_t>((i * 104729U + 1U) % 200003U);
+    };
+    auto sender = std::async(std::launch::async, [&] {
+        for (std::uint32_t i = 0; i < count; ++i) pair.client->send(pattern(size_of(i), i));
+    });
+    auto received = receive_frames(*pair.server, count);
+    REQUIRE(sender.wait_for(deadline) == std::future_status::ready);
+    sender.get();
+    REQUIRE(received.frames.size() == count);
+    for (std::uint32_t i = 0; i < count; ++i) {
+        INFO("frame " << i);
+        REQUIRE(same_bytes(received.frames[i].bytes, pattern(size_of(i), i)));
+    }
+}
+
+TEST_CASE("a shm writer blocked on a full ring fails when the reader's process dies",
+          "[transport][shm][process]") {
+    ShmName name;
+    auto listener = TransportRegistry::builtin().listen(name.endpoint());
+    std::optional<Child> child;
+    child.emplace([&] { return connect_and_stay(name.endpoint()); });
+    auto server = accept_one(*listener);
+    auto writer = std::async(std::launch::async, [&] {
+        for (;;) server->send(pattern(1000, 3));
+    });
+    CHECK(writer.wait_for(milliseconds(300)) == std::future_status::timeout);
+    child.reset();
+    REQUIRE(writer.wait_for(deadline) == std::future_status::ready);
+    CHECK_THROWS_AS(writer.get(), LinkError);
+    server.reset();
+    CHECK(segments_of(name.base).empty());
+}
+
+TEST_CASE("a shm reader that never called receive is woken by the first frame",
+          "[transport][shm]") {
+    // The reactor polls a new link before it ever calls receive().
+    ShmName name;
+    auto pair = connect_pair(name.endpoint());
+    pair.client->send(pattern(3, 1));
+    REQUIRE(wait_readable(pair.server->poll_fd()));
+    CHECK(receive_frames(*pair.server, 1).frames.size() == 1);
+}

@@ -1,0 +1,144 @@
+#include "posixmq/posixmq_link.hpp"
+
+#include "posixmq/posixmq_transport.hpp"
+
+#include <courier/transports/posix_call.hpp>
+
+#include <mqueue.h>
+#include <poll.h>
+
+#include <array>
+#include <utility>
+
+namespace courier::detail {
+
+namespace {
+
+/// Messages taken in one receive(); the rest wait for the next (poll is level-triggered),
+/// so a fast sender cannot keep the reactor in one call.
+constexpr std::size_t max_batch = 4096;
+
+ReceiveStatus failed(std::string reason) {
+    return ReceiveStatus{ReceiveStatus::State::failed, std::move(reason)};
+}
+
+std::size_t queue_msgsize(int mqd, const std::string& context) {
+    mq_attr attr{};
+    COURIER_SYSCALL(::mq_getattr, mqd, &attr).value_or_throw(context);
+    return static_cast<std::size_t>(attr.mq_msgsize);
+}
+
+}  // namespace
+
+PosixMqLink::PosixMqLink(Fd in, Fd out, ControlChannel control, const TransportOptions& options,
+                         std::string peer)
+    : in_(std::move(in)),
+      out_(std::move(out)),
+      control_(std::move(control)),
+      capabilities_(PosixMqTransport::capabilities()),
+      msgsize_(queue_msgsize(in_.get(), peer + ": the receiving queue")),
+      max_frame_size_(options.max_frame_size),
+      peer_(std::move(peer)),
+      buffer_(msgsize_) {
+    const std::size_t out_msgsize = queue_msgsize(out_.get(), peer_ + ": the sending queue");
+    if (out_msgsize != msgsize_) {
+        throw LinkError(peer_ + ": the queues differ in mq_msgsize (" + std::to_string(msgsize_) +
+                        " and " + std::to_string(out_msgsize) + ")");
+    }
+    // What the queues really hold, should the system limits have changed since
+    // capabilities() was first read.
+    capabilities_.native_frame_limit = msgsize_;
+    poll_.add(in_.get());
+    poll_.add(control_.poll_fd());
+}
+
+void PosixMqLink::send(std::span<const std::byte> bytes, std::span<const int> fds) {
+    if (!fds.empty()) throw LinkError(peer_ + ": this transport cannot carry file descriptors");
+    if (bytes.size() > max_frame_size_) {
+        throw LinkError(peer_ + ": frame of " + std::to_string(bytes.size()) +
+                        " bytes exceeds the limit of " + std::to_string(max_frame_size_) +
+                        " bytes (TransportOptions::max_frame_size)");
+    }
+    if (bytes.size() > msgsize_) {
+        throw LinkError(peer_ + ": frame of " + std::to_string(bytes.size()) +
+                        " bytes exceeds the queue's message size limit of " +
+                        std::to_string(msgsize_) + " bytes (mq_msgsize)");
+    }
+    static constexpr char nothing = 0;  // mq_send wants a buffer even for 0 bytes
+    const char* data = bytes.empty() ? &nothing : reinterpret_cast<const char*>(bytes.data());
+
+    std::lock_guard lock(send_mutex_);
+    if (!send_broken_.empty()) throw LinkError(peer_ + ": link is broken: " + send_broken_);
+    if (peer_gone_.load(std::memory_order_acquire)) {
+        throw LinkError(peer_ + ": the peer closed the link");
+    }
+    for (;;) {
+        const auto result =
+            COURIER_SYSCALL(::mq_send, out_.get(), data, bytes.size(), 0U);  // priority 0
+        if (result.ok()) return;
+        if (result.error != EAGAIN) {
+            send_broken_ = system_error_from(result, peer_).what();
+            throw LinkError(send_broken_);
+        }
+        wait_for_room();
+    }
+}
+
+void PosixMqLink::wait_for_room() {
+    // A queue has no reader count: only the control connection says the peer is gone.
+    std::array<pollfd, 2> entries{pollfd{out_.get(), POLLOUT, 0},
+                                  pollfd{control_.poll_fd(), POLLIN, 0}};
+    const auto result = COURIER_SYSCALL(::poll, entries.data(), nfds_t{2}, -1);
+    if (!result.ok()) throw LinkError(system_error_from(result, peer_).what());
+    if ((entries[0].revents & POLLOUT) == 0 && entries[1].revents != 0) {
+        send_broken_ = "the peer is gone (its control connection closed) while the queue was full";
+        throw LinkError(peer_ + ": " + send_broken_);
+    }
+}
+
+ReceiveStatus PosixMqLink::receive(std::vector<Frame>& out) {
+    if (ended_) return *ended_;
+    // The control connection first: a message sent before the peer went is in the queue
+    // by then, so draining the queue afterwards loses nothing.
+    const ReceiveStatus control = control_.check();
+    for (std::size_t taken = 0; taken < max_batch; ++taken) {
+        const auto result =
+            COURIER_SYSCALL(::mq_receive, in_.get(), reinterpret_cast<char*>(buffer_.data()),
+                            buffer_.size(), static_cast<unsigned*>(nullptr));
+        if (!result.ok()) {
+            if (result.error == EAGAIN) break;
+            return finish(failed(system_error_from(result, "receive from " + peer_).what()));
+        }
+        const auto size = static_cast<std::size_t>(result.value);
+        if (size > max_frame_size_) {
+            return finish(failed(peer_ + " sent a frame of " + std::to_string(size) +
+                                 " bytes, above the limit of " + std::to_string(max_frame_size_) +
+                                 " bytes (TransportOptions::max_frame_size)"));
+        }
+        Frame frame;
+        frame.bytes.assign(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(size));
+        out.push_back(std::move(frame));
+        if (taken + 1 == max_batch) return ReceiveStatus{};  // more may wait: not the end yet
+    }
+    if (control.state == ReceiveStatus::State::open) return ReceiveStatus{};
+    if (control.state == ReceiveStatus::State::closed) {
+        return finish({ReceiveStatus::State::closed, peer_ + " closed the link"});
+    }
+    return finish(failed(peer_ + ": " + control.reason));
+}
+
+ReceiveStatus PosixMqLink::finish(ReceiveStatus status) {
+    peer_gone_.store(true, std::memory_order_release);
+    ended_ = status;
+    return status;
+}
+
+std::string describe_posixmq_peer(const Endpoint& endpoint, const ControlChannel& control) {
+    // The control link's peer reads "unix:@courier-rendezvous... (pid P, uid U)".
+    const std::string control_peer = control.peer();
+    const auto details = control_peer.rfind(" (pid ");
+    return endpoint.to_string() +
+           (details == std::string::npos ? std::string() : control_peer.substr(details));
+}
+
+}  // namespace courier::detail

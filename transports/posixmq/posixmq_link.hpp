@@ -1,0 +1,65 @@
+#pragma once
+/// @file
+/// A link of the posixmq: transport: one queue descriptor to read, one to write, and
+/// the rendezvous control connection that tells whether the peer lives. Private to
+/// courier_transports.
+
+#include "src/rendezvous.hpp"
+
+#include <courier/transports/fd.hpp>
+#include <courier/transports/link.hpp>
+#include <courier/transports/transport.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace courier::detail {
+
+class PosixMqLink final : public Link {
+  public:
+    /// `in` and `out` are non-blocking queue descriptors whose names are already gone.
+    /// Throws std::system_error if they are not message queues.
+    PosixMqLink(Fd in, Fd out, ControlChannel control, const TransportOptions& options,
+                std::string peer);
+
+    const Capabilities& capabilities() const noexcept override { return capabilities_; }
+    /// Readable when the queue holds a message or the control connection has news.
+    int poll_fd() const noexcept override { return poll_.fd(); }
+    /// One frame, one message (priority 0). Waits for room while the queue is full, and
+    /// throws LinkError if the peer goes meanwhile.
+    void send(std::span<const std::byte> bytes, std::span<const int> fds = {}) override;
+    ReceiveStatus receive(std::vector<Frame>& out) override;
+    std::string peer() const override { return peer_; }
+
+  private:
+    void wait_for_room();
+    ReceiveStatus finish(ReceiveStatus status);
+
+    Fd in_;
+    Fd out_;
+    ControlChannel control_;
+    PollSet poll_;
+    Capabilities capabilities_;
+    std::size_t msgsize_;         ///< the queues' mq_msgsize
+    std::size_t max_frame_size_;  ///< TransportOptions::max_frame_size
+    std::string peer_;
+
+    std::mutex send_mutex_;
+    std::string send_broken_;  ///< why sending stopped for good; guarded
+    /// Set by receive() once it saw the peer's end: a queue has no reader count to make
+    /// mq_send fail, so later sends learn it here (or while waiting on a full queue).
+    std::atomic<bool> peer_gone_{false};
+
+    std::vector<std::byte> buffer_;  ///< one message; mq_receive needs mq_msgsize of room
+    std::optional<ReceiveStatus> ended_;
+};
+
+/// "posixmq:/name (pid 42, uid 1000)": our endpoint, and the process the control
+/// connection's credentials name.
+std::string describe_posixmq_peer(const Endpoint& endpoint, const ControlChannel& control);
+
+}  // namespace courier::detail

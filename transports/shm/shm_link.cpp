@@ -1,0 +1,204 @@
+#include "shm/shm_link.hpp"
+
+#include "shm/shm_transport.hpp"
+
+#include <courier/transports/posix_call.hpp>
+
+#include <boost/interprocess/shared_memory_object.hpp>
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+namespace courier::detail {
+
+namespace {
+
+void signal_event(int fd) noexcept {
+    const std::uint64_t one = 1;
+    (void)COURIER_SYSCALL(::write, fd, &one, sizeof(one));
+}
+
+void clear_event(int fd) noexcept {
+    std::uint64_t count = 0;
+    (void)COURIER_SYSCALL(::read, fd, &count, sizeof(count));
+}
+
+void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+ShmRing ring_of(boost::interprocess::mapped_region& region, int index) {
+    auto* header = static_cast<ShmSegmentHeader*>(region.get_address());
+    const auto capacity = static_cast<std::size_t>(header->ring_capacity);
+    auto* data = static_cast<std::byte*>(region.get_address()) + sizeof(ShmSegmentHeader) +
+                 static_cast<std::size_t>(index) * capacity;
+    return ShmRing(header->rings[index], data, capacity);
+}
+
+/// How long a sleeping writer waits before it looks again; a safety net only.
+constexpr int sleep_poll_ms = 100;
+
+}  // namespace
+
+ShmLink::ShmLink(ControlChannel control, boost::interprocess::mapped_region region, int side,
+                 ShmEvents events, const TransportOptions& options, std::string owned_name,
+                 std::string description)
+    : capabilities_(ShmTransport::capabilities()),
+      max_frame_size_(std::min(options.max_frame_size, shm_frame_limit)),
+      spin_(options.shm_spin),
+      description_(std::move(description)),
+      control_(std::move(control)),
+      region_(std::move(region)),
+      out_(ring_of(region_, side)),
+      in_(ring_of(region_, 1 - side)),
+      events_(std::move(events)),
+      out_data_(events_[static_cast<std::size_t>(2 * side)].get()),
+      out_room_(events_[static_cast<std::size_t>(2 * side + 1)].get()),
+      in_data_(events_[static_cast<std::size_t>(2 * (1 - side))].get()),
+      in_room_(events_[static_cast<std::size_t>(2 * (1 - side) + 1)].get()),
+      owned_name_(std::move(owned_name)) {
+    poll_set_.add(in_data_);
+    poll_set_.add(control_.poll_fd());
+}
+
+ShmLink::~ShmLink() {
+    // A writer of ours that the peer may be waiting for will never come: tell it.
+    in_.state().reader_closed.store(1, std::memory_order_release);
+    signal_event(in_room_);
+    remove_name();
+}
+
+void ShmLink::remove_name() noexcept {
+    if (owned_name_.empty()) return;
+    boost::interprocess::shared_memory_object::remove(owned_name_.c_str());
+    owned_name_.clear();
+}
+
+ReceiveStatus ShmLink::check_control() {
+    std::lock_guard lock(control_mutex_);
+    return control_.check();
+}
+
+void ShmLink::fail_send(const std::string& why) {
+    send_broken_ = description_ + ": " + why;
+    throw LinkError(send_broken_);
+}
+
+void ShmLink::send(std::span<const std::byte> bytes, std::span<const int> fds) {
+    if (!fds.empty())
+        throw LinkError(description_ + ": this transport cannot carry file descriptors");
+    if (bytes.size() > max_frame_size_) {
+        throw LinkError(description_ + ": a frame of " + std::to_string(bytes.size()) +
+                        " bytes exceeds the limit of " + std::to_string(max_frame_size_) +
+                        " bytes (max_frame_size; ring of " + std::to_string(out_.capacity()) +
+                        " bytes)");
+    }
+    std::lock_guard lock(send_mutex_);
+    if (!send_broken_.empty()) throw LinkError(send_broken_);
+    if (out_.state().reader_closed.load(std::memory_order_acquire) != 0) {
+        fail_send("the peer closed the link");
+    }
+    const auto needed = shm_record_size(bytes.size());
+    if (out_.free_space() < needed) wait_for_room(needed);
+    out_.write(bytes);
+    // head was stored seq_cst: either the reader, going to sleep, sees our record, or
+    // we see it asleep and wake it.
+    auto& sleeping = out_.state().reader_sleeping;
+    if (sleeping.load(std::memory_order_seq_cst) != 0 && sleeping.exchange(0) != 0) {
+        signal_event(out_data_);
+    }
+}
+
+void ShmLink::wait_for_room(std::uint64_t needed) {
+    const auto spin_until = std::chrono::steady_clock::now() + spin_;
+    while (std::chrono::steady_clock::now() < spin_until) {
+        if (out_.free_space() >= needed) return;
+        cpu_relax();
+    }
+    auto& sleeping = out_.state().writer_sleeping;
+    for (;;) {
+        sleeping.store(1, std::memory_order_seq_cst);  // then load tail (seq_cst)
+        if (out_.free_space() >= needed) {
+            sleeping.store(0, std::memory_order_relaxed);
+            return;
+        }
+        if (out_.state().reader_closed.load(std::memory_order_acquire) != 0) {
+            fail_send("the peer closed the link while the ring was full");
+        }
+        std::array<pollfd, 2> waits{pollfd{out_room_, POLLIN, 0},
+                                    pollfd{control_.poll_fd(), POLLIN, 0}};
+        (void)COURIER_SYSCALL(::poll, waits.data(), nfds_t{2}, sleep_poll_ms);
+        if ((waits[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0 &&
+            check_control().state != ReceiveStatus::State::open) {
+            sleeping.store(0, std::memory_order_relaxed);
+            fail_send("the peer went away while the ring (" + std::to_string(out_.capacity()) +
+                      " bytes) was full");
+        }
+        if ((waits[0].revents & POLLIN) != 0) clear_event(out_room_);
+    }
+}
+
+bool ShmLink::drain(std::vector<Frame>& out) {
+    // At most one ring's worth per call, so a fast writer cannot keep the reactor here.
+    std::uint64_t taken = 0;
+    bool freed = false;
+    while (taken < in_.capacity() && in_.readable()) {
+        Frame frame;
+        if (!in_.read(frame.bytes, max_frame_size_)) return false;
+        taken += shm_record_size(frame.bytes.size());
+        out.push_back(std::move(frame));
+        freed = true;
+    }
+    if (freed) {
+        // tail was stored seq_cst: a writer going to sleep sees the room, or we see it.
+        auto& sleeping = in_.state().writer_sleeping;
+        if (sleeping.load(std::memory_order_seq_cst) != 0 && sleeping.exchange(0) != 0) {
+            signal_event(in_room_);
+        }
+    }
+    return true;
+}
+
+ReceiveStatus ShmLink::end(ReceiveStatus status) {
+    ended_ = std::move(status);
+    remove_name();
+    return *ended_;
+}
+
+ReceiveStatus ShmLink::receive(std::vector<Frame>& out) {
+    if (ended_) return *ended_;
+    clear_event(in_data_);
+    const auto before = out.size();
+    if (!drain(out)) {
+        return end({ReceiveStatus::State::failed,
+                    "malformed record in the shared-memory ring (a length above " +
+                        std::to_string(max_frame_size_) + " bytes or beyond the published data)"});
+    }
+    if (out.size() == before) {
+        // Nothing new: maybe the peer is gone. It wrote everything before its control
+        // socket closed, so one more drain after the check misses nothing.
+        if (auto status = check_control(); status.state != ReceiveStatus::State::open) {
+            if (!drain(out)) {
+                return end(
+                    {ReceiveStatus::State::failed, "malformed record in the shared-memory ring"});
+            }
+            return end(std::move(status));
+        }
+    }
+    auto& sleeping = in_.state().reader_sleeping;
+    sleeping.store(1, std::memory_order_seq_cst);  // then load head (seq_cst)
+    if (in_.readable()) {
+        // More arrived (or we stopped early): stay awake and have the reactor call again.
+        sleeping.store(0, std::memory_order_relaxed);
+        signal_event(in_data_);
+    }
+    return {};
+}
+
+}  // namespace courier::detail

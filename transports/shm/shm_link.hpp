@@ -1,0 +1,78 @@
+#pragma once
+/// @file
+/// A link over a shared-memory segment holding one ring per direction.
+///
+/// The reader is woken only when it sleeps: it sets `reader_sleeping` in the segment
+/// before it waits, and the writer signals an eventfd only when it finds the flag set.
+/// That eventfd and the rendezvous control socket make the link's poll_fd(). A writer
+/// facing a full ring spins for TransportOptions::shm_spin, then sleeps on a second
+/// eventfd (signalled by the reader when `writer_sleeping` is set) and the control
+/// socket, with a timeout; a peer's death ends the wait with LinkError.
+
+#include "shm/shm_ring.hpp"
+#include "src/rendezvous.hpp"
+
+#include <courier/transports/fd.hpp>
+#include <courier/transports/link.hpp>
+
+#include <boost/interprocess/mapped_region.hpp>
+
+#include <array>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace courier::detail {
+
+/// The descriptors of a segment, in setup-frame order: for ring 0 then ring 1, the
+/// "data published" eventfd and the "room freed" eventfd.
+using ShmEvents = std::array<Fd, 4>;
+
+class ShmLink final : public Link {
+  public:
+    /// `side` 0 is the listener (writes ring 0, reads ring 1), 1 the connector.
+    /// `owned_name`, when not empty, is the segment name this side removes when the link
+    /// ends (the listener's safety net; the connector removes it right after mapping).
+    ShmLink(ControlChannel control, boost::interprocess::mapped_region region, int side,
+            ShmEvents events, const TransportOptions& options, std::string owned_name,
+            std::string description);
+    ~ShmLink() override;
+    ShmLink(const ShmLink&) = delete;
+    ShmLink& operator=(const ShmLink&) = delete;
+
+    const Capabilities& capabilities() const noexcept override { return capabilities_; }
+    int poll_fd() const noexcept override { return poll_set_.fd(); }
+    void send(std::span<const std::byte> bytes, std::span<const int> fds = {}) override;
+    ReceiveStatus receive(std::vector<Frame>& out) override;
+    std::string peer() const override { return description_; }
+
+  private:
+    void wait_for_room(std::uint64_t needed);
+    /// Reads published records; false if one is malformed.
+    bool drain(std::vector<Frame>& out);
+    ReceiveStatus check_control();
+    ReceiveStatus end(ReceiveStatus status);
+    [[noreturn]] void fail_send(const std::string& why);
+    void remove_name() noexcept;
+
+    Capabilities capabilities_;
+    std::size_t max_frame_size_;
+    std::chrono::microseconds spin_;
+    std::string description_;
+    ControlChannel control_;
+    std::mutex control_mutex_;  ///< check() is called by send() and receive()
+    boost::interprocess::mapped_region region_;
+    ShmRing out_;
+    ShmRing in_;
+    ShmEvents events_;
+    int out_data_, out_room_, in_data_, in_room_;  ///< views into events_
+    PollSet poll_set_;
+    std::string owned_name_;
+
+    std::mutex send_mutex_;
+    std::string send_broken_;  ///< guarded by send_mutex_
+    std::optional<ReceiveStatus> ended_;
+};
+
+}  // namespace courier::detail

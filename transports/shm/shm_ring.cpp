@@ -1,0 +1,60 @@
+#include "shm/shm_ring.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+namespace courier::detail {
+
+std::size_t shm_ring_capacity(std::size_t requested) {
+    return std::bit_ceil(std::clamp(requested, shm_min_ring, shm_max_ring));
+}
+
+std::uint64_t ShmRing::free_space() const noexcept {
+    const auto head = state_->head.load(std::memory_order_relaxed);  // ours
+    const auto tail = state_->tail.load(std::memory_order_seq_cst);
+    return capacity_ - (head - tail);
+}
+
+void ShmRing::write(std::span<const std::byte> frame) noexcept {
+    const auto head = state_->head.load(std::memory_order_relaxed);
+    const std::uint64_t length = frame.size();
+    copy_in(head, reinterpret_cast<const std::byte*>(&length), sizeof(length));
+    if (!frame.empty()) copy_in(head + shm_record_header, frame.data(), frame.size());
+    state_->head.store(head + shm_record_size(frame.size()), std::memory_order_seq_cst);
+}
+
+bool ShmRing::readable() const noexcept {
+    return state_->head.load(std::memory_order_seq_cst) !=
+           state_->tail.load(std::memory_order_relaxed);
+}
+
+bool ShmRing::read(std::vector<std::byte>& out, std::size_t limit) {
+    const auto tail = state_->tail.load(std::memory_order_relaxed);  // ours
+    const auto head = state_->head.load(std::memory_order_acquire);
+    std::uint64_t length = 0;
+    copy_out(tail, reinterpret_cast<std::byte*>(&length), sizeof(length));
+    // The peer is another process: never trust what it wrote.
+    if (head - tail > capacity_ || length > limit || shm_record_size(length) > head - tail)
+        return false;
+    out.resize(length);
+    if (length != 0) copy_out(tail + shm_record_header, out.data(), length);
+    state_->tail.store(tail + shm_record_size(length), std::memory_order_seq_cst);
+    return true;
+}
+
+void ShmRing::copy_in(std::uint64_t position, const std::byte* from, std::size_t size) noexcept {
+    const std::size_t offset = position & (capacity_ - 1);
+    const std::size_t first = std::min(size, capacity_ - offset);
+    std::memcpy(data_ + offset, from, first);
+    if (first < size) std::memcpy(data_, from + first, size - first);
+}
+
+void ShmRing::copy_out(std::uint64_t position, std::byte* to, std::size_t size) const noexcept {
+    const std::size_t offset = position & (capacity_ - 1);
+    const std::size_t first = std::min(size, capacity_ - offset);
+    std::memcpy(to, data_ + offset, first);
+    if (first < size) std::memcpy(to + first, data_, size - first);
+}
+
+}  // namespace courier::detail

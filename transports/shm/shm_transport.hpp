@@ -1,0 +1,43 @@
+#pragma once
+/// @file
+/// The shm: transport: frames through a shared-memory segment with one single-producer
+/// single-consumer ring per direction, set up through the rendezvous.
+/// docs/transports/shm.md is its manual page.
+
+#include <courier/transports/capabilities.hpp>
+#include <courier/transports/endpoint.hpp>
+#include <courier/transports/link.hpp>
+#include <courier/transports/listener.hpp>
+#include <courier/transports/transport.hpp>
+
+#include <memory>
+#include <string_view>
+
+namespace courier {
+
+struct ShmTransport {
+    static constexpr std::string_view scheme = "shm";
+
+    /// native_frame_limit: one ring record (256 KiB − 8); larger frames go through the
+    /// shared fragmentation layer.
+    static Capabilities capabilities() noexcept;
+    /// Listens on the rendezvous of `shm:/name`, after removing segments of `/name` left
+    /// by dead processes. Each accepted link gets a fresh segment `/name.<pid>.<n>` (0600)
+    /// of 2 × TransportOptions::shm_ring_size. Throws std::invalid_argument /
+    /// std::system_error.
+    static std::unique_ptr<Listener> listen(const Endpoint& endpoint,
+                                            const TransportOptions& options);
+    /// Connects to the rendezvous, maps the segment named in the setup frame and removes
+    /// its name. Throws std::invalid_argument / std::system_error / LinkError.
+    static std::unique_ptr<Link> connect(const Endpoint& endpoint, const TransportOptions& options);
+    /// `shm:/<tag>`.
+    static Endpoint default_endpoint(const EndpointHint& hint) {
+        std::string name = "/";  // built in two steps: GCC 12 misreads "/" + tag (-Wrestrict)
+        name += hint.tag();
+        return Endpoint{"shm", name};
+    }
+};
+
+static_assert(Transport<ShmTransport>);
+
+}  // namespace courier

@@ -1,0 +1,225 @@
+#include "src/fragmenting_link.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <utility>
+
+namespace courier::detail {
+
+namespace {
+
+/// A send buffer grown past this by one large chunk is released after that send.
+constexpr std::size_t kept_send_buffer = std::size_t{1} << 20;
+
+void write_le64(std::byte* p, std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) p[i] = std::byte((v >> (8 * i)) & 0xffU);
+}
+
+std::uint64_t read_le64(const std::byte* p) {
+    std::uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<std::uint64_t>(p[i]);
+    return v;
+}
+
+ReceiveStatus failed(std::string reason) {
+    return ReceiveStatus{ReceiveStatus::State::failed, std::move(reason)};
+}
+
+std::string hex(std::uint8_t byte) {
+    static constexpr char digits[] = "0123456789abcdef";
+    return std::string("0x") + digits[byte >> 4] + digits[byte & 0xfU];
+}
+
+}  // namespace
+
+FragmentingLink::FragmentingLink(std::unique_ptr<Link> inner, const TransportOptions& options)
+    : inner_(std::move(inner)),
+      limit_(inner_->capabilities().native_frame_limit),
+      max_frame_size_(options.max_frame_size) {
+    if (limit_ < min_chunk_limit) {
+        throw std::invalid_argument("cannot fragment frames over " + inner_->peer() +
+                                    ": its native frame limit of " + std::to_string(limit_) +
+                                    " bytes is below the " + std::to_string(min_chunk_limit) +
+                                    " bytes a chunk needs");
+    }
+}
+
+void FragmentingLink::send(std::span<const std::byte> bytes, std::span<const int> fds) {
+    if (!fds.empty() && !capabilities().fd_passing) {
+        throw LinkError(peer() + ": this transport cannot carry file descriptors");
+    }
+    if (bytes.size() > max_frame_size_) {
+        throw LinkError(peer() + ": frame of " + std::to_string(bytes.size()) +
+                        " bytes exceeds the limit of " + std::to_string(max_frame_size_) +
+                        " bytes (TransportOptions::max_frame_size)");
+    }
+    std::lock_guard lock(send_mutex_);
+    if (!send_broken_.empty()) throw LinkError(peer() + ": link is broken: " + send_broken_);
+
+    std::size_t sent = 0;  // bytes of the frame the peer already holds
+    try {
+        if (bytes.size() < limit_) {  // one chunk: flags + the frame
+            send_buffer_.resize(chunk_header_size + bytes.size());
+            send_buffer_[0] = std::byte{chunk_first | chunk_last};
+            if (!bytes.empty()) std::memcpy(send_buffer_.data() + 1, bytes.data(), bytes.size());
+            inner_->send(send_buffer_, fds);
+        } else {
+            bool first = true;
+            while (first || sent < bytes.size()) {
+                const std::size_t header = first ? first_chunk_header_size : chunk_header_size;
+                const std::size_t n = std::min(limit_ - header, bytes.size() - sent);
+                const bool last = sent + n == bytes.size();
+                send_buffer_.resize(header + n);
+                send_buffer_[0] = std::byte((first ? chunk_first : 0U) | (last ? chunk_last : 0U));
+                if (first) write_le64(send_buffer_.data() + 1, bytes.size());
+                std::memcpy(send_buffer_.data() + header, bytes.data() + sent, n);
+                inner_->send(send_buffer_, first ? fds : std::span<const int>{});
+                sent += n;
+                first = false;
+            }
+        }
+    } catch (const LinkError& error) {
+        // The peer holds the start of a frame that will never end: no frame can follow.
+        if (sent > 0) send_broken_ = error.what();
+        throw;
+    }
+    if (send_buffer_.capacity() > kept_send_buffer) std::vector<std::byte>().swap(send_buffer_);
+}
+
+ReceiveStatus FragmentingLink::receive(std::vector<Frame>& out) {
+    if (ended_) return *ended_;
+    chunks_.clear();
+    ReceiveStatus status = inner_->receive(chunks_);
+    for (auto& chunk : chunks_) {
+        if (auto reason = take_chunk(chunk, out)) {
+            chunks_.clear();
+            return finish(failed(peer() + " broke the fragmentation: " + *reason));
+        }
+    }
+    chunks_.clear();
+    if (status.state == ReceiveStatus::State::closed && assembling_) {
+        return finish(failed(peer() + " closed the link in the middle of a fragmented frame (got " +
+                             std::to_string(assembling_->bytes.size()) + " of " +
+                             std::to_string(expected_) + " bytes)"));
+    }
+    if (status.state != ReceiveStatus::State::open) return finish(std::move(status));
+    return status;
+}
+
+std::optional<std::string> FragmentingLink::take_chunk(Frame& chunk, std::vector<Frame>& out) {
+    if (chunk.bytes.empty()) return "an empty chunk (no flags byte)";
+    if (chunk.bytes.size() > limit_) {
+        return "a chunk of " + std::to_string(chunk.bytes.size()) +
+               " bytes, above the native limit of " + std::to_string(limit_);
+    }
+    const auto flags = static_cast<std::uint8_t>(chunk.bytes[0]);
+    if ((flags & ~(chunk_first | chunk_last)) != 0)
+        return "a chunk with unknown flags " + hex(flags);
+    const bool first = (flags & chunk_first) != 0;
+    const bool last = (flags & chunk_last) != 0;
+
+    if (first) {
+        if (assembling_) {
+            return "a new frame began after " + std::to_string(assembling_->bytes.size()) + " of " +
+                   std::to_string(expected_) + " bytes of the previous one";
+        }
+        if (last) {  // a whole frame in one chunk
+            const std::size_t size = chunk.bytes.size() - chunk_header_size;
+            if (size > max_frame_size_) {
+                return "a frame of " + std::to_string(size) + " bytes, above the limit of " +
+                       std::to_string(max_frame_size_) +
+                       " bytes (TransportOptions::max_frame_size)";
+            }
+            chunk.bytes.erase(chunk.bytes.begin());
+            out.push_back(std::move(chunk));
+            return std::nullopt;
+        }
+        if (chunk.bytes.size() <= first_chunk_header_size) {
+            return "a first chunk of " + std::to_string(chunk.bytes.size()) +
+                   " bytes, too short for its header and data";
+        }
+        const std::uint64_t total = read_le64(chunk.bytes.data() + 1);
+        const std::size_t payload = chunk.bytes.size() - first_chunk_header_size;
+        // Checked before anything is allocated for it: a hostile length costs nothing.
+        if (total > max_frame_size_) {
+            return "announced a frame of " + std::to_string(total) + " bytes, above the limit of " +
+                   std::to_string(max_frame_size_) + " bytes (TransportOptions::max_frame_size)";
+        }
+        if (payload >= total) {
+            return "announced a frame of " + std::to_string(total) +
+                   " bytes whose first chunk already holds " + std::to_string(payload) +
+                   " but is not the last";
+        }
+        Frame frame;
+        frame.fds = std::move(chunk.fds);
+        // Memory grows with the data that arrived, never just because a length says so.
+        frame.bytes.reserve(std::min<std::size_t>(total, 2 * payload));
+        const auto begin =
+            chunk.bytes.begin() + static_cast<std::ptrdiff_t>(first_chunk_header_size);
+        frame.bytes.insert(frame.bytes.end(), begin, chunk.bytes.end());
+        assembling_ = std::move(frame);
+        expected_ = total;
+        return std::nullopt;
+    }
+
+    if (!assembling_) return "a continuation chunk with no frame begun";
+    if (!chunk.fds.empty()) return "file descriptors on a chunk other than a frame's first";
+    auto& bytes = assembling_->bytes;
+    const std::size_t have = bytes.size();
+    const std::size_t payload = chunk.bytes.size() - chunk_header_size;
+    const std::string progress =
+        std::to_string(have) + " of " + std::to_string(expected_) + " bytes";
+    if (payload == 0) return "an empty continuation chunk after " + progress;
+    if (payload > expected_ - have) {
+        return "a chunk of " + std::to_string(payload) + " bytes after " + progress +
+               ", more than the frame announced";
+    }
+    if (last && have + payload != expected_) {
+        return "the last chunk came after " + std::to_string(have + payload) + " of " +
+               std::to_string(expected_) + " bytes";
+    }
+    if (!last && have + payload == expected_) {
+        return "the frame's " + std::to_string(expected_) +
+               " bytes arrived but the chunk is not marked last";
+    }
+    if (bytes.capacity() < have + payload) {
+        bytes.reserve(std::min<std::size_t>(expected_, std::max(have + payload, 2 * have)));
+    }
+    bytes.insert(bytes.end(), chunk.bytes.begin() + chunk_header_size, chunk.bytes.end());
+    if (last) {
+        out.push_back(std::move(*assembling_));
+        assembling_.reset();
+        expected_ = 0;
+    }
+    return std::nullopt;
+}
+
+ReceiveStatus FragmentingLink::finish(ReceiveStatus status) {
+    assembling_.reset();  // closes descriptors of a frame that will never complete
+    ended_ = status;
+    return status;
+}
+
+FragmentingListener::FragmentingListener(std::unique_ptr<Listener> inner,
+                                         const TransportOptions& options)
+    : inner_(std::move(inner)), options_(options) {}
+
+std::unique_ptr<Link> FragmentingListener::accept() {
+    auto link = inner_->accept();
+    if (!link) return nullptr;
+    return std::make_unique<FragmentingLink>(std::move(link), options_);
+}
+
+bool needs_fragmenting(const Capabilities& capabilities) noexcept {
+    return capabilities.native_frame_limit != std::numeric_limits<std::size_t>::max();
+}
+
+TransportOptions chunk_options(const Capabilities& capabilities, const TransportOptions& options) {
+    TransportOptions chunks = options;
+    chunks.max_frame_size = capabilities.native_frame_limit;
+    return chunks;
+}
+
+}  // namespace courier::detail

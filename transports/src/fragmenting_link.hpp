@@ -1,0 +1,98 @@
+#pragma once
+/// @file
+/// Frames larger than a mechanism carries in one piece, split and reassembled by one
+/// shared layer. Private to courier_transports; TransportRegistry applies it to every
+/// link of a transport whose Capabilities::native_frame_limit is finite, so neither the
+/// transport nor the framework ever sees a chunk.
+///
+/// Wire format: every frame of the upper layer becomes one or more chunks, each one
+/// frame of the wrapped link, at most native_frame_limit bytes:
+///
+///     byte 0        flags: bit 0 = first chunk, bit 1 = last chunk, bits 2..7 = 0
+///     bytes 1..8    (first chunk of a frame of several chunks only) the frame's total
+///                   length, 64-bit little-endian
+///     the rest      the next bytes of the frame
+///
+/// A frame that fits (size + 1 <= limit) is one chunk flagged first|last, with no
+/// length. Descriptors travel with the first chunk. docs/transports/contract.md,
+/// "Frames larger than the mechanism", is the prose version.
+
+#include <courier/transports/link.hpp>
+#include <courier/transports/listener.hpp>
+#include <courier/transports/transport.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace courier::detail {
+
+/// Flag bits of a chunk's first byte.
+inline constexpr std::uint8_t chunk_first = 0x01;
+inline constexpr std::uint8_t chunk_last = 0x02;
+/// Bytes in front of the payload: flags, plus the total length on a first chunk.
+inline constexpr std::size_t chunk_header_size = 1;
+inline constexpr std::size_t first_chunk_header_size = 1 + 8;
+/// The smallest native limit the layer works with: a first chunk must carry a byte.
+inline constexpr std::size_t min_chunk_limit = first_chunk_header_size + 1;
+
+/// A Link that carries frames up to max_frame_size over a link whose frames are limited
+/// to its capabilities().native_frame_limit.
+class FragmentingLink final : public Link {
+  public:
+    /// Throws std::invalid_argument if the inner link's limit is below min_chunk_limit.
+    FragmentingLink(std::unique_ptr<Link> inner, const TransportOptions& options);
+
+    /// The inner link's: native_frame_limit still tells what the mechanism moves whole.
+    const Capabilities& capabilities() const noexcept override { return inner_->capabilities(); }
+    int poll_fd() const noexcept override { return inner_->poll_fd(); }
+    /// Sends the chunks of one frame under one lock, so frames never interleave.
+    void send(std::span<const std::byte> bytes, std::span<const int> fds = {}) override;
+    ReceiveStatus receive(std::vector<Frame>& out) override;
+    std::string peer() const override { return inner_->peer(); }
+
+  private:
+    /// Adds one chunk to the frame being assembled; a reason if the chunk is invalid.
+    std::optional<std::string> take_chunk(Frame& chunk, std::vector<Frame>& out);
+    ReceiveStatus finish(ReceiveStatus status);
+
+    std::unique_ptr<Link> inner_;
+    std::size_t limit_;           ///< largest chunk, header included
+    std::size_t max_frame_size_;  ///< largest reassembled frame
+
+    std::mutex send_mutex_;
+    std::vector<std::byte> send_buffer_;  ///< one chunk being built; guarded, reused
+    std::string send_broken_;             ///< why a frame was cut short; guarded
+
+    std::vector<Frame> chunks_;           ///< what the inner link delivered; reused
+    std::optional<Frame> assembling_;     ///< the frame whose last chunk is still due
+    std::uint64_t expected_ = 0;          ///< its announced total length
+    std::optional<ReceiveStatus> ended_;  ///< set once closed or failed
+};
+
+/// Wraps every link a listener accepts in a FragmentingLink.
+class FragmentingListener final : public Listener {
+  public:
+    FragmentingListener(std::unique_ptr<Listener> inner, const TransportOptions& options);
+
+    const Endpoint& endpoint() const noexcept override { return inner_->endpoint(); }
+    int poll_fd() const noexcept override { return inner_->poll_fd(); }
+    std::unique_ptr<Link> accept() override;
+
+  private:
+    std::unique_ptr<Listener> inner_;
+    TransportOptions options_;
+};
+
+/// True when links of a transport with these capabilities need the layer.
+bool needs_fragmenting(const Capabilities& capabilities) noexcept;
+/// The options the wrapped transport is opened with: its frames are chunks, so its own
+/// max_frame_size is the native limit, whatever the upper layer's is.
+TransportOptions chunk_options(const Capabilities& capabilities, const TransportOptions& options);
+
+}  // namespace courier::detail

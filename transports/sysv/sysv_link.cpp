@@ -1,0 +1,215 @@
+#include "sysv/sysv_link.hpp"
+
+#include "sysv/sysv_queue.hpp"
+#include "sysv/sysv_transport.hpp"
+
+#include <courier/transports/posix_call.hpp>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <ctime>
+#include <utility>
+
+namespace courier::detail {
+
+namespace {
+
+/// Message types: data frames use 1 + (255 - priority), so msgrcv with a negative
+/// msgtyp takes the most urgent first; the end marker sorts after every data frame.
+constexpr long data_type(std::uint8_t priority) {
+    return 1 + (255 - static_cast<long>(priority));
+}
+constexpr long end_marker_type = 257;
+/// Frames the waiter may hold for receive() before it stops taking from the queue.
+constexpr std::size_t pending_capacity = 64;
+
+std::size_t longs_for(std::size_t bytes) {
+    return 1 + (bytes + sizeof(long) - 1) / sizeof(long);
+}
+
+}  // namespace
+
+SysvLink::SysvLink(ControlChannel control, int in_queue, int out_queue,
+                   const TransportOptions& options, std::string description)
+    : capabilities_(SysvTransport::capabilities()),
+      max_frame_size_(std::min(options.max_frame_size, capabilities_.native_frame_limit)),
+      description_(std::move(description)),
+      control_(std::move(control)),
+      in_queue_(in_queue),
+      out_queue_(out_queue),
+      event_(static_cast<int>(COURIER_SYSCALL(::eventfd, 0U, EFD_NONBLOCK | EFD_CLOEXEC)
+                                  .value_or_throw("sysv link eventfd"))) {
+    poll_set_.add(event_.get());
+    poll_set_.add(control_.poll_fd());
+    waiter_ = std::thread([this] { wait_loop(); });
+}
+
+SysvLink::~SysvLink() {
+    {
+        std::lock_guard lock(mutex_);
+        stop_ = true;
+    }
+    room_.notify_all();
+    // Removing our incoming queue wakes the waiter (EIDRM) and tells a sending peer.
+    remove_in_queue();
+    waiter_.join();
+    // A peer that is already gone cannot remove its incoming queue: we do.
+    if (ended_ || peer_end_ || check_control().state != ReceiveStatus::State::open) {
+        remove_out_queue();
+    }
+}
+
+void SysvLink::remove_in_queue() noexcept {
+    if (!std::exchange(in_removed_, true)) remove_sysv_queue(in_queue_);
+}
+
+void SysvLink::remove_out_queue() noexcept {
+    if (!std::exchange(out_removed_, true)) remove_sysv_queue(out_queue_);
+}
+
+void SysvLink::wait_loop() {
+    std::vector<long> buffer(longs_for(max_frame_size_));
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            room_.wait(lock, [&] { return stop_ || pending_.size() < pending_capacity; });
+            if (stop_) return;
+        }
+        const auto got = COURIER_SYSCALL(::msgrcv, in_queue_, buffer.data(), max_frame_size_,
+                                         -end_marker_type, 0);
+        std::unique_lock lock(mutex_);
+        if (!got.ok()) {
+            if (stop_) return;
+            if (got.error == E2BIG) {
+                waiter_failed_ = "received a frame above the limit of " +
+                                 std::to_string(max_frame_size_) + " bytes (" +
+                                 sysv_limits().describe() + ")";
+            } else if (got.error == EIDRM || got.error == EINVAL) {
+                waiter_failed_ = "the incoming message queue was removed";
+            } else {
+                waiter_failed_ = system_error_from(got, "sysv receive").what();
+            }
+        } else if (buffer[0] == end_marker_type) {
+            drained_ = true;
+        } else {
+            Frame frame;
+            const auto* bytes = reinterpret_cast<const std::byte*>(buffer.data() + 1);
+            frame.bytes.assign(bytes, bytes + got.value);
+            pending_.push_back(std::move(frame));
+        }
+        const bool done = waiter_failed_.has_value() || drained_;
+        lock.unlock();
+        const std::uint64_t one = 1;
+        (void)COURIER_SYSCALL(::write, event_.get(), &one, sizeof(one));
+        if (done) return;
+    }
+}
+
+ReceiveStatus SysvLink::check_control() {
+    std::lock_guard lock(control_mutex_);
+    return control_.check();
+}
+
+void SysvLink::fail_send(const std::string& why) {
+    send_broken_ = description_ + ": " + why;
+    throw LinkError(send_broken_);
+}
+
+void SysvLink::send(std::span<const std::byte> bytes, std::span<const int> fds) {
+    if (!fds.empty())
+        throw LinkError(description_ + ": this transport cannot carry file descriptors");
+    if (bytes.size() > max_frame_size_) {
+        throw LinkError(description_ + ": a frame of " + std::to_string(bytes.size()) +
+                        " bytes exceeds the limit of " + std::to_string(max_frame_size_) +
+                        " bytes (max_frame_size; " + sysv_limits().describe() + ")");
+    }
+    std::lock_guard lock(send_mutex_);
+    if (!send_broken_.empty()) throw LinkError(send_broken_);
+    send_buffer_.resize(longs_for(bytes.size()));
+    send_buffer_[0] = data_type(0);
+    if (!bytes.empty()) std::memcpy(send_buffer_.data() + 1, bytes.data(), bytes.size());
+
+    // A full queue: msgsnd would block without noticing a dead peer, so try without
+    // waiting and watch the control channel between tries (10 us, doubling to 5 ms).
+    std::chrono::microseconds backoff(10);
+    for (;;) {
+        const auto sent =
+            COURIER_SYSCALL(::msgsnd, out_queue_, send_buffer_.data(), bytes.size(), IPC_NOWAIT);
+        if (sent.ok()) return;
+        if (sent.error == EIDRM || sent.error == EINVAL) {
+            fail_send("the peer closed the link (its message queue is gone)");
+        }
+        if (sent.error != EAGAIN) {
+            fail_send(std::string(system_error_from(sent, "sysv send").what()) + " (" +
+                      sysv_limits().describe() + ")");
+        }
+        pollfd control{control_.poll_fd(), POLLIN, 0};
+        const timespec wait{0, static_cast<long>(backoff.count()) * 1000};
+        const auto ready = COURIER_SYSCALL(::ppoll, &control, nfds_t{1}, &wait, nullptr);
+        if (ready.ok() && ready.value > 0 && check_control().state != ReceiveStatus::State::open) {
+            fail_send("the peer went away while the message queue was full (" +
+                      sysv_limits().describe() + ")");
+        }
+        backoff = std::min(backoff * 2, std::chrono::microseconds(5000));
+    }
+}
+
+ReceiveStatus SysvLink::end(ReceiveStatus status) {
+    ended_ = status;
+    // The peer is gone (or the link broke): whoever survives removes both queues.
+    remove_in_queue();
+    remove_out_queue();
+    {
+        std::lock_guard lock(mutex_);
+        stop_ = true;
+    }
+    room_.notify_all();
+    return *ended_;
+}
+
+ReceiveStatus SysvLink::receive(std::vector<Frame>& out) {
+    if (ended_) return *ended_;
+    std::uint64_t count = 0;
+    (void)COURIER_SYSCALL(::read, event_.get(), &count, sizeof(count));
+    std::optional<std::string> failed;
+    bool drained = false;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& frame : pending_) out.push_back(std::move(frame));
+        pending_.clear();
+        failed = waiter_failed_;
+        drained = drained_;
+    }
+    room_.notify_all();
+    if (failed) return end({ReceiveStatus::State::failed, *failed});
+    if (drained) return end(*peer_end_);
+
+    if (!peer_end_) {
+        if (auto status = check_control(); status.state != ReceiveStatus::State::open) {
+            peer_end_ = status;
+        }
+    }
+    if (peer_end_ && !marker_sent_) {
+        // Frames the peer sent before it went may still be queued: the marker sorts after
+        // them, so the waiter meeting it means all of them were handed over.
+        long marker = end_marker_type;
+        const auto sent = COURIER_SYSCALL(::msgsnd, in_queue_, &marker, std::size_t{0}, IPC_NOWAIT);
+        if (sent.ok()) {
+            marker_sent_ = true;
+        } else if (sent.error != EAGAIN) {  // EAGAIN: full; the control fd calls us again
+            return end(
+                {ReceiveStatus::State::failed, system_error_from(sent, "sysv end marker").what()});
+        }
+    }
+    return {};
+}
+
+}  // namespace courier::detail

@@ -1,0 +1,83 @@
+#pragma once
+/// @file
+/// A link over two System V message queues, one per direction.
+///
+/// Queues cannot be polled, so a waiter thread blocks in msgrcv and hands frames over
+/// to receive() through a bounded in-memory queue, signalling an eventfd; poll_fd() is
+/// a PollSet of that eventfd and the rendezvous control socket, whose end tells that
+/// the peer closed or died.
+///
+/// Cleanup: each side removes its *incoming* queue when it closes (which also wakes its
+/// waiter thread with EIDRM and makes the peer's next msgsnd fail). A side that sees the
+/// peer's end first drains its incoming queue (an end marker it posts to itself comes
+/// after every data frame) and then removes both, so a SIGKILLed peer leaves nothing.
+
+#include "src/rendezvous.hpp"
+
+#include <courier/transports/fd.hpp>
+#include <courier/transports/link.hpp>
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace courier::detail {
+
+class SysvLink final : public Link {
+  public:
+    /// Takes over both queues (it removes them as described above).
+    SysvLink(ControlChannel control, int in_queue, int out_queue, const TransportOptions& options,
+             std::string description);
+    ~SysvLink() override;
+    SysvLink(const SysvLink&) = delete;
+    SysvLink& operator=(const SysvLink&) = delete;
+
+    const Capabilities& capabilities() const noexcept override { return capabilities_; }
+    int poll_fd() const noexcept override { return poll_set_.fd(); }
+    void send(std::span<const std::byte> bytes, std::span<const int> fds = {}) override;
+    ReceiveStatus receive(std::vector<Frame>& out) override;
+    std::string peer() const override { return description_; }
+
+  private:
+    void wait_loop();
+    ReceiveStatus check_control();
+    ReceiveStatus end(ReceiveStatus status);
+    [[noreturn]] void fail_send(const std::string& why);
+    void remove_in_queue() noexcept;
+    void remove_out_queue() noexcept;
+
+    Capabilities capabilities_;
+    std::size_t max_frame_size_;
+    std::string description_;
+    ControlChannel control_;
+    std::mutex control_mutex_;  ///< check() is called by send() and receive()
+    int in_queue_;
+    int out_queue_;
+    bool in_removed_ = false;   ///< by the owner (receive, destructor) only: ids could be
+    bool out_removed_ = false;  ///< reused by another queue, so remove each once
+    Fd event_;                  ///< eventfd: the waiter thread has news
+    PollSet poll_set_;
+
+    std::mutex send_mutex_;
+    std::vector<long> send_buffer_;  ///< mtype + bytes; guarded by send_mutex_
+    std::string send_broken_;        ///< guarded by send_mutex_
+
+    std::mutex mutex_;  ///< guards the fields the waiter shares with receive()
+    std::condition_variable room_;
+    std::deque<Frame> pending_;
+    bool stop_ = false;
+    bool drained_ = false;  ///< the waiter met the end marker: nothing more will come
+    std::optional<std::string> waiter_failed_;
+
+    std::optional<ReceiveStatus> peer_end_;  ///< the control channel's verdict (receive thread)
+    bool marker_sent_ = false;
+    std::optional<ReceiveStatus> ended_;
+    std::thread waiter_;
+};
+
+}  // namespace courier::detail

@@ -1,0 +1,39 @@
+#pragma once
+/// @file
+/// The sysv: transport: frames over System V message queues (msgget/msgsnd/msgrcv),
+/// two private queues per link set up through the rendezvous. docs/transports/sysv.md
+/// is its manual page.
+
+#include <courier/transports/capabilities.hpp>
+#include <courier/transports/endpoint.hpp>
+#include <courier/transports/link.hpp>
+#include <courier/transports/listener.hpp>
+#include <courier/transports/transport.hpp>
+
+#include <memory>
+#include <string_view>
+
+namespace courier {
+
+struct SysvTransport {
+    static constexpr std::string_view scheme = "sysv";
+
+    /// native_frame_limit is the kernel's msgmax (capped by msgmnb), read once from
+    /// /proc/sys/kernel; larger frames go through the shared fragmentation layer.
+    static Capabilities capabilities() noexcept;
+    /// Listens on the rendezvous of `sysv:name`; each accepted link gets two fresh
+    /// IPC_PRIVATE queues (0600). Throws std::invalid_argument / std::system_error.
+    static std::unique_ptr<Listener> listen(const Endpoint& endpoint,
+                                            const TransportOptions& options);
+    /// Connects to the rendezvous and takes the queue ids from the setup frame.
+    /// Throws std::invalid_argument / std::system_error / LinkError.
+    static std::unique_ptr<Link> connect(const Endpoint& endpoint, const TransportOptions& options);
+    /// `sysv:<tag>`.
+    static Endpoint default_endpoint(const EndpointHint& hint) {
+        return Endpoint{"sysv", hint.tag()};
+    }
+};
+
+static_assert(Transport<SysvTransport>);
+
+}  // namespace courier

@@ -1,0 +1,37 @@
+#pragma once
+/// @file
+/// The tcp: transport: frames over TCP stream sockets, across hosts. No fd passing.
+/// docs/transports/tcp.md is its manual page.
+
+#include <courier/transports/capabilities.hpp>
+#include <courier/transports/endpoint.hpp>
+#include <courier/transports/link.hpp>
+#include <courier/transports/listener.hpp>
+#include <courier/transports/transport.hpp>
+
+#include <memory>
+#include <string_view>
+
+namespace courier {
+
+struct TcpTransport {
+    static constexpr std::string_view scheme = "tcp";
+
+    static Capabilities capabilities() noexcept {
+        return Capabilities{.fd_passing = false, .priorities = false, .cross_host = true};
+    }
+    /// Binds exactly the address given (port 0: any free port, reported by endpoint())
+    /// with SO_REUSEADDR, and listens. Throws std::invalid_argument / std::system_error.
+    static std::unique_ptr<Listener> listen(const Endpoint& endpoint,
+                                            const TransportOptions& options);
+    /// Connects to the first address of the host that answers (blocking, the kernel's
+    /// connect timeout applies), with TCP_NODELAY. Throws std::invalid_argument /
+    /// std::system_error.
+    static std::unique_ptr<Link> connect(const Endpoint& endpoint, const TransportOptions& options);
+    /// `tcp://127.0.0.1:0`: loopback only (links are not authenticated yet), any free port.
+    static Endpoint default_endpoint(const EndpointHint&) { return Endpoint{"tcp", "127.0.0.1:0"}; }
+};
+
+static_assert(Transport<TcpTransport>);
+
+}  // namespace courier
