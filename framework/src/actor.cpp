@@ -12,11 +12,17 @@ namespace {
 const std::string no_sender;
 }
 
-void Actor::post(Letter letter) { node_->post(std::move(letter)); }
+void Actor::post(Letter letter) {
+    node_->post(std::move(letter));
+}
 
-void Actor::watch(std::string_view name) { node_->core_->watch(name_, name); }
+void Actor::watch(std::string_view name) {
+    node_->core_->watch(name_, name);
+}
 
-const std::string& Actor::sender() const noexcept { return current_ ? current_->sender : no_sender; }
+const std::string& Actor::sender() const noexcept {
+    return current_ ? current_->sender : no_sender;
+}
 
 std::uint64_t Actor::start_request(Letter& letter, std::chrono::milliseconds timeout) {
     auto& core = *node_->core_;
@@ -57,12 +63,13 @@ void Actor::dispatch(Letter& letter) {
     if (handler == handlers_.end()) {
         // Notices from the framework are never bounced back.
         if (letter.type == type_id_of<DeadLetter>() || letter.type == type_id_of<Down>()) {
-            spdlog::debug("actor '{}' has no handler for {}", name_, detail::type_name(letter.type));
+            spdlog::debug("actor '{}' has no handler for {}", name_,
+                          detail::type_name(letter.type));
             return;
         }
-        core.dead_letter(letter, ErrorCode::no_handler,
-                         "actor '" + name_ + "' has no handler for " +
-                             detail::type_name(letter.type));
+        core.dead_letter(
+            letter, ErrorCode::no_handler,
+            "actor '" + name_ + "' has no handler for " + detail::type_name(letter.type));
         return;
     }
     try {
@@ -109,7 +116,8 @@ void ActorCell::run() {
                 actor->on_start();
             } catch (const std::exception& e) {
                 node.count_handler_failure();
-                spdlog::error("actor '{}': on_start threw: {}; stopping it", actor->name(), e.what());
+                spdlog::error("actor '{}': on_start threw: {}; stopping it", actor->name(),
+                              e.what());
                 actor->stopping_ = true;
             }
         } else if (letter.type == stop_type) {
@@ -146,8 +154,7 @@ void ActorCell::bounce_all() {
         if (letter.type == start_type || letter.type == stop_type ||
             letter.type == request_timeout_type)
             continue;
-        node.dead_letter(letter, ErrorCode::stopped,
-                         "actor '" + actor->name() + "' has stopped");
+        node.dead_letter(letter, ErrorCode::stopped, "actor '" + actor->name() + "' has stopped");
     }
 }
 

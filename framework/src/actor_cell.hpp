@@ -21,7 +21,7 @@ class NodeCore;
 class Scheduler;
 
 class Mailbox {
-public:
+  public:
     virtual ~Mailbox() = default;
     /// Takes the letter; never blocks (mailboxes are unbounded for now).
     virtual void deliver(Letter letter) = 0;
@@ -48,18 +48,18 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     std::atomic<bool> scheduled{false};
     std::atomic<bool> closed{false};  ///< stopped: letters now become dead letters
 
-private:
+  private:
     void finish();
 };
 
 /// A mailbox for one reply, waited on by a thread outside the actors (Node::request).
 class ReplyWaiter final : public Mailbox {
-public:
+  public:
     void deliver(Letter letter) override;
     /// The reply, or nullopt when `deadline` passed first.
     std::optional<Letter> wait(std::chrono::steady_clock::time_point deadline);
 
-private:
+  private:
     std::mutex mutex_;
     std::condition_variable ready_;
     std::optional<Letter> letter_;

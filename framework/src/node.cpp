@@ -7,27 +7,33 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <csignal>
-#include <unistd.h>
 
 namespace courier {
 
 // ---- Node: the public face -------------------------------------------------------------
 
-Node::Node(NodeOptions options) : core_(std::make_unique<detail::NodeCore>(*this, std::move(options))) {
+Node::Node(NodeOptions options)
+    : core_(std::make_unique<detail::NodeCore>(*this, std::move(options))) {
     core_->start();
 }
 
-Node::Node(std::string name) : Node([&] {
-      NodeOptions options;
-      options.name = std::move(name);
-      return options;
-  }()) {}
+Node::Node(std::string name)
+    : Node([&] {
+          NodeOptions options;
+          options.name = std::move(name);
+          return options;
+      }()) {}
 
-Node::~Node() { core_->stop_all(); }
+Node::~Node() {
+    core_->stop_all();
+}
 
-const std::string& Node::name() const noexcept { return core_->name(); }
+const std::string& Node::name() const noexcept {
+    return core_->name();
+}
 
 void Node::spawn(std::string name, std::function<void(Actor&)> setup) {
     struct FunctionActor final : Actor {
@@ -42,19 +48,33 @@ void Node::adopt(std::string name, std::unique_ptr<Actor> actor) {
     core_->adopt(std::move(name), std::move(actor));
 }
 
-void Node::stop(std::string_view actor) { core_->stop_actor(actor); }
-void Node::post(Letter letter) { core_->post(std::move(letter)); }
+void Node::stop(std::string_view actor) {
+    core_->stop_actor(actor);
+}
+void Node::post(Letter letter) {
+    core_->post(std::move(letter));
+}
 Letter Node::await_reply(Letter request, std::chrono::milliseconds timeout) {
     return core_->await_reply(std::move(request), timeout);
 }
 bool Node::wait_for(std::string_view name, std::chrono::milliseconds timeout) {
     return core_->wait_for(name, timeout);
 }
-void Node::shutdown() noexcept { core_->shutdown(); }
-void Node::wait() { core_->wait(); }
-NodeStats Node::stats() const noexcept { return core_->stats(); }
-std::vector<LinkInfo> Node::links() const { return core_->links(); }
-std::vector<std::string> Node::endpoints() const { return core_->endpoints(); }
+void Node::shutdown() noexcept {
+    core_->shutdown();
+}
+void Node::wait() {
+    core_->wait();
+}
+NodeStats Node::stats() const noexcept {
+    return core_->stats();
+}
+std::vector<LinkInfo> Node::links() const {
+    return core_->links();
+}
+std::vector<std::string> Node::endpoints() const {
+    return core_->endpoints();
+}
 
 namespace detail {
 
@@ -68,8 +88,7 @@ std::string default_node_name() {
 }
 }  // namespace
 
-NodeCore::NodeCore(Node& owner, NodeOptions options)
-    : owner_(owner), options_(std::move(options)) {
+NodeCore::NodeCore(Node& owner, NodeOptions options) : owner_(owner), options_(std::move(options)) {
     name_ = options_.name.empty() ? default_node_name() : options_.name;
     config_ = options_.config ? *options_.config : Config::from_environment();
     if (config_.node.threads) options_.threads = *config_.node.threads;
@@ -158,8 +177,8 @@ void NodeCore::listen_on_transports() {
         if (!transport || !transport->default_endpoint) continue;
         try {
             // Through the registry, which adds fragmentation where the mechanism needs it.
-            auto listener = TransportRegistry::builtin().listen(
-                transport->default_endpoint(hint), config_.settings(scheme).options());
+            auto listener = TransportRegistry::builtin().listen(transport->default_endpoint(hint),
+                                                                config_.settings(scheme).options());
             Listener& ref = *listener;
             reactor_->add(ref.poll_fd(), [this, &ref] { on_accept(ref); });
             listeners_.push_back(std::move(listener));
@@ -187,9 +206,9 @@ std::vector<LinkInfo> NodeCore::links() {
     std::vector<LinkInfo> infos;
     for (const auto& peer : links_) {
         infos.push_back(LinkInfo{peer->node, peer->transport, peer->reason, peer->link->peer(),
-                                 peer->initiated, peer->frames_sent.load(),
-                                 peer->bytes_sent.load(), peer->frames_received.load(),
-                                 peer->bytes_received.load(), peer->errors.load()});
+                                 peer->initiated, peer->frames_sent.load(), peer->bytes_sent.load(),
+                                 peer->frames_received.load(), peer->bytes_received.load(),
+                                 peer->errors.load()});
     }
     return infos;
 }
@@ -208,8 +227,8 @@ void NodeCore::wait() {
 }
 
 NodeStats NodeCore::stats() const noexcept {
-    return NodeStats{stats_.delivered_local.load(), stats_.sent_remote.load(),
-                     stats_.received_remote.load(), stats_.dead_letters.load(),
+    return NodeStats{stats_.delivered_local.load(),  stats_.sent_remote.load(),
+                     stats_.received_remote.load(),  stats_.dead_letters.load(),
                      stats_.handler_failures.load(), stats_.bad_frames.load()};
 }
 
@@ -331,8 +350,8 @@ void NodeCore::send_remote(Letter& letter, const std::shared_ptr<PeerLink>& peer
         return;
     }
     std::vector<std::byte> frame;
-    EnvelopeHeader header{letter.flags, letter.priority,  letter.type,
-                          letter.correlation, letter.sender, letter.recipient};
+    EnvelopeHeader header{letter.flags,       letter.priority, letter.type,
+                          letter.correlation, letter.sender,   letter.recipient};
     encode_envelope_header(header, 0, frame);
     std::size_t payload_start = frame.size();
     letter.body->encode(frame);
@@ -354,7 +373,8 @@ std::shared_ptr<PeerLink> NodeCore::peer_for(const std::string& name, std::strin
     {
         std::lock_guard lock(peers_mutex_);
         if (auto route = route_cache_.find(name); route != route_cache_.end())
-            if (auto peer = peers_.find(route->second); peer != peers_.end() && !peer->second->broken)
+            if (auto peer = peers_.find(route->second);
+                peer != peers_.end() && !peer->second->broken)
                 return peer->second;
     }
     registry::Location where;
@@ -491,8 +511,9 @@ void NodeCore::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
     letter.recipient = std::string(header.recipient);
     letter.origin = peer;
     if (!MessageRegistry::global().contains(header.type)) {
-        dead_letter(letter, ErrorCode::bad_message,
-                    type_name(header.type) + " is not a message type known to node '" + name_ + "'");
+        dead_letter(
+            letter, ErrorCode::bad_message,
+            type_name(header.type) + " is not a message type known to node '" + name_ + "'");
         return;
     }
     auto offset = static_cast<std::size_t>(view->payload.data() - frame.bytes.data());
@@ -511,8 +532,9 @@ void NodeCore::drop_peer(const std::shared_ptr<PeerLink>& peer, const std::strin
     if (peer->broken.exchange(true)) return;
     // A peer that closes cleanly is ordinary (a process that finished); anything else is news.
     bool clean = reason == closed_by_peer;
-    spdlog::log(clean ? spdlog::level::debug : spdlog::level::warn, "node '{}': link to {} closed: {}",
-                name_, peer->node.empty() ? peer->link->peer() : "node '" + peer->node + "'", reason);
+    spdlog::log(clean ? spdlog::level::debug : spdlog::level::warn,
+                "node '{}': link to {} closed: {}", name_,
+                peer->node.empty() ? peer->link->peer() : "node '" + peer->node + "'", reason);
     reactor_->remove(peer->link->poll_fd());
     std::lock_guard lock(peers_mutex_);
     if (auto it = peers_.find(peer->node); it != peers_.end() && it->second == peer)

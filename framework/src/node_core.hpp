@@ -31,12 +31,12 @@ struct PeerLink {
     std::string reason;     ///< why this transport (Selection::describe, or "accepted")
     bool initiated = false;
     std::atomic<bool> broken{false};
-    std::atomic<std::uint64_t> frames_sent{0}, bytes_sent{0}, frames_received{0},
-        bytes_received{0}, errors{0};
+    std::atomic<std::uint64_t> frames_sent{0}, bytes_sent{0}, frames_received{0}, bytes_received{0},
+        errors{0};
 };
 
 class NodeCore {
-public:
+  public:
     NodeCore(Node& owner, NodeOptions options);
     ~NodeCore();
 
@@ -71,7 +71,7 @@ public:
     std::vector<LinkInfo> links();
     std::vector<std::string> endpoints() const;
 
-private:
+  private:
     struct Counters {
         std::atomic<std::uint64_t> delivered_local{0}, sent_remote{0}, received_remote{0},
             dead_letters{0}, handler_failures{0}, bad_frames{0};
@@ -106,7 +106,7 @@ private:
 
     std::mutex peers_mutex_;
     std::map<std::string, std::shared_ptr<PeerLink>, std::less<>> peers_;  ///< by node name
-    std::set<std::shared_ptr<PeerLink>> links_;  ///< every open link, named or not
+    std::set<std::shared_ptr<PeerLink>> links_;                 ///< every open link, named or not
     std::unordered_map<std::string, std::string> route_cache_;  ///< actor name -> node name
 
     std::mutex watch_mutex_;

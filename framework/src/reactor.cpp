@@ -21,7 +21,9 @@ Reactor::Reactor()
     thread_ = std::thread([this] { run(); });
 }
 
-Reactor::~Reactor() { stop(); }
+Reactor::~Reactor() {
+    stop();
+}
 
 void Reactor::add(int fd, std::function<void()> on_readable) {
     {

@@ -16,7 +16,7 @@
 namespace courier::detail {
 
 class Reactor {
-public:
+  public:
     using Clock = std::chrono::steady_clock;
 
     Reactor();
@@ -33,7 +33,7 @@ public:
     /// Ends the thread; pending timers are dropped.
     void stop();
 
-private:
+  private:
     void run();
     void wake();
     int next_timeout_ms();

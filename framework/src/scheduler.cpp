@@ -9,9 +9,13 @@ Scheduler::Scheduler(std::size_t threads) {
     for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
 }
 
-Scheduler::~Scheduler() { stop(); }
+Scheduler::~Scheduler() {
+    stop();
+}
 
-void Scheduler::schedule(std::shared_ptr<ActorCell> cell) { ready_.enqueue(std::move(cell)); }
+void Scheduler::schedule(std::shared_ptr<ActorCell> cell) {
+    ready_.enqueue(std::move(cell));
+}
 
 void Scheduler::stop() {
     // One empty entry per worker tells it to leave.

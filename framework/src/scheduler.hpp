@@ -15,7 +15,7 @@ namespace courier::detail {
 struct ActorCell;
 
 class Scheduler {
-public:
+  public:
     explicit Scheduler(std::size_t threads);
     ~Scheduler();
     Scheduler(const Scheduler&) = delete;
@@ -26,7 +26,7 @@ public:
     /// Lets the workers finish the cell they run, then joins them.
     void stop();
 
-private:
+  private:
     void work();
     moodycamel::BlockingConcurrentQueue<std::shared_ptr<ActorCell>> ready_;
     std::vector<std::jthread> workers_;

@@ -9,15 +9,24 @@ namespace courier {
 
 std::string_view to_string(ErrorCode code) noexcept {
     switch (code) {
-        case ErrorCode::timeout: return "timeout";
-        case ErrorCode::unknown_name: return "unknown_name";
-        case ErrorCode::handler_failed: return "handler_failed";
-        case ErrorCode::unexpected_reply: return "unexpected_reply";
-        case ErrorCode::bad_message: return "bad_message";
-        case ErrorCode::no_handler: return "no_handler";
-        case ErrorCode::link_failed: return "link_failed";
-        case ErrorCode::name_taken: return "name_taken";
-        case ErrorCode::stopped: return "stopped";
+        case ErrorCode::timeout:
+            return "timeout";
+        case ErrorCode::unknown_name:
+            return "unknown_name";
+        case ErrorCode::handler_failed:
+            return "handler_failed";
+        case ErrorCode::unexpected_reply:
+            return "unexpected_reply";
+        case ErrorCode::bad_message:
+            return "bad_message";
+        case ErrorCode::no_handler:
+            return "no_handler";
+        case ErrorCode::link_failed:
+            return "link_failed";
+        case ErrorCode::name_taken:
+            return "name_taken";
+        case ErrorCode::stopped:
+            return "stopped";
     }
     return "unknown_error";
 }

@@ -8,7 +8,9 @@
 struct Greeting {
     std::string who;
     template <class Archive>
-    void serialize(Archive& archive) { archive(who); }
+    void serialize(Archive& archive) {
+        archive(who);
+    }
 };
 COURIER_MESSAGE(Greeting, "hello.Greeting");
 
@@ -16,9 +18,8 @@ int main() {
     courier::Node node("hello");  // registers with this host's courierd, starting it if needed
 
     node.spawn("greeter", [](courier::Actor& self) {
-        self.handle<Greeting>([&self](Greeting& greeting) {
-            self.reply(Greeting{"hello, " + greeting.who});
-        });
+        self.handle<Greeting>(
+            [&self](Greeting& greeting) { self.reply(Greeting{"hello, " + greeting.who}); });
     });
 
     auto answer = node.request<Greeting>("greeter", Greeting{"world"}, std::chrono::seconds(5));

@@ -44,9 +44,9 @@ int main(int argc, char** argv) {
             std::string transport = "?";
             for (const auto& link : self.node().links())
                 if (link.peer_node == "producer") transport = link.transport;
-            std::cout << "consumer: over " << transport << ": received " << state->received << " of " << expected
-                      << " items, checksum " << std::hex << state->checksum << std::dec
-                      << (state->checksum == done.checksum ? " matches" : " DIFFERS")
+            std::cout << "consumer: over " << transport << ": received " << state->received
+                      << " of " << expected << " items, checksum " << std::hex << state->checksum
+                      << std::dec << (state->checksum == done.checksum ? " matches" : " DIFFERS")
                       << (state->in_order ? ", in order" : ", OUT OF ORDER") << " -> "
                       << (ok ? "OK" : "FAILED") << std::endl;
             self.reply(pc::Verdict{ok, state->received, state->checksum});

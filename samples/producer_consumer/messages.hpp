@@ -14,7 +14,9 @@ struct Item {
     std::uint64_t seq = 0;
     std::vector<std::uint8_t> payload;
     template <class Archive>
-    void serialize(Archive& archive) { archive(seq, payload); }
+    void serialize(Archive& archive) {
+        archive(seq, payload);
+    }
 };
 
 /// Sent by the producer after the last item: how many it sent and their checksum.
@@ -22,7 +24,9 @@ struct Done {
     std::uint64_t count = 0;
     std::uint64_t checksum = 0;
     template <class Archive>
-    void serialize(Archive& archive) { archive(count, checksum); }
+    void serialize(Archive& archive) {
+        archive(count, checksum);
+    }
 };
 
 /// The consumer's verdict, the reply to Done.
@@ -31,7 +35,9 @@ struct Verdict {
     std::uint64_t count = 0;
     std::uint64_t checksum = 0;
     template <class Archive>
-    void serialize(Archive& archive) { archive(ok, count, checksum); }
+    void serialize(Archive& archive) {
+        archive(ok, count, checksum);
+    }
 };
 
 /// FNV-1a over the payloads in order, folded with the sequence numbers: any lost,

@@ -44,8 +44,8 @@ int main(int argc, char** argv) {
         std::cerr << "producer: " << verdict.error().message << "\n";
         return 1;
     }
-    std::cout << "producer: sent " << count << " items of " << size << " B in " << seconds
-              << " s (" << static_cast<double>(count) / seconds << " msg/s); consumer says "
+    std::cout << "producer: sent " << count << " items of " << size << " B in " << seconds << " s ("
+              << static_cast<double>(count) / seconds << " msg/s); consumer says "
               << (verdict->ok ? "all arrived" : "MISMATCH") << "\n";
     for (const auto& link : node.links())
         std::cout << "producer: link to " << link.peer_node << " over " << link.transport << " ("

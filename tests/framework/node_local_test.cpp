@@ -16,12 +16,16 @@ namespace test {
 struct Ping {
     int n = 0;
     template <class A>
-    void serialize(A& a) { a(n); }
+    void serialize(A& a) {
+        a(n);
+    }
 };
 struct Pong {
     int n = 0;
     template <class A>
-    void serialize(A& a) { a(n); }
+    void serialize(A& a) {
+        a(n);
+    }
 };
 struct Boom {
     template <class A>
@@ -201,7 +205,8 @@ TEST_CASE("spawning a name twice is refused", "[framework][node]") {
 
 namespace {
 struct Counter : courier::Actor {
-    Counter(std::atomic<int>& started, std::atomic<int>& stopped) : started_(started), stopped_(stopped) {
+    Counter(std::atomic<int>& started, std::atomic<int>& stopped)
+        : started_(started), stopped_(stopped) {
         handle<test::Ping>([this](test::Ping& p) {
             total_ += p.n;
             reply(test::Pong{total_});

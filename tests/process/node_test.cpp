@@ -21,12 +21,16 @@ namespace wire {
 struct Ping {
     std::int64_t n = 0;
     template <class A>
-    void serialize(A& a) { a(n); }
+    void serialize(A& a) {
+        a(n);
+    }
 };
 struct Pong {
     std::int64_t n = 0;
     template <class A>
-    void serialize(A& a) { a(n); }
+    void serialize(A& a) {
+        a(n);
+    }
 };
 struct Report {
     template <class A>
@@ -77,15 +81,14 @@ void recorder(Actor& self) {
         *in_order = *in_order && p.n == *next;
         ++*next;
     });
-    self.handle<wire::Report>([=, &self](wire::Report&) {
-        self.reply(wire::Pong{*in_order ? *next : -1});
-    });
+    self.handle<wire::Report>(
+        [=, &self](wire::Report&) { self.reply(wire::Pong{*in_order ? *next : -1}); });
 }
 
 /// Things a test's actors saw, waited on with a deadline.
 template <class T>
 class Mailbag {
-public:
+  public:
     void put(T value) {
         std::lock_guard lock(mutex_);
         items_.push_back(std::move(value));
@@ -99,7 +102,7 @@ public:
         return value;
     }
 
-private:
+  private:
     std::mutex mutex_;
     std::condition_variable changed_;
     std::vector<T> items_;
@@ -134,10 +137,9 @@ TEST_CASE("messages from one actor to an actor in another process arrive in orde
         constexpr std::int64_t count = 50000;
         node.spawn("sender", [&](Actor& self) {
             for (std::int64_t i = 0; i < count; ++i) self.send("recorder", wire::Ping{i});
-            self.request<wire::Pong>("recorder", wire::Report{}, 30s,
-                                     [&](Expected<wire::Pong, Error> r) {
-                                         result.put(r ? r->n : -2);
-                                     });
+            self.request<wire::Pong>(
+                "recorder", wire::Report{}, 30s,
+                [&](Expected<wire::Pong, Error> r) { result.put(r ? r->n : -2); });
         });
         auto received = result.take(60s);
         REQUIRE(received);
@@ -152,9 +154,8 @@ TEST_CASE("a request to an actor in another process that never answers times out
           "[process][node]") {
     TempRuntimeDir dir;
     {
-        auto child = spawn_node(dir, "silent-node", "silent", [](Actor& self) {
-            self.handle<wire::Ping>([](wire::Ping&) {});
-        });
+        auto child = spawn_node(dir, "silent-node", "silent",
+                                [](Actor& self) { self.handle<wire::Ping>([](wire::Ping&) {}); });
         REQUIRE(child.expect('r'));
         Node node(node_options(dir, "impatient-node"));
         auto reply = node.request<wire::Pong>("silent", wire::Ping{1}, 100ms);
@@ -217,8 +218,7 @@ TEST_CASE("when a node is killed with SIGKILL its watchers get Down and sends be
     CHECK(dir.wait_until_empty());
 }
 
-TEST_CASE("a malformed frame closes only its link and the node keeps serving",
-          "[process][node]") {
+TEST_CASE("a malformed frame closes only its link and the node keeps serving", "[process][node]") {
     TempRuntimeDir dir;
     {
         Node node(node_options(dir, "sturdy-node"));
@@ -270,9 +270,10 @@ TEST_CASE("a link takes the first preferred transport both nodes offer, or the o
     const std::string by_rule = by_preference +
                                 "[[links.rule]]\nfrom = \"asker-*\"\nto = \"echo-node\"\n"
                                 "transport = \"unix\"\n";
-    auto [toml, transport, reason] = GENERATE_COPY(
-        std::make_tuple(by_preference, std::string("tcp"), std::string("default")),
-        std::make_tuple(by_rule, std::string("unix"), std::string("rule \"asker-* -> echo-node\"")));
+    auto [toml, transport, reason] =
+        GENERATE_COPY(std::make_tuple(by_preference, std::string("tcp"), std::string("default")),
+                      std::make_tuple(by_rule, std::string("unix"),
+                                      std::string("rule \"asker-* -> echo-node\"")));
     {
         auto child_options = configured(dir, "echo-node", by_preference);
         auto child = Child::fork([=](ChildChannel& channel) {

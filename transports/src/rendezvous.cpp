@@ -46,7 +46,8 @@ Frame ControlChannel::receive_setup(std::chrono::milliseconds timeout) {
                             (status.reason.empty() ? std::string() : ": " + status.reason));
         auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline -
                                                                  std::chrono::steady_clock::now());
-        if (left.count() <= 0) throw LinkError("rendezvous: no setup frame from the listener in time");
+        if (left.count() <= 0)
+            throw LinkError("rendezvous: no setup frame from the listener in time");
         pollfd p{link_->poll_fd(), POLLIN, 0};
         (void)COURIER_SYSCALL(::poll, &p, nfds_t{1}, static_cast<int>(left.count()));
     }

@@ -88,7 +88,8 @@ struct RendezvousConnection {
     ControlChannel control;
     Frame setup;
 };
-RendezvousConnection rendezvous_connect(const Endpoint& endpoint, const TransportOptions& options,
-                                        std::chrono::milliseconds timeout = std::chrono::seconds(5));
+RendezvousConnection rendezvous_connect(
+    const Endpoint& endpoint, const TransportOptions& options,
+    std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 }  // namespace courier::detail

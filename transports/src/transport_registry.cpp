@@ -2,8 +2,8 @@
 
 #include "fifo/fifo_transport.hpp"
 #include "posixmq/posixmq_transport.hpp"
-#include "src/fragmenting_link.hpp"
 #include "shm/shm_transport.hpp"
+#include "src/fragmenting_link.hpp"
 #include "sysv/sysv_transport.hpp"
 #include "tcp/tcp_transport.hpp"
 #include "unix/unix_transport.hpp"

@@ -7,7 +7,9 @@
 struct Question {
     int value = 0;
     template <class A>
-    void serialize(A& a) { a(value); }
+    void serialize(A& a) {
+        a(value);
+    }
 };
 COURIER_MESSAGE(Question, "find_package.Question");
 

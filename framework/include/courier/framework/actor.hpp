@@ -26,7 +26,7 @@ class NodeCore;
 }
 
 class Actor {
-public:
+  public:
     Actor() = default;
     virtual ~Actor() = default;
     Actor(const Actor&) = delete;
@@ -63,13 +63,13 @@ public:
     /// The sender of the letter being handled (empty if anonymous).
     const std::string& sender() const noexcept;
 
-protected:
+  protected:
     /// Runs in the actor's context before any message.
     virtual void on_start() {}
     /// Runs in the actor's context after the last message.
     virtual void on_stop() {}
 
-private:
+  private:
     friend class Node;
     friend class detail::NodeCore;
     friend struct detail::ActorCell;

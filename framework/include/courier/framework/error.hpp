@@ -33,12 +33,12 @@ struct Error {
 
 /// Thrown for setup errors: spawn with a taken name, a node whose registry is out of reach.
 class SetupError : public std::runtime_error {
-public:
+  public:
     SetupError(ErrorCode code, const std::string& message)
         : std::runtime_error(message), code_(code) {}
     ErrorCode code() const noexcept { return code_; }
 
-private:
+  private:
     ErrorCode code_;
 };
 

@@ -21,7 +21,7 @@ struct PeerLink;  // a link to another node, owned by the node
 
 /// The content of a letter: a local object or bytes from a link.
 class Body {
-public:
+  public:
     virtual ~Body() = default;
     /// True when the body holds the C++ object of the letter's type (sent in-process).
     virtual bool is_local() const noexcept = 0;
@@ -31,7 +31,7 @@ public:
 
 template <Message T>
 class LocalBody final : public Body {
-public:
+  public:
     explicit LocalBody(T v) : value(std::move(v)) {}
     bool is_local() const noexcept override { return true; }
     void encode(std::vector<std::byte>& out) const override { encode_payload(value, out); }
@@ -41,7 +41,7 @@ public:
 /// The payload of a letter that arrived over a link: the whole frame, and where in it
 /// the payload lies.
 class WireBody final : public Body {
-public:
+  public:
     WireBody(std::vector<std::byte> frame, std::size_t offset, std::size_t size)
         : frame_(std::move(frame)), offset_(offset), size_(size) {}
     bool is_local() const noexcept override { return false; }
@@ -53,7 +53,7 @@ public:
         return std::span<const std::byte>(frame_).subspan(offset_, size_);
     }
 
-private:
+  private:
     std::vector<std::byte> frame_;
     std::size_t offset_, size_;
 };
@@ -63,8 +63,8 @@ struct Letter {
     std::uint8_t flags = 0;  ///< envelope_flags: request, reply
     std::uint8_t priority = 0;
     std::uint64_t correlation = 0;
-    std::string sender;     ///< the sending actor's name; empty when anonymous
-    std::string recipient;  ///< the name it was sent to
+    std::string sender;                        ///< the sending actor's name; empty when anonymous
+    std::string recipient;                     ///< the name it was sent to
     std::shared_ptr<detail::PeerLink> origin;  ///< the link it came over; null if local
     std::unique_ptr<Body> body;
 

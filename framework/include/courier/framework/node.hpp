@@ -45,8 +45,8 @@ struct NodeOptions {
 struct LinkInfo {
     std::string peer_node;  ///< empty until the peer said who it is
     std::string transport;  ///< the scheme
-    std::string reason;     ///< why this transport: `default`, `rule "a -> b"`, `override`, `accepted`
-    std::string peer;       ///< the transport's description of the other end
+    std::string reason;  ///< why this transport: `default`, `rule "a -> b"`, `override`, `accepted`
+    std::string peer;    ///< the transport's description of the other end
     bool initiated = false;  ///< this node connected (and chose the transport)
     std::uint64_t frames_sent = 0, bytes_sent = 0, frames_received = 0, bytes_received = 0;
     std::uint64_t errors = 0;  ///< frames that could not be sent or were refused
@@ -63,7 +63,7 @@ struct NodeStats {
 };
 
 class Node {
-public:
+  public:
     /// Starts the node: threads, listener, registration. Throws SetupError when the
     /// name is taken or the registry cannot be reached.
     explicit Node(NodeOptions options = {});
@@ -115,7 +115,7 @@ public:
     /// that send, reply and request use.
     void post(Letter letter);
 
-private:
+  private:
     void adopt(std::string name, std::unique_ptr<Actor> actor);
     Letter await_reply(Letter request, std::chrono::milliseconds timeout);
 

@@ -28,7 +28,9 @@ struct RegisterNode {
     std::int64_t pid = 0;
     std::vector<std::string> endpoints;
     template <class A>
-    void serialize(A& a) { a(node, pid, endpoints); }
+    void serialize(A& a) {
+        a(node, pid, endpoints);
+    }
 };
 
 /// Claims an actor name for the registered node of this connection. Answered with
@@ -36,14 +38,18 @@ struct RegisterNode {
 struct RegisterName {
     std::string name;
     template <class A>
-    void serialize(A& a) { a(name); }
+    void serialize(A& a) {
+        a(name);
+    }
 };
 
 /// Gives up a name (the actor stopped). Answered with Status. Watchers get NameDown.
 struct UnregisterName {
     std::string name;
     template <class A>
-    void serialize(A& a) { a(name); }
+    void serialize(A& a) {
+        a(name);
+    }
 };
 
 /// Resolves a name to its node. Answered with Location.
@@ -52,7 +58,9 @@ struct Lookup {
     /// 0: answer at once. Otherwise wait up to this long for the name to be registered.
     std::int64_t wait_ms = 0;
     template <class A>
-    void serialize(A& a) { a(name, wait_ms); }
+    void serialize(A& a) {
+        a(name, wait_ms);
+    }
 };
 
 /// Asks for a NameDown when `name` goes away (unregistered, or its node's connection
@@ -60,7 +68,9 @@ struct Lookup {
 struct Watch {
     std::string name;
     template <class A>
-    void serialize(A& a) { a(name); }
+    void serialize(A& a) {
+        a(name);
+    }
 };
 
 /// Asks for every node and its names. Answered with NodeList.
@@ -74,7 +84,9 @@ struct Status {
     bool ok = true;
     std::string error;  ///< why not, when !ok
     template <class A>
-    void serialize(A& a) { a(ok, error); }
+    void serialize(A& a) {
+        a(ok, error);
+    }
 };
 
 /// Answer to Lookup.
@@ -85,7 +97,9 @@ struct Location {
     std::int64_t pid = 0;
     std::vector<std::string> endpoints;
     template <class A>
-    void serialize(A& a) { a(found, name, node, pid, endpoints); }
+    void serialize(A& a) {
+        a(found, name, node, pid, endpoints);
+    }
 };
 
 struct NodeInfo {
@@ -94,14 +108,18 @@ struct NodeInfo {
     std::vector<std::string> endpoints;
     std::vector<std::string> names;
     template <class A>
-    void serialize(A& a) { a(node, pid, endpoints, names); }
+    void serialize(A& a) {
+        a(node, pid, endpoints, names);
+    }
 };
 
 /// Answer to ListNodes.
 struct NodeList {
     std::vector<NodeInfo> nodes;
     template <class A>
-    void serialize(A& a) { a(nodes); }
+    void serialize(A& a) {
+        a(nodes);
+    }
 };
 
 /// Unsolicited: a watched name went away.
@@ -109,7 +127,9 @@ struct NameDown {
     std::string name;
     std::string reason;  ///< "unregistered", "node exited", "not registered"
     template <class A>
-    void serialize(A& a) { a(name, reason); }
+    void serialize(A& a) {
+        a(name, reason);
+    }
 };
 
 }  // namespace courier::registry

@@ -22,7 +22,7 @@ inline constexpr TypeId request_timeout_type = type_id_from_name("courier.intern
 
 /// Thrown by a handler wrapper when the letter's payload does not decode.
 class UndecodableMessage : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 

@@ -15,12 +15,14 @@ namespace courier {
 /// the node that found out). For a request, the requester gets Error{unknown_name, ...}
 /// or the matching code instead.
 struct DeadLetter {
-    std::string recipient;     ///< the name the message was sent to
-    std::uint64_t type = 0;    ///< the wire id of the undelivered message's type
-    std::uint8_t code = 0;     ///< an ErrorCode: unknown_name, no_handler, link_failed...
+    std::string recipient;   ///< the name the message was sent to
+    std::uint64_t type = 0;  ///< the wire id of the undelivered message's type
+    std::uint8_t code = 0;   ///< an ErrorCode: unknown_name, no_handler, link_failed...
     std::string reason;
     template <class A>
-    void serialize(A& a) { a(recipient, type, code, reason); }
+    void serialize(A& a) {
+        a(recipient, type, code, reason);
+    }
 };
 
 /// The answer to a request whose handler failed (threw, or could not decode it).
@@ -28,7 +30,9 @@ struct Failure {
     std::uint8_t code = 0;  ///< an ErrorCode
     std::string message;
     template <class A>
-    void serialize(A& a) { a(code, message); }
+    void serialize(A& a) {
+        a(code, message);
+    }
 };
 
 /// A watched name went away: its actor stopped or its node's process exited.
@@ -36,14 +40,18 @@ struct Down {
     std::string name;
     std::string reason;
     template <class A>
-    void serialize(A& a) { a(name, reason); }
+    void serialize(A& a) {
+        a(name, reason);
+    }
 };
 
 /// First frame on every link between two nodes: who is on the other end.
 struct Hello {
     std::string node;
     template <class A>
-    void serialize(A& a) { a(node); }
+    void serialize(A& a) {
+        a(node);
+    }
 };
 
 }  // namespace courier

@@ -55,8 +55,8 @@ concept Transport = requires(const Endpoint& endpoint, const TransportOptions& o
 /// What a node tells a transport so it can pick an endpoint of its own: unique on the
 /// host, and with any files it needs inside the node's runtime directory.
 struct EndpointHint {
-    std::string node;                  ///< the node's name
-    long pid = 0;                      ///< the node's process
+    std::string node;                   ///< the node's name
+    long pid = 0;                       ///< the node's process
     std::filesystem::path runtime_dir;  ///< private to the user (0700)
 
     /// `courier.<pid>.<node>`, short and safe for any kernel object name: characters
@@ -96,7 +96,8 @@ class TransportRegistry {
             throw std::logic_error("transport scheme \"" + std::string(T::scheme) +
                                    "\" registered twice");
         }
-        TransportEntry entry{std::string(T::scheme), T::capabilities(), &T::listen, &T::connect, {}};
+        TransportEntry entry{
+            std::string(T::scheme), T::capabilities(), &T::listen, &T::connect, {}};
         if constexpr (HasDefaultEndpoint<T>) entry.default_endpoint = &T::default_endpoint;
         entries_.push_back(std::move(entry));
     }
