@@ -89,11 +89,31 @@ void Actor::dispatch(Letter& letter) {
 
 namespace detail {
 
+namespace {
+/// Letters the framework posts to itself; never bounced to anyone.
+bool is_internal(TypeId type) {
+    return type == start_type || type == stop_type || type == request_timeout_type;
+}
+}  // namespace
+
 ActorCell::ActorCell(NodeCore& owner, std::unique_ptr<Actor> a)
     : node(owner), actor(std::move(a)) {}
 
+void ActorCell::enqueue(Letter letter) {
+    std::lock_guard lock(mailbox_mutex_);
+    mailbox_.push_back(std::move(letter));
+}
+
+void ActorCell::take(std::vector<Letter>& out, std::size_t max) {
+    std::lock_guard lock(mailbox_mutex_);
+    while (!mailbox_.empty() && out.size() < max) {
+        out.push_back(std::move(mailbox_.front()));
+        mailbox_.pop_front();
+    }
+}
+
 void ActorCell::deliver(Letter letter) {
-    mailbox.enqueue(std::move(letter));
+    enqueue(std::move(letter));
     if (closed.load()) {
         bounce_all();
         return;
@@ -107,10 +127,18 @@ void ActorCell::kick() {
 
 void ActorCell::run() {
     // A batch bounds how long one busy actor keeps a worker from the others.
-    constexpr int batch = 64;
-    Letter letter;
-    for (int i = 0; i < batch && !closed.load(std::memory_order_relaxed); ++i) {
-        if (!mailbox.try_dequeue(letter)) break;
+    constexpr std::size_t batch = 64;
+    std::vector<Letter> letters;
+    letters.reserve(batch);
+    take(letters, batch);
+    for (auto& letter : letters) {
+        if (closed.load(std::memory_order_relaxed)) {
+            // Stopped mid-batch: the rest goes back to its senders.
+            if (!is_internal(letter.type))
+                node.dead_letter(letter, ErrorCode::stopped,
+                                 "actor '" + actor->name() + "' has stopped");
+            continue;
+        }
         if (letter.type == start_type) {
             try {
                 actor->on_start();
@@ -125,15 +153,16 @@ void ActorCell::run() {
         } else {
             actor->dispatch(letter);
         }
-        if (actor->stopping_) {
-            finish();
-            return;
-        }
+        if (actor->stopping_ && !closed.load()) finish();
     }
+    if (closed.load()) return;
     scheduled.store(false);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (mailbox.size_approx() > 0 && !closed.load() && !scheduled.exchange(true))
-        node.scheduler().schedule(shared_from_this());
+    bool more;
+    {
+        std::lock_guard lock(mailbox_mutex_);
+        more = !mailbox_.empty();
+    }
+    if (more) kick();
 }
 
 void ActorCell::finish() {
@@ -149,11 +178,13 @@ void ActorCell::finish() {
 }
 
 void ActorCell::bounce_all() {
-    Letter letter;
-    while (mailbox.try_dequeue(letter)) {
-        if (letter.type == start_type || letter.type == stop_type ||
-            letter.type == request_timeout_type)
-            continue;
+    std::deque<Letter> left;
+    {
+        std::lock_guard lock(mailbox_mutex_);
+        left.swap(mailbox_);
+    }
+    for (auto& letter : left) {
+        if (is_internal(letter.type)) continue;
         node.dead_letter(letter, ErrorCode::stopped, "actor '" + actor->name() + "' has stopped");
     }
 }

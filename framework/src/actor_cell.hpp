@@ -6,14 +6,14 @@
 #include <courier/framework/actor.hpp>
 #include <courier/framework/letter.hpp>
 
-#include <concurrentqueue/concurrentqueue.h>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 namespace courier::detail {
 
@@ -44,12 +44,23 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
 
     NodeCore& node;
     std::unique_ptr<Actor> actor;
-    moodycamel::ConcurrentQueue<Letter> mailbox;
+    /// Appends a letter without scheduling the cell (the start letter, before the name
+    /// is visible).
+    void enqueue(Letter letter);
+
     std::atomic<bool> scheduled{false};
     std::atomic<bool> closed{false};  ///< stopped: letters now become dead letters
 
   private:
     void finish();
+    /// Moves up to `max` letters from the mailbox to `out`, oldest first.
+    void take(std::vector<Letter>& out, std::size_t max);
+
+    // A true FIFO across every sending thread: moodycamel's queue orders only per
+    // producer, and an actor's letters come from whichever thread ran its sender. The
+    // lock is held for a push or a batch move, never while a handler runs.
+    std::mutex mailbox_mutex_;
+    std::deque<Letter> mailbox_;
 };
 
 /// A mailbox for one reply, waited on by a thread outside the actors (Node::request).

@@ -417,6 +417,10 @@ bool LinkRule::matches(std::string_view from_name, std::string_view to_name) con
 TransportOptions TransportSettings::options() const {
     TransportOptions options;
     options.max_frame_size = max_frame_size;
+    options.shm_ring_size = ring_size;
+    options.shm_spin = spin;
+    options.posixmq_msgsize = message_size;
+    options.posixmq_maxmsg = static_cast<long>(max_messages);
     return options;
 }
 

@@ -246,7 +246,7 @@ void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor) {
     // soon as the name is visible.
     Letter start;
     start.type = start_type;
-    cell->mailbox.enqueue(std::move(start));
+    cell->enqueue(std::move(start));
     {
         std::unique_lock lock(names_mutex_);
         if (!local_.try_emplace(name, cell).second)

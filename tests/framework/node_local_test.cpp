@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -264,4 +265,33 @@ TEST_CASE("shutdown from a handler releases wait()", "[framework][node]") {
     node.send("quitter", test::Ping{});
     node.wait();  // ctest's timeout catches a hang
     SUCCEED();
+}
+
+TEST_CASE("an actor's letters stay in order when its handler runs on different threads",
+          "[framework][node]") {
+    // The sender runs once per trigger, on whichever worker is free, so consecutive
+    // sends come from different threads; the mailbox must still keep them in order.
+    test::Inbox inbox;
+    courier::NodeOptions options = alone("thread-hops");
+    options.threads = 4;
+    courier::Node node(options);
+    node.spawn("sink", [&](courier::Actor& self) {
+        self.handle<test::Ping>([&](test::Ping& ping) { inbox.add(ping.n); });
+    });
+    node.spawn("hopper", [](courier::Actor& self) {
+        auto next = std::make_shared<int>(0);
+        self.handle<test::Pong>([&self, next](test::Pong&) {
+            for (int i = 0; i < 5; ++i) self.send("sink", test::Ping{(*next)++});
+        });
+    });
+    constexpr int triggers = 4000;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&] {
+            for (int i = 0; i < triggers / 4; ++i) node.send("hopper", test::Pong{});
+        });
+    for (auto& thread : threads) thread.join();
+    REQUIRE(inbox.wait([](auto& in) { return in.values.size() == triggers * 5; }, 20s));
+    for (std::size_t i = 0; i < inbox.values.size(); ++i)
+        REQUIRE(inbox.values[i] == static_cast<int>(i));
 }
