@@ -29,35 +29,6 @@ bool same_bytes(const std::vector<std::byte>& a, const std::vector<std::byte>& b
     return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
 }
 
-/// Runs `body` on a thread and rethrows what it threw at join(). If the test fails
-/// first, `unblock` runs before the join (typically: close the peer, so a send blocked
-/// on a full link fails instead of hanging the test).
-class Sender {
-  public:
-    Sender(std::function<void()> body, std::function<void()> unblock)
-        : unblock_(std::move(unblock)), thread_([this, body = std::move(body)] {
-              try {
-                  body();
-              } catch (...) {
-                  error_ = std::current_exception();
-              }
-          }) {}
-    ~Sender() {
-        if (!thread_.joinable()) return;
-        unblock_();
-        thread_.join();
-    }
-    void join() {
-        thread_.join();
-        if (error_) std::rethrow_exception(error_);
-    }
-
-  private:
-    std::function<void()> unblock_;
-    std::exception_ptr error_;
-    std::thread thread_;
-};
-
 std::uint32_t read_u32(const std::byte* p) {
     std::uint32_t v = 0;
     std::memcpy(&v, p, sizeof(v));

@@ -123,34 +123,6 @@ struct Forged {
     }
 };
 
-/// Runs `body` on a thread; join() rethrows what it threw. If the test fails first,
-/// `unblock` runs before joining, so a sender blocked on a full link cannot hang it.
-class Sender {
-  public:
-    Sender(std::function<void()> body, std::function<void()> unblock)
-        : unblock_(std::move(unblock)), thread_([this, body = std::move(body)] {
-              try {
-                  body();
-              } catch (...) {
-                  error_ = std::current_exception();
-              }
-          }) {}
-    ~Sender() {
-        if (!thread_.joinable()) return;
-        unblock_();
-        thread_.join();
-    }
-    void join() {
-        thread_.join();
-        if (error_) std::rethrow_exception(error_);
-    }
-
-  private:
-    std::function<void()> unblock_;
-    std::exception_ptr error_;
-    std::thread thread_;
-};
-
 constexpr std::uint8_t first = detail::chunk_first;
 constexpr std::uint8_t last = detail::chunk_last;
 

@@ -16,12 +16,14 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace courier::test {
@@ -118,6 +120,35 @@ class Child {
 
   private:
     pid_t pid_ = -1;
+};
+
+/// Runs `body` on a thread and rethrows what it threw at join(). If the test fails
+/// first, `unblock` runs before the join (typically: close the peer, so a send blocked
+/// on a full link fails instead of hanging the test).
+class Sender {
+  public:
+    Sender(std::function<void()> body, std::function<void()> unblock)
+        : unblock_(std::move(unblock)), thread_([this, body = std::move(body)] {
+              try {
+                  body();
+              } catch (...) {
+                  error_ = std::current_exception();
+              }
+          }) {}
+    ~Sender() {
+        if (!thread_.joinable()) return;
+        unblock_();
+        thread_.join();
+    }
+    void join() {
+        thread_.join();
+        if (error_) std::rethrow_exception(error_);
+    }
+
+  private:
+    std::function<void()> unblock_;
+    std::exception_ptr error_;
+    std::thread thread_;
 };
 
 }  // namespace courier::test
