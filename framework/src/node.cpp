@@ -35,13 +35,17 @@ const std::string& Node::name() const noexcept {
     return core_->name();
 }
 
+namespace detail {
+/// An actor whose handlers a setup function registers when it starts.
+struct FunctionActor final : Actor {
+    explicit FunctionActor(std::function<void(Actor&)> f) : setup(std::move(f)) {}
+    void on_start() override { setup(*this); }
+    std::function<void(Actor&)> setup;
+};
+}  // namespace detail
+
 void Node::spawn(std::string name, std::function<void(Actor&)> setup) {
-    struct FunctionActor final : Actor {
-        explicit FunctionActor(std::function<void(Actor&)> f) : setup(std::move(f)) {}
-        void on_start() override { setup(*this); }
-        std::function<void(Actor&)> setup;
-    };
-    adopt(std::move(name), std::make_unique<FunctionActor>(std::move(setup)));
+    adopt(std::move(name), std::make_unique<detail::FunctionActor>(std::move(setup)));
 }
 
 void Node::adopt(std::string name, std::unique_ptr<Actor> actor) {
@@ -115,6 +119,13 @@ void NodeCore::start() {
     if (!options_.use_registry) return;
 
     listen_on_transports();
+    // Answers `courier links`; reachable over any link, not registered.
+    adopt(node_service_name, std::make_unique<FunctionActor>([this](Actor& self) {
+              self.handle<LinksQuery>([this, &self](LinksQuery&) {
+                  self.reply(LinkList{name_, links()});
+              });
+          }),
+          /*internal=*/true);
     try {
         registry_ = std::make_unique<RegistryClient>(options_.registry);
     } catch (const RegistryError& e) {
@@ -234,8 +245,8 @@ NodeStats NodeCore::stats() const noexcept {
 
 // ---- Actors ----------------------------------------------------------------------------
 
-void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor) {
-    if (!is_valid_name(name) || name.front() == '$')
+void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor, bool internal) {
+    if (!is_valid_name(name) || (name.front() == '$' && !internal))
         throw SetupError(ErrorCode::unknown_name,
                          "invalid actor name '" + name +
                              "': use 1-255 printable ASCII characters, not starting with '$'");
@@ -253,7 +264,7 @@ void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor) {
             throw SetupError(ErrorCode::name_taken,
                              "name '" + name + "' is already taken in node '" + name_ + "'");
     }
-    if (registry_) {
+    if (registry_ && !internal) {
         registry::Status status;
         try {
             status = registry_->register_name(name);
@@ -291,7 +302,7 @@ void NodeCore::forget(const std::string& name, const ActorCell* cell) {
         if (auto it = local_.find(name); it != local_.end() && it->second.get() == cell)
             local_.erase(it);
     }
-    if (registry_) {
+    if (registry_ && name.front() != '$') {
         try {
             registry_->unregister_name(name);
         } catch (const RegistryError& e) {

@@ -47,7 +47,7 @@ class NodeCore {
     Node& owner() noexcept { return owner_; }
     Scheduler& scheduler() noexcept { return *scheduler_; }
 
-    void adopt(std::string name, std::unique_ptr<Actor> actor);
+    void adopt(std::string name, std::unique_ptr<Actor> actor, bool internal = false);
     void stop_actor(std::string_view name);
     /// The cell finished (stopped): forget its name here and in the registry.
     void forget(const std::string& name, const ActorCell* cell);

@@ -299,3 +299,33 @@ TEST_CASE("a link takes the first preferred transport both nodes offer, or the o
     }
     CHECK(dir.wait_until_empty());
 }
+
+TEST_CASE("courier links shows each node's links with transport and reason", "[process][node][cli]") {
+    TempRuntimeDir dir;
+    {
+        const std::string toml = "[links]\npreference = [\"fifo\", \"unix\"]\n";
+        auto child_options = configured(dir, "echo-node", toml);
+        auto child = Child::fork([=](ChildChannel& channel) {
+            Node n(child_options);
+            n.spawn("echo", echo);
+            channel.send('r');
+            while (char c = channel.receive())
+                if (c == 'q') break;
+            return 0;
+        });
+        REQUIRE(child.expect('r'));
+        Node node(configured(dir, "asker-node", toml));
+        REQUIRE(node.request<wire::Pong>("echo", wire::Ping{1}, 5s).has_value());
+
+        auto out = run_command(
+            {(bin_dir() / "courier").string(), "links", "--runtime-dir", dir.path().string()});
+        CHECK(out.exit_code == 0);
+        INFO(out.out);
+        // Both ends report the link: the asker chose fifo by preference, the echo node accepted.
+        CHECK_THAT(out.out, Catch::Contains("TRANSPORT") && Catch::Contains("WHY"));
+        CHECK_THAT(out.out, Catch::Matches("(.|\n)*asker-node +echo-node +fifo +default(.|\n)*"));
+        CHECK_THAT(out.out, Catch::Matches("(.|\n)*echo-node +asker-node +fifo +accepted(.|\n)*"));
+        child.send('q');
+    }
+    CHECK(dir.wait_until_empty());
+}

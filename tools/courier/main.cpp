@@ -1,14 +1,21 @@
-/// courier: the command-line tool. `courier ps` lists the nodes of this host's registry.
-/// Subcommands to come: `links`, `clean`, `bench` (docs/registry.md).
+/// courier: the command-line tool. `courier ps` lists the nodes of this host's registry;
+/// `courier links` asks each node for its links. Subcommands to come: `clean`, `bench`.
 
 #include <courier/framework/registry_client.hpp>
 #include <courier/framework/runtime_dir.hpp>
+#include <courier/framework/system_messages.hpp>
+#include <courier/serialization/codec.hpp>
+#include <courier/transports/transport.hpp>
+
+#include <poll.h>
 
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,31 +30,7 @@ std::string joined(const std::vector<std::string>& items) {
     return out.empty() ? "-" : out;
 }
 
-/// Prints a table of the registry's nodes. Never starts a registry.
-int ps(const std::string& runtime_dir) {
-    courier::RegistryOptions options;
-    options.runtime_dir =
-        runtime_dir.empty() ? courier::default_runtime_dir() : std::filesystem::path(runtime_dir);
-    options.autostart = false;
-    courier::registry::NodeList list;
-    try {
-        courier::RegistryClient client(options);
-        list = client.list_nodes();
-    } catch (const courier::RegistryNotRunning&) {
-        std::cout << "no courier registry is running in " << options.runtime_dir.string() << "\n";
-        return 0;
-    } catch (const courier::RegistryError& e) {
-        std::cerr << "courier ps: " << e.what() << "\n";
-        return 1;
-    }
-    if (list.nodes.empty()) {
-        std::cout << "no nodes are registered in " << options.runtime_dir.string() << "\n";
-        return 0;
-    }
-    std::vector<std::vector<std::string>> rows{{"NODE", "PID", "ENDPOINTS", "NAMES"}};
-    for (const auto& node : list.nodes)
-        rows.push_back(
-            {node.node, std::to_string(node.pid), joined(node.endpoints), joined(node.names)});
+void print_table(const std::vector<std::vector<std::string>>& rows) {
     std::vector<std::size_t> width(rows.front().size(), 0);
     for (const auto& row : rows)
         for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
@@ -59,7 +42,116 @@ int ps(const std::string& runtime_dir) {
         }
         std::cout << line << "\n";
     }
+}
+
+std::filesystem::path registry_dir(const std::string& runtime_dir) {
+    return runtime_dir.empty() ? courier::default_runtime_dir()
+                               : std::filesystem::path(runtime_dir);
+}
+
+/// The registry's nodes, or nullopt (with a message printed) when there is no registry.
+/// Never starts a registry.
+std::optional<courier::registry::NodeList> registered_nodes(const std::string& runtime_dir,
+                                                            const char* command) {
+    courier::RegistryOptions options;
+    options.runtime_dir = registry_dir(runtime_dir);
+    options.autostart = false;
+    try {
+        courier::RegistryClient client(options);
+        return client.list_nodes();
+    } catch (const courier::RegistryNotRunning&) {
+        std::cout << "no courier registry is running in " << options.runtime_dir.string() << "\n";
+    } catch (const courier::RegistryError& e) {
+        std::cerr << "courier " << command << ": " << e.what() << "\n";
+    }
+    return std::nullopt;
+}
+
+/// Prints a table of the registry's nodes.
+int ps(const std::string& runtime_dir) {
+    auto nodes = registered_nodes(runtime_dir, "ps");
+    if (!nodes) return 0;
+    const auto& list = *nodes;
+    if (list.nodes.empty()) {
+        std::cout << "no nodes are registered in " << registry_dir(runtime_dir).string() << "\n";
+        return 0;
+    }
+    std::vector<std::vector<std::string>> rows{{"NODE", "PID", "ENDPOINTS", "NAMES"}};
+    for (const auto& node : list.nodes)
+        rows.push_back(
+            {node.node, std::to_string(node.pid), joined(node.endpoints), joined(node.names)});
+    print_table(rows);
     return 0;
+}
+
+/// Asks one node for its links over the first of its endpoints that connects.
+courier::Expected<courier::LinkList, std::string> query_links(
+    const courier::registry::NodeInfo& node) {
+    using namespace std::chrono_literals;
+    std::string errors;
+    for (const auto& uri : node.endpoints) {
+        try {
+            auto link =
+                courier::TransportRegistry::builtin().connect(courier::Endpoint::parse(uri));
+            courier::EnvelopeHeader header;
+            header.flags = courier::envelope_flags::request;
+            header.correlation = 1;
+            header.sender = "courier-cli";
+            header.recipient = courier::node_service_name;
+            link->send(courier::encode_message(header, courier::LinksQuery{}));
+            auto deadline = std::chrono::steady_clock::now() + 3s;
+            std::vector<courier::Frame> frames;
+            while (std::chrono::steady_clock::now() < deadline) {
+                pollfd p{link->poll_fd(), POLLIN, 0};
+                ::poll(&p, 1, 100);
+                auto status = link->receive(frames);
+                for (auto& frame : frames) {
+                    auto view = courier::decode_envelope(frame.bytes);
+                    if (!view || view->header.type != courier::type_id_of<courier::LinkList>())
+                        continue;
+                    auto list = courier::decode_payload<courier::LinkList>(view->payload);
+                    if (list) return std::move(*list);
+                    return courier::Unexpected{list.error().message};
+                }
+                if (status.state != courier::ReceiveStatus::State::open) break;
+            }
+            errors += uri + ": no answer; ";
+        } catch (const std::exception& e) {
+            errors += uri + ": " + e.what() + "; ";
+        }
+    }
+    return courier::Unexpected{errors.empty() ? std::string("no endpoints") : errors};
+}
+
+/// Prints every open link of every node: ends, transport, why, and counters.
+int links(const std::string& runtime_dir) {
+    auto nodes = registered_nodes(runtime_dir, "links");
+    if (!nodes) return 0;
+    std::vector<std::vector<std::string>> rows{
+        {"NODE", "PEER", "TRANSPORT", "WHY", "SENT", "RECEIVED", "ERRORS"}};
+    int status = 0;
+    for (const auto& node : nodes->nodes) {
+        auto list = query_links(node);
+        if (!list) {
+            std::cerr << "courier links: node '" << node.node << "': " << list.error() << "\n";
+            status = 1;
+            continue;
+        }
+        for (const auto& link : list->links) {
+            if (link.peer_node.empty()) continue;  // a query like this one, not a node
+            rows.push_back(
+                {node.node, link.peer_node, link.transport, link.reason,
+                 std::to_string(link.frames_sent) + " (" + std::to_string(link.bytes_sent) + " B)",
+                 std::to_string(link.frames_received) + " (" + std::to_string(link.bytes_received) +
+                     " B)",
+                 std::to_string(link.errors)});
+        }
+    }
+    if (rows.size() == 1)
+        std::cout << "no links are open\n";
+    else
+        print_table(rows);
+    return status;
 }
 
 }  // namespace
@@ -73,9 +165,13 @@ int main(int argc, char** argv) {
     ps_command->add_option("--runtime-dir", runtime_dir,
                            "registry directory (default: $COURIER_RUNTIME_DIR, "
                            "$XDG_RUNTIME_DIR/courier, /tmp/courier-$UID)");
-    // Each subcommand is one function; `links`, `clean` and `bench` will join `ps` here.
+    auto* links_command =
+        app.add_subcommand("links", "list every open link: its ends, transport and why");
+    links_command->add_option("--runtime-dir", runtime_dir, "registry directory (as for ps)");
+    // Each subcommand is one function; `clean` and `bench` will join here.
 
     CLI11_PARSE(app, argc, argv);
     if (ps_command->parsed()) return ps(runtime_dir);
+    if (links_command->parsed()) return links(runtime_dir);
     return 2;
 }

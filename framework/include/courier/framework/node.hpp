@@ -41,17 +41,6 @@ struct NodeOptions {
     std::optional<Config> config;
 };
 
-/// One open link of a node to another node, as `courier links` shows it.
-struct LinkInfo {
-    std::string peer_node;  ///< empty until the peer said who it is
-    std::string transport;  ///< the scheme
-    std::string reason;  ///< why this transport: `default`, `rule "a -> b"`, `override`, `accepted`
-    std::string peer;    ///< the transport's description of the other end
-    bool initiated = false;  ///< this node connected (and chose the transport)
-    std::uint64_t frames_sent = 0, bytes_sent = 0, frames_received = 0, bytes_received = 0;
-    std::uint64_t errors = 0;  ///< frames that could not be sent or were refused
-};
-
 /// Counters of a node since it started.
 struct NodeStats {
     std::uint64_t delivered_local = 0;   ///< letters put in a mailbox of this process

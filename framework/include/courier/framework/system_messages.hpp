@@ -5,9 +5,11 @@
 #include <courier/serialization/message_type.hpp>
 
 #include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace courier {
 
@@ -54,9 +56,45 @@ struct Hello {
     }
 };
 
+/// One open link of a node to another node, as `courier links` shows it.
+struct LinkInfo {
+    std::string peer_node;  ///< empty until the peer said who it is
+    std::string transport;  ///< the scheme
+    std::string reason;  ///< why this transport: `default`, `rule "a -> b"`, `override`, `accepted`
+    std::string peer;    ///< the transport's description of the other end
+    bool initiated = false;  ///< this node connected (and chose the transport)
+    std::uint64_t frames_sent = 0, bytes_sent = 0, frames_received = 0, bytes_received = 0;
+    std::uint64_t errors = 0;  ///< frames that could not be sent or were refused
+    template <class A>
+    void serialize(A& a) {
+        a(peer_node, transport, reason, peer, initiated, frames_sent, bytes_sent, frames_received,
+          bytes_received, errors);
+    }
+};
+
+/// The name a node answers LinksQuery under; not registered, reachable over any link.
+inline constexpr const char* node_service_name = "$node";
+
+/// Asks a node for its open links (`courier links`). Answered with LinkList.
+struct LinksQuery {
+    template <class A>
+    void serialize(A&) {}
+};
+
+struct LinkList {
+    std::string node;
+    std::vector<LinkInfo> links;
+    template <class A>
+    void serialize(A& a) {
+        a(node, links);
+    }
+};
+
 }  // namespace courier
 
 COURIER_MESSAGE(courier::DeadLetter, "courier.DeadLetter");
 COURIER_MESSAGE(courier::Failure, "courier.Failure");
 COURIER_MESSAGE(courier::Down, "courier.Down");
 COURIER_MESSAGE(courier::Hello, "courier.Hello");
+COURIER_MESSAGE(courier::LinksQuery, "courier.LinksQuery");
+COURIER_MESSAGE(courier::LinkList, "courier.LinkList");
