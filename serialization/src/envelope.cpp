@@ -78,7 +78,8 @@ void encode_envelope_header(const EnvelopeHeader& header, std::size_t payload_si
                           static_cast<std::uint16_t>(header.recipient.size()));
     put_le<std::uint32_t>(at + off_payload_len, static_cast<std::uint32_t>(payload_size));
     std::byte* names = at + envelope_header_size;
-    std::memcpy(names, header.sender.data(), header.sender.size());
+    // An anonymous sender is an empty view whose data() may be null: memcpy must not see it.
+    if (!header.sender.empty()) std::memcpy(names, header.sender.data(), header.sender.size());
     std::memcpy(names + header.sender.size(), header.recipient.data(), header.recipient.size());
 }
 

@@ -106,7 +106,7 @@ TEST_CASE("the envelope header is laid out as docs/protocol.md says", "[serializ
 
 TEST_CASE("an envelope with an empty sender is anonymous", "[serialization][envelope]") {
     auto header = sample_header();
-    header.sender = "";
+    header.sender = std::string_view{};  // null data(), as an anonymous Letter gives
     auto frame = make_frame(header, {});
     auto decoded = decode_envelope(frame);
     REQUIRE(decoded);
