@@ -56,9 +56,7 @@ NodeOptions node_options(const TempRuntimeDir& dir, std::string name) {
 
 /// A child process with a node named `node` hosting `actor`, built by `setup`. Writes 'r'
 /// once the actor is registered and stays until the parent writes 'q' or goes away.
-Child spawn_node(const TempRuntimeDir& dir, std::string node, std::string actor,
-                 std::function<void(Actor&)> setup) {
-    auto options = node_options(dir, node);
+Child spawn_node(NodeOptions options, std::string actor, std::function<void(Actor&)> setup) {
     return Child::fork([=](ChildChannel& channel) {
         Node n(options);
         n.spawn(actor, setup);
@@ -67,6 +65,11 @@ Child spawn_node(const TempRuntimeDir& dir, std::string node, std::string actor,
             if (c == 'q') break;
         return 0;
     });
+}
+
+Child spawn_node(const TempRuntimeDir& dir, std::string node, std::string actor,
+                 std::function<void(Actor&)> setup) {
+    return spawn_node(node_options(dir, std::move(node)), std::move(actor), std::move(setup));
 }
 
 void echo(Actor& self) {
@@ -276,14 +279,7 @@ TEST_CASE("a link takes the first preferred transport both nodes offer, or the o
                                       std::string("rule \"asker-* -> echo-node\"")));
     {
         auto child_options = configured(dir, "echo-node", by_preference);
-        auto child = Child::fork([=](ChildChannel& channel) {
-            Node n(child_options);
-            n.spawn("echo", echo);
-            channel.send('r');
-            while (char c = channel.receive())
-                if (c == 'q') break;
-            return 0;
-        });
+        auto child = spawn_node(child_options, "echo", echo);
         REQUIRE(child.expect('r'));
         Node node(configured(dir, "asker-1", toml));
         REQUIRE(node.request<wire::Pong>("echo", wire::Ping{1}, 5s).has_value());
@@ -300,19 +296,13 @@ TEST_CASE("a link takes the first preferred transport both nodes offer, or the o
     CHECK(dir.wait_until_empty());
 }
 
-TEST_CASE("courier links shows each node's links with transport and reason", "[process][node][cli]") {
+TEST_CASE("courier links shows each node's links with transport and reason",
+          "[process][node][cli]") {
     TempRuntimeDir dir;
     {
         const std::string toml = "[links]\npreference = [\"fifo\", \"unix\"]\n";
         auto child_options = configured(dir, "echo-node", toml);
-        auto child = Child::fork([=](ChildChannel& channel) {
-            Node n(child_options);
-            n.spawn("echo", echo);
-            channel.send('r');
-            while (char c = channel.receive())
-                if (c == 'q') break;
-            return 0;
-        });
+        auto child = spawn_node(child_options, "echo", echo);
         REQUIRE(child.expect('r'));
         Node node(configured(dir, "asker-node", toml));
         REQUIRE(node.request<wire::Pong>("echo", wire::Ping{1}, 5s).has_value());

@@ -39,19 +39,6 @@ std::vector<std::string> files_in(const TempDir& dir) {
     return names;
 }
 
-/// A pipe the child writes one byte to when it is ready.
-struct ReadySignal {
-    Fd read_end, write_end;
-    ReadySignal() {
-        std::array<int, 2> ends{};
-        REQUIRE(::pipe2(ends.data(), O_CLOEXEC) == 0);
-        read_end.reset(ends[0]);
-        write_end.reset(ends[1]);
-    }
-    void signal() const { (void)!::write(write_end.get(), "r", 1); }
-    bool wait() const { return wait_readable(read_end.get()); }
-};
-
 }  // namespace
 
 TEST_CASE("a fifo link leaves no file behind, open or closed", "[transport][fifo]") {

@@ -66,18 +66,6 @@ std::vector<std::string> queues_of(const Endpoint& endpoint, pid_t pid) {
     return found;
 }
 
-struct ReadySignal {
-    Fd read_end, write_end;
-    ReadySignal() {
-        std::array<int, 2> ends{};
-        REQUIRE(::pipe2(ends.data(), O_CLOEXEC) == 0);
-        read_end.reset(ends[0]);
-        write_end.reset(ends[1]);
-    }
-    void signal() const { (void)!::write(write_end.get(), "r", 1); }
-    bool wait() const { return wait_readable(read_end.get()); }
-};
-
 long proc_value(const char* path) {
     std::ifstream file(path);
     long value = -1;

@@ -61,13 +61,6 @@ bool same_bytes(const std::vector<std::byte>& a, const std::vector<std::byte>& b
     return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
 }
 
-/// A child that connects, sends one frame, then waits to be killed without reading.
-int connect_and_stay(const Endpoint& endpoint) {
-    auto link = TransportRegistry::builtin().connect(endpoint);
-    link->send(pattern(10, 7));
-    for (;;) ::pause();
-}
-
 }  // namespace
 
 TEST_CASE("shm declares one ring record as its native frame limit", "[transport][shm]") {

@@ -59,13 +59,6 @@ std::size_t read_proc(const char* path) {
     return value;
 }
 
-/// A child that connects to `endpoint`, sends one frame, then waits to be killed.
-int connect_and_stay(const Endpoint& endpoint) {
-    auto link = TransportRegistry::builtin().connect(endpoint);
-    link->send(pattern(10, 7));
-    for (;;) ::pause();
-}
-
 }  // namespace
 
 TEST_CASE("sysv declares the kernel's message limit and priorities", "[transport][sysv]") {

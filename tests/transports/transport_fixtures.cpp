@@ -2,6 +2,7 @@
 
 #include <courier/transports/posix_call.hpp>
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <future>
@@ -257,6 +259,24 @@ Child::~Child() {
     if (pid_ < 0) return;
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
+}
+
+ReadySignal::ReadySignal() {
+    int ends[2];
+    if (::pipe2(ends, O_CLOEXEC) != 0)
+        throw std::system_error(errno, std::generic_category(), "pipe2");
+    read_end.reset(ends[0]);
+    write_end.reset(ends[1]);
+}
+
+void ReadySignal::signal() const {
+    (void)!::write(write_end.get(), "r", 1);
+}
+
+int connect_and_stay(const Endpoint& endpoint) {
+    auto link = TransportRegistry::builtin().connect(endpoint);
+    link->send(pattern(10, 7));
+    for (;;) ::pause();
 }
 
 }  // namespace courier::test

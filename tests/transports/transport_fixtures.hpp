@@ -151,4 +151,16 @@ class Sender {
     std::thread thread_;
 };
 
+/// A pipe a forked child writes one byte to when it is ready.
+struct ReadySignal {
+    Fd read_end, write_end;
+    ReadySignal();
+    void signal() const;
+    /// True when the child signalled within the deadline.
+    bool wait() const { return wait_readable(read_end.get()); }
+};
+
+/// Body of a child that connects to `endpoint`, sends one frame and waits to be killed.
+int connect_and_stay(const Endpoint& endpoint);
+
 }  // namespace courier::test
