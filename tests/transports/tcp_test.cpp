@@ -129,16 +129,3 @@ TEST_CASE("malformed tcp addresses are refused with the reason", "[transport][tc
     refuses("tcp://[::1]", "no port");
     refuses("tcp://[::1]7000", "no port");
 }
-
-TEST_CASE("descriptors are refused with a clear message", "[transport][tcp]") {
-    auto pair = connect_pair(tcp_loopback_endpoint());
-    const std::array<int, 1> fds{0};
-    CHECK_THROWS_AS(pair.client->send(pattern(4, 0), fds), LinkError);
-    CHECK_THROWS_WITH(
-        pair.client->send(pattern(4, 0), fds),
-        Catch::Contains("cannot carry file descriptors") && Catch::Contains(pair.client->peer()));
-    pair.client->send(pattern(4, 1));  // and the link still works
-    auto received = receive_frames(*pair.server, 1);
-    REQUIRE(received.frames.size() == 1);
-    CHECK(received.frames[0].bytes == pattern(4, 1));
-}

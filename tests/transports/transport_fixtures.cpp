@@ -13,10 +13,13 @@
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <future>
 #include <stdexcept>
 #include <system_error>
@@ -138,6 +141,39 @@ int remaining_ms(Clock::time_point until) {
 
 }  // namespace
 
+bool wait_until(const std::function<bool()>& condition, milliseconds timeout,
+                std::chrono::microseconds every) {
+    const auto until = Clock::now() + timeout;
+    for (;;) {
+        if (condition()) return true;
+        if (Clock::now() >= until) return false;
+        std::this_thread::sleep_for(every);
+    }
+}
+
+bool thread_asleep(pid_t tid) {
+    if (tid == 0) return false;
+    std::ifstream stat("/proc/self/task/" + std::to_string(tid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    // "tid (comm) S ...": the name may hold spaces and parentheses, the state follows the last ')'.
+    const auto close = line.rfind(')');
+    return close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'S';
+}
+
+bool send_fails_within(Link& link, milliseconds timeout) {
+    const auto until = Clock::now() + timeout;
+    const auto frame = pattern(1000, 0);
+    while (Clock::now() < until) {
+        try {
+            link.send(frame);
+        } catch (const LinkError&) {
+            return true;
+        }
+    }
+    return false;
+}
+
 bool wait_readable(int fd, milliseconds timeout) {
     pollfd entry{fd, POLLIN, 0};
     const auto result =
@@ -214,9 +250,23 @@ std::vector<std::byte> length_prefix(std::uint32_t length) {
 
 // --- child processes -----------------------------------------------------------------
 
+namespace {
+
+std::vector<pid_t>& children() {
+    static std::vector<pid_t> pids;
+    return pids;
+}
+
+}  // namespace
+
+const std::vector<pid_t>& forked_children() {
+    return children();
+}
+
 Child::Child(const std::function<int()>& body) {
     pid_ = ::fork();
     if (pid_ < 0) throw std::system_error(errno, std::generic_category(), "fork");
+    if (pid_ > 0) children().push_back(pid_);
     if (pid_ == 0) {
         int code = 100;
         try {
@@ -269,8 +319,16 @@ ReadySignal::ReadySignal() {
     write_end.reset(ends[1]);
 }
 
-void ReadySignal::signal() const {
-    (void)!::write(write_end.get(), "r", 1);
+void ReadySignal::signal(std::string_view message) const {
+    (void)!::write(write_end.get(), message.data(), message.size());
+}
+
+std::string ReadySignal::message() const {
+    if (!wait()) return {};
+    std::array<char, PIPE_BUF> buffer{};
+    const auto got = COURIER_SYSCALL(::read, read_end.get(), buffer.data(), buffer.size());
+    return got.ok() ? std::string(buffer.data(), static_cast<std::size_t>(got.value))
+                    : std::string();
 }
 
 int connect_and_stay(const Endpoint& endpoint) {

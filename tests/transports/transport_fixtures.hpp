@@ -80,6 +80,16 @@ Endpoint shm_endpoint();
 
 /// Waits until `fd` is readable; false if `timeout` passed first.
 bool wait_readable(int fd, milliseconds timeout = deadline);
+/// Checks `condition` every `every` until it holds or `timeout` passes, for states with no
+/// descriptor to wait on (a thread asleep, a file gone). Returns the last result.
+bool wait_until(const std::function<bool()>& condition, milliseconds timeout = deadline,
+                std::chrono::microseconds every = std::chrono::microseconds(200));
+/// True when thread `tid` of this process is asleep (state S in /proc): a sender that
+/// waits for room in a full mechanism. False for tid 0 (not started).
+bool thread_asleep(pid_t tid);
+/// Sends small frames until one throws LinkError: true if that happens within `timeout`.
+/// Some mechanisms learn that the peer is gone only on a later write.
+bool send_fails_within(Link& link, milliseconds timeout = deadline);
 
 /// A listener with one link connected to it, seen from both ends.
 struct Connected {
@@ -122,6 +132,9 @@ class Child {
     pid_t pid_ = -1;
 };
 
+/// The pids of every Child forked so far, oldest first (Leftovers looks for what they made).
+const std::vector<pid_t>& forked_children();
+
 /// Runs `body` on a thread and rethrows what it threw at join(). If the test fails
 /// first, `unblock` runs before the join (typically: close the peer, so a send blocked
 /// on a full link fails instead of hanging the test).
@@ -151,13 +164,17 @@ class Sender {
     std::thread thread_;
 };
 
-/// A pipe a forked child writes one byte to when it is ready.
+/// A pipe a forked child writes to when it is ready, optionally with a short message
+/// (e.g. the endpoint it bound).
 struct ReadySignal {
     Fd read_end, write_end;
     ReadySignal();
-    void signal() const;
+    /// One write of at most PIPE_BUF bytes, so the parent reads it whole.
+    void signal(std::string_view message = "r") const;
     /// True when the child signalled within the deadline.
     bool wait() const { return wait_readable(read_end.get()); }
+    /// The message, once the child signalled; empty if it did not within the deadline.
+    std::string message() const;
 };
 
 /// Body of a child that connects to `endpoint`, sends one frame and waits to be killed.

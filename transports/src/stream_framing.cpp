@@ -22,7 +22,8 @@ namespace {
 
 /// How much one recvmsg asks for when no large frame is pending.
 constexpr std::size_t read_chunk = std::size_t{64} << 10;
-/// Upper bound of one recvmsg into a large frame; keeps the zeroing in resize() cheap.
+/// Upper bound of one recvmsg into a large frame, which keeps the zeroing in resize()
+/// cheap, and about what one receive() reads before it returns.
 constexpr std::size_t max_read = std::size_t{4} << 20;
 
 /// Room for the largest SCM_RIGHTS message, aligned as a cmsghdr.
@@ -198,13 +199,16 @@ void StreamLink::wait_writable() {
 
 ReceiveStatus StreamLink::receive(std::vector<Frame>& out) {
     if (ended_) return *ended_;
+    // A bounded batch: a peer writing as fast as we read must not keep the caller (the
+    // node's reactor) here. The socket stays readable, so the next call takes the rest.
+    const std::uint64_t stop_at = in_offset_ + in_.size() + max_read;
     for (;;) {
         bool would_block = false;
         auto end = read_some(would_block);
         // Frames that arrived before an EOF or an error are still delivered.
         if (auto broken = extract_frames(out)) return finish(std::move(*broken));
         if (end) return finish(std::move(*end));
-        if (would_block) return ReceiveStatus{};
+        if (would_block || in_offset_ + in_.size() >= stop_at) return ReceiveStatus{};
     }
 }
 
