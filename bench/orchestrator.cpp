@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -17,6 +18,22 @@
 namespace courier::bench {
 
 namespace {
+
+/// Set by SIGINT / SIGTERM: the run in progress is abandoned and everything it made is
+/// removed (peers killed, queues, FIFOs and the registry gone) before the program exits.
+volatile std::sig_atomic_t interrupted = 0;
+
+void on_interrupt(int) {
+    interrupted = 1;
+}
+
+void catch_interrupts() {
+    struct sigaction action {};
+    action.sa_handler = on_interrupt;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, nullptr);
+    ::sigaction(SIGTERM, &action, nullptr);
+}
 
 std::vector<Measurement> plan_measurements(const BenchOptions& o) {
     std::vector<Measurement> plan;
@@ -86,7 +103,8 @@ class Orchestrator {
         const TransportRow& row = *find_transport(m.transport);
         const bool one_process =
             impl == Impl::courier ? row.courier == CourierMode::one_process : row.raw == "inproc";
-        const std::string run_id = std::to_string(::getpid()) + "-" + std::to_string(++runs_);
+        // Unique within the private registry, and short (see courier_peer.cpp).
+        const std::string run_id = std::to_string(++runs_);
 
         std::unique_ptr<Wiring> wiring;
         if (impl == Impl::raw && !one_process)
@@ -134,10 +152,13 @@ class Orchestrator {
         PeerProcess& starter = *owned.back();  // side a, or the one process
 
         PeerReports reports;
-        const auto deadline = Clock::now() + o_.timeout;
+        const auto timeout = Clock::now() + o_.timeout;
+        // Waits give up at the timeout, or within 200 ms of an interrupt.
+        auto deadline = [&] { return interrupted ? Clock::now() : timeout; };
         if (!collect_reports(peers, reports, deadline,
                              [&](const PeerReports& r) { return r.ready == peers.size(); }))
-            throw std::runtime_error("timed out waiting for the peers to be ready");
+            throw std::runtime_error(interrupted ? "interrupted"
+                                                 : "timed out waiting for the peers to be ready");
         check(reports, "while starting");
         if (wiring) wiring->opened();
         if (!starter.go()) throw std::runtime_error("the sending peer went away before the start");
@@ -147,8 +168,10 @@ class Orchestrator {
             return r.results.contains("a") && (!throughput || r.results.contains("b"));
         };
         if (!collect_reports(peers, reports, deadline, finished))
-            throw std::runtime_error("timed out after " + std::to_string(o_.timeout.count()) +
-                                     " s (" + describe_progress(reports) + ")");
+            throw std::runtime_error(interrupted
+                                         ? std::string("interrupted")
+                                         : "timed out after " + std::to_string(o_.timeout.count()) +
+                                               " s (" + describe_progress(reports) + ")");
         check(reports, "during the run");
         for (auto* peer : peers) peer->finish();
         for (auto* peer : peers) {
@@ -223,6 +246,7 @@ std::string progress_line(const RunRecord& r) {
 
 int run_bench(const BenchOptions& o) {
     ::signal(SIGPIPE, SIG_IGN);  // a peer that died shows as a failed run, not our death
+    catch_interrupts();
     Results results;
     results.machine = describe_machine();
     results.options = &o;
@@ -232,18 +256,24 @@ int run_bench(const BenchOptions& o) {
     }
     const auto plan = plan_measurements(o);
     Orchestrator orchestrator(o);
-    for (int repeat = 0; repeat < o.repeat; ++repeat) {
+    for (int repeat = 0; repeat < o.repeat && !interrupted; ++repeat) {
         for (const auto& m : plan) {
+            if (interrupted) break;
             std::vector<Impl> order;
             if (m.courier_unavailable.empty()) order.push_back(Impl::courier);
             order.push_back(Impl::raw);
             // Alternate which goes first, so slow drift in the machine hits both alike.
             if (repeat % 2 == 1) std::reverse(order.begin(), order.end());
             for (auto impl : order) {
+                if (interrupted) break;
                 results.records.push_back(orchestrator.run(m, impl, repeat));
                 std::cerr << progress_line(results.records.back()) << std::endl;
             }
         }
+    }
+    if (interrupted) {
+        std::cerr << "courier-bench: interrupted; nothing written\n";
+        return 130;
     }
     results.summaries = summarize(plan, results.records);
     print_tables(results);

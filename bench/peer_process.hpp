@@ -64,24 +64,25 @@ struct PeerReports {
 };
 
 /// Reads report lines from `peers` until `done(reports)` holds, a peer reports an error
-/// or closes its pipe early, or `deadline` passes. False on the deadline.
-template <class Done>
-bool collect_reports(std::vector<PeerProcess*>& peers, PeerReports& reports,
-                     Clock::time_point deadline, Done done);
+/// or closes its pipe early, or `deadline()` passes. False on the deadline.
+template <class Deadline, class Done>
+bool collect_reports(std::vector<PeerProcess*>& peers, PeerReports& reports, Deadline deadline,
+                     Done done);
 
 /// Non-template part of collect_reports: one poll round of at most `wait`.
 void poll_reports(std::vector<PeerProcess*>& peers, PeerReports& reports,
                   std::chrono::milliseconds wait);
 
-template <class Done>
-bool collect_reports(std::vector<PeerProcess*>& peers, PeerReports& reports,
-                     Clock::time_point deadline, Done done) {
+template <class Deadline, class Done>
+bool collect_reports(std::vector<PeerProcess*>& peers, PeerReports& reports, Deadline deadline,
+                     Done done) {
     while (!done(reports)) {
         if (!reports.errors.empty() || reports.closed > 0) return true;
         const auto now = Clock::now();
-        if (now >= deadline) return false;
+        const auto until = deadline();
+        if (now >= until) return false;
         poll_reports(peers, reports,
-                     std::min(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now),
+                     std::min(std::chrono::duration_cast<std::chrono::milliseconds>(until - now),
                               std::chrono::milliseconds(200)) +
                          std::chrono::milliseconds(1));
     }

@@ -37,7 +37,7 @@ bool reaped(pid_t pid, std::chrono::steady_clock::time_point deadline) {
 }  // namespace
 
 PrivateRegistry::PrivateRegistry() {
-    std::string pattern = std::filesystem::temp_directory_path() / "courier-bench-registry.XXXXXX";
+    std::string pattern = std::filesystem::temp_directory_path() / "courier-bench.XXXXXX";
     if (::mkdtemp(pattern.data()) == nullptr)
         throw std::system_error(errno, std::generic_category(), "mkdtemp for the registry");
     dir_ = pattern;
