@@ -3,9 +3,10 @@
 /// A plain single-producer / single-consumer byte ring, the raw baseline of `shm:` (in a
 /// shared mapping) and of the in-process row (in the heap). Positions only grow; the
 /// writer publishes with a store of `head`, the reader frees room with a store of `tail`.
-/// A side with nothing to do spins for a while, then sleeps on a futex; the other side
-/// wakes it only when it has said it sleeps (seq_cst store of the flag, then load of
-/// the position — and the reverse on the other side — so no wake-up is lost).
+/// A side with nothing to do spins for a while (yielding now and then), then sleeps on a
+/// futex; the other side wakes it only when it has said it sleeps (seq_cst store of the
+/// flag, then load of the position — and the reverse on the other side — so no wake-up
+/// is lost).
 
 #include <atomic>
 #include <chrono>
