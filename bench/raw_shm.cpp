@@ -88,7 +88,7 @@ RawMechanism raw_shm() {
         [] {
             return "memfd with two SPSC byte rings of " + std::to_string(ring_capacity()) +
                    " bytes, spin " + std::to_string(TransportSettings{}.spin.count()) +
-                   " us then futex";
+                   " us (yielding every 64 turns), then futex";
         },
         [](bool) -> std::unique_ptr<Wiring> { return std::make_unique<ShmWiring>(); },
         [](Side side, const std::string& spec) -> std::unique_ptr<Channel> {
