@@ -1,5 +1,6 @@
 /// courier: the command-line tool. `courier ps` lists the nodes of this host's registry;
-/// `courier links` asks each node for its links. Subcommands to come: `clean`, `bench`.
+/// `courier links` asks each node for its links; `courier bench` runs courier-bench.
+/// Subcommand to come: `clean`.
 
 #include <courier/framework/registry_client.hpp>
 #include <courier/framework/runtime_dir.hpp>
@@ -8,12 +9,16 @@
 #include <courier/transports/transport.hpp>
 
 #include <poll.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -154,6 +159,24 @@ int links(const std::string& runtime_dir) {
     return status;
 }
 
+/// Replaces this process with courier-bench (beside this program, else on PATH), passing
+/// `args` on. Returns only when it cannot be started.
+int bench(const std::vector<std::string>& args) {
+    std::error_code error;
+    auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+    auto beside = self.parent_path() / "courier-bench";
+    const std::string program =
+        !error && ::access(beside.c_str(), X_OK) == 0 ? beside.string() : "courier-bench";
+    std::vector<std::string> argv_strings{program};
+    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& arg : argv_strings) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    std::cerr << "courier bench: cannot run " << program << ": " << std::strerror(errno) << "\n";
+    return 127;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -168,10 +191,17 @@ int main(int argc, char** argv) {
     auto* links_command =
         app.add_subcommand("links", "list every open link: its ends, transport and why");
     links_command->add_option("--runtime-dir", runtime_dir, "registry directory (as for ps)");
-    // Each subcommand is one function; `clean` and `bench` will join here.
+    auto* bench_command =
+        app.add_subcommand("bench",
+                           "measure courier against the raw IPC mechanisms (runs courier-bench; "
+                           "`courier bench --help` lists its options)");
+    bench_command->prefix_command();  // everything after `bench` is courier-bench's
+    bench_command->set_help_flag();
+    // Each subcommand is one function; `clean` will join here.
 
     CLI11_PARSE(app, argc, argv);
     if (ps_command->parsed()) return ps(runtime_dir);
     if (links_command->parsed()) return links(runtime_dir);
+    if (bench_command->parsed()) return bench(bench_command->remaining());
     return 2;
 }

@@ -1,0 +1,213 @@
+// The courier runs: actors on nodes, sending the typed Payload by name. Two processes
+// (a node each, over the transport COURIER_TRANSPORT names) or one node with both actors.
+#include "alloc_counter.hpp"
+#include "messages.hpp"
+#include "payload.hpp"
+#include "peer_protocol.hpp"
+#include "peers.hpp"
+#include "statistics.hpp"
+
+#include <courier/courier.hpp>
+
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+
+namespace courier::bench {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+/// Allocations per message between two marks in the steady part of a run (the first and
+/// last tenth left out).
+class AllocWindow {
+  public:
+    explicit AllocWindow(std::uint64_t count) : begin_(count / 10), end_(count - count / 10) {}
+    void at(std::uint64_t index) noexcept {
+        if (index == begin_) first_ = alloc_counter::total();
+        if (index == end_) last_ = alloc_counter::total();
+    }
+    Fields fields(bool counting) const {
+        if (!counting || end_ <= begin_) return {};
+        const double per_message =
+            static_cast<double>(last_ - first_) / static_cast<double>(end_ - begin_);
+        return {{"allocs_per_msg", std::to_string(per_message)}};
+    }
+
+  private:
+    std::uint64_t begin_, end_, first_ = 0, last_ = 0;
+};
+
+Fields joined(Fields a, const Fields& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+}
+
+Payload make_payload(const Pattern& pattern, std::uint64_t seq) {
+    Payload payload;
+    {
+        alloc_counter::Pause bench_not_framework;
+        payload.bytes.resize(pattern.size());
+    }
+    payload.seq = seq;
+    pattern.fill(payload.bytes, seq);
+    return payload;
+}
+
+/// Sends `count` Payloads to the sink when Start comes, then Done.
+void spawn_source(Node& node, const std::string& name, const std::string& sink,
+                  const RoleOptions& o, const Reporter& report) {
+    node.spawn(name, [&o, &report, sink](Actor& self) {
+        self.handle<Start>([&self, &o, &report, sink](Start&) {
+            try {
+                const Pattern pattern(o.size);
+                AllocWindow allocs(o.count);
+                std::uint64_t sum = checksum_seed;
+                const auto start = now_ns();
+                for (std::uint64_t seq = 0; seq < o.count; ++seq) {
+                    allocs.at(seq);
+                    Payload payload = make_payload(pattern, seq);
+                    sum = fold(sum, seq, payload.bytes);
+                    if (o.inject_fault && seq == o.count / 2) payload.bytes.back() ^= 0x01;
+                    self.send(sink, std::move(payload));
+                }
+                self.send(sink, Done{o.count});
+                report.result(Side::a, joined({{"sent", std::to_string(o.count)},
+                                               {"checksum", std::to_string(sum)},
+                                               {"t_start", std::to_string(start)}},
+                                              allocs.fields(o.count_allocs)));
+            } catch (const std::exception& e) {
+                report.error(std::string("sending: ") + e.what());
+            }
+        });
+    });
+}
+
+/// Checks every Payload into a checksum; reports on Done.
+void spawn_sink(Node& node, const std::string& name, const RoleOptions& o, const Reporter& report) {
+    node.spawn(name, [&o, &report](Actor& self) {
+        struct State {
+            std::uint64_t received = 0, sum = checksum_seed, last = 0;
+            AllocWindow allocs;
+        };
+        auto state = std::make_shared<State>(State{0, checksum_seed, 0, AllocWindow(o.count)});
+        self.handle<Hello>([&self](Hello&) { self.reply(Ack{}); });
+        self.handle<Payload>([state](Payload& payload) {
+            state->allocs.at(state->received);
+            state->sum = fold(state->sum, payload.seq, payload.bytes);
+            ++state->received;
+            state->last = now_ns();
+        });
+        self.handle<Done>([state, &o, &report](Done&) {
+            report.result(Side::b, joined({{"received", std::to_string(state->received)},
+                                           {"checksum", std::to_string(state->sum)},
+                                           {"t_end", std::to_string(state->last)}},
+                                          state->allocs.fields(o.count_allocs)));
+        });
+    });
+}
+
+/// Sends one Payload at a time to the echo and times each round trip.
+void spawn_pinger(Node& node, const std::string& name, const std::string& echo,
+                  const RoleOptions& o, const Reporter& report) {
+    node.spawn(name, [&o, &report, echo](Actor& self) {
+        struct State {
+            Pattern pattern;
+            std::uint64_t seq = 0, sent = checksum_seed, echoed = checksum_seed, start = 0;
+            std::vector<double> round_trips;
+        };
+        auto state =
+            std::make_shared<State>(State{Pattern(o.size), 0, checksum_seed, checksum_seed, 0, {}});
+        state->round_trips.reserve(o.count);
+        auto send_next = [&self, &o, echo, state] {
+            Payload payload = make_payload(state->pattern, state->seq);
+            state->sent = fold(state->sent, state->seq, payload.bytes);
+            if (o.inject_fault && state->seq == o.warmup + o.count / 2)
+                payload.bytes.back() ^= 0x01;
+            state->start = now_ns();
+            self.send(echo, std::move(payload));
+        };
+        self.handle<Start>([send_next](Start&) { send_next(); });
+        self.handle<Payload>([&o, &report, state, send_next](Payload& payload) {
+            const auto end = now_ns();
+            state->echoed = fold(state->echoed, payload.seq, payload.bytes);
+            if (state->seq >= o.warmup)
+                state->round_trips.push_back(static_cast<double>(end - state->start));
+            if (++state->seq < o.warmup + o.count) return send_next();
+            const auto stats = summarize(state->round_trips);
+            report.result(Side::a, {{"rounds", std::to_string(o.count)},
+                                    {"checksum", std::to_string(state->sent)},
+                                    {"echoed", std::to_string(state->echoed)},
+                                    {"p50_ns", std::to_string(stats.p50_ns)},
+                                    {"p99_ns", std::to_string(stats.p99_ns)},
+                                    {"p999_ns", std::to_string(stats.p999_ns)},
+                                    {"min_ns", std::to_string(stats.min_ns)},
+                                    {"max_ns", std::to_string(stats.max_ns)}});
+        });
+    });
+}
+
+/// Answers every Payload with itself.
+void spawn_echo(Node& node, const std::string& name) {
+    node.spawn(name, [](Actor& self) {
+        self.handle<Hello>([&self](Hello&) { self.reply(Ack{}); });
+        self.handle<Payload>([&self](Payload& payload) { self.reply(std::move(payload)); });
+    });
+}
+
+}  // namespace
+
+int run_courier_peer(const RoleOptions& o) {
+    const Reporter report(o.report_fd);
+    const Control control(o.control_fd);
+    try {
+        if (o.count_allocs) alloc_counter::enable();
+        pin_to(o.cpus);  // before the node starts its threads, which inherit it
+        const std::string a_name = (o.kind == Kind::throughput ? "source-" : "ping-") + o.run_id;
+        const std::string b_name = (o.kind == Kind::throughput ? "sink-" : "echo-") + o.run_id;
+
+        NodeOptions options;
+        options.name = std::string("bench-") +
+                       (o.side == Side::a   ? "a-"
+                        : o.side == Side::b ? "b-"
+                                            : "ab-") +
+                       o.run_id;
+        options.threads = o.threads;
+        options.use_registry = o.side != Side::both;
+        Node node(options);
+
+        if (o.side != Side::a) {
+            if (o.kind == Kind::throughput)
+                spawn_sink(node, b_name, o, report);
+            else
+                spawn_echo(node, b_name);
+        }
+        if (o.side != Side::b) {
+            if (o.kind == Kind::throughput)
+                spawn_source(node, a_name, b_name, o, report);
+            else
+                spawn_pinger(node, a_name, b_name, o, report);
+        }
+        if (o.side == Side::a) {
+            // Find the peer and open the link before the clock starts.
+            if (!node.wait_for(b_name, 20s))
+                throw std::runtime_error("no actor '" + b_name + "' appeared within 20 s");
+            auto answer = node.request<Ack>(b_name, Hello{}, 20s);
+            if (!answer) throw std::runtime_error("opening the link: " + answer.error().message);
+        }
+        report.ready();
+        if (o.side != Side::b) {
+            if (!control.wait_go())
+                throw std::runtime_error("the orchestrator went away before the start");
+            node.send(a_name, Start{});
+        }
+        control.wait_end();
+        return 0;
+    } catch (const std::exception& e) {
+        report.error(e.what());
+        return 1;
+    }
+}
+
+}  // namespace courier::bench

@@ -1,0 +1,83 @@
+#pragma once
+/// @file
+/// What courier-bench is asked to do: the options of a run (the orchestrator), and the
+/// hidden options with which it starts copies of itself as the measured processes.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace courier::bench {
+
+enum class Kind { throughput, latency };
+const char* to_string(Kind kind) noexcept;
+
+/// The user's options.
+struct BenchOptions {
+    std::vector<std::string> transports;  ///< names of transport_table() rows, in order
+    std::vector<std::size_t> sizes;       ///< throughput payload sizes
+    std::vector<std::size_t> latency_sizes;
+    std::optional<std::uint64_t> count;        ///< messages per throughput run; default by size
+    std::optional<std::uint64_t> round_trips;  ///< measured round trips per latency run
+    std::optional<std::uint64_t> warmup;       ///< unmeasured round trips before them
+    int repeat = 3;
+    bool quick = false;
+    bool throughput = true;
+    bool latency = true;
+    bool count_allocs = false;
+    bool inject_fault = false;  ///< hidden: corrupt one payload per run (tests the checks)
+    std::vector<int> pin;       ///< {sender CPU, receiver CPU}; empty: no pinning
+    std::size_t threads = 2;    ///< threads of each courier node
+    std::chrono::seconds timeout{120};
+    std::string csv, json, png;
+
+    /// Messages of a throughput run of `size` bytes.
+    std::uint64_t messages_for(std::size_t size) const;
+    std::uint64_t round_trips_or_default() const;
+    std::uint64_t warmup_or_default() const;
+};
+
+/// Which end of a measurement a started copy plays.
+enum class Side { a, b, both };  ///< a: sender / pinger; b: receiver / echo; both: one process
+
+/// The hidden options of a started copy (`--role`).
+struct RoleOptions {
+    std::string role;  ///< "courier" or "raw"
+    Side side = Side::a;
+    Kind kind = Kind::throughput;
+    std::string transport;  ///< a transport_table() name
+    std::string run_id;
+    std::size_t size = 0;
+    std::uint64_t count = 0;   ///< messages, or measured round trips
+    std::uint64_t warmup = 0;  ///< round trips before the measured ones
+    int report_fd = -1;        ///< where to write "ready", "result ...", "error ..."
+    int control_fd = -1;       ///< 'g' starts the run; end of file ends the process
+    std::vector<int> cpus;     ///< CPUs to run on; empty: any
+    std::string raw_spec;      ///< how to open the raw mechanism (raw roles)
+    std::size_t threads = 2;
+    bool count_allocs = false;
+    bool inject_fault = false;
+};
+
+struct Options {
+    std::optional<RoleOptions> role;  ///< set when started as a peer
+    BenchOptions bench;
+};
+
+/// Parses the command line. Returns the options, or an exit code after printing help or
+/// an error.
+struct Parsed {
+    std::optional<Options> options;
+    int exit_code = 0;
+};
+Parsed parse_options(int argc, char** argv);
+
+/// "64", "4K", "4KiB", "1M" → bytes; nullopt if malformed.
+std::optional<std::size_t> parse_size(const std::string& text);
+/// 64 → "64 B", 4096 → "4 KiB", 1048576 → "1 MiB".
+std::string size_label(std::size_t size);
+
+}  // namespace courier::bench

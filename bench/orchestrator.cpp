@@ -1,0 +1,305 @@
+#include "orchestrator.hpp"
+
+#include "peer_process.hpp"
+#include "private_registry.hpp"
+#include "raw_mechanism.hpp"
+#include "results.hpp"
+#include "transports.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+namespace courier::bench {
+
+namespace {
+
+/// Set by SIGINT / SIGTERM: the run in progress is abandoned and everything it made is
+/// removed (peers killed, queues, FIFOs and the registry gone) before the program exits.
+volatile std::sig_atomic_t interrupted = 0;
+
+void on_interrupt(int) {
+    interrupted = 1;
+}
+
+void catch_interrupts() {
+    struct sigaction action {};
+    action.sa_handler = on_interrupt;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, nullptr);
+    ::sigaction(SIGTERM, &action, nullptr);
+}
+
+std::vector<Measurement> plan_measurements(const BenchOptions& o) {
+    std::vector<Measurement> plan;
+    for (const auto& name : o.transports) {
+        const TransportRow& row = *find_transport(name);
+        const std::string unavailable = row.courier == CourierMode::not_yet ? row.note : "";
+        if (o.throughput)
+            for (auto size : o.sizes)
+                plan.push_back({Kind::throughput, name, size, o.messages_for(size), unavailable});
+        if (o.latency)
+            for (auto size : o.latency_sizes)
+                plan.push_back(
+                    {Kind::latency, name, size, o.round_trips_or_default(), unavailable});
+    }
+    return plan;
+}
+
+std::string cpus_of(const BenchOptions& o, Side side) {
+    if (o.pin.size() != 2) return {};
+    if (side == Side::a) return std::to_string(o.pin[0]);
+    if (side == Side::b) return std::to_string(o.pin[1]);
+    return std::to_string(o.pin[0]) + "," + std::to_string(o.pin[1]);
+}
+
+std::uint64_t field(const std::map<std::string, std::string>& fields, const std::string& key) {
+    auto it = fields.find(key);
+    if (it == fields.end()) throw std::runtime_error("a peer's result lacks '" + key + "'");
+    return std::stoull(it->second);
+}
+
+double real_field(const std::map<std::string, std::string>& fields, const std::string& key) {
+    auto it = fields.find(key);
+    if (it == fields.end()) throw std::runtime_error("a peer's result lacks '" + key + "'");
+    return std::stod(it->second);
+}
+
+std::optional<double> optional_field(const std::map<std::string, std::string>& fields,
+                                     const std::string& key) {
+    auto it = fields.find(key);
+    if (it == fields.end()) return std::nullopt;
+    return std::stod(it->second);
+}
+
+class Orchestrator {
+  public:
+    explicit Orchestrator(const BenchOptions& options) : o_(options) {}
+
+    RunRecord run(const Measurement& m, Impl impl, int repeat) {
+        RunRecord record;
+        record.kind = m.kind;
+        record.transport = m.transport;
+        record.size = m.size;
+        record.impl = impl;
+        record.repeat = repeat;
+        record.count = m.count;
+        try {
+            measure(m, impl, record);
+            record.ok = record.error.empty();
+        } catch (const std::exception& e) {
+            record.error = e.what();
+        }
+        return record;
+    }
+
+  private:
+    void measure(const Measurement& m, Impl impl, RunRecord& record) {
+        const TransportRow& row = *find_transport(m.transport);
+        const bool one_process =
+            impl == Impl::courier ? row.courier == CourierMode::one_process : row.raw == "inproc";
+        // Unique within the private registry, and short (see courier_peer.cpp).
+        const std::string run_id = std::to_string(++runs_);
+
+        std::unique_ptr<Wiring> wiring;
+        if (impl == Impl::raw && !one_process)
+            wiring = raw_mechanism(row.raw).wire(m.kind == Kind::latency);
+        Environment env;
+        if (impl == Impl::courier && !one_process) {
+            if (!registry_) registry_ = std::make_unique<PrivateRegistry>();
+            env = {{"COURIER_RUNTIME_DIR", registry_->runtime_dir().string()},
+                   {"COURIER_TRANSPORT", m.transport}};
+        }
+
+        auto args_for = [&](Side side) {
+            std::vector<std::string> args{
+                "--role",          to_string(impl),
+                "--side",          side == Side::a ? "a" : side == Side::b ? "b" : "both",
+                "--kind",          to_string(m.kind),
+                "--transport",     m.transport,
+                "--run-id",        run_id,
+                "--size",          std::to_string(m.size),
+                "--messages",      std::to_string(m.count),
+                "--warmup-rounds", std::to_string(o_.warmup_or_default()),
+                "--threads",       std::to_string(o_.threads)};
+            if (auto cpus = cpus_of(o_, side); !cpus.empty())
+                args.insert(args.end(), {"--cpus", cpus});
+            if (wiring) args.insert(args.end(), {"--raw-spec", wiring->spec(side)});
+            if (o_.count_allocs) args.push_back("--count-allocs");
+            if (o_.inject_fault) args.push_back("--inject-fault");
+            return args;
+        };
+        auto fds_for = [&](Side side) { return wiring ? wiring->fds(side) : std::vector<int>{}; };
+
+        // The receiver first, so it is there when the sender looks for it.
+        std::vector<std::unique_ptr<PeerProcess>> owned;
+        if (one_process) {
+            owned.push_back(
+                std::make_unique<PeerProcess>(args_for(Side::both), fds_for(Side::both), env));
+        } else {
+            owned.push_back(
+                std::make_unique<PeerProcess>(args_for(Side::b), fds_for(Side::b), env));
+            owned.push_back(
+                std::make_unique<PeerProcess>(args_for(Side::a), fds_for(Side::a), env));
+        }
+        std::vector<PeerProcess*> peers;
+        for (auto& p : owned) peers.push_back(p.get());
+        PeerProcess& starter = *owned.back();  // side a, or the one process
+
+        PeerReports reports;
+        const auto timeout = Clock::now() + o_.timeout;
+        // Waits give up at the timeout, or within 200 ms of an interrupt.
+        auto deadline = [&] { return interrupted ? Clock::now() : timeout; };
+        if (!collect_reports(peers, reports, deadline,
+                             [&](const PeerReports& r) { return r.ready == peers.size(); }))
+            throw std::runtime_error(interrupted ? "interrupted"
+                                                 : "timed out waiting for the peers to be ready");
+        check(reports, "while starting");
+        if (wiring) wiring->opened();
+        if (!starter.go()) throw std::runtime_error("the sending peer went away before the start");
+
+        const bool throughput = m.kind == Kind::throughput;
+        auto finished = [&](const PeerReports& r) {
+            return r.results.contains("a") && (!throughput || r.results.contains("b"));
+        };
+        if (!collect_reports(peers, reports, deadline, finished))
+            throw std::runtime_error(interrupted
+                                         ? std::string("interrupted")
+                                         : "timed out after " + std::to_string(o_.timeout.count()) +
+                                               " s (" + describe_progress(reports) + ")");
+        check(reports, "during the run");
+        for (auto* peer : peers) peer->finish();
+        for (auto* peer : peers) {
+            int status = peer->wait_exit(Clock::now() + std::chrono::seconds(10));
+            if (status != 0 && record.error.empty())
+                record.error = "a peer exited with status " + std::to_string(status);
+        }
+
+        const auto& a = reports.results.at("a");
+        if (throughput) {
+            const auto& b = reports.results.at("b");
+            const auto sent = field(a, "sent"), received = field(b, "received");
+            if (received != sent)
+                record.error = "count mismatch: sent " + std::to_string(sent) + ", received " +
+                               std::to_string(received);
+            else if (field(a, "checksum") != field(b, "checksum"))
+                record.error =
+                    "checksum mismatch: the receiver's checksum of the payloads "
+                    "differs from the sender's";
+            const double seconds =
+                static_cast<double>(field(b, "t_end") - field(a, "t_start")) / 1e9;
+            record.seconds = seconds;
+            if (seconds > 0) {
+                record.msgs_per_s = static_cast<double>(m.count) / seconds;
+                record.mb_per_s = static_cast<double>(m.count * m.size) / seconds / 1e6;
+            }
+            record.allocs_sender = optional_field(a, "allocs_per_msg");
+            record.allocs_receiver = optional_field(b, "allocs_per_msg");
+        } else {
+            if (field(a, "checksum") != field(a, "echoed"))
+                record.error = "checksum mismatch: the echoed payloads differ from those sent";
+            record.p50_ns = real_field(a, "p50_ns");
+            record.p99_ns = real_field(a, "p99_ns");
+            record.p999_ns = real_field(a, "p999_ns");
+            record.min_ns = real_field(a, "min_ns");
+            record.max_ns = real_field(a, "max_ns");
+        }
+    }
+
+    static void check(const PeerReports& reports, const char* when) {
+        if (!reports.errors.empty()) throw std::runtime_error(reports.errors.front());
+        if (reports.closed > 0)
+            throw std::runtime_error(std::string("a peer exited ") + when + " without a result");
+    }
+
+    static std::string describe_progress(const PeerReports& r) {
+        std::string out = "results from:";
+        if (r.results.empty()) return "no results";
+        for (const auto& [side, fields] : r.results) out += " " + side;
+        return out;
+    }
+
+    const BenchOptions& o_;
+    std::unique_ptr<PrivateRegistry> registry_;
+    int runs_ = 0;
+};
+
+std::string progress_line(const RunRecord& r) {
+    char buffer[256];
+    const std::string head = r.transport + " " + size_label(r.size) + " " + to_string(r.kind) +
+                             " " + to_string(r.impl) + " #" + std::to_string(r.repeat + 1) + ": ";
+    if (!r.ok) return head + "FAILED: " + r.error;
+    if (r.kind == Kind::throughput)
+        std::snprintf(buffer, sizeof(buffer), "%.0f msg/s, %.1f MB/s", r.msgs_per_s, r.mb_per_s);
+    else
+        std::snprintf(buffer, sizeof(buffer), "p50 %.2f us, p99 %.2f us, p99.9 %.2f us",
+                      r.p50_ns / 1000, r.p99_ns / 1000, r.p999_ns / 1000);
+    return head + buffer;
+}
+
+}  // namespace
+
+int run_bench(const BenchOptions& o) {
+    ::signal(SIGPIPE, SIG_IGN);  // a peer that died shows as a failed run, not our death
+    catch_interrupts();
+    Results results;
+    results.machine = describe_machine();
+    results.options = &o;
+    for (const auto& name : o.transports) {
+        const auto& mechanism = raw_mechanism(find_transport(name)->raw);
+        results.raw_settings.emplace_back(name, mechanism.describe());
+    }
+    const auto plan = plan_measurements(o);
+    Orchestrator orchestrator(o);
+    for (int repeat = 0; repeat < o.repeat && !interrupted; ++repeat) {
+        for (const auto& m : plan) {
+            if (interrupted) break;
+            std::vector<Impl> order;
+            if (m.courier_unavailable.empty()) order.push_back(Impl::courier);
+            order.push_back(Impl::raw);
+            // Alternate which goes first, so slow drift in the machine hits both alike.
+            if (repeat % 2 == 1) std::reverse(order.begin(), order.end());
+            for (auto impl : order) {
+                if (interrupted) break;
+                results.records.push_back(orchestrator.run(m, impl, repeat));
+                std::cerr << progress_line(results.records.back()) << std::endl;
+            }
+        }
+    }
+    if (interrupted) {
+        std::cerr << "courier-bench: interrupted; nothing written\n";
+        return 130;
+    }
+    results.summaries = summarize(plan, results.records);
+    print_tables(results);
+
+    int status = 0;
+    for (const auto& r : results.records)
+        if (!r.ok) status = 1;
+    auto written = [&](const std::string& path, const std::string& error) {
+        if (path.empty()) return;
+        if (error.empty()) {
+            std::cout << "wrote " << path << "\n";
+        } else {
+            std::cerr << "courier-bench: " << error << "\n";
+            status = 1;
+        }
+    };
+    if (!o.csv.empty()) written(o.csv, write_csv(results, o.csv));
+    if (!o.json.empty()) written(o.json, write_json(results, o.json));
+    if (!o.png.empty()) {
+        auto error = write_chart(results, o.png);
+        if (error.starts_with("gnuplot is not installed"))
+            std::cerr << "courier-bench: " << error << "\n";  // said, and skipped
+        else
+            written(o.png, error);
+    }
+    return status;
+}
+
+}  // namespace courier::bench

@@ -1,0 +1,72 @@
+#pragma once
+/// @file
+/// The raw baselines: each kernel mechanism under a courier transport, used plainly —
+/// one write per message, a plain ring for shared memory — to move the same bytes.
+///
+/// The orchestrator creates a run's kernel objects (a Wiring), starts the two peers with
+/// a spec string (and inherited descriptors), and removes the objects afterwards; each
+/// peer opens its end as a Channel. One file per mechanism: raw_<name>.cpp.
+
+#include "options.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace courier::bench {
+
+/// A peer's end of a raw mechanism: a way out and, in latency runs, a way back.
+/// Failures (a peer that went away, a syscall error) throw.
+class Channel {
+  public:
+    virtual ~Channel() = default;
+    /// Sends one message.
+    virtual void send(std::span<const std::uint8_t> message) = 0;
+    /// Receives one message of exactly `out.size()` bytes.
+    virtual void receive(std::span<std::uint8_t> out) = 0;
+};
+
+/// The kernel objects of one raw run, owned by the orchestrator; removed on destruction.
+class Wiring {
+  public:
+    virtual ~Wiring() = default;
+    /// The --raw-spec of the peer on side a or b.
+    virtual std::string spec(Side side) const = 0;
+    /// Descriptors that peer inherits.
+    virtual std::vector<int> fds(Side) const { return {}; }
+    /// Both peers have opened their ends: names can go now.
+    virtual void opened() {}
+};
+
+struct RawMechanism {
+    std::string name;
+    /// The limits and settings a run uses, for the report.
+    std::function<std::string()> describe;
+    /// Orchestrator: creates the objects; `duplex` adds the way back (latency runs).
+    std::function<std::unique_ptr<Wiring>(bool duplex)> wire;
+    /// Peer: opens its end.
+    std::function<std::unique_ptr<Channel>(Side side, const std::string& spec)> open;
+};
+
+/// The mechanism named by a transport_table() row's `raw`. Throws std::invalid_argument.
+const RawMechanism& raw_mechanism(std::string_view name);
+
+/// Two ends of an in-process ring pair (for the in-process row, run on two threads).
+std::pair<std::unique_ptr<Channel>, std::unique_ptr<Channel>> thread_channels(bool duplex);
+
+// One per file.
+RawMechanism raw_pipe();
+RawMechanism raw_fifo();
+RawMechanism raw_unix();
+RawMechanism raw_tcp();
+RawMechanism raw_posixmq();
+RawMechanism raw_sysv();
+RawMechanism raw_shm();
+RawMechanism raw_inproc();
+
+}  // namespace courier::bench

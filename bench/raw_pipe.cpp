@@ -1,0 +1,44 @@
+// pipe(2): the orchestrator makes one pipe per direction; the peers inherit the ends.
+#include "raw_fd_stream.hpp"
+
+#include <courier/transports/posix_call.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace courier::bench {
+
+namespace {
+
+std::pair<Fd, Fd> make_pipe() {
+    int ends[2];
+    COURIER_SYSCALL(::pipe2, ends, O_CLOEXEC).value_or_throw("raw pipe");
+    return {Fd(ends[0]), Fd(ends[1])};
+}
+
+}  // namespace
+
+RawMechanism raw_pipe() {
+    return {
+        "pipe",
+        [] { return std::string("pipe(2), default 64 KiB buffer, one write(2) per message"); },
+        [](bool duplex) -> std::unique_ptr<Wiring> {
+            auto [ab_read, ab_write] = make_pipe();
+            FdWiring::Ends a{-1, ab_write.get()}, b{ab_read.get(), -1};
+            std::vector<Fd> owned;
+            owned.push_back(std::move(ab_read));
+            owned.push_back(std::move(ab_write));
+            if (duplex) {
+                auto [ba_read, ba_write] = make_pipe();
+                a.in = ba_read.get();
+                b.out = ba_write.get();
+                owned.push_back(std::move(ba_read));
+                owned.push_back(std::move(ba_write));
+            }
+            return std::make_unique<FdWiring>(a, b, std::move(owned));
+        },
+        [](Side, const std::string& spec) { return open_fd_spec(spec); },
+    };
+}
+
+}  // namespace courier::bench

@@ -1,0 +1,117 @@
+# cmake -DBENCH=<courier-bench> -DMODE=smoke|fault -DWORK_DIR=<dir> -P bench_test.cmake
+#
+# Runs courier-bench with TMPDIR pointing to an empty directory, so that anything it
+# leaves behind there (a registry directory, FIFOs, a gnuplot script) fails the test.
+# That directory is under /tmp: courier's fifo: endpoints live in the registry's runtime
+# directory, and a deep build tree would make their names too long for a socket address.
+file(REMOVE_RECURSE "${WORK_DIR}")
+file(MAKE_DIRECTORY "${WORK_DIR}")
+string(RANDOM LENGTH 8 suffix)
+set(TMP_DIR "/tmp/courier-bench-test.${suffix}")
+file(MAKE_DIRECTORY "${TMP_DIR}")
+
+function(fail)
+    file(REMOVE_RECURSE "${TMP_DIR}")
+    message(FATAL_ERROR "${ARGN}\n--- stdout ---\n${out}\n--- stderr ---\n${err}")
+endfunction()
+
+function(expect_clean_tmp)
+    file(GLOB left "${TMP_DIR}/*")
+    file(REMOVE_RECURSE "${TMP_DIR}")
+    if(left)
+        fail("courier-bench left behind: ${left}")
+    endif()
+endfunction()
+
+if(MODE STREQUAL "smoke")
+    execute_process(
+        COMMAND ${CMAKE_COMMAND} -E env TMPDIR=${TMP_DIR}
+                ${BENCH} --quick --transports shm,pipe --sizes 64,4K --latency-sizes 64
+                --count 500 --round-trips 100 --warmup 10 --count-allocs
+                --csv ${WORK_DIR}/out.csv --json ${WORK_DIR}/out.json --png ${WORK_DIR}/out.png
+        RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 240)
+    if(NOT status EQUAL 0)
+        fail("courier-bench exited with ${status}")
+    endif()
+    foreach(expected "Throughput" "Round-trip latency" "shm +64 B +500 " "pipe +4 KiB +500 +n/a")
+        if(NOT out MATCHES "${expected}")
+            fail("the table lacks '${expected}'")
+        endif()
+    endforeach()
+
+    # CSV: a header, then a courier and a raw row per measurement (3 per transport).
+    file(STRINGS "${WORK_DIR}/out.csv" csv)
+    list(LENGTH csv lines)
+    if(NOT lines EQUAL 13)
+        fail("expected 13 CSV lines, got ${lines}: ${csv}")
+    endif()
+    list(GET csv 0 header)
+    if(NOT header MATCHES "^kind,transport,size,impl,count,runs,ok_runs,status,msgs_per_s,mb_per_s")
+        fail("unexpected CSV header: ${header}")
+    endif()
+    foreach(row "throughput,shm,64,courier,500,1,1,ok,[0-9]"
+                "throughput,shm,4096,raw,500,1,1,ok,[0-9]"
+                "latency,shm,64,courier,100,1,1,ok,,,[0-9]"
+                "throughput,pipe,64,courier,500,0,0,n/a: no pipe: transport yet"
+                "throughput,pipe,64,raw,500,1,1,ok,[0-9]"
+                "latency,pipe,64,raw,100,1,1,ok,,,[0-9]")
+        if(NOT csv MATCHES "${row}")
+            fail("the CSV lacks a row like '${row}': ${csv}")
+        endif()
+    endforeach()
+
+    # JSON: parsed by CMake itself.
+    file(READ "${WORK_DIR}/out.json" json)
+    string(JSON tool GET "${json}" tool)
+    string(JSON throughput_count LENGTH "${json}" throughput)
+    string(JSON latency_count LENGTH "${json}" latency)
+    string(JSON runs LENGTH "${json}" runs)
+    string(JSON first_transport GET "${json}" throughput 0 transport)
+    string(JSON first_status GET "${json}" throughput 0 courier status)
+    string(JSON first_rate GET "${json}" throughput 0 courier msgs_per_s)
+    string(JSON first_ratio GET "${json}" throughput 0 ratio)
+    string(JSON allocs GET "${json}" throughput 0 courier allocs_per_msg_sender)
+    string(JSON p50 GET "${json}" latency 0 courier p50_us)
+    if(NOT tool STREQUAL "courier-bench" OR NOT throughput_count EQUAL 4
+       OR NOT latency_count EQUAL 2 OR NOT runs EQUAL 9 OR NOT first_transport STREQUAL "shm"
+       OR NOT first_status STREQUAL "ok" OR NOT first_rate GREATER 0
+       OR NOT first_ratio GREATER 0 OR allocs LESS 0 OR NOT p50 GREATER 0)
+        fail("unexpected JSON: ${json}")
+    endif()
+
+    find_program(gnuplot gnuplot)
+    if(gnuplot)
+        file(READ "${WORK_DIR}/out.png" magic LIMIT 8 HEX)
+        if(NOT magic STREQUAL "89504e470d0a1a0a")
+            fail("out.png is not a PNG (starts with ${magic})")
+        endif()
+    endif()
+    expect_clean_tmp()
+elseif(MODE STREQUAL "fault")
+    execute_process(
+        COMMAND ${CMAKE_COMMAND} -E env TMPDIR=${TMP_DIR}
+                ${BENCH} --transports fifo --sizes 64 --latency-sizes 64 --count 200
+                --round-trips 50 --warmup 5 --repeat 1 --inject-fault
+                --csv ${WORK_DIR}/out.csv
+        RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 240)
+    if(NOT status EQUAL 1)
+        fail("a run with a corrupted payload must exit with 1, got ${status}")
+    endif()
+    foreach(expected
+            "FAILED: fifo 64 B throughput courier: checksum mismatch"
+            "FAILED: fifo 64 B throughput raw: checksum mismatch"
+            "FAILED: fifo 64 B latency courier: checksum mismatch"
+            "FAILED: fifo 64 B latency raw: checksum mismatch")
+        if(NOT out MATCHES "${expected}")
+            fail("the output lacks '${expected}'")
+        endif()
+    endforeach()
+    file(STRINGS "${WORK_DIR}/out.csv" csv)
+    if(NOT csv MATCHES "throughput,fifo,64,courier,200,1,0,FAILED: checksum mismatch")
+        fail("the CSV does not show the failure: ${csv}")
+    endif()
+    expect_clean_tmp()
+else()
+    message(FATAL_ERROR "MODE must be smoke or fault")
+endif()
+file(REMOVE_RECURSE "${WORK_DIR}")
