@@ -432,7 +432,8 @@ std::vector<std::string> available_transports() {
 }
 
 const std::vector<std::string>& default_preference_order() {
-    static const std::vector<std::string> order = {"shm", "posixmq", "sysv", "fifo", "unix", "tcp"};
+    static const std::vector<std::string> order = {"shm",  "posixmq", "sysv", "pipe",
+                                                   "fifo", "unix",    "tcp"};
     return order;
 }
 

@@ -79,6 +79,9 @@ std::vector<LinkInfo> Node::links() const {
 std::vector<std::string> Node::endpoints() const {
     return core_->endpoints();
 }
+ChildProcess Node::spawn_process(ProcessOptions options) {
+    return core_->spawn_process(std::move(options));
+}
 
 namespace detail {
 
@@ -119,6 +122,7 @@ void NodeCore::start() {
     if (!options_.use_registry) return;
 
     listen_on_transports();
+    adopt_parent_link();  // before registering: once our names are visible, the link is up
     // Answers `courier links`; reachable over any link, not registered.
     adopt(node_service_name, std::make_unique<FunctionActor>([this](Actor& self) {
               self.handle<LinksQuery>([this, &self](LinksQuery&) {
@@ -198,10 +202,13 @@ void NodeCore::listen_on_transports() {
             spdlog::warn("node '{}': cannot listen on {}: {}", name_, scheme, e.what());
         }
     }
-    if (listeners_.empty())
+    // A node may listen on nothing when none of its transports listens (pipe:): it is
+    // reached over the links it makes, such as those to the children it spawns.
+    if (listeners_.empty() && !failures.empty())
         throw SetupError(ErrorCode::link_failed,
                          "node '" + name_ + "' cannot listen on any transport" + failures);
-    if (config_.override_transport && listeners_.front()->endpoint().scheme != schemes.front())
+    if (config_.override_transport && !listeners_.empty() &&
+        listeners_.front()->endpoint().scheme != schemes.front())
         throw SetupError(ErrorCode::link_failed, "node '" + name_ + "' cannot listen on " +
                                                      *config_.override_transport + failures);
 }
@@ -404,6 +411,7 @@ std::shared_ptr<PeerLink> NodeCore::peer_for(const std::string& name, std::strin
         route_cache_[name] = where.node;
         if (auto peer = peers_.find(where.node); peer != peers_.end() && !peer->second->broken)
             return peer->second;
+        if (auto child = spawned_peer(where)) return child;
     }
     try {
         auto peer = connect_peer(where);

@@ -70,6 +70,7 @@ class NodeCore {
     NodeStats stats() const noexcept;
     std::vector<LinkInfo> links();
     std::vector<std::string> endpoints() const;
+    ChildProcess spawn_process(ProcessOptions options);
 
   private:
     struct Counters {
@@ -88,6 +89,11 @@ class NodeCore {
     void on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame);
     void drop_peer(const std::shared_ptr<PeerLink>& peer, const std::string& reason);
     void on_name_down(const registry::NameDown& down);
+    /// Takes the link the parent process left us (node_spawn.cpp), if any and not taken.
+    void adopt_parent_link();
+    /// The link to a child we spawned that `where` names, recorded under its node name;
+    /// nullptr when `where` is not such a child. Called with peers_mutex_ held.
+    std::shared_ptr<PeerLink> spawned_peer(const registry::Location& where);
 
     Node& owner_;
     NodeOptions options_;
@@ -108,6 +114,8 @@ class NodeCore {
     std::map<std::string, std::shared_ptr<PeerLink>, std::less<>> peers_;  ///< by node name
     std::set<std::shared_ptr<PeerLink>> links_;                 ///< every open link, named or not
     std::unordered_map<std::string, std::string> route_cache_;  ///< actor name -> node name
+    /// Links to children we spawned, by pid: routing finds them before their Hello arrives.
+    std::map<pid_t, std::weak_ptr<PeerLink>> children_;
 
     std::mutex watch_mutex_;
     std::map<std::string, std::set<std::string>, std::less<>> watchers_;  ///< name -> actors

@@ -1,5 +1,6 @@
 // producer: sends --count items of --size bytes to the actor "consumer", wherever it
-// runs on this host, then asks it whether everything arrived.
+// runs on this host, then asks it whether everything arrived. With --spawn-consumer it
+// starts the consumer itself, as its child (linked over pipe: when the config picks it).
 #include "messages.hpp"
 
 #include <CLI/CLI.hpp>
@@ -19,12 +20,25 @@ int main(int argc, char** argv) {
     std::string config_file;
     app.add_option("--to", consumer, "name of the consumer actor");
     app.add_option("--config", config_file, "TOML config (default: $COURIER_CONFIG)");
+    std::string spawn;
+    app.add_option("--spawn-consumer", spawn,
+                   "start this consumer program as a child and exit with its status");
     CLI11_PARSE(app, argc, argv);
 
     courier::NodeOptions options;
     options.name = "producer";
     options.config = courier::Config::from_environment(config_file);
     courier::Node node(options);
+    courier::ChildProcess child;
+    if (!spawn.empty()) {
+        courier::ProcessOptions process;
+        process.argv = {spawn,    "--count", std::to_string(count), "--size", std::to_string(size),
+                        "--name", consumer};
+        if (!config_file.empty())
+            process.argv.insert(process.argv.end(), {"--config", config_file});
+        process.node = "consumer-node";  // the name it takes, for [[links.rule]] patterns
+        child = node.spawn_process(process);
+    }
     if (!node.wait_for(consumer, 10s)) {
         std::cerr << "producer: no actor named '" << consumer << "' appeared within 10 s\n";
         return 1;
@@ -50,5 +64,10 @@ int main(int argc, char** argv) {
     for (const auto& link : node.links())
         std::cout << "producer: link to " << link.peer_node << " over " << link.transport << " ("
                   << link.reason << ")\n";
+    if (child) {
+        auto status = child.wait();
+        std::cout << "producer: the consumer " << status.describe() << "\n";
+        if (!status.success()) return 1;
+    }
     return verdict->ok ? 0 : 1;
 }

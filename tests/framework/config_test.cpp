@@ -264,7 +264,7 @@ TEST_CASE("a config error names the file, line, column and reason", "[config]") 
         CHECK(error.column() == 3);
         CHECK(error.reason() ==
               "unknown transport \"shmm\"; did you mean \"shm\"? (available: shm, posixmq, "
-              "sysv, fifo, unix, tcp)");
+              "sysv, pipe, fifo, unix, tcp)");
     }
     SECTION("a transport this build lacks") {
         auto error = error_of("[links]\npreference = [\"shm\", \"unix\"]\n", {"unix"});

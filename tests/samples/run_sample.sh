@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run_sample.sh <sample> <bin dir> [transport]: runs a sample against a private registry
 # (over the given transport, through COURIER_TRANSPORT) and checks that the registry
-# leaves its runtime directory empty afterwards.
+# leaves its runtime directory empty afterwards. Samples: hello, producer_consumer (two
+# processes started here), producer_spawns_consumer (the producer starts the consumer).
 set -euo pipefail
 sample=$1 bin=$2
 if [ -n "${3:-}" ]; then export COURIER_TRANSPORT=$3; fi
@@ -17,6 +18,9 @@ producer_consumer)
     consumer=$!
     timeout 60 "$bin/producer" --count 20000 --size 100
     wait "$consumer"
+    ;;
+producer_spawns_consumer)
+    timeout 60 "$bin/producer" --count 20000 --size 100 --spawn-consumer "$bin/consumer"
     ;;
 esac
 # courierd exits once idle and must take its socket and lock with it.

@@ -442,115 +442,119 @@ TEST_CASE("sending after the peer closed throws LinkError instead of raising SIG
 
 TEST_CASE("a peer SIGKILLed mid-stream ends the link on the survivor, without a hang",
           "[transport][conformance][process]") {
-    for_each_transport([](const TransportFixture&, const TempDir&, const Endpoint& endpoint) {
-        DefaultSigpipe sigpipe_kills;
-        auto listener = registry().listen(endpoint);
-        const Endpoint bound = listener->endpoint();
-        std::optional<Child> child;
+    for_each_transport(
+        [](const TransportFixture& fixture, const TempDir&, const Endpoint& endpoint) {
+            if (!fixture.listens) return;  // pipe: no listener; pipe_test.cpp spawns its child
+            DefaultSigpipe sigpipe_kills;
+            auto listener = registry().listen(endpoint);
+            const Endpoint bound = listener->endpoint();
+            std::optional<Child> child;
 
-        SECTION("the survivor was reading") {
-            // Frames of 100 kB take several writes (or chunks), so the kill may cut one.
-            const auto frame = pattern(100'000, 1);
-            child.emplace([&] {
-                auto link = registry().connect(bound);
-                for (;;) link->send(frame);
-                return 0;
-            });
-            auto server = accept_one(*listener);
-            REQUIRE(receive_frames(*server, 3).frames.size() >= 3);  // mid-stream
-            child.reset();                                           // SIGKILL, reaped
-            auto rest = receive_until_end(*server);
-            INFO("status: " << rest.status.reason);
-            CHECK(rest.status.state != State::open);  // closed or failed, within the deadline
-            for (const auto& got : rest.frames) CHECK(same_bytes(got.bytes, frame));  // whole
-            CHECK(send_fails_within(*server));
-        }
-        SECTION("the survivor was blocked writing") {
-            child.emplace([&] { return connect_and_stay(bound); });  // never reads
-            auto server = accept_one(*listener);
-            REQUIRE(receive_frames(*server, 1).frames.size() == 1);
-            std::atomic<pid_t> writer_tid{0};
-            std::atomic<bool> ended{false};
-            const auto writer_ended = [&] { return ended.load(); };
-            Sender writer(
-                [&] {
-                    writer_tid = ::gettid();
-                    const auto frame = pattern(64 << 10, 3);
-                    try {
-                        for (;;) server->send(frame);  // fills the mechanism, then waits
-                    } catch (...) {
-                        ended = true;
-                        throw;
-                    }
-                },
-                [&] {
-                    child.reset();
-                    // A writer still blocked after its reader died is the hang this test is
-                    // about: abort (Catch2 reports where) rather than wait in the join.
-                    if (!wait_until(writer_ended)) std::abort();
+            SECTION("the survivor was reading") {
+                // Frames of 100 kB take several writes (or chunks), so the kill may cut one.
+                const auto frame = pattern(100'000, 1);
+                child.emplace([&] {
+                    auto link = registry().connect(bound);
+                    for (;;) link->send(frame);
+                    return 0;
                 });
-            REQUIRE(wait_until([&] { return thread_asleep(writer_tid); }));
-            child.reset();
-            REQUIRE(wait_until(writer_ended));  // within the deadline
-            CHECK_THROWS_AS(writer.join(), LinkError);
-        }
-        SECTION("the survivor closes without reading the end") {
-            // Its destructor alone must clean up what the dead peer cannot (a queue).
-            child.emplace([&] { return connect_and_stay(bound); });
-            auto server = accept_one(*listener);
-            REQUIRE(receive_frames(*server, 1).frames.size() == 1);
-            child.reset();
-            server.reset();
-        }
-    });
+                auto server = accept_one(*listener);
+                REQUIRE(receive_frames(*server, 3).frames.size() >= 3);  // mid-stream
+                child.reset();                                           // SIGKILL, reaped
+                auto rest = receive_until_end(*server);
+                INFO("status: " << rest.status.reason);
+                CHECK(rest.status.state != State::open);  // closed or failed, within the deadline
+                for (const auto& got : rest.frames) CHECK(same_bytes(got.bytes, frame));  // whole
+                CHECK(send_fails_within(*server));
+            }
+            SECTION("the survivor was blocked writing") {
+                child.emplace([&] { return connect_and_stay(bound); });  // never reads
+                auto server = accept_one(*listener);
+                REQUIRE(receive_frames(*server, 1).frames.size() == 1);
+                std::atomic<pid_t> writer_tid{0};
+                std::atomic<bool> ended{false};
+                const auto writer_ended = [&] { return ended.load(); };
+                Sender writer(
+                    [&] {
+                        writer_tid = ::gettid();
+                        const auto frame = pattern(64 << 10, 3);
+                        try {
+                            for (;;) server->send(frame);  // fills the mechanism, then waits
+                        } catch (...) {
+                            ended = true;
+                            throw;
+                        }
+                    },
+                    [&] {
+                        child.reset();
+                        // A writer still blocked after its reader died is the hang this test is
+                        // about: abort (Catch2 reports where) rather than wait in the join.
+                        if (!wait_until(writer_ended)) std::abort();
+                    });
+                REQUIRE(wait_until([&] { return thread_asleep(writer_tid); }));
+                child.reset();
+                REQUIRE(wait_until(writer_ended));  // within the deadline
+                CHECK_THROWS_AS(writer.join(), LinkError);
+            }
+            SECTION("the survivor closes without reading the end") {
+                // Its destructor alone must clean up what the dead peer cannot (a queue).
+                child.emplace([&] { return connect_and_stay(bound); });
+                auto server = accept_one(*listener);
+                REQUIRE(receive_frames(*server, 1).frames.size() == 1);
+                child.reset();
+                server.reset();
+            }
+        });
 }
 
 TEST_CASE("after the listening process is killed and restarted, a new link works",
           "[transport][conformance][process]") {
-    for_each_transport([](const TransportFixture&, const TempDir&, const Endpoint& endpoint) {
-        DefaultSigpipe sigpipe_kills;
-        // The first listener process: accepts one link, greets it, waits to be killed.
-        ReadySignal first_ready;
-        std::optional<Child> first;
-        first.emplace([&] {
-            auto listener = registry().listen(endpoint);
-            first_ready.signal(listener->endpoint().to_string());
-            auto link = accept_one(*listener);
-            link->send(pattern(10, 1));
-            for (;;) ::pause();
-            return 0;
-        });
-        const std::string announced = first_ready.message();
-        REQUIRE_FALSE(announced.empty());
-        const Endpoint bound = Endpoint::parse(announced);  // tcp: the port it was given
-        auto old_link = registry().connect(bound);
-        REQUIRE(receive_frames(*old_link, 1).frames.size() == 1);
-        first.reset();  // SIGKILL, reaped
+    for_each_transport(
+        [](const TransportFixture& fixture, const TempDir&, const Endpoint& endpoint) {
+            if (!fixture.listens) return;  // pipe: no listener; pipe_test.cpp spawns its child
+            DefaultSigpipe sigpipe_kills;
+            // The first listener process: accepts one link, greets it, waits to be killed.
+            ReadySignal first_ready;
+            std::optional<Child> first;
+            first.emplace([&] {
+                auto listener = registry().listen(endpoint);
+                first_ready.signal(listener->endpoint().to_string());
+                auto link = accept_one(*listener);
+                link->send(pattern(10, 1));
+                for (;;) ::pause();
+                return 0;
+            });
+            const std::string announced = first_ready.message();
+            REQUIRE_FALSE(announced.empty());
+            const Endpoint bound = Endpoint::parse(announced);  // tcp: the port it was given
+            auto old_link = registry().connect(bound);
+            REQUIRE(receive_frames(*old_link, 1).frames.size() == 1);
+            first.reset();  // SIGKILL, reaped
 
-        // The old link reports the end...
-        CHECK(receive_until_end(*old_link).status.state != State::open);
-        CHECK(send_fails_within(*old_link));
-        old_link.reset();  // no thread of it may be running when we fork again
+            // The old link reports the end...
+            CHECK(receive_until_end(*old_link).status.state != State::open);
+            CHECK(send_fails_within(*old_link));
+            old_link.reset();  // no thread of it may be running when we fork again
 
-        // ... and a listener started again on the same endpoint takes new links.
-        ReadySignal second_ready;
-        Child second([&] {
-            auto listener = registry().listen(bound);
-            second_ready.signal();
-            auto link = accept_one(*listener);
-            link->send(pattern(10, 2));
-            const auto reply = receive_frames(*link, 1);
-            return reply.frames.size() == 1 && reply.frames[0].bytes == pattern(20, 3) ? 0 : 1;
+            // ... and a listener started again on the same endpoint takes new links.
+            ReadySignal second_ready;
+            Child second([&] {
+                auto listener = registry().listen(bound);
+                second_ready.signal();
+                auto link = accept_one(*listener);
+                link->send(pattern(10, 2));
+                const auto reply = receive_frames(*link, 1);
+                return reply.frames.size() == 1 && reply.frames[0].bytes == pattern(20, 3) ? 0 : 1;
+            });
+            REQUIRE(second_ready.wait());
+            auto new_link = registry().connect(bound);
+            auto greeting = receive_frames(*new_link, 1);
+            REQUIRE(greeting.frames.size() == 1);
+            CHECK(same_bytes(greeting.frames[0].bytes, pattern(10, 2)));
+            new_link->send(pattern(20, 3));
+            CHECK(second.wait() == 0);
+            CHECK(receive_until_end(*new_link).status.state == State::closed);
         });
-        REQUIRE(second_ready.wait());
-        auto new_link = registry().connect(bound);
-        auto greeting = receive_frames(*new_link, 1);
-        REQUIRE(greeting.frames.size() == 1);
-        CHECK(same_bytes(greeting.frames[0].bytes, pattern(10, 2)));
-        new_link->send(pattern(20, 3));
-        CHECK(second.wait() == 0);
-        CHECK(receive_until_end(*new_link).status.state == State::closed);
-    });
 }
 
 TEST_CASE("file descriptors travel with their frame, or are refused", "[transport][conformance]") {
@@ -622,24 +626,26 @@ TEST_CASE("file descriptors travel with their frame, or are refused", "[transpor
 }
 
 TEST_CASE("a second process exchanges frames over a link", "[transport][conformance][process]") {
-    for_each_transport([](const TransportFixture&, const TempDir&, const Endpoint& endpoint) {
-        auto listener = registry().listen(endpoint);
-        constexpr std::uint32_t count = 1000;
-        const Endpoint bound = listener->endpoint();
-        Child child([&] {
-            auto link = registry().connect(bound);
-            for (std::uint32_t i = 0; i < count; ++i) link->send(pattern(i % 500, i));
-            auto reply = receive_frames(*link, 1);  // wait for the parent's "got them"
-            return reply.frames.size() == 1 && reply.frames[0].bytes == pattern(3, 42) ? 0 : 1;
+    for_each_transport(
+        [](const TransportFixture& fixture, const TempDir&, const Endpoint& endpoint) {
+            if (!fixture.listens) return;  // pipe: no listener; pipe_test.cpp spawns its child
+            auto listener = registry().listen(endpoint);
+            constexpr std::uint32_t count = 1000;
+            const Endpoint bound = listener->endpoint();
+            Child child([&] {
+                auto link = registry().connect(bound);
+                for (std::uint32_t i = 0; i < count; ++i) link->send(pattern(i % 500, i));
+                auto reply = receive_frames(*link, 1);  // wait for the parent's "got them"
+                return reply.frames.size() == 1 && reply.frames[0].bytes == pattern(3, 42) ? 0 : 1;
+            });
+            auto server = accept_one(*listener);
+            CHECK_THAT(server->peer(), !Catch::Contains("pid " + std::to_string(::getpid()) + ","));
+            auto received = receive_frames(*server, count);
+            INFO("status: " << received.status.reason);
+            REQUIRE(received.frames.size() == count);
+            CHECK(frames_in_order(received.frames, [](std::uint32_t i) { return i % 500; }));
+            server->send(pattern(3, 42));
+            CHECK(child.wait() == 0);
+            CHECK(receive_until_end(*server).status.state == State::closed);
         });
-        auto server = accept_one(*listener);
-        CHECK_THAT(server->peer(), !Catch::Contains("pid " + std::to_string(::getpid()) + ","));
-        auto received = receive_frames(*server, count);
-        INFO("status: " << received.status.reason);
-        REQUIRE(received.frames.size() == count);
-        CHECK(frames_in_order(received.frames, [](std::uint32_t i) { return i % 500; }));
-        server->send(pattern(3, 42));
-        CHECK(child.wait() == 0);
-        CHECK(receive_until_end(*server).status.state == State::closed);
-    });
 }

@@ -36,6 +36,7 @@ const std::vector<TransportFixture>& transport_fixtures() {
         {"posixmq", [](const TempDir&) { return posixmq_endpoint(); }, {}},
         {"sysv", [](const TempDir&) { return sysv_endpoint(); }, {}},
         {"shm", [](const TempDir&) { return shm_endpoint(); }, {}},
+        {"pipe", [](const TempDir&) { return pipe_endpoint(); }, {}, /*listens=*/false},
     };
     return fixtures;
 }
@@ -122,6 +123,10 @@ Fd tcp_raw_connect(const Endpoint& endpoint) {
     return fd;
 }
 
+Endpoint pipe_endpoint() {
+    return Endpoint{"pipe", "child"};
+}
+
 Endpoint sysv_endpoint() {
     return Endpoint{"sysv", unique_name("courier-test")};
 }
@@ -192,8 +197,34 @@ std::unique_ptr<Link> accept_one(Listener& listener, milliseconds timeout) {
     }
 }
 
+namespace {
+
+/// Stands in for the listener a transport that links children does not have.
+class ChildEndpointListener final : public Listener {
+  public:
+    explicit ChildEndpointListener(Endpoint endpoint) : endpoint_(std::move(endpoint)) {}
+    const Endpoint& endpoint() const noexcept override { return endpoint_; }
+    int poll_fd() const noexcept override { return -1; }
+    std::unique_ptr<Link> accept() override { return nullptr; }
+
+  private:
+    Endpoint endpoint_;
+};
+
+}  // namespace
+
 Connected connect_pair(const Endpoint& endpoint, const TransportOptions& options) {
     Connected pair;
+    const auto* entry = TransportRegistry::builtin().find(endpoint.scheme);
+    if (entry != nullptr && entry->child_link) {
+        // Both ends in this process: the "child" adopts its ends where they are.
+        ChildLink made = TransportRegistry::builtin().child_link(endpoint.scheme, options);
+        pair.server = std::move(made.link);
+        pair.client = TransportRegistry::builtin().connect(made.child_endpoint, options);
+        for (auto& fd : made.child_fds) (void)fd.release();  // the client owns them now
+        pair.listener = std::make_unique<ChildEndpointListener>(made.child_endpoint);
+        return pair;
+    }
     pair.listener = TransportRegistry::builtin().listen(endpoint, options);
     // connect() may wait for the accept on some transports: run it beside us.
     auto client = std::async(std::launch::async, [&] {

@@ -57,6 +57,9 @@ struct TransportFixture {
     /// A raw byte-stream connection to a listening endpoint, for tests that forge
     /// framing; empty for transports that are not byte streams.
     std::function<Fd(const Endpoint&)> raw_connect;
+    /// False for a transport whose links are made by spawning a child (pipe:): it has no
+    /// listener, and connect_pair makes its pairs with TransportRegistry::child_link.
+    bool listens = true;
 };
 
 /// Every transport the conformance suite runs against: one line per transport.
@@ -72,6 +75,9 @@ Endpoint posixmq_endpoint();
 /// tcp://127.0.0.1:0 — loopback only, the kernel picks a free port.
 Endpoint tcp_loopback_endpoint();
 Fd tcp_raw_connect(const Endpoint& endpoint);
+
+/// pipe: — only the scheme counts; connect_pair makes the link with child_link.
+Endpoint pipe_endpoint();
 
 /// sysv:courier-test-<pid>-<n> — a rendezvous name; the queues are private.
 Endpoint sysv_endpoint();
@@ -91,7 +97,9 @@ bool thread_asleep(pid_t tid);
 /// Some mechanisms learn that the peer is gone only on a later write.
 bool send_fails_within(Link& link, milliseconds timeout = deadline);
 
-/// A listener with one link connected to it, seen from both ends.
+/// A listener with one link connected to it, seen from both ends. For a transport that
+/// links children (pipe:), the "listener" is a stand-in that describes the child's
+/// endpoint and accepts nothing; the client adopted the child's ends in this process.
 struct Connected {
     std::unique_ptr<Listener> listener;
     std::unique_ptr<Link> client;  ///< the connect() end

@@ -136,6 +136,14 @@ int links(const std::string& runtime_dir) {
         {"NODE", "PEER", "TRANSPORT", "WHY", "SENT", "RECEIVED", "ERRORS"}};
     int status = 0;
     for (const auto& node : nodes->nodes) {
+        if (node.endpoints.empty()) {
+            // Not an error: a node may listen on nothing and be reached only over the links
+            // it made, such as a pipe to the parent that spawned it.
+            std::cerr << "courier links: node '" << node.node
+                      << "' listens on no transport, so it cannot be asked; its links to "
+                         "listening nodes show from their end\n";
+            continue;
+        }
         auto list = query_links(node);
         if (!list) {
             std::cerr << "courier links: node '" << node.node << "': " << list.error() << "\n";

@@ -1,6 +1,7 @@
 #include <courier/transports/transport.hpp>
 
 #include "fifo/fifo_transport.hpp"
+#include "pipe/pipe_transport.hpp"
 #include "posixmq/posixmq_transport.hpp"
 #include "shm/shm_transport.hpp"
 #include "src/fragmenting_link.hpp"
@@ -22,6 +23,7 @@ const TransportRegistry& TransportRegistry::builtin() {
         r.add<PosixMqTransport>();
         r.add<SysvTransport>();
         r.add<ShmTransport>();
+        r.add<PipeTransport>();
         return r;
     }();
     return registry;
@@ -70,6 +72,22 @@ std::unique_ptr<Link> TransportRegistry::connect(const Endpoint& endpoint,
             entry.connect(endpoint, detail::chunk_options(entry.capabilities, options)), options);
     }
     return entry_for(*this, endpoint).connect(endpoint, options);
+}
+
+ChildLink TransportRegistry::child_link(std::string_view scheme, const TransportOptions& options,
+                                        int child_fd_base) const {
+    const auto& entry = entry_for(*this, Endpoint{std::string(scheme), "(child)"});
+    if (!entry.child_link) {
+        throw std::invalid_argument("transport \"" + entry.scheme +
+                                    "\" cannot link a spawner to its child");
+    }
+    if (detail::needs_fragmenting(entry.capabilities)) {
+        ChildLink made =
+            entry.child_link(detail::chunk_options(entry.capabilities, options), child_fd_base);
+        made.link = std::make_unique<detail::FragmentingLink>(std::move(made.link), options);
+        return made;
+    }
+    return entry.child_link(options, child_fd_base);
 }
 
 }  // namespace courier

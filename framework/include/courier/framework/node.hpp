@@ -7,6 +7,7 @@
 
 #include <courier/expected.hpp>
 #include <courier/framework/actor.hpp>
+#include <courier/framework/child_process.hpp>
 #include <courier/framework/config.hpp>
 #include <courier/framework/error.hpp>
 #include <courier/framework/registry_client.hpp>
@@ -72,6 +73,15 @@ class Node {
     }
     /// Spawns an actor whose handlers `setup(self)` registers.
     void spawn(std::string name, std::function<void(Actor&)> setup);
+
+    /// Starts a program as a child process (ChildProcess::start) and links it to this
+    /// node. The link's transport is chosen like any other (choose() in config.hpp, with
+    /// the child named options.node): when it is one that links children (pipe:), the
+    /// child inherits its end and its node takes it at start (the COURIER_PARENT*
+    /// environment variables), so the two nodes reach each other's actors over it even if
+    /// neither listens on anything. Otherwise the child links through the registry like
+    /// any node. Throws what ChildProcess::start throws.
+    ChildProcess spawn_process(ProcessOptions options);
 
     /// Stops the named actor of this node after the letter it is handling.
     void stop(std::string_view actor);

@@ -73,6 +73,26 @@ concept HasDefaultEndpoint = requires(const EndpointHint& hint) {
     { T::default_endpoint(hint) } -> std::convertible_to<Endpoint>;
 };
 
+/// A link made for a child process about to be spawned: the spawner's end, and the
+/// descriptors the child inherits with the endpoint that names them there.
+struct ChildLink {
+    std::unique_ptr<Link> link;  ///< the spawner's end, ready to use
+    /// The child's ends (close-on-exec here): the spawner places them in the child, at
+    /// the numbers it asked for, and closes them in its own process after the spawn.
+    std::vector<Fd> child_fds;
+    Endpoint child_endpoint;  ///< what the child passes to connect() to adopt them
+};
+
+/// A transport whose links are made by spawning (pipe:): the spawner makes both ends
+/// before the child exists, and the child adopts its ends with connect(child_endpoint).
+/// `child_fd_base` is where the spawner places the child's ends in the child (`base`,
+/// `base + 1`, ...), so the endpoint can name them; negative when they keep their numbers
+/// (a forked child, or a test that adopts them in the same process). Optional.
+template <class T>
+concept LinksChildren = requires(const TransportOptions& options, int child_fd_base) {
+    { T::child_link(options, child_fd_base) } -> std::same_as<ChildLink>;
+};
+
 /// A registered transport, type-erased. Its listen/connect are the bare transport's: go
 /// through TransportRegistry::listen/connect, which add fragmentation where needed.
 struct TransportEntry {
@@ -82,6 +102,8 @@ struct TransportEntry {
     std::function<std::unique_ptr<Link>(const Endpoint&, const TransportOptions&)> connect;
     /// Empty when the transport has no default endpoint.
     std::function<Endpoint(const EndpointHint&)> default_endpoint;
+    /// Empty unless the transport links a spawner to its children (LinksChildren).
+    std::function<ChildLink(const TransportOptions&, int)> child_link;
 };
 
 class TransportRegistry {
@@ -97,8 +119,9 @@ class TransportRegistry {
                                    "\" registered twice");
         }
         TransportEntry entry{
-            std::string(T::scheme), T::capabilities(), &T::listen, &T::connect, {}};
+            std::string(T::scheme), T::capabilities(), &T::listen, &T::connect, {}, {}};
         if constexpr (HasDefaultEndpoint<T>) entry.default_endpoint = &T::default_endpoint;
+        if constexpr (LinksChildren<T>) entry.child_link = &T::child_link;
         entries_.push_back(std::move(entry));
     }
 
@@ -113,6 +136,12 @@ class TransportRegistry {
                                      const TransportOptions& options = {}) const;
     std::unique_ptr<Link> connect(const Endpoint& endpoint,
                                   const TransportOptions& options = {}) const;
+    /// Makes a link to a child about to be spawned with the transport of `scheme`, which
+    /// must link children (TransportEntry::child_link); see LinksChildren. Throws
+    /// std::invalid_argument for an unknown scheme or one that does not link children,
+    /// std::system_error when the OS refuses.
+    ChildLink child_link(std::string_view scheme, const TransportOptions& options = {},
+                         int child_fd_base = -1) const;
 
   private:
     std::vector<TransportEntry> entries_;

@@ -1,0 +1,145 @@
+// A node's child processes and the links they inherit: the parent's side
+// (NodeCore::spawn_process) and the child's (NodeCore::adopt_parent_link).
+//
+// The parent makes the link before the child exists, with a transport that links
+// children (TransportEntry::child_link, e.g. pipe:), and hands the child its end through
+// posix_spawn plus three environment variables. The child's first Node takes it at start.
+// Routing then needs nothing new: the child records the link under its parent's node
+// name; the parent records it under the child's pid until the child's name is known
+// (from its Hello, or from a registry lookup that names that pid).
+
+#include "node_core.hpp"
+
+#include <courier/transports/transport.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+
+namespace courier::detail {
+
+namespace {
+
+/// The parent's node name, pid and the endpoint of the child's end of the link.
+constexpr const char* parent_variable = "COURIER_PARENT";
+constexpr const char* parent_pid_variable = "COURIER_PARENT_PID";
+constexpr const char* parent_link_variable = "COURIER_PARENT_LINK";
+/// Where the child's ends of the link are placed (after stdin, stdout, stderr).
+constexpr int child_fd_base = 3;
+
+/// One process inherits at most one parent link; the first Node started takes it.
+std::atomic<bool> parent_link_taken{false};
+
+std::string child_node_name(const ProcessOptions& options) {
+    if (!options.node.empty()) return options.node;
+    return std::filesystem::path(options.argv.front()).filename().string();
+}
+
+}  // namespace
+
+ChildProcess NodeCore::spawn_process(ProcessOptions options) {
+    if (options.argv.empty() || options.argv.front().empty())
+        throw std::invalid_argument("spawn_process: argv is empty");
+    if (!registry_) return ChildProcess::start(options);  // a node alone has no links
+
+    // Both ends offer what we listen on (the child reads the same environment) plus every
+    // transport that links children.
+    std::vector<std::string> offered;
+    for (const auto& listener : listeners_) offered.push_back(listener->endpoint().scheme);
+    for (const auto& entry : TransportRegistry::builtin().entries())
+        if (entry.child_link) offered.push_back(entry.scheme);
+    const std::string child = child_node_name(options);
+    auto selection = choose(config_, name_, child, offered, offered, /*same_host=*/true);
+    const TransportEntry* transport =
+        selection ? TransportRegistry::builtin().find(selection->transport) : nullptr;
+    if (!transport || !transport->child_link) {
+        spdlog::debug(
+            "node '{}': {} links through the registry: {}", name_, child,
+            selection ? selection->transport + " does not link children" : selection.error());
+        return ChildProcess::start(options);
+    }
+
+    ChildLink made = TransportRegistry::builtin().child_link(
+        transport->scheme, config_.settings(transport->scheme).options(), child_fd_base);
+    options.environment.push_back(std::string(parent_variable) + "=" + name_);
+    options.environment.push_back(std::string(parent_pid_variable) + "=" +
+                                  std::to_string(::getpid()));
+    options.environment.push_back(std::string(parent_link_variable) + "=" +
+                                  made.child_endpoint.to_string());
+    std::vector<int> inherit;
+    for (const auto& fd : made.child_fds) inherit.push_back(fd.get());
+    ChildProcess process = ChildProcess::start(options, inherit);
+    // Our copies of the child's ends go now, so the child's exit is an end of file here.
+    made.child_fds.clear();
+
+    auto peer = std::make_shared<PeerLink>();
+    peer->link = std::move(made.link);
+    peer->transport = transport->scheme;
+    peer->reason = selection->describe();
+    peer->initiated = true;
+    {
+        std::lock_guard lock(peers_mutex_);
+        std::erase_if(children_, [](const auto& entry) {
+            auto known = entry.second.lock();
+            return !known || known->broken;
+        });
+        children_[process.pid()] = peer;
+    }
+    watch_link(peer);
+    spdlog::debug("node '{}': spawned {} (pid {}) linked over {}", name_, options.argv.front(),
+                  process.pid(), peer->link->peer());
+    return process;
+}
+
+std::shared_ptr<PeerLink> NodeCore::spawned_peer(const registry::Location& where) {
+    auto found = children_.find(static_cast<pid_t>(where.pid));
+    if (found == children_.end()) return nullptr;
+    auto peer = found->second.lock();
+    if (!peer || peer->broken) return nullptr;
+    if (peer->node.empty()) peer->node = where.node;
+    peers_.try_emplace(where.node, peer);
+    return peer;
+}
+
+void NodeCore::adopt_parent_link() {
+    const char* parent = std::getenv(parent_variable);
+    const char* parent_pid = std::getenv(parent_pid_variable);
+    const char* uri = std::getenv(parent_link_variable);
+    if (parent == nullptr || parent_pid == nullptr || uri == nullptr) return;
+    // A grandchild inherits the variables but not the descriptors they name (they are
+    // close-on-exec); the pid tells whether they were meant for this process.
+    if (std::to_string(::getppid()) != parent_pid) {
+        spdlog::debug("node '{}': {}={} is not for us: our parent is pid {}", name_,
+                      parent_link_variable, uri, ::getppid());
+        return;
+    }
+    if (parent_link_taken.exchange(true)) return;
+    const std::string context = "node '" + name_ + "' cannot take the link to its parent node '" +
+                                parent + "' (" + parent_link_variable + "=" + uri + ")";
+    if (!is_valid_name(parent) || parent == name_)
+        throw SetupError(ErrorCode::link_failed, context + ": not a valid parent node name");
+    auto peer = std::make_shared<PeerLink>();
+    peer->node = parent;
+    peer->reason = "inherited";
+    try {
+        const Endpoint endpoint = Endpoint::parse(uri);
+        peer->transport = endpoint.scheme;
+        peer->link = TransportRegistry::builtin().connect(
+            endpoint, config_.settings(endpoint.scheme).options());
+        EnvelopeHeader header;
+        header.recipient = peer->node;
+        peer->link->send(encode_message(header, Hello{name_}));
+    } catch (const std::exception& e) {
+        throw SetupError(ErrorCode::link_failed, context + ": " + e.what());
+    }
+    watch_link(peer);
+    std::lock_guard lock(peers_mutex_);
+    peers_[peer->node] = peer;
+}
+
+}  // namespace courier::detail
