@@ -1,10 +1,9 @@
 // Messages holding descriptors inside one process: moved with the message, owned by the
 // receiver, closed when a letter is dropped; received frames keep theirs until decoded.
-#include "support/open_fds.hpp"
+#include "support/fd_support.hpp"
 
 #include <courier/courier.hpp>
 
-#include <poll.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
@@ -17,6 +16,7 @@ using namespace std::chrono_literals;
 using courier::Fd;
 using courier_test::make_pipe;
 using courier_test::open_fd_count;
+using courier_test::read_to_eof;
 
 namespace fdtest {
 /// Hands over the write end of a pipe; the receiver writes `text` into it.
@@ -62,22 +62,6 @@ void spawn_writer(courier::Node& node) {
                                                                                     : -1});
         });  // the message, and its descriptor, go when the handler returns
     });
-}
-
-/// Reads from a pipe until every write end is closed (EOF); what it read, or nullopt if
-/// a write end stays open for `within`.
-std::optional<std::string> read_to_eof(int read_end, std::chrono::milliseconds within = 5s) {
-    std::string got;
-    auto deadline = std::chrono::steady_clock::now() + within;
-    while (std::chrono::steady_clock::now() < deadline) {
-        pollfd p{read_end, POLLIN, 0};
-        if (::poll(&p, 1, 100) <= 0) continue;
-        char buffer[256];
-        auto n = ::read(read_end, buffer, sizeof buffer);
-        if (n == 0) return got;
-        if (n > 0) got.append(buffer, static_cast<std::size_t>(n));
-    }
-    return std::nullopt;
 }
 
 /// A letter as it would arrive over a link: the frame of `message` and copies of the

@@ -1,4 +1,4 @@
-#include "support/open_fds.hpp"
+#include "support/fd_support.hpp"
 #include "test_messages.hpp"
 
 #include <courier/fd.hpp>
