@@ -34,11 +34,17 @@ struct Ping {
     template <class A>
     void serialize(A&) {}
 };
+/// Asks the receiver for a descriptor: it answers with a WriteInto holding one of its own.
+struct Ask {
+    template <class A>
+    void serialize(A&) {}
+};
 }  // namespace fdwire
 
 COURIER_MESSAGE(fdwire::WriteInto, "test.process.fd.WriteInto");
 COURIER_MESSAGE(fdwire::Written, "test.process.fd.Written");
 COURIER_MESSAGE(fdwire::Ping, "test.process.fd.Ping");
+COURIER_MESSAGE(fdwire::Ask, "test.process.fd.Ask");
 
 namespace {
 
@@ -57,7 +63,8 @@ NodeOptions configured(const TempRuntimeDir& dir, std::string name, const std::s
 }
 
 /// A child process whose node hosts "writer": it writes what it is asked into the
-/// descriptor it is given (which closes when the message goes) and answers Ping.
+/// descriptor it is given (which closes when the message goes), answers Ping, and
+/// answers Ask with the read end of a fresh pipe whose write end it has closed.
 Child spawn_writer(NodeOptions options) {
     return Child::fork([=](ChildChannel& channel) {
         Node node(options);
@@ -67,6 +74,11 @@ Child spawn_writer(NodeOptions options) {
                 self.reply(fdwire::Written{n == static_cast<ssize_t>(order.text.size())});
             });
             self.handle<fdwire::Ping>([&self](fdwire::Ping&) { self.reply(fdwire::Ping{}); });
+            self.handle<fdwire::Ask>([&self](fdwire::Ask&) {
+                auto [read_end, write_end] = make_pipe();
+                ::close(write_end);
+                self.reply(fdwire::WriteInto{"read end", Fd(read_end)});
+            });
         });
         channel.send('r');
         while (char c = channel.receive())
@@ -103,6 +115,12 @@ TEST_CASE("a message carries the write end of a pipe to another process over uni
             // EOF: the sender's write end closed once sent, the receiver's after its handler.
             CHECK(read_to_eof(read_end) == "written by the other process");
             ::close(read_end);
+
+            // And back: a reply holding a descriptor of the other process.
+            auto answer = node.request<fdwire::WriteInto>("writer", fdwire::Ask{}, 5s);
+            REQUIRE(answer);
+            REQUIRE(answer->fd);
+            CHECK(read_to_eof(answer->fd.get()) == "");
 
             auto links = node.links();
             const auto* link = link_to(links, "writer-node");
@@ -169,6 +187,13 @@ TEST_CASE("over a transport without fd passing the sender gets a DeadLetter and 
             CHECK(read_to_eof(read2) == "");
             ::close(read2);
             CHECK(node.request<fdwire::Ping>("writer", fdwire::Ping{}, 5s));
+            // A reply holding a descriptor is refused on the other side, and the requester
+            // hears why at once instead of timing out.
+            auto answer = node.request<fdwire::WriteInto>("writer", fdwire::Ask{}, 5s);
+            REQUIRE_FALSE(answer);
+            CHECK(answer.error().code == ErrorCode::unsupported);
+            CHECK_THAT(answer.error().message,
+                       Catch::StartsWith("test.process.fd.WriteInto holds 1 file descriptor"));
             auto links = node.links();
             const auto* link = link_to(links, "writer-node");
             REQUIRE(link);
