@@ -1,13 +1,13 @@
-# courier_check_headers(<target> <layer>): an object library that compiles every public
-# header of a layer on its own (seastar's checkheaders), so each one includes what it uses.
-function(courier_check_headers target layer)
-    file(GLOB headers CONFIGURE_DEPENDS
-         ${CMAKE_CURRENT_SOURCE_DIR}/include/courier/${layer}/*.hpp)
+# courier_check_headers(<target> <dir>): an object library that compiles every public
+# header under include/<dir>/ (e.g. courier/serialization) on its own (seastar's
+# checkheaders), so each one includes what it uses.
+function(courier_check_headers target dir)
+    file(GLOB headers CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/include/${dir}/*.hpp)
     set(checks)
     foreach(header IN LISTS headers)
         get_filename_component(name ${header} NAME)
         set(check ${CMAKE_CURRENT_BINARY_DIR}/checkheaders/${name}.cpp)
-        file(CONFIGURE OUTPUT ${check} CONTENT "#include <courier/${layer}/${name}>\n")
+        file(CONFIGURE OUTPUT ${check} CONTENT "#include <${dir}/${name}>\n")
         list(APPEND checks ${check})
     endforeach()
     add_library(${target}_checkheaders OBJECT ${checks})

@@ -37,6 +37,25 @@ bool contains(const std::vector<std::string>& items, std::string_view item) {
     return std::find(items.begin(), items.end(), item) != items.end();
 }
 
+/// Whether a transport can carry file descriptors, as it says itself.
+bool passes_fds(std::string_view scheme) {
+    const auto* transport = TransportRegistry::builtin().find(scheme);
+    return transport != nullptr && transport->capabilities.fd_passing;
+}
+
+/// The schemes among `schemes` that pass descriptors.
+std::vector<std::string> fd_capable(const std::vector<std::string>& schemes) {
+    std::vector<std::string> capable;
+    for (const auto& scheme : schemes)
+        if (passes_fds(scheme)) capable.push_back(scheme);
+    return capable;
+}
+
+std::string where_written(const Config& config, const LinkRule& rule) {
+    return rule.line == 0 ? std::string()
+                          : " (" + config.source + ":" + std::to_string(rule.line) + ")";
+}
+
 std::size_t edit_distance(std::string_view a, std::string_view b) {
     std::vector<std::size_t> row(b.size() + 1);
     for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -141,6 +160,13 @@ class Reader {
     Config read(const toml::table& root) {
         Config config = Config::defaults(available_);
         config.source = source_;
+        read_tables(root, config);
+        check_fd_rules(config);
+        return config;
+    }
+
+  private:
+    void read_tables(const toml::table& root, Config& config) {
         for (const auto& [key, node] : root) {
             const std::string_view name = key.str();
             if (name == "links") {
@@ -156,9 +182,22 @@ class Reader {
                         {"links", "transport", "node", "registry"});
             }
         }
-        return config;
     }
 
+    /// A rule whose links carry descriptors and pins no transport takes the first
+    /// preferred one with fd passing; without any, it could never open a link.
+    void check_fd_rules(const Config& config) const {
+        for (const auto& [rule, where] : open_fd_rules_) {
+            if (!fd_capable(config.preference).empty()) continue;
+            fail(where, "rule \"" + rule +
+                            "\" says its links carry file descriptors but pins no "
+                            "transport, and links.preference (" +
+                            join(config.preference) + ") has none that passes them; add one of: " +
+                            join(fd_capable(available_)));
+        }
+    }
+
+  public:
     /// Refuses a transport name that is not available, saying whether it is a typo or a
     /// transport this build lacks.
     void check_transport(std::string_view name, const toml::source_region& where) const {
@@ -218,7 +257,7 @@ class Reader {
         return value->get();
     }
 
-    void read_links(const toml::table& links, Config& config) const {
+    void read_links(const toml::table& links, Config& config) {
         for (const auto& [key, node] : links) {
             if (key.str() == "preference") {
                 read_preference(key, node, config.preference);
@@ -255,8 +294,7 @@ class Reader {
         }
     }
 
-    void read_rules(const toml::key& key, const toml::node& node,
-                    std::vector<LinkRule>& rules) const {
+    void read_rules(const toml::key& key, const toml::node& node, std::vector<LinkRule>& rules) {
         const auto* array = node.as_array();
         if (array == nullptr || !array->is_array_of_tables()) {
             fail(key.source(),
@@ -266,6 +304,7 @@ class Reader {
             const auto& table = *element.as_table();
             LinkRule rule;
             rule.line = table.source().begin.line;
+            const toml::node* pinned = nullptr;  // the transport value, for errors
             for (const auto& [rule_key, value] : table) {
                 const std::string_view name = rule_key.str();
                 if (name == "from" || name == "to") {
@@ -280,17 +319,40 @@ class Reader {
                 } else if (name == "transport") {
                     rule.transport = string_of(rule_key, value, "links.rule.transport");
                     check_transport(rule.transport, value.source());
+                    pinned = &value;
+                } else if (name == "fds") {
+                    const auto* flag = value.as_boolean();
+                    if (flag == nullptr) {
+                        fail(rule_key.source(), "links.rule.fds must be true or false, not " +
+                                                    std::string(type_name(value)));
+                    }
+                    rule.fds = flag->get();
                 } else {
-                    unknown(rule_key, "key", "[[links.rule]]", {"from", "to", "transport"});
+                    unknown(rule_key, "key", "[[links.rule]]", {"from", "to", "transport", "fds"});
                 }
             }
-            for (auto [field, text] : {std::pair{&rule.from, "from"}, std::pair{&rule.to, "to"},
-                                       std::pair{&rule.transport, "transport"}}) {
+            for (auto [field, text] : {std::pair{&rule.from, "from"}, std::pair{&rule.to, "to"}}) {
                 if (field->empty()) {
-                    fail(table.source(), "[[links.rule]] lacks \"" + std::string(text) +
-                                             "\"; a rule needs from, to and transport");
+                    fail(table.source(),
+                         "[[links.rule]] lacks \"" + std::string(text) +
+                             "\"; a rule needs from, to and transport (or fds = true)");
                 }
             }
+            if (rule.transport.empty() && !rule.fds) {
+                fail(table.source(),
+                     "[[links.rule]] lacks \"transport\"; a rule needs from, to "
+                     "and transport (or fds = true)");
+            }
+            if (rule.fds && pinned != nullptr && !passes_fds(rule.transport)) {
+                fail(pinned->source(),
+                     "rule \"" + rule.describe() +
+                         "\" says its links carry file descriptors "
+                         "(fds = true), but transport \"" +
+                         rule.transport + "\" cannot pass them; use one that can (" +
+                         join(fd_capable(available_)) + ") or leave transport out");
+            }
+            if (rule.fds && pinned == nullptr)
+                open_fd_rules_.emplace_back(rule.describe(), table.source());
             rules.push_back(std::move(rule));
         }
     }
@@ -368,6 +430,8 @@ class Reader {
 
     std::string source_;
     const std::vector<std::string>& available_;
+    /// Rules with fds = true and no transport, checked once the preference list is known.
+    std::vector<std::pair<std::string, toml::source_region>> open_fd_rules_;
 };
 
 const std::string* getenv_nonempty(const char* name, std::string& storage) {
@@ -491,6 +555,18 @@ Config Config::from_environment(const std::filesystem::path& config_flag,
         } catch (const ConfigError& error) {
             throw ConfigError("COURIER_TRANSPORT", 0, 0, error.reason());
         }
+        if (!passes_fds(*scheme)) {
+            for (const auto& rule : config.rules) {
+                if (!rule.fds) continue;
+                throw ConfigError("COURIER_TRANSPORT", 0, 0,
+                                  *scheme +
+                                      " cannot pass file descriptors, which the links of "
+                                      "rule \"" +
+                                      rule.describe() + "\"" + where_written(config, rule) +
+                                      " carry; use one that can (" + join(fd_capable(available)) +
+                                      ")");
+            }
+        }
         config.override_transport = *scheme;
     }
     return config;
@@ -527,23 +603,45 @@ Expected<Selection, std::string> choose(const Config& config, std::string_view f
         }
         return Selection{std::string(kCrossHost), SelectionReason::cross_host, std::nullopt};
     }
+    const auto rule = std::find_if(config.rules.begin(), config.rules.end(),
+                                   [&](const LinkRule& r) { return r.matches(from, to); });
+    const bool carries_fds = rule != config.rules.end() && rule->fds;
     if (config.override_transport) {
         const std::string& scheme = *config.override_transport;
+        if (carries_fds && !passes_fds(scheme)) {
+            return Unexpected{"COURIER_TRANSPORT=" + scheme + ", but rule \"" + rule->describe() +
+                              "\"" + where_written(config, *rule) +
+                              " says its links carry file descriptors, which " + scheme +
+                              " cannot pass"};
+        }
         std::string problem = offer_problem(scheme, from, to, ours, theirs);
         if (!problem.empty()) return Unexpected{"COURIER_TRANSPORT=" + scheme + ", but " + problem};
         return Selection{scheme, SelectionReason::override_transport, std::nullopt};
     }
-    for (const auto& rule : config.rules) {
-        if (!rule.matches(from, to)) continue;
-        std::string problem = offer_problem(rule.transport, from, to, ours, theirs);
-        if (!problem.empty()) {
-            std::string where = rule.line == 0
-                                    ? std::string()
-                                    : " (" + config.source + ":" + std::to_string(rule.line) + ")";
-            return Unexpected{"rule \"" + rule.describe() + "\"" + where + " pins " +
-                              rule.transport + ", but " + problem};
+    if (rule != config.rules.end() && !rule->transport.empty()) {
+        if (carries_fds && !passes_fds(rule->transport)) {
+            return Unexpected{"rule \"" + rule->describe() + "\"" + where_written(config, *rule) +
+                              " pins " + rule->transport +
+                              ", which cannot pass the file descriptors its links carry"};
         }
-        return Selection{rule.transport, SelectionReason::rule, rule};
+        std::string problem = offer_problem(rule->transport, from, to, ours, theirs);
+        if (!problem.empty()) {
+            return Unexpected{"rule \"" + rule->describe() + "\"" + where_written(config, *rule) +
+                              " pins " + rule->transport + ", but " + problem};
+        }
+        return Selection{rule->transport, SelectionReason::rule, *rule};
+    }
+    if (carries_fds) {  // no transport pinned: the first preferred one that passes fds
+        for (const auto& scheme : config.preference) {
+            if (passes_fds(scheme) && contains(ours, scheme) && contains(theirs, scheme))
+                return Selection{scheme, SelectionReason::rule, *rule};
+        }
+        return Unexpected{"rule \"" + rule->describe() + "\"" + where_written(config, *rule) +
+                          " says its links carry file descriptors, but no transport of the "
+                          "preference list that passes them (" +
+                          join(fd_capable(config.preference)) + ") is offered by both node \"" +
+                          std::string(from) + "\" (" + join(ours) + ") and node \"" +
+                          std::string(to) + "\" (" + join(theirs) + ")"};
     }
     for (const auto& scheme : config.preference) {
         if (contains(ours, scheme) && contains(theirs, scheme)) {

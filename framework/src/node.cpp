@@ -93,6 +93,19 @@ constexpr const char* closed_by_peer = "closed by the peer";
 std::string default_node_name() {
     return std::string(program_invocation_short_name) + "-" + std::to_string(::getpid());
 }
+
+/// Why a letter holding descriptors cannot take this link, and what would work.
+std::string cannot_carry_fds(const Letter& letter, std::size_t count, const PeerLink& peer) {
+    std::string capable;
+    for (const auto& entry : TransportRegistry::builtin().entries())
+        if (entry.capabilities.fd_passing) capable += (capable.empty() ? "" : ", ") + entry.scheme;
+    return type_name(letter.type) + " holds " + std::to_string(count) +
+           (count == 1 ? " file descriptor" : " file descriptors") + ", which the " +
+           peer.transport + " link to node '" + peer.node +
+           "' cannot carry; links that carry descriptors need a transport with fd passing (" +
+           (capable.empty() ? std::string("none in this build") : capable) +
+           "): declare them with fds = true in a [[links.rule]]";
+}
 }  // namespace
 
 NodeCore::NodeCore(Node& owner, NodeOptions options) : owner_(owner), options_(std::move(options)) {
@@ -368,14 +381,31 @@ void NodeCore::send_remote(Letter& letter, const std::shared_ptr<PeerLink>& peer
         return;
     }
     std::vector<std::byte> frame;
+    std::vector<int> fds;  // borrowed from the letter, which closes them when it goes
     EnvelopeHeader header{letter.flags,       letter.priority, letter.type,
                           letter.correlation, letter.sender,   letter.recipient};
     encode_envelope_header(header, 0, frame);
     std::size_t payload_start = frame.size();
-    letter.body->encode(frame);
+    letter.body->encode(frame, fds);
     patch_payload_length(frame, frame.size() - payload_start);
+    if (!fds.empty() && !peer->link->capabilities().fd_passing) {
+        // The message is refused, not the link: it is fine for everything else.
+        std::string reason = cannot_carry_fds(letter, fds.size(), *peer);
+        dead_letter(letter, ErrorCode::unsupported, reason);
+        if (letter.is_reply()) {  // the requester learns why instead of timing out
+            Letter answer =
+                make_letter(DeadLetter{letter.sender, letter.type,
+                                       static_cast<std::uint8_t>(ErrorCode::unsupported), reason},
+                            std::string(), letter.recipient);
+            answer.flags = envelope_flags::reply;
+            answer.correlation = letter.correlation;
+            answer.origin = peer;
+            send_remote(answer, peer);
+        }
+        return;
+    }
     try {
-        peer->link->send(frame);
+        peer->link->send(frame, fds);
         ++stats_.sent_remote;
         ++peer->frames_sent;
         peer->bytes_sent += frame.size();
@@ -537,7 +567,8 @@ void NodeCore::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
     }
     auto offset = static_cast<std::size_t>(view->payload.data() - frame.bytes.data());
     auto size = view->payload.size();
-    letter.body = std::make_unique<WireBody>(std::move(frame.bytes), offset, size);
+    letter.body =
+        std::make_unique<WireBody>(std::move(frame.bytes), offset, size, std::move(frame.fds));
     auto box = find_local(letter.recipient);
     if (!box) {
         dead_letter(letter, ErrorCode::unknown_name,

@@ -3,7 +3,7 @@
 /// The node's I/O thread: epoll over listener and link descriptors, plus timers.
 /// Callbacks run on the reactor thread and must not block.
 
-#include <courier/transports/fd.hpp>
+#include <courier/fd.hpp>
 
 #include <chrono>
 #include <functional>

@@ -27,6 +27,8 @@ std::string_view to_string(ErrorCode code) noexcept {
             return "name_taken";
         case ErrorCode::stopped:
             return "stopped";
+        case ErrorCode::unsupported:
+            return "unsupported";
     }
     return "unknown_error";
 }

@@ -7,9 +7,39 @@
 
 namespace courier {
 
-PayloadInputArchive::PayloadInputArchive(std::span<const std::byte> bytes)
+// ---- Output ----------------------------------------------------------------------------
+
+PayloadOutputArchive::PayloadOutputArchive(std::vector<std::byte>& out, std::vector<int>& fds)
+    : cereal::OutputArchive<PayloadOutputArchive, cereal::AllowEmptyClassElision>(this),
+      out_(out),
+      fds_(fds) {
+    const std::uint8_t little_endian = 1;
+    write_raw(&little_endian, 1);
+}
+
+std::uint32_t PayloadOutputArchive::add_fd(int fd) {
+    if (fds_.size() >= no_fd_index)
+        throw cereal::Exception("a payload cannot carry more than 2^32 - 1 descriptors");
+    fds_.push_back(fd);
+    return static_cast<std::uint32_t>(fds_.size() - 1);
+}
+
+void PayloadOutputArchive::write_raw(const void* data, std::size_t size) {
+    if (size == 0) return;
+    const auto* bytes = static_cast<const std::byte*>(data);
+    out_.insert(out_.end(), bytes, bytes + size);
+}
+
+void CEREAL_SAVE_FUNCTION_NAME(PayloadOutputArchive& archive, const Fd& fd) {
+    archive(fd ? archive.add_fd(fd.get()) : no_fd_index);
+}
+
+// ---- Input -----------------------------------------------------------------------------
+
+PayloadInputArchive::PayloadInputArchive(std::span<const std::byte> bytes, std::span<Fd> fds)
     : cereal::InputArchive<PayloadInputArchive, cereal::AllowEmptyClassElision>(this),
-      bytes_(bytes) {
+      bytes_(bytes),
+      fds_(fds) {
     std::uint8_t little_endian = 0;
     read_raw(&little_endian, 1);
     if (little_endian > 1)
@@ -25,6 +55,16 @@ void PayloadInputArchive::check_count(std::uint64_t count) const {
                                 " bytes are left");
 }
 
+Fd PayloadInputArchive::take_fd(std::uint32_t index) {
+    if (index >= fds_.size())
+        throw cereal::Exception("payload names descriptor " + std::to_string(index) +
+                                " but the frame carries " + std::to_string(fds_.size()));
+    if (!fds_[index])
+        throw cereal::Exception("payload names descriptor " + std::to_string(index) +
+                                " twice (or it did not arrive)");
+    return std::move(fds_[index]);
+}
+
 void PayloadInputArchive::read_raw(void* data, std::size_t size) {
     if (size > bytes_left())
         throw cereal::Exception("payload ends early: " + std::to_string(size) + " bytes wanted, " +
@@ -33,7 +73,7 @@ void PayloadInputArchive::read_raw(void* data, std::size_t size) {
     position_ += size;
 }
 
-void PayloadInputArchive::reverse_elements(void* data, std::size_t size, std::size_t element_size) {
+void detail::reverse_elements(void* data, std::size_t size, std::size_t element_size) noexcept {
     auto* bytes = static_cast<unsigned char*>(data);
     for (std::size_t i = 0; i + element_size <= size; i += element_size)
         std::reverse(bytes + i, bytes + i + element_size);
@@ -44,6 +84,12 @@ void CEREAL_LOAD_FUNCTION_NAME(PayloadInputArchive& archive, bool& value) {
     archive.loadBinary<1>(&byte, 1);
     if (byte > 1) throw cereal::Exception("bool byte is " + std::to_string(byte) + ", not 0 or 1");
     value = byte == 1;
+}
+
+void CEREAL_LOAD_FUNCTION_NAME(PayloadInputArchive& archive, Fd& fd) {
+    std::uint32_t index = 0;
+    archive(index);
+    fd = index == no_fd_index ? Fd() : archive.take_fd(index);
 }
 
 }  // namespace courier

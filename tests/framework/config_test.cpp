@@ -300,7 +300,8 @@ TEST_CASE("a config error names the file, line, column and reason", "[config]") 
         auto error = error_of("\n[[links.rule]]\nfrom = \"a\"\nto = \"b\"\n");
         CHECK(error.line() == 2);
         CHECK(error.reason() ==
-              "[[links.rule]] lacks \"transport\"; a rule needs from, to and transport");
+              "[[links.rule]] lacks \"transport\"; a rule needs from, to and transport (or "
+              "fds = true)");
     }
     SECTION("a rule with an unknown key") {
         auto error = error_of("[[links.rule]]\nfrom = \"a\"\ntoo = \"b\"\ntransport = \"unix\"\n");
@@ -480,5 +481,115 @@ TEST_CASE("selection reasons: default, rule, override, cross-host", "[config]") 
         CHECK(selection.error() ==
               "node \"b@far\" is on another host, which needs tcp, but node \"b@far\" does not "
               "offer tcp (it offers: unix)");
+    }
+}
+
+// The tests below read which transports pass descriptors from the transports themselves
+// (unix does, fifo and shm do not), as the loader does.
+
+TEST_CASE("a rule whose links carry fds cannot pin a transport without fd passing",
+          "[config][fd]") {
+    SECTION("refused at load time, at the transport, saying what would work") {
+        auto error = error_of(
+            "[[links.rule]]\nfrom = \"a\"\nto = \"b\"\nfds = true\n"
+            "transport = \"fifo\"\n");
+        CHECK(error.line() == 5);
+        CHECK(error.column() == 13);
+        CHECK(error.reason() ==
+              "rule \"a -> b\" says its links carry file descriptors "
+              "(fds = true), but transport \"fifo\" cannot pass them; use one "
+              "that can (unix) or leave transport out");
+        CHECK_THAT(std::string(error.what()), Catch::StartsWith("test.toml:5:13: rule"));
+    }
+    SECTION("a transport with fd passing is accepted") {
+        Config config = parse(
+            "[[links.rule]]\nfrom = \"a\"\nto = \"b\"\ntransport = \"unix\"\n"
+            "fds = true\n");
+        REQUIRE(config.rules.size() == 1);
+        CHECK(config.rules[0].fds);
+        CHECK(config.rules[0].transport == "unix");
+    }
+    SECTION("fds must be a boolean") {
+        auto error = error_of("[[links.rule]]\nfrom = \"a\"\nto = \"b\"\nfds = \"yes\"\n");
+        CHECK(error.line() == 4);
+        CHECK(error.reason() == "links.rule.fds must be true or false, not a string");
+    }
+    SECTION("a rule needs a transport or fds") {
+        auto error = error_of("[[links.rule]]\nfrom = \"a\"\nto = \"b\"\nfds = false\n");
+        CHECK(error.line() == 1);
+        CHECK_THAT(error.reason(), Catch::Contains("lacks \"transport\""));
+    }
+    SECTION("fds without a transport needs a preferred transport that passes them") {
+        auto error = error_of(
+            "[links]\npreference = [\"shm\", \"fifo\"]\n\n"
+            "[[links.rule]]\nfrom = \"a\"\nto = \"b\"\nfds = true\n");
+        CHECK(error.line() == 4);
+        CHECK(error.reason() ==
+              "rule \"a -> b\" says its links carry file descriptors but pins no transport, and "
+              "links.preference (shm, fifo) has none that passes them; add one of: unix");
+    }
+}
+
+TEST_CASE("links that carry fds get only a transport with fd passing", "[config][fd]") {
+    Config config = parse("[[links.rule]]\nfrom = \"app\"\nto = \"helper-*\"\nfds = true\n");
+    REQUIRE(config.rules.size() == 1);
+    CHECK(config.rules[0].transport.empty());
+
+    SECTION("the first preferred transport that passes fds, skipping faster ones") {
+        auto selection = courier::choose(config, "app", "helper-1", both, both, true);
+        REQUIRE(selection);
+        CHECK(selection->transport == "unix");
+        CHECK(selection->reason == SelectionReason::rule);
+        CHECK(selection->describe() == "rule \"app -> helper-*\"");
+        // Links the rule does not match keep the plain preference.
+        auto other = courier::choose(config, "app", "logger", both, both, true);
+        REQUIRE(other);
+        CHECK(other->transport == "shm");
+    }
+    SECTION("none offered by both is an error that says so") {
+        auto selection = courier::choose(config, "app", "helper-1", both, {"shm", "tcp"}, true);
+        REQUIRE_FALSE(selection);
+        CHECK(selection.error() ==
+              "rule \"app -> helper-*\" (test.toml:1) says its links carry file descriptors, but "
+              "no transport of the preference list that passes them (unix) is offered by both "
+              "node \"app\" (shm, unix, tcp) and node \"helper-1\" (shm, tcp)");
+    }
+    SECTION("a rule built in code that pins a transport without fd passing") {
+        config.rules = {courier::LinkRule{"app", "*", "shm", 0, true}};
+        auto selection = courier::choose(config, "app", "helper-1", both, both, true);
+        REQUIRE_FALSE(selection);
+        CHECK(selection.error() ==
+              "rule \"app -> *\" pins shm, which cannot pass the file "
+              "descriptors its links carry");
+    }
+    SECTION("an override without fd passing") {
+        config.override_transport = "shm";
+        auto selection = courier::choose(config, "app", "helper-1", both, both, true);
+        REQUIRE_FALSE(selection);
+        CHECK_THAT(selection.error(), Catch::StartsWith("COURIER_TRANSPORT=shm, but rule"));
+        // Links the rule does not match take the override as always.
+        CHECK(courier::choose(config, "app", "logger", both, both, true));
+    }
+}
+
+TEST_CASE("COURIER_TRANSPORT without fd passing is refused when a rule's links carry fds",
+          "[config][fd]") {
+    TempFile file("fds-override", "[[links.rule]]\nfrom = \"*\"\nto = \"*\"\nfds = true\n");
+    EnvGuard config_env("COURIER_CONFIG", file.path().c_str());
+    {
+        EnvGuard transport("COURIER_TRANSPORT", "fifo");
+        try {
+            Config::from_environment({}, all_schemes());
+            FAIL("accepted COURIER_TRANSPORT=fifo for links that carry fds");
+        } catch (const ConfigError& error) {
+            CHECK_THAT(std::string(error.what()),
+                       Catch::StartsWith("COURIER_TRANSPORT: fifo cannot pass file descriptors, "
+                                         "which the links of rule \"* -> *\" (") &&
+                           Catch::EndsWith(":1) carry; use one that can (unix)"));
+        }
+    }
+    {
+        EnvGuard transport("COURIER_TRANSPORT", "unix");
+        CHECK(Config::from_environment({}, all_schemes()).override_transport == "unix");
     }
 }

@@ -13,6 +13,9 @@ case $sample in
 hello)
     timeout 30 "$bin/hello"
     ;;
+pipe_handover)
+    timeout 30 "$bin/pipe_handover"
+    ;;
 producer_consumer)
     timeout 60 "$bin/consumer" --count 20000 --size 100 &
     consumer=$!

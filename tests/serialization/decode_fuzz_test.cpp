@@ -1,11 +1,16 @@
+#include "support/fd_support.hpp"
 #include "test_messages.hpp"
 
 #include <courier/serialization/codec.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstring>
 #include <random>
+#include <set>
 #include <vector>
 
 using courier::decode_envelope;
@@ -94,4 +99,61 @@ TEST_CASE("decoding random bytes after a valid header never crashes", "[serializ
         auto order = decode_payload<courier_test::Order>(payload);
         if (!order) CHECK(order.error().code == courier::DecodeError::Code::bad_payload);
     }
+}
+
+TEST_CASE("decoding mutated payloads with descriptors never leaks or shares one",
+          "[serialization][fuzz][fd]") {
+    const auto before = courier_test::open_fd_count();
+    auto pipe = courier_test::make_pipe();
+    std::vector<std::byte> seed;
+    {
+        courier_test::Handover handover;
+        handover.label = "fd";
+        handover.first = courier::Fd(::dup(pipe[0]));
+        handover.more.emplace_back(::dup(pipe[1]));
+        handover.more.emplace_back(::dup(pipe[0]));
+        std::vector<int> sent;
+        courier::encode_payload(handover, seed, sent);
+        REQUIRE(sent.size() == 3);
+    }
+    std::mt19937_64 random(0xC2u);
+    int decoded_ok = 0;
+    for (int iteration = 0; iteration < 3000; ++iteration) {
+        auto payload = seed;
+        // Mostly the index bytes (the last 12 and the 4 after the label), sometimes anywhere.
+        auto flips = 1 + random() % 3;
+        for (std::uint64_t i = 0; i < flips; ++i) {
+            std::size_t at =
+                random() % 2 == 0 ? payload.size() - 1 - random() % 12 : random() % payload.size();
+            payload[at] ^= static_cast<std::byte>(1 + random() % 255);
+        }
+        // A frame carries 0 to 4 descriptors, whatever the payload claims.
+        std::vector<courier::Fd> received;
+        for (std::uint64_t i = random() % 5; i > 0; --i) received.emplace_back(::dup(pipe[0]));
+        std::set<int> offered;
+        for (const auto& fd : received) offered.insert(fd.get());
+
+        auto decoded = decode_payload<courier_test::Handover>(payload, received);
+        if (!decoded) {
+            CHECK(decoded.error().code == courier::DecodeError::Code::bad_payload);
+            continue;
+        }
+        ++decoded_ok;
+        // Every descriptor in the message is one the frame brought, and none appears twice.
+        std::set<int> owned;
+        auto own = [&](const courier::Fd& fd) {
+            if (!fd) return;
+            CHECK(offered.count(fd.get()) == 1);
+            CHECK(owned.insert(fd.get()).second);
+        };
+        own(decoded->first);
+        own(decoded->none);
+        for (const auto& fd : decoded->more) own(fd);
+        for (const auto& fd : received) CHECK((!fd || owned.count(fd.get()) == 0));
+    }
+    INFO(decoded_ok << " mutated payloads decoded");
+    CHECK(decoded_ok > 0);
+    ::close(pipe[0]);
+    ::close(pipe[1]);
+    CHECK(courier_test::open_fd_count() == before);
 }

@@ -2,6 +2,7 @@
 /// @file
 /// Message types shared by the serialization tests.
 
+#include <courier/fd.hpp>
 #include <courier/serialization/codec.hpp>
 #include <courier/serialization/message_type.hpp>
 
@@ -42,6 +43,19 @@ struct Ping {
     bool operator==(const Ping&) const = default;
 };
 
+/// A message that hands over descriptors: one, an optional one, and a list.
+struct Handover {
+    std::string label;
+    courier::Fd first;
+    courier::Fd none;  ///< left empty: encodes as "no descriptor"
+    std::vector<courier::Fd> more;
+
+    template <class A>
+    void serialize(A& a) {
+        a(label, first, none, more);
+    }
+};
+
 inline Order sample_order() {
     Order order;
     order.item = "widget";
@@ -64,3 +78,4 @@ inline std::vector<std::byte> bytes_of(std::initializer_list<unsigned> values) {
 
 COURIER_MESSAGE(courier_test::Order, "courier.test.Order");
 COURIER_MESSAGE(courier_test::Ping, "courier.test.Ping");
+COURIER_MESSAGE(courier_test::Handover, "courier.test.Handover");

@@ -4,8 +4,8 @@
 /// for it), a private temp directory, helpers that wait with deadlines, and forked
 /// children that are always reaped.
 
+#include <courier/fd.hpp>
 #include <courier/transports/endpoint.hpp>
-#include <courier/transports/fd.hpp>
 #include <courier/transports/frame.hpp>
 #include <courier/transports/link.hpp>
 #include <courier/transports/listener.hpp>

@@ -7,7 +7,7 @@
 #include "src/rendezvous.hpp"
 #include "src/stream_framing.hpp"
 
-#include <courier/transports/fd.hpp>
+#include <courier/fd.hpp>
 #include <courier/transports/link.hpp>
 #include <courier/transports/transport.hpp>
 

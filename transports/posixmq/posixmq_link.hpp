@@ -6,7 +6,7 @@
 
 #include "src/rendezvous.hpp"
 
-#include <courier/transports/fd.hpp>
+#include <courier/fd.hpp>
 #include <courier/transports/link.hpp>
 #include <courier/transports/transport.hpp>
 

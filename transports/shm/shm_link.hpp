@@ -12,7 +12,7 @@
 #include "shm/shm_ring.hpp"
 #include "src/rendezvous.hpp"
 
-#include <courier/transports/fd.hpp>
+#include <courier/fd.hpp>
 #include <courier/transports/link.hpp>
 
 #include <boost/interprocess/mapped_region.hpp>

@@ -12,8 +12,8 @@
 /// left behind, even after SIGKILL. The unix: connection then stays open, carrying
 /// nothing: its end is how each side learns, within one poll, that the other died.
 
+#include <courier/fd.hpp>
 #include <courier/transports/endpoint.hpp>
-#include <courier/transports/fd.hpp>
 #include <courier/transports/link.hpp>
 #include <courier/transports/listener.hpp>
 #include <courier/transports/transport.hpp>

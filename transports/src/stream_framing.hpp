@@ -6,8 +6,8 @@
 /// Wire format: a 4-byte little-endian length, then that many bytes. File descriptors
 /// (on transports with fd passing) ride as SCM_RIGHTS on the first byte of their frame.
 
+#include <courier/fd.hpp>
 #include <courier/transports/capabilities.hpp>
-#include <courier/transports/fd.hpp>
 #include <courier/transports/link.hpp>
 #include <courier/transports/transport.hpp>
 

@@ -14,7 +14,7 @@
 
 #include "src/rendezvous.hpp"
 
-#include <courier/transports/fd.hpp>
+#include <courier/fd.hpp>
 #include <courier/transports/link.hpp>
 
 #include <condition_variable>

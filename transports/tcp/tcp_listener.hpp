@@ -2,7 +2,7 @@
 /// @file
 /// The listening side of tcp:. Private to courier_transports.
 
-#include <courier/transports/fd.hpp>
+#include <courier/fd.hpp>
 #include <courier/transports/listener.hpp>
 #include <courier/transports/transport.hpp>
 

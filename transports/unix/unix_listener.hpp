@@ -4,7 +4,7 @@
 
 #include "unix/unix_address.hpp"
 
-#include <courier/transports/fd.hpp>
+#include <courier/fd.hpp>
 #include <courier/transports/listener.hpp>
 #include <courier/transports/transport.hpp>
 

@@ -328,9 +328,11 @@ struct RegistryServer::Impl {
     }
 
     static std::string describe(const Connection& c) {
-        if (c.node.empty()) return "#" + std::to_string(c.id);
-        return "#" + std::to_string(c.id) + " of node '" + c.node + "' (pid " +
-               std::to_string(c.pid) + ")";
+        // Appended, not "#" + std::to_string(...): GCC 12 warns falsely (-Wrestrict) there.
+        std::string text = "#";
+        text += std::to_string(c.id);
+        if (c.node.empty()) return text;
+        return text + " of node '" + c.node + "' (pid " + std::to_string(c.pid) + ")";
     }
 
     // -- closing --------------------------------------------------------------------------

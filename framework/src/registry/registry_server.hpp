@@ -3,7 +3,7 @@
 /// The per-host registry daemon's engine, private to courierd: the lock that makes it
 /// the only one in its runtime directory, and the epoll loop that serves nodes.
 
-#include <courier/transports/fd.hpp>
+#include <courier/fd.hpp>
 
 #include <chrono>
 #include <filesystem>

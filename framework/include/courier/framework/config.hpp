@@ -47,13 +47,18 @@ class ConfigError : public std::runtime_error {
     std::string reason_;
 };
 
-/// Pins the transport of the links whose sender and receiver node names match two glob
-/// patterns (fnmatch(3): `*`, `?`, `[...]`; `*` also matches `/`).
+/// Decides the transport of the links whose sender and receiver node names match two
+/// glob patterns (fnmatch(3): `*`, `?`, `[...]`; `*` also matches `/`): the one it pins,
+/// or, for a rule that only says its links carry file descriptors, the first transport
+/// of the preference list with fd passing.
 struct LinkRule {
     std::string from;
     std::string to;
-    std::string transport;
+    std::string transport;   ///< empty: any transport that fits (then `fds` is set)
     std::uint32_t line = 0;  ///< where the rule is written; 0 when built in code
+    /// Its links carry messages with file descriptors: only a transport with
+    /// Capabilities::fd_passing will do, and a config pinning another is refused.
+    bool fds = false;
 
     /// `"<from> -> <to>"`, how `courier links` names the rule.
     std::string describe() const;
@@ -162,7 +167,10 @@ struct Selection {
 
 /// Chooses the transport of the link from node `from` to node `to`, given the schemes
 /// each offers (`ours`, `theirs`). Same host: the override if set, else the first
-/// matching rule, else the first scheme of the preference list both offer. Another host:
+/// matching rule (its transport, or for a rule with only `fds`, the first preferred
+/// transport both offer that passes descriptors), else the first scheme of the
+/// preference list both offer. Links a matching rule says carry descriptors never get a
+/// transport without fd passing, the override's included: that is an error. Another host:
 /// tcp, whatever the rules say (they name local mechanisms). When the chosen scheme is
 /// not offered by both nodes, or none fits, the error says which node lacks what.
 /// (Links inside one process never get here: they are mailbox deliveries.)

@@ -21,6 +21,9 @@ enum class ErrorCode : std::uint8_t {
     link_failed = 7,       ///< the link to the recipient's node broke
     name_taken = 8,        ///< the name is registered by a live actor already
     stopped = 9,           ///< the node or the actor stopped before answering
+    /// the link's transport cannot carry what the message holds (file descriptors); the
+    /// link stays up, the message is not sent
+    unsupported = 10,
 };
 
 std::string_view to_string(ErrorCode code) noexcept;

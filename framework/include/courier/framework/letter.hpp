@@ -2,8 +2,10 @@
 /// @file
 /// A letter: one message in a mailbox, with where it came from. A message sent inside
 /// the process keeps its C++ object (no serialization); one that came over a link keeps
-/// its frame and is decoded by the handler that takes it.
+/// its frame, descriptors included, and is decoded by the handler that takes it. Either
+/// way the letter owns the message's descriptors: one dropped anywhere closes them.
 
+#include <courier/fd.hpp>
 #include <courier/serialization/codec.hpp>
 #include <courier/serialization/message_type.hpp>
 
@@ -25,8 +27,9 @@ class Body {
     virtual ~Body() = default;
     /// True when the body holds the C++ object of the letter's type (sent in-process).
     virtual bool is_local() const noexcept = 0;
-    /// Appends the Cereal payload, for a letter that must leave the process.
-    virtual void encode(std::vector<std::byte>& out) const = 0;
+    /// Appends the Cereal payload, for a letter that must leave the process, and the
+    /// descriptors to send with it to `fds` (borrowed: the body owns them until sent).
+    virtual void encode(std::vector<std::byte>& out, std::vector<int>& fds) const = 0;
 };
 
 template <Message T>
@@ -34,28 +37,38 @@ class LocalBody final : public Body {
   public:
     explicit LocalBody(T v) : value(std::move(v)) {}
     bool is_local() const noexcept override { return true; }
-    void encode(std::vector<std::byte>& out) const override { encode_payload(value, out); }
+    void encode(std::vector<std::byte>& out, std::vector<int>& fds) const override {
+        encode_payload(value, out, fds);
+    }
     T value;
 };
 
-/// The payload of a letter that arrived over a link: the whole frame, and where in it
-/// the payload lies.
+/// The payload of a letter that arrived over a link: the whole frame, where in it the
+/// payload lies, and the descriptors that came with it, until a handler decodes them.
 class WireBody final : public Body {
   public:
-    WireBody(std::vector<std::byte> frame, std::size_t offset, std::size_t size)
-        : frame_(std::move(frame)), offset_(offset), size_(size) {}
+    WireBody(std::vector<std::byte> frame, std::size_t offset, std::size_t size,
+             std::vector<Fd> fds = {})
+        : frame_(std::move(frame)), offset_(offset), size_(size), fds_(std::move(fds)) {}
     bool is_local() const noexcept override { return false; }
-    void encode(std::vector<std::byte>& out) const override {
+    /// Forwards the payload as it came; its descriptor indexes stay valid because the
+    /// descriptors go in the same order.
+    void encode(std::vector<std::byte>& out, std::vector<int>& fds) const override {
         auto p = payload();
         out.insert(out.end(), p.begin(), p.end());
+        for (const auto& fd : fds_) fds.push_back(fd.get());
     }
     std::span<const std::byte> payload() const noexcept {
         return std::span<const std::byte>(frame_).subspan(offset_, size_);
     }
+    /// The frame's descriptors; decoding takes those the payload names, the rest close
+    /// with the body.
+    std::span<Fd> fds() noexcept { return fds_; }
 
   private:
     std::vector<std::byte> frame_;
     std::size_t offset_, size_;
+    std::vector<Fd> fds_;
 };
 
 struct Letter {
@@ -83,11 +96,13 @@ Letter make_letter(T message, std::string sender, std::string recipient) {
     return letter;
 }
 
-/// The T in a letter of T's type: moved out of a local body, decoded from a wire body.
+/// The T in a letter of T's type: moved out of a local body, decoded from a wire body
+/// (taking the descriptors its Fd fields name).
 template <Message T>
 Expected<T, DecodeError> open_letter(Letter& letter) {
     if (letter.body->is_local()) return std::move(static_cast<LocalBody<T>&>(*letter.body).value);
-    return decode_payload<T>(static_cast<const WireBody&>(*letter.body).payload());
+    auto& wire = static_cast<WireBody&>(*letter.body);
+    return decode_payload<T>(wire.payload(), wire.fds());
 }
 
 }  // namespace courier

@@ -1,30 +1,83 @@
 #pragma once
 /// @file
-/// The Cereal input archive that reads payloads off the wire. It reads exactly the bytes
-/// of cereal::PortableBinaryOutputArchive, but it does not trust them: Cereal's own input
-/// archive resizes a string or vector to a length read from the bytes before reading the
-/// elements, so a forged length of 2^40 makes it allocate a terabyte. This archive checks
-/// every such length against the bytes that are left, reads straight from a span (no
-/// std::istream), and refuses a bool byte other than 0 or 1 (which would be undefined
-/// behaviour once loaded into a `bool`). Failures throw cereal::Exception.
+/// The Cereal archives of payloads on the wire, a matched pair.
+///
+/// PayloadOutputArchive writes exactly the bytes of cereal::PortableBinaryOutputArchive
+/// in little-endian mode, straight into a byte vector (no std::ostream), and collects the
+/// file descriptors of Fd fields. PayloadInputArchive reads the same bytes but does not
+/// trust them: Cereal's own input archive resizes a string or vector to a length read
+/// from the bytes before reading the elements, so a forged length of 2^40 makes it
+/// allocate a terabyte. This archive checks every such length against the bytes that are
+/// left, reads straight from a span, refuses a bool byte other than 0 or 1 (undefined
+/// behaviour once loaded into a `bool`), and hands out the received descriptors by index,
+/// each at most once. Failures throw cereal::Exception.
+///
+/// An Fd field is a u32 index into the frame's descriptor list, or 0xffffffff for an
+/// empty Fd (docs/protocol.md). The descriptor table is a member of each archive, typed,
+/// rather than cereal::UserDataAdapter: that adapter is behind CEREAL_FUTURE_EXPERIMENTAL,
+/// finds its data by dynamic_cast, and an Fd written to any other archive would then fail
+/// at run time; here it does not compile.
+
+#include <courier/fd.hpp>
 
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/cereal.hpp>
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <memory>
 #include <span>
 #include <type_traits>
+#include <vector>
 
 namespace courier {
+
+/// The index an empty Fd field is written as.
+inline constexpr std::uint32_t no_fd_index = 0xffffffff;
+
+namespace detail {
+/// Reverses the bytes of each `element_size`-byte element: byte order conversion.
+void reverse_elements(void* data, std::size_t size, std::size_t element_size) noexcept;
+}  // namespace detail
+
+class PayloadOutputArchive
+    : public cereal::OutputArchive<PayloadOutputArchive, cereal::AllowEmptyClassElision> {
+  public:
+    /// Appends to `out` (after the leading byte order byte, 1: little-endian) and to
+    /// `fds` the descriptors of the Fd fields, borrowed: the value keeps owning them.
+    PayloadOutputArchive(std::vector<std::byte>& out, std::vector<int>& fds);
+
+    PayloadOutputArchive(const PayloadOutputArchive&) = delete;
+    PayloadOutputArchive& operator=(const PayloadOutputArchive&) = delete;
+
+    /// Appends `size` bytes, each `ElementSize`-byte element little-endian.
+    template <std::size_t ElementSize>
+    void saveBinary(const void* data, std::size_t size) {
+        write_raw(data, size);
+        if constexpr (ElementSize > 1) {
+            if (std::endian::native != std::endian::little)
+                detail::reverse_elements(out_.data() + out_.size() - size, size, ElementSize);
+        }
+    }
+
+    /// Adds a descriptor to the frame's list; returns its index there.
+    std::uint32_t add_fd(int fd);
+
+  private:
+    void write_raw(const void* data, std::size_t size);
+
+    std::vector<std::byte>& out_;
+    std::vector<int>& fds_;
+};
 
 class PayloadInputArchive
     : public cereal::InputArchive<PayloadInputArchive, cereal::AllowEmptyClassElision> {
   public:
     /// Reads the archive's leading byte order byte (1: little-endian, 0: big-endian).
-    explicit PayloadInputArchive(std::span<const std::byte> bytes);
+    /// `fds` are the descriptors that came with the frame; Fd fields take them by index.
+    explicit PayloadInputArchive(std::span<const std::byte> bytes, std::span<Fd> fds = {});
 
     PayloadInputArchive(const PayloadInputArchive&) = delete;
     PayloadInputArchive& operator=(const PayloadInputArchive&) = delete;
@@ -38,7 +91,7 @@ class PayloadInputArchive
     void loadBinary(void* data, std::size_t size) {
         read_raw(data, size);
         if constexpr (ElementSize > 1) {
-            if (swap_bytes_) reverse_elements(data, size, ElementSize);
+            if (swap_bytes_) detail::reverse_elements(data, size, ElementSize);
         }
     }
 
@@ -46,16 +99,28 @@ class PayloadInputArchive
     /// one byte on the wire, so a larger count is a lie, and believing it would allocate.
     void check_count(std::uint64_t count) const;
 
+    /// Takes the descriptor at `index` of the frame's list. Throws for an index past the
+    /// list or one already taken: one descriptor has one owner.
+    Fd take_fd(std::uint32_t index);
+
   private:
     void read_raw(void* data, std::size_t size);
-    static void reverse_elements(void* data, std::size_t size, std::size_t element_size);
 
     std::span<const std::byte> bytes_;
     std::size_t position_ = 0;
     bool swap_bytes_ = false;
+    std::span<Fd> fds_;
 };
 
 // Cereal finds these by argument-dependent lookup on the archive type.
+
+template <class T>
+requires(std::is_arithmetic_v<T>) void CEREAL_SAVE_FUNCTION_NAME(PayloadOutputArchive& archive,
+                                                                 const T& value) {
+    static_assert(!std::is_floating_point_v<T> || std::numeric_limits<T>::is_iec559,
+                  "portable binary only supports IEEE 754 floating point");
+    archive.saveBinary<sizeof(T)>(std::addressof(value), sizeof(T));
+}
 
 template <class T>
 requires(std::is_arithmetic_v<T> &&
@@ -70,14 +135,33 @@ requires(std::is_arithmetic_v<T> &&
 void CEREAL_LOAD_FUNCTION_NAME(PayloadInputArchive& archive, bool& value);
 
 template <class T>
+void CEREAL_SAVE_FUNCTION_NAME(PayloadOutputArchive& archive,
+                               const cereal::NameValuePair<T>& pair) {
+    archive(pair.value);
+}
+
+template <class T>
 void CEREAL_LOAD_FUNCTION_NAME(PayloadInputArchive& archive, cereal::NameValuePair<T>& pair) {
     archive(pair.value);
+}
+
+template <class T>
+void CEREAL_SAVE_FUNCTION_NAME(PayloadOutputArchive& archive, const cereal::SizeTag<T>& tag) {
+    archive(tag.size);
 }
 
 template <class T>
 void CEREAL_LOAD_FUNCTION_NAME(PayloadInputArchive& archive, cereal::SizeTag<T>& tag) {
     archive(tag.size);
     archive.check_count(static_cast<std::uint64_t>(tag.size));
+}
+
+template <class T>
+void CEREAL_SAVE_FUNCTION_NAME(PayloadOutputArchive& archive, const cereal::BinaryData<T>& data) {
+    using Element = std::remove_cv_t<std::remove_pointer_t<T>>;
+    static_assert(!std::is_floating_point_v<Element> || std::numeric_limits<Element>::is_iec559,
+                  "portable binary only supports IEEE 754 floating point");
+    archive.saveBinary<sizeof(Element)>(data.data, static_cast<std::size_t>(data.size));
 }
 
 template <class T>
@@ -88,16 +172,15 @@ void CEREAL_LOAD_FUNCTION_NAME(PayloadInputArchive& archive, cereal::BinaryData<
     archive.loadBinary<sizeof(Element)>(data.data, static_cast<std::size_t>(data.size));
 }
 
+/// An Fd field: its index in the frame's descriptor list (no_fd_index when empty). The
+/// descriptor stays the value's until the frame is sent.
+void CEREAL_SAVE_FUNCTION_NAME(PayloadOutputArchive& archive, const Fd& fd);
+/// Takes the descriptor the index names; the decoded value owns it from then on.
+void CEREAL_LOAD_FUNCTION_NAME(PayloadInputArchive& archive, Fd& fd);
+
 }  // namespace courier
 
+CEREAL_REGISTER_ARCHIVE(courier::PayloadOutputArchive)
 CEREAL_REGISTER_ARCHIVE(courier::PayloadInputArchive)
-
-// Only the input-to-output direction: PortableBinaryOutputArchive already maps back to
-// cereal::PortableBinaryInputArchive, and Cereal needs this one to pair load_minimal with
-// save_minimal.
-namespace cereal::traits::detail {
-template <>
-struct get_output_from_input<courier::PayloadInputArchive> {
-    using type = cereal::PortableBinaryOutputArchive;
-};
-}  // namespace cereal::traits::detail
+// Pairs the two, so Cereal can match load_minimal with save_minimal.
+CEREAL_SETUP_ARCHIVE_TRAITS(courier::PayloadInputArchive, courier::PayloadOutputArchive)

@@ -3,7 +3,7 @@
 /// A frame: the unit a transport moves, whole and in order. Bytes, and (on transports
 /// with fd passing) file descriptors that travel with them.
 
-#include <courier/transports/fd.hpp>
+#include <courier/fd.hpp>
 
 #include <cstddef>
 #include <vector>

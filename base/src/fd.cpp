@@ -1,4 +1,4 @@
-#include <courier/transports/fd.hpp>
+#include <courier/fd.hpp>
 
 #include <unistd.h>
 
