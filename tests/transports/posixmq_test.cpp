@@ -209,8 +209,7 @@ TEST_CASE("posixmq options lower the queue size; the limits in force name a refu
           "[transport][posixmq]") {
     SECTION("a smaller mq_msgsize and mq_maxmsg") {
         TransportOptions options;
-        options.posixmq_msgsize = 256;
-        options.posixmq_maxmsg = 1;
+        options.set(PosixMqTransport::message_size, 256).set(PosixMqTransport::max_messages, 1);
         auto pair = connect_pair(posixmq_endpoint(), options);
         CHECK(pair.client->capabilities().native_frame_limit == 256);
         CHECK(pair.server->capabilities().native_frame_limit == 256);
@@ -228,7 +227,7 @@ TEST_CASE("posixmq options lower the queue size; the limits in force name a refu
     }
     SECTION("more messages than the system allows") {
         TransportOptions options;
-        options.posixmq_maxmsg = 1L << 30;  // above HARD_MSGMAX, even for root
+        options.set(PosixMqTransport::max_messages, 1L << 30);  // above HARD_MSGMAX, even for root
         auto listener = registry().listen(posixmq_endpoint(), options);
         // The listener logs the failed setup and drops the connector, which then fails.
         auto connecting = std::async(std::launch::async,

@@ -51,7 +51,7 @@ ShmLink::ShmLink(ControlChannel control, boost::interprocess::mapped_region regi
                  std::string description)
     : capabilities_(ShmTransport::capabilities()),
       max_frame_size_(std::min(options.max_frame_size, shm_frame_limit)),
-      spin_(options.shm_spin),
+      spin_(options.duration(ShmTransport::spin)),
       description_(std::move(description)),
       control_(std::move(control)),
       region_(std::move(region)),

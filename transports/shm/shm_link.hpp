@@ -5,7 +5,7 @@
 /// The reader is woken only when it sleeps: it sets `reader_sleeping` in the segment
 /// before it waits, and the writer signals an eventfd only when it finds the flag set.
 /// That eventfd and the rendezvous control socket make the link's poll_fd(). A writer
-/// facing a full ring spins for TransportOptions::shm_spin, then sleeps on a second
+/// facing a full ring spins for the `spin_us` setting, then sleeps on a second
 /// eventfd (signalled by the reader when `writer_sleeping` is set) and the control
 /// socket, with a timeout; a peer's death ends the wait with LinkError.
 

@@ -35,11 +35,20 @@ std::size_t longs_for(std::size_t bytes) {
     return 1 + (bytes + sizeof(long) - 1) / sizeof(long);
 }
 
+/// What this link's queues move in one message: msgmax, and no more than either queue
+/// holds (max_bytes may have made them smaller than msgmnb).
+Capabilities link_capabilities(int in_queue, int out_queue) {
+    Capabilities capabilities = SysvTransport::capabilities();
+    capabilities.native_frame_limit =
+        std::min({sysv_limits().msgmax, sysv_queue_bytes(in_queue), sysv_queue_bytes(out_queue)});
+    return capabilities;
+}
+
 }  // namespace
 
 SysvLink::SysvLink(ControlChannel control, int in_queue, int out_queue,
                    const TransportOptions& options, std::string description)
-    : capabilities_(SysvTransport::capabilities()),
+    : capabilities_(link_capabilities(in_queue, out_queue)),
       max_frame_size_(std::min(options.max_frame_size, capabilities_.native_frame_limit)),
       description_(std::move(description)),
       control_(std::move(control)),
