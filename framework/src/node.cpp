@@ -368,7 +368,7 @@ void NodeCore::send_remote(Letter& letter, const std::shared_ptr<PeerLink>& peer
     letter.body->encode(frame);
     patch_payload_length(frame, frame.size() - payload_start);
     try {
-        peer->link->send(frame);
+        peer->link->send(frame, {}, letter.priority);
         ++stats_.sent_remote;
         ++peer->frames_sent;
         peer->bytes_sent += frame.size();

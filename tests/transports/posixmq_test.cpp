@@ -251,3 +251,55 @@ TEST_CASE("malformed posixmq names are refused", "[transport][posixmq]") {
                     std::invalid_argument);
     CHECK_THROWS_AS(registry().connect(posixmq_endpoint()), std::system_error);  // nobody there
 }
+
+TEST_CASE("posixmq delivers an urgent frame before the queued ones, each priority in order",
+          "[transport][posixmq][priority]") {
+    auto pair = connect_pair(posixmq_endpoint());
+    REQUIRE(pair.client->capabilities().priorities);
+    const auto room = static_cast<std::uint32_t>(PosixMqLimits::system().maxmsg);
+    REQUIRE(room >= 4);
+    // The reader does not read; everything fits in the queue, so nothing blocks.
+    const std::uint32_t backlog = room - 2;
+    for (std::uint32_t i = 0; i < backlog; ++i) pair.client->send(pattern(16, i));
+    pair.client->send(pattern(16, 1000), {}, 9);
+    pair.client->send(pattern(16, 1001), {}, 255);
+
+    auto received = receive_frames(*pair.server, backlog + 2);
+    REQUIRE(received.frames.size() == backlog + 2);
+    CHECK(received.frames[0].bytes == pattern(16, 1001));
+    CHECK(received.frames[0].priority == 255);
+    CHECK(received.frames[1].bytes == pattern(16, 1000));
+    CHECK(received.frames[1].priority == 9);
+    for (std::uint32_t i = 0; i < backlog; ++i) {
+        CHECK(received.frames[2 + i].bytes == pattern(16, i));
+        CHECK(received.frames[2 + i].priority == 0);
+    }
+}
+
+TEST_CASE("posixmq puts fragmented frames of two priorities together again",
+          "[transport][posixmq][priority]") {
+    auto pair = connect_pair(posixmq_endpoint());
+    const std::size_t limit = pair.client->capabilities().native_frame_limit;
+    const auto room = static_cast<std::size_t>(PosixMqLimits::system().maxmsg);
+    // Larger than the queue holds: the sender waits while the reader takes chunks, so
+    // the urgent frame's chunks can overtake the rest of the normal one.
+    const std::size_t big = (room + 3) * limit;
+    Sender sender(
+        [&] {
+            pair.client->send(pattern(big, 1));
+            pair.client->send(pattern(2 * limit + 5, 2), {}, 100);
+        },
+        [&] { pair.server.reset(); });
+    auto received = receive_frames(*pair.server, 2);
+    sender.join();
+    REQUIRE(received.frames.size() == 2);
+    for (const auto& frame : received.frames) {
+        if (frame.priority == 100) {
+            CHECK(frame.bytes == pattern(2 * limit + 5, 2));
+        } else {
+            CHECK(frame.priority == 0);
+            CHECK(frame.bytes == pattern(big, 1));
+        }
+    }
+    CHECK(received.frames[0].priority != received.frames[1].priority);
+}

@@ -231,3 +231,29 @@ TEST_CASE("sysv max_bytes above kernel.msgmnb needs CAP_SYS_RESOURCE", "[transpo
         for (int id : queues_of(*pair.client)) CHECK(queue_bytes(id) == 2 * msgmnb);
     }
 }
+
+TEST_CASE("sysv delivers an urgent frame before the queued backlog, each lane in order",
+          "[transport][sysv][priority]") {
+    auto pair = connect_pair(sysv_endpoint());
+    // The reader does not read: the waiter thread takes up to 64 frames ahead (ordered
+    // by priority too), the rest stay in the queue.
+    constexpr std::uint32_t backlog = 200;
+    for (std::uint32_t i = 0; i < backlog; ++i) pair.client->send(pattern(8, i));
+    pair.client->send(pattern(8, 9999), {}, 200);
+
+    auto received = receive_frames(*pair.server, backlog + 1);
+    REQUIRE(received.frames.size() == backlog + 1);
+    const auto urgent =
+        std::find_if(received.frames.begin(), received.frames.end(),
+                     [](const Frame& frame) { return frame.bytes == pattern(8, 9999); });
+    REQUIRE(urgent != received.frames.end());
+    CHECK(urgent->priority == 200);
+    // It overtook every frame still in the kernel's queue.
+    CHECK(urgent - received.frames.begin() <= 64);
+    std::uint32_t next = 0;
+    for (const auto& frame : received.frames) {
+        if (frame.priority != 0) continue;
+        CHECK(frame.bytes == pattern(8, next++));
+    }
+    CHECK(next == backlog);
+}

@@ -206,7 +206,7 @@ Capabilities PosixMqTransport::capabilities() noexcept {
     return Capabilities{
         .native_frame_limit = static_cast<std::size_t>(PosixMqLimits::system().msgsize),
         .fd_passing = false,
-        .priorities = false,
+        .priorities = true,
         .cross_host = false};
 }
 

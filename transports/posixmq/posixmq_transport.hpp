@@ -30,8 +30,8 @@ struct PosixMqTransport {
     static constexpr std::array settings{max_messages, message_size};
 
     /// native_frame_limit is the mq_msgsize its queues are made with (see PosixMqLimits);
-    /// larger frames are split by the shared fragmentation layer. Frames go with priority
-    /// 0: Link::send has no priority yet, so `priorities` is false.
+    /// larger frames are split by the shared fragmentation layer. `priorities`: a frame's
+    /// priority is its messages' mq priority.
     static Capabilities capabilities() noexcept;
     /// Listens for connectors of `posixmq:/name`. Each link gets two queues named after
     /// /name (mode 0600), opened and mq_unlink'ed at once. Throws std::invalid_argument

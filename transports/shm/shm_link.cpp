@@ -90,7 +90,7 @@ void ShmLink::fail_send(const std::string& why) {
     throw LinkError(send_broken_);
 }
 
-void ShmLink::send(std::span<const std::byte> bytes, std::span<const int> fds) {
+void ShmLink::send(std::span<const std::byte> bytes, std::span<const int> fds, std::uint8_t) {
     if (!fds.empty())
         throw LinkError(description_ + ": this transport cannot carry file descriptors");
     if (bytes.size() > max_frame_size_) {

@@ -43,7 +43,8 @@ class ShmLink final : public Link {
 
     const Capabilities& capabilities() const noexcept override { return capabilities_; }
     int poll_fd() const noexcept override { return poll_set_.fd(); }
-    void send(std::span<const std::byte> bytes, std::span<const int> fds = {}) override;
+    void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
+              std::uint8_t priority = 0) override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return description_; }
 

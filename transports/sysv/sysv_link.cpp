@@ -23,9 +23,13 @@ namespace courier::detail {
 namespace {
 
 /// Message types: data frames use 1 + (255 - priority), so msgrcv with a negative
-/// msgtyp takes the most urgent first; the end marker sorts after every data frame.
+/// msgtyp takes the most urgent first (the lowest type, FIFO within one type); the end
+/// marker sorts after every data frame.
 constexpr long data_type(std::uint8_t priority) {
     return 1 + (255 - static_cast<long>(priority));
+}
+constexpr std::uint8_t priority_of(long type) {
+    return static_cast<std::uint8_t>(256 - type);
 }
 constexpr long end_marker_type = 257;
 /// Frames the waiter may hold for receive() before it stops taking from the queue.
@@ -108,11 +112,20 @@ void SysvLink::wait_loop() {
             }
         } else if (buffer[0] == end_marker_type) {
             drained_ = true;
+        } else if (buffer[0] < data_type(255) || buffer[0] > data_type(0)) {
+            waiter_failed_ = "received a message of type " + std::to_string(buffer[0]) +
+                             ", which is not a courier lane (1-256)";
         } else {
             Frame frame;
             const auto* bytes = reinterpret_cast<const std::byte*>(buffer.data() + 1);
             frame.bytes.assign(bytes, bytes + got.value);
-            pending_.push_back(std::move(frame));
+            frame.priority = priority_of(buffer[0]);
+            // Frames taken ahead but not yet handed over are ordered too: a frame goes
+            // after every pending one of its priority or higher.
+            auto at = std::find_if(pending_.rbegin(), pending_.rend(), [&](const Frame& f) {
+                          return f.priority >= frame.priority;
+                      }).base();
+            pending_.insert(at, std::move(frame));
         }
         const bool done = waiter_failed_.has_value() || drained_;
         lock.unlock();
@@ -132,7 +145,8 @@ void SysvLink::fail_send(const std::string& why) {
     throw LinkError(send_broken_);
 }
 
-void SysvLink::send(std::span<const std::byte> bytes, std::span<const int> fds) {
+void SysvLink::send(std::span<const std::byte> bytes, std::span<const int> fds,
+                    std::uint8_t priority) {
     if (!fds.empty())
         throw LinkError(description_ + ": this transport cannot carry file descriptors");
     if (bytes.size() > max_frame_size_) {
@@ -143,7 +157,7 @@ void SysvLink::send(std::span<const std::byte> bytes, std::span<const int> fds) 
     std::lock_guard lock(send_mutex_);
     if (!send_broken_.empty()) throw LinkError(send_broken_);
     send_buffer_.resize(longs_for(bytes.size()));
-    send_buffer_[0] = data_type(0);
+    send_buffer_[0] = data_type(priority);
     if (!bytes.empty()) std::memcpy(send_buffer_.data() + 1, bytes.data(), bytes.size());
 
     // A full queue: msgsnd would block without noticing a dead peer, so try without
