@@ -3,8 +3,6 @@
 #include "raw_mechanism.hpp"
 #include "spsc_ring.hpp"
 
-#include <courier/framework/config.hpp>
-
 #include <bit>
 #include <stdexcept>
 
@@ -13,7 +11,7 @@ namespace courier::bench {
 namespace {
 
 std::size_t ring_capacity() {
-    return std::bit_ceil(TransportSettings{}.ring_size);
+    return courier_ring_capacity();
 }
 
 /// Both rings, shared by the two channels.
@@ -34,7 +32,7 @@ class ThreadChannel final : public Channel {
     SpscRing ring(int index) {
         auto i = static_cast<std::size_t>(index);
         return SpscRing(rings_->controls[i], rings_->data[i].data(), ring_capacity(),
-                        TransportSettings{}.spin);
+                        courier_ring_spin());
     }
     std::shared_ptr<Rings> rings_;
     SpscRing out_, in_;

@@ -30,13 +30,11 @@ struct QueueShape {
     long max_messages, message_size;
 };
 
-/// courier's defaults, within what this host allows an unprivileged user.
+/// What courier's posixmq transport picks with its defaults (docs/transports/posixmq.md):
+/// at most 10 messages of at most 8 KiB, within what this host allows.
 QueueShape queue_shape() {
-    const TransportSettings defaults;
-    return {std::min(static_cast<long>(defaults.max_messages),
-                     proc_limit("/proc/sys/fs/mqueue/msg_max", 10)),
-            std::min(static_cast<long>(defaults.message_size),
-                     proc_limit("/proc/sys/fs/mqueue/msgsize_max", 8192))};
+    return {std::min(10L, proc_limit("/proc/sys/fs/mqueue/msg_max", 10)),
+            std::min(8192L, proc_limit("/proc/sys/fs/mqueue/msgsize_max", 8192))};
 }
 
 class MqWiring final : public Wiring {

@@ -3,21 +3,25 @@
 #include "raw_fd_stream.hpp"
 #include "spsc_ring.hpp"
 
-#include <courier/framework/config.hpp>
 #include <courier/transports/posix_call.hpp>
 
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <bit>
+#include <chrono>
 #include <new>
+#include <string_view>
 
 namespace courier::bench {
 
 namespace {
 
 std::size_t ring_capacity() {
-    return std::bit_ceil(TransportSettings{}.ring_size);
+    return courier_ring_capacity();
+}
+std::chrono::microseconds spin() {
+    return courier_ring_spin();
 }
 std::size_t segment_size() {
     return 2 * SpscRing::footprint(ring_capacity());
@@ -74,7 +78,7 @@ class ShmChannel final : public Channel {
     SpscRing ring(int index) {
         auto* control = std::launder(reinterpret_cast<RingControl*>(mapping_.ring(index)));
         return SpscRing(*control, mapping_.ring(index) + sizeof(RingControl), ring_capacity(),
-                        TransportSettings{}.spin);
+                        spin());
     }
     Mapping mapping_;
     SpscRing out_, in_;
@@ -87,7 +91,7 @@ RawMechanism raw_shm() {
         "shm",
         [] {
             return "memfd with two SPSC byte rings of " + std::to_string(ring_capacity()) +
-                   " bytes, spin " + std::to_string(TransportSettings{}.spin.count()) +
+                   " bytes, spin " + std::to_string(spin().count()) +
                    " us (yielding every 64 turns), then futex";
         },
         [](bool) -> std::unique_ptr<Wiring> { return std::make_unique<ShmWiring>(); },

@@ -1,15 +1,33 @@
 #include "spsc_ring.hpp"
 
+#include <courier/transports/transport.hpp>
+
 #include <linux/futex.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <ctime>
+#include <string_view>
 
 namespace courier::bench {
+
+namespace {
+std::int64_t shm_default(std::string_view setting) {
+    return TransportRegistry::builtin().find("shm")->find_setting(setting)->default_value;
+}
+}  // namespace
+
+std::size_t courier_ring_capacity() {
+    return std::bit_ceil(static_cast<std::size_t>(shm_default("ring_size")));
+}
+
+std::chrono::microseconds courier_ring_spin() {
+    return std::chrono::microseconds(shm_default("spin_us"));
+}
 
 namespace {
 

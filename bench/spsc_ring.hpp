@@ -16,6 +16,11 @@
 
 namespace courier::bench {
 
+/// The ring size and writer spin of courier's `shm:` transport by default, as it
+/// declares them, so the raw rings are sized like courier's.
+std::size_t courier_ring_capacity();
+std::chrono::microseconds courier_ring_spin();
+
 struct RingControl {
     alignas(64) std::atomic<std::uint64_t> head{0};
     alignas(64) std::atomic<std::uint64_t> tail{0};

@@ -1,6 +1,6 @@
 #include "transports.hpp"
 
-#include <courier/framework/config.hpp>
+#include <courier/transports/transport.hpp>
 
 #include <algorithm>
 
@@ -21,10 +21,9 @@ const std::vector<TransportRow>& transport_table() {
             {"tcp", CourierMode::two_processes, "tcp", ""},
             {"inproc", CourierMode::one_process, "inproc", ""},
         };
-        const auto available = available_transports();
         for (auto& row : table) {
             if (row.courier == CourierMode::two_processes &&
-                std::find(available.begin(), available.end(), row.name) == available.end()) {
+                TransportRegistry::builtin().find(row.name) == nullptr) {
                 row.courier = CourierMode::not_yet;
                 row.note = "courier built without " + row.name + ":";
             }

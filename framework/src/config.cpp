@@ -19,9 +19,9 @@ namespace courier {
 
 namespace {
 
-/// Between hosts only tcp works, whatever the preference list says. The one place
-/// outside the transport registry that names schemes is this file's schema, and the
-/// default order below: a config is where people name transports.
+/// Between hosts only tcp works, whatever the preference list says. Besides this, only
+/// the default order below names schemes here: a transport's settings are its own
+/// declarations (TransportEntry::settings), checked without naming any scheme.
 constexpr std::string_view kCrossHost = "tcp";
 
 std::string join(const std::vector<std::string>& items) {
@@ -115,50 +115,28 @@ std::string_view type_name(const toml::node& node) {
     return "nothing";
 }
 
-/// A key of `[transport.<scheme>]`: which schemes take it (empty: all), its least value,
-/// and where it goes.
-struct TransportKey {
-    std::string_view name;
-    std::vector<std::string_view> schemes;
-    std::int64_t minimum;
-    void (*store)(TransportSettings&, std::int64_t);
-};
-
-template <std::size_t TransportSettings::*Field>
-void store_size(TransportSettings& settings, std::int64_t value) {
-    settings.*Field = static_cast<std::size_t>(value);
+/// A generic key of `[transport.<scheme>]` (max_frame_size), or nullptr.
+const SettingSpec* find_generic(std::string_view name) {
+    for (const auto& spec : generic_settings()) {
+        if (spec.name == name) return &spec;
+    }
+    return nullptr;
 }
 
-const std::vector<TransportKey>& transport_keys() {
-    static const std::vector<TransportKey> keys = {
-        {"max_frame_size", {}, 1, &store_size<&TransportSettings::max_frame_size>},
-        {"ring_size", {"shm"}, 1, &store_size<&TransportSettings::ring_size>},
-        {"spin_us",
-         {"shm"},
-         0,
-         [](TransportSettings& s, std::int64_t v) { s.spin = std::chrono::microseconds(v); }},
-        {"max_messages", {"posixmq"}, 1, &store_size<&TransportSettings::max_messages>},
-        {"message_size", {"posixmq"}, 1, &store_size<&TransportSettings::message_size>},
-        {"max_bytes", {"sysv"}, 1, &store_size<&TransportSettings::max_bytes>},
-        {"send_buffer", {"unix", "tcp"}, 0, &store_size<&TransportSettings::send_buffer>},
-        {"receive_buffer", {"unix", "tcp"}, 0, &store_size<&TransportSettings::receive_buffer>},
-    };
-    return keys;
-}
-
-bool applies_to(const TransportKey& key, std::string_view scheme) {
-    return key.schemes.empty() ||
-           std::find(key.schemes.begin(), key.schemes.end(), scheme) != key.schemes.end();
+std::vector<std::string> schemes_of(const TransportRegistry& registry) {
+    std::vector<std::string> schemes;
+    for (const auto& entry : registry.entries()) schemes.push_back(entry.scheme);
+    return schemes;
 }
 
 /// Walks a parsed document into a Config; every refusal names the place.
 class Reader {
   public:
-    Reader(std::string source, const std::vector<std::string>& available)
-        : source_(std::move(source)), available_(available) {}
+    Reader(std::string source, const TransportRegistry& transports)
+        : source_(std::move(source)), transports_(transports), available_(schemes_of(transports)) {}
 
     Config read(const toml::table& root) {
-        Config config = Config::defaults(available_);
+        Config config = Config::defaults(transports_);
         config.source = source_;
         read_tables(root, config);
         check_fd_rules(config);
@@ -364,34 +342,54 @@ class Reader {
             const auto& table = table_of(key, node, "[transport." + scheme + "]");
             TransportSettings& settings = config.transports[scheme];
             for (const auto& [setting, value] : table) {
-                read_setting(scheme, setting, value, settings);
+                read_setting(*transports_.find(scheme), setting, value, settings);
             }
         }
     }
 
-    void read_setting(const std::string& scheme, const toml::key& key, const toml::node& value,
-                      TransportSettings& settings) const {
-        const auto& keys = transport_keys();
-        auto found = std::find_if(keys.begin(), keys.end(),
-                                  [&](const TransportKey& k) { return k.name == key.str(); });
-        const std::string where = "transport." + scheme + "." + std::string(key.str());
-        if (found == keys.end()) {
-            std::vector<std::string_view> names;
-            for (const auto& k : keys) {
-                if (applies_to(k, scheme)) names.push_back(k.name);
-            }
-            fail(key.source(), "unknown key \"" + std::string(key.str()) + "\" in [transport." +
-                                   scheme + "]" + suggestion(key.str(), names));
-        }
-        if (!applies_to(*found, scheme)) {
+    /// A key of `[transport.<scheme>]`: generic, or one the transport declares.
+    void read_setting(const TransportEntry& transport, const toml::key& key,
+                      const toml::node& value, TransportSettings& settings) const {
+        const std::string_view name = key.str();
+        const SettingSpec* spec = find_generic(name);
+        if (spec == nullptr) spec = transport.find_setting(name);
+        if (spec == nullptr) {
             std::string owners;
-            for (auto owner : found->schemes)
-                owners += (owners.empty() ? "" : ", ") + std::string(owner);
-            fail(key.source(), "key \"" + std::string(key.str()) +
-                                   "\" does not apply to transport \"" + scheme +
-                                   "\" (it is a setting of " + owners + ")");
+            for (const auto& other : transports_.entries()) {
+                if (other.find_setting(name) != nullptr) {
+                    owners += (owners.empty() ? "" : ", ") + other.scheme;
+                }
+            }
+            if (!owners.empty()) {
+                fail(key.source(), "key \"" + std::string(name) +
+                                       "\" does not apply to transport \"" + transport.scheme +
+                                       "\" (it is a setting of " + owners + ")");
+            }
+            std::vector<std::string_view> names;
+            for (const auto& generic : generic_settings()) names.push_back(generic.name);
+            for (const auto& own : transport.settings) names.push_back(own.name);
+            fail(key.source(), "unknown key \"" + std::string(name) + "\" in [transport." +
+                                   transport.scheme + "]" + suggestion(name, names));
         }
-        found->store(settings, integer_of(key, value, where, found->minimum));
+        const std::string where = "transport." + transport.scheme + "." + std::string(name);
+        std::int64_t number = 0;
+        if (spec->type == SettingType::boolean) {
+            const auto* flag = value.as_boolean();
+            if (flag == nullptr) {
+                fail(key.source(),
+                     where + " must be a boolean, not " + std::string(type_name(value)));
+            }
+            number = flag->get() ? 1 : 0;
+        } else {
+            const auto* integer = value.as_integer();
+            if (integer == nullptr) {
+                fail(key.source(),
+                     where + " must be an integer, not " + std::string(type_name(value)));
+            }
+            number = integer->get();
+        }
+        if (auto why = spec->check(number); !why.empty()) fail(key.source(), where + " " + why);
+        settings.values.insert_or_assign(std::string(name), number);
     }
 
     void read_node(const toml::table& table, NodeSettings& node) const {
@@ -429,7 +427,8 @@ class Reader {
     }
 
     std::string source_;
-    const std::vector<std::string>& available_;
+    const TransportRegistry& transports_;
+    std::vector<std::string> available_;  ///< the schemes of transports_
     /// Rules with fds = true and no transport, checked once the preference list is known.
     std::vector<std::pair<std::string, toml::source_region>> open_fd_rules_;
 };
@@ -480,19 +479,14 @@ bool LinkRule::matches(std::string_view from_name, std::string_view to_name) con
 
 TransportOptions TransportSettings::options() const {
     TransportOptions options;
-    options.max_frame_size = max_frame_size;
-    options.shm_ring_size = ring_size;
-    options.shm_spin = spin;
-    options.posixmq_msgsize = message_size;
-    options.posixmq_maxmsg = static_cast<long>(max_messages);
+    for (const auto& [name, value] : values) {
+        if (name == max_frame_size_setting.name) {
+            options.max_frame_size = static_cast<std::size_t>(value);
+        } else {
+            options.settings.emplace(name, value);
+        }
+    }
     return options;
-}
-
-std::vector<std::string> available_transports() {
-    std::vector<std::string> schemes;
-    for (const auto& entry : TransportRegistry::builtin().entries())
-        schemes.push_back(entry.scheme);
-    return schemes;
 }
 
 const std::vector<std::string>& default_preference_order() {
@@ -501,17 +495,17 @@ const std::vector<std::string>& default_preference_order() {
     return order;
 }
 
-Config Config::defaults(const std::vector<std::string>& available) {
+Config Config::defaults(const TransportRegistry& available) {
     Config config;
     config.preference.clear();
     for (const auto& scheme : default_preference_order()) {
-        if (contains(available, scheme)) config.preference.push_back(scheme);
+        if (available.find(scheme) != nullptr) config.preference.push_back(scheme);
     }
     return config;
 }
 
 Config Config::parse(std::string_view text, std::string_view source_name,
-                     const std::vector<std::string>& available) {
+                     const TransportRegistry& available) {
     const std::string source(source_name);
     toml::table root;
     try {
@@ -523,8 +517,7 @@ Config Config::parse(std::string_view text, std::string_view source_name,
     return Reader(source, available).read(root);
 }
 
-Config Config::load_file(const std::filesystem::path& path,
-                         const std::vector<std::string>& available) {
+Config Config::load_file(const std::filesystem::path& path, const TransportRegistry& available) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         throw ConfigError(path.string(), 0, 0,
@@ -539,7 +532,7 @@ Config Config::load_file(const std::filesystem::path& path,
 }
 
 Config Config::from_environment(const std::filesystem::path& config_flag,
-                                const std::vector<std::string>& available) {
+                                const TransportRegistry& available) {
     std::string storage;
     Config config;
     if (!config_flag.empty()) {
@@ -563,7 +556,7 @@ Config Config::from_environment(const std::filesystem::path& config_flag,
                                       " cannot pass file descriptors, which the links of "
                                       "rule \"" +
                                       rule.describe() + "\"" + where_written(config, rule) +
-                                      " carry; use one that can (" + join(fd_capable(available)) +
+                                      " carry; use one that can (" + join(fd_capable(schemes_of(available))) +
                                       ")");
             }
         }

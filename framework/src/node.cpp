@@ -405,7 +405,7 @@ void NodeCore::send_remote(Letter& letter, const std::shared_ptr<PeerLink>& peer
         return;
     }
     try {
-        peer->link->send(frame, fds);
+        peer->link->send(frame, fds, letter.priority);
         ++stats_.sent_remote;
         ++peer->frames_sent;
         peer->bytes_sent += frame.size();

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -17,13 +18,28 @@ using namespace std::chrono_literals;
 using courier::Config;
 using courier::ConfigError;
 using courier::SelectionReason;
+using courier::SettingSpec;
+using courier::SettingType;
+using courier::TransportRegistry;
 
 namespace {
 
-/// Every scheme courier defines, as if all were built: the tests do not depend on which
-/// transports exist yet.
-const std::vector<std::string>& all_schemes() {
-    return courier::default_preference_order();
+/// A registry of the builtin transports `schemes` names, in that order: a build with
+/// only some transports, and error messages that list them in a known order.
+TransportRegistry registry_of(const std::vector<std::string>& schemes) {
+    TransportRegistry registry;
+    for (const auto& scheme : schemes) {
+        const auto* entry = TransportRegistry::builtin().find(scheme);
+        if (entry == nullptr) throw std::logic_error("no builtin transport " + scheme);
+        registry.add(*entry);
+    }
+    return registry;
+}
+
+/// Every scheme courier defines, in the default preference order.
+const TransportRegistry& all_schemes() {
+    static const TransportRegistry registry = registry_of(courier::default_preference_order());
+    return registry;
 }
 
 Config parse(const std::string& text) {
@@ -31,10 +47,10 @@ Config parse(const std::string& text) {
 }
 
 /// The error parsing `text` gives; fails the test if it parses.
-ConfigError error_of(const std::string& text,
-                     const std::vector<std::string>& available = all_schemes()) {
+ConfigError error_of(const std::string& text, const std::vector<std::string>& available =
+                                                  courier::default_preference_order()) {
     try {
-        Config::parse(text, "test.toml", available);
+        Config::parse(text, "test.toml", registry_of(available));
     } catch (const ConfigError& error) {
         return error;
     }
@@ -43,8 +59,7 @@ ConfigError error_of(const std::string& text,
 }
 
 std::filesystem::path example_file() {
-    return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "docs" /
-           "courier.example.toml";
+    return std::filesystem::path(COURIER_SOURCE_DIR) / "docs" / "courier.example.toml";
 }
 
 /// Sets or clears an environment variable for one test, restoring it afterwards.
@@ -98,7 +113,7 @@ const std::vector<std::string> both = {"shm", "unix", "tcp"};
 }  // namespace
 
 TEST_CASE("defaults prefer the fastest transport the build has", "[config]") {
-    Config config = Config::defaults({"tcp", "unix", "shm"});
+    Config config = Config::defaults(registry_of({"tcp", "unix", "shm"}));
     CHECK(config.preference == std::vector<std::string>{"shm", "unix", "tcp"});
     CHECK(config.rules.empty());
     CHECK_FALSE(config.override_transport);
@@ -115,7 +130,7 @@ TEST_CASE("defaults prefer the fastest transport the build has", "[config]") {
 }
 
 TEST_CASE("an empty file gives the defaults", "[config]") {
-    Config config = Config::parse("# nothing\n", "empty.toml", {"unix"});
+    Config config = Config::parse("# nothing\n", "empty.toml", registry_of({"unix"}));
     CHECK(config.preference == std::vector<std::string>{"unix"});
     CHECK(config.source == "empty.toml");
 }
@@ -173,32 +188,46 @@ receive_buffer = 131072
     CHECK(config.registry.idle_exit == 0ms);
     CHECK(config.registry.timeout == 250ms);
 
+    using Values = std::map<std::string, std::int64_t, std::less<>>;
     const auto& shm = config.settings("shm");
-    CHECK(shm.ring_size == 4194304u);
-    CHECK(shm.spin == 0us);
-    CHECK(shm.max_frame_size == 1024u);
-    CHECK(shm.options().max_frame_size == 1024u);
-    CHECK(config.settings("posixmq").max_messages == 64u);
-    CHECK(config.settings("posixmq").message_size == 65536u);
-    CHECK(config.settings("sysv").max_bytes == 65536u);
-    CHECK(config.settings("tcp").send_buffer == 262144u);
-    CHECK(config.settings("tcp").receive_buffer == 131072u);
+    CHECK(shm.values == Values{{"max_frame_size", 1024}, {"ring_size", 4194304}, {"spin_us", 0}});
+    // The generic key goes to its field, the transport's own to the settings it reads.
+    const auto options = shm.options();
+    CHECK(options.max_frame_size == 1024u);
+    CHECK(options.settings == Values{{"ring_size", 4194304}, {"spin_us", 0}});
+    CHECK(config.settings("posixmq").values ==
+          Values{{"max_messages", 64}, {"message_size", 65536}});
+    CHECK(config.settings("sysv").values == Values{{"max_bytes", 65536}});
+    CHECK(config.settings("tcp").values ==
+          Values{{"receive_buffer", 131072}, {"send_buffer", 262144}});
     CHECK(config.settings("unix") == courier::TransportSettings{});
-}
-
-TEST_CASE("the example file parses and states the real defaults", "[config]") {
-    REQUIRE(std::filesystem::exists(example_file()));
-    Config config = Config::load_file(example_file(), all_schemes());
-    CHECK(config.source == example_file().string());
-    CHECK(config.preference == courier::default_preference_order());
-    CHECK(config.rules.empty());
-    CHECK(config.transports.size() == all_schemes().size());
-    for (const auto& [scheme, settings] : config.transports) {
-        INFO(scheme);
-        CHECK(settings == courier::TransportSettings{});
-    }
     CHECK(config.settings("unix").options().max_frame_size ==
           courier::TransportOptions{}.max_frame_size);
+}
+
+TEST_CASE("the example file lists every setting of every transport with its default", "[config]") {
+    REQUIRE(std::filesystem::exists(example_file()));
+    // The builtin registry: a transport added to courier must be added to the example.
+    Config config = Config::load_file(example_file());
+    CHECK(config.source == example_file().string());
+    CHECK(config.preference == Config::defaults().preference);
+    CHECK(config.rules.empty());
+    CHECK(config.transports.size() == TransportRegistry::builtin().entries().size());
+    for (const auto& entry : TransportRegistry::builtin().entries()) {
+        INFO("[transport." << entry.scheme << "]");
+        REQUIRE(config.transports.contains(entry.scheme));
+        const auto& values = config.settings(entry.scheme).values;
+        std::vector<SettingSpec> declared(courier::generic_settings().begin(),
+                                          courier::generic_settings().end());
+        declared.insert(declared.end(), entry.settings.begin(), entry.settings.end());
+        CHECK(values.size() == declared.size());
+        for (const auto& spec : declared) {
+            INFO(spec.name);
+            const auto found = values.find(spec.name);
+            REQUIRE(found != values.end());
+            CHECK(found->second == spec.default_value);
+        }
+    }
     CHECK(config.node.threads == courier::NodeOptions{}.threads);
     CHECK_FALSE(config.node.runtime_dir);
     CHECK(config.registry.autostart == courier::RegistryOptions{}.autostart);
@@ -252,6 +281,21 @@ TEST_CASE("a config error names the file, line, column and reason", "[config]") 
         CHECK(error.line() == 2);
         CHECK(error.reason() ==
               "key \"ring_size\" does not apply to transport \"unix\" (it is a setting of shm)");
+    }
+    SECTION("a setting two other transports declare") {
+        auto error = error_of("[transport.shm]\nsend_buffer = 4096\n");
+        CHECK(error.reason() ==
+              "key \"send_buffer\" does not apply to transport \"shm\" (it is "
+              "a setting of unix, tcp)");
+    }
+    SECTION("a transport setting of the wrong type") {
+        auto error = error_of("[transport.shm]\n\nspin_us = 1.5\n");
+        CHECK(error.line() == 3);
+        CHECK(error.reason() == "transport.shm.spin_us must be an integer, not a float");
+    }
+    SECTION("a generic setting below its minimum") {
+        auto error = error_of("[transport.fifo]\nmax_frame_size = 0\n");
+        CHECK(error.reason() == "transport.fifo.max_frame_size must be at least 1, not 0");
     }
     SECTION("unknown transport setting") {
         auto error = error_of("[transport.tcp]\nsend_bufer = 1\n");
@@ -318,6 +362,67 @@ TEST_CASE("a config error names the file, line, column and reason", "[config]") 
         CHECK(error.line() == 1);
         CHECK(error.reason() == "[node] must be a table, not an integer");
     }
+}
+
+namespace {
+
+/// A transport the loader has never heard of, with one setting of each type.
+struct PigeonTransport {
+    static constexpr std::string_view scheme = "pigeon";
+    static constexpr SettingSpec birds{"birds", SettingType::integer, 3, 1, "birds per loft"};
+    static constexpr SettingSpec homing{"homing", SettingType::boolean, 1, 0, "birds fly back"};
+    static constexpr SettingSpec rest{"rest_us", SettingType::duration, 50, 0, "rest per hop"};
+    static constexpr SettingSpec loft{"loft_size", SettingType::size, 4096, 1,
+                                      "bytes a loft holds"};
+    static constexpr std::array settings{birds, homing, rest, loft};
+    static courier::Capabilities capabilities() { return {}; }
+    static std::unique_ptr<courier::Listener> listen(const courier::Endpoint&,
+                                                     const courier::TransportOptions&) {
+        return nullptr;
+    }
+    static std::unique_ptr<courier::Link> connect(const courier::Endpoint&,
+                                                  const courier::TransportOptions&) {
+        return nullptr;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a transport's own settings are checked against its declarations", "[config]") {
+    TransportRegistry registry = registry_of({"unix"});
+    registry.add<PigeonTransport>();
+    auto error_in = [&](const std::string& text) -> std::string {
+        try {
+            Config::parse(text, "pigeon.toml", registry);
+        } catch (const ConfigError& error) {
+            return error.what();
+        }
+        return "parsed";
+    };
+
+    Config config = Config::parse(
+        "[transport.pigeon]\nbirds = 5\nhoming = false\nrest_us = 7\nmax_frame_size = 64\n",
+        "pigeon.toml", registry);
+    const auto options = config.settings("pigeon").options();
+    CHECK(options.max_frame_size == 64u);
+    CHECK(options.integer(PigeonTransport::birds) == 5);
+    CHECK_FALSE(options.flag(PigeonTransport::homing));
+    CHECK(options.duration(PigeonTransport::rest) == 7us);
+    CHECK(options.size(PigeonTransport::loft) == 4096u);  // not set: the declared default
+    CHECK_THROWS_AS(options.size(PigeonTransport::birds), std::logic_error);  // not a size
+
+    CHECK(error_in("[transport.pigeon]\nhoming = 1\n") ==
+          "pigeon.toml:2:1: transport.pigeon.homing must be a boolean, not an integer");
+    CHECK(error_in("[transport.pigeon]\nbirds = true\n") ==
+          "pigeon.toml:2:1: transport.pigeon.birds must be an integer, not a boolean");
+    CHECK(error_in("[transport.pigeon]\nbirds = 0\n") ==
+          "pigeon.toml:2:1: transport.pigeon.birds must be at least 1, not 0");
+    CHECK(error_in("[transport.pigeon]\nbird = 2\n") ==
+          "pigeon.toml:2:1: unknown key \"bird\" in [transport.pigeon]; did you mean \"birds\"?");
+    CHECK(error_in("[transport.unix]\nbirds = 2\n") ==
+          "pigeon.toml:2:1: key \"birds\" does not apply to transport \"unix\" (it is a "
+          "setting of pigeon)");
+    CHECK(error_in("[transport.unix]\nsend_buffer = 2\n") == "parsed");
 }
 
 TEST_CASE("a config file that cannot be read is an error naming it", "[config]") {

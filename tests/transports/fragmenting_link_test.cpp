@@ -20,7 +20,9 @@
 #include <array>
 #include <atomic>
 #include <cstring>
+#include <deque>
 #include <exception>
+#include <memory>
 #include <thread>
 
 using namespace courier;
@@ -45,13 +47,14 @@ class LimitedLink final : public Link {
     }
     const Capabilities& capabilities() const noexcept override { return capabilities_; }
     int poll_fd() const noexcept override { return inner_->poll_fd(); }
-    void send(std::span<const std::byte> bytes, std::span<const int> fds = {}) override {
+    void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
+              std::uint8_t priority = 0) override {
         if (bytes.size() > capabilities_.native_frame_limit) {
             throw LinkError("a frame of " + std::to_string(bytes.size()) +
                             " bytes reached the limited link");
         }
         if (fail_after >= 0 && sends.load() >= fail_after) throw LinkError("injected failure");
-        inner_->send(bytes, fds);
+        inner_->send(bytes, fds, priority);
         ++sends;
     }
     ReceiveStatus receive(std::vector<Frame>& out) override {
@@ -461,4 +464,101 @@ TEST_CASE("the registry fragments every link of a transport with a frame limit",
     REQUIRE(at_client.frames.size() == 1);
     CHECK(same_bytes(at_server.frames[0].bytes, big));
     CHECK(same_bytes(at_client.frames[0].bytes, big));
+}
+
+namespace {
+
+/// One end of an in-memory mechanism with priorities, as a SysV or POSIX queue has:
+/// frames of 100 bytes at most, delivered most urgent first and in order within one
+/// priority, `batch` at a time, so a test decides when each chunk is taken.
+class LaneLink final : public Link {
+  public:
+    using Queue = std::deque<Frame>;
+    LaneLink(std::shared_ptr<Queue> out, std::shared_ptr<Queue> in)
+        : out_(std::move(out)), in_(std::move(in)) {}
+
+    const Capabilities& capabilities() const noexcept override { return capabilities_; }
+    int poll_fd() const noexcept override { return -1; }
+    void send(std::span<const std::byte> bytes, std::span<const int> = {},
+              std::uint8_t priority = 0) override {
+        Frame frame;
+        frame.bytes.assign(bytes.begin(), bytes.end());
+        frame.priority = priority;
+        // After every queued frame of its priority or higher.
+        auto at = std::find_if(out_->rbegin(), out_->rend(), [&](const Frame& f) {
+                      return f.priority >= priority;
+                  }).base();
+        out_->insert(at, std::move(frame));
+    }
+    ReceiveStatus receive(std::vector<Frame>& out) override {
+        for (std::size_t i = 0; i < batch && !in_->empty(); ++i) {
+            out.push_back(std::move(in_->front()));
+            in_->pop_front();
+        }
+        return {};
+    }
+    std::string peer() const override { return "lanes"; }
+
+    std::size_t batch = SIZE_MAX;
+
+  private:
+    Capabilities capabilities_{.native_frame_limit = limit, .priorities = true};
+    std::shared_ptr<Queue> out_;
+    std::shared_ptr<Queue> in_;
+};
+
+}  // namespace
+
+TEST_CASE("frames of different priorities are put together per priority",
+          "[transport][fragmenting][priority]") {
+    auto up = std::make_shared<LaneLink::Queue>();
+    auto down = std::make_shared<LaneLink::Queue>();
+    detail::FragmentingLink client(std::make_unique<LaneLink>(up, down), {});
+    auto lanes = std::make_unique<LaneLink>(down, up);
+    LaneLink& server_lanes = *lanes;
+    detail::FragmentingLink server(std::move(lanes), {});
+
+    const auto normal = pattern(350, 1);  // 4 chunks
+    const auto urgent = pattern(250, 2);  // 3 chunks
+    const auto tiny = pattern(10, 3);     // 1 chunk
+    client.send(normal);
+    server_lanes.batch = 1;
+    std::vector<Frame> frames;
+    REQUIRE(server.receive(frames).state == State::open);  // the normal frame's first chunk
+    CHECK(frames.empty());
+
+    // The rest of the normal frame is queued; the urgent one's chunks overtake it.
+    client.send(urgent, {}, 200);
+    client.send(tiny, {}, 7);
+    server_lanes.batch = SIZE_MAX;
+    REQUIRE(server.receive(frames).state == State::open);
+    REQUIRE(frames.size() == 3);
+    CHECK(same_bytes(frames[0].bytes, urgent));
+    CHECK(frames[0].priority == 200);
+    CHECK(same_bytes(frames[1].bytes, tiny));
+    CHECK(frames[1].priority == 7);
+    CHECK(same_bytes(frames[2].bytes, normal));
+    CHECK(frames[2].priority == 0);
+}
+
+TEST_CASE("within one priority a new frame before the last chunk is still a violation",
+          "[transport][fragmenting][priority]") {
+    auto up = std::make_shared<LaneLink::Queue>();
+    auto down = std::make_shared<LaneLink::Queue>();
+    LaneLink forger(up, down);
+    detail::FragmentingLink receiver(std::make_unique<LaneLink>(down, up), {});
+    std::vector<std::byte> chunk{std::byte{first}};
+    for (int i = 0; i < 8; ++i) chunk.push_back(i == 0 ? std::byte{200} : std::byte{0});  // 200
+    chunk.resize(50, std::byte{1});
+    forger.send(chunk, {}, 5);
+    forger.send(std::vector<std::byte>{std::byte{first | last}, std::byte{1}}, {},
+                9);  // other lane
+    forger.send(std::vector<std::byte>{std::byte{first | last}, std::byte{1}}, {}, 5);  // same lane
+    std::vector<Frame> frames;
+    const auto status = receiver.receive(frames);
+    REQUIRE(frames.size() == 1);  // priority 9's frame is fine
+    CHECK(frames[0].priority == 9);
+    REQUIRE(status.state == State::failed);
+    CHECK_THAT(status.reason, Catch::Contains("new frame began after 41 of 200 bytes") &&
+                                  Catch::Contains("priority 5"));
 }

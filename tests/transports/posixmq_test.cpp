@@ -138,8 +138,7 @@ TEST_CASE("posixmq options lower the queue size; the limits in force name a refu
           "[transport][posixmq]") {
     SECTION("a smaller mq_msgsize and mq_maxmsg") {
         TransportOptions options;
-        options.posixmq_msgsize = 256;
-        options.posixmq_maxmsg = 1;
+        options.set(PosixMqTransport::message_size, 256).set(PosixMqTransport::max_messages, 1);
         auto pair = connect_pair(posixmq_endpoint(), options);
         CHECK(pair.client->capabilities().native_frame_limit == 256);
         CHECK(pair.server->capabilities().native_frame_limit == 256);
@@ -157,7 +156,7 @@ TEST_CASE("posixmq options lower the queue size; the limits in force name a refu
     }
     SECTION("more messages than the system allows") {
         TransportOptions options;
-        options.posixmq_maxmsg = 1L << 30;  // above HARD_MSGMAX, even for root
+        options.set(PosixMqTransport::max_messages, 1L << 30);  // above HARD_MSGMAX, even for root
         auto listener = registry().listen(posixmq_endpoint(), options);
         // The listener logs the failed setup and drops the connector, which then fails.
         auto connecting = std::async(std::launch::async,
@@ -180,4 +179,56 @@ TEST_CASE("malformed posixmq names are refused", "[transport][posixmq]") {
     CHECK_THROWS_AS(registry().listen(Endpoint{"posixmq", "/" + std::string(200, 'a')}),
                     std::invalid_argument);
     CHECK_THROWS_AS(registry().connect(posixmq_endpoint()), std::system_error);  // nobody there
+}
+
+TEST_CASE("posixmq delivers an urgent frame before the queued ones, each priority in order",
+          "[transport][posixmq][priority]") {
+    auto pair = connect_pair(posixmq_endpoint());
+    REQUIRE(pair.client->capabilities().priorities);
+    const auto room = static_cast<std::uint32_t>(PosixMqLimits::system().maxmsg);
+    REQUIRE(room >= 4);
+    // The reader does not read; everything fits in the queue, so nothing blocks.
+    const std::uint32_t backlog = room - 2;
+    for (std::uint32_t i = 0; i < backlog; ++i) pair.client->send(pattern(16, i));
+    pair.client->send(pattern(16, 1000), {}, 9);
+    pair.client->send(pattern(16, 1001), {}, 255);
+
+    auto received = receive_frames(*pair.server, backlog + 2);
+    REQUIRE(received.frames.size() == backlog + 2);
+    CHECK(received.frames[0].bytes == pattern(16, 1001));
+    CHECK(received.frames[0].priority == 255);
+    CHECK(received.frames[1].bytes == pattern(16, 1000));
+    CHECK(received.frames[1].priority == 9);
+    for (std::uint32_t i = 0; i < backlog; ++i) {
+        CHECK(received.frames[2 + i].bytes == pattern(16, i));
+        CHECK(received.frames[2 + i].priority == 0);
+    }
+}
+
+TEST_CASE("posixmq puts fragmented frames of two priorities together again",
+          "[transport][posixmq][priority]") {
+    auto pair = connect_pair(posixmq_endpoint());
+    const std::size_t limit = pair.client->capabilities().native_frame_limit;
+    const auto room = static_cast<std::size_t>(PosixMqLimits::system().maxmsg);
+    // Larger than the queue holds: the sender waits while the reader takes chunks, so
+    // the urgent frame's chunks can overtake the rest of the normal one.
+    const std::size_t big = (room + 3) * limit;
+    Sender sender(
+        [&] {
+            pair.client->send(pattern(big, 1));
+            pair.client->send(pattern(2 * limit + 5, 2), {}, 100);
+        },
+        [&] { pair.server.reset(); });
+    auto received = receive_frames(*pair.server, 2);
+    sender.join();
+    REQUIRE(received.frames.size() == 2);
+    for (const auto& frame : received.frames) {
+        if (frame.priority == 100) {
+            CHECK(frame.bytes == pattern(2 * limit + 5, 2));
+        } else {
+            CHECK(frame.priority == 0);
+            CHECK(frame.bytes == pattern(big, 1));
+        }
+    }
+    CHECK(received.frames[0].priority != received.frames[1].priority);
 }

@@ -4,6 +4,7 @@
 #include "transport_fixtures.hpp"
 
 #include "shm/shm_ring.hpp"
+#include "shm/shm_transport.hpp"
 
 #include <courier/transports/transport.hpp>
 
@@ -155,7 +156,7 @@ TEST_CASE("shm ring refuses a record longer than what was published", "[transpor
 TEST_CASE("shm links carry many odd-sized frames through a small ring", "[transport][shm]") {
     ShmName name;
     TransportOptions options;
-    options.shm_ring_size = detail::shm_min_ring;
+    options.set(ShmTransport::ring_size, detail::shm_min_ring);
     auto pair = connect_pair(name.endpoint(), options);
     constexpr std::uint32_t count = 300;
     auto size_of = [](std::uint32_t i) {

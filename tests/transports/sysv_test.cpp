@@ -5,15 +5,19 @@
 
 #include <courier/transports/transport.hpp>
 
+#include <linux/capability.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <system_error>
 #include <thread>
 
 using namespace courier;
@@ -55,6 +59,27 @@ std::size_t read_proc(const char* path) {
     std::size_t value = 0;
     in >> value;
     return value;
+}
+
+std::size_t queue_bytes(int id) {
+    msqid_ds info{};
+    REQUIRE(::msgctl(id, IPC_STAT, &info) == 0);
+    return static_cast<std::size_t>(info.msg_qbytes);
+}
+
+/// Whether `capability` is in this process's effective set; with `drop`, clears it first.
+bool has_capability(int capability, bool drop = false) {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    std::array<__user_cap_data_struct, 2> data{};
+    if (::syscall(SYS_capget, &header, data.data()) != 0) return false;
+    auto& word = data[static_cast<std::size_t>(capability / 32)];
+    const auto bit = 1U << (capability % 32);
+    if (drop && (word.effective & bit) != 0) {
+        word.effective &= ~bit;
+        (void)::syscall(SYS_capset, &header, data.data());
+        return has_capability(capability);
+    }
+    return (word.effective & bit) != 0;
 }
 
 }  // namespace
@@ -107,4 +132,87 @@ TEST_CASE("sysv stops the waiter thread when a link closes", "[transport][sysv]"
     while (thread_count() > before && Clock::now() < until)
         std::this_thread::sleep_for(milliseconds(5));
     CHECK(thread_count() == before);
+}
+
+TEST_CASE("sysv max_bytes sets msg_qbytes of both queues of a link", "[transport][sysv]") {
+    TransportOptions options;
+    options.settings["max_bytes"] = 4096;
+    auto pair = connect_pair(sysv_endpoint(), options);
+    for (const Link* link : {pair.client.get(), pair.server.get()}) {
+        for (int id : queues_of(*link)) CHECK(queue_bytes(id) == 4096);
+        // No chunk may be larger than a queue holds.
+        CHECK(link->capabilities().native_frame_limit == 4096);
+    }
+    // Frames larger than a queue still arrive, in chunks.
+    Sender sender([&] { pair.client->send(pattern(50'000, 7)); }, [&] { pair.server.reset(); });
+    auto received = receive_frames(*pair.server, 1);
+    sender.join();
+    REQUIRE(received.frames.size() == 1);
+    CHECK(received.frames[0].bytes == pattern(50'000, 7));
+}
+
+TEST_CASE("sysv max_bytes 0 keeps the kernel's msgmnb", "[transport][sysv]") {
+    auto pair = connect_pair(sysv_endpoint());
+    for (int id : queues_of(*pair.client)) {
+        CHECK(queue_bytes(id) == read_proc("/proc/sys/kernel/msgmnb"));
+    }
+}
+
+TEST_CASE("sysv max_bytes above kernel.msgmnb needs CAP_SYS_RESOURCE", "[transport][sysv]") {
+    const std::size_t msgmnb = read_proc("/proc/sys/kernel/msgmnb");
+    REQUIRE(msgmnb > 0);
+    TransportOptions options;
+    options.settings["max_bytes"] = static_cast<std::int64_t>(2 * msgmnb);
+
+    SECTION("without it, listening fails and says why") {
+        Child child([&] {
+            if (has_capability(CAP_SYS_RESOURCE, true)) return 2;  // could not drop it
+            try {
+                TransportRegistry::builtin().listen(sysv_endpoint(), options);
+            } catch (const std::system_error& e) {
+                const std::string what = e.what();
+                const bool clear =
+                    e.code().value() == EPERM &&
+                    what.find("kernel.msgmnb = " + std::to_string(msgmnb)) != std::string::npos &&
+                    what.find("CAP_SYS_RESOURCE") != std::string::npos;
+                return clear ? 0 : 3;
+            }
+            return 1;  // listened
+        });
+        CHECK(child.wait() == 0);
+    }
+    SECTION("with it, the queues get the size") {
+        if (!has_capability(CAP_SYS_RESOURCE)) {
+            WARN("skipped: this process lacks CAP_SYS_RESOURCE");
+            return;
+        }
+        auto pair = connect_pair(sysv_endpoint(), options);
+        for (int id : queues_of(*pair.client)) CHECK(queue_bytes(id) == 2 * msgmnb);
+    }
+}
+
+TEST_CASE("sysv delivers an urgent frame before the queued backlog, each lane in order",
+          "[transport][sysv][priority]") {
+    auto pair = connect_pair(sysv_endpoint());
+    // The reader does not read: the waiter thread takes up to 64 frames ahead (ordered
+    // by priority too), the rest stay in the queue.
+    constexpr std::uint32_t backlog = 200;
+    for (std::uint32_t i = 0; i < backlog; ++i) pair.client->send(pattern(8, i));
+    pair.client->send(pattern(8, 9999), {}, 200);
+
+    auto received = receive_frames(*pair.server, backlog + 1);
+    REQUIRE(received.frames.size() == backlog + 1);
+    const auto urgent =
+        std::find_if(received.frames.begin(), received.frames.end(),
+                     [](const Frame& frame) { return frame.bytes == pattern(8, 9999); });
+    REQUIRE(urgent != received.frames.end());
+    CHECK(urgent->priority == 200);
+    // It overtook every frame still in the kernel's queue.
+    CHECK(urgent - received.frames.begin() <= 64);
+    std::uint32_t next = 0;
+    for (const auto& frame : received.frames) {
+        if (frame.priority != 0) continue;
+        CHECK(frame.bytes == pattern(8, next++));
+    }
+    CHECK(next == backlog);
 }

@@ -25,7 +25,9 @@ class FifoLink final : public Link {
     const Capabilities& capabilities() const noexcept override { return stream_.capabilities(); }
     /// Readable when the FIFO has bytes or the control connection has news.
     int poll_fd() const noexcept override { return poll_.fd(); }
-    void send(std::span<const std::byte> bytes, std::span<const int> fds = {}) override {
+    /// FIFOs have no priorities: every frame keeps send order.
+    void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
+              std::uint8_t = 0) override {
         stream_.send(bytes, fds);
     }
     ReceiveStatus receive(std::vector<Frame>& out) override;

@@ -52,7 +52,8 @@ PosixMqLink::PosixMqLink(Fd in, Fd out, ControlChannel control, const TransportO
     poll_.add(control_.poll_fd());
 }
 
-void PosixMqLink::send(std::span<const std::byte> bytes, std::span<const int> fds) {
+void PosixMqLink::send(std::span<const std::byte> bytes, std::span<const int> fds,
+                       std::uint8_t priority) {
     if (!fds.empty()) throw LinkError(peer_ + ": this transport cannot carry file descriptors");
     if (bytes.size() > max_frame_size_) {
         throw LinkError(peer_ + ": frame of " + std::to_string(bytes.size()) +
@@ -73,8 +74,9 @@ void PosixMqLink::send(std::span<const std::byte> bytes, std::span<const int> fd
         throw LinkError(peer_ + ": the peer closed the link");
     }
     for (;;) {
-        const auto result =
-            COURIER_SYSCALL(::mq_send, out_.get(), data, bytes.size(), 0U);  // priority 0
+        // The queue's own priorities: mq_receive takes the highest first, FIFO within one.
+        const auto result = COURIER_SYSCALL(::mq_send, out_.get(), data, bytes.size(),
+                                            static_cast<unsigned>(priority));
         if (result.ok()) return;
         if (result.error != EAGAIN) {
             send_broken_ = system_error_from(result, peer_).what();
@@ -102,9 +104,10 @@ ReceiveStatus PosixMqLink::receive(std::vector<Frame>& out) {
     // by then, so draining the queue afterwards loses nothing.
     const ReceiveStatus control = control_.check();
     for (std::size_t taken = 0; taken < max_batch; ++taken) {
+        unsigned priority = 0;
         const auto result =
             COURIER_SYSCALL(::mq_receive, in_.get(), reinterpret_cast<char*>(buffer_.data()),
-                            buffer_.size(), static_cast<unsigned*>(nullptr));
+                            buffer_.size(), &priority);
         if (!result.ok()) {
             if (result.error == EAGAIN) break;
             return finish(failed(system_error_from(result, "receive from " + peer_).what()));
@@ -115,8 +118,13 @@ ReceiveStatus PosixMqLink::receive(std::vector<Frame>& out) {
                                  " bytes, above the limit of " + std::to_string(max_frame_size_) +
                                  " bytes (TransportOptions::max_frame_size)"));
         }
+        if (priority > 255) {
+            return finish(failed(peer_ + " sent a message of priority " + std::to_string(priority) +
+                                 ", above courier's 255"));
+        }
         Frame frame;
         frame.bytes.assign(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(size));
+        frame.priority = static_cast<std::uint8_t>(priority);
         out.push_back(std::move(frame));
         if (taken + 1 == max_batch) return ReceiveStatus{};  // more may wait: not the end yet
     }

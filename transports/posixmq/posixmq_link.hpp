@@ -29,9 +29,11 @@ class PosixMqLink final : public Link {
     const Capabilities& capabilities() const noexcept override { return capabilities_; }
     /// Readable when the queue holds a message or the control connection has news.
     int poll_fd() const noexcept override { return poll_.fd(); }
-    /// One frame, one message (priority 0). Waits for room while the queue is full, and
+    /// One frame, one message, sent with the frame's priority as the message's (the
+    /// queue delivers the highest first). Waits for room while the queue is full, and
     /// throws LinkError if the peer goes meanwhile.
-    void send(std::span<const std::byte> bytes, std::span<const int> fds = {}) override;
+    void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
+              std::uint8_t priority = 0) override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return peer_; }
 

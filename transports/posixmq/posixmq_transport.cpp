@@ -15,6 +15,7 @@
 #include <array>
 #include <atomic>
 #include <climits>
+#include <cstdint>
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -130,12 +131,14 @@ std::unique_ptr<Link> make_listener_link(const Endpoint& endpoint, const Transpo
     static std::atomic<unsigned> counter{0};
     const auto& limits = PosixMqLimits::system();
     mq_attr attr{};
-    attr.mq_maxmsg = options.posixmq_maxmsg > 0 ? options.posixmq_maxmsg : limits.maxmsg;
+    const std::int64_t maxmsg = options.integer(PosixMqTransport::max_messages);
+    const std::size_t msgsize = options.size(PosixMqTransport::message_size);
+    attr.mq_maxmsg =
+        maxmsg > 0 ? static_cast<long>(std::min<std::int64_t>(maxmsg, LONG_MAX)) : limits.maxmsg;
     attr.mq_msgsize = limits.msgsize;
-    if (options.posixmq_msgsize > 0) {
+    if (msgsize > 0) {
         attr.mq_msgsize =
-            std::min(limits.msgsize,
-                     static_cast<long>(std::min<std::size_t>(options.posixmq_msgsize, LONG_MAX)));
+            std::min(limits.msgsize, static_cast<long>(std::min<std::size_t>(msgsize, LONG_MAX)));
     }
 
     UnlinkOnExit names;
@@ -203,7 +206,7 @@ Capabilities PosixMqTransport::capabilities() noexcept {
     return Capabilities{
         .native_frame_limit = static_cast<std::size_t>(PosixMqLimits::system().msgsize),
         .fd_passing = false,
-        .priorities = false,
+        .priorities = true,
         .cross_host = false};
 }
 

@@ -10,6 +10,7 @@
 #include <courier/transports/listener.hpp>
 #include <courier/transports/transport.hpp>
 
+#include <array>
 #include <memory>
 #include <string_view>
 
@@ -18,9 +19,19 @@ namespace courier {
 struct PosixMqTransport {
     static constexpr std::string_view scheme = "posixmq";
 
+    /// Settings (`[transport.posixmq]`); the listener's values make the queues.
+    static constexpr SettingSpec max_messages{
+        "max_messages", SettingType::integer, 0, 0,
+        "mq_maxmsg of each queue; 0 picks min(fs.mqueue.msg_max, 10)"};
+    static constexpr SettingSpec message_size{
+        "message_size", SettingType::size, 0, 0,
+        "mq_msgsize of each queue; 0 picks min(fs.mqueue.msgsize_max, 64 KiB, a share of "
+        "RLIMIT_MSGQUEUE); it can lower the pick, never raise it"};
+    static constexpr std::array settings{max_messages, message_size};
+
     /// native_frame_limit is the mq_msgsize its queues are made with (see PosixMqLimits);
-    /// larger frames are split by the shared fragmentation layer. Frames go with priority
-    /// 0: Link::send has no priority yet, so `priorities` is false.
+    /// larger frames are split by the shared fragmentation layer. `priorities`: a frame's
+    /// priority is its messages' mq priority.
     static Capabilities capabilities() noexcept;
     /// Listens for connectors of `posixmq:/name`. Each link gets two queues named after
     /// /name (mode 0600), opened and mq_unlink'ed at once. Throws std::invalid_argument

@@ -51,7 +51,7 @@ ShmLink::ShmLink(ControlChannel control, boost::interprocess::mapped_region regi
                  std::string description)
     : capabilities_(ShmTransport::capabilities()),
       max_frame_size_(std::min(options.max_frame_size, shm_frame_limit)),
-      spin_(options.shm_spin),
+      spin_(options.duration(ShmTransport::spin)),
       description_(std::move(description)),
       control_(std::move(control)),
       region_(std::move(region)),
@@ -90,7 +90,7 @@ void ShmLink::fail_send(const std::string& why) {
     throw LinkError(send_broken_);
 }
 
-void ShmLink::send(std::span<const std::byte> bytes, std::span<const int> fds) {
+void ShmLink::send(std::span<const std::byte> bytes, std::span<const int> fds, std::uint8_t) {
     if (!fds.empty())
         throw LinkError(description_ + ": this transport cannot carry file descriptors");
     if (bytes.size() > max_frame_size_) {

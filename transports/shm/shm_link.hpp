@@ -5,7 +5,7 @@
 /// The reader is woken only when it sleeps: it sets `reader_sleeping` in the segment
 /// before it waits, and the writer signals an eventfd only when it finds the flag set.
 /// That eventfd and the rendezvous control socket make the link's poll_fd(). A writer
-/// facing a full ring spins for TransportOptions::shm_spin, then sleeps on a second
+/// facing a full ring spins for the `spin_us` setting, then sleeps on a second
 /// eventfd (signalled by the reader when `writer_sleeping` is set) and the control
 /// socket, with a timeout; a peer's death ends the wait with LinkError.
 
@@ -43,7 +43,8 @@ class ShmLink final : public Link {
 
     const Capabilities& capabilities() const noexcept override { return capabilities_; }
     int poll_fd() const noexcept override { return poll_set_.fd(); }
-    void send(std::span<const std::byte> bytes, std::span<const int> fds = {}) override;
+    void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
+              std::uint8_t priority = 0) override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return description_; }
 

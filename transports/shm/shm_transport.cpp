@@ -110,7 +110,7 @@ std::unique_ptr<Link> accept_link(const Endpoint& endpoint, const std::string& b
     static std::atomic<unsigned> counter{0};
     const std::string name =
         base + "." + std::to_string(::getpid()) + "." + std::to_string(++counter);
-    const std::size_t capacity = detail::shm_ring_capacity(options.shm_ring_size);
+    const std::size_t capacity = detail::shm_ring_capacity(options.size(ShmTransport::ring_size));
     NameGuard guard;
     bip::mapped_region region;
     try {

@@ -10,6 +10,7 @@
 #include <courier/transports/listener.hpp>
 #include <courier/transports/transport.hpp>
 
+#include <array>
 #include <memory>
 #include <string_view>
 
@@ -18,12 +19,22 @@ namespace courier {
 struct ShmTransport {
     static constexpr std::string_view scheme = "shm";
 
+    /// Settings (`[transport.shm]`), read from TransportOptions.
+    static constexpr SettingSpec ring_size{
+        "ring_size", SettingType::size, std::int64_t{1} << 20, 1,
+        "bytes of each direction's ring (rounded up to a power of two, at least 256 KiB); "
+        "the listener's value holds"};
+    static constexpr SettingSpec spin{
+        "spin_us", SettingType::duration, 20, 0,
+        "how long a writer facing a full ring spins before it sleeps (microseconds)"};
+    static constexpr std::array settings{ring_size, spin};
+
     /// native_frame_limit: one ring record (256 KiB − 8); larger frames go through the
     /// shared fragmentation layer.
     static Capabilities capabilities() noexcept;
     /// Listens on the rendezvous of `shm:/name`, after removing segments of `/name` left
     /// by dead processes. Each accepted link gets a fresh segment `/name.<pid>.<n>` (0600)
-    /// of 2 × TransportOptions::shm_ring_size. Throws std::invalid_argument /
+    /// of 2 × `ring_size`. Throws std::invalid_argument /
     /// std::system_error.
     static std::unique_ptr<Listener> listen(const Endpoint& endpoint,
                                             const TransportOptions& options);

@@ -46,7 +46,8 @@ FragmentingLink::FragmentingLink(std::unique_ptr<Link> inner, const TransportOpt
     }
 }
 
-void FragmentingLink::send(std::span<const std::byte> bytes, std::span<const int> fds) {
+void FragmentingLink::send(std::span<const std::byte> bytes, std::span<const int> fds,
+                           std::uint8_t priority) {
     if (!fds.empty() && !capabilities().fd_passing) {
         throw LinkError(peer() + ": this transport cannot carry file descriptors");
     }
@@ -64,7 +65,7 @@ void FragmentingLink::send(std::span<const std::byte> bytes, std::span<const int
             send_buffer_.resize(chunk_header_size + bytes.size());
             send_buffer_[0] = std::byte{chunk_first | chunk_last};
             if (!bytes.empty()) std::memcpy(send_buffer_.data() + 1, bytes.data(), bytes.size());
-            inner_->send(send_buffer_, fds);
+            inner_->send(send_buffer_, fds, priority);
         } else {
             bool first = true;
             while (first || sent < bytes.size()) {
@@ -75,7 +76,7 @@ void FragmentingLink::send(std::span<const std::byte> bytes, std::span<const int
                 send_buffer_[0] = std::byte((first ? chunk_first : 0U) | (last ? chunk_last : 0U));
                 if (first) write_le64(send_buffer_.data() + 1, bytes.size());
                 std::memcpy(send_buffer_.data() + header, bytes.data() + sent, n);
-                inner_->send(send_buffer_, first ? fds : std::span<const int>{});
+                inner_->send(send_buffer_, first ? fds : std::span<const int>{}, priority);
                 sent += n;
                 first = false;
             }
@@ -99,10 +100,11 @@ ReceiveStatus FragmentingLink::receive(std::vector<Frame>& out) {
         }
     }
     chunks_.clear();
-    if (status.state == ReceiveStatus::State::closed && assembling_) {
+    if (status.state == ReceiveStatus::State::closed && !assembling_.empty()) {
+        const Assembly& unfinished = assembling_.begin()->second;
         return finish(failed(peer() + " closed the link in the middle of a fragmented frame (got " +
-                             std::to_string(assembling_->bytes.size()) + " of " +
-                             std::to_string(expected_) + " bytes)"));
+                             std::to_string(unfinished.frame.bytes.size()) + " of " +
+                             std::to_string(unfinished.expected) + " bytes)"));
     }
     if (status.state != ReceiveStatus::State::open) return finish(std::move(status));
     return status;
@@ -119,11 +121,13 @@ std::optional<std::string> FragmentingLink::take_chunk(Frame& chunk, std::vector
         return "a chunk with unknown flags " + hex(flags);
     const bool first = (flags & chunk_first) != 0;
     const bool last = (flags & chunk_last) != 0;
+    const auto lane = assembling_.find(chunk.priority);
 
     if (first) {
-        if (assembling_) {
-            return "a new frame began after " + std::to_string(assembling_->bytes.size()) + " of " +
-                   std::to_string(expected_) + " bytes of the previous one";
+        if (lane != assembling_.end()) {
+            return "a new frame began after " + std::to_string(lane->second.frame.bytes.size()) +
+                   " of " + std::to_string(lane->second.expected) +
+                   " bytes of the previous one (priority " + std::to_string(chunk.priority) + ")";
         }
         if (last) {  // a whole frame in one chunk
             const std::size_t size = chunk.bytes.size() - chunk_header_size;
@@ -152,52 +156,54 @@ std::optional<std::string> FragmentingLink::take_chunk(Frame& chunk, std::vector
                    " bytes whose first chunk already holds " + std::to_string(payload) +
                    " but is not the last";
         }
-        Frame frame;
-        frame.fds = std::move(chunk.fds);
+        Assembly assembly;
+        assembly.frame.fds = std::move(chunk.fds);
+        assembly.frame.priority = chunk.priority;
+        assembly.expected = total;
         // Memory grows with the data that arrived, never just because a length says so.
-        frame.bytes.reserve(std::min<std::size_t>(total, 2 * payload));
+        auto& bytes = assembly.frame.bytes;
+        bytes.reserve(std::min<std::size_t>(total, 2 * payload));
         const auto begin =
             chunk.bytes.begin() + static_cast<std::ptrdiff_t>(first_chunk_header_size);
-        frame.bytes.insert(frame.bytes.end(), begin, chunk.bytes.end());
-        assembling_ = std::move(frame);
-        expected_ = total;
+        bytes.insert(bytes.end(), begin, chunk.bytes.end());
+        assembling_.emplace(chunk.priority, std::move(assembly));
         return std::nullopt;
     }
 
-    if (!assembling_) return "a continuation chunk with no frame begun";
+    if (lane == assembling_.end()) return "a continuation chunk with no frame begun";
     if (!chunk.fds.empty()) return "file descriptors on a chunk other than a frame's first";
-    auto& bytes = assembling_->bytes;
+    auto& bytes = lane->second.frame.bytes;
+    const std::uint64_t expected = lane->second.expected;
     const std::size_t have = bytes.size();
     const std::size_t payload = chunk.bytes.size() - chunk_header_size;
     const std::string progress =
-        std::to_string(have) + " of " + std::to_string(expected_) + " bytes";
+        std::to_string(have) + " of " + std::to_string(expected) + " bytes";
     if (payload == 0) return "an empty continuation chunk after " + progress;
-    if (payload > expected_ - have) {
+    if (payload > expected - have) {
         return "a chunk of " + std::to_string(payload) + " bytes after " + progress +
                ", more than the frame announced";
     }
-    if (last && have + payload != expected_) {
+    if (last && have + payload != expected) {
         return "the last chunk came after " + std::to_string(have + payload) + " of " +
-               std::to_string(expected_) + " bytes";
+               std::to_string(expected) + " bytes";
     }
-    if (!last && have + payload == expected_) {
-        return "the frame's " + std::to_string(expected_) +
+    if (!last && have + payload == expected) {
+        return "the frame's " + std::to_string(expected) +
                " bytes arrived but the chunk is not marked last";
     }
     if (bytes.capacity() < have + payload) {
-        bytes.reserve(std::min<std::size_t>(expected_, std::max(have + payload, 2 * have)));
+        bytes.reserve(std::min<std::size_t>(expected, std::max(have + payload, 2 * have)));
     }
     bytes.insert(bytes.end(), chunk.bytes.begin() + chunk_header_size, chunk.bytes.end());
     if (last) {
-        out.push_back(std::move(*assembling_));
-        assembling_.reset();
-        expected_ = 0;
+        out.push_back(std::move(lane->second.frame));
+        assembling_.erase(lane);
     }
     return std::nullopt;
 }
 
 ReceiveStatus FragmentingLink::finish(ReceiveStatus status) {
-    assembling_.reset();  // closes descriptors of a frame that will never complete
+    assembling_.clear();  // closes descriptors of frames that will never complete
     ended_ = status;
     return status;
 }

@@ -14,8 +14,11 @@
 ///     the rest      the next bytes of the frame
 ///
 /// A frame that fits (size + 1 <= limit) is one chunk flagged first|last, with no
-/// length. Descriptors travel with the first chunk. docs/transports/contract.md,
-/// "Frames larger than the mechanism", is the prose version.
+/// length. Descriptors travel with the first chunk. Every chunk of a frame is sent with
+/// the frame's priority; on a mechanism with priorities the chunks of frames of
+/// different priorities may then arrive interleaved, so the receiver puts frames
+/// together per priority (Frame::priority), each priority in order.
+/// docs/transports/contract.md, "Frames larger than the mechanism", is the prose version.
 
 #include <courier/transports/link.hpp>
 #include <courier/transports/listener.hpp>
@@ -23,6 +26,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -51,13 +55,22 @@ class FragmentingLink final : public Link {
     /// The inner link's: native_frame_limit still tells what the mechanism moves whole.
     const Capabilities& capabilities() const noexcept override { return inner_->capabilities(); }
     int poll_fd() const noexcept override { return inner_->poll_fd(); }
-    /// Sends the chunks of one frame under one lock, so frames never interleave.
-    void send(std::span<const std::byte> bytes, std::span<const int> fds = {}) override;
+    /// Sends the chunks of one frame under one lock, each with the frame's priority, so
+    /// the chunks of two frames never interleave within one priority.
+    void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
+              std::uint8_t priority = 0) override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return inner_->peer(); }
 
   private:
-    /// Adds one chunk to the frame being assembled; a reason if the chunk is invalid.
+    /// A frame whose last chunk is still due, and its announced total length.
+    struct Assembly {
+        Frame frame;
+        std::uint64_t expected = 0;
+    };
+
+    /// Adds one chunk to the frame being assembled in its priority's lane; a reason if
+    /// the chunk is invalid.
     std::optional<std::string> take_chunk(Frame& chunk, std::vector<Frame>& out);
     ReceiveStatus finish(ReceiveStatus status);
 
@@ -69,10 +82,9 @@ class FragmentingLink final : public Link {
     std::vector<std::byte> send_buffer_;  ///< one chunk being built; guarded, reused
     std::string send_broken_;             ///< why a frame was cut short; guarded
 
-    std::vector<Frame> chunks_;           ///< what the inner link delivered; reused
-    std::optional<Frame> assembling_;     ///< the frame whose last chunk is still due
-    std::uint64_t expected_ = 0;          ///< its announced total length
-    std::optional<ReceiveStatus> ended_;  ///< set once closed or failed
+    std::vector<Frame> chunks_;                    ///< what the inner link delivered; reused
+    std::map<std::uint8_t, Assembly> assembling_;  ///< by priority (lane)
+    std::optional<ReceiveStatus> ended_;           ///< set once closed or failed
 };
 
 /// Wraps every link a listener accepts in a FragmentingLink.

@@ -17,6 +17,18 @@ Endpoint rendezvous_endpoint(const Endpoint& endpoint) {
     return Endpoint{"unix", "@courier-rendezvous." + endpoint.scheme + ":" + endpoint.address};
 }
 
+namespace {
+
+/// The control connection is a unix: link, but the settings are another transport's:
+/// it takes the generic options only.
+TransportOptions control_options(const TransportOptions& options) {
+    TransportOptions control;
+    control.max_frame_size = options.max_frame_size;
+    return control;
+}
+
+}  // namespace
+
 PollSet::PollSet()
     : epoll_(static_cast<int>(COURIER_SYSCALL(::epoll_create1, EPOLL_CLOEXEC).value_or_throw())) {}
 
@@ -64,7 +76,7 @@ ReceiveStatus ControlChannel::check() {
 RendezvousListener::RendezvousListener(Endpoint endpoint, const TransportOptions& options,
                                        LinkFactory make_link)
     : endpoint_(std::move(endpoint)),
-      control_(UnixTransport::listen(rendezvous_endpoint(endpoint_), options)),
+      control_(UnixTransport::listen(rendezvous_endpoint(endpoint_), control_options(options))),
       make_link_(std::move(make_link)) {}
 
 std::unique_ptr<Link> RendezvousListener::accept() {
@@ -81,7 +93,8 @@ std::unique_ptr<Link> RendezvousListener::accept() {
 
 RendezvousConnection rendezvous_connect(const Endpoint& endpoint, const TransportOptions& options,
                                         std::chrono::milliseconds timeout) {
-    ControlChannel control(UnixTransport::connect(rendezvous_endpoint(endpoint), options));
+    ControlChannel control(
+        UnixTransport::connect(rendezvous_endpoint(endpoint), control_options(options)));
     Frame setup = control.receive_setup(timeout);
     return RendezvousConnection{std::move(control), std::move(setup)};
 }

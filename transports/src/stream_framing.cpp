@@ -102,7 +102,7 @@ StreamLink::StreamLink(Fd read_end, Fd write_end, Capabilities capabilities,
     capabilities_.fd_passing = false;  // pipes carry bytes only
 }
 
-void StreamLink::send(std::span<const std::byte> bytes, std::span<const int> fds) {
+void StreamLink::send(std::span<const std::byte> bytes, std::span<const int> fds, std::uint8_t) {
     if (!fds.empty() && !capabilities_.fd_passing) {
         throw LinkError(peer_ + ": this transport cannot carry file descriptors");
     }

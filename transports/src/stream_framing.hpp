@@ -45,7 +45,8 @@ class StreamLink : public Link {
 
     const Capabilities& capabilities() const noexcept override { return capabilities_; }
     int poll_fd() const noexcept override { return socket_.get(); }
-    void send(std::span<const std::byte> bytes, std::span<const int> fds = {}) override;
+    void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
+              std::uint8_t priority = 0) override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return peer_; }
     /// True while part of a frame has arrived and the rest has not.

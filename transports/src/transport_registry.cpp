@@ -9,6 +9,8 @@
 #include "tcp/tcp_transport.hpp"
 #include "unix/unix_transport.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 
 namespace courier {
@@ -27,6 +29,35 @@ const TransportRegistry& TransportRegistry::builtin() {
         return r;
     }();
     return registry;
+}
+
+void TransportRegistry::add(TransportEntry entry) {
+    if (find(entry.scheme) != nullptr) {
+        throw std::logic_error("transport scheme \"" + entry.scheme + "\" registered twice");
+    }
+    for (auto spec = entry.settings.begin(); spec != entry.settings.end(); ++spec) {
+        const bool generic =
+            std::any_of(generic_settings().begin(), generic_settings().end(),
+                        [&](const SettingSpec& g) { return g.name == spec->name; });
+        const bool twice = std::any_of(entry.settings.begin(), spec,
+                                       [&](const SettingSpec& s) { return s.name == spec->name; });
+        if (generic || twice || !spec->check(spec->default_value).empty()) {
+            throw std::logic_error(
+                "transport \"" + entry.scheme + "\" declares setting \"" + std::string(spec->name) +
+                "\" " +
+                (generic ? "which is a generic one"
+                 : twice ? "twice"
+                         : "with a default that " + spec->check(spec->default_value)));
+        }
+    }
+    entries_.push_back(std::move(entry));
+}
+
+const SettingSpec* TransportEntry::find_setting(std::string_view name) const noexcept {
+    for (const auto& spec : settings) {
+        if (spec.name == name) return &spec;
+    }
+    return nullptr;
 }
 
 const TransportEntry* TransportRegistry::find(std::string_view scheme) const noexcept {
@@ -50,28 +81,55 @@ const TransportEntry& entry_for(const TransportRegistry& registry, const Endpoin
                                 "\"; known schemes: " + (known.empty() ? "none" : known));
 }
 
+/// Refuses options a transport would silently ignore or misread: a setting it does not
+/// declare (a typo in code) or a value its declaration does not accept.
+void check_options(const TransportEntry& entry, const TransportOptions& options) {
+    for (const auto& [name, value] : options.settings) {
+        const SettingSpec* spec = entry.find_setting(name);
+        if (spec == nullptr) {
+            std::string declared;
+            for (const auto& s : entry.settings) {
+                declared += (declared.empty() ? "" : ", ") + std::string(s.name);
+            }
+            throw std::invalid_argument(
+                "transport " + entry.scheme + " has no setting \"" + name +
+                "\" (its settings: " + (declared.empty() ? "none" : declared) + ")");
+        }
+        if (auto why = spec->check(value); !why.empty()) {
+            throw std::invalid_argument("setting " + entry.scheme + "." + name + " " + why);
+        }
+    }
+    if (auto why = max_frame_size_setting.check(
+            static_cast<std::int64_t>(std::min<std::size_t>(options.max_frame_size, INT64_MAX)));
+        !why.empty()) {
+        throw std::invalid_argument("max_frame_size " + why);
+    }
+}
+
 }  // namespace
 
 std::unique_ptr<Listener> TransportRegistry::listen(const Endpoint& endpoint,
                                                     const TransportOptions& options) const {
     // A mechanism with a frame limit carries chunks; the shared layer above it makes
     // whole frames of them again, on both ends, so nobody above sees a chunk.
-    if (const auto& entry = entry_for(*this, endpoint);
-        detail::needs_fragmenting(entry.capabilities)) {
+    const auto& entry = entry_for(*this, endpoint);
+    check_options(entry, options);
+    if (detail::needs_fragmenting(entry.capabilities)) {
         return std::make_unique<detail::FragmentingListener>(
             entry.listen(endpoint, detail::chunk_options(entry.capabilities, options)), options);
     }
-    return entry_for(*this, endpoint).listen(endpoint, options);
+    return entry.listen(endpoint, options);
 }
 
 std::unique_ptr<Link> TransportRegistry::connect(const Endpoint& endpoint,
                                                  const TransportOptions& options) const {
-    if (const auto& entry = entry_for(*this, endpoint);
-        detail::needs_fragmenting(entry.capabilities)) {
+    const auto& entry = entry_for(*this, endpoint);
+    check_options(entry, options);
+    if (detail::needs_fragmenting(entry.capabilities)) {
         return std::make_unique<detail::FragmentingLink>(
             entry.connect(endpoint, detail::chunk_options(entry.capabilities, options)), options);
     }
-    return entry_for(*this, endpoint).connect(endpoint, options);
+    return entry.connect(endpoint, options);
 }
 
 ChildLink TransportRegistry::child_link(std::string_view scheme, const TransportOptions& options,

@@ -23,9 +23,13 @@ namespace courier::detail {
 namespace {
 
 /// Message types: data frames use 1 + (255 - priority), so msgrcv with a negative
-/// msgtyp takes the most urgent first; the end marker sorts after every data frame.
+/// msgtyp takes the most urgent first (the lowest type, FIFO within one type); the end
+/// marker sorts after every data frame.
 constexpr long data_type(std::uint8_t priority) {
     return 1 + (255 - static_cast<long>(priority));
+}
+constexpr std::uint8_t priority_of(long type) {
+    return static_cast<std::uint8_t>(256 - type);
 }
 constexpr long end_marker_type = 257;
 /// Frames the waiter may hold for receive() before it stops taking from the queue.
@@ -35,11 +39,20 @@ std::size_t longs_for(std::size_t bytes) {
     return 1 + (bytes + sizeof(long) - 1) / sizeof(long);
 }
 
+/// What this link's queues move in one message: msgmax, and no more than either queue
+/// holds (max_bytes may have made them smaller than msgmnb).
+Capabilities link_capabilities(int in_queue, int out_queue) {
+    Capabilities capabilities = SysvTransport::capabilities();
+    capabilities.native_frame_limit =
+        std::min({sysv_limits().msgmax, sysv_queue_bytes(in_queue), sysv_queue_bytes(out_queue)});
+    return capabilities;
+}
+
 }  // namespace
 
 SysvLink::SysvLink(ControlChannel control, int in_queue, int out_queue,
                    const TransportOptions& options, std::string description)
-    : capabilities_(SysvTransport::capabilities()),
+    : capabilities_(link_capabilities(in_queue, out_queue)),
       max_frame_size_(std::min(options.max_frame_size, capabilities_.native_frame_limit)),
       description_(std::move(description)),
       control_(std::move(control)),
@@ -99,11 +112,20 @@ void SysvLink::wait_loop() {
             }
         } else if (buffer[0] == end_marker_type) {
             drained_ = true;
+        } else if (buffer[0] < data_type(255) || buffer[0] > data_type(0)) {
+            waiter_failed_ = "received a message of type " + std::to_string(buffer[0]) +
+                             ", which is not a courier lane (1-256)";
         } else {
             Frame frame;
             const auto* bytes = reinterpret_cast<const std::byte*>(buffer.data() + 1);
             frame.bytes.assign(bytes, bytes + got.value);
-            pending_.push_back(std::move(frame));
+            frame.priority = priority_of(buffer[0]);
+            // Frames taken ahead but not yet handed over are ordered too: a frame goes
+            // after every pending one of its priority or higher.
+            auto at = std::find_if(pending_.rbegin(), pending_.rend(), [&](const Frame& f) {
+                          return f.priority >= frame.priority;
+                      }).base();
+            pending_.insert(at, std::move(frame));
         }
         const bool done = waiter_failed_.has_value() || drained_;
         lock.unlock();
@@ -123,7 +145,8 @@ void SysvLink::fail_send(const std::string& why) {
     throw LinkError(send_broken_);
 }
 
-void SysvLink::send(std::span<const std::byte> bytes, std::span<const int> fds) {
+void SysvLink::send(std::span<const std::byte> bytes, std::span<const int> fds,
+                    std::uint8_t priority) {
     if (!fds.empty())
         throw LinkError(description_ + ": this transport cannot carry file descriptors");
     if (bytes.size() > max_frame_size_) {
@@ -134,7 +157,7 @@ void SysvLink::send(std::span<const std::byte> bytes, std::span<const int> fds) 
     std::lock_guard lock(send_mutex_);
     if (!send_broken_.empty()) throw LinkError(send_broken_);
     send_buffer_.resize(longs_for(bytes.size()));
-    send_buffer_[0] = data_type(0);
+    send_buffer_[0] = data_type(priority);
     if (!bytes.empty()) std::memcpy(send_buffer_.data() + 1, bytes.data(), bytes.size());
 
     // A full queue: msgsnd would block without noticing a dead peer, so try without

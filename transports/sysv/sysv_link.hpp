@@ -7,6 +7,11 @@
 /// a PollSet of that eventfd and the rendezvous control socket, whose end tells that
 /// the peer closed or died.
 ///
+/// Priorities are lanes: a frame of priority p is a message of type 1 + (255 - p), and
+/// the waiter takes the lowest type first (msgrcv with a negative msgtyp), FIFO within
+/// one type. The frames it holds for receive() (at most 64) are kept in the same order,
+/// so an urgent frame overtakes every frame of lower priority not yet handed over.
+///
 /// Cleanup: each side removes its *incoming* queue when it closes (which also wakes its
 /// waiter thread with EIDRM and makes the peer's next msgsnd fail). A side that sees the
 /// peer's end first drains its incoming queue (an end marker it posts to itself comes
@@ -39,7 +44,8 @@ class SysvLink final : public Link {
 
     const Capabilities& capabilities() const noexcept override { return capabilities_; }
     int poll_fd() const noexcept override { return poll_set_.fd(); }
-    void send(std::span<const std::byte> bytes, std::span<const int> fds = {}) override;
+    void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
+              std::uint8_t priority = 0) override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return description_; }
 

@@ -6,6 +6,7 @@
 #include <sys/msg.h>
 
 #include <fstream>
+#include <system_error>
 
 namespace courier::detail {
 
@@ -32,6 +33,38 @@ const SysvLimits& sysv_limits() {
         return l;
     }();
     return limits;
+}
+
+std::size_t current_msgmnb() {
+    return read_limit("/proc/sys/kernel/msgmnb", SysvLimits{}.msgmnb);
+}
+
+std::size_t sysv_queue_bytes(int id) {
+    msqid_ds info{};
+    COURIER_SYSCALL(::msgctl, id, IPC_STAT, &info)
+        .value_or_throw("read msg_qbytes of System V queue " + std::to_string(id));
+    return static_cast<std::size_t>(info.msg_qbytes);
+}
+
+void set_sysv_queue_bytes(int id, std::size_t bytes) {
+    const std::string context = "set msg_qbytes of System V queue " + std::to_string(id) + " to " +
+                                std::to_string(bytes) + " (max_bytes)";
+    msqid_ds info{};
+    COURIER_SYSCALL(::msgctl, id, IPC_STAT, &info).value_or_throw(context);
+    info.msg_qbytes = static_cast<msglen_t>(bytes);
+    const auto set = COURIER_SYSCALL(::msgctl, id, IPC_SET, &info);
+    if (set.ok()) return;
+    if (set.error == EPERM) {
+        const std::size_t msgmnb = current_msgmnb();
+        throw std::system_error(
+            EPERM, std::generic_category(),
+            "sysv: max_bytes = " + std::to_string(bytes) +
+                " is above kernel.msgmnb = " + std::to_string(msgmnb) +
+                ", and only a process with CAP_SYS_RESOURCE may raise a queue above it; "
+                "lower max_bytes or raise the limit (sysctl -w kernel.msgmnb=" +
+                std::to_string(bytes) + ")");
+    }
+    throw system_error_from(set, context);
 }
 
 SysvQueue SysvQueue::create() {

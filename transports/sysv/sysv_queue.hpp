@@ -18,6 +18,15 @@ struct SysvLimits {
 };
 /// Read once per process.
 const SysvLimits& sysv_limits();
+/// kernel.msgmnb as it is now (the default msg_qbytes of a new queue, and the most an
+/// unprivileged process may set).
+std::size_t current_msgmnb();
+
+/// msg_qbytes of a queue (IPC_STAT). Throws std::system_error.
+std::size_t sysv_queue_bytes(int id);
+/// Sets msg_qbytes of a queue (IPC_SET). Above kernel.msgmnb without CAP_SYS_RESOURCE,
+/// throws std::system_error(EPERM) saying so and what to change; other failures too.
+void set_sysv_queue_bytes(int id, std::size_t bytes);
 
 /// A private queue (IPC_PRIVATE, 0600) that is removed (IPC_RMID) on destruction
 /// unless released: the listener's guard while it sets a link up.

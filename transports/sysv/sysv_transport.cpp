@@ -56,12 +56,22 @@ Capabilities SysvTransport::capabilities() noexcept {
 std::unique_ptr<Listener> SysvTransport::listen(const Endpoint& endpoint,
                                                 const TransportOptions& options) {
     validate(endpoint);
+    const std::size_t queue_bytes = options.size(max_bytes);
+    if (queue_bytes > 0) {
+        // Whether the kernel takes this size depends on limits and privileges that only
+        // trying tells; refusing it now beats failing every link later.
+        detail::set_sysv_queue_bytes(detail::SysvQueue::create().id(), queue_bytes);
+    }
     return std::make_unique<detail::RendezvousListener>(
         endpoint, options,
-        [endpoint, options](detail::ControlChannel control) -> std::unique_ptr<Link> {
+        [endpoint, options, queue_bytes](detail::ControlChannel control) -> std::unique_ptr<Link> {
             // The guards remove both queues if anything below throws.
             auto to_connector = detail::SysvQueue::create();
             auto to_listener = detail::SysvQueue::create();
+            if (queue_bytes > 0) {
+                detail::set_sysv_queue_bytes(to_connector.id(), queue_bytes);
+                detail::set_sysv_queue_bytes(to_listener.id(), queue_bytes);
+            }
             std::array<std::byte, setup_size> setup{};
             const std::int32_t ids[2] = {to_connector.id(), to_listener.id()};
             std::memcpy(setup.data(), setup_magic.data(), setup_magic.size());

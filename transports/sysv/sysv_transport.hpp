@@ -10,6 +10,7 @@
 #include <courier/transports/listener.hpp>
 #include <courier/transports/transport.hpp>
 
+#include <array>
 #include <memory>
 #include <string_view>
 
@@ -18,11 +19,21 @@ namespace courier {
 struct SysvTransport {
     static constexpr std::string_view scheme = "sysv";
 
+    /// Settings (`[transport.sysv]`); the listener's value makes the queues.
+    static constexpr SettingSpec max_bytes{
+        "max_bytes", SettingType::size, 0, 0,
+        "msg_qbytes of each queue; 0 keeps kernel.msgmnb; more than msgmnb needs "
+        "CAP_SYS_RESOURCE"};
+    static constexpr std::array settings{max_bytes};
+
     /// native_frame_limit is the kernel's msgmax (capped by msgmnb), read once from
-    /// /proc/sys/kernel; larger frames go through the shared fragmentation layer.
+    /// /proc/sys/kernel; larger frames go through the shared fragmentation layer. A link
+    /// reports min(msgmax, its queues' msg_qbytes). Priorities: lanes by message type.
     static Capabilities capabilities() noexcept;
     /// Listens on the rendezvous of `sysv:name`; each accepted link gets two fresh
-    /// IPC_PRIVATE queues (0600). Throws std::invalid_argument / std::system_error.
+    /// IPC_PRIVATE queues (0600) of `max_bytes` each. A `max_bytes` the kernel refuses
+    /// (above kernel.msgmnb without CAP_SYS_RESOURCE) is refused here, at once.
+    /// Throws std::invalid_argument / std::system_error.
     static std::unique_ptr<Listener> listen(const Endpoint& endpoint,
                                             const TransportOptions& options);
     /// Connects to the rendezvous and takes the queue ids from the setup frame.

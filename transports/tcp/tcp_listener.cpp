@@ -18,8 +18,8 @@ namespace courier::detail {
 namespace {
 
 /// One bind attempt: a listening socket, or the failed call.
-Fd try_bind(const SocketAddress& address, const std::string& context,
-            std::optional<SysResult>& failure) {
+Fd try_bind(const SocketAddress& address, const TransportOptions& options,
+            const std::string& context, std::optional<SysResult>& failure) {
     const auto created =
         COURIER_SYSCALL(::socket, address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (!created.ok()) {  // e.g. EAFNOSUPPORT on a host without IPv6: try the next address
@@ -38,6 +38,9 @@ Fd try_bind(const SocketAddress& address, const std::string& context,
                         socklen_t{sizeof(on)})
             .value_or_throw(context);
     }
+    // Before listen(): accepted sockets inherit the buffers, and the receive buffer sets
+    // the window scale the handshake announces.
+    apply_socket_buffers(fd.get(), options, context, true);
     auto bound = COURIER_SYSCALL(::bind, fd.get(), address.get(), address.length);
     if (!bound.ok()) {
         failure = bound;
@@ -58,7 +61,7 @@ std::unique_ptr<Listener> TcpListener::bind(const Endpoint& requested,
     const std::string context = "listen " + requested.to_string();
     std::optional<SysResult> failure;
     for (const auto& candidate : address.resolve(context)) {
-        Fd fd = try_bind(candidate, context, failure);
+        Fd fd = try_bind(candidate, options, context, failure);
         if (!fd) continue;
         SocketAddress local;
         local.length = sizeof(local.storage);

@@ -32,6 +32,8 @@ std::unique_ptr<Link> TcpTransport::connect(const Endpoint& endpoint,
             continue;
         }
         Fd fd(static_cast<int>(created.value));
+        // Before connect(), so the handshake announces a window scale that fits.
+        detail::apply_socket_buffers(fd.get(), options, context, true);
         auto connected = COURIER_SYSCALL(::connect, fd.get(), candidate.get(), candidate.length);
         if (!connected.ok()) {
             failure = connected;  // try the host's next address

@@ -114,6 +114,9 @@ std::unique_ptr<Listener> UnixListener::bind(const Endpoint& requested,
         throw system_error_from(bound, context);
     }
     OwnedSocketFile file = address.abstract ? OwnedSocketFile() : OwnedSocketFile(address.path);
+    // Accepted sockets do not inherit a unix listener's buffers (accept() sets them);
+    // setting them here reports a request the kernel caps once, at listen time.
+    apply_socket_buffers(fd.get(), options, context, true);
     COURIER_SYSCALL(::listen, fd.get(), SOMAXCONN).value_or_throw(context);
     return std::make_unique<UnixListener>(std::move(endpoint), options, std::move(fd),
                                           std::move(file));
@@ -141,6 +144,12 @@ std::unique_ptr<Link> UnixListener::accept() {
                 "{}: refused a connection from pid {} running as uid {} (this node "
                 "runs as uid {})",
                 endpoint_.to_string(), credentials.pid, credentials.uid, ::geteuid());
+            continue;
+        }
+        try {
+            apply_socket_buffers(peer.get(), options_, "accept on " + endpoint_.to_string(), false);
+        } catch (const std::system_error& e) {
+            spdlog::warn("{}: dropped a connection: {}", endpoint_.to_string(), e.what());
             continue;
         }
         return std::make_unique<StreamLink>(std::move(peer), UnixTransport::capabilities(),

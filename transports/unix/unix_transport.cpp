@@ -25,6 +25,7 @@ std::unique_ptr<Link> UnixTransport::connect(const Endpoint& endpoint,
     // Blocking, so a full backlog waits for the listener instead of failing with EAGAIN.
     Fd fd(static_cast<int>(
         COURIER_SYSCALL(::socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0).value_or_throw(context)));
+    detail::apply_socket_buffers(fd.get(), options, context, true);
     COURIER_SYSCALL(::connect, fd.get(), address.get(), address.length).value_or_throw(context);
 
     // Trust goes both ways: do not hand frames to a listener run by another user.

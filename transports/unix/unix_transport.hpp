@@ -9,6 +9,9 @@
 #include <courier/transports/listener.hpp>
 #include <courier/transports/transport.hpp>
 
+#include "src/socket_buffers.hpp"
+
+#include <array>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -17,6 +20,10 @@ namespace courier {
 
 struct UnixTransport {
     static constexpr std::string_view scheme = "unix";
+
+    /// Settings (`[transport.unix]`): SO_SNDBUF / SO_RCVBUF of both ends of a link.
+    static constexpr std::array settings{detail::send_buffer_setting,
+                                         detail::receive_buffer_setting};
 
     static Capabilities capabilities() noexcept {
         return Capabilities{.fd_passing = true, .priorities = false, .cross_host = false};

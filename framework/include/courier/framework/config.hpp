@@ -65,25 +65,15 @@ struct LinkRule {
     bool matches(std::string_view from_name, std::string_view to_name) const;
 };
 
-/// Settings of one transport (`[transport.<scheme>]`). One struct for all: a transport
-/// reads the fields that concern it; the loader refuses a key on a transport it does not
-/// apply to. Sizes are bytes; 0 in a socket buffer means the kernel's default.
+/// Settings of one transport (`[transport.<scheme>]`): the keys the file sets, by name,
+/// each either generic (generic_settings(): max_frame_size) or declared by the transport
+/// itself (TransportEntry::settings), checked against its declaration. Sizes are bytes,
+/// durations microseconds, booleans 0/1; a key not set takes its declared default.
 struct TransportSettings {
-    /// Every transport: larger frames are refused (TransportOptions::max_frame_size).
-    std::size_t max_frame_size = std::size_t{256} << 20;
-    /// Shared-memory ring: bytes of the ring, and how long a reader spins before sleeping.
-    std::size_t ring_size = std::size_t{1} << 20;
-    std::chrono::microseconds spin{50};
-    /// POSIX message queue: mq_maxmsg and mq_msgsize of a queue (Linux defaults).
-    std::size_t max_messages = 10;
-    std::size_t message_size = 8192;
-    /// System V message queue: msg_qbytes of a queue (Linux default msgmnb).
-    std::size_t max_bytes = 16384;
-    /// Unix and TCP sockets: SO_SNDBUF and SO_RCVBUF; 0 leaves the kernel's default.
-    std::size_t send_buffer = 0;
-    std::size_t receive_buffer = 0;
+    std::map<std::string, std::int64_t, std::less<>> values;
 
-    /// The part every transport understands, for its listen/connect factories.
+    /// For the transport's listen/connect: generic keys in their fields, the
+    /// transport's own in TransportOptions::settings.
     TransportOptions options() const;
     bool operator==(const TransportSettings&) const = default;
 };
@@ -100,9 +90,6 @@ struct RegistrySettings {
     std::optional<std::chrono::milliseconds> idle_exit;
     std::optional<std::chrono::milliseconds> timeout;
 };
-
-/// The schemes of TransportRegistry::builtin(), in registration order.
-std::vector<std::string> available_transports();
 
 /// Every scheme courier defines, in the default preference order (fastest first). Only
 /// those that are also available are usable; the rest are refused as "not built".
@@ -122,18 +109,19 @@ struct Config {
     /// The file this came from; empty for the built-in defaults.
     std::string source;
 
-    /// The defaults, with the preference order reduced to the `available` transports.
-    static Config defaults(const std::vector<std::string>& available = available_transports());
+    /// The defaults, with the preference order reduced to the transports of `available`.
+    static Config defaults(const TransportRegistry& available = TransportRegistry::builtin());
 
     /// Parses TOML text; `source_name` is the file name errors report. Transport names
-    /// (in the preference list, rules and `[transport.*]`) must be in `available`.
-    /// Throws ConfigError.
+    /// (in the preference list, rules and `[transport.*]`) must be in `available`, and a
+    /// `[transport.<scheme>]` table may hold the generic keys and the settings that
+    /// transport declares. Throws ConfigError.
     static Config parse(std::string_view text, std::string_view source_name,
-                        const std::vector<std::string>& available = available_transports());
+                        const TransportRegistry& available = TransportRegistry::builtin());
 
     /// Reads and parses a file. Throws ConfigError (also when it cannot be read).
     static Config load_file(const std::filesystem::path& path,
-                            const std::vector<std::string>& available = available_transports());
+                            const TransportRegistry& available = TransportRegistry::builtin());
 
     /// The configuration of a process: `config_flag` (from `--config`) if not empty, else
     /// `$COURIER_CONFIG` if set and not empty, else the defaults; then
@@ -141,7 +129,7 @@ struct Config {
     /// Throws ConfigError.
     static Config from_environment(
         const std::filesystem::path& config_flag = {},
-        const std::vector<std::string>& available = available_transports());
+        const TransportRegistry& available = TransportRegistry::builtin());
 
     /// The settings of `scheme`: its `[transport.<scheme>]` table, or the defaults.
     const TransportSettings& settings(std::string_view scheme) const;

@@ -6,6 +6,7 @@
 #include <courier/fd.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace courier {
@@ -13,6 +14,9 @@ namespace courier {
 struct Frame {
     std::vector<std::byte> bytes;
     std::vector<Fd> fds;
+    /// On a received frame of a transport with priorities (Capabilities::priorities),
+    /// the priority it was sent with; 0 on every other transport.
+    std::uint8_t priority = 0;
 };
 
 }  // namespace courier

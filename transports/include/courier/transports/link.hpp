@@ -11,6 +11,7 @@
 #include <courier/transports/frame.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -43,8 +44,13 @@ class Link {
     /// A descriptor that becomes readable when `receive` may have frames for it.
     virtual int poll_fd() const noexcept = 0;
     /// Sends one whole frame; blocks while the mechanism is full. Thread-safe.
-    /// Throws LinkError if the frame cannot be sent (broken link, too large, fds refused).
-    virtual void send(std::span<const std::byte> bytes, std::span<const int> fds = {}) = 0;
+    /// `priority` (0-255, higher is more urgent) matters only on a transport with
+    /// Capabilities::priorities: there a frame overtakes the frames of lower priority
+    /// still queued on this link, and frames of one priority keep their order. Elsewhere
+    /// every frame keeps send order. Throws LinkError if the frame cannot be sent (broken
+    /// link, too large, fds refused).
+    virtual void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
+                      std::uint8_t priority = 0) = 0;
     /// Appends every frame that has arrived to `out` without blocking.
     virtual ReceiveStatus receive(std::vector<Frame>& out) = 0;
     /// Human-readable description of the other end, for logs and `courier links`.

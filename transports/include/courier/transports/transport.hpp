@@ -10,36 +10,21 @@
 #include <courier/transports/endpoint.hpp>
 #include <courier/transports/link.hpp>
 #include <courier/transports/listener.hpp>
+#include <courier/transports/setting.hpp>
+#include <courier/transports/transport_options.hpp>
 
 #include <chrono>
 #include <concepts>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <ranges>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace courier {
-
-/// Options every transport understands; transports ignore what does not apply.
-struct TransportOptions {
-    /// Frames larger than this are refused by the sender and treated as a protocol
-    /// violation by the receiver.
-    std::size_t max_frame_size = std::size_t{256} << 20;
-    /// shm: bytes of each direction's ring (rounded up to a power of two, at least
-    /// 256 KiB); chosen by the listener.
-    std::size_t shm_ring_size = std::size_t{1} << 20;
-    /// shm: how long a writer facing a full ring spins before it sleeps.
-    std::chrono::microseconds shm_spin{20};
-    /// posixmq: mq_msgsize of each queue; 0 picks min(fs.mqueue.msgsize_max, 64 KiB, a
-    /// quarter of RLIMIT_MSGQUEUE's room per link). It can lower the pick, never raise it:
-    /// the registry fragments by the transport's capabilities(), which report the pick.
-    std::size_t posixmq_msgsize = 0;
-    /// posixmq: mq_maxmsg of each queue; 0 picks min(fs.mqueue.msg_max, 10).
-    long posixmq_maxmsg = 0;
-};
 
 /// The compile-time contract of a transport. Factories throw std::system_error (or
 /// std::invalid_argument for a malformed address) and return something usable.
@@ -51,7 +36,6 @@ concept Transport = requires(const Endpoint& endpoint, const TransportOptions& o
     { T::connect(endpoint, options) } -> std::convertible_to<std::unique_ptr<Link>>;
 };
 
-/// A registered transport, type-erased.
 /// What a node tells a transport so it can pick an endpoint of its own: unique on the
 /// host, and with any files it needs inside the node's runtime directory.
 struct EndpointHint {
@@ -93,8 +77,16 @@ concept LinksChildren = requires(const TransportOptions& options, int child_fd_b
     { T::child_link(options, child_fd_base) } -> std::same_as<ChildLink>;
 };
 
+/// A transport with settings of its own: `static constexpr std::array settings{...}` of
+/// SettingSpec, declared next to its code. Optional: a transport without any takes only
+/// the generic options (generic_settings()).
+template <class T>
+concept HasSettings = std::ranges::range<decltype(T::settings)> &&
+    std::same_as<std::ranges::range_value_t<decltype(T::settings)>, SettingSpec>;
+
 /// A registered transport, type-erased. Its listen/connect are the bare transport's: go
-/// through TransportRegistry::listen/connect, which add fragmentation where needed.
+/// through TransportRegistry::listen/connect, which check the options and add
+/// fragmentation where needed.
 struct TransportEntry {
     std::string scheme;
     Capabilities capabilities;
@@ -102,8 +94,13 @@ struct TransportEntry {
     std::function<std::unique_ptr<Link>(const Endpoint&, const TransportOptions&)> connect;
     /// Empty when the transport has no default endpoint.
     std::function<Endpoint(const EndpointHint&)> default_endpoint;
+    /// The transport's own settings (TransportOptions::settings), besides the generic ones.
+    std::vector<SettingSpec> settings;
     /// Empty unless the transport links a spawner to its children (LinksChildren).
     std::function<ChildLink(const TransportOptions&, int)> child_link;
+
+    /// One of its own settings by name, or nullptr.
+    const SettingSpec* find_setting(std::string_view name) const noexcept;
 };
 
 class TransportRegistry {
@@ -111,19 +108,21 @@ class TransportRegistry {
     /// Every transport compiled into courier.
     static const TransportRegistry& builtin();
 
-    /// Registers T; throws std::logic_error if its scheme is already taken.
+    /// Registers T, with its settings when it declares some (HasSettings); throws
+    /// std::logic_error as add(TransportEntry) does.
     template <Transport T>
     void add() {
-        if (find(T::scheme) != nullptr) {
-            throw std::logic_error("transport scheme \"" + std::string(T::scheme) +
-                                   "\" registered twice");
-        }
         TransportEntry entry{
-            std::string(T::scheme), T::capabilities(), &T::listen, &T::connect, {}, {}};
+            std::string(T::scheme), T::capabilities(), &T::listen, &T::connect, {}, {}, {}};
         if constexpr (HasDefaultEndpoint<T>) entry.default_endpoint = &T::default_endpoint;
+        if constexpr (HasSettings<T>) entry.settings.assign(T::settings.begin(), T::settings.end());
         if constexpr (LinksChildren<T>) entry.child_link = &T::child_link;
-        entries_.push_back(std::move(entry));
+        add(std::move(entry));
     }
+    /// Registers a type-erased entry (e.g. one of another registry's); throws
+    /// std::logic_error if its scheme is taken or it declares a generic setting's name or
+    /// one name twice.
+    void add(TransportEntry entry);
 
     /// The transport for a scheme, or nullptr.
     const TransportEntry* find(std::string_view scheme) const noexcept;
@@ -131,7 +130,8 @@ class TransportRegistry {
 
     /// Listens on / connects to an endpoint with the transport its scheme names.
     /// Throws std::invalid_argument for an unknown scheme (the message lists the known
-    /// ones) or a malformed address, std::system_error when the OS refuses.
+    /// ones), a setting the transport does not declare or a value below its minimum, or a
+    /// malformed address; std::system_error when the OS refuses.
     std::unique_ptr<Listener> listen(const Endpoint& endpoint,
                                      const TransportOptions& options = {}) const;
     std::unique_ptr<Link> connect(const Endpoint& endpoint,
