@@ -200,7 +200,8 @@ TEST_CASE(
         CHECK(report->endpoints.size() == 1);
 
         REQUIRE(parent.request<spawn_wire::Pong>("echo", spawn_wire::Ping{1}, 10s).has_value());
-        const auto* link = link_to(parent.links(), "kid-node");
+        const auto links = parent.links();
+        const auto* link = link_to(links, "kid-node");
         REQUIRE(link != nullptr);
         CHECK(link->transport == "unix");
         parent.send("echo", spawn_wire::Quit{0});

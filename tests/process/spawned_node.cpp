@@ -7,6 +7,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -39,6 +42,10 @@ int main(int argc, char** argv) {
     spawn_wire::Report report;
     report.node = argv[1];
     report.fds_at_start = open_fds();
+    // Dies with the test that spawned it, so a test that crashes leaves no process behind.
+    const pid_t parent_pid = ::getppid();
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent_pid) return 1;
     const std::string parent = argv[2];
 
     courier::NodeOptions options;
