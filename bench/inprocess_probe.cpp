@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -66,8 +67,17 @@ courier::NodeOptions alone(const char* name) {
     return options;
 }
 
-/// Messages per second, or a negative number when the run failed.
-double throughput_run(std::uint64_t count) {
+/// CPU time of the whole process (every thread) in seconds: on a shared machine the
+/// wall-clock rate depends on what else runs, CPU time per message much less.
+double process_cpu_seconds() {
+    timespec t{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
+/// Messages per second, or a negative number when the run failed; `cpu_ns` gets the
+/// process's CPU nanoseconds per message (spinning workers included).
+double throughput_run(std::uint64_t count, double& cpu_ns) {
     Done done;
     Clock::time_point start, end;
     courier::Node node(alone("probe-throughput"));
@@ -91,8 +101,10 @@ double throughput_run(std::uint64_t count) {
             }
         });
     });
+    double cpu_before = process_cpu_seconds();
     node.send("source", probe::Go{});
     if (!done.wait()) return -1;
+    cpu_ns = (process_cpu_seconds() - cpu_before) * 1e9 / static_cast<double>(count);
     return static_cast<double>(count) / std::chrono::duration<double>(end - start).count();
 }
 
@@ -144,15 +156,17 @@ int main(int argc, char** argv) {
         return 2;
     }
 
-    std::vector<double> rates, p50s, p99s;
+    std::vector<double> rates, cpus, p50s, p99s;
     for (int i = 0; i < runs; ++i) {
-        double rate = throughput_run(messages);
+        double cpu_ns = 0;
+        double rate = throughput_run(messages, cpu_ns);
         if (rate < 0) {
             std::fprintf(stderr, "throughput run %d failed (order or deadline)\n", i);
             return 1;
         }
         rates.push_back(rate);
-        std::printf("throughput run %d: %.2f M msg/s\n", i, rate / 1e6);
+        cpus.push_back(cpu_ns);
+        std::printf("throughput run %d: %.2f M msg/s, %.0f ns CPU/msg\n", i, rate / 1e6, cpu_ns);
     }
     for (int i = 0; i < runs; ++i) {
         auto [p50, p99] = round_trip_run(trips);
@@ -165,8 +179,8 @@ int main(int argc, char** argv) {
         std::printf("round-trip run %d: p50 %.2f us, p99 %.2f us\n", i, p50, p99);
     }
     std::printf(
-        "median of %d runs: throughput %.2f M msg/s (%llu x 64 B), round trip p50 %.2f us "
-        "p99 %.2f us (%zu trips)\n",
-        runs, median(rates) / 1e6, static_cast<unsigned long long>(messages), median(p50s),
-        median(p99s), trips);
+        "median of %d runs: throughput %.2f M msg/s (%.0f ns CPU/msg, %llu x 64 B), "
+        "round trip p50 %.2f us p99 %.2f us (%zu trips)\n",
+        runs, median(rates) / 1e6, median(cpus), static_cast<unsigned long long>(messages),
+        median(p50s), median(p99s), trips);
 }
