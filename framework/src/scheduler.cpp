@@ -2,9 +2,11 @@
 
 #include "actor_cell.hpp"
 
+#include <mutex>
+
 namespace courier::detail {
 
-Scheduler::Scheduler(std::size_t threads) {
+Scheduler::Scheduler(std::size_t threads, std::chrono::microseconds spin) : spin_(spin) {
     if (threads == 0) threads = 1;
     for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
 }
@@ -14,21 +16,104 @@ Scheduler::~Scheduler() {
 }
 
 void Scheduler::schedule(std::shared_ptr<ActorCell> cell) {
-    ready_.enqueue(std::move(cell));
+    bool wake;
+    {
+        std::lock_guard lock(lock_);
+        ready_.push_back(std::move(cell));
+        queued_.store(ready_.size(), std::memory_order_relaxed);
+        // A spinning worker will take it; waking a sleeper too would only cost a syscall.
+        wake = sleepers_ > 0 && spinners_.load() == 0;
+    }
+    if (wake) wake_one();
 }
 
 void Scheduler::stop() {
-    // One empty entry per worker tells it to leave.
-    for (std::size_t i = 0; i < workers_.size(); ++i) ready_.enqueue(nullptr);
+    {
+        std::lock_guard lock(lock_);
+        stopping_ = true;
+    }
+    wakeups_.fetch_add(1);
+    wakeups_.notify_all();
     workers_.clear();  // joins
 }
 
+void Scheduler::wake_one() {
+    wakeups_.fetch_add(1);
+    wakeups_.notify_one();
+}
+
 void Scheduler::work() {
+    while (auto cell = next()) {
+        // While the cell has letters and no other cell waits, it keeps this worker: no
+        // trip through the ready queue, no hand-off to another thread.
+        while (cell->run()) {
+            if (queued_.load(std::memory_order_relaxed) != 0 || stopping_) {
+                schedule(std::move(cell));
+                break;
+            }
+        }
+    }
+}
+
+std::shared_ptr<ActorCell> Scheduler::pop_locked() {
+    auto cell = std::move(ready_.front());
+    ready_.pop_front();
+    queued_.store(ready_.size(), std::memory_order_relaxed);
+    return cell;
+}
+
+std::shared_ptr<ActorCell> Scheduler::try_pop() {
+    std::shared_ptr<ActorCell> cell;
+    bool wake = false;
+    {
+        std::lock_guard lock(lock_);
+        if (ready_.empty()) return nullptr;
+        cell = pop_locked();
+        // More work than this worker can take, and nobody awake to take it.
+        wake = !ready_.empty() && sleepers_ > 0 && spinners_.load() == 0;
+    }
+    if (wake) wake_one();
+    return cell;
+}
+
+std::shared_ptr<ActorCell> Scheduler::next() {
+    using Clock = std::chrono::steady_clock;
     for (;;) {
+        ++spinners_;
+        const auto give_up = Clock::now() + spin_;
+        for (unsigned i = 1; !stopping_.load(std::memory_order_relaxed); ++i) {
+            if (queued_.load(std::memory_order_relaxed) != 0) {
+                --spinners_;
+                if (auto cell = try_pop()) return cell;
+                ++spinners_;
+            }
+            if (i % 64 == 0 && Clock::now() >= give_up) break;
+            cpu_relax();
+        }
+        // Leaving the spinners before looking at the queue a last time: a cell queued
+        // after that look sees this worker among the sleepers and wakes it.
+        --spinners_;
         std::shared_ptr<ActorCell> cell;
-        ready_.wait_dequeue(cell);
-        if (!cell) return;
-        cell->run();
+        bool wake = false;
+        std::uint32_t generation = 0;
+        {
+            std::lock_guard lock(lock_);
+            if (stopping_) return nullptr;
+            if (ready_.empty()) {
+                ++sleepers_;
+                generation = wakeups_.load();
+            } else {
+                cell = pop_locked();
+                wake = !ready_.empty() && sleepers_ > 0 && spinners_.load() == 0;
+            }
+        }
+        if (cell) {
+            if (wake) wake_one();
+            return cell;
+        }
+        wakeups_.wait(generation);
+        std::lock_guard lock(lock_);
+        --sleepers_;
     }
 }
 
