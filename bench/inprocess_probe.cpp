@@ -67,17 +67,21 @@ courier::NodeOptions alone(const char* name) {
     return options;
 }
 
-/// CPU time of the whole process (every thread) in seconds: on a shared machine the
+/// CPU time in seconds of the process or the calling thread: on a shared machine the
 /// wall-clock rate depends on what else runs, CPU time per message much less.
-double process_cpu_seconds() {
+double cpu_seconds(clockid_t clock) {
     timespec t{};
-    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    ::clock_gettime(clock, &t);
     return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
 
-/// Messages per second, or a negative number when the run failed; `cpu_ns` gets the
-/// process's CPU nanoseconds per message (spinning workers included).
-double throughput_run(std::uint64_t count, double& cpu_ns) {
+struct Cost {
+    double process_ns = 0;  ///< CPU of every thread per message, spinning workers included
+    double send_ns = 0;     ///< CPU of the sending actor's loop per message
+};
+
+/// Messages per second, or a negative number when the run failed.
+double throughput_run(std::uint64_t count, Cost& cost) {
     Done done;
     Clock::time_point start, end;
     courier::Node node(alone("probe-throughput"));
@@ -94,17 +98,21 @@ double throughput_run(std::uint64_t count, double& cpu_ns) {
     node.spawn("source", [&](courier::Actor& self) {
         self.handle<probe::Go>([&](probe::Go&) {
             start = Clock::now();
+            double cpu = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
             probe::Payload p;
             for (std::uint64_t i = 0; i < count; ++i) {
                 p.words[0] = i;
                 self.send("sink", p);
             }
+            cost.send_ns =
+                (cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - cpu) * 1e9 / static_cast<double>(count);
         });
     });
-    double cpu_before = process_cpu_seconds();
+    double cpu_before = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
     node.send("source", probe::Go{});
     if (!done.wait()) return -1;
-    cpu_ns = (process_cpu_seconds() - cpu_before) * 1e9 / static_cast<double>(count);
+    cost.process_ns =
+        (cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu_before) * 1e9 / static_cast<double>(count);
     return static_cast<double>(count) / std::chrono::duration<double>(end - start).count();
 }
 
@@ -156,17 +164,19 @@ int main(int argc, char** argv) {
         return 2;
     }
 
-    std::vector<double> rates, cpus, p50s, p99s;
+    std::vector<double> rates, process_ns, send_ns, p50s, p99s;
     for (int i = 0; i < runs; ++i) {
-        double cpu_ns = 0;
-        double rate = throughput_run(messages, cpu_ns);
+        Cost cost;
+        double rate = throughput_run(messages, cost);
         if (rate < 0) {
             std::fprintf(stderr, "throughput run %d failed (order or deadline)\n", i);
             return 1;
         }
         rates.push_back(rate);
-        cpus.push_back(cpu_ns);
-        std::printf("throughput run %d: %.2f M msg/s, %.0f ns CPU/msg\n", i, rate / 1e6, cpu_ns);
+        process_ns.push_back(cost.process_ns);
+        send_ns.push_back(cost.send_ns);
+        std::printf("throughput run %d: %.2f M msg/s, CPU/msg %.0f ns (process), %.0f ns (send)\n",
+                    i, rate / 1e6, cost.process_ns, cost.send_ns);
     }
     for (int i = 0; i < runs; ++i) {
         auto [p50, p99] = round_trip_run(trips);
@@ -179,8 +189,8 @@ int main(int argc, char** argv) {
         std::printf("round-trip run %d: p50 %.2f us, p99 %.2f us\n", i, p50, p99);
     }
     std::printf(
-        "median of %d runs: throughput %.2f M msg/s (%.0f ns CPU/msg, %llu x 64 B), "
-        "round trip p50 %.2f us p99 %.2f us (%zu trips)\n",
-        runs, median(rates) / 1e6, median(cpus), static_cast<unsigned long long>(messages),
-        median(p50s), median(p99s), trips);
+        "median of %d runs: throughput %.2f M msg/s (%llu x 64 B; CPU/msg %.0f ns process, "
+        "%.0f ns send), round trip p50 %.2f us p99 %.2f us (%zu trips)\n",
+        runs, median(rates) / 1e6, static_cast<unsigned long long>(messages), median(process_ns),
+        median(send_ns), median(p50s), median(p99s), trips);
 }

@@ -55,20 +55,15 @@ void Scheduler::work() {
     }
 }
 
-std::shared_ptr<ActorCell> Scheduler::pop_locked() {
-    auto cell = std::move(ready_.front());
-    ready_.pop_front();
-    queued_.store(ready_.size(), std::memory_order_relaxed);
-    return cell;
-}
-
 std::shared_ptr<ActorCell> Scheduler::try_pop() {
     std::shared_ptr<ActorCell> cell;
     bool wake = false;
     {
         std::lock_guard lock(lock_);
         if (ready_.empty()) return nullptr;
-        cell = pop_locked();
+        cell = std::move(ready_.front());
+        ready_.pop_front();
+        queued_.store(ready_.size(), std::memory_order_relaxed);
         // More work than this worker can take, and nobody awake to take it.
         wake = !ready_.empty() && sleepers_ > 0 && spinners_.load() == 0;
     }
@@ -76,40 +71,35 @@ std::shared_ptr<ActorCell> Scheduler::try_pop() {
     return cell;
 }
 
-std::shared_ptr<ActorCell> Scheduler::next() {
+std::shared_ptr<ActorCell> Scheduler::spin() {
     using Clock = std::chrono::steady_clock;
-    for (;;) {
-        ++spinners_;
-        const auto give_up = Clock::now() + spin_;
-        for (unsigned i = 1; !stopping_.load(std::memory_order_relaxed); ++i) {
-            if (queued_.load(std::memory_order_relaxed) != 0) {
-                --spinners_;
-                if (auto cell = try_pop()) return cell;
-                ++spinners_;
-            }
-            if (i % 64 == 0 && Clock::now() >= give_up) break;
-            cpu_relax();
+    const auto give_up = Clock::now() + spin_;
+    ++spinners_;
+    for (unsigned i = 1; !stopping_.load(std::memory_order_relaxed); ++i) {
+        if (queued_.load(std::memory_order_relaxed) != 0) {
+            --spinners_;  // it will run what it finds: no longer a worker waiting for work
+            if (auto cell = try_pop()) return cell;
+            ++spinners_;
         }
-        // Leaving the spinners before looking at the queue a last time: a cell queued
-        // after that look sees this worker among the sleepers and wakes it.
-        --spinners_;
-        std::shared_ptr<ActorCell> cell;
-        bool wake = false;
-        std::uint32_t generation = 0;
+        if (i % 64 == 0 && Clock::now() >= give_up) break;
+        cpu_relax();
+    }
+    --spinners_;
+    return nullptr;
+}
+
+std::shared_ptr<ActorCell> Scheduler::next() {
+    for (;;) {
+        if (auto cell = spin()) return cell;
+        std::uint32_t generation;
         {
             std::lock_guard lock(lock_);
             if (stopping_) return nullptr;
-            if (ready_.empty()) {
-                ++sleepers_;
-                generation = wakeups_.load();
-            } else {
-                cell = pop_locked();
-                wake = !ready_.empty() && sleepers_ > 0 && spinners_.load() == 0;
-            }
-        }
-        if (cell) {
-            if (wake) wake_one();
-            return cell;
+            if (!ready_.empty()) continue;  // queued since the last look
+            // Counted under the lock: whoever queues a cell after this sees a sleeper
+            // and no spinner, and wakes one.
+            ++sleepers_;
+            generation = wakeups_.load();
         }
         wakeups_.wait(generation);
         std::lock_guard lock(lock_);

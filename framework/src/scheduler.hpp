@@ -39,8 +39,9 @@ class Scheduler {
     void work();
     /// The next cell to run: spins, then sleeps; null when stopping.
     std::shared_ptr<ActorCell> next();
+    /// Polls the ready queue for up to `spin_`; null if it stayed empty.
+    std::shared_ptr<ActorCell> spin();
     std::shared_ptr<ActorCell> try_pop();
-    std::shared_ptr<ActorCell> pop_locked();
     void wake_one();
 
     const std::chrono::microseconds spin_;
