@@ -1,8 +1,7 @@
 #include "scheduler.hpp"
 
 #include "actor_cell.hpp"
-
-#include <mutex>
+#include "spin_lock.hpp"
 
 namespace courier::detail {
 
@@ -16,94 +15,44 @@ Scheduler::~Scheduler() {
 }
 
 void Scheduler::schedule(std::shared_ptr<ActorCell> cell) {
-    bool wake;
-    {
-        std::lock_guard lock(lock_);
-        ready_.push_back(std::move(cell));
-        queued_.store(ready_.size(), std::memory_order_relaxed);
-        // A spinning worker will take it; waking a sleeper too would only cost a syscall.
-        wake = sleepers_ > 0 && spinners_.load() == 0;
-    }
-    if (wake) wake_one();
+    ready_.enqueue(std::move(cell));
 }
 
 void Scheduler::stop() {
-    {
-        std::lock_guard lock(lock_);
-        stopping_ = true;
-    }
-    wakeups_.fetch_add(1);
-    wakeups_.notify_all();
+    // One empty entry per worker tells it to leave.
+    for (std::size_t i = 0; i < workers_.size(); ++i) ready_.enqueue(nullptr);
     workers_.clear();  // joins
 }
 
-void Scheduler::wake_one() {
-    wakeups_.fetch_add(1);
-    wakeups_.notify_one();
+bool Scheduler::poll(std::shared_ptr<ActorCell>& cell) {
+    using Clock = std::chrono::steady_clock;
+    Clock::time_point give_up;  // read the clock only once the first polls found nothing
+    for (unsigned i = 1;; ++i) {
+        if (ready_.try_dequeue(cell)) return true;
+        if (i % 64 == 0) {
+            if (i == 64)
+                give_up = Clock::now() + spin_;
+            else if (Clock::now() >= give_up)
+                return false;
+        }
+        cpu_relax();
+    }
 }
 
 void Scheduler::work() {
-    while (auto cell = next()) {
+    for (;;) {
+        std::shared_ptr<ActorCell> cell;
+        // Spin, then sleep (the queue's own wait spins a little more before it blocks).
+        if (!poll(cell)) ready_.wait_dequeue(cell);
+        if (!cell) return;
         // While the cell has letters and no other cell waits, it keeps this worker: no
         // trip through the ready queue, no hand-off to another thread.
         while (cell->run()) {
-            if (queued_.load(std::memory_order_relaxed) != 0 || stopping_) {
+            if (ready_.size_approx() != 0) {
                 schedule(std::move(cell));
                 break;
             }
         }
-    }
-}
-
-std::shared_ptr<ActorCell> Scheduler::try_pop() {
-    std::shared_ptr<ActorCell> cell;
-    bool wake = false;
-    {
-        std::lock_guard lock(lock_);
-        if (ready_.empty()) return nullptr;
-        cell = std::move(ready_.front());
-        ready_.pop_front();
-        queued_.store(ready_.size(), std::memory_order_relaxed);
-        // More work than this worker can take, and nobody awake to take it.
-        wake = !ready_.empty() && sleepers_ > 0 && spinners_.load() == 0;
-    }
-    if (wake) wake_one();
-    return cell;
-}
-
-std::shared_ptr<ActorCell> Scheduler::spin() {
-    using Clock = std::chrono::steady_clock;
-    const auto give_up = Clock::now() + spin_;
-    ++spinners_;
-    for (unsigned i = 1; !stopping_.load(std::memory_order_relaxed); ++i) {
-        if (queued_.load(std::memory_order_relaxed) != 0) {
-            --spinners_;  // it will run what it finds: no longer a worker waiting for work
-            if (auto cell = try_pop()) return cell;
-            ++spinners_;
-        }
-        if (i % 64 == 0 && Clock::now() >= give_up) break;
-        cpu_relax();
-    }
-    --spinners_;
-    return nullptr;
-}
-
-std::shared_ptr<ActorCell> Scheduler::next() {
-    for (;;) {
-        if (auto cell = spin()) return cell;
-        std::uint32_t generation;
-        {
-            std::lock_guard lock(lock_);
-            if (stopping_) return nullptr;
-            if (!ready_.empty()) continue;  // queued since the last look
-            // Counted under the lock: whoever queues a cell after this sees a sleeper
-            // and no spinner, and wakes one.
-            ++sleepers_;
-            generation = wakeups_.load();
-        }
-        wakeups_.wait(generation);
-        std::lock_guard lock(lock_);
-        --sleepers_;
     }
 }
 

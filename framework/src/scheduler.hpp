@@ -3,17 +3,14 @@
 /// The thread pool that runs actors. An actor with letters is queued once (its cell's
 /// `scheduled` flag guards that), so it runs on one thread at a time.
 ///
-/// An idle worker spins on the ready queue for a short while before it sleeps: on a VM
-/// whose idle cores halt, waking a sleeping thread costs tens of microseconds, so a
-/// hand-off between two actors stays fast only if the thread it goes to is still awake.
+/// An idle worker polls the ready queue for a while before it sleeps: on a VM whose idle
+/// cores halt, waking a sleeping thread costs tens of microseconds, so a hand-off between
+/// two actors stays fast only if the thread it goes to is still awake.
 
-#include "spin_lock.hpp"
+#include <concurrentqueue/blockingconcurrentqueue.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
-#include <cstdint>
-#include <deque>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -24,7 +21,7 @@ struct ActorCell;
 
 class Scheduler {
   public:
-    /// `spin`: how long an idle worker polls for work before it sleeps (0: sleep at once).
+    /// `spin`: how long an idle worker polls for work before it sleeps.
     Scheduler(std::size_t threads, std::chrono::microseconds spin);
     ~Scheduler();
     Scheduler(const Scheduler&) = delete;
@@ -37,21 +34,11 @@ class Scheduler {
 
   private:
     void work();
-    /// The next cell to run: spins, then sleeps; null when stopping.
-    std::shared_ptr<ActorCell> next();
-    /// Polls the ready queue for up to `spin_`; null if it stayed empty.
-    std::shared_ptr<ActorCell> spin();
-    std::shared_ptr<ActorCell> try_pop();
-    void wake_one();
+    /// Polls the ready queue for up to `spin_`; false if it stayed empty.
+    bool poll(std::shared_ptr<ActorCell>& cell);
 
     const std::chrono::microseconds spin_;
-    SpinLock lock_;  // guards ready_ and sleepers_
-    std::deque<std::shared_ptr<ActorCell>> ready_;
-    std::size_t sleepers_ = 0;
-    std::atomic<std::size_t> spinners_{0};   ///< workers polling for work right now
-    std::atomic<std::size_t> queued_{0};     ///< ready_.size(), readable without the lock
-    std::atomic<std::uint32_t> wakeups_{0};  ///< sleepers wait for it to change
-    std::atomic<bool> stopping_{false};
+    moodycamel::BlockingConcurrentQueue<std::shared_ptr<ActorCell>> ready_;
     std::vector<std::jthread> workers_;
 };
 

@@ -35,7 +35,7 @@ struct NodeOptions {
     /// How long an idle worker polls for work before it sleeps. Waking a sleeping thread
     /// costs tens of microseconds on a VM (its core halts), so a spin longer than the
     /// gaps between messages keeps hand-offs sub-microsecond; an idle node sleeps after
-    /// it. 0 sleeps at once (saves CPU, slower hand-offs).
+    /// it. 0 keeps only the ready queue's own brief spin (less CPU, slower hand-offs).
     std::chrono::microseconds worker_spin{50};
     /// Without a registry the node is alone: its actors reach only each other.
     bool use_registry = true;
