@@ -12,8 +12,8 @@ namespace {
 const std::string no_sender;
 }
 
-void Actor::post(Letter letter) {
-    node_->post(std::move(letter));
+void Actor::post(Letter&& letter) {
+    cell_->send(std::move(letter));
 }
 
 void Actor::watch(std::string_view name) {
@@ -99,20 +99,25 @@ bool is_internal(TypeId type) {
 ActorCell::ActorCell(NodeCore& owner, std::unique_ptr<Actor> a)
     : node(owner), actor(std::move(a)) {}
 
-void ActorCell::enqueue(Letter letter) {
-    std::lock_guard lock(mailbox_mutex_);
+void ActorCell::enqueue(Letter&& letter) {
+    std::lock_guard lock(mailbox_lock_);
     mailbox_.push_back(std::move(letter));
 }
 
-void ActorCell::take(std::vector<Letter>& out, std::size_t max) {
-    std::lock_guard lock(mailbox_mutex_);
-    while (!mailbox_.empty() && out.size() < max) {
-        out.push_back(std::move(mailbox_.front()));
-        mailbox_.pop_front();
-    }
+bool ActorCell::mailbox_empty() {
+    std::lock_guard lock(mailbox_lock_);
+    return mailbox_.empty();
 }
 
-void ActorCell::deliver(Letter letter) {
+bool ActorCell::refill() {
+    batch_.clear();  // keeps its capacity for the senders, after the swap
+    next_ = 0;
+    std::lock_guard lock(mailbox_lock_);
+    batch_.swap(mailbox_);
+    return !batch_.empty();
+}
+
+void ActorCell::deliver(Letter&& letter) {
     enqueue(std::move(letter));
     if (closed.load()) {
         bounce_all();
@@ -121,48 +126,72 @@ void ActorCell::deliver(Letter letter) {
     kick();
 }
 
+void ActorCell::send(Letter&& letter) {
+    if (ActorCell* to = letter.origin ? nullptr : route(letter.recipient))
+        node.deliver_local(*to, std::move(letter));
+    else
+        node.post(std::move(letter));
+}
+
+ActorCell* ActorCell::route(const std::string& name) {
+    if (auto it = routes_.find(name); it != routes_.end()) {
+        if (!it->second->closed.load(std::memory_order_relaxed)) return it->second.get();
+        routes_.erase(it);  // stopped: the name may belong to a new actor by now
+    }
+    auto cell = node.find_cell(name);
+    if (!cell) return nullptr;  // not an actor of this node
+    // An actor that talks to many names forgets them all now and then.
+    constexpr std::size_t max_routes = 256;
+    if (routes_.size() == max_routes) routes_.clear();
+    return routes_.emplace(name, std::move(cell)).first->second.get();
+}
+
 void ActorCell::kick() {
     if (!scheduled.exchange(true)) node.scheduler().schedule(shared_from_this());
 }
 
-void ActorCell::run() {
-    // A batch bounds how long one busy actor keeps a worker from the others.
-    constexpr std::size_t batch = 64;
-    std::vector<Letter> letters;
-    letters.reserve(batch);
-    take(letters, batch);
-    for (auto& letter : letters) {
-        if (closed.load(std::memory_order_relaxed)) {
-            // Stopped mid-batch: the rest goes back to its senders.
-            if (!is_internal(letter.type))
-                node.dead_letter(letter, ErrorCode::stopped,
-                                 "actor '" + actor->name() + "' has stopped");
-            continue;
-        }
-        if (letter.type == start_type) {
-            try {
-                actor->on_start();
-            } catch (const std::exception& e) {
-                node.count_handler_failure();
-                spdlog::error("actor '{}': on_start threw: {}; stopping it", actor->name(),
-                              e.what());
-                actor->stopping_ = true;
-            }
-        } else if (letter.type == stop_type) {
-            actor->stopping_ = true;
-        } else {
-            actor->dispatch(letter);
-        }
-        if (actor->stopping_ && !closed.load()) finish();
+bool ActorCell::run() {
+    if (closed.load()) {  // closed before it ever ran (adopt failed)
+        bounce_all();
+        return false;
     }
-    if (closed.load()) return;
+    // A turn bounds how long one busy actor keeps a worker from the others.
+    constexpr std::size_t turn = 64;
+    for (std::size_t handled = 0; handled < turn; ++handled) {
+        if (next_ == batch_.size() && !refill()) break;
+        handle(batch_[next_++]);
+        if (actor->stopping_) {
+            finish();
+            return false;  // stays "scheduled": a closed cell never runs again
+        }
+    }
+    if (next_ < batch_.size() || !mailbox_empty()) return true;
+    // Idle: a batch that grew large in a burst gives its memory back. (While letters
+    // keep coming, both vectors keep their capacity: growing again costs page faults.)
+    constexpr std::size_t kept_capacity = 1024;
+    if (batch_.capacity() > kept_capacity) {
+        batch_ = std::vector<Letter>();
+        next_ = 0;
+    }
     scheduled.store(false);
-    bool more;
-    {
-        std::lock_guard lock(mailbox_mutex_);
-        more = !mailbox_.empty();
+    // A sender that found the flag still set did not queue the cell: look again.
+    return !mailbox_empty() && !scheduled.exchange(true);
+}
+
+void ActorCell::handle(Letter& letter) {
+    if (letter.type == start_type) {
+        try {
+            actor->on_start();
+        } catch (const std::exception& e) {
+            node.count_handler_failure();
+            spdlog::error("actor '{}': on_start threw: {}; stopping it", actor->name(), e.what());
+            actor->stopping_ = true;
+        }
+    } else if (letter.type == stop_type) {
+        actor->stopping_ = true;
+    } else {
+        actor->dispatch(letter);
     }
-    if (more) kick();
 }
 
 void ActorCell::finish() {
@@ -173,14 +202,23 @@ void ActorCell::finish() {
         node.count_handler_failure();
         spdlog::error("actor '{}': on_stop threw: {}", actor->name(), e.what());
     }
+    routes_.clear();  // cells that cache each other would keep each other alive
     node.forget(actor->name(), this);
+    // What was taken from the mailbox but not handled goes back to its senders too.
+    for (; next_ < batch_.size(); ++next_) {
+        auto& letter = batch_[next_];
+        if (!is_internal(letter.type))
+            node.dead_letter(letter, ErrorCode::stopped,
+                             "actor '" + actor->name() + "' has stopped");
+    }
+    batch_.clear();
     bounce_all();
 }
 
 void ActorCell::bounce_all() {
-    std::deque<Letter> left;
+    std::vector<Letter> left;
     {
-        std::lock_guard lock(mailbox_mutex_);
+        std::lock_guard lock(mailbox_lock_);
         left.swap(mailbox_);
     }
     for (auto& letter : left) {
@@ -189,7 +227,7 @@ void ActorCell::bounce_all() {
     }
 }
 
-void ReplyWaiter::deliver(Letter letter) {
+void ReplyWaiter::deliver(Letter&& letter) {
     {
         std::lock_guard lock(mutex_);
         if (letter_) return;  // only the first answer counts

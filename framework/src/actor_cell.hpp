@@ -3,16 +3,19 @@
 /// Where letters for a name go: an actor's cell (mailbox + scheduling), or a waiter that
 /// a thread outside the actors blocks on for a reply.
 
+#include "spin_lock.hpp"
+
 #include <courier/framework/actor.hpp>
 #include <courier/framework/letter.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace courier::detail {
@@ -24,7 +27,7 @@ class Mailbox {
   public:
     virtual ~Mailbox() = default;
     /// Takes the letter; never blocks (mailboxes are unbounded for now).
-    virtual void deliver(Letter letter) = 0;
+    virtual void deliver(Letter&& letter) = 0;
 };
 
 /// Internal letter types, never on a link.
@@ -34,9 +37,12 @@ inline constexpr TypeId stop_type = type_id_from_name("courier.internal.Stop");
 struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     ActorCell(NodeCore& node, std::unique_ptr<Actor> actor);
 
-    void deliver(Letter letter) override;
-    /// Runs a batch of letters on the calling worker; reschedules itself if more remain.
-    void run();
+    void deliver(Letter&& letter) override;
+    /// Routes a letter its actor sends. Called only from the actor's own turn.
+    void send(Letter&& letter);
+    /// Runs up to a batch of letters on the calling worker. True when letters remain and
+    /// the cell is still scheduled: the caller runs it again or queues it.
+    bool run();
     /// Schedules the cell if it has letters and is not scheduled yet.
     void kick();
     /// Turns every letter left in the mailbox into a dead letter.
@@ -46,27 +52,39 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     std::unique_ptr<Actor> actor;
     /// Appends a letter without scheduling the cell (the start letter, before the name
     /// is visible).
-    void enqueue(Letter letter);
+    void enqueue(Letter&& letter);
 
     std::atomic<bool> scheduled{false};
     std::atomic<bool> closed{false};  ///< stopped: letters now become dead letters
 
   private:
     void finish();
-    /// Moves up to `max` letters from the mailbox to `out`, oldest first.
-    void take(std::vector<Letter>& out, std::size_t max);
+    void handle(Letter& letter);
+    /// Swaps the mailbox's letters into the (used up) batch; false when there were none.
+    bool refill();
+    bool mailbox_empty();
+    /// The cell of a local actor this actor sends to, or null when the name is not one.
+    ActorCell* route(const std::string& name);
 
-    // A true FIFO across every sending thread: moodycamel's queue orders only per
-    // producer, and an actor's letters come from whichever thread ran its sender. The
-    // lock is held for a push or a batch move, never while a handler runs.
-    std::mutex mailbox_mutex_;
-    std::deque<Letter> mailbox_;
+    // The mailbox: a true FIFO across every sending thread (moodycamel's queue orders
+    // only per producer, and an actor's letters come from whichever thread ran its
+    // sender). Senders append under a spin lock; the running worker swaps the whole
+    // vector out, so the lock is held for a push or a swap, and in a steady state the
+    // two vectors keep their capacity and nothing is allocated.
+    SpinLock mailbox_lock_;
+    std::vector<Letter> mailbox_;
+    // Only the worker running the cell touches these.
+    std::vector<Letter> batch_;
+    std::size_t next_ = 0;  ///< first letter of batch_ not yet handled
+    /// The local actors this actor sends to, by name, so a send skips the node's locked
+    /// name table; a closed cell is looked up again (its name may have a new actor).
+    std::unordered_map<std::string, std::shared_ptr<ActorCell>> routes_;
 };
 
 /// A mailbox for one reply, waited on by a thread outside the actors (Node::request).
 class ReplyWaiter final : public Mailbox {
   public:
-    void deliver(Letter letter) override;
+    void deliver(Letter&& letter) override;
     /// The reply, or nullopt when `deadline` passed first.
     std::optional<Letter> wait(std::chrono::steady_clock::time_point deadline);
 

@@ -130,7 +130,7 @@ NodeCore::NodeCore(Node& owner, NodeOptions options) : owner_(owner), options_(s
 }
 
 void NodeCore::start() {
-    scheduler_ = std::make_unique<Scheduler>(options_.threads);
+    scheduler_ = std::make_unique<Scheduler>(options_.threads, options_.worker_spin);
     reactor_ = std::make_unique<Reactor>();
     if (!options_.use_registry) return;
 
@@ -273,6 +273,7 @@ void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor, bool intern
     actor->name_ = name;
     actor->node_ = &owner_;
     auto cell = std::make_shared<ActorCell>(*this, std::move(actor));
+    cell->actor->cell_ = cell.get();
     // The start letter goes in first, so on_start runs before any letter that arrives as
     // soon as the name is visible.
     Letter start;
@@ -342,9 +343,13 @@ std::shared_ptr<Mailbox> NodeCore::find_local(const std::string& name) {
     return it == local_.end() ? nullptr : it->second;
 }
 
+std::shared_ptr<ActorCell> NodeCore::find_cell(const std::string& name) {
+    return std::dynamic_pointer_cast<ActorCell>(find_local(name));
+}
+
 // ---- Routing ---------------------------------------------------------------------------
 
-void NodeCore::post(Letter letter) {
+void NodeCore::post(Letter&& letter) {
     if (letter.origin) {  // an answer goes back over the link its request came on
         auto peer = letter.origin;
         send_remote(letter, peer);
@@ -356,8 +361,7 @@ void NodeCore::post(Letter letter) {
         return;
     }
     if (auto box = find_local(letter.recipient)) {
-        ++stats_.delivered_local;
-        box->deliver(std::move(letter));
+        deliver_local(*box, std::move(letter));
         return;
     }
     if (!registry_) {

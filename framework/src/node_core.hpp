@@ -52,7 +52,14 @@ class NodeCore {
     /// The cell finished (stopped): forget its name here and in the registry.
     void forget(const std::string& name, const ActorCell* cell);
 
-    void post(Letter letter);
+    void post(Letter&& letter);
+    /// Puts a letter in the mailbox of an actor of this node.
+    void deliver_local(Mailbox& box, Letter&& letter) {
+        stats_.delivered_local.fetch_add(1, std::memory_order_relaxed);
+        box.deliver(std::move(letter));
+    }
+    /// The cell of the actor named `name` in this node, or null.
+    std::shared_ptr<ActorCell> find_cell(const std::string& name);
     Letter await_reply(Letter request, std::chrono::milliseconds timeout);
     bool wait_for(std::string_view name, std::chrono::milliseconds timeout);
     void watch(const std::string& watcher, std::string_view name);

@@ -23,7 +23,8 @@ namespace courier {
 class Node;
 namespace detail {
 class NodeCore;
-}
+struct ActorCell;
+}  // namespace detail
 
 class Actor {
   public:
@@ -74,13 +75,14 @@ class Actor {
     friend class detail::NodeCore;
     friend struct detail::ActorCell;
 
-    void post(Letter letter);
+    void post(Letter&& letter);
     std::uint64_t start_request(Letter& letter, std::chrono::milliseconds timeout);
     /// Runs the handler for one letter (or completes a pending request).
     void dispatch(Letter& letter);
 
     std::string name_;
     Node* node_ = nullptr;
+    detail::ActorCell* cell_ = nullptr;  ///< the cell that owns and runs this actor
     bool stopping_ = false;
     Letter* current_ = nullptr;
     std::unordered_map<TypeId, std::function<void(Letter&)>> handlers_;
