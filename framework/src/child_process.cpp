@@ -89,7 +89,8 @@ std::string ExitStatus::describe() const {
     return "exited with code " + std::to_string(code);
 }
 
-ChildProcess ChildProcess::start(const ProcessOptions& options, const std::vector<int>& inherit) {
+ChildProcess ChildProcess::start(const ProcessOptions& options,
+                                 const std::vector<int>& extra_inherit) {
     if (options.argv.empty() || options.argv.front().empty()) {
         throw std::invalid_argument("cannot start a process: argv is empty");
     }
@@ -98,6 +99,8 @@ ChildProcess ChildProcess::start(const ProcessOptions& options, const std::vecto
     std::vector<std::string> environment = child_environment(options.environment);
     auto argv = pointers(args);
     auto envp = pointers(environment);
+    std::vector<int> inherit = options.inherit;
+    inherit.insert(inherit.end(), extra_inherit.begin(), extra_inherit.end());
 
     // The file actions run in order in the child: a source that sits where an earlier
     // descriptor is placed would be overwritten first, so those are moved out of the way.

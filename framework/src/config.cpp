@@ -556,8 +556,8 @@ Config Config::from_environment(const std::filesystem::path& config_flag,
                                       " cannot pass file descriptors, which the links of "
                                       "rule \"" +
                                       rule.describe() + "\"" + where_written(config, rule) +
-                                      " carry; use one that can (" + join(fd_capable(schemes_of(available))) +
-                                      ")");
+                                      " carry; use one that can (" +
+                                      join(fd_capable(schemes_of(available))) + ")");
             }
         }
         config.override_transport = *scheme;

@@ -29,8 +29,9 @@ namespace {
 constexpr const char* parent_variable = "COURIER_PARENT";
 constexpr const char* parent_pid_variable = "COURIER_PARENT_PID";
 constexpr const char* parent_link_variable = "COURIER_PARENT_LINK";
-/// Where the child's ends of the link are placed (after stdin, stdout, stderr).
-constexpr int child_fd_base = 3;
+/// Where the child's inherited descriptors start (after stdin, stdout, stderr); the
+/// link's ends come after the application's (ProcessOptions::inherit).
+constexpr int first_child_fd = 3;
 
 /// One process inherits at most one parent link; the first Node started takes it.
 std::atomic<bool> parent_link_taken{false};
@@ -65,7 +66,8 @@ ChildProcess NodeCore::spawn_process(ProcessOptions options) {
     }
 
     ChildLink made = TransportRegistry::builtin().child_link(
-        transport->scheme, config_.settings(transport->scheme).options(), child_fd_base);
+        transport->scheme, config_.settings(transport->scheme).options(),
+        first_child_fd + static_cast<int>(options.inherit.size()));
     options.environment.push_back(std::string(parent_variable) + "=" + name_);
     options.environment.push_back(std::string(parent_pid_variable) + "=" +
                                   std::to_string(::getpid()));

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <mutex>
@@ -138,6 +139,35 @@ TEST_CASE(
         CHECK(status.signal == 0);
         CHECK(status.describe() == "exited with code 7");
         CHECK(eventually([&] { return parent.links().empty(); }));
+    }
+    CHECK(dir.wait_until_empty());
+}
+
+TEST_CASE("a spawned child inherits the application's descriptors first, then its link",
+          "[process][spawn][pipe]") {
+    TempRuntimeDir dir;
+    {
+        Node parent(parent_options(dir, "[links]\npreference = [\"pipe\"]\n"));
+        Mailbag<spawn_wire::Report> reports;
+        collect_reports(parent, reports);
+        int ends[2];
+        REQUIRE(::pipe2(ends, O_CLOEXEC) == 0);
+        Fd read_end(ends[0]), write_end(ends[1]);
+        ProcessOptions options = kid(dir, "pipe");
+        options.inherit = {write_end.get()};
+        ChildProcess child = parent.spawn_process(options);
+        REQUIRE(child);
+        // The link still works: the child's Report came over the pipe it took at 4 and 5.
+        auto report = reports.take();
+        REQUIRE(report);
+        CHECK(report->parent_transport == "pipe");
+        CHECK(report->fds_at_start == std::vector<int>{0, 1, 2, 3, 4, 5});
+        // Ours stays open; the child's copy at 3 is the same pipe: with both gone, EOF.
+        parent.send("echo", spawn_wire::Quit{0});
+        CHECK(child.wait().code == 0);
+        write_end.reset();
+        char byte = 0;
+        CHECK(::read(read_end.get(), &byte, 1) == 0);
     }
     CHECK(dir.wait_until_empty());
 }

@@ -36,6 +36,9 @@ struct ProcessOptions {
     /// Node::spawn_process: the node name the child will take, which `[[links.rule]]`
     /// patterns are matched against; empty: the file name of argv[0].
     std::string node;
+    /// Descriptors of ours the child inherits, placed at 3, 4, ... in this order (a link
+    /// that Node::spawn_process makes for the child comes after them). Ours stay open.
+    std::vector<int> inherit;
 };
 
 class ChildProcess {
@@ -44,7 +47,8 @@ class ChildProcess {
     static constexpr std::chrono::milliseconds stop_grace{2000};
 
     /// Starts `options.argv` with posix_spawn. The child inherits stdin, stdout, stderr
-    /// and the descriptors of `inherit`, placed at 3, 4, ... in that order; every other
+    /// and the descriptors of `options.inherit` then `inherit`, placed at 3, 4, ... in that
+    /// order; every other
     /// descriptor is closed in it. Its signal mask is empty and SIGPIPE has its default
     /// action (courier ignores SIGPIPE in its own process; the child should not inherit
     /// that). Throws std::invalid_argument for an empty argv, std::system_error (with the
