@@ -88,29 +88,6 @@ void recorder(Actor& self) {
         [=, &self](wire::Report&) { self.reply(wire::Pong{*in_order ? *next : -1}); });
 }
 
-/// Things a test's actors saw, waited on with a deadline.
-template <class T>
-class Mailbag {
-  public:
-    void put(T value) {
-        std::lock_guard lock(mutex_);
-        items_.push_back(std::move(value));
-        changed_.notify_all();
-    }
-    std::optional<T> take(milliseconds within = 5s) {
-        std::unique_lock lock(mutex_);
-        if (!changed_.wait_for(lock, within, [&] { return !items_.empty(); })) return std::nullopt;
-        T value = std::move(items_.front());
-        items_.erase(items_.begin());
-        return value;
-    }
-
-  private:
-    std::mutex mutex_;
-    std::condition_variable changed_;
-    std::vector<T> items_;
-};
-
 }  // namespace
 
 TEST_CASE("a request to an actor in another process gets its reply", "[process][node]") {

@@ -119,4 +119,27 @@ class NameDownBox {
     std::vector<registry::NameDown> downs_;
 };
 
+/// Things a test's actors received, waited on with a deadline.
+template <class T>
+class Mailbag {
+  public:
+    void put(T value) {
+        std::lock_guard lock(mutex_);
+        items_.push_back(std::move(value));
+        changed_.notify_all();
+    }
+    std::optional<T> take(std::chrono::milliseconds within = std::chrono::seconds(20)) {
+        std::unique_lock lock(mutex_);
+        if (!changed_.wait_for(lock, within, [&] { return !items_.empty(); })) return std::nullopt;
+        T value = std::move(items_.front());
+        items_.erase(items_.begin());
+        return value;
+    }
+
+  private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::vector<T> items_;
+};
+
 }  // namespace courier::test
