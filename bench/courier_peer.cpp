@@ -3,11 +3,16 @@
 #include "alloc_counter.hpp"
 #include "messages.hpp"
 #include "payload.hpp"
+#include "peer_process.hpp"
 #include "peer_protocol.hpp"
 #include "peers.hpp"
 #include "statistics.hpp"
 
 #include <courier/courier.hpp>
+#include <courier/transports/posix_call.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <memory>
@@ -189,6 +194,23 @@ int run_courier_peer(const RoleOptions& o) {
             else
                 spawn_pinger(node, a_name, b_name, o, report);
         }
+        // A spawned row: side b is our child, linked as the config chooses (pipe:). It
+        // reports through our report pipe; the end of its control pipe ends it.
+        ChildProcess peer_b;
+        Fd peer_b_control;
+        if (!o.spawn_peer.empty()) {
+            int ends[2];
+            COURIER_SYSCALL(::pipe2, ends, O_CLOEXEC).value_or_throw("a pipe for side b");
+            const Fd control_read(ends[0]);
+            peer_b_control = Fd(ends[1]);
+            ProcessOptions spawn;
+            spawn.argv = {self_executable()};
+            spawn.argv.insert(spawn.argv.end(), o.spawn_peer.begin(), o.spawn_peer.end());
+            spawn.argv.insert(spawn.argv.end(), {"--report-fd", "3", "--control-fd", "4"});
+            spawn.inherit = {o.report_fd, control_read.get()};
+            spawn.node = "bench-b-" + o.run_id;
+            peer_b = node.spawn_process(spawn);
+        }
         if (o.side == Side::a) {
             // Find the peer and open the link before the clock starts.
             if (!node.wait_for(b_name, 20s))
@@ -203,6 +225,11 @@ int run_courier_peer(const RoleOptions& o) {
             node.send(a_name, Start{});
         }
         control.wait_end();
+        if (peer_b) {
+            peer_b_control.reset();
+            if (const auto status = peer_b.wait(); status.code != 0 || status.signal != 0)
+                throw std::runtime_error("side b " + status.describe());
+        }
         return 0;
     } catch (const std::exception& e) {
         report.error(e.what());

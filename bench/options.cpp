@@ -144,6 +144,7 @@ Parsed parse_options(int argc, char** argv) {
     app.add_option("--control-fd", role.control_fd)->group(hidden);
     app.add_option("--cpus", role.cpus)->group(hidden)->delimiter(',');
     app.add_option("--raw-spec", role.raw_spec)->group(hidden);
+    app.add_option("--spawn-peer", role.spawn_peer)->group(hidden)->delimiter('\x1f');
 
     try {
         app.parse(argc, argv);

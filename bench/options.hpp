@@ -57,6 +57,9 @@ struct RoleOptions {
     int control_fd = -1;       ///< 'g' starts the run; end of file ends the process
     std::vector<int> cpus;     ///< CPUs to run on; empty: any
     std::string raw_spec;      ///< how to open the raw mechanism (raw roles)
+    /// Side a of a spawned row: side b's role arguments (without its fds), which side a
+    /// starts with Node::spawn_process; empty otherwise.
+    std::vector<std::string> spawn_peer;
     std::size_t threads = 2;
     bool count_allocs = false;
     bool inject_fault = false;

@@ -138,7 +138,16 @@ class Orchestrator {
 
         // The receiver first, so it is there when the sender looks for it.
         std::vector<std::unique_ptr<PeerProcess>> owned;
-        if (one_process) {
+        // A spawned row: side a starts side b itself, which reports through a's pipe.
+        const bool spawned = impl == Impl::courier && row.courier == CourierMode::spawned;
+        if (spawned) {
+            std::string b_args;
+            for (const auto& arg : args_for(Side::b))
+                b_args += (b_args.empty() ? "" : "\x1f") + arg;
+            auto a_args = args_for(Side::a);
+            a_args.insert(a_args.end(), {"--spawn-peer", b_args});
+            owned.push_back(std::make_unique<PeerProcess>(a_args, fds_for(Side::a), env));
+        } else if (one_process) {
             owned.push_back(
                 std::make_unique<PeerProcess>(args_for(Side::both), fds_for(Side::both), env));
         } else {
@@ -155,8 +164,9 @@ class Orchestrator {
         const auto timeout = Clock::now() + o_.timeout;
         // Waits give up at the timeout, or within 200 ms of an interrupt.
         auto deadline = [&] { return interrupted ? Clock::now() : timeout; };
-        if (!collect_reports(peers, reports, deadline,
-                             [&](const PeerReports& r) { return r.ready == peers.size(); }))
+        if (!collect_reports(peers, reports, deadline, [&](const PeerReports& r) {
+                return r.ready == (spawned ? 2 : peers.size());
+            }))
             throw std::runtime_error(interrupted ? "interrupted"
                                                  : "timed out waiting for the peers to be ready");
         check(reports, "while starting");

@@ -12,6 +12,7 @@ namespace courier::bench {
 enum class CourierMode {
     two_processes,  ///< two nodes, COURIER_TRANSPORT=<scheme>
     one_process,    ///< two actors of one node: mailbox delivery
+    spawned,        ///< side a's node starts side b (Node::spawn_process), linked by <scheme>
     not_yet,        ///< no courier run (yet): only the raw baseline is measured
 };
 

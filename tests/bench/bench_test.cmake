@@ -33,7 +33,7 @@ if(MODE STREQUAL "smoke")
     if(NOT status EQUAL 0)
         fail("courier-bench exited with ${status}")
     endif()
-    foreach(expected "Throughput" "Round-trip latency" "shm +64 B +500 " "pipe +4 KiB +500 +n/a")
+    foreach(expected "Throughput" "Round-trip latency" "shm +64 B +500 " "pipe +4 KiB +500 +[0-9]")
         if(NOT out MATCHES "${expected}")
             fail("the table lacks '${expected}'")
         endif()
@@ -52,9 +52,10 @@ if(MODE STREQUAL "smoke")
     foreach(row "throughput,shm,64,courier,500,1,1,ok,[0-9]"
                 "throughput,shm,4096,raw,500,1,1,ok,[0-9]"
                 "latency,shm,64,courier,100,1,1,ok,,,[0-9]"
-                "throughput,pipe,64,courier,500,0,0,n/a: no pipe: transport yet"
+                "throughput,pipe,64,courier,500,1,1,ok,[0-9]"
                 "throughput,pipe,64,raw,500,1,1,ok,[0-9]"
-                "latency,pipe,64,raw,100,1,1,ok,,,[0-9]")
+                "latency,pipe,64,raw,100,1,1,ok,,,[0-9]"
+                "latency,pipe,64,courier,100,1,1,ok,,,[0-9]")
         if(NOT csv MATCHES "${row}")
             fail("the CSV lacks a row like '${row}': ${csv}")
         endif()
@@ -73,7 +74,7 @@ if(MODE STREQUAL "smoke")
     string(JSON allocs GET "${json}" throughput 0 courier allocs_per_msg_sender)
     string(JSON p50 GET "${json}" latency 0 courier p50_us)
     if(NOT tool STREQUAL "courier-bench" OR NOT throughput_count EQUAL 4
-       OR NOT latency_count EQUAL 2 OR NOT runs EQUAL 9 OR NOT first_transport STREQUAL "shm"
+       OR NOT latency_count EQUAL 2 OR NOT runs EQUAL 12 OR NOT first_transport STREQUAL "shm"
        OR NOT first_status STREQUAL "ok" OR NOT first_rate GREATER 0
        OR NOT first_ratio GREATER 0 OR allocs LESS 0 OR NOT p50 GREATER 0)
         fail("unexpected JSON: ${json}")
