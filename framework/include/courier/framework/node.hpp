@@ -37,7 +37,7 @@ struct NodeOptions {
     /// costs tens of microseconds on a VM (its core halts), so a spin longer than the
     /// gaps between messages keeps hand-offs sub-microsecond; an idle node sleeps after
     /// it. 0 keeps only the ready queue's own brief spin (less CPU, slower hand-offs).
-    std::chrono::microseconds worker_spin{50};
+    std::chrono::microseconds worker_spin{10};
     /// Without a registry the node is alone: its actors reach only each other.
     bool use_registry = true;
     RegistryOptions registry;
