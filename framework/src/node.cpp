@@ -404,7 +404,7 @@ NodeCore::SendBatch::~SendBatch() {
 
 void NodeCore::flush_batch() noexcept {
     if (this_thread_batch.node != this) return;
-    // Swapped out first: drop_peer may log, and nothing below may add to the list.
+    // Taken out first: the thread starts its next turn with an empty list whatever happens.
     std::vector<std::shared_ptr<PeerLink>> links;
     links.swap(this_thread_batch.links);
     for (const auto& peer : links) {
