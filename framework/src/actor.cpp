@@ -155,6 +155,9 @@ bool ActorCell::run() {
         bounce_all();
         return false;
     }
+    // Remote sends of the turn may wait in their links; they all go out when it ends,
+    // before this worker takes another cell or sleeps.
+    NodeCore::SendBatch batch(node);
     // A turn bounds how long one busy actor keeps a worker from the others.
     constexpr std::size_t turn = 64;
     for (std::size_t handled = 0; handled < turn; ++handled) {

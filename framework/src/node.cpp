@@ -378,6 +378,53 @@ void NodeCore::post(Letter&& letter) {
     send_remote(letter, peer);
 }
 
+// ---- Batching sends of one turn ---------------------------------------------------------
+
+namespace {
+
+/// The batch open on this thread: the node whose sends it holds, and the links it used.
+struct ThreadBatch {
+    NodeCore* node = nullptr;
+    std::vector<std::shared_ptr<PeerLink>> links;
+};
+thread_local ThreadBatch this_thread_batch;
+
+}  // namespace
+
+NodeCore::SendBatch::SendBatch(NodeCore& node) noexcept
+    : active_(this_thread_batch.node == nullptr) {
+    if (active_) this_thread_batch.node = &node;
+}
+
+NodeCore::SendBatch::~SendBatch() {
+    if (!active_) return;
+    this_thread_batch.node->flush_batch();
+    this_thread_batch.node = nullptr;
+}
+
+void NodeCore::flush_batch() noexcept {
+    if (this_thread_batch.node != this) return;
+    // Taken out first: the thread starts its next turn with an empty list whatever happens.
+    std::vector<std::shared_ptr<PeerLink>> links;
+    links.swap(this_thread_batch.links);
+    for (const auto& peer : links) {
+        if (peer->broken) continue;
+        try {
+            peer->link->flush();
+            peer->unflushed = 0;
+        } catch (const LinkError& e) {
+            ++peer->errors;
+            // These letters were accepted by send(): nobody can be told with a DeadLetter.
+            spdlog::error("node '{}': up to {} letters sent to node '{}' are lost with its link",
+                          name_, peer->unflushed.exchange(0), peer->node);
+            drop_peer(peer, e.what());
+        }
+    }
+    links.clear();
+    // Kept for the next turn unless a burst made it large.
+    if (links.capacity() <= 16) links.swap(this_thread_batch.links);
+}
+
 void NodeCore::send_remote(Letter& letter, const std::shared_ptr<PeerLink>& peer) {
     if (peer->broken) {
         dead_letter(letter, ErrorCode::link_failed,
@@ -408,13 +455,28 @@ void NodeCore::send_remote(Letter& letter, const std::shared_ptr<PeerLink>& peer
         }
         return;
     }
+    // Inside a turn the link may keep the frame; the turn's end flushes it.
+    const bool more = this_thread_batch.node == this;
     try {
-        peer->link->send(frame, fds, letter.priority);
+        peer->link->send(frame, fds, letter.priority, more);
+        if (more) {
+            ++peer->unflushed;
+            auto& links = this_thread_batch.links;
+            if (std::find(links.begin(), links.end(), peer) == links.end()) links.push_back(peer);
+        } else {
+            peer->unflushed = 0;
+        }
         ++stats_.sent_remote;
         ++peer->frames_sent;
         peer->bytes_sent += frame.size();
     } catch (const LinkError& e) {
         ++peer->errors;
+        if (auto lost = peer->unflushed.exchange(0); lost > 0) {
+            spdlog::error(
+                "node '{}': up to {} letters sent earlier to node '{}' are lost with "
+                "its link",
+                name_, lost, peer->node);
+        }
         drop_peer(peer, e.what());
         dead_letter(letter, ErrorCode::link_failed,
                     "the link to node '" + peer->node + "' failed: " + e.what());
@@ -625,6 +687,7 @@ Letter NodeCore::await_reply(Letter request, std::chrono::milliseconds timeout) 
         local_.emplace(waiter_name, waiter);
     }
     post(std::move(request));
+    flush_batch();  // a handler that waits for an answer must not hold back its question
     auto answer = waiter->wait(deadline);
     {
         std::unique_lock lock(names_mutex_);

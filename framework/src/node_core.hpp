@@ -33,6 +33,8 @@ struct PeerLink {
     std::atomic<bool> broken{false};
     std::atomic<std::uint64_t> frames_sent{0}, bytes_sent{0}, frames_received{0}, bytes_received{0},
         errors{0};
+    /// Frames sent with `more` since the link last wrote everything: lost if a flush fails.
+    std::atomic<std::uint64_t> unflushed{0};
 };
 
 class NodeCore {
@@ -67,6 +69,22 @@ class NodeCore {
     void arm_timeout(const std::string& actor, std::uint64_t correlation,
                      std::chrono::milliseconds timeout);
     std::uint64_t next_correlation() noexcept { return ++correlation_; }
+
+    /// While one lives on a thread (an actor's turn, ActorCell::run), that thread's remote
+    /// sends through this node pass `more` to their link, which may keep them; when it
+    /// ends it flushes every link they went to. A link whose flush fails is dropped.
+    class SendBatch {
+      public:
+        explicit SendBatch(NodeCore& node) noexcept;
+        ~SendBatch();
+        SendBatch(const SendBatch&) = delete;
+        SendBatch& operator=(const SendBatch&) = delete;
+
+      private:
+        bool active_;  ///< false when nested in a batch already open on this thread
+    };
+    /// Flushes the links this thread's current batch sent to (before a handler blocks).
+    void flush_batch() noexcept;
 
     /// Sends `letter` back to its sender as a DeadLetter (if it has one), counts and logs it.
     void dead_letter(const Letter& letter, ErrorCode code, const std::string& reason);

@@ -52,6 +52,8 @@ int main(int argc, char** argv) {
         checksum = pc::fold(checksum, item);
         node.send(consumer, std::move(item));
     }
+    // Listed now: the consumer exits right after its verdict, and its link may close first.
+    const auto links = node.links();
     auto verdict = node.request<pc::Verdict>(consumer, pc::Done{count, checksum}, 60s);
     auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!verdict) {
@@ -61,7 +63,7 @@ int main(int argc, char** argv) {
     std::cout << "producer: sent " << count << " items of " << size << " B in " << seconds << " s ("
               << static_cast<double>(count) / seconds << " msg/s); consumer says "
               << (verdict->ok ? "all arrived" : "MISMATCH") << "\n";
-    for (const auto& link : node.links())
+    for (const auto& link : links)
         std::cout << "producer: link to " << link.peer_node << " over " << link.transport << " ("
                   << link.reason << ")\n";
     if (child) {

@@ -36,11 +36,26 @@ struct Report {
     template <class A>
     void serialize(A&) {}
 };
+struct Go {
+    template <class A>
+    void serialize(A&) {}
+};
+/// Numbered, with `n`-dependent contents whose size ranges up to beyond a link's batch.
+struct Numbered {
+    std::int64_t n = 0;
+    std::string data;
+    template <class A>
+    void serialize(A& a) {
+        a(n, data);
+    }
+};
 }  // namespace wire
 
 COURIER_MESSAGE(wire::Ping, "test.process.Ping");
 COURIER_MESSAGE(wire::Pong, "test.process.Pong");
 COURIER_MESSAGE(wire::Report, "test.process.Report");
+COURIER_MESSAGE(wire::Go, "test.process.Go");
+COURIER_MESSAGE(wire::Numbered, "test.process.Numbered");
 
 namespace {
 
@@ -293,6 +308,66 @@ TEST_CASE("courier links shows each node's links with transport and reason",
         CHECK_THAT(out.out, Catch::Matches("(.|\n)*asker-node +echo-node +fifo +default(.|\n)*"));
         CHECK_THAT(out.out, Catch::Matches("(.|\n)*echo-node +asker-node +fifo +accepted(.|\n)*"));
         child.send('q');
+    }
+    CHECK(dir.wait_until_empty());
+}
+
+namespace {
+
+std::string numbered_data(std::int64_t n) {
+    // Mostly small; every 500th larger than a stream link's batch (64 KiB).
+    const std::size_t size = n % 500 == 499 ? 100'000 : static_cast<std::size_t>(n % 200);
+    return std::string(size, static_cast<char>('a' + n % 26));
+}
+
+/// Counts Numbered messages; after the `count`th, tells "sender" how many came in order
+/// with the right contents (-1 if any did not).
+std::function<void(Actor&)> numbered_recorder(std::int64_t count) {
+    return [count](Actor& self) {
+        auto next = std::make_shared<std::int64_t>(0);
+        auto ok = std::make_shared<bool>(true);
+        self.handle<wire::Numbered>([=, &self](wire::Numbered& m) {
+            *ok = *ok && m.n == *next && m.data == numbered_data(m.n);
+            if (++*next == count) self.send("sender", wire::Pong{*ok ? *next : -1});
+        });
+    };
+}
+
+}  // namespace
+
+TEST_CASE(
+    "many messages sent in one handler to another process arrive in order, on every "
+    "transport",
+    "[process][node][batch]") {
+    // The handler's sends may wait in the link until its turn ends; nothing is sent after
+    // them, so only the flush at the end of the turn can deliver the last ones.
+    const std::string transport = GENERATE(as<std::string>{}, "unix", "tcp", "fifo", "shm", "sysv");
+    TempRuntimeDir dir;
+    const std::string toml = "[links]\npreference = [\"" + transport + "\"]\n";
+    {
+        constexpr std::int64_t count = 5000;
+        auto child = spawn_node(configured(dir, "recorder-node", toml), "recorder",
+                                numbered_recorder(count));
+        REQUIRE(child.expect('r'));
+        Node node(configured(dir, "sender-node", toml));
+        Mailbag<std::int64_t> result;
+        node.spawn("sender", [&](Actor& self) {
+            self.handle<wire::Go>([&self](wire::Go&) {
+                for (std::int64_t i = 0; i < count; ++i)
+                    self.send("recorder", wire::Numbered{i, numbered_data(i)});
+            });
+            self.handle<wire::Pong>([&](wire::Pong& p) { result.put(p.n); });
+        });
+        node.send("sender", wire::Go{});
+        auto received = result.take(60s);
+        REQUIRE(received);
+        CHECK(*received == count);
+        auto links = node.links();
+        const auto* link = link_to(links, "recorder-node");
+        REQUIRE(link);
+        CHECK(link->transport == transport);
+        child.send('q');
+        CHECK(child.wait_exit());
     }
     CHECK(dir.wait_until_empty());
 }

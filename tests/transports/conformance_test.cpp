@@ -649,3 +649,125 @@ TEST_CASE("a second process exchanges frames over a link", "[transport][conforma
             CHECK(receive_until_end(*server).status.state == State::closed);
         });
 }
+
+// ---- Batching: send(..., more = true) and flush() -----------------------------------
+
+TEST_CASE("frames sent with more arrive after flush, in order, mixed with other sends",
+          "[transport][conformance][batch]") {
+    for_each_transport([](const TransportFixture&, const TempDir&, const Endpoint& endpoint) {
+        auto pair = connect_pair(endpoint);
+        constexpr std::uint32_t count = 20'000;
+        // Mostly small; every 1000th frame larger than a stream link's batch (64 KiB).
+        const auto size_of = [](std::uint32_t i) -> std::size_t {
+            return i % 1000 == 999 ? 100'000 : i % 97;
+        };
+        Sender sender(
+            [&] {
+                for (std::uint32_t i = 0; i < count; ++i) {
+                    // Runs of 1..49 kept frames, each ended by a send without more.
+                    const bool more = i % 50 != 49 || i + 1 == count;
+                    pair.client->send(pattern(size_of(i), i), {}, 0, more);
+                }
+                pair.client->flush();  // the last frames were all sent with more
+            },
+            [&] { pair.server.reset(); });
+        auto received = receive_frames(*pair.server, count);
+        INFO("status: " << received.status.reason);
+        REQUIRE(received.frames.size() == count);
+        CHECK(frames_in_order(received.frames, size_of));
+        sender.join();
+    });
+}
+
+TEST_CASE("flush hands over what every thread kept, each thread in its order",
+          "[transport][conformance][batch]") {
+    for_each_transport([](const TransportFixture&, const TempDir&, const Endpoint& endpoint) {
+        auto pair = connect_pair(endpoint);
+        constexpr std::uint32_t threads = 4;
+        constexpr std::uint32_t per_thread = 2'000;
+        std::vector<std::unique_ptr<Sender>> senders;
+        for (std::uint32_t t = 0; t < threads; ++t) {
+            senders.push_back(std::make_unique<Sender>(
+                [&, t] {
+                    for (std::uint32_t seq = 0; seq < per_thread; ++seq) {
+                        auto bytes = pattern(8 + seq % 300, t * 1'000'000 + seq);
+                        std::memcpy(bytes.data(), &t, 4);
+                        std::memcpy(bytes.data() + 4, &seq, 4);
+                        pair.client->send(bytes, {}, 0, /*more=*/seq % 500 != 0);
+                    }
+                    pair.client->flush();
+                },
+                [&] { pair.server.reset(); }));
+        }
+        auto received = receive_frames(*pair.server, threads * per_thread);
+        INFO("status: " << received.status.reason);
+        REQUIRE(received.frames.size() == threads * per_thread);
+        std::array<std::uint32_t, threads> next{};
+        for (const auto& frame : received.frames) {
+            REQUIRE(frame.bytes.size() >= 8);
+            const std::uint32_t t = read_u32(frame.bytes.data());
+            const std::uint32_t seq = read_u32(frame.bytes.data() + 4);
+            REQUIRE(t < threads);
+            REQUIRE(seq == next[t]);
+            ++next[t];
+            auto expected = pattern(8 + seq % 300, t * 1'000'000 + seq);
+            std::memcpy(expected.data(), &t, 4);
+            std::memcpy(expected.data() + 4, &seq, 4);
+            REQUIRE(same_bytes(frame.bytes, expected));
+        }
+        for (auto& sender : senders) sender->join();
+    });
+}
+
+TEST_CASE("a frame with descriptors is not kept, and takes the kept frames before it",
+          "[transport][conformance][batch]") {
+    for_each_transport([](const TransportFixture&, const TempDir&, const Endpoint& endpoint) {
+        auto pair = connect_pair(endpoint);
+        if (!pair.client->capabilities().fd_passing) return;
+        std::array<int, 2> ends{};
+        REQUIRE(::pipe2(ends.data(), O_CLOEXEC) == 0);
+        Fd read_end(ends[0]), write_end(ends[1]);
+        const std::array<int, 1> fds{write_end.get()};
+        pair.client->send(pattern(10, 0), {}, 0, /*more=*/true);
+        pair.client->send(pattern(20, 1), fds, 0, /*more=*/true);
+        // No flush: both must arrive, the descriptor with the second frame.
+        auto received = receive_frames(*pair.server, 2);
+        INFO("status: " << received.status.reason);
+        REQUIRE(received.frames.size() == 2);
+        CHECK(same_bytes(received.frames[0].bytes, pattern(10, 0)));
+        CHECK(received.frames[0].fds.empty());
+        CHECK(same_bytes(received.frames[1].bytes, pattern(20, 1)));
+        CHECK(received.frames[1].fds.size() == 1);
+    });
+}
+
+TEST_CASE("kept frames for a peer that is gone fail send or flush with LinkError",
+          "[transport][conformance][batch]") {
+    for_each_transport(
+        [](const TransportFixture& fixture, const TempDir&, const Endpoint& endpoint) {
+            DefaultSigpipe sigpipe_kills;
+            auto pair = connect_pair(endpoint);
+            pair.server.reset();
+            bool failed = false;
+            bool flush_threw = false;
+            const auto frame = pattern(100, 0);
+            const auto until = Clock::now() + deadline;
+            while (!failed && Clock::now() < until) {
+                try {
+                    pair.client->send(frame, {}, 0, /*more=*/true);
+                } catch (const LinkError&) {
+                    failed = true;
+                    break;
+                }
+                try {
+                    pair.client->flush();
+                } catch (const LinkError&) {
+                    failed = flush_threw = true;
+                }
+            }
+            REQUIRE(failed);
+            // A stream link keeps a small frame until flush: there the failure is flush's.
+            if (fixture.raw_connect) CHECK(flush_threw);
+            CHECK_THROWS_AS(pair.client->send(frame), LinkError);
+        });
+}

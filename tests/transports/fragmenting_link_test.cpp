@@ -48,15 +48,16 @@ class LimitedLink final : public Link {
     const Capabilities& capabilities() const noexcept override { return capabilities_; }
     int poll_fd() const noexcept override { return inner_->poll_fd(); }
     void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
-              std::uint8_t priority = 0) override {
+              std::uint8_t priority = 0, bool more = false) override {
         if (bytes.size() > capabilities_.native_frame_limit) {
             throw LinkError("a frame of " + std::to_string(bytes.size()) +
                             " bytes reached the limited link");
         }
         if (fail_after >= 0 && sends.load() >= fail_after) throw LinkError("injected failure");
-        inner_->send(bytes, fds, priority);
+        inner_->send(bytes, fds, priority, more);
         ++sends;
     }
+    void flush() override { inner_->flush(); }
     ReceiveStatus receive(std::vector<Frame>& out) override {
         const std::size_t before = out.size();
         auto status = inner_->receive(out);
@@ -480,7 +481,7 @@ class LaneLink final : public Link {
     const Capabilities& capabilities() const noexcept override { return capabilities_; }
     int poll_fd() const noexcept override { return -1; }
     void send(std::span<const std::byte> bytes, std::span<const int> = {},
-              std::uint8_t priority = 0) override {
+              std::uint8_t priority = 0, bool = false) override {
         Frame frame;
         frame.bytes.assign(bytes.begin(), bytes.end());
         frame.priority = priority;

@@ -26,10 +26,11 @@ class FifoLink final : public Link {
     /// Readable when the FIFO has bytes or the control connection has news.
     int poll_fd() const noexcept override { return poll_.fd(); }
     /// FIFOs have no priorities: every frame keeps send order.
-    void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
-              std::uint8_t = 0) override {
-        stream_.send(bytes, fds);
+    void send(std::span<const std::byte> bytes, std::span<const int> fds = {}, std::uint8_t = 0,
+              bool more = false) override {
+        stream_.send(bytes, fds, 0, more);
     }
+    void flush() override { stream_.flush(); }
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return stream_.peer(); }
 

@@ -53,7 +53,7 @@ PosixMqLink::PosixMqLink(Fd in, Fd out, ControlChannel control, const TransportO
 }
 
 void PosixMqLink::send(std::span<const std::byte> bytes, std::span<const int> fds,
-                       std::uint8_t priority) {
+                       std::uint8_t priority, bool /*more: one message per mq_send anyway*/) {
     if (!fds.empty()) throw LinkError(peer_ + ": this transport cannot carry file descriptors");
     if (bytes.size() > max_frame_size_) {
         throw LinkError(peer_ + ": frame of " + std::to_string(bytes.size()) +

@@ -33,7 +33,7 @@ class PosixMqLink final : public Link {
     /// queue delivers the highest first). Waits for room while the queue is full, and
     /// throws LinkError if the peer goes meanwhile.
     void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
-              std::uint8_t priority = 0) override;
+              std::uint8_t priority = 0, bool more = false) override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return peer_; }
 

@@ -90,7 +90,8 @@ void ShmLink::fail_send(const std::string& why) {
     throw LinkError(send_broken_);
 }
 
-void ShmLink::send(std::span<const std::byte> bytes, std::span<const int> fds, std::uint8_t) {
+void ShmLink::send(std::span<const std::byte> bytes, std::span<const int> fds, std::uint8_t,
+                   bool more) {
     if (!fds.empty())
         throw LinkError(description_ + ": this transport cannot carry file descriptors");
     if (bytes.size() > max_frame_size_) {
@@ -107,8 +108,20 @@ void ShmLink::send(std::span<const std::byte> bytes, std::span<const int> fds, s
     const auto needed = shm_record_size(bytes.size());
     if (out_.free_space() < needed) wait_for_room(needed);
     out_.write(bytes);
-    // head was stored seq_cst: either the reader, going to sleep, sees our record, or
-    // we see it asleep and wake it.
+    unsignalled_ = true;
+    if (!more) wake_reader();
+}
+
+void ShmLink::flush() {
+    std::lock_guard lock(send_mutex_);
+    // Published records are in the ring whatever happened since: always worth a wake-up.
+    if (unsignalled_) wake_reader();
+}
+
+void ShmLink::wake_reader() {
+    unsignalled_ = false;
+    // head was stored seq_cst (by the last write, or any before it): either the reader,
+    // going to sleep, sees our records, or we see it asleep and wake it.
     auto& sleeping = out_.state().reader_sleeping;
     if (sleeping.load(std::memory_order_seq_cst) != 0 && sleeping.exchange(0) != 0) {
         signal_event(out_data_);
@@ -116,6 +129,8 @@ void ShmLink::send(std::span<const std::byte> bytes, std::span<const int> fds, s
 }
 
 void ShmLink::wait_for_room(std::uint64_t needed) {
+    // The reader may sleep on records we published with `more`: it must see them to free room.
+    if (unsignalled_) wake_reader();
     const auto spin_until = std::chrono::steady_clock::now() + spin_;
     while (std::chrono::steady_clock::now() < spin_until) {
         if (out_.free_space() >= needed) return;

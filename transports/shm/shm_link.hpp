@@ -8,6 +8,11 @@
 /// facing a full ring spins for the `spin_us` setting, then sleeps on a second
 /// eventfd (signalled by the reader when `writer_sleeping` is set) and the control
 /// socket, with a timeout; a peer's death ends the wait with LinkError.
+///
+/// Batching: a frame sent with `more` is written and published at once, like any other,
+/// but the sleeping-reader check waits for the next send without `more` or flush().
+/// A writer about to sleep on a full ring does that check first: a reader asleep on
+/// published records would otherwise never free the room.
 
 #include "shm/shm_ring.hpp"
 #include "src/rendezvous.hpp"
@@ -44,12 +49,15 @@ class ShmLink final : public Link {
     const Capabilities& capabilities() const noexcept override { return capabilities_; }
     int poll_fd() const noexcept override { return poll_set_.fd(); }
     void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
-              std::uint8_t priority = 0) override;
+              std::uint8_t priority = 0, bool more = false) override;
+    void flush() override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return description_; }
 
   private:
     void wait_for_room(std::uint64_t needed);
+    /// Wakes the reader if it sleeps. Caller holds send_mutex_.
+    void wake_reader();
     /// Reads published records; false if one is malformed.
     bool drain(std::vector<Frame>& out);
     ReceiveStatus check_control();
@@ -72,7 +80,8 @@ class ShmLink final : public Link {
     std::string owned_name_;
 
     std::mutex send_mutex_;
-    std::string send_broken_;  ///< guarded by send_mutex_
+    std::string send_broken_;   ///< guarded by send_mutex_
+    bool unsignalled_ = false;  ///< records published since the last wake_reader; guarded
     std::optional<ReceiveStatus> ended_;
 };
 

@@ -12,7 +12,10 @@
 /// the store-then-load order that the sleeping flags rely on: a writer stores `head`
 /// then loads `reader_sleeping`, a reader stores `reader_sleeping` then loads `head`,
 /// and with all four seq_cst at least one of them sees the other — no lost wake-up,
-/// and no fences, which ThreadSanitizer cannot check).
+/// and no fences, which ThreadSanitizer cannot check). A batching writer (send with
+/// `more`) loads `reader_sleeping` once after several stores of `head`, perhaps on
+/// another thread; the send mutex orders those stores before that load, so the last of
+/// them and the load still pair with the reader's store and load as above.
 
 #include <atomic>
 #include <cstddef>

@@ -47,7 +47,7 @@ FragmentingLink::FragmentingLink(std::unique_ptr<Link> inner, const TransportOpt
 }
 
 void FragmentingLink::send(std::span<const std::byte> bytes, std::span<const int> fds,
-                           std::uint8_t priority) {
+                           std::uint8_t priority, bool more) {
     if (!fds.empty() && !capabilities().fd_passing) {
         throw LinkError(peer() + ": this transport cannot carry file descriptors");
     }
@@ -65,7 +65,7 @@ void FragmentingLink::send(std::span<const std::byte> bytes, std::span<const int
             send_buffer_.resize(chunk_header_size + bytes.size());
             send_buffer_[0] = std::byte{chunk_first | chunk_last};
             if (!bytes.empty()) std::memcpy(send_buffer_.data() + 1, bytes.data(), bytes.size());
-            inner_->send(send_buffer_, fds, priority);
+            inner_->send(send_buffer_, fds, priority, more);
         } else {
             bool first = true;
             while (first || sent < bytes.size()) {
@@ -76,7 +76,9 @@ void FragmentingLink::send(std::span<const std::byte> bytes, std::span<const int
                 send_buffer_[0] = std::byte((first ? chunk_first : 0U) | (last ? chunk_last : 0U));
                 if (first) write_le64(send_buffer_.data() + 1, bytes.size());
                 std::memcpy(send_buffer_.data() + header, bytes.data() + sent, n);
-                inner_->send(send_buffer_, first ? fds : std::span<const int>{}, priority);
+                // Every chunk but the last may wait in the inner link's buffer.
+                inner_->send(send_buffer_, first ? fds : std::span<const int>{}, priority,
+                             last ? more : true);
                 sent += n;
                 first = false;
             }

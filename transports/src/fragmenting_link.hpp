@@ -58,7 +58,8 @@ class FragmentingLink final : public Link {
     /// Sends the chunks of one frame under one lock, each with the frame's priority, so
     /// the chunks of two frames never interleave within one priority.
     void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
-              std::uint8_t priority = 0) override;
+              std::uint8_t priority = 0, bool more = false) override;
+    void flush() override { inner_->flush(); }
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return inner_->peer(); }
 

@@ -13,6 +13,7 @@
 #include <array>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
 #include <system_error>
 #include <utility>
 
@@ -102,7 +103,8 @@ StreamLink::StreamLink(Fd read_end, Fd write_end, Capabilities capabilities,
     capabilities_.fd_passing = false;  // pipes carry bytes only
 }
 
-void StreamLink::send(std::span<const std::byte> bytes, std::span<const int> fds, std::uint8_t) {
+void StreamLink::send(std::span<const std::byte> bytes, std::span<const int> fds, std::uint8_t,
+                      bool more) {
     if (!fds.empty() && !capabilities_.fd_passing) {
         throw LinkError(peer_ + ": this transport cannot carry file descriptors");
     }
@@ -118,19 +120,62 @@ void StreamLink::send(std::span<const std::byte> bytes, std::span<const int> fds
     }
     std::lock_guard lock(send_mutex_);
     if (!send_broken_.empty()) throw LinkError(peer_ + ": link is broken: " + send_broken_);
+    if (!fds.empty()) {
+        // The descriptors must ride on their own frame's first byte: the kept frames go first.
+        if (!out_.empty()) write_out(std::nullopt);
+        try {
+            const auto prefix = le32(static_cast<std::uint32_t>(bytes.size()));
+            const std::array<std::span<const std::byte>, 2> parts{prefix, bytes};
+            write_all(parts, fds);
+        } catch (const LinkError& error) {
+            // A frame may be half written: the stream cannot carry another one.
+            send_broken_ = error.what();
+            throw;
+        }
+        return;
+    }
+    if (more && out_.size() + frame_prefix_size + bytes.size() <= send_batch_limit) {
+        const auto prefix = le32(static_cast<std::uint32_t>(bytes.size()));
+        out_.insert(out_.end(), prefix.begin(), prefix.end());
+        out_.insert(out_.end(), bytes.begin(), bytes.end());
+        return;
+    }
+    write_out(bytes);
+}
+
+void StreamLink::flush() {
+    std::lock_guard lock(send_mutex_);
+    if (out_.empty()) return;
+    if (!send_broken_.empty()) throw LinkError(peer_ + ": link is broken: " + send_broken_);
+    write_out(std::nullopt);
+}
+
+void StreamLink::write_out(std::optional<std::span<const std::byte>> bytes) {
     try {
-        write_all(bytes, fds);
+        if (bytes) {
+            const auto prefix = le32(static_cast<std::uint32_t>(bytes->size()));
+            const std::array<std::span<const std::byte>, 3> parts{out_, prefix, *bytes};
+            write_all(parts, {});
+        } else {
+            const std::array<std::span<const std::byte>, 1> parts{out_};
+            write_all(parts, {});
+        }
     } catch (const LinkError& error) {
-        // A frame may be half written: the stream cannot carry another one.
+        // Kept frames are lost, and one may be half written: nothing can follow.
+        out_.clear();
         send_broken_ = error.what();
         throw;
     }
+    out_.clear();
+    // A buffer grown by no more than the limit is kept: batches reuse it.
 }
 
-void StreamLink::write_all(std::span<const std::byte> bytes, std::span<const int> fds) {
-    const auto prefix = le32(static_cast<std::uint32_t>(bytes.size()));
-    std::array<std::span<const std::byte>, 2> parts{std::span<const std::byte>(prefix), bytes};
-    const std::size_t total = prefix.size() + bytes.size();
+void StreamLink::write_all(std::span<const std::span<const std::byte>> parts,
+                           std::span<const int> fds) {
+    constexpr std::size_t max_parts = 3;
+    if (parts.size() > max_parts) throw std::logic_error("StreamLink::write_all: too many parts");
+    std::size_t total = 0;
+    for (auto part : parts) total += part.size();
     std::size_t sent = 0;
     ControlBuffer control{};
     std::optional<SigpipeBlocked> no_sigpipe;
@@ -138,11 +183,11 @@ void StreamLink::write_all(std::span<const std::byte> bytes, std::span<const int
 
     while (sent < total) {
         // The iovecs of what is left to send.
-        std::array<iovec, 2> iov{};
+        std::array<iovec, max_parts> iov{};
         std::size_t iov_count = 0;
         std::size_t skip = sent;
         for (auto part : parts) {
-            if (skip >= part.size()) {
+            if (skip >= part.size()) {  // also skips empty parts: an iovec needs no 0 bytes
                 skip -= part.size();
                 continue;
             }

@@ -26,9 +26,17 @@ namespace courier::detail {
 inline constexpr std::size_t frame_prefix_size = 4;
 /// The kernel's limit on descriptors in one SCM_RIGHTS message (SCM_MAX_FD).
 inline constexpr std::size_t max_fds_per_frame = 253;
+/// Most bytes a StreamLink keeps from send(..., more = true) before it writes them.
+inline constexpr std::size_t send_batch_limit = std::size_t{64} << 10;
 
 /// A Link over a connected SOCK_STREAM socket. The socket must be non-blocking: the
 /// reactor reads it, and send() waits for room with poll() instead.
+///
+/// Batching: frames sent with `more` wait, prefixed, in a buffer of up to
+/// send_batch_limit bytes; the frame that would overflow it, a frame sent without
+/// `more`, and flush() write the buffer with one write, the frame joining it as a
+/// separate iovec (never copied). A frame with descriptors is written on its own, after
+/// the buffer, so its SCM_RIGHTS still ride on its first byte.
 class StreamLink : public Link {
   public:
     /// `peer` describes the other end for logs; `capabilities.fd_passing` says whether
@@ -46,7 +54,8 @@ class StreamLink : public Link {
     const Capabilities& capabilities() const noexcept override { return capabilities_; }
     int poll_fd() const noexcept override { return socket_.get(); }
     void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
-              std::uint8_t priority = 0) override;
+              std::uint8_t priority = 0, bool more = false) override;
+    void flush() override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return peer_; }
     /// True while part of a frame has arrived and the rest has not.
@@ -61,7 +70,12 @@ class StreamLink : public Link {
         std::vector<Fd> fds;
     };
 
-    void write_all(std::span<const std::byte> bytes, std::span<const int> fds);
+    /// Writes `parts` back to back, blocking while the stream is full; `fds` ride on the
+    /// first byte. Caller holds send_mutex_.
+    void write_all(std::span<const std::span<const std::byte>> parts, std::span<const int> fds);
+    /// Writes the kept frames, then the frame `bytes` if given, then empties the buffer;
+    /// on failure marks the link broken. Caller holds send_mutex_.
+    void write_out(std::optional<std::span<const std::byte>> bytes);
     int write_fd() const noexcept { return write_end_ ? write_end_.get() : socket_.get(); }
     void wait_writable();
     /// Reads once; returns a final status on EOF or error, nullopt when it may go on.
@@ -79,7 +93,8 @@ class StreamLink : public Link {
     std::string peer_;
 
     std::mutex send_mutex_;
-    std::string send_broken_;  ///< why sending failed (the stream is desynchronized); guarded
+    std::string send_broken_;     ///< why sending failed (the stream is desynchronized); guarded
+    std::vector<std::byte> out_;  ///< prefixed frames kept by send(more); guarded
 
     std::vector<std::byte> in_;           ///< bytes read but not yet framed; in_[0] starts a frame
     std::uint64_t in_offset_ = 0;         ///< stream offset of in_[0]

@@ -146,7 +146,7 @@ void SysvLink::fail_send(const std::string& why) {
 }
 
 void SysvLink::send(std::span<const std::byte> bytes, std::span<const int> fds,
-                    std::uint8_t priority) {
+                    std::uint8_t priority, bool /*more: one message per msgsnd anyway*/) {
     if (!fds.empty())
         throw LinkError(description_ + ": this transport cannot carry file descriptors");
     if (bytes.size() > max_frame_size_) {

@@ -45,7 +45,7 @@ class SysvLink final : public Link {
     const Capabilities& capabilities() const noexcept override { return capabilities_; }
     int poll_fd() const noexcept override { return poll_set_.fd(); }
     void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
-              std::uint8_t priority = 0) override;
+              std::uint8_t priority = 0, bool more = false) override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return description_; }
 

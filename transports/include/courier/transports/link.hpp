@@ -49,8 +49,18 @@ class Link {
     /// still queued on this link, and frames of one priority keep their order. Elsewhere
     /// every frame keeps send order. Throws LinkError if the frame cannot be sent (broken
     /// link, too large, fds refused).
+    ///
+    /// Batching: with `more` true the caller says more frames follow soon, and the link
+    /// may keep this frame in its own bounded buffer instead of handing it to the
+    /// mechanism now (a frame with fds is never kept). With `more` false, every frame
+    /// kept so far (by any thread) and this one are handed over before send returns.
+    /// Order is send order either way. A failure while writing kept frames throws
+    /// LinkError from whichever call writes them, and the link is then broken.
     virtual void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
-                      std::uint8_t priority = 0) = 0;
+                      std::uint8_t priority = 0, bool more = false) = 0;
+    /// Hands every frame kept by `send(..., more = true)` to the mechanism. Thread-safe;
+    /// throws LinkError like send. The default, for links that keep nothing, does nothing.
+    virtual void flush() {}
     /// Appends every frame that has arrived to `out` without blocking.
     virtual ReceiveStatus receive(std::vector<Frame>& out) = 0;
     /// Human-readable description of the other end, for logs and `courier links`.
