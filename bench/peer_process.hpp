@@ -7,7 +7,7 @@
 
 #include "peer_protocol.hpp"
 
-#include <courier/transports/fd.hpp>
+#include <courier/fd.hpp>
 
 #include <sys/types.h>
 

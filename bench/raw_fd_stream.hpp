@@ -6,7 +6,7 @@
 
 #include "raw_mechanism.hpp"
 
-#include <courier/transports/fd.hpp>
+#include <courier/fd.hpp>
 
 namespace courier::bench {
 

@@ -4,7 +4,7 @@
 /// signals it, and never leaves a zombie. Node::spawn_process starts one linked to its
 /// node; ChildProcess::start starts a plain one.
 
-#include <courier/transports/fd.hpp>
+#include <courier/fd.hpp>
 
 #include <sys/types.h>
 
