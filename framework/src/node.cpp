@@ -130,7 +130,8 @@ NodeCore::NodeCore(Node& owner, NodeOptions options) : owner_(owner), options_(s
 }
 
 void NodeCore::start() {
-    scheduler_ = std::make_unique<Scheduler>(options_.threads, options_.worker_spin);
+    scheduler_ = std::make_unique<Scheduler>(options_.threads, options_.worker_spin,
+                                             static_cast<IdlePoll*>(this));
     reactor_ = std::make_unique<Reactor>();
     if (!options_.use_registry) return;
 
@@ -566,6 +567,10 @@ void NodeCore::watch_link(const std::shared_ptr<PeerLink>& peer) {
     {
         std::lock_guard lock(peers_mutex_);
         links_.insert(peer);
+        if (peer->link->capabilities().memory_polling) {
+            polled_.push_back(peer);
+            ++polled_version_;
+        }
     }
     std::weak_ptr<PeerLink> weak = peer;
     reactor_->add(peer->link->poll_fd(), [this, weak] {
@@ -584,14 +589,51 @@ void NodeCore::on_accept(Listener& listener) {
 }
 
 void NodeCore::on_readable(const std::shared_ptr<PeerLink>& peer) {
-    std::vector<Frame> frames;
+    std::lock_guard lock(peer->receiving);  // a polling worker may be receiving
+    receive_frames(peer);
+}
+
+void NodeCore::receive_frames(const std::shared_ptr<PeerLink>& peer) {
+    if (peer->broken) return;
+    auto& frames = peer->inbox;
+    frames.clear();
     auto status = peer->link->receive(frames);
     for (auto& frame : frames) {
-        if (peer->broken) return;
+        if (peer->broken) break;
         on_frame(peer, frame);
     }
+    frames.clear();
     if (status.state == ReceiveStatus::State::closed) drop_peer(peer, closed_by_peer);
     if (status.state == ReceiveStatus::State::failed) drop_peer(peer, status.reason);
+}
+
+// ---- Polling links from an idle worker -------------------------------------------------
+
+void NodeCore::refresh_polled() {
+    std::lock_guard lock(peers_mutex_);
+    polling_ = polled_;
+    polling_version_ = polled_version_.load(std::memory_order_relaxed);
+}
+
+void NodeCore::polling(bool on) noexcept {
+    if (on && polling_version_ != polled_version_.load(std::memory_order_acquire)) refresh_polled();
+    for (const auto& peer : polling_) peer->link->set_polled(on);
+}
+
+bool NodeCore::poll() {
+    if (polling_version_ != polled_version_.load(std::memory_order_acquire)) {
+        polling(false);  // links gone from the list must signal again
+        polling(true);
+    }
+    bool arrived = false;
+    for (const auto& peer : polling_) {
+        if (!peer->link->input_pending()) continue;
+        std::unique_lock lock(peer->receiving, std::try_to_lock);
+        if (!lock.owns_lock()) continue;  // the reactor has it
+        receive_frames(peer);
+        arrived = true;
+    }
+    return arrived;
 }
 
 void NodeCore::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
@@ -657,6 +699,7 @@ void NodeCore::drop_peer(const std::shared_ptr<PeerLink>& peer, const std::strin
         peers_.erase(it);
     std::erase_if(route_cache_, [&](const auto& route) { return route.second == peer->node; });
     links_.erase(peer);
+    if (std::erase(polled_, peer) != 0) ++polled_version_;
 }
 
 void NodeCore::dead_letter(const Letter& letter, ErrorCode code, const std::string& reason) {

@@ -35,12 +35,16 @@ struct PeerLink {
         errors{0};
     /// Frames sent with `more` since the link last wrote everything: lost if a flush fails.
     std::atomic<std::uint64_t> unflushed{0};
+    /// Held while frames are taken from the link and delivered, by the reactor or by a
+    /// worker polling it: one receiver at a time, in order.
+    std::mutex receiving;
+    std::vector<Frame> inbox;  ///< guarded by `receiving`; reused
 };
 
-class NodeCore {
+class NodeCore final : private IdlePoll {
   public:
     NodeCore(Node& owner, NodeOptions options);
-    ~NodeCore();
+    ~NodeCore() override;
 
     void start();
     void stop_all();
@@ -111,6 +115,13 @@ class NodeCore {
     void listen_on_transports();
     void on_accept(Listener& listener);
     void on_readable(const std::shared_ptr<PeerLink>& peer);
+    /// Takes the link's frames and delivers them; caller holds peer->receiving.
+    void receive_frames(const std::shared_ptr<PeerLink>& peer);
+    // IdlePoll: an idle worker polls the links that can be polled in memory.
+    void polling(bool on) noexcept override;
+    bool poll() override;
+    /// Takes the current list of polled links into polling_ (the poller's copy).
+    void refresh_polled();
     void on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame);
     void drop_peer(const std::shared_ptr<PeerLink>& peer, const std::string& reason);
     void on_name_down(const registry::NameDown& down);
@@ -141,6 +152,12 @@ class NodeCore {
     std::unordered_map<std::string, std::string> route_cache_;  ///< actor name -> node name
     /// Links to children we spawned, by pid: routing finds them before their Hello arrives.
     std::map<pid_t, std::weak_ptr<PeerLink>> children_;
+    /// The open links with Capabilities::memory_polling, and a count of its changes.
+    std::vector<std::shared_ptr<PeerLink>> polled_;
+    std::atomic<std::uint64_t> polled_version_{0};
+    /// The polling worker's copy (only the worker holding the scheduler's poll token).
+    std::vector<std::shared_ptr<PeerLink>> polling_;
+    std::uint64_t polling_version_ = 0;
 
     std::mutex watch_mutex_;
     std::map<std::string, std::set<std::string>, std::less<>> watchers_;  ///< name -> actors

@@ -5,7 +5,18 @@
 
 namespace courier::detail {
 
-Scheduler::Scheduler(std::size_t threads, std::chrono::microseconds spin) : spin_(spin) {
+namespace {
+/// While a worker polls the links: the scheduler it belongs to and where the first cell
+/// its poll makes ready goes.
+struct Claim {
+    const Scheduler* scheduler = nullptr;
+    std::shared_ptr<ActorCell>* cell = nullptr;
+};
+thread_local Claim this_thread_claim;
+}  // namespace
+
+Scheduler::Scheduler(std::size_t threads, std::chrono::microseconds spin, IdlePoll* poll)
+    : spin_(spin), poll_(poll) {
     if (threads == 0) threads = 1;
     for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
 }
@@ -15,6 +26,10 @@ Scheduler::~Scheduler() {
 }
 
 void Scheduler::schedule(std::shared_ptr<ActorCell> cell) {
+    if (auto& claim = this_thread_claim; claim.scheduler == this && !*claim.cell) {
+        *claim.cell = std::move(cell);
+        return;
+    }
     ready_.enqueue(std::move(cell));
 }
 
@@ -24,26 +39,52 @@ void Scheduler::stop() {
     workers_.clear();  // joins
 }
 
-bool Scheduler::poll(std::shared_ptr<ActorCell>& cell) {
+bool Scheduler::idle(std::shared_ptr<ActorCell>& cell) {
     using Clock = std::chrono::steady_clock;
+    const bool polls = poll_ != nullptr && !poll_taken_.exchange(true, std::memory_order_acquire);
+    if (polls) poll_->polling(true);
+    bool found = false;
     Clock::time_point give_up;  // read the clock only once the first polls found nothing
     for (unsigned i = 1;; ++i) {
-        if (ready_.try_dequeue(cell)) return true;
+        if (ready_.try_dequeue(cell)) {
+            found = true;
+            break;
+        }
+        if (polls) {
+            this_thread_claim = {this, &cell};
+            const bool arrived = poll_->poll();
+            this_thread_claim = {};
+            if (cell) {
+                found = true;
+                break;
+            }
+            if (arrived) {  // frames for a cell already running: poll a full spin more
+                i = 0;
+                continue;
+            }
+        }
         if (i % 64 == 0) {
             if (i == 64)
                 give_up = Clock::now() + spin_;
             else if (Clock::now() >= give_up)
-                return false;
+                break;
         }
         cpu_relax();
     }
+    // Released before the cell runs: a long handler must not keep the links unpolled
+    // while the peer believes someone polls them.
+    if (polls) {
+        poll_->polling(false);
+        poll_taken_.store(false, std::memory_order_release);
+    }
+    return found;
 }
 
 void Scheduler::work() {
     for (;;) {
         std::shared_ptr<ActorCell> cell;
         // Spin, then sleep (the queue's own wait spins a little more before it blocks).
-        if (!poll(cell)) ready_.wait_dequeue(cell);
+        if (!idle(cell)) ready_.wait_dequeue(cell);
         if (!cell) return;
         // While the cell has letters and no other cell waits, it keeps this worker: no
         // trip through the ready queue, no hand-off to another thread.

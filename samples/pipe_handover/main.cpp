@@ -25,8 +25,13 @@ struct Written {
     template <class A>
     void serialize(A&) {}
 };
+struct Done {
+    template <class A>
+    void serialize(A&) {}
+};
 COURIER_MESSAGE(WriteInto, "pipe_handover.WriteInto");
 COURIER_MESSAGE(Written, "pipe_handover.Written");
+COURIER_MESSAGE(Done, "pipe_handover.Done");
 
 int main() {
     if (::fork() == 0) {  // the writer process
@@ -37,8 +42,9 @@ int main() {
                     order.text + " (written by pid " + std::to_string(::getpid()) + ")\n";
                 if (::write(order.fd.get(), line.data(), line.size()) < 0) return;
                 self.reply(Written{});
-                node.shutdown();
             });  // order.fd closes here, with the message
+            // The writer stays until the reader is done with the link.
+            self.handle<Done>([&node](Done&) { node.shutdown(); });
         });
         node.wait();
         return 0;
@@ -67,5 +73,6 @@ int main() {
     ::close(ends[0]);
     std::cout << "pipe_handover: read \"" << got.substr(0, got.size() - 1) << "\" over "
               << node.links().front().transport << "\n";
+    node.send("writer", Done{});
     ::wait(nullptr);
 }

@@ -184,3 +184,32 @@ TEST_CASE("a shm reader that never called receive is woken by the first frame",
     REQUIRE(wait_readable(pair.server->poll_fd()));
     CHECK(receive_frames(*pair.server, 1).frames.size() == 1);
 }
+
+TEST_CASE("a polled shm link takes frames without a wake-up and signals again when polling stops",
+          "[transport][shm]") {
+    // An idle worker polls shm links in memory (Link::set_polled): a writer must then
+    // skip its system call, and nothing may be stranded when polling stops.
+    ShmName name;
+    auto pair = connect_pair(name.endpoint());
+    auto& reader = *pair.server;
+    REQUIRE(reader.capabilities().memory_polling);
+    auto signalled = [&] { return wait_readable(reader.poll_fd(), milliseconds(0)); };
+
+    reader.set_polled(true);
+    CHECK_FALSE(reader.input_pending());
+    pair.client->send(pattern(5, 1));  // the writer decides to signal or not before it returns
+    CHECK(reader.input_pending());
+    CHECK_FALSE(signalled());
+    CHECK(receive_frames(reader, 1).frames.size() == 1);
+    CHECK_FALSE(reader.input_pending());
+
+    pair.client->send(pattern(6, 2));  // still polled: no signal after a receive either
+    CHECK_FALSE(signalled());
+    reader.set_polled(false);  // a frame is waiting: the reactor must hear of it now
+    CHECK(signalled());
+    CHECK(receive_frames(reader, 1).frames.size() == 1);
+
+    pair.client->send(pattern(7, 3));  // not polled: every first frame signals
+    CHECK(wait_readable(reader.poll_fd()));
+    CHECK(receive_frames(reader, 1).frames.size() == 1);
+}

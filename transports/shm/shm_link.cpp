@@ -206,6 +206,12 @@ ReceiveStatus ShmLink::receive(std::vector<Frame>& out) {
             return end(std::move(status));
         }
     }
+    // A poller will look again by itself; otherwise the next record must signal.
+    if (!polled_.load(std::memory_order_relaxed)) arm_signal();
+    return {};
+}
+
+void ShmLink::arm_signal() noexcept {
     auto& sleeping = in_.state().reader_sleeping;
     sleeping.store(1, std::memory_order_seq_cst);  // then load head (seq_cst)
     if (in_.readable()) {
@@ -213,7 +219,16 @@ ReceiveStatus ShmLink::receive(std::vector<Frame>& out) {
         sleeping.store(0, std::memory_order_relaxed);
         signal_event(in_data_);
     }
-    return {};
+}
+
+void ShmLink::set_polled(bool polled) noexcept {
+    polled_.store(polled, std::memory_order_relaxed);
+    // Polled: writers need not signal. (A receive() racing with this may set the flag
+    // again: that costs a needless signal, never a lost one.)
+    if (polled)
+        in_.state().reader_sleeping.store(0, std::memory_order_relaxed);
+    else
+        arm_signal();
 }
 
 }  // namespace courier::detail

@@ -9,6 +9,10 @@
 /// eventfd (signalled by the reader when `writer_sleeping` is set) and the control
 /// socket, with a timeout; a peer's death ends the wait with LinkError.
 ///
+/// Polling: while a thread polls the link (set_polled(true)) the reader does not set
+/// `reader_sleeping`, so writers signal nothing; when polling stops it sets it and
+/// signals its own eventfd if records are waiting, and the reactor takes over.
+///
 /// Batching: a frame sent with `more` is written and published at once, like any other,
 /// but the sleeping-reader check waits for the next send without `more` or flush().
 /// A writer about to sleep on a full ring does that check first: a reader asleep on
@@ -23,6 +27,7 @@
 #include <boost/interprocess/mapped_region.hpp>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -52,6 +57,8 @@ class ShmLink final : public Link {
               std::uint8_t priority = 0, bool more = false) override;
     void flush() override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
+    bool input_pending() const noexcept override { return in_.readable(); }
+    void set_polled(bool polled) noexcept override;
     std::string peer() const override { return description_; }
 
   private:
@@ -60,6 +67,8 @@ class ShmLink final : public Link {
     void wake_reader();
     /// Reads published records; false if one is malformed.
     bool drain(std::vector<Frame>& out);
+    /// Sets `reader_sleeping` so the next record signals; signals now if one is waiting.
+    void arm_signal() noexcept;
     ReceiveStatus check_control();
     ReceiveStatus end(ReceiveStatus status);
     [[noreturn]] void fail_send(const std::string& why);
@@ -83,6 +92,7 @@ class ShmLink final : public Link {
     std::string send_broken_;   ///< guarded by send_mutex_
     bool unsignalled_ = false;  ///< records published since the last wake_reader; guarded
     std::optional<ReceiveStatus> ended_;
+    std::atomic<bool> polled_{false};
 };
 
 }  // namespace courier::detail

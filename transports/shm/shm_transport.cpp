@@ -156,7 +156,8 @@ Capabilities ShmTransport::capabilities() noexcept {
     return Capabilities{.native_frame_limit = detail::shm_frame_limit,
                         .fd_passing = false,
                         .priorities = false,
-                        .cross_host = false};
+                        .cross_host = false,
+                        .memory_polling = true};
 }
 
 std::unique_ptr<Listener> ShmTransport::listen(const Endpoint& endpoint,

@@ -61,6 +61,8 @@ class FragmentingLink final : public Link {
               std::uint8_t priority = 0, bool more = false) override;
     void flush() override { inner_->flush(); }
     ReceiveStatus receive(std::vector<Frame>& out) override;
+    bool input_pending() const noexcept override { return inner_->input_pending(); }
+    void set_polled(bool polled) noexcept override { inner_->set_polled(polled); }
     std::string peer() const override { return inner_->peer(); }
 
   private:

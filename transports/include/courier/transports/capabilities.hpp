@@ -14,6 +14,9 @@ struct Capabilities {
     bool fd_passing = false;  ///< can carry file descriptors with a frame
     bool priorities = false;  ///< delivers higher-priority frames first
     bool cross_host = false;  ///< can connect nodes on different hosts
+    /// Link::input_pending() reads memory, no system call: an idle thread may spin on it
+    /// and take frames without the wake-up through poll_fd() (shm:).
+    bool memory_polling = false;
 };
 
 }  // namespace courier

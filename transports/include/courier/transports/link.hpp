@@ -3,8 +3,9 @@
 /// A link: one connected, bidirectional channel of frames between two endpoints.
 ///
 /// Threading contract: `send` may be called from any thread (a link serializes its
-/// writers); `receive` is called by one thread at a time (the node's reactor), when
-/// `poll_fd()` is readable. Errors: `send` throws LinkError when the link is broken;
+/// writers); `receive` is called by one thread at a time (the node's reactor when
+/// `poll_fd()` is readable, or a worker polling a link with
+/// Capabilities::memory_polling). Errors: `send` throws LinkError when the link is broken;
 /// `receive` reports the peer's end or a protocol violation as its status.
 
 #include <courier/transports/capabilities.hpp>
@@ -63,6 +64,15 @@ class Link {
     virtual void flush() {}
     /// Appends every frame that has arrived to `out` without blocking.
     virtual ReceiveStatus receive(std::vector<Frame>& out) = 0;
+
+    // Polling, for links with Capabilities::memory_polling (the defaults suit the rest).
+    /// True when frames may be waiting, from a look at memory alone; cheap, any thread.
+    virtual bool input_pending() const noexcept { return false; }
+    /// `true`: a thread polls input_pending() now, so the peer need not make poll_fd()
+    /// readable for new frames (that costs it a system call and wakes a sleeping
+    /// reactor). `false`: polling stops; frames that arrived meanwhile and every later
+    /// one make poll_fd() readable again. Called by one thread at a time.
+    virtual void set_polled(bool) noexcept {}
     /// Human-readable description of the other end, for logs and `courier links`.
     virtual std::string peer() const = 0;
 };
