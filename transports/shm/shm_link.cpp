@@ -188,7 +188,10 @@ ReceiveStatus ShmLink::end(ReceiveStatus status) {
 
 ReceiveStatus ShmLink::receive(std::vector<Frame>& out) {
     if (ended_) return *ended_;
-    clear_event(in_data_);
+    // Clear, then drain: a signal cleared here was for a record the drain takes. A poller
+    // that saw records skips the system call; a stale signal is cleared by the reactor's
+    // call, which finds the ring empty.
+    if (!polled_.load(std::memory_order_relaxed) || !in_.readable()) clear_event(in_data_);
     const auto before = out.size();
     if (!drain(out)) {
         return end({ReceiveStatus::State::failed,
