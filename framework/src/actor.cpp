@@ -147,7 +147,12 @@ ActorCell* ActorCell::route(const std::string& name) {
 }
 
 void ActorCell::kick() {
-    if (!scheduled.exchange(true)) node.scheduler().schedule(shared_from_this());
+    // A plain load first: while the cell runs, the flag stays set and every sender would
+    // otherwise pull its cache line over with a read-modify-write. A stale `true` is safe:
+    // the worker clears the flag before it looks at the mailbox (under the lock our push
+    // released), so it sees our letter and runs again.
+    if (!scheduled.load(std::memory_order_relaxed) && !scheduled.exchange(true))
+        node.scheduler().schedule(shared_from_this());
 }
 
 bool ActorCell::run() {

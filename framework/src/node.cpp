@@ -130,8 +130,10 @@ NodeCore::NodeCore(Node& owner, NodeOptions options) : owner_(owner), options_(s
 }
 
 void NodeCore::start() {
-    scheduler_ = std::make_unique<Scheduler>(options_.threads, options_.worker_spin,
-                                             static_cast<IdlePoll*>(this));
+    // Without the registry a node has no links: nothing for idle workers to poll.
+    scheduler_ = std::make_unique<Scheduler>(
+        options_.threads, options_.worker_spin,
+        options_.use_registry ? static_cast<IdlePoll*>(this) : nullptr);
     reactor_ = std::make_unique<Reactor>();
     if (!options_.use_registry) return;
 
