@@ -121,9 +121,10 @@ void spawn_pinger(Node& node, const std::string& name, const std::string& echo,
             Pattern pattern;
             std::uint64_t seq = 0, sent = checksum_seed, echoed = checksum_seed, start = 0;
             std::vector<double> round_trips;
+            AllocWindow allocs;  ///< over the measured round trips
         };
-        auto state =
-            std::make_shared<State>(State{Pattern(o.size), 0, checksum_seed, checksum_seed, 0, {}});
+        auto state = std::make_shared<State>(
+            State{Pattern(o.size), 0, checksum_seed, checksum_seed, 0, {}, AllocWindow(o.count)});
         state->round_trips.reserve(o.count);
         auto send_next = [&self, &o, echo, state] {
             Payload payload = make_payload(state->pattern, state->seq);
@@ -137,18 +138,21 @@ void spawn_pinger(Node& node, const std::string& name, const std::string& echo,
         self.handle<Payload>([&o, &report, state, send_next](Payload& payload) {
             const auto end = now_ns();
             state->echoed = fold(state->echoed, payload.seq, payload.bytes);
-            if (state->seq >= o.warmup)
+            if (state->seq >= o.warmup) {
                 state->round_trips.push_back(static_cast<double>(end - state->start));
+                state->allocs.at(state->seq - o.warmup);
+            }
             if (++state->seq < o.warmup + o.count) return send_next();
             const auto stats = summarize(state->round_trips);
-            report.result(Side::a, {{"rounds", std::to_string(o.count)},
-                                    {"checksum", std::to_string(state->sent)},
-                                    {"echoed", std::to_string(state->echoed)},
-                                    {"p50_ns", std::to_string(stats.p50_ns)},
-                                    {"p99_ns", std::to_string(stats.p99_ns)},
-                                    {"p999_ns", std::to_string(stats.p999_ns)},
-                                    {"min_ns", std::to_string(stats.min_ns)},
-                                    {"max_ns", std::to_string(stats.max_ns)}});
+            report.result(Side::a, joined({{"rounds", std::to_string(o.count)},
+                                           {"checksum", std::to_string(state->sent)},
+                                           {"echoed", std::to_string(state->echoed)},
+                                           {"p50_ns", std::to_string(stats.p50_ns)},
+                                           {"p99_ns", std::to_string(stats.p99_ns)},
+                                           {"p999_ns", std::to_string(stats.p999_ns)},
+                                           {"min_ns", std::to_string(stats.min_ns)},
+                                           {"max_ns", std::to_string(stats.max_ns)}},
+                                          state->allocs.fields(o.count_allocs)));
         });
     });
 }

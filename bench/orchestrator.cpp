@@ -218,6 +218,8 @@ class Orchestrator {
             record.p999_ns = real_field(a, "p999_ns");
             record.min_ns = real_field(a, "min_ns");
             record.max_ns = real_field(a, "max_ns");
+            // The pinging process, per round trip: one send and one receive.
+            record.allocs_sender = optional_field(a, "allocs_per_msg");
         }
     }
 

@@ -59,9 +59,12 @@ void print_rows(const std::vector<std::vector<std::string>>& rows) {
     }
 }
 
+std::string allocs(const std::optional<double>& v) {
+    return v ? format("%.2f", *v) : "-";
+}
+
 std::string allocs(const Medians& m) {
-    auto one = [](const std::optional<double>& v) { return v ? format("%.2f", *v) : "-"; };
-    return one(m.allocs_sender) + " / " + one(m.allocs_receiver);
+    return allocs(m.allocs_sender) + " / " + allocs(m.allocs_receiver);
 }
 
 }  // namespace
@@ -115,6 +118,7 @@ void print_tables(const Results& results) {
         std::vector<std::vector<std::string>> rows{{"TRANSPORT", "SIZE", "ROUND TRIPS",
                                                     "COURIER P50", "P99", "P99.9", "RAW P50", "P99",
                                                     "P99.9", "P50 COURIER/RAW"}};
+        if (o.count_allocs) rows.front().push_back("ALLOCS/ROUND TRIP");
         for (const auto& s : results.summaries) {
             if (s.kind != Kind::latency) continue;
             note_status(s, s.courier, "courier");
@@ -126,6 +130,8 @@ void print_tables(const Results& results) {
                 row.push_back(med->measured() ? micros(med->p999_ns) : "");
             }
             row.push_back(ratio(s.ratio));
+            if (o.count_allocs)
+                row.push_back(s.courier.measured() ? allocs(s.courier.allocs_sender) : "");
             rows.push_back(std::move(row));
         }
         print_rows(rows);

@@ -12,8 +12,8 @@ namespace {
 const std::string no_sender;
 }
 
-void Actor::post(Letter&& letter) {
-    cell_->send(std::move(letter));
+void Actor::post(Letter&& letter, detail::Draft* draft) {
+    cell_->send(std::move(letter), draft);
 }
 
 void Actor::watch(std::string_view name) {
@@ -126,11 +126,13 @@ void ActorCell::deliver(Letter&& letter) {
     kick();
 }
 
-void ActorCell::send(Letter&& letter) {
-    if (ActorCell* to = letter.origin ? nullptr : route(letter.recipient))
+void ActorCell::send(Letter&& letter, Draft* draft) {
+    if (ActorCell* to = letter.origin ? nullptr : route(letter.recipient)) {
+        if (draft) letter.body = draft->detach();
         node.deliver_local(*to, std::move(letter));
-    else
-        node.post(std::move(letter));
+    } else {
+        node.post(std::move(letter), draft);
+    }
 }
 
 ActorCell* ActorCell::route(const std::string& name) {

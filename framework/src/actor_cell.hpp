@@ -38,8 +38,9 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     ActorCell(NodeCore& node, std::unique_ptr<Actor> actor);
 
     void deliver(Letter&& letter) override;
-    /// Routes a letter its actor sends. Called only from the actor's own turn.
-    void send(Letter&& letter);
+    /// Routes a letter its actor sends (`draft`: its body, if `letter.body` is null).
+    /// Called only from the actor's own turn.
+    void send(Letter&& letter, Draft* draft);
     /// Runs up to a batch of letters on the calling worker. True when letters remain and
     /// the cell is still scheduled: the caller runs it again or queues it.
     bool run();

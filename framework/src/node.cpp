@@ -352,10 +352,11 @@ std::shared_ptr<ActorCell> NodeCore::find_cell(const std::string& name) {
 
 // ---- Routing ---------------------------------------------------------------------------
 
-void NodeCore::post(Letter&& letter) {
+void NodeCore::post(Letter&& letter, Draft* draft) {
+    const Body* body = draft ? draft : letter.body.get();
     if (letter.origin) {  // an answer goes back over the link its request came on
         auto peer = letter.origin;
-        send_remote(letter, peer);
+        send_remote(letter, *body, peer);
         return;
     }
     if (!is_valid_name(letter.recipient)) {
@@ -364,6 +365,7 @@ void NodeCore::post(Letter&& letter) {
         return;
     }
     if (auto box = find_local(letter.recipient)) {
+        if (draft) letter.body = draft->detach();
         deliver_local(*box, std::move(letter));
         return;
     }
@@ -378,7 +380,7 @@ void NodeCore::post(Letter&& letter) {
         dead_letter(letter, ErrorCode::unknown_name, why_not);
         return;
     }
-    send_remote(letter, peer);
+    send_remote(letter, *body, peer);
 }
 
 // ---- Batching sends of one turn ---------------------------------------------------------
@@ -391,6 +393,32 @@ struct ThreadBatch {
     std::vector<std::shared_ptr<PeerLink>> links;
 };
 thread_local ThreadBatch this_thread_batch;
+
+/// The frame a remote send encodes into: this thread's buffer, lent for the send and kept
+/// with its capacity afterwards, so a steady stream of sends allocates no frame. A send
+/// made during another (a DeadLetter from a failed one) finds the slot empty and uses a
+/// buffer of its own.
+class SendBuffer {
+  public:
+    SendBuffer() noexcept { bytes.swap(spare()); }
+    ~SendBuffer() {
+        // A buffer grown by a large frame is not kept for small ones.
+        constexpr std::size_t kept_capacity = std::size_t{4} << 20;
+        if (bytes.capacity() > kept_capacity) return;
+        bytes.clear();
+        bytes.swap(spare());
+    }
+    SendBuffer(const SendBuffer&) = delete;
+    SendBuffer& operator=(const SendBuffer&) = delete;
+
+    std::vector<std::byte> bytes;
+
+  private:
+    static std::vector<std::byte>& spare() noexcept {
+        thread_local std::vector<std::byte> buffer;
+        return buffer;
+    }
+};
 
 }  // namespace
 
@@ -428,19 +456,21 @@ void NodeCore::flush_batch() noexcept {
     if (links.capacity() <= 16) links.swap(this_thread_batch.links);
 }
 
-void NodeCore::send_remote(Letter& letter, const std::shared_ptr<PeerLink>& peer) {
+void NodeCore::send_remote(Letter& letter, const Body& body,
+                           const std::shared_ptr<PeerLink>& peer) {
     if (peer->broken) {
         dead_letter(letter, ErrorCode::link_failed,
                     "the link to node '" + peer->node + "' is closed");
         return;
     }
-    std::vector<std::byte> frame;
-    std::vector<int> fds;  // borrowed from the letter, which closes them when it goes
+    SendBuffer buffer;
+    auto& frame = buffer.bytes;
+    std::vector<int> fds;  // borrowed from the body, which closes them when it goes
     EnvelopeHeader header{letter.flags,       letter.priority, letter.type,
                           letter.correlation, letter.sender,   letter.recipient};
     encode_envelope_header(header, 0, frame);
     std::size_t payload_start = frame.size();
-    letter.body->encode(frame, fds);
+    body.encode(frame, fds);
     patch_payload_length(frame, frame.size() - payload_start);
     if (!fds.empty() && !peer->link->capabilities().fd_passing) {
         // The message is refused, not the link: it is fine for everything else.
@@ -454,7 +484,7 @@ void NodeCore::send_remote(Letter& letter, const std::shared_ptr<PeerLink>& peer
             answer.flags = envelope_flags::reply;
             answer.correlation = letter.correlation;
             answer.origin = peer;
-            send_remote(answer, peer);
+            send_remote(answer, *answer.body, peer);
         }
         return;
     }

@@ -58,7 +58,10 @@ class NodeCore final : private IdlePoll {
     /// The cell finished (stopped): forget its name here and in the registry.
     void forget(const std::string& name, const ActorCell* cell);
 
-    void post(Letter&& letter);
+    /// Routes a letter. `draft`, when given, is its body still on the sender's stack
+    /// (`letter.body` is null): encoded straight into the frame if the letter leaves the
+    /// process, detached into the letter only if it stays.
+    void post(Letter&& letter, Draft* draft = nullptr);
     /// Puts a letter in the mailbox of an actor of this node.
     void deliver_local(Mailbox& box, Letter&& letter) {
         stats_.delivered_local.fetch_add(1, std::memory_order_relaxed);
@@ -108,7 +111,8 @@ class NodeCore final : private IdlePoll {
     };
 
     std::shared_ptr<Mailbox> find_local(const std::string& name);
-    void send_remote(Letter& letter, const std::shared_ptr<PeerLink>& peer);
+    /// Encodes `letter` with `body` (its own or its draft) and sends it over `peer`.
+    void send_remote(Letter& letter, const Body& body, const std::shared_ptr<PeerLink>& peer);
     std::shared_ptr<PeerLink> peer_for(const std::string& name, std::string& why_not);
     std::shared_ptr<PeerLink> connect_peer(const registry::Location& where);
     void watch_link(const std::shared_ptr<PeerLink>& peer);

@@ -2,6 +2,7 @@
 
 #include "shm/shm_transport.hpp"
 
+#include <courier/transports/buffer_pool.hpp>
 #include <courier/transports/posix_call.hpp>
 
 #include <boost/interprocess/shared_memory_object.hpp>
@@ -165,6 +166,7 @@ bool ShmLink::drain(std::vector<Frame>& out) {
     bool freed = false;
     while (taken < in_.capacity() && in_.readable()) {
         Frame frame;
+        frame.bytes = BufferPool::frames().take();  // the letter gives it back
         if (!in_.read(frame.bytes, max_frame_size_)) return false;
         taken += shm_record_size(frame.bytes.size());
         out.push_back(std::move(frame));

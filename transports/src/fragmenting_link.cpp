@@ -1,5 +1,7 @@
 #include "src/fragmenting_link.hpp"
 
+#include <courier/transports/buffer_pool.hpp>
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -95,11 +97,14 @@ ReceiveStatus FragmentingLink::receive(std::vector<Frame>& out) {
     if (ended_) return *ended_;
     chunks_.clear();
     ReceiveStatus status = inner_->receive(chunks_);
+    out.reserve(out.size() + chunks_.size());
     for (auto& chunk : chunks_) {
         if (auto reason = take_chunk(chunk, out)) {
             chunks_.clear();
             return finish(failed(peer() + " broke the fragmentation: " + *reason));
         }
+        // A whole frame moved on with its buffer; a piece was copied out of it: spare.
+        BufferPool::frames().give(std::move(chunk.bytes));
     }
     chunks_.clear();
     if (status.state == ReceiveStatus::State::closed && !assembling_.empty()) {

@@ -1,5 +1,6 @@
 #include "src/stream_framing.hpp"
 
+#include <courier/transports/buffer_pool.hpp>
 #include <courier/transports/posix_call.hpp>
 
 #include <poll.h>
@@ -343,6 +344,7 @@ std::optional<ReceiveStatus> StreamLink::extract_frames(std::vector<Frame>& out)
 
         const auto begin = in_.begin() + static_cast<std::ptrdiff_t>(pos + frame_prefix_size);
         Frame frame;
+        frame.bytes = BufferPool::frames().take();  // the letter gives it back
         frame.bytes.assign(begin, begin + length);
         const std::uint64_t frame_end = in_offset_ + pos + frame_size;
         while (!in_fds_.empty() && in_fds_.front().last_byte < frame_end) {

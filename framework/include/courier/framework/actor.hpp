@@ -75,7 +75,8 @@ class Actor {
     friend class detail::NodeCore;
     friend struct detail::ActorCell;
 
-    void post(Letter&& letter);
+    /// Routes a letter this actor sends; `draft` is its body when `letter.body` is null.
+    void post(Letter&& letter, detail::Draft* draft = nullptr);
     std::uint64_t start_request(Letter& letter, std::chrono::milliseconds timeout);
     /// Runs the handler for one letter (or completes a pending request).
     void dispatch(Letter& letter);
@@ -98,30 +99,36 @@ void Actor::handle(F&& handler) {
     };
 }
 
+// The message stays in the parameter while the node routes its letter (detail::Draft):
+// a letter that leaves the process is encoded from there, without a body on the heap.
+
 template <Message M>
 void Actor::send(std::string_view to, M message, std::uint8_t priority) {
-    Letter letter = make_letter(std::move(message), name_, std::string(to));
+    detail::DraftOf<M> draft(message);
+    Letter letter = detail::letter_of<M>(name_, std::string(to));
     letter.priority = priority;
-    post(std::move(letter));
+    post(std::move(letter), &draft);
 }
 
 template <Message M>
 void Actor::reply(M message) {
-    Letter letter = make_letter(std::move(message), name_, current_ ? current_->sender : "");
+    detail::DraftOf<M> draft(message);
+    Letter letter = detail::letter_of<M>(name_, current_ ? current_->sender : "");
     detail::address_reply(letter, current_);
-    post(std::move(letter));
+    post(std::move(letter), &draft);
 }
 
 template <Message R, Message M, class F>
 void Actor::request(std::string_view to, M message, std::chrono::milliseconds timeout,
                     F&& on_result) {
-    Letter letter = make_letter(std::move(message), name_, std::string(to));
+    detail::DraftOf<M> draft(message);
+    Letter letter = detail::letter_of<M>(name_, std::string(to));
     std::uint64_t correlation = start_request(letter, timeout);
     pending_[correlation] = [cb = std::forward<F>(on_result), target = std::string(to),
                              timeout](Letter& answer) mutable {
         cb(detail::reply_to_result<R>(answer, target, timeout));
     };
-    post(std::move(letter));
+    post(std::move(letter), &draft);
 }
 
 }  // namespace courier

@@ -8,6 +8,7 @@
 #include <courier/fd.hpp>
 #include <courier/serialization/codec.hpp>
 #include <courier/serialization/message_type.hpp>
+#include <courier/transports/buffer_pool.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -45,11 +46,23 @@ class LocalBody final : public Body {
 
 /// The payload of a letter that arrived over a link: the whole frame, where in it the
 /// payload lies, and the descriptors that came with it, until a handler decodes them.
+///
+/// Nothing of it is allocated per letter in steady state: the frame's buffer goes back to
+/// BufferPool::frames() when the body dies (links read frames into buffers taken from
+/// there), and the body's own storage is recycled by its operator new and delete
+/// (wire_body.cpp).
 class WireBody final : public Body {
   public:
     WireBody(std::vector<std::byte> frame, std::size_t offset, std::size_t size,
              std::vector<Fd> fds = {})
         : frame_(std::move(frame)), offset_(offset), size_(size), fds_(std::move(fds)) {}
+    ~WireBody() override { BufferPool::frames().give(std::move(frame_)); }
+    WireBody(const WireBody&) = delete;
+    WireBody& operator=(const WireBody&) = delete;
+
+    static void* operator new(std::size_t size);
+    static void operator delete(void* storage) noexcept;
+
     bool is_local() const noexcept override { return false; }
     /// Forwards the payload as it came; its descriptor indexes stay valid because the
     /// descriptors go in the same order.
@@ -85,13 +98,51 @@ struct Letter {
     bool is_reply() const noexcept { return (flags & envelope_flags::reply) != 0; }
 };
 
-/// Makes a letter carrying a local object of type T.
+namespace detail {
+
+/// A letter of type T whose body is still to come (a Draft, or make_letter's).
 template <Message T>
-Letter make_letter(T message, std::string sender, std::string recipient) {
+Letter letter_of(std::string sender, std::string recipient) {
     Letter letter;
     letter.type = type_id_of<T>();
     letter.sender = std::move(sender);
     letter.recipient = std::move(recipient);
+    return letter;
+}
+
+/// The body of a letter being sent, still on the sender's stack: the node routes the
+/// letter first, then encodes the message straight into the frame when the letter leaves
+/// the process, or moves it into a body of the letter's own (detach) when it stays. So a
+/// send over a link builds no body at all.
+class Draft : public Body {
+  public:
+    /// Moves the message into a heap body, for a letter that stays in the process.
+    virtual std::unique_ptr<Body> detach() = 0;
+};
+
+/// A draft of `message`, which must outlive it (the sender's by-value parameter).
+template <Message T>
+class DraftOf final : public Draft {
+  public:
+    explicit DraftOf(T& message) noexcept : message_(message) {}
+    bool is_local() const noexcept override { return true; }
+    void encode(std::vector<std::byte>& out, std::vector<int>& fds) const override {
+        encode_payload(message_, out, fds);
+    }
+    std::unique_ptr<Body> detach() override {
+        return std::make_unique<LocalBody<T>>(std::move(message_));
+    }
+
+  private:
+    T& message_;
+};
+
+}  // namespace detail
+
+/// Makes a letter carrying a local object of type T.
+template <Message T>
+Letter make_letter(T message, std::string sender, std::string recipient) {
+    Letter letter = detail::letter_of<T>(std::move(sender), std::move(recipient));
     letter.body = std::make_unique<LocalBody<T>>(std::move(message));
     return letter;
 }

@@ -1,0 +1,80 @@
+// Letters' bodies: a draft encodes like the body it becomes, and the memory of bodies
+// from links goes round through pools instead of malloc.
+
+#include "block_pool.hpp"
+
+#include <courier/courier.hpp>
+#include <courier/transports/buffer_pool.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace lettertest {
+struct Note {
+    std::string text;
+    std::vector<int> numbers;
+    template <class A>
+    void serialize(A& a) {
+        a(text, numbers);
+    }
+};
+}  // namespace lettertest
+COURIER_MESSAGE(lettertest::Note, "courier.test.letter.Note");
+
+using lettertest::Note;
+
+TEST_CASE("a draft encodes its message as the letter's own body would, and detach moves it",
+          "[framework][letter]") {
+    Note note{"a text longer than the small-string buffer", {1, 2, 3}};
+    courier::detail::DraftOf<Note> draft(note);
+
+    std::vector<std::byte> drafted, owned;
+    std::vector<int> fds;
+    draft.encode(drafted, fds);
+    courier::LocalBody<Note>(note).encode(owned, fds);
+    CHECK(drafted == owned);
+    CHECK(fds.empty());
+
+    auto body = draft.detach();
+    REQUIRE(body->is_local());
+    CHECK(static_cast<courier::LocalBody<Note>&>(*body).value.text ==
+          "a text longer than the small-string buffer");
+    CHECK(note.text.empty());  // moved, not copied
+}
+
+TEST_CASE("a letter from a link gives its frame's memory back when it dies",
+          "[framework][letter]") {
+    auto& pool = courier::BufferPool::frames();
+    while (pool.take().capacity() != 0) {
+    }  // whatever earlier tests of this process left
+    std::vector<std::byte> frame(200);
+    const std::byte* memory = frame.data();
+    {
+        courier::Letter letter;
+        letter.body = std::make_unique<courier::WireBody>(std::move(frame), 10, 20);
+        CHECK(pool.spare_bytes() == 0);
+    }
+    CHECK(pool.spare_bytes() == 200);
+    CHECK(pool.take().data() == memory);
+}
+
+TEST_CASE("a block pool hands spare blocks out again and keeps at most its limit",
+          "[framework][letter]") {
+    courier::detail::BlockPool pool(/*block_size=*/64, /*limit=*/2);
+    void* a = pool.take();  // none spare: new memory
+    void* b = pool.take();
+    void* c = pool.take();
+    CHECK(pool.spares() == 0);
+    pool.give(a);
+    pool.give(b);
+    pool.give(c);  // beyond the limit: freed
+    CHECK(pool.spares() == 2);
+
+    std::set<void*> again{pool.take(), pool.take()};
+    CHECK(again == std::set<void*>{a, b});
+    CHECK(pool.spares() == 0);
+    for (void* block : again) pool.give(block);
+}
