@@ -127,6 +127,16 @@ struct Forged {
     }
 };
 
+/// A packed chunk of `frames`, each behind its 32-bit little-endian length.
+std::vector<std::byte> packed(std::initializer_list<std::vector<std::byte>> frames) {
+    std::vector<std::byte> bytes{std::byte{detail::chunk_packed}};
+    for (const auto& frame : frames) {
+        for (int i = 0; i < 4; ++i) bytes.push_back(std::byte((frame.size() >> (8 * i)) & 0xffU));
+        bytes.insert(bytes.end(), frame.begin(), frame.end());
+    }
+    return bytes;
+}
+
 constexpr std::uint8_t first = detail::chunk_first;
 constexpr std::uint8_t last = detail::chunk_last;
 
@@ -193,6 +203,8 @@ TEST_CASE("a frame takes one chunk while it fits, and chunks of at most the limi
 }
 
 TEST_CASE("fragmented frames from several threads never interleave", "[transport][fragmenting]") {
+    const bool more = GENERATE(false, true);  // true: small frames are packed too
+    INFO("more: " << more);
     Fragmented link;
     constexpr std::uint32_t threads = 4;
     constexpr std::uint32_t per_thread = 200;
@@ -205,8 +217,9 @@ TEST_CASE("fragmented frames from several threads never interleave", "[transport
                     auto bytes = pattern(size_of(seq), t * 1'000'000 + seq);
                     std::memcpy(bytes.data(), &t, 4);
                     std::memcpy(bytes.data() + 4, &seq, 4);
-                    link.client->send(bytes);
+                    link.client->send(bytes, {}, 0, more);
                 }
+                link.client->flush();
             },
             [&] { link.server.reset(); }));
     }
@@ -372,7 +385,60 @@ TEST_CASE("malformed chunk sequences fail the link with a reason", "[transport][
         link.forger.reset();
         expected = "middle of a fragmented frame (got 90 of 500 bytes)";
     }
+    SECTION("an empty packed chunk") {
+        link.forger->send(packed({}));
+        expected = "empty packed chunk";
+    }
+    SECTION("a packed chunk also flagged first or last") {
+        auto pack = packed({pattern(5, 1)});
+        pack[0] |= std::byte{first | last};
+        link.forger->send(pack);
+        expected = "packed chunk also flagged first or last 0x07";
+    }
+    SECTION("a packed chunk cut in a frame's length") {
+        auto pack = packed({pattern(5, 1), pattern(5, 2)});
+        pack.resize(pack.size() - 5 - 2);  // the second frame: 2 of its 4 length bytes
+        link.forger->send(pack);
+        expected = "frame 2 of a packed chunk has 2 bytes, too few for its length";
+    }
+    SECTION("a packed frame longer than what is left of its chunk") {
+        auto pack = packed({pattern(5, 1), pattern(20, 2)});
+        pack.resize(pack.size() - 1);
+        link.forger->send(pack);
+        expected = "frame 2 of a packed chunk announced 20 bytes but only 19 are left";
+    }
+    SECTION("a packed frame with a huge length") {
+        auto pack = packed({pattern(5, 1)});
+        for (std::size_t i = 1; i <= 4; ++i) pack[i] = std::byte{0xff};
+        link.forger->send(pack);
+        expected = "frame 1 of a packed chunk announced 4294967295 bytes but only 5 are left";
+    }
+    SECTION("a packed frame above max_frame_size") {
+        options.max_frame_size = 50;
+        Forged small(options);
+        small.forger->send(packed({pattern(10, 1), pattern(51, 2)}));
+        auto received = receive_until_end(*small.receiver);
+        CHECK(received.frames.empty());  // not even the valid frame before it
+        REQUIRE(received.status.state == State::failed);
+        CHECK_THAT(
+            received.status.reason,
+            Catch::Contains("frame 2 of a packed chunk has 51 bytes, above the limit of 50"));
+        expected = "unknown flags";  // the outer link: make it fail too
+        link.chunk(0x40, bytes);
+    }
+    SECTION("a packed chunk in the middle of a fragmented frame") {
+        link.chunk(first, bytes, 500);
+        link.forger->send(packed({pattern(5, 1)}));
+        expected = "packed chunk came after 90 of 500 bytes of a fragmented frame (priority 0)";
+    }
+    SECTION("descriptors on a packed chunk") {
+        const std::array<int, 1> fds{0};
+        link.forger->send(packed({pattern(5, 1)}), fds);
+        expected = "file descriptors on a packed chunk";
+    }
 
+    // Nothing after a violation is delivered, not even a valid frame.
+    if (link.forger) link.forger->send(packed({pattern(5, 3), pattern(6, 4)}));
     auto received = receive_until_end(*link.receiver);
     REQUIRE(received.frames.size() == 1);
     CHECK(same_bytes(received.frames[0].bytes, std::vector(bytes.begin(), bytes.begin() + 5)));
@@ -390,6 +456,157 @@ TEST_CASE("a clean close between frames is reported closed", "[transport][fragme
     auto received = receive_until_end(*link.server);
     CHECK(received.frames.size() == 1);
     CHECK(received.status.state == State::closed);
+}
+
+// --- packing small frames sent with `more` ---------------------------------------------
+
+namespace {
+
+/// What one receive finds at once (the test links deliver what was sent, no waiting).
+std::vector<Frame> receive_now(Link& link) {
+    std::vector<Frame> frames;
+    REQUIRE(link.receive(frames).state == State::open);
+    return frames;
+}
+
+}  // namespace
+
+TEST_CASE("small frames sent with more are kept, then go in one chunk at flush()",
+          "[transport][fragmenting][packing]") {
+    Fragmented link;
+    // 1 byte of flags, then 4 of length before each frame: 1 + 4 + 20 + 4 + 30 + 4 = 63.
+    const std::array<std::size_t, 3> sizes{0, 20, 30};
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+        link.client->send(pattern(sizes[i], static_cast<std::uint32_t>(i)), {}, 0, true);
+    }
+    CHECK(link.client_chunks->sends.load() == 0);  // the mechanism has nothing yet
+    CHECK(receive_now(*link.server).empty());
+
+    link.client->flush();
+    CHECK(link.client_chunks->sends.load() == 1);
+    auto received = receive_frames(*link.server, sizes.size());
+    REQUIRE(received.frames.size() == sizes.size());
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+        CHECK(
+            same_bytes(received.frames[i].bytes, pattern(sizes[i], static_cast<std::uint32_t>(i))));
+        CHECK(received.frames[i].priority == 0);
+    }
+    link.client->flush();  // nothing kept: nothing sent
+    CHECK(link.client_chunks->sends.load() == 1);
+}
+
+TEST_CASE("a pack holds as many frames as fit in one chunk", "[transport][fragmenting][packing]") {
+    Fragmented link;
+    // 1 + 2 * (4 + 30) = 69 bytes; a third frame would make 103, above the limit of 100.
+    constexpr std::uint32_t count = 1000;
+    for (std::uint32_t i = 0; i < count; ++i) link.client->send(pattern(30, i), {}, 0, true);
+    link.client->flush();
+    CHECK(link.client_chunks->sends.load() == count / 2);
+    auto received = receive_frames(*link.server, count);
+    REQUIRE(received.frames.size() == count);
+    for (std::uint32_t i = 0; i < count; ++i) {
+        REQUIRE(same_bytes(received.frames[i].bytes, pattern(30, i)));
+    }
+}
+
+TEST_CASE("a send without more takes the kept frames along, in its chunk when it fits",
+          "[transport][fragmenting][packing]") {
+    Fragmented link;
+    link.client->send(pattern(20, 1), {}, 0, true);
+    link.client->send(pattern(30, 2));
+    CHECK(link.client_chunks->sends.load() == 1);
+    auto received = receive_frames(*link.server, 2);  // no flush()
+    REQUIRE(received.frames.size() == 2);
+    CHECK(same_bytes(received.frames[0].bytes, pattern(20, 1)));
+    CHECK(same_bytes(received.frames[1].bytes, pattern(30, 2)));
+
+    link.client->send(pattern(20, 3), {}, 0, true);
+    link.client->send(pattern(96, 4));  // too large for a pack: the pack, then the frame
+    CHECK(link.client_chunks->sends.load() == 3);
+    received = receive_frames(*link.server, 2);
+    REQUIRE(received.frames.size() == 2);
+    CHECK(same_bytes(received.frames[0].bytes, pattern(20, 3)));
+    CHECK(same_bytes(received.frames[1].bytes, pattern(96, 4)));
+}
+
+TEST_CASE("kept frames go before the next frame that cannot join them",
+          "[transport][fragmenting][packing]") {
+    Fragmented link;
+    std::vector<std::vector<std::byte>> sent;
+    std::vector<std::size_t> sent_fds;
+    const auto send = [&](std::size_t size, bool more, std::span<const int> fds = {}) {
+        sent.push_back(pattern(size, static_cast<std::uint32_t>(sent.size())));
+        sent_fds.push_back(fds.size());
+        link.client->send(sent.back(), fds, 0, more);
+        return link.client_chunks->sends.load();
+    };
+    std::array<int, 2> ends{};
+    REQUIRE(::pipe2(ends.data(), O_CLOEXEC) == 0);
+    Fd read_end(ends[0]), write_end(ends[1]);
+    const std::array<int, 1> fds{write_end.get()};
+
+    SECTION("a frame that does not fit in what is left of the pack starts a new one") {
+        send(40, true);
+        CHECK(send(40, true) == 0);  // 89 bytes
+        CHECK(send(40, true) == 1);  // the first pack went
+        link.client->flush();
+        CHECK(link.client_chunks->sends.load() == 2);
+    }
+    SECTION("a frame too large for any pack goes alone, after the pack") {
+        send(20, true);
+        CHECK(send(96, true) == 2);  // 1 + 4 + 96 > 100: the pack, then one plain chunk
+        CHECK(send(300, false) == 2 + 4);
+    }
+    SECTION("a frame with descriptors is never packed and goes after the pack") {
+        send(20, true);
+        CHECK(send(10, true, fds) == 2);
+        CHECK(send(10, true) == 2);
+    }
+    link.client->flush();
+
+    auto received = receive_frames(*link.server, sent.size());
+    REQUIRE(received.frames.size() == sent.size());
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+        INFO("frame " << i);
+        CHECK(same_bytes(received.frames[i].bytes, sent[i]));
+        CHECK(received.frames[i].fds.size() == sent_fds[i]);
+    }
+}
+
+TEST_CASE("flush() also hands over what the inner link keeps",
+          "[transport][fragmenting][packing]") {
+    Fragmented link;
+    link.client->send(pattern(300, 1), {}, 0, true);  // 4 plain chunks, kept by the stream link
+    CHECK(receive_now(*link.server).empty());
+    link.client->flush();
+    auto received = receive_frames(*link.server, 1);
+    REQUIRE(received.frames.size() == 1);
+    CHECK(same_bytes(received.frames[0].bytes, pattern(300, 1)));
+}
+
+TEST_CASE("a pack the mechanism refuses loses its frames and breaks the link",
+          "[transport][fragmenting][packing]") {
+    Fragmented link;
+    link.client->send(pattern(40, 1), {}, 0, true);
+    link.client->send(pattern(40, 2), {}, 0, true);
+    link.client_chunks->fail_after = 0;
+    SECTION("thrown by flush()") {
+        CHECK_THROWS_WITH(link.client->flush(), Catch::Contains("injected"));
+    }
+    SECTION("thrown by the send it had to make room for") {
+        CHECK_THROWS_WITH(link.client->send(pattern(40, 3), {}, 0, true),
+                          Catch::Contains("injected"));
+    }
+    SECTION("thrown by a send without more") {
+        CHECK_THROWS_WITH(link.client->send(pattern(1, 3)), Catch::Contains("injected"));
+    }
+    link.client_chunks->fail_after = -1;
+    CHECK_THROWS_WITH(link.client->send(pattern(1, 4)),
+                      Catch::Contains("link is broken") && Catch::Contains("injected"));
+    CHECK_THROWS_AS(link.client->send(pattern(1, 4), {}, 0, true), LinkError);
+    link.client->flush();  // nothing kept any more
+    CHECK(link.client_chunks->sends.load() == 0);
+    CHECK(receive_now(*link.server).empty());
 }
 
 // --- applied by the registry ---------------------------------------------------------
@@ -562,4 +779,31 @@ TEST_CASE("within one priority a new frame before the last chunk is still a viol
     REQUIRE(status.state == State::failed);
     CHECK_THAT(status.reason, Catch::Contains("new frame began after 41 of 200 bytes") &&
                                   Catch::Contains("priority 5"));
+}
+
+TEST_CASE("packs hold frames of one priority: each priority keeps its order",
+          "[transport][fragmenting][priority][packing]") {
+    auto up = std::make_shared<LaneLink::Queue>();
+    auto down = std::make_shared<LaneLink::Queue>();
+    detail::FragmentingLink client(std::make_unique<LaneLink>(up, down), {});
+    detail::FragmentingLink server(std::make_unique<LaneLink>(down, up), {});
+
+    const std::array<std::uint8_t, 5> priorities{0, 0, 5, 0, 5};
+    for (std::size_t i = 0; i < priorities.size(); ++i) {
+        client.send(pattern(10, static_cast<std::uint32_t>(i)), {}, priorities[i], true);
+    }
+    CHECK(up->size() == 3);  // a pack goes when a frame of another priority comes
+    client.flush();
+    CHECK(up->size() == 4);
+
+    std::vector<Frame> frames;
+    REQUIRE(server.receive(frames).state == State::open);
+    // Priority 5 first (the mechanism's order), each priority in send order.
+    const std::array<std::size_t, 5> expected{2, 4, 0, 1, 3};
+    REQUIRE(frames.size() == expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        INFO("position " << i);
+        CHECK(same_bytes(frames[i].bytes, pattern(10, static_cast<std::uint32_t>(expected[i]))));
+        CHECK(frames[i].priority == priorities[expected[i]]);
+    }
 }

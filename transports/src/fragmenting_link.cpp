@@ -19,6 +19,16 @@ void write_le64(std::byte* p, std::uint64_t v) {
     for (int i = 0; i < 8; ++i) p[i] = std::byte((v >> (8 * i)) & 0xffU);
 }
 
+void write_le32(std::byte* p, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) p[i] = std::byte((v >> (8 * i)) & 0xffU);
+}
+
+std::uint32_t read_le32(const std::byte* p) {
+    std::uint32_t v = 0;
+    for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<std::uint32_t>(p[i]);
+    return v;
+}
+
 std::uint64_t read_le64(const std::byte* p) {
     std::uint64_t v = 0;
     for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<std::uint64_t>(p[i]);
@@ -39,7 +49,8 @@ std::string hex(std::uint8_t byte) {
 FragmentingLink::FragmentingLink(std::unique_ptr<Link> inner, const TransportOptions& options)
     : inner_(std::move(inner)),
       limit_(inner_->capabilities().native_frame_limit),
-      max_frame_size_(options.max_frame_size) {
+      max_frame_size_(options.max_frame_size),
+      pack_limit_(std::min(limit_, max_pack_size)) {
     if (limit_ < min_chunk_limit) {
         throw std::invalid_argument("cannot fragment frames over " + inner_->peer() +
                                     ": its native frame limit of " + std::to_string(limit_) +
@@ -60,6 +71,19 @@ void FragmentingLink::send(std::span<const std::byte> bytes, std::span<const int
     }
     std::lock_guard lock(send_mutex_);
     if (!send_broken_.empty()) throw LinkError(peer() + ": link is broken: " + send_broken_);
+
+    // Only a frame of the pack's priority may join it: order holds within a priority.
+    const bool packable =
+        fds.empty() && chunk_header_size + packed_length_size + bytes.size() <= pack_limit_;
+    if (!pack_.empty() && (!packable || priority != pack_priority_ ||
+                           pack_.size() + packed_length_size + bytes.size() > pack_limit_)) {
+        send_pack(true);
+    }
+    if (packable && (more || !pack_.empty())) {
+        add_to_pack(bytes, priority);
+        if (!more) send_pack(false);
+        return;
+    }
 
     std::size_t sent = 0;  // bytes of the frame the peer already holds
     try {
@@ -93,6 +117,39 @@ void FragmentingLink::send(std::span<const std::byte> bytes, std::span<const int
     if (send_buffer_.capacity() > kept_send_buffer) std::vector<std::byte>().swap(send_buffer_);
 }
 
+void FragmentingLink::flush() {
+    std::lock_guard lock(send_mutex_);
+    if (pack_.empty()) {
+        inner_->flush();
+    } else {
+        send_pack(false);  // hands over whatever the inner link keeps too
+    }
+}
+
+void FragmentingLink::add_to_pack(std::span<const std::byte> bytes, std::uint8_t priority) {
+    if (pack_.empty()) {
+        pack_.push_back(std::byte{chunk_packed});
+        pack_priority_ = priority;
+    }
+    const std::size_t at = pack_.size();
+    pack_.resize(at + packed_length_size + bytes.size());
+    write_le32(pack_.data() + at, static_cast<std::uint32_t>(bytes.size()));
+    if (!bytes.empty())
+        std::memcpy(pack_.data() + at + packed_length_size, bytes.data(), bytes.size());
+}
+
+void FragmentingLink::send_pack(bool more) {
+    try {
+        inner_->send(pack_, {}, pack_priority_, more);
+    } catch (const LinkError& error) {
+        // The packed frames were accepted by earlier sends and are lost now.
+        pack_.clear();
+        send_broken_ = error.what();
+        throw;
+    }
+    pack_.clear();
+}
+
 ReceiveStatus FragmentingLink::receive(std::vector<Frame>& out) {
     if (ended_) return *ended_;
     chunks_.clear();
@@ -124,11 +181,22 @@ std::optional<std::string> FragmentingLink::take_chunk(Frame& chunk, std::vector
                " bytes, above the native limit of " + std::to_string(limit_);
     }
     const auto flags = static_cast<std::uint8_t>(chunk.bytes[0]);
-    if ((flags & ~(chunk_first | chunk_last)) != 0)
+    if ((flags & ~(chunk_first | chunk_last | chunk_packed)) != 0)
         return "a chunk with unknown flags " + hex(flags);
     const bool first = (flags & chunk_first) != 0;
     const bool last = (flags & chunk_last) != 0;
     const auto lane = assembling_.find(chunk.priority);
+
+    if ((flags & chunk_packed) != 0) {
+        if (flags != chunk_packed) return "a packed chunk also flagged first or last " + hex(flags);
+        if (lane != assembling_.end()) {
+            return "a packed chunk came after " + std::to_string(lane->second.frame.bytes.size()) +
+                   " of " + std::to_string(lane->second.expected) +
+                   " bytes of a fragmented frame (priority " + std::to_string(chunk.priority) + ")";
+        }
+        if (!chunk.fds.empty()) return "file descriptors on a packed chunk";
+        return take_pack(chunk, out);
+    }
 
     if (first) {
         if (lane != assembling_.end()) {
@@ -205,6 +273,43 @@ std::optional<std::string> FragmentingLink::take_chunk(Frame& chunk, std::vector
     if (last) {
         out.push_back(std::move(lane->second.frame));
         assembling_.erase(lane);
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> FragmentingLink::take_pack(const Frame& chunk,
+                                                      std::vector<Frame>& out) const {
+    // Checked whole before any frame is appended: a malformed pack delivers nothing.
+    const std::size_t size = chunk.bytes.size();
+    if (size == chunk_header_size) return "an empty packed chunk";
+    std::size_t frames = 0;
+    for (std::size_t at = chunk_header_size; at < size; ++frames) {
+        const auto where = [&] {
+            return "frame " + std::to_string(frames + 1) + " of a packed chunk";
+        };
+        if (size - at < packed_length_size) {
+            return where() + " has " + std::to_string(size - at) + " bytes, too few for its length";
+        }
+        const std::uint32_t length = read_le32(chunk.bytes.data() + at);
+        at += packed_length_size;
+        if (length > size - at) {
+            return where() + " announced " + std::to_string(length) + " bytes but only " +
+                   std::to_string(size - at) + " are left";
+        }
+        if (length > max_frame_size_) {
+            return where() + " has " + std::to_string(length) + " bytes, above the limit of " +
+                   std::to_string(max_frame_size_) + " bytes (TransportOptions::max_frame_size)";
+        }
+        at += length;
+    }
+    for (std::size_t at = chunk_header_size; at < size;) {
+        const std::uint32_t length = read_le32(chunk.bytes.data() + at);
+        const auto begin =
+            chunk.bytes.begin() + static_cast<std::ptrdiff_t>(at + packed_length_size);
+        Frame& frame = out.emplace_back();
+        frame.bytes.assign(begin, begin + static_cast<std::ptrdiff_t>(length));
+        frame.priority = chunk.priority;
+        at += packed_length_size + length;
     }
     return std::nullopt;
 }

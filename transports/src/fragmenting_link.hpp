@@ -18,7 +18,19 @@
 /// the frame's priority; on a mechanism with priorities the chunks of frames of
 /// different priorities may then arrive interleaved, so the receiver puts frames
 /// together per priority (Frame::priority), each priority in order.
-/// docs/transports/contract.md, "Frames larger than the mechanism", is the prose version.
+///
+/// Small frames sent with `more` (and no descriptors) are packed, several whole frames
+/// in one chunk, so that they cost one system call of the mechanism instead of one each:
+///
+///     byte 0        flags: exactly bit 2 (packed)
+///     then, once per frame, at least once:
+///       4 bytes     the frame's length, 32-bit little-endian
+///       n bytes     the frame
+///
+/// A pack holds frames of one priority, in send order; it is sent when the next frame
+/// does not fit or has another priority or descriptors, on a send without `more`, and
+/// on flush(). docs/transports/contract.md, "Frames larger than the mechanism", and
+/// docs/protocol.md are the prose version.
 
 #include <courier/transports/link.hpp>
 #include <courier/transports/listener.hpp>
@@ -39,11 +51,17 @@ namespace courier::detail {
 /// Flag bits of a chunk's first byte.
 inline constexpr std::uint8_t chunk_first = 0x01;
 inline constexpr std::uint8_t chunk_last = 0x02;
+inline constexpr std::uint8_t chunk_packed = 0x04;
 /// Bytes in front of the payload: flags, plus the total length on a first chunk.
 inline constexpr std::size_t chunk_header_size = 1;
 inline constexpr std::size_t first_chunk_header_size = 1 + 8;
 /// The smallest native limit the layer works with: a first chunk must carry a byte.
 inline constexpr std::size_t min_chunk_limit = first_chunk_header_size + 1;
+/// Bytes in front of each frame of a packed chunk: its length.
+inline constexpr std::size_t packed_length_size = 4;
+/// The largest packed chunk, where the native limit is larger: packs exist to save
+/// system calls, and a batch this size already makes their cost small per frame.
+inline constexpr std::size_t max_pack_size = 64 * 1024;
 
 /// A Link that carries frames up to max_frame_size over a link whose frames are limited
 /// to its capabilities().native_frame_limit.
@@ -56,10 +74,12 @@ class FragmentingLink final : public Link {
     const Capabilities& capabilities() const noexcept override { return inner_->capabilities(); }
     int poll_fd() const noexcept override { return inner_->poll_fd(); }
     /// Sends the chunks of one frame under one lock, each with the frame's priority, so
-    /// the chunks of two frames never interleave within one priority.
+    /// the chunks of two frames never interleave within one priority. With `more`, a
+    /// small frame is kept in the pack instead (see the wire format above).
     void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
               std::uint8_t priority = 0, bool more = false) override;
-    void flush() override { inner_->flush(); }
+    /// Sends the pack, if any, and flushes the inner link.
+    void flush() override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
     bool input_pending() const noexcept override { return inner_->input_pending(); }
     void set_polled(bool polled) noexcept override { inner_->set_polled(polled); }
@@ -75,6 +95,12 @@ class FragmentingLink final : public Link {
     /// Adds one chunk to the frame being assembled in its priority's lane; a reason if
     /// the chunk is invalid.
     std::optional<std::string> take_chunk(Frame& chunk, std::vector<Frame>& out);
+    /// Appends the frames of a packed chunk, or none and a reason if it is malformed.
+    std::optional<std::string> take_pack(const Frame& chunk, std::vector<Frame>& out) const;
+    /// Adds a frame to the pack; the caller checked it fits.
+    void add_to_pack(std::span<const std::byte> bytes, std::uint8_t priority);
+    /// Sends the pack as one chunk; if that fails its frames are lost and the link broken.
+    void send_pack(bool more);
     ReceiveStatus finish(ReceiveStatus status);
 
     std::unique_ptr<Link> inner_;
@@ -84,6 +110,9 @@ class FragmentingLink final : public Link {
     std::mutex send_mutex_;
     std::vector<std::byte> send_buffer_;  ///< one chunk being built; guarded, reused
     std::string send_broken_;             ///< why a frame was cut short; guarded
+    std::vector<std::byte> pack_;         ///< a packed chunk being built, or empty; guarded
+    std::uint8_t pack_priority_ = 0;      ///< the priority of the frames in pack_; guarded
+    std::size_t pack_limit_;              ///< largest packed chunk
 
     std::vector<Frame> chunks_;                    ///< what the inner link delivered; reused
     std::map<std::uint8_t, Assembly> assembling_;  ///< by priority (lane)
