@@ -227,7 +227,7 @@ TEST_CASE("shm links read frames into the memory of frames given back", "[transp
     constexpr std::uint32_t count = 8;
     auto send_round = [&](std::uint32_t first) {
         for (std::uint32_t i = first; i < first + count; ++i)
-            pair.client->send(pattern(100, i), {}, 0, /*more=*/i + 1 < first + count);
+            pair.client->send(pattern(100, i));  // one record each (with `more` they are packed)
         return receive_frames(*pair.server, count);
     };
 

@@ -307,6 +307,7 @@ std::optional<std::string> FragmentingLink::take_pack(const Frame& chunk,
         const auto begin =
             chunk.bytes.begin() + static_cast<std::ptrdiff_t>(at + packed_length_size);
         Frame& frame = out.emplace_back();
+        frame.bytes = BufferPool::frames().take();  // the letter gives it back
         frame.bytes.assign(begin, begin + static_cast<std::ptrdiff_t>(length));
         frame.priority = chunk.priority;
         at += packed_length_size + length;
