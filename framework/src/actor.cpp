@@ -127,25 +127,35 @@ void ActorCell::deliver(Letter&& letter) {
 }
 
 void ActorCell::send(Letter&& letter, Draft* draft) {
-    if (ActorCell* to = letter.origin ? nullptr : route(letter.recipient)) {
+    const Route* to = letter.origin ? nullptr : route(letter.recipient);
+    if (to && to->cell) {
         if (draft) letter.body = draft->detach();
-        node.deliver_local(*to, std::move(letter));
+        node.deliver_local(*to->cell, std::move(letter));
+    } else if (to) {
+        node.send_remote(letter, draft ? *draft : *letter.body, to->peer);
     } else {
         node.post(std::move(letter), draft);
     }
 }
 
-ActorCell* ActorCell::route(const std::string& name) {
+const ActorCell::Route* ActorCell::route(const std::string& name) {
     if (auto it = routes_.find(name); it != routes_.end()) {
-        if (!it->second->closed.load(std::memory_order_relaxed)) return it->second.get();
-        routes_.erase(it);  // stopped: the name may belong to a new actor by now
+        const Route& route = it->second;
+        if (route.cell ? !route.cell->closed.load(std::memory_order_relaxed)
+                       : !route.peer->broken.load(std::memory_order_relaxed) &&
+                             route.generation == node.route_generation())
+            return &route;
+        routes_.erase(it);  // the name may belong to a new actor, or live elsewhere, by now
     }
-    auto cell = node.find_cell(name);
-    if (!cell) return nullptr;  // not an actor of this node
+    Route route;
+    route.generation = node.route_generation();  // before the lookup: a change after it shows
+    route.cell = node.find_cell(name);
+    if (!route.cell) route.peer = node.known_peer(name);
+    if (!route.cell && !route.peer) return nullptr;  // the node looks it up (and may connect)
     // An actor that talks to many names forgets them all now and then.
     constexpr std::size_t max_routes = 256;
     if (routes_.size() == max_routes) routes_.clear();
-    return routes_.emplace(name, std::move(cell)).first->second.get();
+    return &routes_.insert_or_assign(name, std::move(route)).first->second;
 }
 
 void ActorCell::kick() {

@@ -64,8 +64,15 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     /// Swaps the mailbox's letters into the (used up) batch; false when there were none.
     bool refill();
     bool mailbox_empty();
-    /// The cell of a local actor this actor sends to, or null when the name is not one.
-    ActorCell* route(const std::string& name);
+    /// Where a name this actor sends to lives: a local actor's cell, or the link to the
+    /// node that has it (valid while the link is up and the node's routes unchanged).
+    struct Route {
+        std::shared_ptr<ActorCell> cell;
+        std::shared_ptr<PeerLink> peer;
+        std::uint64_t generation = 0;  ///< NodeCore::route_generation() when cached
+    };
+    /// The route to `name`, or null when the node must look it up (NodeCore::post).
+    const Route* route(const std::string& name);
 
     // The mailbox: a true FIFO across every sending thread (moodycamel's queue orders
     // only per producer, and an actor's letters come from whichever thread ran its
@@ -77,9 +84,9 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     // Only the worker running the cell touches these.
     std::vector<Letter> batch_;
     std::size_t next_ = 0;  ///< first letter of batch_ not yet handled
-    /// The local actors this actor sends to, by name, so a send skips the node's locked
-    /// name table; a closed cell is looked up again (its name may have a new actor).
-    std::unordered_map<std::string, std::shared_ptr<ActorCell>> routes_;
+    /// The names this actor sends to, so a send skips the node's locked tables; a closed
+    /// cell, a broken link or changed routes make it look again.
+    std::unordered_map<std::string, Route> routes_;
 };
 
 /// A mailbox for one reply, waited on by a thread outside the actors (Node::request).

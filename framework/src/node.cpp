@@ -131,9 +131,9 @@ NodeCore::NodeCore(Node& owner, NodeOptions options) : owner_(owner), options_(s
 
 void NodeCore::start() {
     // Without the registry a node has no links: nothing for idle workers to poll.
-    scheduler_ = std::make_unique<Scheduler>(
-        options_.threads, options_.worker_spin,
-        options_.use_registry ? static_cast<IdlePoll*>(this) : nullptr);
+    scheduler_ =
+        std::make_unique<Scheduler>(options_.threads, options_.worker_spin,
+                                    options_.use_registry ? static_cast<IdlePoll*>(this) : nullptr);
     reactor_ = std::make_unique<Reactor>();
     if (!options_.use_registry) return;
 
@@ -516,6 +516,14 @@ void NodeCore::send_remote(Letter& letter, const Body& body,
     }
 }
 
+std::shared_ptr<PeerLink> NodeCore::known_peer(const std::string& name) {
+    std::lock_guard lock(peers_mutex_);
+    if (auto route = route_cache_.find(name); route != route_cache_.end())
+        if (auto peer = peers_.find(route->second); peer != peers_.end() && !peer->second->broken)
+            return peer->second;
+    return nullptr;
+}
+
 std::shared_ptr<PeerLink> NodeCore::peer_for(const std::string& name, std::string& why_not) {
     {
         std::lock_guard lock(peers_mutex_);
@@ -730,6 +738,7 @@ void NodeCore::drop_peer(const std::shared_ptr<PeerLink>& peer, const std::strin
     if (auto it = peers_.find(peer->node); it != peers_.end() && it->second == peer)
         peers_.erase(it);
     std::erase_if(route_cache_, [&](const auto& route) { return route.second == peer->node; });
+    ++route_generation_;
     links_.erase(peer);
     if (std::erase(polled_, peer) != 0) ++polled_version_;
 }
@@ -805,6 +814,7 @@ void NodeCore::on_name_down(const registry::NameDown& down) {
     {
         std::lock_guard lock(peers_mutex_);
         route_cache_.erase(down.name);
+        ++route_generation_;
     }
     std::set<std::string> watchers;
     {

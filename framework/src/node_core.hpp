@@ -69,6 +69,14 @@ class NodeCore final : private IdlePoll {
     }
     /// The cell of the actor named `name` in this node, or null.
     std::shared_ptr<ActorCell> find_cell(const std::string& name);
+    /// The open link to the node that has `name`, if a send found it already, else null.
+    std::shared_ptr<PeerLink> known_peer(const std::string& name);
+    /// Changes whenever a route found by known_peer() may have become wrong.
+    std::uint64_t route_generation() const noexcept {
+        return route_generation_.load(std::memory_order_acquire);
+    }
+    /// Encodes `letter` with `body` (its own or its draft) and sends it over `peer`.
+    void send_remote(Letter& letter, const Body& body, const std::shared_ptr<PeerLink>& peer);
     Letter await_reply(Letter request, std::chrono::milliseconds timeout);
     bool wait_for(std::string_view name, std::chrono::milliseconds timeout);
     void watch(const std::string& watcher, std::string_view name);
@@ -111,8 +119,6 @@ class NodeCore final : private IdlePoll {
     };
 
     std::shared_ptr<Mailbox> find_local(const std::string& name);
-    /// Encodes `letter` with `body` (its own or its draft) and sends it over `peer`.
-    void send_remote(Letter& letter, const Body& body, const std::shared_ptr<PeerLink>& peer);
     std::shared_ptr<PeerLink> peer_for(const std::string& name, std::string& why_not);
     std::shared_ptr<PeerLink> connect_peer(const registry::Location& where);
     void watch_link(const std::shared_ptr<PeerLink>& peer);
@@ -154,6 +160,7 @@ class NodeCore final : private IdlePoll {
     std::map<std::string, std::shared_ptr<PeerLink>, std::less<>> peers_;  ///< by node name
     std::set<std::shared_ptr<PeerLink>> links_;                 ///< every open link, named or not
     std::unordered_map<std::string, std::string> route_cache_;  ///< actor name -> node name
+    std::atomic<std::uint64_t> route_generation_{0};  ///< bumped when route_cache_ loses entries
     /// Links to children we spawned, by pid: routing finds them before their Hello arrives.
     std::map<pid_t, std::weak_ptr<PeerLink>> children_;
     /// The open links with Capabilities::memory_polling, and a count of its changes.

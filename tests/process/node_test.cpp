@@ -371,3 +371,62 @@ TEST_CASE(
     }
     CHECK(dir.wait_until_empty());
 }
+
+TEST_CASE("an actor's sends follow a name that went down and came back in another node",
+          "[process][node]") {
+    // Actors remember where the names they send to live; a name that goes down (here: its
+    // actor stops, its node and link stay up) must not keep its letters on the old node.
+    TempRuntimeDir dir;
+    {
+        auto first_home = Child::fork([&](ChildChannel& channel) {
+            Node n(node_options(dir, "first-home"));
+            n.spawn("mover", echo);  // answers n + 1
+            channel.send('r');
+            while (char c = channel.receive()) {
+                if (c == 's') {
+                    n.stop("mover");
+                    channel.send('s');
+                }
+                if (c == 'q') break;
+            }
+            return 0;
+        });
+        REQUIRE(first_home.expect('r'));
+
+        Node node(node_options(dir, "asker-node"));
+        Mailbag<std::int64_t> answers;
+        Mailbag<Down> downs;
+        node.spawn("asker", [&](Actor& self) {
+            self.handle<Down>([&](Down& d) { downs.put(d); });
+            self.handle<wire::Ping>([&](wire::Ping& p) {
+                self.request<wire::Pong>(
+                    "mover", wire::Ping{p.n}, 5s,
+                    [&](Expected<wire::Pong, Error> r) { answers.put(r ? r->n : -1); });
+            });
+            self.watch("mover");
+        });
+        node.send("asker", wire::Ping{1});
+        CHECK(answers.take() == 2);  // the node knows the route to first-home now
+        node.send("asker", wire::Ping{2});
+        CHECK(answers.take() == 3);  // and so does the actor
+
+        first_home.send('s');
+        REQUIRE(first_home.expect('s'));
+        auto down = downs.take();
+        REQUIRE(down);
+        CHECK(down->name == "mover");
+
+        auto second_home = spawn_node(dir, "second-home", "mover", [](Actor& self) {
+            self.handle<wire::Ping>([&self](wire::Ping& p) { self.reply(wire::Pong{p.n + 100}); });
+        });
+        REQUIRE(second_home.expect('r'));
+        node.send("asker", wire::Ping{3});
+        CHECK(answers.take() == 103);
+
+        first_home.send('q');
+        second_home.send('q');
+        CHECK(first_home.wait_exit());
+        CHECK(second_home.wait_exit());
+    }
+    CHECK(dir.wait_until_empty());
+}
