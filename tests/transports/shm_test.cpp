@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cstring>
 #include <filesystem>
 #include <future>
@@ -118,7 +119,8 @@ TEST_CASE("shm listeners remove segments left by dead processes", "[transport][s
     ::shm_unlink(slash(leftover).c_str());
 }
 
-TEST_CASE("shm ring records wrap around the end with odd sizes", "[transport][shm]") {
+TEST_CASE("shm ring records written in parts wrap around the end with odd sizes",
+          "[transport][shm]") {
     const std::size_t capacity = detail::shm_min_ring;
     std::vector<std::byte> memory(capacity);
     detail::ShmRingState state;
@@ -131,7 +133,11 @@ TEST_CASE("shm ring records wrap around the end with odd sizes", "[transport][sh
         const auto frame = pattern(size, i);
         REQUIRE(ring.free_space() >= detail::shm_record_size(size));
         const auto before = (written + detail::shm_record_header) % capacity;
-        ring.write(frame);
+        // In two parts, split at an odd place: either may be the one that wraps.
+        const std::span<const std::byte> bytes(frame);
+        const std::size_t cut = size / 3;
+        const std::array<std::span<const std::byte>, 2> parts{bytes.first(cut), bytes.subspan(cut)};
+        ring.write(parts, size);
         written += detail::shm_record_size(size);
         if (size != 0 && before + size > capacity) ++wraps;
         REQUIRE(ring.readable());

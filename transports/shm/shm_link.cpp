@@ -91,12 +91,19 @@ void ShmLink::fail_send(const std::string& why) {
     throw LinkError(send_broken_);
 }
 
-void ShmLink::send(std::span<const std::byte> bytes, std::span<const int> fds, std::uint8_t,
-                   bool more) {
+void ShmLink::send(std::span<const std::byte> bytes, std::span<const int> fds,
+                   std::uint8_t priority, bool more) {
+    send_parts(std::span<const std::span<const std::byte>>(&bytes, 1), fds, priority, more);
+}
+
+void ShmLink::send_parts(std::span<const std::span<const std::byte>> parts,
+                         std::span<const int> fds, std::uint8_t, bool more) {
     if (!fds.empty())
         throw LinkError(description_ + ": this transport cannot carry file descriptors");
-    if (bytes.size() > max_frame_size_) {
-        throw LinkError(description_ + ": a frame of " + std::to_string(bytes.size()) +
+    std::size_t size = 0;
+    for (const auto part : parts) size += part.size();
+    if (size > max_frame_size_) {
+        throw LinkError(description_ + ": a frame of " + std::to_string(size) +
                         " bytes exceeds the limit of " + std::to_string(max_frame_size_) +
                         " bytes (max_frame_size; ring of " + std::to_string(out_.capacity()) +
                         " bytes)");
@@ -106,9 +113,9 @@ void ShmLink::send(std::span<const std::byte> bytes, std::span<const int> fds, s
     if (out_.state().reader_closed.load(std::memory_order_acquire) != 0) {
         fail_send("the peer closed the link");
     }
-    const auto needed = shm_record_size(bytes.size());
+    const auto needed = shm_record_size(size);
     if (out_.free_space() < needed) wait_for_room(needed);
-    out_.write(bytes);
+    out_.write(parts, size);
     unsignalled_ = true;
     if (!more) wake_reader();
 }

@@ -55,6 +55,10 @@ class ShmLink final : public Link {
     int poll_fd() const noexcept override { return poll_set_.fd(); }
     void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
               std::uint8_t priority = 0, bool more = false) override;
+    /// The parts go straight into one ring record.
+    void send_parts(std::span<const std::span<const std::byte>> parts,
+                    std::span<const int> fds = {}, std::uint8_t priority = 0,
+                    bool more = false) override;
     void flush() override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
     bool input_pending() const noexcept override { return in_.readable(); }

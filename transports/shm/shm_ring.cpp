@@ -16,12 +16,16 @@ std::uint64_t ShmRing::free_space() const noexcept {
     return capacity_ - (head - tail);
 }
 
-void ShmRing::write(std::span<const std::byte> frame) noexcept {
+void ShmRing::write(std::span<const std::span<const std::byte>> parts, std::size_t size) noexcept {
     const auto head = state_->head.load(std::memory_order_relaxed);
-    const std::uint64_t length = frame.size();
+    const std::uint64_t length = size;
     copy_in(head, reinterpret_cast<const std::byte*>(&length), sizeof(length));
-    if (!frame.empty()) copy_in(head + shm_record_header, frame.data(), frame.size());
-    state_->head.store(head + shm_record_size(frame.size()), std::memory_order_seq_cst);
+    std::uint64_t at = head + shm_record_header;
+    for (const auto part : parts) {
+        if (!part.empty()) copy_in(at, part.data(), part.size());
+        at += part.size();
+    }
+    state_->head.store(head + shm_record_size(size), std::memory_order_seq_cst);
 }
 
 bool ShmRing::readable() const noexcept {
@@ -37,8 +41,12 @@ bool ShmRing::read(std::vector<std::byte>& out, std::size_t limit) {
     // The peer is another process: never trust what it wrote.
     if (head - tail > capacity_ || length > limit || shm_record_size(length) > head - tail)
         return false;
-    out.resize(length);
-    if (length != 0) copy_out(tail + shm_record_header, out.data(), length);
+    // Appended, not resized and overwritten: no zeroing of bytes about to be copied.
+    out.clear();
+    const std::size_t offset = (tail + shm_record_header) & (capacity_ - 1);
+    const std::size_t first = std::min<std::size_t>(length, capacity_ - offset);
+    out.insert(out.end(), data_ + offset, data_ + offset + first);
+    out.insert(out.end(), data_, data_ + (length - first));
     state_->tail.store(tail + shm_record_size(length), std::memory_order_seq_cst);
     return true;
 }

@@ -80,8 +80,9 @@ class ShmRing {
     // Producer side.
     /// Bytes free now.
     std::uint64_t free_space() const noexcept;
-    /// Writes one record and publishes it; the caller checked free_space().
-    void write(std::span<const std::byte> frame) noexcept;
+    /// Writes one record holding `parts` end to end (`size` bytes in all) and publishes
+    /// it; the caller checked free_space().
+    void write(std::span<const std::span<const std::byte>> parts, std::size_t size) noexcept;
 
     // Consumer side.
     /// True if a record is published.

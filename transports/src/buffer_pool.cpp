@@ -16,8 +16,9 @@ BufferPool::~BufferPool() = default;
 BufferPool& BufferPool::frames() {
     // Never destroyed: letters may give buffers back while static objects are torn down.
     // The budget covers a backlog of ~100 k small frames (what courier-bench builds when
-    // a receiving actor falls behind its reactor) or 4 k frames of 4 KiB.
-    static auto* pool = new BufferPool(std::size_t{16} << 20, std::size_t{256} << 10);
+    // a receiving actor falls behind its reactor), 4 k frames of 4 KiB or a few large
+    // reassembled ones: a fresh buffer of a MiB costs hundreds of page faults to fill.
+    static auto* pool = new BufferPool(std::size_t{16} << 20, std::size_t{4} << 20);
     return *pool;
 }
 

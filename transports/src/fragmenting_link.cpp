@@ -3,6 +3,7 @@
 #include <courier/transports/buffer_pool.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
@@ -11,9 +12,6 @@
 namespace courier::detail {
 
 namespace {
-
-/// A send buffer grown past this by one large chunk is released after that send.
-constexpr std::size_t kept_send_buffer = std::size_t{1} << 20;
 
 void write_le64(std::byte* p, std::uint64_t v) {
     for (int i = 0; i < 8; ++i) p[i] = std::byte((v >> (8 * i)) & 0xffU);
@@ -87,24 +85,27 @@ void FragmentingLink::send(std::span<const std::byte> bytes, std::span<const int
 
     std::size_t sent = 0;  // bytes of the frame the peer already holds
     try {
+        // Each chunk is its header and a piece of the frame, sent as two parts: the frame's
+        // bytes are copied once, by the inner link.
+        std::array<std::byte, first_chunk_header_size> header{};
         if (bytes.size() < limit_) {  // one chunk: flags + the frame
-            send_buffer_.resize(chunk_header_size + bytes.size());
-            send_buffer_[0] = std::byte{chunk_first | chunk_last};
-            if (!bytes.empty()) std::memcpy(send_buffer_.data() + 1, bytes.data(), bytes.size());
-            inner_->send(send_buffer_, fds, priority, more);
+            header[0] = std::byte{chunk_first | chunk_last};
+            const std::array<std::span<const std::byte>, 2> parts{
+                std::span<const std::byte>(header).first(chunk_header_size), bytes};
+            inner_->send_parts(parts, fds, priority, more);
         } else {
             bool first = true;
             while (first || sent < bytes.size()) {
-                const std::size_t header = first ? first_chunk_header_size : chunk_header_size;
-                const std::size_t n = std::min(limit_ - header, bytes.size() - sent);
+                const std::size_t header_size = first ? first_chunk_header_size : chunk_header_size;
+                const std::size_t n = std::min(limit_ - header_size, bytes.size() - sent);
                 const bool last = sent + n == bytes.size();
-                send_buffer_.resize(header + n);
-                send_buffer_[0] = std::byte((first ? chunk_first : 0U) | (last ? chunk_last : 0U));
-                if (first) write_le64(send_buffer_.data() + 1, bytes.size());
-                std::memcpy(send_buffer_.data() + header, bytes.data() + sent, n);
+                header[0] = std::byte((first ? chunk_first : 0U) | (last ? chunk_last : 0U));
+                if (first) write_le64(header.data() + 1, bytes.size());
+                const std::array<std::span<const std::byte>, 2> parts{
+                    std::span<const std::byte>(header).first(header_size), bytes.subspan(sent, n)};
                 // Every chunk but the last may wait in the inner link's buffer.
-                inner_->send(send_buffer_, first ? fds : std::span<const int>{}, priority,
-                             last ? more : true);
+                inner_->send_parts(parts, first ? fds : std::span<const int>{}, priority,
+                                   last ? more : true);
                 sent += n;
                 first = false;
             }
@@ -114,7 +115,6 @@ void FragmentingLink::send(std::span<const std::byte> bytes, std::span<const int
         if (sent > 0) send_broken_ = error.what();
         throw;
     }
-    if (send_buffer_.capacity() > kept_send_buffer) std::vector<std::byte>().swap(send_buffer_);
 }
 
 void FragmentingLink::flush() {
@@ -235,9 +235,11 @@ std::optional<std::string> FragmentingLink::take_chunk(Frame& chunk, std::vector
         assembly.frame.fds = std::move(chunk.fds);
         assembly.frame.priority = chunk.priority;
         assembly.expected = total;
-        // Memory grows with the data that arrived, never just because a length says so.
+        // Memory grows with the data that arrived, never just because a length says so
+        // (at most eight times as much): a frame of up to eight chunks is never reallocated.
         auto& bytes = assembly.frame.bytes;
-        bytes.reserve(std::min<std::size_t>(total, 2 * payload));
+        bytes = BufferPool::frames().take();  // the letter gives it back
+        bytes.reserve(std::min<std::size_t>(total, 8 * payload));
         const auto begin =
             chunk.bytes.begin() + static_cast<std::ptrdiff_t>(first_chunk_header_size);
         bytes.insert(bytes.end(), begin, chunk.bytes.end());

@@ -108,11 +108,10 @@ class FragmentingLink final : public Link {
     std::size_t max_frame_size_;  ///< largest reassembled frame
 
     std::mutex send_mutex_;
-    std::vector<std::byte> send_buffer_;  ///< one chunk being built; guarded, reused
-    std::string send_broken_;             ///< why a frame was cut short; guarded
-    std::vector<std::byte> pack_;         ///< a packed chunk being built, or empty; guarded
-    std::uint8_t pack_priority_ = 0;      ///< the priority of the frames in pack_; guarded
-    std::size_t pack_limit_;              ///< largest packed chunk
+    std::string send_broken_;         ///< why a frame was cut short; guarded
+    std::vector<std::byte> pack_;     ///< a packed chunk being built, or empty; guarded
+    std::uint8_t pack_priority_ = 0;  ///< the priority of the frames in pack_; guarded
+    std::size_t pack_limit_;          ///< largest packed chunk
 
     std::vector<Frame> chunks_;                    ///< what the inner link delivered; reused
     std::map<std::uint8_t, Assembly> assembling_;  ///< by priority (lane)

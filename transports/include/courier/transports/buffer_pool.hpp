@@ -23,7 +23,7 @@ class BufferPool {
     BufferPool& operator=(const BufferPool&) = delete;
 
     /// The pool of the process's frame buffers (16 MiB of spare capacity, buffers up to
-    /// 256 KiB: a whole `shm:` record or fragment).
+    /// 4 MiB: records, chunks and the frames reassembled from them).
     static BufferPool& frames();
 
     /// An empty buffer: with the capacity of an earlier frame when one is spare.

@@ -59,6 +59,13 @@ class Link {
     /// LinkError from whichever call writes them, and the link is then broken.
     virtual void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
                       std::uint8_t priority = 0, bool more = false) = 0;
+    /// Sends one frame made of `parts` laid end to end, exactly as send() sends their
+    /// concatenation (same rules, errors and batching). It lets a layer put a header in
+    /// front of bytes it does not own without copying them first (the fragmentation
+    /// layer's chunks). The default copies the parts into one buffer and calls send().
+    virtual void send_parts(std::span<const std::span<const std::byte>> parts,
+                            std::span<const int> fds = {}, std::uint8_t priority = 0,
+                            bool more = false);
     /// Hands every frame kept by `send(..., more = true)` to the mechanism. Thread-safe;
     /// throws LinkError like send. The default, for links that keep nothing, does nothing.
     virtual void flush() {}
