@@ -298,7 +298,7 @@ void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor, bool intern
         if (!status.ok) {
             {
                 std::unique_lock lock(names_mutex_);
-                local_.erase(name);
+                if (auto it = local_.find(name); it != local_.end()) erase_local(it);
             }
             cell->closed = true;
             cell->bounce_all();  // anything sent to it meanwhile
@@ -324,7 +324,7 @@ void NodeCore::forget(const std::string& name, const ActorCell* cell) {
     {
         std::unique_lock lock(names_mutex_);
         if (auto it = local_.find(name); it != local_.end() && it->second.get() == cell)
-            local_.erase(it);
+            erase_local(it);
     }
     if (registry_ && name.front() != '$') {
         try {
@@ -344,6 +344,22 @@ std::shared_ptr<Mailbox> NodeCore::find_local(const std::string& name) {
     std::shared_lock lock(names_mutex_);
     auto it = local_.find(name);
     return it == local_.end() ? nullptr : it->second;
+}
+
+void NodeCore::erase_local(std::unordered_map<std::string, std::shared_ptr<Mailbox>>::iterator it) {
+    local_.erase(it);
+    ++names_generation_;  // a link's last delivery may name the box that went
+}
+
+Mailbox* NodeCore::find_local_for(PeerLink& peer, std::string_view recipient) {
+    auto& last = peer.last;
+    if (last.box && last.recipient == recipient &&
+        last.names_generation == names_generation_.load(std::memory_order_acquire))
+        return last.box.get();
+    last.names_generation = names_generation_.load(std::memory_order_acquire);  // before
+    last.recipient = recipient;
+    last.box = find_local(last.recipient);
+    return last.box.get();
 }
 
 std::shared_ptr<ActorCell> NodeCore::find_cell(const std::string& name) {
@@ -707,17 +723,20 @@ void NodeCore::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
     letter.sender = std::string(header.sender);
     letter.recipient = std::string(header.recipient);
     letter.origin = peer;
-    if (!MessageRegistry::global().contains(header.type)) {
-        dead_letter(
-            letter, ErrorCode::bad_message,
-            type_name(header.type) + " is not a message type known to node '" + name_ + "'");
-        return;
+    if (header.type != peer->last.type) {
+        if (!MessageRegistry::global().contains(header.type)) {
+            dead_letter(
+                letter, ErrorCode::bad_message,
+                type_name(header.type) + " is not a message type known to node '" + name_ + "'");
+            return;
+        }
+        peer->last.type = header.type;  // types are never unregistered
     }
     auto offset = static_cast<std::size_t>(view->payload.data() - frame.bytes.data());
     auto size = view->payload.size();
     letter.body =
         std::make_unique<WireBody>(std::move(frame.bytes), offset, size, std::move(frame.fds));
-    auto box = find_local(letter.recipient);
+    Mailbox* box = find_local_for(*peer, letter.recipient);
     if (!box) {
         dead_letter(letter, ErrorCode::unknown_name,
                     "no actor named '" + letter.recipient + "' in node '" + name_ + "'");
@@ -775,7 +794,7 @@ Letter NodeCore::await_reply(Letter request, std::chrono::milliseconds timeout) 
     auto answer = waiter->wait(deadline);
     {
         std::unique_lock lock(names_mutex_);
-        local_.erase(waiter_name);
+        if (auto it = local_.find(waiter_name); it != local_.end()) erase_local(it);
     }
     if (answer) return std::move(*answer);
     Letter expired;

@@ -39,6 +39,14 @@ struct PeerLink {
     /// worker polling it: one receiver at a time, in order.
     std::mutex receiving;
     std::vector<Frame> inbox;  ///< guarded by `receiving`; reused
+    /// Guarded by `receiving`: where the last letter from this link went, so a stream of
+    /// letters to one actor skips the node's name table and the type registry.
+    struct LastDelivery {
+        std::string recipient;
+        std::shared_ptr<Mailbox> box;
+        std::uint64_t names_generation = 0;  ///< NodeCore::names_generation_ when found
+        TypeId type = 0;                     ///< a type known to MessageRegistry
+    } last;
 };
 
 class NodeCore final : private IdlePoll {
@@ -119,6 +127,10 @@ class NodeCore final : private IdlePoll {
     };
 
     std::shared_ptr<Mailbox> find_local(const std::string& name);
+    /// The mailbox for a letter `peer` brought to `recipient` (through peer->last), or null.
+    Mailbox* find_local_for(PeerLink& peer, std::string_view recipient);
+    /// Removes a name from local_; caller holds names_mutex_ exclusively.
+    void erase_local(std::unordered_map<std::string, std::shared_ptr<Mailbox>>::iterator it);
     std::shared_ptr<PeerLink> peer_for(const std::string& name, std::string& why_not);
     std::shared_ptr<PeerLink> connect_peer(const registry::Location& where);
     void watch_link(const std::shared_ptr<PeerLink>& peer);
@@ -155,6 +167,7 @@ class NodeCore final : private IdlePoll {
 
     std::shared_mutex names_mutex_;
     std::unordered_map<std::string, std::shared_ptr<Mailbox>> local_;
+    std::atomic<std::uint64_t> names_generation_{0};  ///< bumped when local_ loses a name
 
     std::mutex peers_mutex_;
     std::map<std::string, std::shared_ptr<PeerLink>, std::less<>> peers_;  ///< by node name

@@ -14,6 +14,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -427,6 +428,55 @@ TEST_CASE("an actor's sends follow a name that went down and came back in anothe
         second_home.send('q');
         CHECK(first_home.wait_exit());
         CHECK(second_home.wait_exit());
+    }
+    CHECK(dir.wait_until_empty());
+}
+
+TEST_CASE("letters from a link reach a new actor that took the name of a stopped one",
+          "[process][node]") {
+    // A link remembers which mailbox its last letter went to; a name that changes hands
+    // must not keep its letters in the old actor's mailbox.
+    TempRuntimeDir dir;
+    {
+        auto home = Child::fork([&](ChildChannel& channel) {
+            Node n(node_options(dir, "phoenix-home"));
+            n.spawn("phoenix", echo);  // answers n + 1
+            channel.send('r');
+            while (char c = channel.receive()) {
+                if (c == 's') {
+                    n.stop("phoenix");
+                    // The old actor lets go of its name on its worker: retry until it has.
+                    const auto until = std::chrono::steady_clock::now() + 10s;
+                    for (bool spawned = false; !spawned;) {
+                        try {
+                            n.spawn("phoenix", [](Actor& self) {
+                                self.handle<wire::Ping>(
+                                    [&self](wire::Ping& p) { self.reply(wire::Pong{p.n + 100}); });
+                            });
+                            spawned = true;
+                        } catch (const SetupError&) {
+                            if (std::chrono::steady_clock::now() > until) return 1;
+                            std::this_thread::sleep_for(1ms);
+                        }
+                    }
+                    channel.send('s');
+                }
+                if (c == 'q') break;
+            }
+            return 0;
+        });
+        REQUIRE(home.expect('r'));
+        Node node(node_options(dir, "caller-node"));
+        auto first = node.request<wire::Pong>("phoenix", wire::Ping{1}, 5s);
+        REQUIRE(first.has_value());
+        CHECK(first->n == 2);
+        home.send('s');
+        REQUIRE(home.expect('s', 15s));
+        auto second = node.request<wire::Pong>("phoenix", wire::Ping{2}, 5s);
+        REQUIRE(second.has_value());
+        CHECK(second->n == 102);
+        home.send('q');
+        CHECK(home.wait_exit());
     }
     CHECK(dir.wait_until_empty());
 }
