@@ -126,6 +126,19 @@ void ActorCell::deliver(Letter&& letter) {
     kick();
 }
 
+void ActorCell::deliver_all(std::vector<Letter>& letters) {
+    {
+        std::lock_guard lock(mailbox_lock_);
+        for (auto& letter : letters) mailbox_.push_back(std::move(letter));
+    }
+    letters.clear();
+    if (closed.load()) {
+        bounce_all();
+        return;
+    }
+    kick();
+}
+
 void ActorCell::send(Letter&& letter, Draft* draft) {
     const Route* to = letter.origin ? nullptr : route(letter.recipient);
     if (to && to->cell) {

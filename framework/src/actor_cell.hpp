@@ -3,7 +3,7 @@
 /// Where letters for a name go: an actor's cell (mailbox + scheduling), or a waiter that
 /// a thread outside the actors blocks on for a reply.
 
-#include "spin_lock.hpp"
+#include <courier/spin_lock.hpp>
 
 #include <courier/framework/actor.hpp>
 #include <courier/framework/letter.hpp>
@@ -28,6 +28,11 @@ class Mailbox {
     virtual ~Mailbox() = default;
     /// Takes the letter; never blocks (mailboxes are unbounded for now).
     virtual void deliver(Letter&& letter) = 0;
+    /// Takes every letter of `letters`, in order, and leaves it empty.
+    virtual void deliver_all(std::vector<Letter>& letters) {
+        for (auto& letter : letters) deliver(std::move(letter));
+        letters.clear();
+    }
 };
 
 /// Internal letter types, never on a link.
@@ -38,6 +43,8 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     ActorCell(NodeCore& node, std::unique_ptr<Actor> actor);
 
     void deliver(Letter&& letter) override;
+    /// One lock and one kick for the batch (letters a link brought in one receive).
+    void deliver_all(std::vector<Letter>& letters) override;
     /// Routes a letter its actor sends (`draft`: its body, if `letter.body` is null).
     /// Called only from the actor's own turn.
     void send(Letter&& letter, Draft* draft);

@@ -649,6 +649,11 @@ void NodeCore::on_readable(const std::shared_ptr<PeerLink>& peer) {
     receive_frames(peer);
 }
 
+void NodeCore::deliver_outbox(PeerLink& peer) {
+    if (!peer.outbox.empty()) peer.outbox_box->deliver_all(peer.outbox);
+    peer.outbox_box.reset();  // the link must not keep a stopped actor alive
+}
+
 void NodeCore::receive_frames(const std::shared_ptr<PeerLink>& peer) {
     if (peer->broken) return;
     auto& frames = peer->inbox;
@@ -658,6 +663,7 @@ void NodeCore::receive_frames(const std::shared_ptr<PeerLink>& peer) {
         if (peer->broken) break;
         on_frame(peer, frame);
     }
+    deliver_outbox(*peer);  // what arrived before a malformed frame is delivered all the same
     frames.clear();
     if (status.state == ReceiveStatus::State::closed) drop_peer(peer, closed_by_peer);
     if (status.state == ReceiveStatus::State::failed) drop_peer(peer, status.reason);
@@ -742,7 +748,14 @@ void NodeCore::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
                     "no actor named '" + letter.recipient + "' in node '" + name_ + "'");
         return;
     }
-    box->deliver(std::move(letter));
+    // Letters to one mailbox go together; another mailbox or a full turn hands them over.
+    constexpr std::size_t batch = 64;
+    if (peer->outbox_box.get() != box) {
+        deliver_outbox(*peer);
+        peer->outbox_box = peer->last.box;
+    }
+    peer->outbox.push_back(std::move(letter));
+    if (peer->outbox.size() == batch) deliver_outbox(*peer);
 }
 
 void NodeCore::drop_peer(const std::shared_ptr<PeerLink>& peer, const std::string& reason) {

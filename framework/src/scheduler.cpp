@@ -1,7 +1,7 @@
 #include "scheduler.hpp"
 
+#include <courier/spin_lock.hpp>
 #include "actor_cell.hpp"
-#include "spin_lock.hpp"
 
 namespace courier::detail {
 

@@ -2,6 +2,7 @@
 
 #include "shm/shm_transport.hpp"
 
+#include <courier/spin_lock.hpp>
 #include <courier/transports/buffer_pool.hpp>
 #include <courier/transports/posix_call.hpp>
 
@@ -26,12 +27,6 @@ void signal_event(int fd) noexcept {
 void clear_event(int fd) noexcept {
     std::uint64_t count = 0;
     (void)COURIER_SYSCALL(::read, fd, &count, sizeof(count));
-}
-
-void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
 }
 
 ShmRing ring_of(boost::interprocess::mapped_region& region, int index) {
