@@ -27,6 +27,8 @@ constexpr std::size_t read_chunk = std::size_t{64} << 10;
 /// Upper bound of one recvmsg into a large frame, which keeps the zeroing in resize()
 /// cheap, and about what one receive() reads before it returns.
 constexpr std::size_t max_read = std::size_t{4} << 20;
+/// A frame at least this long is read into its own buffer rather than through in_.
+constexpr std::size_t large_frame = read_chunk;
 
 /// Room for the largest SCM_RIGHTS message, aligned as a cmsghdr.
 union ControlBuffer {
@@ -247,28 +249,48 @@ ReceiveStatus StreamLink::receive(std::vector<Frame>& out) {
     if (ended_) return *ended_;
     // A bounded batch: a peer writing as fast as we read must not keep the caller (the
     // node's reactor) here. The socket stays readable, so the next call takes the rest.
-    const std::uint64_t stop_at = in_offset_ + in_.size() + max_read;
+    const std::uint64_t stop_at = read_position() + max_read;
     for (;;) {
         bool would_block = false;
         auto end = read_some(would_block);
         // Frames that arrived before an EOF or an error are still delivered.
         if (auto broken = extract_frames(out)) return finish(std::move(*broken));
         if (end) return finish(std::move(*end));
-        if (would_block || in_offset_ + in_.size() >= stop_at) return ReceiveStatus{};
+        if (would_block || read_position() >= stop_at) return ReceiveStatus{};
     }
 }
 
 std::optional<ReceiveStatus> StreamLink::read_some(bool& would_block) {
-    // Read a whole pending large frame in few calls; small frames in 64 KiB chunks.
+    // A large frame whose prefix is in goes on in its own buffer, its bytes so far moved
+    // there once; in_ keeps only the prefix. (Never past max_frame_size: extract_frames
+    // refuses that length first.)
+    if (large_length_ == 0 && in_.size() >= frame_prefix_size) {
+        const std::uint32_t length = read_le32(in_.data());
+        if (length >= large_frame && length <= max_frame_size_ &&
+            in_.size() < frame_prefix_size + length) {
+            large_ = BufferPool::frames().take();  // the letter gives it back
+            // Memory follows the data that arrives, not just what a length says.
+            large_.reserve(std::min<std::size_t>(length, max_read));
+            large_.assign(in_.begin() + frame_prefix_size, in_.end());
+            in_.resize(frame_prefix_size);
+            large_length_ = length;
+        }
+    }
+    // Read a whole pending large frame in few calls, straight into it, never past its
+    // end; small frames in 64 KiB chunks.
+    std::vector<std::byte>& into = large_length_ != 0 ? large_ : in_;
     std::size_t want = read_chunk;
-    if (in_.size() >= frame_prefix_size) {
+    if (large_length_ != 0) {
+        want = std::min(large_length_ - large_.size(), max_read);
+    } else if (in_.size() >= frame_prefix_size) {
         const std::size_t frame_end = frame_prefix_size + read_le32(in_.data());
         if (frame_end > in_.size()) want = std::clamp(frame_end - in_.size(), read_chunk, max_read);
     }
-    const std::size_t held = in_.size();
-    in_.resize(held + want);
+    const std::uint64_t read_at = read_position();  // stream offset of the first byte read
+    const std::size_t held = into.size();
+    into.resize(held + want);
 
-    iovec iov{in_.data() + held, want};
+    iovec iov{into.data() + held, want};
     msghdr message{};
     message.msg_iov = &iov;
     message.msg_iovlen = 1;
@@ -283,7 +305,7 @@ std::optional<ReceiveStatus> StreamLink::read_some(bool& would_block) {
                                    : COURIER_SYSCALL(::recvmsg, socket_.get(), &message, flags);
     if (write_end_) message.msg_controllen = 0;  // read() fills no control data
     const auto got = result.ok() ? static_cast<std::size_t>(result.value) : 0;
-    in_.resize(held + got);
+    into.resize(held + got);
 
     if (!result.ok()) {
         if (result.error == EAGAIN || result.error == EWOULDBLOCK) {
@@ -298,7 +320,7 @@ std::optional<ReceiveStatus> StreamLink::read_some(bool& would_block) {
 
     // Take ownership of any descriptors first, so they are closed whatever happens next.
     if (message.msg_controllen > 0) {
-        FdBatch batch{in_offset_ + held + got - 1, {}};
+        FdBatch batch{read_at + got - 1, {}};
         for (cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr;
              header = CMSG_NXTHDR(&message, header)) {
             if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
@@ -321,13 +343,29 @@ std::optional<ReceiveStatus> StreamLink::read_some(bool& would_block) {
     if (in_.empty()) return ReceiveStatus{ReceiveStatus::State::closed, peer_ + " closed the link"};
     std::string progress = std::to_string(in_.size()) + " bytes";
     if (in_.size() >= frame_prefix_size) {
-        progress = std::to_string(in_.size() - frame_prefix_size) + " of " +
+        progress = std::to_string(in_.size() + large_.size() - frame_prefix_size) + " of " +
                    std::to_string(read_le32(in_.data())) + " bytes";
     }
     return failed(peer_ + " closed the link in the middle of a frame (got " + progress + ")");
 }
 
 std::optional<ReceiveStatus> StreamLink::extract_frames(std::vector<Frame>& out) {
+    if (large_length_ != 0) {
+        if (large_.size() < large_length_) return std::nullopt;  // in_ holds its prefix only
+        Frame frame;
+        frame.bytes = std::move(large_);
+        const std::uint64_t frame_end = in_offset_ + frame_prefix_size + large_length_;
+        while (!in_fds_.empty() && in_fds_.front().last_byte < frame_end) {
+            for (auto& fd : in_fds_.front().fds) frame.fds.push_back(std::move(fd));
+            in_fds_.pop_front();
+        }
+        out.push_back(std::move(frame));
+        large_.clear();  // moved from: make it a plain empty vector again
+        in_.clear();
+        in_offset_ = frame_end;
+        large_length_ = 0;
+        return std::nullopt;  // it was read alone: nothing follows it in in_
+    }
     std::size_t pos = 0;
     std::optional<ReceiveStatus> broken;
     while (in_.size() - pos >= frame_prefix_size) {
@@ -363,6 +401,8 @@ ReceiveStatus StreamLink::finish(ReceiveStatus status) {
     // Later calls keep reporting the end; what is buffered can never become a frame.
     in_.clear();
     in_.shrink_to_fit();
+    large_ = std::vector<std::byte>();
+    large_length_ = 0;
     in_fds_.clear();
     ended_ = status;
     return status;

@@ -96,7 +96,14 @@ class StreamLink : public Link {
     std::string send_broken_;     ///< why sending failed (the stream is desynchronized); guarded
     std::vector<std::byte> out_;  ///< prefixed frames kept by send(more); guarded
 
-    std::vector<std::byte> in_;           ///< bytes read but not yet framed; in_[0] starts a frame
+    /// Stream offset of the next byte to read.
+    std::uint64_t read_position() const noexcept { return in_offset_ + in_.size() + large_.size(); }
+
+    std::vector<std::byte> in_;  ///< bytes read but not yet framed; in_[0] starts a frame
+    /// A large frame's bytes, read straight into the buffer the frame will own (no copy
+    /// out of in_, which then holds just its prefix); large_length_ is 0 when none is.
+    std::vector<std::byte> large_;
+    std::size_t large_length_ = 0;
     std::uint64_t in_offset_ = 0;         ///< stream offset of in_[0]
     std::deque<FdBatch> in_fds_;          ///< descriptors waiting for their frame to complete
     std::optional<ReceiveStatus> ended_;  ///< set once the link is closed or failed
