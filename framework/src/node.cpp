@@ -130,11 +130,11 @@ NodeCore::NodeCore(Node& owner, NodeOptions options) : owner_(owner), options_(s
 }
 
 void NodeCore::start() {
+    reactor_ = std::make_unique<Reactor>();  // first: a polling worker may use it at once
     // Without the registry a node has no links: nothing for idle workers to poll.
     scheduler_ =
         std::make_unique<Scheduler>(options_.threads, options_.worker_spin,
                                     options_.use_registry ? static_cast<IdlePoll*>(this) : nullptr);
-    reactor_ = std::make_unique<Reactor>();
     if (!options_.use_registry) return;
 
     listen_on_transports();
@@ -629,9 +629,13 @@ void NodeCore::watch_link(const std::shared_ptr<PeerLink>& peer) {
         }
     }
     std::weak_ptr<PeerLink> weak = peer;
-    reactor_->add(peer->link->poll_fd(), [this, weak] {
-        if (auto p = weak.lock()) on_readable(p);
-    });
+    // Shared: an idle worker polling the links runs it too (NodeCore::poll).
+    reactor_->add(
+        peer->link->poll_fd(),
+        [this, weak] {
+            if (auto p = weak.lock()) on_readable(p);
+        },
+        /*shared=*/true);
 }
 
 void NodeCore::on_accept(Listener& listener) {
@@ -644,8 +648,18 @@ void NodeCore::on_accept(Listener& listener) {
     }
 }
 
+namespace {
+/// Set while this thread is a worker polling the node's links: it must never wait for a
+/// link another thread is receiving from (the reactor would, briefly).
+thread_local bool this_thread_polls = false;
+}  // namespace
+
 void NodeCore::on_readable(const std::shared_ptr<PeerLink>& peer) {
-    std::lock_guard lock(peer->receiving);  // a polling worker may be receiving
+    std::unique_lock lock(peer->receiving, std::defer_lock);
+    if (!this_thread_polls)
+        lock.lock();
+    else if (!lock.try_lock())
+        return;  // another thread receives from it now
     receive_frames(peer);
 }
 
@@ -694,6 +708,14 @@ bool NodeCore::poll() {
         if (!lock.owns_lock()) continue;  // the reactor has it
         receive_frames(peer);
         arrived = true;
+    }
+    // The other links cost a system call to look at: every few rounds, ask the reactor's
+    // epoll set what is readable and receive it here, on this awake thread.
+    constexpr unsigned epoll_every = 8;
+    if (++polls_ % epoll_every == 0) {
+        this_thread_polls = true;
+        arrived = reactor_->poll_now() || arrived;
+        this_thread_polls = false;
     }
     return arrived;
 }

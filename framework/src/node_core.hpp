@@ -188,6 +188,7 @@ class NodeCore final : private IdlePoll {
     /// The polling worker's copy (only the worker holding the scheduler's poll token).
     std::vector<std::shared_ptr<PeerLink>> polling_;
     std::uint64_t polling_version_ = 0;
+    unsigned polls_ = 0;  ///< poll() calls, by the polling worker
 
     std::mutex watch_mutex_;
     std::map<std::string, std::set<std::string>, std::less<>> watchers_;  ///< name -> actors

@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <array>
 #include <vector>
 
 namespace courier::detail {
@@ -25,10 +26,10 @@ Reactor::~Reactor() {
     stop();
 }
 
-void Reactor::add(int fd, std::function<void()> on_readable) {
+void Reactor::add(int fd, std::function<void()> on_readable, bool shared) {
     {
         std::lock_guard lock(mutex_);
-        handlers_[fd] = std::make_shared<std::function<void()>>(std::move(on_readable));
+        handlers_[fd] = std::make_shared<Handler>(Handler{std::move(on_readable), shared});
     }
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -66,6 +67,28 @@ void Reactor::wake() {
     (void)COURIER_SYSCALL(::write, wakeup_.get(), &one, sizeof one);
 }
 
+std::shared_ptr<Reactor::Handler> Reactor::handler_of(int fd) {
+    std::lock_guard lock(mutex_);
+    auto it = handlers_.find(fd);
+    return it == handlers_.end() ? nullptr : it->second;
+}
+
+bool Reactor::poll_now() {
+    std::array<epoll_event, 16> events{};
+    auto n = COURIER_SYSCALL(::epoll_wait, epoll_.get(), events.data(),
+                             static_cast<int>(events.size()), 0);
+    bool ran = false;
+    for (long i = 0; i < (n.ok() ? n.value : 0); ++i) {
+        const int fd = events[static_cast<std::size_t>(i)].data.fd;
+        if (fd == wakeup_.get()) continue;  // timers and stop: the reactor thread's
+        if (auto handler = handler_of(fd); handler && handler->shared) {
+            handler->on_readable();
+            ran = true;
+        }
+    }
+    return ran;
+}
+
 int Reactor::next_timeout_ms() {
     std::lock_guard lock(mutex_);
     if (timers_.empty()) return -1;
@@ -87,12 +110,7 @@ void Reactor::run() {
                 (void)COURIER_SYSCALL(::read, wakeup_.get(), &count, sizeof count);
                 continue;
             }
-            std::shared_ptr<std::function<void()>> handler;
-            {
-                std::lock_guard lock(mutex_);
-                if (auto it = handlers_.find(fd); it != handlers_.end()) handler = it->second;
-            }
-            if (handler) (*handler)();
+            if (auto handler = handler_of(fd)) handler->on_readable();
         }
         // Due timers, run outside the lock so they may add timers or remove fds.
         std::vector<std::function<void()>> due;

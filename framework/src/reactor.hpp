@@ -25,7 +25,13 @@ class Reactor {
     Reactor& operator=(const Reactor&) = delete;
 
     /// Calls `on_readable` whenever `fd` is readable (level-triggered) until removed.
-    void add(int fd, std::function<void()> on_readable);
+    /// `shared`: poll_now() may call it too, on another thread, even while the reactor
+    /// thread runs it (it must be safe for that).
+    void add(int fd, std::function<void()> on_readable, bool shared = false);
+    /// Runs on the calling thread, without blocking, the shared callbacks of the
+    /// descriptors readable now; true if any ran. The reactor thread is not involved:
+    /// it may see the same descriptors readable and run the same callbacks.
+    bool poll_now();
     /// Stops watching `fd`; safe from any thread, including its own callback.
     void remove(int fd);
     /// Calls `fn` once on the reactor thread after `delay`.
@@ -41,7 +47,13 @@ class Reactor {
     Fd epoll_;
     Fd wakeup_;  // eventfd: new timers and stop
     std::mutex mutex_;
-    std::unordered_map<int, std::shared_ptr<std::function<void()>>> handlers_;
+    struct Handler {
+        std::function<void()> on_readable;
+        bool shared = false;
+    };
+    std::shared_ptr<Handler> handler_of(int fd);
+
+    std::unordered_map<int, std::shared_ptr<Handler>> handlers_;
     std::multimap<Clock::time_point, std::function<void()>> timers_;
     bool stopping_ = false;
     std::thread thread_;

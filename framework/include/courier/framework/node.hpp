@@ -33,11 +33,12 @@ struct NodeOptions {
     std::string name;
     /// Threads that run actors.
     std::size_t threads = 2;
-    /// How long an idle worker polls for work before it sleeps. Waking a sleeping thread
-    /// costs tens of microseconds on a VM (its core halts), so a spin longer than the
-    /// gaps between messages keeps hand-offs sub-microsecond; an idle node sleeps after
-    /// it. 0 keeps only the ready queue's own brief spin (less CPU, slower hand-offs).
-    std::chrono::microseconds worker_spin{10};
+    /// How long an idle worker polls for work (and one of them the links) before it
+    /// sleeps. Waking a sleeping thread costs tens of microseconds on a VM (its core
+    /// halts), so a spin longer than the gaps between messages keeps hand-offs fast and
+    /// cross-process round trips off the reactor; an idle node sleeps after it. 0 keeps
+    /// only the ready queue's own brief spin (less CPU, slower hand-offs).
+    std::chrono::microseconds worker_spin{30};
     /// Without a registry the node is alone: its actors reach only each other.
     bool use_registry = true;
     RegistryOptions registry;
