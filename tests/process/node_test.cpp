@@ -104,6 +104,25 @@ void recorder(Actor& self) {
         [=, &self](wire::Report&) { self.reply(wire::Pong{*in_order ? *next : -1}); });
 }
 
+/// A child node hosting an echo named `actor`; on 's' it runs `change(node)` (which
+/// stops the actor, and perhaps starts another under its name) and answers 's'.
+Child spawn_changing_node(const TempRuntimeDir& dir, std::string node, std::string actor,
+                          std::function<void(Node&)> change) {
+    return Child::fork([=, &dir](ChildChannel& channel) {
+        Node n(node_options(dir, node));
+        n.spawn(actor, echo);  // answers n + 1
+        channel.send('r');
+        while (char c = channel.receive()) {
+            if (c == 's') {
+                change(n);
+                channel.send('s');
+            }
+            if (c == 'q') break;
+        }
+        return 0;
+    });
+}
+
 }  // namespace
 
 TEST_CASE("a request to an actor in another process gets its reply", "[process][node]") {
@@ -379,19 +398,8 @@ TEST_CASE("an actor's sends follow a name that went down and came back in anothe
     // actor stops, its node and link stay up) must not keep its letters on the old node.
     TempRuntimeDir dir;
     {
-        auto first_home = Child::fork([&](ChildChannel& channel) {
-            Node n(node_options(dir, "first-home"));
-            n.spawn("mover", echo);  // answers n + 1
-            channel.send('r');
-            while (char c = channel.receive()) {
-                if (c == 's') {
-                    n.stop("mover");
-                    channel.send('s');
-                }
-                if (c == 'q') break;
-            }
-            return 0;
-        });
+        auto first_home =
+            spawn_changing_node(dir, "first-home", "mover", [](Node& n) { n.stop("mover"); });
         REQUIRE(first_home.expect('r'));
 
         Node node(node_options(dir, "asker-node"));
@@ -438,32 +446,22 @@ TEST_CASE("letters from a link reach a new actor that took the name of a stopped
     // must not keep its letters in the old actor's mailbox.
     TempRuntimeDir dir;
     {
-        auto home = Child::fork([&](ChildChannel& channel) {
-            Node n(node_options(dir, "phoenix-home"));
-            n.spawn("phoenix", echo);  // answers n + 1
-            channel.send('r');
-            while (char c = channel.receive()) {
-                if (c == 's') {
-                    n.stop("phoenix");
-                    // The old actor lets go of its name on its worker: retry until it has.
-                    const auto until = std::chrono::steady_clock::now() + 10s;
-                    for (bool spawned = false; !spawned;) {
-                        try {
-                            n.spawn("phoenix", [](Actor& self) {
-                                self.handle<wire::Ping>(
-                                    [&self](wire::Ping& p) { self.reply(wire::Pong{p.n + 100}); });
-                            });
-                            spawned = true;
-                        } catch (const SetupError&) {
-                            if (std::chrono::steady_clock::now() > until) return 1;
-                            std::this_thread::sleep_for(1ms);
-                        }
-                    }
-                    channel.send('s');
+        auto home = spawn_changing_node(dir, "phoenix-home", "phoenix", [](Node& n) {
+            n.stop("phoenix");
+            // The old actor lets go of its name on its worker: retry until it has.
+            const auto until = std::chrono::steady_clock::now() + 10s;
+            for (;;) {
+                try {
+                    n.spawn("phoenix", [](Actor& self) {
+                        self.handle<wire::Ping>(
+                            [&self](wire::Ping& p) { self.reply(wire::Pong{p.n + 100}); });
+                    });
+                    return;
+                } catch (const SetupError&) {
+                    if (std::chrono::steady_clock::now() > until) throw;
+                    std::this_thread::sleep_for(1ms);
                 }
-                if (c == 'q') break;
             }
-            return 0;
         });
         REQUIRE(home.expect('r'));
         Node node(node_options(dir, "caller-node"));
