@@ -20,8 +20,9 @@ namespace courier::test {
 /// - a /dev/shm entry named "<stem>.*", where the stem is the endpoint's last name;
 /// - a POSIX queue "/<stem>.<pid>.<n>.up|down" for this process and the children it forked
 ///   since (mq_open must say ENOENT: /dev/mqueue is not mounted here to list them);
-/// - a System V queue that appeared since, unless a process outside this test used it
-///   (/proc/sysvipc/msg, what ipcs reads; queues have no name to match).
+/// - a System V queue that appeared since and that only processes of this test used
+///   (/proc/sysvipc/msg, what ipcs reads; queues have no name to match, and one nobody
+///   used yet may be a parallel test's).
 class Leftovers {
   public:
     /// Takes note of the System V queues and forked children that exist now.
