@@ -396,11 +396,14 @@ class Reader {
         for (const auto& [key, value] : table) {
             if (key.str() == "threads") {
                 node.threads = static_cast<std::size_t>(integer_of(key, value, "node.threads", 1));
+            } else if (key.str() == "worker_spin_us") {
+                node.worker_spin =
+                    std::chrono::microseconds(integer_of(key, value, "node.worker_spin_us", 0));
             } else if (key.str() == "runtime_dir") {
                 const std::string& dir = string_of(key, value, "node.runtime_dir");
                 if (!dir.empty()) node.runtime_dir = dir;
             } else {
-                unknown(key, "key", "[node]", {"threads", "runtime_dir"});
+                unknown(key, "key", "[node]", {"threads", "worker_spin_us", "runtime_dir"});
             }
         }
     }

@@ -112,6 +112,7 @@ NodeCore::NodeCore(Node& owner, NodeOptions options) : owner_(owner), options_(s
     name_ = options_.name.empty() ? default_node_name() : options_.name;
     config_ = options_.config ? *options_.config : Config::from_environment();
     if (config_.node.threads) options_.threads = *config_.node.threads;
+    if (config_.node.worker_spin) options_.worker_spin = *config_.node.worker_spin;
     if (config_.node.runtime_dir) options_.registry.runtime_dir = *config_.node.runtime_dir;
     if (config_.registry.autostart) options_.registry.autostart = *config_.registry.autostart;
     if (config_.registry.idle_exit) options_.registry.idle_exit = *config_.registry.idle_exit;

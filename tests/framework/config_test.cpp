@@ -120,6 +120,7 @@ TEST_CASE("defaults prefer the fastest transport the build has", "[config]") {
     CHECK(config.source.empty());
     CHECK(config.settings("shm") == courier::TransportSettings{});
     CHECK_FALSE(config.node.threads);
+    CHECK_FALSE(config.node.worker_spin);
     CHECK_FALSE(config.registry.idle_exit);
 
     Config builtin = Config::defaults();
@@ -152,6 +153,7 @@ transport = "shm"
 
 [node]
 threads = 8
+worker_spin_us = 0
 runtime_dir = "/run/courier-test"
 
 [registry]
@@ -183,6 +185,7 @@ receive_buffer = 131072
     CHECK(config.rules[0].line == 5);
     CHECK(config.rules[1].describe() == "* -> video-?");
     CHECK(config.node.threads == 8u);
+    CHECK(config.node.worker_spin == std::chrono::microseconds(0));
     CHECK(config.node.runtime_dir == std::filesystem::path("/run/courier-test"));
     CHECK(config.registry.autostart == false);
     CHECK(config.registry.idle_exit == 0ms);
@@ -229,6 +232,7 @@ TEST_CASE("the example file lists every setting of every transport with its defa
         }
     }
     CHECK(config.node.threads == courier::NodeOptions{}.threads);
+    CHECK(config.node.worker_spin == courier::NodeOptions{}.worker_spin);
     CHECK_FALSE(config.node.runtime_dir);
     CHECK(config.registry.autostart == courier::RegistryOptions{}.autostart);
     CHECK(config.registry.timeout == courier::RegistryOptions{}.timeout);

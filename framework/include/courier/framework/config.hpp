@@ -81,6 +81,7 @@ struct TransportSettings {
 /// `[node]`: only what the file sets; unset fields leave the NodeOptions of the code alone.
 struct NodeSettings {
     std::optional<std::size_t> threads;
+    std::optional<std::chrono::microseconds> worker_spin;  ///< NodeOptions::worker_spin
     std::optional<std::filesystem::path> runtime_dir;
 };
 
