@@ -3,6 +3,7 @@
 #include "sysv/sysv_queue.hpp"
 #include "sysv/sysv_transport.hpp"
 
+#include <courier/transports/buffer_pool.hpp>
 #include <courier/transports/posix_call.hpp>
 
 #include <poll.h>
@@ -118,6 +119,7 @@ void SysvLink::wait_loop() {
         } else {
             Frame frame;
             const auto* bytes = reinterpret_cast<const std::byte*>(buffer.data() + 1);
+            frame.bytes = BufferPool::frames().take();  // given back by whoever is done with it
             frame.bytes.assign(bytes, bytes + got.value);
             frame.priority = priority_of(buffer[0]);
             // Frames taken ahead but not yet handed over are ordered too: a frame goes
