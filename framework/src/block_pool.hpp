@@ -1,7 +1,7 @@
 #pragma once
 /// @file
 /// Spare memory blocks of one size, for objects made on one thread and freed on another
-/// at a steady rate (WireBody: made by the reactor, freed by a worker).
+/// at a steady rate (WireBody: made by the thread receiving from a link, freed by a worker).
 
 #include <atomic>
 #include <cstddef>

@@ -84,6 +84,31 @@ bool frames_in_order(const std::vector<Frame>& frames,
     return true;
 }
 
+/// Frame `seq` of sending thread `t`: a pattern of `size` bytes (at least 8) stamped
+/// with `t` and `seq` in front, so the reader can tell whose it is and check it whole.
+std::vector<std::byte> stamped(std::uint32_t t, std::uint32_t seq, std::size_t size) {
+    auto bytes = pattern(size, t * 1'000'000 + seq);
+    std::memcpy(bytes.data(), &t, 4);
+    std::memcpy(bytes.data() + 4, &seq, 4);
+    return bytes;
+}
+
+/// Checks frames of `threads` senders of stamped() frames: none mixed with another,
+/// each thread's in its order.
+void check_stamped(const std::vector<Frame>& frames, std::uint32_t threads,
+                   const std::function<std::size_t(std::uint32_t)>& size_of) {
+    std::vector<std::uint32_t> next(threads, 0);
+    for (const auto& frame : frames) {
+        REQUIRE(frame.bytes.size() >= 8);
+        const std::uint32_t t = read_u32(frame.bytes.data());
+        const std::uint32_t seq = read_u32(frame.bytes.data() + 4);
+        REQUIRE(t < threads);
+        REQUIRE(seq == next[t]);
+        ++next[t];
+        REQUIRE(same_bytes(frame.bytes, stamped(t, seq, size_of(seq))));
+    }
+}
+
 }  // namespace
 
 TEST_CASE("a listener and its links describe themselves", "[transport][conformance]") {
@@ -186,38 +211,19 @@ TEST_CASE("frames from several sending threads never interleave", "[transport][c
         constexpr std::uint32_t per_thread = 300;
         // Sizes up to ~200 KiB, so single frames need several writes.
         const auto size_of = [](std::uint32_t seq) { return 8 + (seq * 7919U) % 200'000U; };
-        const auto body_seed = [](std::uint32_t t, std::uint32_t seq) {
-            return t * 1'000'000 + seq;
-        };
         std::vector<std::unique_ptr<Sender>> senders;
         for (std::uint32_t t = 0; t < threads; ++t) {
             senders.push_back(std::make_unique<Sender>(
                 [&, t] {
-                    for (std::uint32_t seq = 0; seq < per_thread; ++seq) {
-                        auto bytes = pattern(size_of(seq), body_seed(t, seq));
-                        std::memcpy(bytes.data(), &t, 4);
-                        std::memcpy(bytes.data() + 4, &seq, 4);
-                        pair.client->send(bytes);
-                    }
+                    for (std::uint32_t seq = 0; seq < per_thread; ++seq)
+                        pair.client->send(stamped(t, seq, size_of(seq)));
                 },
                 [&] { pair.server.reset(); }));
         }
         auto received = receive_frames(*pair.server, threads * per_thread);
         INFO("status: " << received.status.reason);
         REQUIRE(received.frames.size() == threads * per_thread);
-        std::array<std::uint32_t, threads> next{};
-        for (const auto& frame : received.frames) {
-            REQUIRE(frame.bytes.size() >= 8);
-            const std::uint32_t t = read_u32(frame.bytes.data());
-            const std::uint32_t seq = read_u32(frame.bytes.data() + 4);
-            REQUIRE(t < threads);
-            REQUIRE(seq == next[t]);  // each thread's frames in its order
-            ++next[t];
-            auto expected = pattern(size_of(seq), body_seed(t, seq));
-            std::memcpy(expected.data(), &t, 4);
-            std::memcpy(expected.data() + 4, &seq, 4);
-            REQUIRE(same_bytes(frame.bytes, expected));  // not mixed with another
-        }
+        check_stamped(received.frames, threads, size_of);
         for (auto& sender : senders) sender->join();
     });
 }
@@ -691,16 +697,14 @@ TEST_CASE("flush hands over what every thread kept, each thread in its order",
         auto pair = connect_pair(endpoint);
         constexpr std::uint32_t threads = 4;
         constexpr std::uint32_t per_thread = 2'000;
+        const auto size_of = [](std::uint32_t seq) { return std::size_t{8} + seq % 300; };
         std::vector<std::unique_ptr<Sender>> senders;
         for (std::uint32_t t = 0; t < threads; ++t) {
             senders.push_back(std::make_unique<Sender>(
                 [&, t] {
-                    for (std::uint32_t seq = 0; seq < per_thread; ++seq) {
-                        auto bytes = pattern(8 + seq % 300, t * 1'000'000 + seq);
-                        std::memcpy(bytes.data(), &t, 4);
-                        std::memcpy(bytes.data() + 4, &seq, 4);
-                        pair.client->send(bytes, {}, 0, /*more=*/seq % 500 != 0);
-                    }
+                    for (std::uint32_t seq = 0; seq < per_thread; ++seq)
+                        pair.client->send(stamped(t, seq, size_of(seq)), {}, 0,
+                                          /*more=*/seq % 500 != 0);
                     pair.client->flush();
                 },
                 [&] { pair.server.reset(); }));
@@ -708,19 +712,7 @@ TEST_CASE("flush hands over what every thread kept, each thread in its order",
         auto received = receive_frames(*pair.server, threads * per_thread);
         INFO("status: " << received.status.reason);
         REQUIRE(received.frames.size() == threads * per_thread);
-        std::array<std::uint32_t, threads> next{};
-        for (const auto& frame : received.frames) {
-            REQUIRE(frame.bytes.size() >= 8);
-            const std::uint32_t t = read_u32(frame.bytes.data());
-            const std::uint32_t seq = read_u32(frame.bytes.data() + 4);
-            REQUIRE(t < threads);
-            REQUIRE(seq == next[t]);
-            ++next[t];
-            auto expected = pattern(8 + seq % 300, t * 1'000'000 + seq);
-            std::memcpy(expected.data(), &t, 4);
-            std::memcpy(expected.data() + 4, &seq, 4);
-            REQUIRE(same_bytes(frame.bytes, expected));
-        }
+        check_stamped(received.frames, threads, size_of);
         for (auto& sender : senders) sender->join();
     });
 }

@@ -12,9 +12,9 @@
 namespace courier {
 
 /// A bounded stock of spare `std::vector<std::byte>`s, shared by any threads (lock-free:
-/// the reactor takes, workers give). It keeps at most `budget` bytes of spare capacity,
-/// and no buffer above `largest` bytes; what does not fit is freed, so a burst of large
-/// frames does not stay allocated.
+/// the thread receiving from a link takes, workers give). It keeps at most `budget`
+/// bytes of spare capacity, and no buffer above `largest` bytes; what does not fit is
+/// freed, so a burst of large frames does not stay allocated.
 class BufferPool {
   public:
     BufferPool(std::size_t budget, std::size_t largest);
