@@ -4,6 +4,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <thread>
+#include <vector>
+
 using courier::BufferPool;
 
 namespace {
@@ -49,4 +53,67 @@ TEST_CASE("the pool keeps no buffer above its largest size or beyond its budget"
         taken += buffer.capacity();
     CHECK(taken == 900);
     CHECK(pool.spare_bytes() == 0);
+}
+
+// Per-thread spares (detail::SpareStock): what a thread gives back, it takes back without
+// going through the shared stock; a full stock passes half on; heavy buffers stay shared.
+
+TEST_CASE("a thread takes back the buffer it gave without the shared stock", "[buffer_pool]") {
+    BufferPool pool(1 << 20, 1 << 16, /*per_thread=*/4, /*per_thread_largest=*/1000);
+    auto buffer = buffer_of(100);
+    const std::byte* memory = buffer.data();
+    pool.give(std::move(buffer));
+    CHECK(pool.spare_bytes() == 0);  // kept by this thread
+
+    auto again = pool.take();
+    CHECK(again.data() == memory);
+    CHECK(again.empty());
+    CHECK(pool.take().capacity() == 0);
+}
+
+TEST_CASE("a thread's full stock passes its older half to the other threads", "[buffer_pool]") {
+    BufferPool pool(1 << 20, 1 << 16, /*per_thread=*/4, /*per_thread_largest=*/1000);
+    std::vector<const std::byte*> given;
+    for (std::size_t capacity : {101u, 102u, 103u, 104u, 105u}) {
+        auto buffer = buffer_of(capacity);
+        given.push_back(buffer.data());
+        pool.give(std::move(buffer));
+    }
+    CHECK(pool.spare_bytes() == 101 + 102);  // the fifth found four kept: two went on
+
+    std::vector<std::size_t> taken;
+    std::thread other([&] {
+        for (auto buffer = pool.take(); buffer.capacity() != 0; buffer = pool.take())
+            taken.push_back(buffer.capacity());
+    });
+    other.join();
+    std::sort(taken.begin(), taken.end());
+    CHECK(taken == std::vector<std::size_t>{101, 102});
+    CHECK(pool.spare_bytes() == 0);
+
+    // This thread still has the other three, newest first.
+    CHECK(pool.take().data() == given[4]);
+    CHECK(pool.take().data() == given[3]);
+    CHECK(pool.take().data() == given[2]);
+    CHECK(pool.take().capacity() == 0);
+}
+
+TEST_CASE("buffers too large to keep per thread stay in the shared stock", "[buffer_pool]") {
+    BufferPool pool(1 << 20, 1 << 16, /*per_thread=*/4, /*per_thread_largest=*/1000);
+    pool.give(buffer_of(5000));
+    CHECK(pool.spare_bytes() == 5000);
+    pool.give(buffer_of(600));
+    pool.give(buffer_of(700));
+    pool.give(buffer_of(800));
+    pool.give(buffer_of(900));
+    pool.give(buffer_of(999));  // spills 600 and 700
+    CHECK(pool.spare_bytes() == 5000 + 600 + 700);
+
+    // Another thread with nothing of its own takes half a stock (two) from the shared one,
+    // oldest first: the heavy buffer goes back, and it hands out the light one.
+    std::size_t first = 0;
+    std::thread other([&] { first = pool.take().capacity(); });
+    other.join();
+    CHECK(first == 600);
+    CHECK(pool.spare_bytes() == 5000 + 700);
 }

@@ -23,9 +23,15 @@ struct PeerLink;  // a link to another node, owned by the node
 }
 
 /// The content of a letter: a local object or bytes from a link.
+///
+/// One is made and freed for every letter, mostly on two different threads, so its storage
+/// comes from pools of blocks of a few sizes (body_storage.cpp) rather than from malloc:
+/// in steady state a letter allocates nothing.
 class Body {
   public:
     virtual ~Body() = default;
+    static void* operator new(std::size_t size);
+    static void operator delete(void* storage, std::size_t size) noexcept;
     /// True when the body holds the C++ object of the letter's type (sent in-process).
     virtual bool is_local() const noexcept = 0;
     /// Appends the Cereal payload, for a letter that must leave the process, and the
@@ -49,8 +55,7 @@ class LocalBody final : public Body {
 ///
 /// Nothing of it is allocated per letter in steady state: the frame's buffer goes back to
 /// BufferPool::frames() when the body dies (links read frames into buffers taken from
-/// there), and the body's own storage is recycled by its operator new and delete
-/// (wire_body.cpp).
+/// there), and the body's own storage is recycled like every body's.
 class WireBody final : public Body {
   public:
     WireBody(std::vector<std::byte> frame, std::size_t offset, std::size_t size,
@@ -59,9 +64,6 @@ class WireBody final : public Body {
     ~WireBody() override { BufferPool::frames().give(std::move(frame_)); }
     WireBody(const WireBody&) = delete;
     WireBody& operator=(const WireBody&) = delete;
-
-    static void* operator new(std::size_t size);
-    static void operator delete(void* storage) noexcept;
 
     bool is_local() const noexcept override { return false; }
     /// Forwards the payload as it came; its descriptor indexes stay valid because the

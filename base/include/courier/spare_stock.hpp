@@ -1,0 +1,141 @@
+#pragma once
+/// @file
+/// Spare objects that go round between threads at a steady rate: frame buffers a link
+/// fills and a letter gives back, the storage of letter bodies. Each thread keeps a few
+/// spares of its own in front of a shared lock-free queue, so a thread that both takes
+/// and gives (a worker receiving from a link and running the letters) touches no shared
+/// memory at all, and threads that only take or only give (a reader thread and the
+/// worker freeing what it took) pass spares through the shared queue half a stock at a
+/// time instead of one by one.
+
+#include <concurrentqueue/concurrentqueue.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <new>
+#include <vector>
+
+namespace courier::detail {
+
+/// A bounded stock of spare `T`s shared by any threads. `Weight(const T&)` is what an item
+/// costs to keep (its bytes, or 1 to count items). The shared queue holds at most `budget`
+/// of weight; each thread keeps at most `per_thread` items of its own, and only items of
+/// weight `per_thread_heaviest` or less. What does not fit is destroyed.
+///
+/// A thread's own spares are destroyed when the thread exits, or when a later stock of
+/// the same `T` takes their place in the thread: each thread has room for the spares of a
+/// few stocks (the process-wide pools), meant to live as long as the process.
+template <class T, class Weight>
+class SpareStock {
+  public:
+    SpareStock(std::size_t budget, std::size_t per_thread = 0, std::size_t per_thread_heaviest = 0)
+        : budget_(budget),
+          per_thread_(per_thread),
+          per_thread_heaviest_(per_thread_heaviest),
+          id_(next_id_.fetch_add(1)) {}
+    SpareStock(const SpareStock&) = delete;
+    SpareStock& operator=(const SpareStock&) = delete;
+
+    /// Moves a spare into `item`: one of this thread's own, else one from the shared queue.
+    /// False when there is none.
+    bool take(T& item) noexcept {
+        if (auto* mine = own()) {
+            if (mine->empty()) refill(*mine);
+            if (mine->empty()) return false;
+            item = std::move(mine->back());
+            mine->pop_back();
+            return true;
+        }
+        if (!shared_.try_dequeue(item)) return false;
+        weight_.fetch_sub(Weight{}(item), std::memory_order_relaxed);
+        return true;
+    }
+
+    /// Keeps `item` for a later take() if the bounds allow, else destroys it.
+    void give(T&& item) noexcept {
+        const std::size_t weight = Weight{}(item);
+        if (auto* mine = own(); mine && weight <= per_thread_heaviest_) {
+            if (mine->size() == per_thread_) {
+                // Full: the older half goes to the shared queue in one operation.
+                const std::size_t half = per_thread_ / 2;
+                share(mine->begin(), mine->begin() + static_cast<std::ptrdiff_t>(half));
+                mine->erase(mine->begin(), mine->begin() + static_cast<std::ptrdiff_t>(half));
+            }
+            mine->push_back(std::move(item));
+            return;
+        }
+        share(&item, &item + 1);
+    }
+
+    /// Weight of the spares in the shared queue (exact while no other thread takes or
+    /// gives); a thread's own spares are not counted.
+    std::size_t shared_weight() const noexcept { return weight_.load(); }
+
+  private:
+    /// This thread's own spares, or null when this stock keeps none per thread.
+    std::vector<T>* own() noexcept {
+        if (per_thread_ == 0) return nullptr;
+        struct Own {
+            std::uint64_t stock = 0;  ///< id_ of the stock these spares belong to
+            std::vector<T> spares;
+        };
+        thread_local std::array<Own, 8> owns;
+        auto& mine = owns[id_ % owns.size()];
+        if (mine.stock != id_) {  // another stock's: they go (its blocks may be another size)
+            mine.spares.clear();
+            try {
+                mine.spares.reserve(per_thread_);
+            } catch (const std::bad_alloc&) {
+                return nullptr;
+            }
+            mine.stock = id_;
+        }
+        return &mine.spares;
+    }
+
+    /// Moves up to half a stock from the shared queue into this thread's (empty) own; any
+    /// too heavy to keep per thread go back.
+    void refill(std::vector<T>& mine) noexcept {
+        const std::size_t got = shared_.try_dequeue_bulk(std::back_inserter(mine), per_thread_ / 2);
+        if (got == 0) return;
+        std::size_t weight = 0;
+        for (const auto& item : mine) weight += Weight{}(item);
+        weight_.fetch_sub(weight, std::memory_order_relaxed);
+        auto heavy = std::partition(mine.begin(), mine.end(), [this](const T& item) {
+            return Weight{}(item) <= per_thread_heaviest_;
+        });
+        share(heavy, mine.end());
+        mine.erase(heavy, mine.end());
+    }
+
+    /// Moves the items of [first, last) into the shared queue while the budget allows; the
+    /// rest are destroyed where they are.
+    template <class It>
+    void share(It first, It last) noexcept {
+        std::size_t weight = 0;
+        It end = first;
+        for (; end != last; ++end) {
+            const std::size_t w = Weight{}(*end);
+            if (weight_.load(std::memory_order_relaxed) + weight + w > budget_) break;
+            weight += w;
+        }
+        if (end == first) return;
+        weight_.fetch_add(weight, std::memory_order_relaxed);
+        if (!shared_.enqueue_bulk(std::make_move_iterator(first),
+                                  static_cast<std::size_t>(end - first)))
+            weight_.fetch_sub(weight, std::memory_order_relaxed);  // out of memory: destroyed
+    }
+
+    inline static std::atomic<std::uint64_t> next_id_{1};
+
+    moodycamel::ConcurrentQueue<T> shared_;
+    std::atomic<std::size_t> weight_{0};
+    const std::size_t budget_, per_thread_, per_thread_heaviest_;
+    const std::uint64_t id_;
+};
+
+}  // namespace courier::detail
