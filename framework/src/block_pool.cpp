@@ -5,7 +5,7 @@
 namespace courier::detail {
 
 BlockPool::BlockPool(std::size_t block_size, std::size_t limit, std::size_t per_thread)
-    : spares_(limit, per_thread, 1), block_size_(block_size) {}
+    : spares_(limit, per_thread), block_size_(block_size) {}
 
 void* BlockPool::take() {
     Block block;

@@ -56,10 +56,10 @@ TEST_CASE("the pool keeps no buffer above its largest size or beyond its budget"
 }
 
 // Per-thread spares (detail::SpareStock): what a thread gives back, it takes back without
-// going through the shared stock; a full stock passes half on; heavy buffers stay shared.
+// going through the shared stock; a full stock passes half on; large buffers are apart.
 
 TEST_CASE("a thread takes back the buffer it gave without the shared stock", "[buffer_pool]") {
-    BufferPool pool(1 << 20, 1 << 16, /*per_thread=*/4, /*per_thread_largest=*/1000);
+    BufferPool pool(1 << 20, 1 << 16, /*per_thread=*/4, /*small=*/1000);
     auto buffer = buffer_of(100);
     const std::byte* memory = buffer.data();
     pool.give(std::move(buffer));
@@ -72,7 +72,7 @@ TEST_CASE("a thread takes back the buffer it gave without the shared stock", "[b
 }
 
 TEST_CASE("a thread's full stock passes its older half to the other threads", "[buffer_pool]") {
-    BufferPool pool(1 << 20, 1 << 16, /*per_thread=*/4, /*per_thread_largest=*/1000);
+    BufferPool pool(1 << 20, 1 << 16, /*per_thread=*/4, /*small=*/1000);
     std::vector<const std::byte*> given;
     for (std::size_t capacity : {101u, 102u, 103u, 104u, 105u}) {
         auto buffer = buffer_of(capacity);
@@ -98,22 +98,19 @@ TEST_CASE("a thread's full stock passes its older half to the other threads", "[
     CHECK(pool.take().capacity() == 0);
 }
 
-TEST_CASE("buffers too large to keep per thread stay in the shared stock", "[buffer_pool]") {
-    BufferPool pool(1 << 20, 1 << 16, /*per_thread=*/4, /*per_thread_largest=*/1000);
-    pool.give(buffer_of(5000));
+TEST_CASE("large buffers are kept apart from small ones and only shared", "[buffer_pool]") {
+    BufferPool pool(1 << 20, 1 << 16, /*per_thread=*/4, /*small=*/1000);
+    pool.give(buffer_of(5000));  // large: shared at once
     CHECK(pool.spare_bytes() == 5000);
     pool.give(buffer_of(600));
-    pool.give(buffer_of(700));
-    pool.give(buffer_of(800));
-    pool.give(buffer_of(900));
-    pool.give(buffer_of(999));  // spills 600 and 700
-    CHECK(pool.spare_bytes() == 5000 + 600 + 700);
+    CHECK(pool.spare_bytes() == 5000);  // small: this thread keeps it
 
-    // Another thread with nothing of its own takes half a stock (two) from the shared one,
-    // oldest first: the heavy buffer goes back, and it hands out the light one.
-    std::size_t first = 0;
-    std::thread other([&] { first = pool.take().capacity(); });
+    // A small frame gets the small buffer, a large one the large buffer.
+    CHECK(pool.take(100).capacity() == 600);
+    CHECK(pool.take().capacity() == 0);  // no small one left: the large one is not used
+    std::size_t large = 0;
+    std::thread other([&] { large = pool.take(4000).capacity(); });
     other.join();
-    CHECK(first == 600);
-    CHECK(pool.spare_bytes() == 5000 + 700);
+    CHECK(large == 5000);
+    CHECK(pool.spare_bytes() == 0);
 }

@@ -124,7 +124,7 @@ ReceiveStatus PosixMqLink::receive(std::vector<Frame>& out) {
                                  ", above courier's 255"));
         }
         Frame frame;
-        frame.bytes = BufferPool::frames().take();  // given back by whoever is done with it
+        frame.bytes = BufferPool::frames().take(size);  // given back by whoever is done with it
         frame.bytes.assign(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(size));
         frame.priority = static_cast<std::uint8_t>(priority);
         out.push_back(std::move(frame));

@@ -168,7 +168,7 @@ bool ShmLink::drain(std::vector<Frame>& out) {
     bool freed = false;
     while (taken < in_.capacity() && in_.readable()) {
         Frame frame;
-        frame.bytes = BufferPool::frames().take();  // the letter gives it back
+        frame.bytes = BufferPool::frames().take(in_.next_length());  // the letter gives it back
         if (!in_.read(frame.bytes, max_frame_size_)) return false;
         taken += shm_record_size(frame.bytes.size());
         out.push_back(std::move(frame));

@@ -33,6 +33,13 @@ bool ShmRing::readable() const noexcept {
            state_->tail.load(std::memory_order_relaxed);
 }
 
+std::uint64_t ShmRing::next_length() const noexcept {
+    std::uint64_t length = 0;
+    copy_out(state_->tail.load(std::memory_order_relaxed), reinterpret_cast<std::byte*>(&length),
+             sizeof(length));
+    return length;
+}
+
 bool ShmRing::read(std::vector<std::byte>& out, std::size_t limit) {
     const auto tail = state_->tail.load(std::memory_order_relaxed);  // ours
     const auto head = state_->head.load(std::memory_order_acquire);

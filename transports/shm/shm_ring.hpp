@@ -87,6 +87,8 @@ class ShmRing {
     // Consumer side.
     /// True if a record is published.
     bool readable() const noexcept;
+    /// The length the next (readable) record announces, unchecked: for sizing a buffer.
+    std::uint64_t next_length() const noexcept;
     /// Reads the next record into `out` and frees its room. False if the record is
     /// malformed (a length above `limit` or beyond what was published).
     bool read(std::vector<std::byte>& out, std::size_t limit);

@@ -238,7 +238,7 @@ std::optional<std::string> FragmentingLink::take_chunk(Frame& chunk, std::vector
         // Memory grows with the data that arrived, never just because a length says so
         // (at most eight times as much): a frame of up to eight chunks is never reallocated.
         auto& bytes = assembly.frame.bytes;
-        bytes = BufferPool::frames().take();  // the letter gives it back
+        bytes = BufferPool::frames().take(total);  // the letter gives it back
         bytes.reserve(std::min<std::size_t>(total, 8 * payload));
         const auto begin =
             chunk.bytes.begin() + static_cast<std::ptrdiff_t>(first_chunk_header_size);
@@ -309,7 +309,7 @@ std::optional<std::string> FragmentingLink::take_pack(const Frame& chunk,
         const auto begin =
             chunk.bytes.begin() + static_cast<std::ptrdiff_t>(at + packed_length_size);
         Frame& frame = out.emplace_back();
-        frame.bytes = BufferPool::frames().take();  // the letter gives it back
+        frame.bytes = BufferPool::frames().take(length);  // the letter gives it back
         frame.bytes.assign(begin, begin + static_cast<std::ptrdiff_t>(length));
         frame.priority = chunk.priority;
         at += packed_length_size + length;

@@ -268,7 +268,7 @@ std::optional<ReceiveStatus> StreamLink::read_some(bool& would_block) {
         const std::uint32_t length = read_le32(in_.data());
         if (length >= large_frame && length <= max_frame_size_ &&
             in_.size() < frame_prefix_size + length) {
-            large_ = BufferPool::frames().take();  // the letter gives it back
+            large_ = BufferPool::frames().take(length);  // the letter gives it back
             // Memory follows the data that arrives, not just what a length says.
             large_.reserve(std::min<std::size_t>(length, max_read));
             large_.assign(in_.begin() + frame_prefix_size, in_.end());
@@ -382,7 +382,7 @@ std::optional<ReceiveStatus> StreamLink::extract_frames(std::vector<Frame>& out)
 
         const auto begin = in_.begin() + static_cast<std::ptrdiff_t>(pos + frame_prefix_size);
         Frame frame;
-        frame.bytes = BufferPool::frames().take();  // the letter gives it back
+        frame.bytes = BufferPool::frames().take(length);  // the letter gives it back
         frame.bytes.assign(begin, begin + length);
         const std::uint64_t frame_end = in_offset_ + pos + frame_size;
         while (!in_fds_.empty() && in_fds_.front().last_byte < frame_end) {

@@ -119,7 +119,7 @@ void SysvLink::wait_loop() {
         } else {
             Frame frame;
             const auto* bytes = reinterpret_cast<const std::byte*>(buffer.data() + 1);
-            frame.bytes = BufferPool::frames().take();  // given back by whoever is done with it
+            frame.bytes = BufferPool::frames().take(static_cast<std::size_t>(got.value));
             frame.bytes.assign(bytes, bytes + got.value);
             frame.priority = priority_of(buffer[0]);
             // Frames taken ahead but not yet handed over are ordered too: a frame goes

@@ -10,7 +10,6 @@
 
 #include <concurrentqueue/concurrentqueue.h>
 
-#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -23,8 +22,8 @@ namespace courier::detail {
 
 /// A bounded stock of spare `T`s shared by any threads. `Weight(const T&)` is what an item
 /// costs to keep (its bytes, or 1 to count items). The shared queue holds at most `budget`
-/// of weight; each thread keeps at most `per_thread` items of its own, and only items of
-/// weight `per_thread_heaviest` or less. What does not fit is destroyed.
+/// of weight; each thread keeps at most `per_thread` items of its own besides. What does
+/// not fit is destroyed.
 ///
 /// A thread's own spares are destroyed when the thread exits, or when a later stock of
 /// the same `T` takes their place in the thread: each thread has room for the spares of a
@@ -32,11 +31,8 @@ namespace courier::detail {
 template <class T, class Weight>
 class SpareStock {
   public:
-    SpareStock(std::size_t budget, std::size_t per_thread = 0, std::size_t per_thread_heaviest = 0)
-        : budget_(budget),
-          per_thread_(per_thread),
-          per_thread_heaviest_(per_thread_heaviest),
-          id_(next_id_.fetch_add(1)) {}
+    explicit SpareStock(std::size_t budget, std::size_t per_thread = 0)
+        : budget_(budget), per_thread_(per_thread), id_(next_id_.fetch_add(1)) {}
     SpareStock(const SpareStock&) = delete;
     SpareStock& operator=(const SpareStock&) = delete;
 
@@ -57,8 +53,7 @@ class SpareStock {
 
     /// Keeps `item` for a later take() if the bounds allow, else destroys it.
     void give(T&& item) noexcept {
-        const std::size_t weight = Weight{}(item);
-        if (auto* mine = own(); mine && weight <= per_thread_heaviest_) {
+        if (auto* mine = own()) {
             if (mine->size() == per_thread_) {
                 // Full: the older half goes to the shared queue in one operation.
                 const std::size_t half = per_thread_ / 2;
@@ -97,19 +92,12 @@ class SpareStock {
         return &mine.spares;
     }
 
-    /// Moves up to half a stock from the shared queue into this thread's (empty) own; any
-    /// too heavy to keep per thread go back.
+    /// Moves up to half a stock from the shared queue into this thread's (empty) own.
     void refill(std::vector<T>& mine) noexcept {
-        const std::size_t got = shared_.try_dequeue_bulk(std::back_inserter(mine), per_thread_ / 2);
-        if (got == 0) return;
+        if (shared_.try_dequeue_bulk(std::back_inserter(mine), per_thread_ / 2) == 0) return;
         std::size_t weight = 0;
         for (const auto& item : mine) weight += Weight{}(item);
         weight_.fetch_sub(weight, std::memory_order_relaxed);
-        auto heavy = std::partition(mine.begin(), mine.end(), [this](const T& item) {
-            return Weight{}(item) <= per_thread_heaviest_;
-        });
-        share(heavy, mine.end());
-        mine.erase(heavy, mine.end());
     }
 
     /// Moves the items of [first, last) into the shared queue while the budget allows; the
@@ -134,7 +122,7 @@ class SpareStock {
 
     moodycamel::ConcurrentQueue<T> shared_;
     std::atomic<std::size_t> weight_{0};
-    const std::size_t budget_, per_thread_, per_thread_heaviest_;
+    const std::size_t budget_, per_thread_;
     const std::uint64_t id_;
 };
 

@@ -12,29 +12,34 @@
 namespace courier {
 
 /// A bounded stock of spare `std::vector<std::byte>`s, shared by any threads (lock-free:
-/// the thread receiving from a link takes, workers give). It keeps at most `budget`
-/// bytes of spare capacity, and no buffer above `largest` bytes; what does not fit is
-/// freed, so a burst of large frames does not stay allocated. Besides, each thread may
-/// keep `per_thread` buffers of up to `per_thread_largest` bytes for itself (see
+/// the thread receiving from a link takes, workers give). Buffers of up to `small` bytes
+/// of capacity and larger ones (up to `largest`) are kept apart, so a large frame finds
+/// memory of its size instead of reallocating a small buffer, and a small frame does not
+/// hold a large buffer's memory. Each kind keeps at most `budget` bytes of spare
+/// capacity; what does not fit is freed, so a burst of large frames does not stay
+/// allocated. Each thread keeps up to `per_thread` small buffers of its own besides (see
 /// detail::SpareStock): a thread that takes what it gave touches no shared memory.
 class BufferPool {
   public:
     BufferPool(std::size_t budget, std::size_t largest, std::size_t per_thread = 0,
-               std::size_t per_thread_largest = 0);
+               std::size_t small = std::size_t(-1));
 
-    /// The pool of the process's frame buffers (16 MiB of spare capacity, buffers up to
-    /// 4 MiB: records, chunks and the frames reassembled from them; 64 buffers of up to
-    /// 64 KiB per thread).
+    /// The pool of the process's frame buffers (16 MiB of spare capacity of each kind,
+    /// buffers up to 4 MiB: records, chunks and the frames reassembled from them; small
+    /// buffers are those up to 64 KiB, 64 of them per thread).
     static BufferPool& frames();
 
-    /// An empty buffer: with the capacity of an earlier frame when one is spare.
-    std::vector<std::byte> take() noexcept;
+    /// An empty buffer: with the memory of an earlier frame when one of the right kind is
+    /// spare, for a frame of `size` bytes (0 when it is not known yet: a small one).
+    std::vector<std::byte> take(std::size_t size = 0) noexcept;
     /// Keeps `buffer`'s memory for a later take() if the bounds allow, else frees it.
     void give(std::vector<std::byte> buffer) noexcept;
 
     /// Capacity held by the shared spare buffers now (exact while no other thread takes
     /// or gives); what threads keep for themselves is not counted.
-    std::size_t spare_bytes() const noexcept { return spares_.shared_weight(); }
+    std::size_t spare_bytes() const noexcept {
+        return small_.shared_weight() + large_.shared_weight();
+    }
 
   private:
     struct Capacity {
@@ -42,8 +47,9 @@ class BufferPool {
             return buffer.capacity();
         }
     };
-    detail::SpareStock<std::vector<std::byte>, Capacity> spares_;
-    std::size_t largest_;
+    using Stock = detail::SpareStock<std::vector<std::byte>, Capacity>;
+    Stock small_, large_;
+    std::size_t largest_, small_largest_;
 };
 
 }  // namespace courier
