@@ -51,10 +51,7 @@ Fields joined(Fields a, const Fields& b) {
 
 Payload make_payload(const Pattern& pattern, std::uint64_t seq) {
     Payload payload;
-    {
-        alloc_counter::Pause bench_not_framework;
-        payload.bytes.resize(pattern.size());
-    }
+    payload.bytes.resize(pattern.size());
     payload.seq = seq;
     pattern.fill(payload.bytes, seq);
     return payload;
