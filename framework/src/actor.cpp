@@ -59,8 +59,12 @@ void Actor::dispatch(Letter& letter) {
         return;
     }
 
-    auto handler = handlers_.find(letter.type);
-    if (handler == handlers_.end()) {
+    if (!last_handler_ || last_handler_->first != letter.type) {
+        auto found = handlers_.find(letter.type);
+        last_handler_ = found == handlers_.end() ? nullptr : &*found;
+    }
+    auto* handler = last_handler_;
+    if (!handler) {
         // Notices from the framework are never bounced back.
         if (letter.type == type_id_of<DeadLetter>() || letter.type == type_id_of<Down>()) {
             spdlog::debug("actor '{}' has no handler for {}", name_,
@@ -152,12 +156,19 @@ void ActorCell::send(Letter&& letter, Draft* draft) {
 }
 
 const ActorCell::Route* ActorCell::route(const std::string& name) {
+    auto valid = [this](const Route& route) {
+        return route.cell ? !route.cell->closed.load(std::memory_order_relaxed)
+                          : !route.peer->broken.load(std::memory_order_relaxed) &&
+                                route.generation == node.route_generation();
+    };
+    if (last_route_ && last_route_->first == name && valid(last_route_->second))
+        return &last_route_->second;
+    last_route_ = nullptr;
     if (auto it = routes_.find(name); it != routes_.end()) {
-        const Route& route = it->second;
-        if (route.cell ? !route.cell->closed.load(std::memory_order_relaxed)
-                       : !route.peer->broken.load(std::memory_order_relaxed) &&
-                             route.generation == node.route_generation())
-            return &route;
+        if (valid(it->second)) {
+            last_route_ = &*it;
+            return &it->second;
+        }
         routes_.erase(it);  // the name may belong to a new actor, or live elsewhere, by now
     }
     Route route;
@@ -168,7 +179,8 @@ const ActorCell::Route* ActorCell::route(const std::string& name) {
     // An actor that talks to many names forgets them all now and then.
     constexpr std::size_t max_routes = 256;
     if (routes_.size() == max_routes) routes_.clear();
-    return &routes_.insert_or_assign(name, std::move(route)).first->second;
+    last_route_ = &*routes_.insert_or_assign(name, std::move(route)).first;
+    return &last_route_->second;
 }
 
 void ActorCell::kick() {
@@ -235,6 +247,7 @@ void ActorCell::finish() {
         node.count_handler_failure();
         spdlog::error("actor '{}': on_stop threw: {}", actor->name(), e.what());
     }
+    last_route_ = nullptr;
     routes_.clear();  // cells that cache each other would keep each other alive
     node.forget(actor->name(), this);
     // What was taken from the mailbox but not handled goes back to its senders too.

@@ -94,6 +94,9 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     /// The names this actor sends to, so a send skips the node's locked tables; a closed
     /// cell, a broken link or changed routes make it look again.
     std::unordered_map<std::string, Route> routes_;
+    /// The entry of routes_ the last send used: most sends go where the previous one went,
+    /// and comparing the name is cheaper than hashing it. (Entries do not move on rehash.)
+    std::pair<const std::string, Route>* last_route_ = nullptr;
 };
 
 /// A mailbox for one reply, waited on by a thread outside the actors (Node::request).
