@@ -105,7 +105,7 @@ ActorCell::ActorCell(NodeCore& owner, std::unique_ptr<Actor> a)
 
 void ActorCell::enqueue(Letter&& letter) {
     std::lock_guard lock(mailbox_lock_);
-    mailbox_.push_back(std::move(letter));
+    mailbox_.push(std::move(letter));
 }
 
 bool ActorCell::mailbox_empty() {
@@ -113,9 +113,13 @@ bool ActorCell::mailbox_empty() {
     return mailbox_.empty();
 }
 
+Letter* ActorCell::next_letter() {
+    if (auto* letter = batch_.take()) return letter;
+    return refill() ? batch_.take() : nullptr;
+}
+
 bool ActorCell::refill() {
-    batch_.clear();  // keeps its capacity for the senders, after the swap
-    next_ = 0;
+    batch_.clear();  // outside the lock; its chunks go to the senders with the swap
     std::lock_guard lock(mailbox_lock_);
     batch_.swap(mailbox_);
     return !batch_.empty();
@@ -133,7 +137,7 @@ void ActorCell::deliver(Letter&& letter) {
 void ActorCell::deliver_all(std::vector<Letter>& letters) {
     {
         std::lock_guard lock(mailbox_lock_);
-        for (auto& letter : letters) mailbox_.push_back(std::move(letter));
+        for (auto& letter : letters) mailbox_.push(std::move(letter));
     }
     letters.clear();
     if (closed.load()) {
@@ -203,21 +207,18 @@ bool ActorCell::run() {
     // A turn bounds how long one busy actor keeps a worker from the others.
     constexpr std::size_t turn = 64;
     for (std::size_t handled = 0; handled < turn; ++handled) {
-        if (next_ == batch_.size() && !refill()) break;
-        handle(batch_[next_++]);
+        Letter* letter = next_letter();
+        if (!letter) break;
+        handle(*letter);
         if (actor->stopping_) {
             finish();
             return false;  // stays "scheduled": a closed cell never runs again
         }
     }
-    if (next_ < batch_.size() || !mailbox_empty()) return true;
-    // Idle: a batch that grew large in a burst gives its memory back. (While letters
-    // keep coming, both vectors keep their capacity: growing again costs page faults.)
-    constexpr std::size_t kept_capacity = 1024;
-    if (batch_.capacity() > kept_capacity) {
-        batch_ = std::vector<Letter>();
-        next_ = 0;
-    }
+    if (batch_.remaining() || !mailbox_empty()) return true;
+    // Idle: the letters handled let go of their bodies now, and a burst's chunks go. (While
+    // letters keep coming, the chunks go round between the two queues: none is allocated.)
+    batch_.shrink();
     scheduled.store(false);
     // A sender that found the flag still set did not queue the cell: look again.
     return !mailbox_empty() && !scheduled.exchange(true);
@@ -251,10 +252,9 @@ void ActorCell::finish() {
     routes_.clear();  // cells that cache each other would keep each other alive
     node.forget(actor->name(), this);
     // What was taken from the mailbox but not handled goes back to its senders too.
-    for (; next_ < batch_.size(); ++next_) {
-        auto& letter = batch_[next_];
-        if (!is_internal(letter.type))
-            node.dead_letter(letter, ErrorCode::stopped,
+    while (auto* letter = batch_.take()) {
+        if (!is_internal(letter->type))
+            node.dead_letter(*letter, ErrorCode::stopped,
                              "actor '" + actor->name() + "' has stopped");
     }
     batch_.clear();
@@ -262,14 +262,14 @@ void ActorCell::finish() {
 }
 
 void ActorCell::bounce_all() {
-    std::vector<Letter> left;
+    LetterQueue left;
     {
         std::lock_guard lock(mailbox_lock_);
         left.swap(mailbox_);
     }
-    for (auto& letter : left) {
-        if (is_internal(letter.type)) continue;
-        node.dead_letter(letter, ErrorCode::stopped, "actor '" + actor->name() + "' has stopped");
+    while (auto* letter = left.take()) {
+        if (is_internal(letter->type)) continue;
+        node.dead_letter(*letter, ErrorCode::stopped, "actor '" + actor->name() + "' has stopped");
     }
 }
 
