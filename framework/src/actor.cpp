@@ -159,7 +159,7 @@ void ActorCell::send(Letter&& letter, Draft* draft) {
     }
 }
 
-const ActorCell::Route* ActorCell::route(const std::string& name) {
+const ActorCell::Route* ActorCell::find_route(const std::string& name) {
     auto valid = [this](const Route& route) {
         return route.cell ? !route.cell->closed.load(std::memory_order_relaxed)
                           : !route.peer->broken.load(std::memory_order_relaxed) &&
