@@ -33,16 +33,17 @@ class LetterQueue {
 
     /// The first letter not taken yet, or null; the reader's side.
     Letter* take() noexcept {
-        if (chunk_ == used_) return nullptr;
-        if (next_ == chunks_[chunk_].size()) {  // used chunks are never empty
-            if (++chunk_ == used_) return nullptr;
+        if (used_ == 0) return nullptr;
+        if (next_ == chunks_[chunk_].size()) {        // used chunks are never empty
+            if (chunk_ + 1 == used_) return nullptr;  // stays on the last: it may grow
+            ++chunk_;
             next_ = 0;
         }
         return &chunks_[chunk_][next_++];
     }
     /// Letters not taken yet remain.
     bool remaining() const noexcept {
-        return chunk_ < used_ && (next_ < chunks_[chunk_].size() || chunk_ + 1 < used_);
+        return used_ != 0 && (next_ < chunks_[chunk_].size() || chunk_ + 1 < used_);
     }
 
     /// Destroys every letter; the chunks stay, for the next letters.

@@ -48,6 +48,18 @@ TEST_CASE("a letter queue gives its letters back in the order they came, over ma
     CHECK(queue.take() == nullptr);
 }
 
+TEST_CASE("letters pushed after the reader caught up are taken too, in order",
+          "[framework][mailbox]") {
+    LetterQueue queue;
+    std::uint64_t pushed = 0, taken = 0;
+    for (int round = 0; round < 50; ++round) {  // across chunk ends, at every fill level
+        for (int i = 0; i <= round; ++i) queue.push(numbered(pushed++));
+        while (Letter* letter = queue.take()) REQUIRE(letter->correlation == taken++);
+        REQUIRE(taken == pushed);
+        CHECK_FALSE(queue.remaining());
+    }
+}
+
 TEST_CASE("a swap hands every letter over and leaves the other side empty",
           "[framework][mailbox]") {
     LetterQueue senders, worker;
