@@ -59,8 +59,12 @@ void Actor::dispatch(Letter& letter) {
         return;
     }
 
-    auto handler = handlers_.find(letter.type);
-    if (handler == handlers_.end()) {
+    if (!last_handler_ || last_handler_->first != letter.type) {
+        auto found = handlers_.find(letter.type);
+        last_handler_ = found == handlers_.end() ? nullptr : &*found;
+    }
+    auto* handler = last_handler_;
+    if (!handler) {
         // Notices from the framework are never bounced back.
         if (letter.type == type_id_of<DeadLetter>() || letter.type == type_id_of<Down>()) {
             spdlog::debug("actor '{}' has no handler for {}", name_,
@@ -101,7 +105,7 @@ ActorCell::ActorCell(NodeCore& owner, std::unique_ptr<Actor> a)
 
 void ActorCell::enqueue(Letter&& letter) {
     std::lock_guard lock(mailbox_lock_);
-    mailbox_.push_back(std::move(letter));
+    mailbox_.push(std::move(letter));
 }
 
 bool ActorCell::mailbox_empty() {
@@ -109,9 +113,13 @@ bool ActorCell::mailbox_empty() {
     return mailbox_.empty();
 }
 
+Letter* ActorCell::next_letter() {
+    if (auto* letter = batch_.take()) return letter;
+    return refill() ? batch_.take() : nullptr;
+}
+
 bool ActorCell::refill() {
-    batch_.clear();  // keeps its capacity for the senders, after the swap
-    next_ = 0;
+    batch_.clear();  // outside the lock; its chunks go to the senders with the swap
     std::lock_guard lock(mailbox_lock_);
     batch_.swap(mailbox_);
     return !batch_.empty();
@@ -129,7 +137,7 @@ void ActorCell::deliver(Letter&& letter) {
 void ActorCell::deliver_all(std::vector<Letter>& letters) {
     {
         std::lock_guard lock(mailbox_lock_);
-        for (auto& letter : letters) mailbox_.push_back(std::move(letter));
+        for (auto& letter : letters) mailbox_.push(std::move(letter));
     }
     letters.clear();
     if (closed.load()) {
@@ -151,13 +159,20 @@ void ActorCell::send(Letter&& letter, Draft* draft) {
     }
 }
 
-const ActorCell::Route* ActorCell::route(const std::string& name) {
+const ActorCell::Route* ActorCell::find_route(const std::string& name) {
+    auto valid = [this](const Route& route) {
+        return route.cell ? !route.cell->closed.load(std::memory_order_relaxed)
+                          : !route.peer->broken.load(std::memory_order_relaxed) &&
+                                route.generation == node.route_generation();
+    };
+    if (last_route_ && last_route_->first == name && valid(last_route_->second))
+        return &last_route_->second;
+    last_route_ = nullptr;
     if (auto it = routes_.find(name); it != routes_.end()) {
-        const Route& route = it->second;
-        if (route.cell ? !route.cell->closed.load(std::memory_order_relaxed)
-                       : !route.peer->broken.load(std::memory_order_relaxed) &&
-                             route.generation == node.route_generation())
-            return &route;
+        if (valid(it->second)) {
+            last_route_ = &*it;
+            return &it->second;
+        }
         routes_.erase(it);  // the name may belong to a new actor, or live elsewhere, by now
     }
     Route route;
@@ -168,7 +183,8 @@ const ActorCell::Route* ActorCell::route(const std::string& name) {
     // An actor that talks to many names forgets them all now and then.
     constexpr std::size_t max_routes = 256;
     if (routes_.size() == max_routes) routes_.clear();
-    return &routes_.insert_or_assign(name, std::move(route)).first->second;
+    last_route_ = &*routes_.insert_or_assign(name, std::move(route)).first;
+    return &last_route_->second;
 }
 
 void ActorCell::kick() {
@@ -191,21 +207,18 @@ bool ActorCell::run() {
     // A turn bounds how long one busy actor keeps a worker from the others.
     constexpr std::size_t turn = 64;
     for (std::size_t handled = 0; handled < turn; ++handled) {
-        if (next_ == batch_.size() && !refill()) break;
-        handle(batch_[next_++]);
+        Letter* letter = next_letter();
+        if (!letter) break;
+        handle(*letter);
         if (actor->stopping_) {
             finish();
             return false;  // stays "scheduled": a closed cell never runs again
         }
     }
-    if (next_ < batch_.size() || !mailbox_empty()) return true;
-    // Idle: a batch that grew large in a burst gives its memory back. (While letters
-    // keep coming, both vectors keep their capacity: growing again costs page faults.)
-    constexpr std::size_t kept_capacity = 1024;
-    if (batch_.capacity() > kept_capacity) {
-        batch_ = std::vector<Letter>();
-        next_ = 0;
-    }
+    if (batch_.remaining() || !mailbox_empty()) return true;
+    // Idle: the letters handled let go of their bodies now, and a burst's chunks go. (While
+    // letters keep coming, the chunks go round between the two queues: none is allocated.)
+    batch_.shrink();
     scheduled.store(false);
     // A sender that found the flag still set did not queue the cell: look again.
     return !mailbox_empty() && !scheduled.exchange(true);
@@ -235,13 +248,13 @@ void ActorCell::finish() {
         node.count_handler_failure();
         spdlog::error("actor '{}': on_stop threw: {}", actor->name(), e.what());
     }
+    last_route_ = nullptr;
     routes_.clear();  // cells that cache each other would keep each other alive
     node.forget(actor->name(), this);
     // What was taken from the mailbox but not handled goes back to its senders too.
-    for (; next_ < batch_.size(); ++next_) {
-        auto& letter = batch_[next_];
-        if (!is_internal(letter.type))
-            node.dead_letter(letter, ErrorCode::stopped,
+    while (auto* letter = batch_.take()) {
+        if (!is_internal(letter->type))
+            node.dead_letter(*letter, ErrorCode::stopped,
                              "actor '" + actor->name() + "' has stopped");
     }
     batch_.clear();
@@ -249,14 +262,14 @@ void ActorCell::finish() {
 }
 
 void ActorCell::bounce_all() {
-    std::vector<Letter> left;
+    LetterQueue left;
     {
         std::lock_guard lock(mailbox_lock_);
         left.swap(mailbox_);
     }
-    for (auto& letter : left) {
-        if (is_internal(letter.type)) continue;
-        node.dead_letter(letter, ErrorCode::stopped, "actor '" + actor->name() + "' has stopped");
+    while (auto* letter = left.take()) {
+        if (is_internal(letter->type)) continue;
+        node.dead_letter(*letter, ErrorCode::stopped, "actor '" + actor->name() + "' has stopped");
     }
 }
 

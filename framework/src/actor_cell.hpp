@@ -4,6 +4,7 @@
 /// a thread outside the actors blocks on for a reply.
 
 #include <courier/spin_lock.hpp>
+#include "letter_queue.hpp"
 
 #include <courier/framework/actor.hpp>
 #include <courier/framework/letter.hpp>
@@ -68,6 +69,9 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
   private:
     void finish();
     void handle(Letter& letter);
+    /// The next letter to handle, swapping the mailbox in when the batch is used up; null
+    /// when there is none.
+    Letter* next_letter();
     /// Swaps the mailbox's letters into the (used up) batch; false when there were none.
     bool refill();
     bool mailbox_empty();
@@ -78,22 +82,30 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
         std::shared_ptr<PeerLink> peer;
         std::uint64_t generation = 0;  ///< NodeCore::route_generation() when cached
     };
-    /// The route to `name`, or null when the node must look it up (NodeCore::post).
-    const Route* route(const std::string& name);
+    /// The route to `name`, or null when the node must look it up (NodeCore::post). Inline
+    /// for the common case, the actor that the last send went to.
+    const Route* route(const std::string& name) {
+        if (last_route_ && last_route_->second.cell && last_route_->first == name &&
+            !last_route_->second.cell->closed.load(std::memory_order_relaxed))
+            return &last_route_->second;
+        return find_route(name);
+    }
+    const Route* find_route(const std::string& name);
 
     // The mailbox: a true FIFO across every sending thread (moodycamel's queue orders
     // only per producer, and an actor's letters come from whichever thread ran its
     // sender). Senders append under a spin lock; the running worker swaps the whole
-    // vector out, so the lock is held for a push or a swap, and in a steady state the
-    // two vectors keep their capacity and nothing is allocated.
+    // queue out, so the lock is held for a push or a swap, and in a steady state the
+    // two queues keep their chunks and nothing is allocated.
     SpinLock mailbox_lock_;
-    std::vector<Letter> mailbox_;
-    // Only the worker running the cell touches these.
-    std::vector<Letter> batch_;
-    std::size_t next_ = 0;  ///< first letter of batch_ not yet handled
+    LetterQueue mailbox_;
+    LetterQueue batch_;  ///< only the worker running the cell touches it
     /// The names this actor sends to, so a send skips the node's locked tables; a closed
     /// cell, a broken link or changed routes make it look again.
     std::unordered_map<std::string, Route> routes_;
+    /// The entry of routes_ the last send used: most sends go where the previous one went,
+    /// and comparing the name is cheaper than hashing it. (Entries do not move on rehash.)
+    std::pair<const std::string, Route>* last_route_ = nullptr;
 };
 
 /// A mailbox for one reply, waited on by a thread outside the actors (Node::request).

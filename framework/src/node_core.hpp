@@ -74,8 +74,10 @@ class NodeCore final : private IdlePoll {
     /// (`letter.body` is null): encoded straight into the frame if the letter leaves the
     /// process, detached into the letter only if it stays.
     void post(Letter&& letter, Draft* draft = nullptr);
-    /// Puts a letter in the mailbox of an actor of this node.
-    void deliver_local(Mailbox& box, Letter&& letter) {
+    /// Puts a letter in the mailbox of an actor of this node. (A template so that a send
+    /// to an ActorCell, a final class, calls its deliver directly.)
+    template <class Box>
+    void deliver_local(Box& box, Letter&& letter) {
         stats_.delivered_local.fetch_add(1, std::memory_order_relaxed);
         box.deliver(std::move(letter));
     }

@@ -87,6 +87,9 @@ class Actor {
     bool stopping_ = false;
     Letter* current_ = nullptr;
     std::unordered_map<TypeId, std::function<void(Letter&)>> handlers_;
+    /// The handler of the last letter's type: a stream of one type skips the hash lookup.
+    /// (Entries of handlers_ stay where they are, and none is ever erased.)
+    std::pair<const TypeId, std::function<void(Letter&)>>* last_handler_ = nullptr;
     std::unordered_map<std::uint64_t, std::function<void(Letter&)>> pending_;
 };
 
@@ -105,7 +108,7 @@ void Actor::handle(F&& handler) {
 template <Message M>
 void Actor::send(std::string_view to, M message, std::uint8_t priority) {
     detail::DraftOf<M> draft(message);
-    Letter letter = detail::letter_of<M>(name_, std::string(to));
+    Letter letter = detail::letter_of<M>(name_, to);
     letter.priority = priority;
     post(std::move(letter), &draft);
 }
@@ -113,7 +116,7 @@ void Actor::send(std::string_view to, M message, std::uint8_t priority) {
 template <Message M>
 void Actor::reply(M message) {
     detail::DraftOf<M> draft(message);
-    Letter letter = detail::letter_of<M>(name_, current_ ? current_->sender : "");
+    Letter letter = detail::letter_of<M>(name_, current_ ? std::string_view(current_->sender) : "");
     detail::address_reply(letter, current_);
     post(std::move(letter), &draft);
 }
@@ -122,7 +125,7 @@ template <Message R, Message M, class F>
 void Actor::request(std::string_view to, M message, std::chrono::milliseconds timeout,
                     F&& on_result) {
     detail::DraftOf<M> draft(message);
-    Letter letter = detail::letter_of<M>(name_, std::string(to));
+    Letter letter = detail::letter_of<M>(name_, to);
     std::uint64_t correlation = start_request(letter, timeout);
     pending_[correlation] = [cb = std::forward<F>(on_result), target = std::string(to),
                              timeout](Letter& answer) mutable {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace courier {
@@ -102,13 +103,15 @@ struct Letter {
 
 namespace detail {
 
-/// A letter of type T whose body is still to come (a Draft, or make_letter's).
+/// A letter of type T whose body is still to come (a Draft's). The names are copied into
+/// the letter once: building them as strings first and moving them in costs a second copy
+/// of each short name (a short string's move copies its characters).
 template <Message T>
-Letter letter_of(std::string sender, std::string recipient) {
+Letter letter_of(std::string_view sender, std::string_view recipient) {
     Letter letter;
     letter.type = type_id_of<T>();
-    letter.sender = std::move(sender);
-    letter.recipient = std::move(recipient);
+    letter.sender.assign(sender);
+    letter.recipient.assign(recipient);
     return letter;
 }
 
@@ -144,7 +147,10 @@ class DraftOf final : public Draft {
 /// Makes a letter carrying a local object of type T.
 template <Message T>
 Letter make_letter(T message, std::string sender, std::string recipient) {
-    Letter letter = detail::letter_of<T>(std::move(sender), std::move(recipient));
+    Letter letter;
+    letter.type = type_id_of<T>();
+    letter.sender = std::move(sender);
+    letter.recipient = std::move(recipient);
     letter.body = std::make_unique<LocalBody<T>>(std::move(message));
     return letter;
 }
