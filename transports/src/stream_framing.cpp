@@ -271,14 +271,13 @@ std::optional<ReceiveStatus> StreamLink::read_some(bool& would_block) {
             large_ = BufferPool::frames().take();  // the letter gives it back
             // Memory follows the data that arrives, not just what a length says.
             large_.reserve(std::min<std::size_t>(length, max_read));
-            large_.assign(in_.begin() + frame_prefix_size, in_.end());
-            in_.resize(frame_prefix_size);
+            large_.assign(in_.data() + frame_prefix_size, in_.data() + in_.size());
+            in_.truncate(frame_prefix_size);
             large_length_ = length;
         }
     }
     // Read a whole pending large frame in few calls, straight into it, never past its
     // end; small frames in 64 KiB chunks.
-    std::vector<std::byte>& into = large_length_ != 0 ? large_ : in_;
     std::size_t want = read_chunk;
     if (large_length_ != 0) {
         want = std::min(large_length_ - large_.size(), max_read);
@@ -287,10 +286,16 @@ std::optional<ReceiveStatus> StreamLink::read_some(bool& would_block) {
         if (frame_end > in_.size()) want = std::clamp(frame_end - in_.size(), read_chunk, max_read);
     }
     const std::uint64_t read_at = read_position();  // stream offset of the first byte read
-    const std::size_t held = into.size();
-    into.resize(held + want);
+    std::byte* into = nullptr;
+    const std::size_t held = large_.size();
+    if (large_length_ != 0) {
+        large_.resize(held + want);
+        into = large_.data() + held;
+    } else {
+        into = in_.room(want).data();  // not zero-filled: only what is read is kept
+    }
 
-    iovec iov{into.data() + held, want};
+    iovec iov{into, want};
     msghdr message{};
     message.msg_iov = &iov;
     message.msg_iovlen = 1;
@@ -305,7 +310,10 @@ std::optional<ReceiveStatus> StreamLink::read_some(bool& would_block) {
                                    : COURIER_SYSCALL(::recvmsg, socket_.get(), &message, flags);
     if (write_end_) message.msg_controllen = 0;  // read() fills no control data
     const auto got = result.ok() ? static_cast<std::size_t>(result.value) : 0;
-    into.resize(held + got);
+    if (large_length_ != 0)
+        large_.resize(held + got);
+    else
+        in_.commit(got);
 
     if (!result.ok()) {
         if (result.error == EAGAIN || result.error == EWOULDBLOCK) {
@@ -380,7 +388,7 @@ std::optional<ReceiveStatus> StreamLink::extract_frames(std::vector<Frame>& out)
         const std::size_t frame_size = frame_prefix_size + length;
         if (in_.size() - pos < frame_size) break;
 
-        const auto begin = in_.begin() + static_cast<std::ptrdiff_t>(pos + frame_prefix_size);
+        const std::byte* begin = in_.data() + pos + frame_prefix_size;
         Frame frame;
         frame.bytes = BufferPool::frames().take();  // the letter gives it back
         frame.bytes.assign(begin, begin + length);
@@ -392,15 +400,14 @@ std::optional<ReceiveStatus> StreamLink::extract_frames(std::vector<Frame>& out)
         out.push_back(std::move(frame));
         pos += frame_size;
     }
-    in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(pos));
+    in_.consume(pos);
     in_offset_ += pos;
     return broken;
 }
 
 ReceiveStatus StreamLink::finish(ReceiveStatus status) {
     // Later calls keep reporting the end; what is buffered can never become a frame.
-    in_.clear();
-    in_.shrink_to_fit();
+    in_.release();
     large_ = std::vector<std::byte>();
     large_length_ = 0;
     in_fds_.clear();

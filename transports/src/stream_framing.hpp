@@ -11,6 +11,8 @@
 #include <courier/transports/link.hpp>
 #include <courier/transports/transport.hpp>
 
+#include "src/read_buffer.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -99,7 +101,7 @@ class StreamLink : public Link {
     /// Stream offset of the next byte to read.
     std::uint64_t read_position() const noexcept { return in_offset_ + in_.size() + large_.size(); }
 
-    std::vector<std::byte> in_;  ///< bytes read but not yet framed; in_[0] starts a frame
+    ReadBuffer in_;  ///< bytes read but not yet framed; the first starts a frame
     /// A large frame's bytes, read straight into the buffer the frame will own (no copy
     /// out of in_, which then holds just its prefix); large_length_ is 0 when none is.
     std::vector<std::byte> large_;
