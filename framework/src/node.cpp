@@ -674,9 +674,18 @@ void NodeCore::receive_frames(const std::shared_ptr<PeerLink>& peer) {
     auto& frames = peer->inbox;
     frames.clear();
     auto status = peer->link->receive(frames);
+    std::uint64_t count = 0, bytes = 0;
     for (auto& frame : frames) {
         if (peer->broken) break;
+        ++count;
+        bytes += frame.bytes.size();
         on_frame(peer, frame);
+    }
+    // Counted once per receive: each count is an atomic read-modify-write.
+    if (count != 0) {
+        stats_.received_remote.fetch_add(count, std::memory_order_relaxed);
+        peer->frames_received.fetch_add(count, std::memory_order_relaxed);
+        peer->bytes_received.fetch_add(bytes, std::memory_order_relaxed);
     }
     deliver_outbox(*peer);  // what arrived before a malformed frame is delivered all the same
     frames.clear();
@@ -721,10 +730,30 @@ bool NodeCore::poll() {
     return arrived;
 }
 
+namespace {
+
+/// Sets a letter's envelope fields from a frame's header.
+void address_from(Letter& letter, const EnvelopeHeader& header,
+                  const std::shared_ptr<PeerLink>& peer) {
+    letter.type = header.type;
+    letter.flags = header.flags;
+    letter.priority = header.priority;
+    letter.correlation = header.correlation;
+    letter.sender.assign(header.sender);
+    letter.recipient.assign(header.recipient);
+    letter.origin = peer;
+}
+
+/// A letter for dead_letter(): the envelope of a frame that cannot be delivered.
+Letter undeliverable(const EnvelopeHeader& header, const std::shared_ptr<PeerLink>& peer) {
+    Letter letter;
+    address_from(letter, header, peer);
+    return letter;
+}
+
+}  // namespace
+
 void NodeCore::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
-    ++stats_.received_remote;
-    ++peer->frames_received;
-    peer->bytes_received += frame.bytes.size();
     auto view = decode_envelope(frame.bytes);
     if (!view) {
         ++stats_.bad_frames;
@@ -744,31 +773,20 @@ void NodeCore::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
         }
         return;
     }
-    Letter letter;
-    letter.type = header.type;
-    letter.flags = header.flags;
-    letter.priority = header.priority;
-    letter.correlation = header.correlation;
-    letter.sender = std::string(header.sender);
-    letter.recipient = std::string(header.recipient);
-    letter.origin = peer;
     if (header.type != peer->last.type) {
         if (!MessageRegistry::global().contains(header.type)) {
             dead_letter(
-                letter, ErrorCode::bad_message,
+                undeliverable(header, peer), ErrorCode::bad_message,
                 type_name(header.type) + " is not a message type known to node '" + name_ + "'");
             return;
         }
         peer->last.type = header.type;  // types are never unregistered
     }
-    auto offset = static_cast<std::size_t>(view->payload.data() - frame.bytes.data());
-    auto size = view->payload.size();
-    letter.body =
-        std::make_unique<WireBody>(std::move(frame.bytes), offset, size, std::move(frame.fds));
-    Mailbox* box = find_local_for(*peer, letter.recipient);
+    Mailbox* box = find_local_for(*peer, header.recipient);
     if (!box) {
-        dead_letter(letter, ErrorCode::unknown_name,
-                    "no actor named '" + letter.recipient + "' in node '" + name_ + "'");
+        dead_letter(
+            undeliverable(header, peer), ErrorCode::unknown_name,
+            "no actor named '" + std::string(header.recipient) + "' in node '" + name_ + "'");
         return;
     }
     // Letters to one mailbox go together; another mailbox or a full turn hands them over.
@@ -777,7 +795,19 @@ void NodeCore::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
         deliver_outbox(*peer);
         peer->outbox_box = peer->last.box;
     }
-    peer->outbox.push_back(std::move(letter));
+    auto offset = static_cast<std::size_t>(view->payload.data() - frame.bytes.data());
+    auto body = std::make_unique<WireBody>(std::move(frame.bytes), offset, view->payload.size(),
+                                           std::move(frame.fds));
+    // Built where it waits for delivery: no letter is moved on the way. (The header's
+    // names view the frame, which the body now holds: its heap buffer did not move.)
+    Letter& letter = peer->outbox.emplace_back();
+    try {
+        address_from(letter, header, peer);
+    } catch (...) {
+        peer->outbox.pop_back();  // a half-addressed letter is never delivered
+        throw;
+    }
+    letter.body = std::move(body);
     if (peer->outbox.size() == batch) deliver_outbox(*peer);
 }
 
