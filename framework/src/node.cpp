@@ -404,10 +404,17 @@ void NodeCore::post(Letter&& letter, Draft* draft) {
 
 namespace {
 
+/// A link the open batch sent on, and what it sent there: the link's counters are added
+/// to once per batch, not per frame (each is an atomic read-modify-write).
+struct BatchedLink {
+    std::shared_ptr<PeerLink> peer;
+    std::uint64_t frames = 0, bytes = 0;
+};
+
 /// The batch open on this thread: the node whose sends it holds, and the links it used.
 struct ThreadBatch {
     NodeCore* node = nullptr;
-    std::vector<std::shared_ptr<PeerLink>> links;
+    std::vector<BatchedLink> links;
 };
 thread_local ThreadBatch this_thread_batch;
 
@@ -453,9 +460,13 @@ NodeCore::SendBatch::~SendBatch() {
 void NodeCore::flush_batch() noexcept {
     if (this_thread_batch.node != this) return;
     // Taken out first: the thread starts its next turn with an empty list whatever happens.
-    std::vector<std::shared_ptr<PeerLink>> links;
+    std::vector<BatchedLink> links;
     links.swap(this_thread_batch.links);
-    for (const auto& peer : links) {
+    for (const auto& [peer, frames, bytes] : links) {
+        // Counted as sent when send() took them, whatever the flush does.
+        stats_.sent_remote.fetch_add(frames, std::memory_order_relaxed);
+        peer->frames_sent.fetch_add(frames, std::memory_order_relaxed);
+        peer->bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
         if (peer->broken) continue;
         try {
             peer->link->flush();
@@ -512,13 +523,17 @@ void NodeCore::send_remote(Letter& letter, const Body& body,
         if (more) {
             ++peer->unflushed;
             auto& links = this_thread_batch.links;
-            if (std::find(links.begin(), links.end(), peer) == links.end()) links.push_back(peer);
+            auto batched = std::find_if(links.begin(), links.end(),
+                                        [&](const BatchedLink& l) { return l.peer == peer; });
+            if (batched == links.end()) batched = links.insert(links.end(), BatchedLink{peer});
+            ++batched->frames;
+            batched->bytes += frame.size();
         } else {
             peer->unflushed = 0;
+            stats_.sent_remote.fetch_add(1, std::memory_order_relaxed);
+            peer->frames_sent.fetch_add(1, std::memory_order_relaxed);
+            peer->bytes_sent.fetch_add(frame.size(), std::memory_order_relaxed);
         }
-        ++stats_.sent_remote;
-        ++peer->frames_sent;
-        peer->bytes_sent += frame.size();
     } catch (const LinkError& e) {
         ++peer->errors;
         if (auto lost = peer->unflushed.exchange(0); lost > 0) {
