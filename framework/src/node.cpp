@@ -404,10 +404,17 @@ void NodeCore::post(Letter&& letter, Draft* draft) {
 
 namespace {
 
+/// A link the open batch sent on, and what it sent there: the link's counters are added
+/// to once per batch, not per frame (each is an atomic read-modify-write).
+struct BatchedLink {
+    std::shared_ptr<PeerLink> peer;
+    std::uint64_t frames = 0, bytes = 0;
+};
+
 /// The batch open on this thread: the node whose sends it holds, and the links it used.
 struct ThreadBatch {
     NodeCore* node = nullptr;
-    std::vector<std::shared_ptr<PeerLink>> links;
+    std::vector<BatchedLink> links;
 };
 thread_local ThreadBatch this_thread_batch;
 
@@ -453,9 +460,13 @@ NodeCore::SendBatch::~SendBatch() {
 void NodeCore::flush_batch() noexcept {
     if (this_thread_batch.node != this) return;
     // Taken out first: the thread starts its next turn with an empty list whatever happens.
-    std::vector<std::shared_ptr<PeerLink>> links;
+    std::vector<BatchedLink> links;
     links.swap(this_thread_batch.links);
-    for (const auto& peer : links) {
+    for (const auto& [peer, frames, bytes] : links) {
+        // Counted as sent when send() took them, whatever the flush does.
+        stats_.sent_remote.fetch_add(frames, std::memory_order_relaxed);
+        peer->frames_sent.fetch_add(frames, std::memory_order_relaxed);
+        peer->bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
         if (peer->broken) continue;
         try {
             peer->link->flush();
@@ -512,13 +523,17 @@ void NodeCore::send_remote(Letter& letter, const Body& body,
         if (more) {
             ++peer->unflushed;
             auto& links = this_thread_batch.links;
-            if (std::find(links.begin(), links.end(), peer) == links.end()) links.push_back(peer);
+            auto batched = std::find_if(links.begin(), links.end(),
+                                        [&](const BatchedLink& l) { return l.peer == peer; });
+            if (batched == links.end()) batched = links.insert(links.end(), BatchedLink{peer});
+            ++batched->frames;
+            batched->bytes += frame.size();
         } else {
             peer->unflushed = 0;
+            stats_.sent_remote.fetch_add(1, std::memory_order_relaxed);
+            peer->frames_sent.fetch_add(1, std::memory_order_relaxed);
+            peer->bytes_sent.fetch_add(frame.size(), std::memory_order_relaxed);
         }
-        ++stats_.sent_remote;
-        ++peer->frames_sent;
-        peer->bytes_sent += frame.size();
     } catch (const LinkError& e) {
         ++peer->errors;
         if (auto lost = peer->unflushed.exchange(0); lost > 0) {
@@ -674,9 +689,18 @@ void NodeCore::receive_frames(const std::shared_ptr<PeerLink>& peer) {
     auto& frames = peer->inbox;
     frames.clear();
     auto status = peer->link->receive(frames);
+    std::uint64_t count = 0, bytes = 0;
     for (auto& frame : frames) {
         if (peer->broken) break;
+        ++count;
+        bytes += frame.bytes.size();
         on_frame(peer, frame);
+    }
+    // Counted once per receive: each count is an atomic read-modify-write.
+    if (count != 0) {
+        stats_.received_remote.fetch_add(count, std::memory_order_relaxed);
+        peer->frames_received.fetch_add(count, std::memory_order_relaxed);
+        peer->bytes_received.fetch_add(bytes, std::memory_order_relaxed);
     }
     deliver_outbox(*peer);  // what arrived before a malformed frame is delivered all the same
     frames.clear();
@@ -721,10 +745,30 @@ bool NodeCore::poll() {
     return arrived;
 }
 
+namespace {
+
+/// Sets a letter's envelope fields from a frame's header.
+void address_from(Letter& letter, const EnvelopeHeader& header,
+                  const std::shared_ptr<PeerLink>& peer) {
+    letter.type = header.type;
+    letter.flags = header.flags;
+    letter.priority = header.priority;
+    letter.correlation = header.correlation;
+    letter.sender.assign(header.sender);
+    letter.recipient.assign(header.recipient);
+    letter.origin = peer;
+}
+
+/// A letter for dead_letter(): the envelope of a frame that cannot be delivered.
+Letter undeliverable(const EnvelopeHeader& header, const std::shared_ptr<PeerLink>& peer) {
+    Letter letter;
+    address_from(letter, header, peer);
+    return letter;
+}
+
+}  // namespace
+
 void NodeCore::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
-    ++stats_.received_remote;
-    ++peer->frames_received;
-    peer->bytes_received += frame.bytes.size();
     auto view = decode_envelope(frame.bytes);
     if (!view) {
         ++stats_.bad_frames;
@@ -744,31 +788,20 @@ void NodeCore::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
         }
         return;
     }
-    Letter letter;
-    letter.type = header.type;
-    letter.flags = header.flags;
-    letter.priority = header.priority;
-    letter.correlation = header.correlation;
-    letter.sender = std::string(header.sender);
-    letter.recipient = std::string(header.recipient);
-    letter.origin = peer;
     if (header.type != peer->last.type) {
         if (!MessageRegistry::global().contains(header.type)) {
             dead_letter(
-                letter, ErrorCode::bad_message,
+                undeliverable(header, peer), ErrorCode::bad_message,
                 type_name(header.type) + " is not a message type known to node '" + name_ + "'");
             return;
         }
         peer->last.type = header.type;  // types are never unregistered
     }
-    auto offset = static_cast<std::size_t>(view->payload.data() - frame.bytes.data());
-    auto size = view->payload.size();
-    letter.body =
-        std::make_unique<WireBody>(std::move(frame.bytes), offset, size, std::move(frame.fds));
-    Mailbox* box = find_local_for(*peer, letter.recipient);
+    Mailbox* box = find_local_for(*peer, header.recipient);
     if (!box) {
-        dead_letter(letter, ErrorCode::unknown_name,
-                    "no actor named '" + letter.recipient + "' in node '" + name_ + "'");
+        dead_letter(
+            undeliverable(header, peer), ErrorCode::unknown_name,
+            "no actor named '" + std::string(header.recipient) + "' in node '" + name_ + "'");
         return;
     }
     // Letters to one mailbox go together; another mailbox or a full turn hands them over.
@@ -777,7 +810,19 @@ void NodeCore::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
         deliver_outbox(*peer);
         peer->outbox_box = peer->last.box;
     }
-    peer->outbox.push_back(std::move(letter));
+    auto offset = static_cast<std::size_t>(view->payload.data() - frame.bytes.data());
+    auto body = std::make_unique<WireBody>(std::move(frame.bytes), offset, view->payload.size(),
+                                           std::move(frame.fds));
+    // Built where it waits for delivery: no letter is moved on the way. (The header's
+    // names view the frame, which the body now holds: its heap buffer did not move.)
+    Letter& letter = peer->outbox.emplace_back();
+    try {
+        address_from(letter, header, peer);
+    } catch (...) {
+        peer->outbox.pop_back();  // a half-addressed letter is never delivered
+        throw;
+    }
+    letter.body = std::move(body);
     if (peer->outbox.size() == batch) deliver_outbox(*peer);
 }
 

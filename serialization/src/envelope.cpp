@@ -1,5 +1,6 @@
 #include <courier/serialization/envelope.hpp>
 
+#include <bit>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -21,17 +22,46 @@ constexpr std::size_t off_recipient_len = 26;
 constexpr std::size_t off_payload_len = 28;
 static_assert(off_payload_len + 4 == envelope_header_size);
 
+// One load or store where the host is little-endian, as the wire is.
 template <class U>
 void put_le(std::byte* at, U value) {
-    for (std::size_t i = 0; i < sizeof(U); ++i)
-        at[i] = static_cast<std::byte>((value >> (8 * i)) & 0xff);
+    if constexpr (std::endian::native == std::endian::little) {
+        std::memcpy(at, &value, sizeof value);
+    } else {
+        for (std::size_t i = 0; i < sizeof(U); ++i)
+            at[i] = static_cast<std::byte>((value >> (8 * i)) & 0xff);
+    }
 }
 
 template <class U>
 U get_le(const std::byte* at) {
     U value = 0;
-    for (std::size_t i = 0; i < sizeof(U); ++i)
-        value = static_cast<U>(value | (static_cast<U>(at[i]) << (8 * i)));
+    if constexpr (std::endian::native == std::endian::little) {
+        std::memcpy(&value, at, sizeof value);
+    } else {
+        for (std::size_t i = 0; i < sizeof(U); ++i)
+            value = static_cast<U>(value | (static_cast<U>(at[i]) << (8 * i)));
+    }
+    return value;
+}
+
+/// True when each of the 8 bytes of `word` is in 0x21..0x7e: names are checked a word at a
+/// time, as every envelope sent and received checks two. The lowest byte below 0x21
+/// borrows in `word - 0x21..21` and so has its top bit set there and in `~word` (bytes
+/// above it may borrow too, but only once one failed); a byte above 0x7e has its top bit
+/// set in `word + 0x01..01` (0x7f) or in `word` itself (0x80 and up).
+bool printable_word(std::uint64_t word) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101;
+    constexpr std::uint64_t tops = 0x8080808080808080;
+    const std::uint64_t below = (word - 0x21 * ones) & ~word & tops;
+    const std::uint64_t above = ((word + ones) | word) & tops;
+    return (below | above) == 0;
+}
+
+template <class U>
+U load(const char* at) noexcept {
+    U value;
+    std::memcpy(&value, at, sizeof value);
     return value;
 }
 
@@ -42,10 +72,22 @@ Unexpected<DecodeError> fail(DecodeError::Code code, std::string message) {
 }  // namespace
 
 bool is_valid_name(std::string_view name) noexcept {
-    if (name.empty() || name.size() > max_name_length) return false;
-    for (char c : name)
-        if (c < 0x21 || c > 0x7e) return false;
-    return true;
+    const std::size_t size = name.size();
+    if (size == 0 || size > max_name_length) return false;
+    const char* at = name.data();
+    if (size < 4) {
+        for (char c : name)
+            if (c < 0x21 || c > 0x7e) return false;
+        return true;
+    }
+    // The order of the bytes in a word does not matter to the check: the last load
+    // overlaps the one before it rather than reading past the name.
+    if (size < 8)
+        return printable_word(std::uint64_t{load<std::uint32_t>(at)} << 32 |
+                              load<std::uint32_t>(at + size - 4));
+    for (std::size_t i = 0; i + 8 < size; i += 8)
+        if (!printable_word(load<std::uint64_t>(at + i))) return false;
+    return printable_word(load<std::uint64_t>(at + size - 8));
 }
 
 void encode_envelope_header(const EnvelopeHeader& header, std::size_t payload_size,

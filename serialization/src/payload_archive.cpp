@@ -24,12 +24,6 @@ std::uint32_t PayloadOutputArchive::add_fd(int fd) {
     return static_cast<std::uint32_t>(fds_.size() - 1);
 }
 
-void PayloadOutputArchive::write_raw(const void* data, std::size_t size) {
-    if (size == 0) return;
-    const auto* bytes = static_cast<const std::byte*>(data);
-    out_.insert(out_.end(), bytes, bytes + size);
-}
-
 void CEREAL_SAVE_FUNCTION_NAME(PayloadOutputArchive& archive, const Fd& fd) {
     archive(fd ? archive.add_fd(fd.get()) : no_fd_index);
 }
@@ -65,12 +59,9 @@ Fd PayloadInputArchive::take_fd(std::uint32_t index) {
     return std::move(fds_[index]);
 }
 
-void PayloadInputArchive::read_raw(void* data, std::size_t size) {
-    if (size > bytes_left())
-        throw cereal::Exception("payload ends early: " + std::to_string(size) + " bytes wanted, " +
-                                std::to_string(bytes_left()) + " left");
-    if (size != 0) std::memcpy(data, bytes_.data() + position_, size);
-    position_ += size;
+void PayloadInputArchive::ends_early(std::size_t size) const {
+    throw cereal::Exception("payload ends early: " + std::to_string(size) + " bytes wanted, " +
+                            std::to_string(bytes_left()) + " left");
 }
 
 void detail::reverse_elements(void* data, std::size_t size, std::size_t element_size) noexcept {

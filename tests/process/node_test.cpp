@@ -265,6 +265,77 @@ TEST_CASE("a malformed frame closes only its link and the node keeps serving", "
 }
 
 namespace {
+/// The next frame `link` receives, decoded as an envelope of type T; nothing by the deadline
+/// fails the test.
+template <class T>
+std::pair<EnvelopeHeader, T> next_message(Link& link, std::vector<Frame>& frames) {
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (frames.empty() && std::chrono::steady_clock::now() < deadline) {
+        pollfd p{link.poll_fd(), POLLIN, 0};
+        ::poll(&p, 1, 100);
+        REQUIRE(link.receive(frames).state == ReceiveStatus::State::open);
+    }
+    REQUIRE_FALSE(frames.empty());
+    auto bytes = std::move(frames.front().bytes);
+    frames.erase(frames.begin());
+    auto view = decode_envelope(bytes);
+    REQUIRE(view);
+    REQUIRE(view->header.type == type_id_of<T>());
+    auto value = decode_payload<T>(view->payload);
+    REQUIRE(value);
+    auto header = view->header;
+    header.sender = header.recipient = {};  // views into `bytes`, which goes now
+    return {header, std::move(*value)};
+}
+}  // namespace
+
+TEST_CASE("a frame for a name or a type the node lacks comes back as a DeadLetter, link intact",
+          "[process][node]") {
+    TempRuntimeDir dir;
+    {
+        Node node(node_options(dir, "strict-node"));
+        node.spawn("echo", echo);
+        RegistryClient registry(dir.options());
+        auto where = registry.lookup("echo");
+        REQUIRE(where.found);
+        auto raw = TransportRegistry::builtin().connect(Endpoint::parse(where.endpoints.front()));
+        std::vector<Frame> frames;
+
+        EnvelopeHeader header;
+        header.sender = "raw-sender";
+        header.recipient = "nobody";
+        raw->send(encode_message(header, wire::Ping{1}));
+        auto [to_nobody, bounce] = next_message<DeadLetter>(*raw, frames);
+        CHECK(bounce.recipient == "nobody");
+        CHECK(bounce.type == type_id_of<wire::Ping>());
+        CHECK(bounce.code == static_cast<std::uint8_t>(ErrorCode::unknown_name));
+        CHECK(bounce.reason == "no actor named 'nobody' in node 'strict-node'");
+
+        header.recipient = "echo";
+        header.type = 0x0123456789abcdef;  // registered nowhere
+        std::vector<std::byte> unknown;
+        encode_envelope_header(header, 0, unknown);
+        raw->send(unknown);
+        auto [of_unknown, refused] = next_message<DeadLetter>(*raw, frames);
+        CHECK(refused.recipient == "echo");
+        CHECK(refused.type == 0x0123456789abcdef);
+        CHECK(refused.code == static_cast<std::uint8_t>(ErrorCode::bad_message));
+
+        // The link still carries letters, and the answers to them.
+        header.flags = envelope_flags::request;
+        header.correlation = 7;
+        raw->send(encode_message(header, wire::Ping{41}));
+        auto [reply, pong] = next_message<wire::Pong>(*raw, frames);
+        CHECK(reply.flags == envelope_flags::reply);
+        CHECK(reply.correlation == 7);
+        CHECK(pong.n == 42);
+        CHECK(node.stats().bad_frames == 0);
+        CHECK(node.stats().dead_letters == 2);
+    }
+    CHECK(dir.wait_until_empty());
+}
+
+namespace {
 NodeOptions configured(const TempRuntimeDir& dir, std::string name, const std::string& toml) {
     auto options = node_options(dir, std::move(name));
     options.config = Config::parse(toml, "test.toml");
@@ -303,6 +374,56 @@ TEST_CASE("a link takes the first preferred transport both nodes offer, or the o
         CHECK(link->initiated);
         CHECK(link->frames_sent >= 1);
         CHECK(link->frames_received >= 1);
+        child.send('q');
+    }
+    CHECK(dir.wait_until_empty());
+}
+
+TEST_CASE("a link counts every frame and byte it carries, sent within a turn or alone",
+          "[process][node]") {
+    TempRuntimeDir dir;
+    {
+        auto child = spawn_node(dir, "recorder-node", "recorder", recorder);
+        REQUIRE(child.expect('r'));
+        Node node(node_options(dir, "counting-node"));
+        auto link_now = [&node] {
+            auto links = node.links();
+            const auto* link = link_to(links, "recorder-node");
+            REQUIRE(link);
+            return *link;
+        };
+        REQUIRE(node.request<wire::Pong>("recorder", wire::Report{}, 5s));  // opens the link
+        const LinkInfo before = link_now();
+
+        // Sends of one turn are counted when the turn ends, all of them.
+        Mailbag<std::int64_t> result;
+        constexpr std::int64_t count = 100;
+        node.spawn("pinger", [&](Actor& self) {
+            for (std::int64_t i = 0; i < count; ++i) self.send("recorder", wire::Ping{i});
+            self.request<wire::Pong>(
+                "recorder", wire::Report{}, 5s,
+                [&](Expected<wire::Pong, Error> r) { result.put(r ? r->n : -2); });
+        });
+        auto received = result.take();
+        REQUIRE(received);
+        REQUIRE(*received == count);
+        const LinkInfo after = link_now();
+        EnvelopeHeader ping{0, 0, 0, 0, "pinger", "recorder"};
+        EnvelopeHeader report{envelope_flags::request, 0, 0, 0, "pinger", "recorder"};
+        EnvelopeHeader pong{envelope_flags::reply, 0, 0, 0, "recorder", "pinger"};
+        const auto ping_size = encode_message(ping, wire::Ping{}).size();
+        const auto report_size = encode_message(report, wire::Report{}).size();
+        const auto pong_size = encode_message(pong, wire::Pong{}).size();
+        CHECK(after.frames_sent - before.frames_sent == count + 1);
+        CHECK(after.bytes_sent - before.bytes_sent == count * ping_size + report_size);
+        CHECK(after.frames_received - before.frames_received == 1);
+        CHECK(after.bytes_received - before.bytes_received == pong_size);
+
+        // A send outside any turn is counted at once.
+        REQUIRE(node.request<wire::Pong>("recorder", wire::Report{}, 5s));
+        const LinkInfo last = link_now();
+        CHECK(last.frames_sent - after.frames_sent == 1);
+        CHECK(last.frames_received - after.frames_received == 1);
         child.send('q');
     }
     CHECK(dir.wait_until_empty());

@@ -181,6 +181,29 @@ TEST_CASE("valid names are 1 to 255 printable ASCII bytes without spaces",
     CHECK_FALSE(courier::is_valid_name(std::string(256, 'a')));
 }
 
+TEST_CASE("a name with any byte outside 0x21..0x7e is refused, wherever it is and at any length",
+          "[serialization][envelope]") {
+    // is_valid_name checks 8 bytes at a time, with overlapping loads at the end: every
+    // length up to a few words, and the longest, with every byte value at every position.
+    std::vector<std::size_t> lengths;
+    for (std::size_t length = 1; length <= 40; ++length) lengths.push_back(length);
+    lengths.push_back(courier::max_name_length);
+    std::size_t wrong = 0;
+    for (std::size_t length : lengths) {
+        for (std::size_t at = 0; at < length; ++at) {
+            std::string name(length, 'a');
+            name.front() = '!';  // the lowest and highest valid bytes around the probe
+            name.back() = '~';
+            for (int byte = 0; byte < 256; ++byte) {
+                name[at] = static_cast<char>(byte);
+                const bool valid = byte >= 0x21 && byte <= 0x7e;
+                if (courier::is_valid_name(name) != valid) ++wrong;
+            }
+        }
+    }
+    CHECK(wrong == 0);
+}
+
 TEST_CASE("encoding refuses invalid names", "[serialization][envelope]") {
     std::vector<std::byte> out;
     auto header = sample_header();

@@ -271,26 +271,34 @@ std::optional<ReceiveStatus> StreamLink::read_some(bool& would_block) {
             large_ = BufferPool::frames().take(length);  // the letter gives it back
             // Memory follows the data that arrives, not just what a length says.
             large_.reserve(std::min<std::size_t>(length, max_read));
-            large_.assign(in_.begin() + frame_prefix_size, in_.end());
-            in_.resize(frame_prefix_size);
+            large_.assign(in_.data() + frame_prefix_size, in_.data() + in_.size());
+            large_got_ = large_.size();
+            in_.truncate(frame_prefix_size);
             large_length_ = length;
         }
     }
     // Read a whole pending large frame in few calls, straight into it, never past its
     // end; small frames in 64 KiB chunks.
-    std::vector<std::byte>& into = large_length_ != 0 ? large_ : in_;
     std::size_t want = read_chunk;
     if (large_length_ != 0) {
-        want = std::min(large_length_ - large_.size(), max_read);
+        want = std::min(large_length_ - large_got_, max_read);
     } else if (in_.size() >= frame_prefix_size) {
         const std::size_t frame_end = frame_prefix_size + read_le32(in_.data());
         if (frame_end > in_.size()) want = std::clamp(frame_end - in_.size(), read_chunk, max_read);
     }
     const std::uint64_t read_at = read_position();  // stream offset of the first byte read
-    const std::size_t held = into.size();
-    into.resize(held + want);
+    std::byte* into = nullptr;
+    if (large_length_ != 0) {
+        // Grown, and so zero-filled, only past what any earlier read asked for: a pipe
+        // returns 64 KiB a read, and shrinking back to what arrived had each byte of a
+        // 1 MiB frame zeroed 8 times on average. Never past the frame's end.
+        if (large_.size() < large_got_ + want) large_.resize(large_got_ + want);
+        into = large_.data() + large_got_;
+    } else {
+        into = in_.room(want).data();  // not zero-filled: only what is read is kept
+    }
 
-    iovec iov{into.data() + held, want};
+    iovec iov{into, want};
     msghdr message{};
     message.msg_iov = &iov;
     message.msg_iovlen = 1;
@@ -305,7 +313,10 @@ std::optional<ReceiveStatus> StreamLink::read_some(bool& would_block) {
                                    : COURIER_SYSCALL(::recvmsg, socket_.get(), &message, flags);
     if (write_end_) message.msg_controllen = 0;  // read() fills no control data
     const auto got = result.ok() ? static_cast<std::size_t>(result.value) : 0;
-    into.resize(held + got);
+    if (large_length_ != 0)
+        large_got_ += got;
+    else
+        in_.commit(got);
 
     if (!result.ok()) {
         if (result.error == EAGAIN || result.error == EWOULDBLOCK) {
@@ -343,7 +354,7 @@ std::optional<ReceiveStatus> StreamLink::read_some(bool& would_block) {
     if (in_.empty()) return ReceiveStatus{ReceiveStatus::State::closed, peer_ + " closed the link"};
     std::string progress = std::to_string(in_.size()) + " bytes";
     if (in_.size() >= frame_prefix_size) {
-        progress = std::to_string(in_.size() + large_.size() - frame_prefix_size) + " of " +
+        progress = std::to_string(in_.size() + large_got_ - frame_prefix_size) + " of " +
                    std::to_string(read_le32(in_.data())) + " bytes";
     }
     return failed(peer_ + " closed the link in the middle of a frame (got " + progress + ")");
@@ -351,7 +362,7 @@ std::optional<ReceiveStatus> StreamLink::read_some(bool& would_block) {
 
 std::optional<ReceiveStatus> StreamLink::extract_frames(std::vector<Frame>& out) {
     if (large_length_ != 0) {
-        if (large_.size() < large_length_) return std::nullopt;  // in_ holds its prefix only
+        if (large_got_ < large_length_) return std::nullopt;  // in_ holds its prefix only
         Frame frame;
         frame.bytes = std::move(large_);
         const std::uint64_t frame_end = in_offset_ + frame_prefix_size + large_length_;
@@ -361,6 +372,7 @@ std::optional<ReceiveStatus> StreamLink::extract_frames(std::vector<Frame>& out)
         }
         out.push_back(std::move(frame));
         large_.clear();  // moved from: make it a plain empty vector again
+        large_got_ = 0;
         in_.clear();
         in_offset_ = frame_end;
         large_length_ = 0;
@@ -380,7 +392,7 @@ std::optional<ReceiveStatus> StreamLink::extract_frames(std::vector<Frame>& out)
         const std::size_t frame_size = frame_prefix_size + length;
         if (in_.size() - pos < frame_size) break;
 
-        const auto begin = in_.begin() + static_cast<std::ptrdiff_t>(pos + frame_prefix_size);
+        const std::byte* begin = in_.data() + pos + frame_prefix_size;
         Frame frame;
         frame.bytes = BufferPool::frames().take(length);  // the letter gives it back
         frame.bytes.assign(begin, begin + length);
@@ -392,16 +404,16 @@ std::optional<ReceiveStatus> StreamLink::extract_frames(std::vector<Frame>& out)
         out.push_back(std::move(frame));
         pos += frame_size;
     }
-    in_.erase(in_.begin(), in_.begin() + static_cast<std::ptrdiff_t>(pos));
+    in_.consume(pos);
     in_offset_ += pos;
     return broken;
 }
 
 ReceiveStatus StreamLink::finish(ReceiveStatus status) {
     // Later calls keep reporting the end; what is buffered can never become a frame.
-    in_.clear();
-    in_.shrink_to_fit();
+    in_.release();
     large_ = std::vector<std::byte>();
+    large_got_ = 0;
     large_length_ = 0;
     in_fds_.clear();
     ended_ = status;

@@ -11,6 +11,8 @@
 #include <courier/transports/link.hpp>
 #include <courier/transports/transport.hpp>
 
+#include "src/read_buffer.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -97,12 +99,13 @@ class StreamLink : public Link {
     std::vector<std::byte> out_;  ///< prefixed frames kept by send(more); guarded
 
     /// Stream offset of the next byte to read.
-    std::uint64_t read_position() const noexcept { return in_offset_ + in_.size() + large_.size(); }
+    std::uint64_t read_position() const noexcept { return in_offset_ + in_.size() + large_got_; }
 
-    std::vector<std::byte> in_;  ///< bytes read but not yet framed; in_[0] starts a frame
+    ReadBuffer in_;  ///< bytes read but not yet framed; the first starts a frame
     /// A large frame's bytes, read straight into the buffer the frame will own (no copy
     /// out of in_, which then holds just its prefix); large_length_ is 0 when none is.
     std::vector<std::byte> large_;
+    std::size_t large_got_ = 0;  ///< bytes of it received; large_ may be longer, zero-filled
     std::size_t large_length_ = 0;
     std::uint64_t in_offset_ = 0;         ///< stream offset of in_[0]
     std::deque<FdBatch> in_fds_;          ///< descriptors waiting for their frame to complete

@@ -26,6 +26,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <span>
@@ -66,7 +67,11 @@ class PayloadOutputArchive
     std::uint32_t add_fd(int fd);
 
   private:
-    void write_raw(const void* data, std::size_t size);
+    // Inline: most calls write one number, whose size the compiler then knows.
+    void write_raw(const void* data, std::size_t size) {
+        const auto* bytes = static_cast<const std::byte*>(data);
+        out_.insert(out_.end(), bytes, bytes + size);
+    }
 
     std::vector<std::byte>& out_;
     std::vector<int>& fds_;
@@ -104,7 +109,13 @@ class PayloadInputArchive
     Fd take_fd(std::uint32_t index);
 
   private:
-    void read_raw(void* data, std::size_t size);
+    // Inline: most calls read one number, whose size the compiler then knows.
+    void read_raw(void* data, std::size_t size) {
+        if (size > bytes_left()) ends_early(size);
+        if (size != 0) std::memcpy(data, bytes_.data() + position_, size);
+        position_ += size;
+    }
+    [[noreturn]] void ends_early(std::size_t size) const;
 
     std::span<const std::byte> bytes_;
     std::size_t position_ = 0;
