@@ -233,17 +233,23 @@ TEST_CASE("when a node is killed with SIGKILL its watchers get Down and sends be
     CHECK(dir.wait_until_empty());
 }
 
+namespace {
+/// A link to the node that has the actor `name`, opened by hand as another node would.
+std::unique_ptr<Link> raw_link_to(const TempRuntimeDir& dir, const std::string& name) {
+    RegistryClient registry(dir.options());
+    auto where = registry.lookup(name);
+    REQUIRE(where.found);
+    REQUIRE_FALSE(where.endpoints.empty());
+    return TransportRegistry::builtin().connect(Endpoint::parse(where.endpoints.front()));
+}
+}  // namespace
+
 TEST_CASE("a malformed frame closes only its link and the node keeps serving", "[process][node]") {
     TempRuntimeDir dir;
     {
         Node node(node_options(dir, "sturdy-node"));
         node.spawn("echo", echo);
-        RegistryClient registry(dir.options());
-        auto where = registry.lookup("echo");
-        REQUIRE(where.found);
-        REQUIRE_FALSE(where.endpoints.empty());
-
-        auto raw = TransportRegistry::builtin().connect(Endpoint::parse(where.endpoints.front()));
+        auto raw = raw_link_to(dir, "echo");
         std::vector<std::byte> garbage(100, std::byte{0x5a});
         raw->send(garbage);
         // The node answers garbage by closing the link.
@@ -295,10 +301,7 @@ TEST_CASE("a frame for a name or a type the node lacks comes back as a DeadLette
     {
         Node node(node_options(dir, "strict-node"));
         node.spawn("echo", echo);
-        RegistryClient registry(dir.options());
-        auto where = registry.lookup("echo");
-        REQUIRE(where.found);
-        auto raw = TransportRegistry::builtin().connect(Endpoint::parse(where.endpoints.front()));
+        auto raw = raw_link_to(dir, "echo");
         std::vector<Frame> frames;
 
         EnvelopeHeader header;
