@@ -8,21 +8,23 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace courier::bench {
 
 /// The bytes of a Payload. Up to 64 of them live inline, as a short string's do, so the
 /// 64 B rows measure courier rather than malloc (the raw runs allocate nothing per
-/// message either); larger payloads are on the heap, where their allocation is the
-/// message's, not the framework's, and is left out of --count-allocs.
+/// message either); larger payloads are on the heap, not zero-filled (the raw runs do not
+/// clear their buffers either), where their allocation is the message's, not the
+/// framework's, and is left out of --count-allocs.
 class PayloadBytes {
   public:
     static constexpr std::size_t inline_capacity = 64;
 
-    std::uint8_t* data() noexcept { return size_ <= inline_capacity ? small_ : large_.data(); }
+    std::uint8_t* data() noexcept { return size_ <= inline_capacity ? small_ : large_.get(); }
     const std::uint8_t* data() const noexcept {
-        return size_ <= inline_capacity ? small_ : large_.data();
+        return size_ <= inline_capacity ? small_ : large_.get();
     }
     std::size_t size() const noexcept { return size_; }
     std::uint8_t* begin() noexcept { return data(); }
@@ -31,11 +33,12 @@ class PayloadBytes {
     const std::uint8_t* end() const noexcept { return data() + size_; }
     std::uint8_t& back() noexcept { return data()[size_ - 1]; }
 
-    /// Makes it `size` bytes long (contents unspecified).
+    /// Makes it `size` bytes long; what it holds is then unspecified.
     void resize(std::size_t size) {
-        if (size > inline_capacity) {
+        if (size > inline_capacity && size > large_capacity_) {
             alloc_counter::Pause message_not_framework;
-            large_.resize(size);
+            large_ = std::make_unique_for_overwrite<std::uint8_t[]>(size);
+            large_capacity_ = size;
         }
         size_ = size;
     }
@@ -43,7 +46,8 @@ class PayloadBytes {
   private:
     std::size_t size_ = 0;
     std::uint8_t small_[inline_capacity]{};
-    std::vector<std::uint8_t> large_;
+    std::unique_ptr<std::uint8_t[]> large_;
+    std::size_t large_capacity_ = 0;
 };
 
 /// One measured message; the latency runs echo it back.
