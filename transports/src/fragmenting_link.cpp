@@ -243,7 +243,13 @@ std::optional<std::string> FragmentingLink::take_chunk(Frame& chunk, std::vector
         const auto begin =
             chunk.bytes.begin() + static_cast<std::ptrdiff_t>(first_chunk_header_size);
         bytes.insert(bytes.end(), begin, chunk.bytes.end());
-        assembling_.emplace(chunk.priority, std::move(assembly));
+        if (spare_lane_) {
+            spare_lane_.key() = chunk.priority;
+            spare_lane_.mapped() = std::move(assembly);
+            assembling_.insert(std::move(spare_lane_));
+        } else {
+            assembling_.emplace(chunk.priority, std::move(assembly));
+        }
         return std::nullopt;
     }
 
@@ -253,11 +259,13 @@ std::optional<std::string> FragmentingLink::take_chunk(Frame& chunk, std::vector
     const std::uint64_t expected = lane->second.expected;
     const std::size_t have = bytes.size();
     const std::size_t payload = chunk.bytes.size() - chunk_header_size;
-    const std::string progress =
-        std::to_string(have) + " of " + std::to_string(expected) + " bytes";
-    if (payload == 0) return "an empty continuation chunk after " + progress;
+    // Made only for an error: a chunk that is fine must not cost an allocation.
+    const auto progress = [&] {
+        return std::to_string(have) + " of " + std::to_string(expected) + " bytes";
+    };
+    if (payload == 0) return "an empty continuation chunk after " + progress();
     if (payload > expected - have) {
-        return "a chunk of " + std::to_string(payload) + " bytes after " + progress +
+        return "a chunk of " + std::to_string(payload) + " bytes after " + progress() +
                ", more than the frame announced";
     }
     if (last && have + payload != expected) {
@@ -274,7 +282,7 @@ std::optional<std::string> FragmentingLink::take_chunk(Frame& chunk, std::vector
     bytes.insert(bytes.end(), chunk.bytes.begin() + chunk_header_size, chunk.bytes.end());
     if (last) {
         out.push_back(std::move(lane->second.frame));
-        assembling_.erase(lane);
+        spare_lane_ = assembling_.extract(lane);
     }
     return std::nullopt;
 }

@@ -115,7 +115,10 @@ class FragmentingLink final : public Link {
 
     std::vector<Frame> chunks_;                    ///< what the inner link delivered; reused
     std::map<std::uint8_t, Assembly> assembling_;  ///< by priority (lane)
-    std::optional<ReceiveStatus> ended_;           ///< set once closed or failed
+    /// The map node of the last frame completed, reused for the next: no allocation per
+    /// fragmented frame.
+    std::map<std::uint8_t, Assembly>::node_type spare_lane_;
+    std::optional<ReceiveStatus> ended_;  ///< set once closed or failed
 };
 
 /// Wraps every link a listener accepts in a FragmentingLink.
