@@ -24,7 +24,6 @@
 
 #include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -75,7 +74,7 @@ class SysvLink final : public Link {
 
     std::mutex mutex_;  ///< guards the fields the waiter shares with receive()
     std::condition_variable room_;
-    std::deque<Frame> pending_;
+    std::vector<Frame> pending_;  ///< not a deque: a vector keeps its memory between receives
     bool stop_ = false;
     bool drained_ = false;  ///< the waiter met the end marker: nothing more will come
     std::optional<std::string> waiter_failed_;
