@@ -114,14 +114,3 @@ TEST_CASE("large buffers are kept apart from small ones and only shared", "[buff
     CHECK(large == 5000);
     CHECK(pool.spare_bytes() == 0);
 }
-
-TEST_CASE("a large frame gets a spare buffer that holds it, if there is one", "[buffer_pool]") {
-    BufferPool pool(1 << 20, 1 << 16, /*per_thread=*/4, /*small=*/1000);
-    pool.give(buffer_of(3000));
-    pool.give(buffer_of(9000));
-    CHECK(pool.spare_bytes() == 12000);
-    CHECK(pool.take(5000).capacity() == 9000);  // not the 3000 one, which would regrow
-    CHECK(pool.take(2500).capacity() == 3000);  // one made for a frame of about its size
-    CHECK(pool.take(2500).capacity() == 0);
-    CHECK(pool.spare_bytes() == 0);
-}

@@ -6,21 +6,18 @@
 
 #include <courier/spare_stock.hpp>
 
-#include <array>
 #include <cstddef>
-#include <memory>
 #include <vector>
 
 namespace courier {
 
 /// A bounded stock of spare `std::vector<std::byte>`s, shared by any threads (lock-free:
 /// the thread receiving from a link takes, workers give). Buffers of up to `small` bytes
-/// of capacity are kept apart from larger ones (up to `largest`), and those by size,
-/// a stock per power of two: a large frame finds memory of its size instead of growing a
-/// smaller buffer, and a small frame does not hold a large buffer's memory. The small
-/// stock keeps at most `budget` bytes of spare capacity, each large one a quarter of it;
-/// what does not fit is freed, so a burst of large frames does not stay allocated. Each
-/// thread keeps up to `per_thread` small buffers of its own besides (see
+/// of capacity and larger ones (up to `largest`) are kept apart, so a large frame finds
+/// memory of its size instead of reallocating a small buffer, and a small frame does not
+/// hold a large buffer's memory. Each kind keeps at most `budget` bytes of spare
+/// capacity; what does not fit is freed, so a burst of large frames does not stay
+/// allocated. Each thread keeps up to `per_thread` small buffers of its own besides (see
 /// detail::SpareStock): a thread that takes what it gave touches no shared memory.
 class BufferPool {
   public:
@@ -40,7 +37,9 @@ class BufferPool {
 
     /// Capacity held by the shared spare buffers now (exact while no other thread takes
     /// or gives); what threads keep for themselves is not counted.
-    std::size_t spare_bytes() const noexcept;
+    std::size_t spare_bytes() const noexcept {
+        return small_.shared_weight() + large_.shared_weight();
+    }
 
   private:
     struct Capacity {
@@ -49,13 +48,7 @@ class BufferPool {
         }
     };
     using Stock = detail::SpareStock<std::vector<std::byte>, Capacity>;
-    /// The stock of large buffers whose capacity has this many bits (2^(bits-1) or more).
-    Stock* large(std::size_t bits) noexcept {
-        return bits < large_.size() ? large_[bits].get() : nullptr;
-    }
-
-    Stock small_;
-    std::array<std::unique_ptr<Stock>, 64> large_;  ///< by bit width; null where none fit
+    Stock small_, large_;
     std::size_t largest_, small_largest_;
 };
 
