@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -113,4 +114,24 @@ TEST_CASE("large buffers are kept apart from small ones and only shared", "[buff
     other.join();
     CHECK(large == 5000);
     CHECK(pool.spare_bytes() == 0);
+}
+
+TEST_CASE("a stock that takes another's place in a thread destroys that one's spares",
+          "[buffer_pool]") {
+    // Nine pools made one after another: the first and the last share a thread's place
+    // (each thread has room for eight stocks of one kind).
+    std::vector<std::unique_ptr<BufferPool>> pools;
+    for (int i = 0; i < 9; ++i)
+        pools.push_back(std::make_unique<BufferPool>(1 << 20, 1 << 16, /*per_thread=*/4));
+    auto& first = *pools.front();
+    auto& last = *pools.back();
+    first.give(buffer_of(100));
+    last.give(buffer_of(200));  // the first one's spare goes (freed: the sanitizers check)
+    last.give(buffer_of(201));
+    CHECK(last.take().capacity() == 201);
+    CHECK(first.take().capacity() == 0);  // and taking the place back drops the last one's
+    CHECK(last.take().capacity() == 0);
+    // A pool between them keeps its own.
+    pools[4]->give(buffer_of(300));
+    CHECK(pools[4]->take().capacity() == 300);
 }

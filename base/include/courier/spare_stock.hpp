@@ -32,7 +32,9 @@ template <class T, class Weight>
 class SpareStock {
   public:
     explicit SpareStock(std::size_t budget, std::size_t per_thread = 0)
-        : budget_(budget), per_thread_(per_thread), id_(next_id_.fetch_add(1)) {}
+        : budget_(budget),
+          per_thread_(per_thread),
+          id_(per_thread > 0 ? next_id_.fetch_add(1) : 0) {}  // only these take a place
     SpareStock(const SpareStock&) = delete;
     SpareStock& operator=(const SpareStock&) = delete;
 
