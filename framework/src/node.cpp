@@ -693,7 +693,7 @@ void NodeCore::receive_frames(const std::shared_ptr<PeerLink>& peer) {
     for (auto& frame : frames) {
         if (peer->broken) break;
         ++count;
-        bytes += frame.bytes.size();
+        bytes += frame.data().size();
         on_frame(peer, frame);
     }
     // Counted once per receive: each count is an atomic read-modify-write.
@@ -769,7 +769,7 @@ Letter undeliverable(const EnvelopeHeader& header, const std::shared_ptr<PeerLin
 }  // namespace
 
 void NodeCore::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
-    auto view = decode_envelope(frame.bytes);
+    auto view = decode_envelope(frame.data());
     if (!view) {
         ++stats_.bad_frames;
         ++peer->errors;
@@ -810,9 +810,7 @@ void NodeCore::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
         deliver_outbox(*peer);
         peer->outbox_box = peer->last.box;
     }
-    auto offset = static_cast<std::size_t>(view->payload.data() - frame.bytes.data());
-    auto body = std::make_unique<WireBody>(std::move(frame.bytes), offset, view->payload.size(),
-                                           std::move(frame.fds));
+    auto body = std::make_unique<WireBody>(std::move(frame), view->payload);
     // Built where it waits for delivery: no letter is moved on the way. (The header's
     // names view the frame, which the body now holds: its heap buffer did not move.)
     Letter& letter = peer->outbox.emplace_back();

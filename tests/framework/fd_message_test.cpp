@@ -75,15 +75,15 @@ courier::Letter wire_letter(const std::string& to, const fdtest::WriteInto& mess
     std::vector<Fd> received;
     for (int fd : sent) received.emplace_back(::dup(fd));
     for (auto& fd : extra) received.push_back(std::move(fd));
-    auto view = courier::decode_envelope(frame);
+    courier::Frame arrived;
+    arrived.bytes = std::move(frame);
+    arrived.fds = std::move(received);
+    auto view = courier::decode_envelope(arrived.data());
     REQUIRE(view);
-    auto offset = static_cast<std::size_t>(view->payload.data() - frame.data());
-    auto size = view->payload.size();
     courier::Letter letter;
     letter.type = courier::type_id_of<fdtest::WriteInto>();
     letter.recipient = to;
-    letter.body =
-        std::make_unique<courier::WireBody>(std::move(frame), offset, size, std::move(received));
+    letter.body = std::make_unique<courier::WireBody>(std::move(arrived), view->payload);
     return letter;
 }
 

@@ -60,13 +60,47 @@ TEST_CASE("a letter from a link gives its frame's memory back when it dies",
     auto& pool = courier::BufferPool::frames();
     while (pool.take().capacity() != 0) {
     }  // whatever earlier tests of this process left
-    std::vector<std::byte> frame(200);
-    const std::byte* memory = frame.data();
+    courier::Frame frame;
+    frame.bytes.resize(200);
+    const std::byte* memory = frame.bytes.data();
     {
         courier::Letter letter;
-        letter.body = std::make_unique<courier::WireBody>(std::move(frame), 10, 20);
+        const auto payload = std::span<const std::byte>(frame.bytes).subspan(10, 20);
+        letter.body = std::make_unique<courier::WireBody>(std::move(frame), payload);
     }
     CHECK(pool.take().data() == memory);  // from this thread's own spares, newest first
+}
+
+TEST_CASE("letters from one packed chunk share it, and the last one gives it back",
+          "[framework][letter]") {
+    auto& pool = courier::BufferPool::frames();
+    while (pool.take().capacity() != 0) {
+    }
+    std::vector<std::byte> chunk(300);
+    for (std::size_t i = 0; i < chunk.size(); ++i) chunk[i] = std::byte(i % 251);
+    const std::byte* memory = chunk.data();
+    courier::SharedBytes shared(std::move(chunk));
+    std::vector<courier::Letter> letters(3);
+    for (std::size_t i = 0; i < letters.size(); ++i) {
+        courier::Frame frame;
+        frame.shared = shared;
+        frame.view = shared.bytes().subspan(100 * i, 100);
+        CHECK(frame.data().data() == memory + 100 * i);  // a view, not a copy
+        const auto payload = frame.data().subspan(10);
+        letters[i].body = std::make_unique<courier::WireBody>(std::move(frame), payload);
+    }
+    CHECK(shared.use_count() == 4);
+    auto& last = static_cast<courier::WireBody&>(*letters[2].body);
+    CHECK(last.payload().data() == memory + 210);
+    CHECK(last.payload()[0] == std::byte(210 % 251));
+
+    letters.erase(letters.begin(), letters.begin() + 2);
+    CHECK(shared.use_count() == 2);
+    CHECK(pool.take().capacity() == 0);  // still in use: not given back
+    shared = courier::SharedBytes();
+    CHECK(pool.take().capacity() == 0);  // the last letter still holds it
+    letters.clear();
+    CHECK(pool.take().data() == memory);
 }
 
 TEST_CASE("a block pool hands spare blocks out again and keeps at most its limit",

@@ -282,15 +282,15 @@ std::pair<EnvelopeHeader, T> next_message(Link& link, std::vector<Frame>& frames
         REQUIRE(link.receive(frames).state == ReceiveStatus::State::open);
     }
     REQUIRE_FALSE(frames.empty());
-    auto bytes = std::move(frames.front().bytes);
+    Frame frame = std::move(frames.front());
     frames.erase(frames.begin());
-    auto view = decode_envelope(bytes);
+    auto view = decode_envelope(frame.data());
     REQUIRE(view);
     REQUIRE(view->header.type == type_id_of<T>());
     auto value = decode_payload<T>(view->payload);
     REQUIRE(value);
     auto header = view->header;
-    header.sender = header.recipient = {};  // views into `bytes`, which goes now
+    header.sender = header.recipient = {};  // views into `frame`, which goes now
     return {header, std::move(*value)};
 }
 }  // namespace

@@ -30,10 +30,6 @@ using State = ReceiveStatus::State;
 namespace {
 
 /// Compares without making Catch2 print a 16 MiB vector on failure.
-bool same_bytes(const std::vector<std::byte>& a, const std::vector<std::byte>& b) {
-    return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
-}
-
 std::uint32_t read_u32(const std::byte* p) {
     std::uint32_t v = 0;
     std::memcpy(&v, p, sizeof(v));
@@ -75,8 +71,8 @@ void for_each_transport(const CaseBody& body) {
 bool frames_in_order(const std::vector<Frame>& frames,
                      const std::function<std::size_t(std::uint32_t)>& size_of) {
     for (std::uint32_t i = 0; i < frames.size(); ++i) {
-        if (!same_bytes(frames[i].bytes, pattern(size_of(i), i))) {
-            UNSCOPED_INFO("frame " << i << " of " << frames[i].bytes.size()
+        if (!same_bytes(frames[i].data(), pattern(size_of(i), i))) {
+            UNSCOPED_INFO("frame " << i << " of " << frames[i].data().size()
                                    << " bytes is not the one sent " << i << "th");
             return false;
         }
@@ -99,13 +95,13 @@ void check_stamped(const std::vector<Frame>& frames, std::uint32_t threads,
                    const std::function<std::size_t(std::uint32_t)>& size_of) {
     std::vector<std::uint32_t> next(threads, 0);
     for (const auto& frame : frames) {
-        REQUIRE(frame.bytes.size() >= 8);
-        const std::uint32_t t = read_u32(frame.bytes.data());
-        const std::uint32_t seq = read_u32(frame.bytes.data() + 4);
+        REQUIRE(frame.data().size() >= 8);
+        const std::uint32_t t = read_u32(frame.data().data());
+        const std::uint32_t seq = read_u32(frame.data().data() + 4);
         REQUIRE(t < threads);
         REQUIRE(seq == next[t]);
         ++next[t];
-        REQUIRE(same_bytes(frame.bytes, stamped(t, seq, size_of(seq))));
+        REQUIRE(same_bytes(frame.data(), stamped(t, seq, size_of(seq))));
     }
 }
 
@@ -196,8 +192,8 @@ TEST_CASE("both ends send at the same time", "[transport][conformance]") {
         REQUIRE(at_server.size() == count);
         REQUIRE(at_client.size() == count);
         for (std::uint32_t i = 0; i < count; ++i) {
-            REQUIRE(same_bytes(at_server[i].bytes, pattern(size, i)));
-            REQUIRE(same_bytes(at_client[i].bytes, pattern(size, 1'000'000 + i)));
+            REQUIRE(same_bytes(at_server[i].data(), pattern(size, i)));
+            REQUIRE(same_bytes(at_client[i].data(), pattern(size, 1'000'000 + i)));
         }
         up.join();
         down.join();
@@ -335,7 +331,7 @@ TEST_CASE("receive returns nothing until a frame is complete", "[transport][conf
             CHECK(step(2, 7).empty());  // the prefix and 3 of 10 bytes
             const auto frames = step(7, wire.size());
             REQUIRE(frames.size() == 1);
-            CHECK(same_bytes(frames[0].bytes, body));
+            CHECK(same_bytes(frames[0].data(), body));
         });
 }
 
@@ -370,7 +366,7 @@ TEST_CASE("a length above max_frame_size fails the link before anything is alloc
 
                 auto received = receive_until_end(*server);
                 REQUIRE(received.frames.size() == 1);  // the frame at the limit still passes
-                CHECK(same_bytes(received.frames[0].bytes, body));
+                CHECK(same_bytes(received.frames[0].data(), body));
                 REQUIRE(received.status.state == State::failed);
                 CHECK_THAT(received.status.reason, Catch::Contains("1025"));
                 std::vector<Frame> more;
@@ -389,7 +385,7 @@ TEST_CASE("sending a frame above max_frame_size throws and leaves the link usabl
         pair.client->send(pattern(1024, 1));
         auto received = receive_frames(*pair.server, 1);
         REQUIRE(received.frames.size() == 1);
-        CHECK(same_bytes(received.frames[0].bytes, pattern(1024, 1)));
+        CHECK(same_bytes(received.frames[0].data(), pattern(1024, 1)));
     });
 }
 
@@ -476,7 +472,7 @@ TEST_CASE("a peer SIGKILLed mid-stream ends the link on the survivor, without a 
                 auto rest = receive_until_end(*server);
                 INFO("status: " << rest.status.reason);
                 CHECK(rest.status.state != State::open);  // closed or failed, within the deadline
-                for (const auto& got : rest.frames) CHECK(same_bytes(got.bytes, frame));  // whole
+                for (const auto& got : rest.frames) CHECK(same_bytes(got.data(), frame));  // whole
                 CHECK(send_fails_within(*server));
             }
             SECTION("the survivor was blocked writing") {
@@ -521,52 +517,54 @@ TEST_CASE("a peer SIGKILLed mid-stream ends the link on the survivor, without a 
 
 TEST_CASE("after the listening process is killed and restarted, a new link works",
           "[transport][conformance][process]") {
-    for_each_transport(
-        [](const TransportFixture& fixture, const TempDir&, const Endpoint& endpoint) {
-            if (!fixture.listens) return;  // pipe: no listener; pipe_test.cpp spawns its child
-            DefaultSigpipe sigpipe_kills;
-            // The first listener process: accepts one link, greets it, waits to be killed.
-            ReadySignal first_ready;
-            std::optional<Child> first;
-            first.emplace([&] {
-                auto listener = registry().listen(endpoint);
-                first_ready.signal(listener->endpoint().to_string());
-                auto link = accept_one(*listener);
-                link->send(pattern(10, 1));
-                for (;;) ::pause();
-                return 0;
-            });
-            const std::string announced = first_ready.message();
-            REQUIRE_FALSE(announced.empty());
-            const Endpoint bound = Endpoint::parse(announced);  // tcp: the port it was given
-            auto old_link = registry().connect(bound);
-            REQUIRE(receive_frames(*old_link, 1).frames.size() == 1);
-            first.reset();  // SIGKILL, reaped
-
-            // The old link reports the end...
-            CHECK(receive_until_end(*old_link).status.state != State::open);
-            CHECK(send_fails_within(*old_link));
-            old_link.reset();  // no thread of it may be running when we fork again
-
-            // ... and a listener started again on the same endpoint takes new links.
-            ReadySignal second_ready;
-            Child second([&] {
-                auto listener = registry().listen(bound);
-                second_ready.signal();
-                auto link = accept_one(*listener);
-                link->send(pattern(10, 2));
-                const auto reply = receive_frames(*link, 1);
-                return reply.frames.size() == 1 && reply.frames[0].bytes == pattern(20, 3) ? 0 : 1;
-            });
-            REQUIRE(second_ready.wait());
-            auto new_link = registry().connect(bound);
-            auto greeting = receive_frames(*new_link, 1);
-            REQUIRE(greeting.frames.size() == 1);
-            CHECK(same_bytes(greeting.frames[0].bytes, pattern(10, 2)));
-            new_link->send(pattern(20, 3));
-            CHECK(second.wait() == 0);
-            CHECK(receive_until_end(*new_link).status.state == State::closed);
+    for_each_transport([](const TransportFixture& fixture, const TempDir&,
+                          const Endpoint& endpoint) {
+        if (!fixture.listens) return;  // pipe: no listener; pipe_test.cpp spawns its child
+        DefaultSigpipe sigpipe_kills;
+        // The first listener process: accepts one link, greets it, waits to be killed.
+        ReadySignal first_ready;
+        std::optional<Child> first;
+        first.emplace([&] {
+            auto listener = registry().listen(endpoint);
+            first_ready.signal(listener->endpoint().to_string());
+            auto link = accept_one(*listener);
+            link->send(pattern(10, 1));
+            for (;;) ::pause();
+            return 0;
         });
+        const std::string announced = first_ready.message();
+        REQUIRE_FALSE(announced.empty());
+        const Endpoint bound = Endpoint::parse(announced);  // tcp: the port it was given
+        auto old_link = registry().connect(bound);
+        REQUIRE(receive_frames(*old_link, 1).frames.size() == 1);
+        first.reset();  // SIGKILL, reaped
+
+        // The old link reports the end...
+        CHECK(receive_until_end(*old_link).status.state != State::open);
+        CHECK(send_fails_within(*old_link));
+        old_link.reset();  // no thread of it may be running when we fork again
+
+        // ... and a listener started again on the same endpoint takes new links.
+        ReadySignal second_ready;
+        Child second([&] {
+            auto listener = registry().listen(bound);
+            second_ready.signal();
+            auto link = accept_one(*listener);
+            link->send(pattern(10, 2));
+            const auto reply = receive_frames(*link, 1);
+            return reply.frames.size() == 1 && same_bytes(reply.frames[0].data(), pattern(20, 3))
+                       ? 0
+                       : 1;
+        });
+        REQUIRE(second_ready.wait());
+        auto new_link = registry().connect(bound);
+        auto greeting = receive_frames(*new_link, 1);
+        REQUIRE(greeting.frames.size() == 1);
+        CHECK(same_bytes(greeting.frames[0].data(), pattern(10, 2)));
+        new_link->send(pattern(20, 3));
+        CHECK(second.wait() == 0);
+        CHECK(receive_until_end(*new_link).status.state == State::closed);
+    });
 }
 
 TEST_CASE("file descriptors travel with their frame, or are refused", "[transport][conformance]") {
@@ -586,7 +584,7 @@ TEST_CASE("file descriptors travel with their frame, or are refused", "[transpor
             pair.client->send(pattern(4, 1));  // nothing was sent, the link still works
             auto received = receive_frames(*pair.server, 1);
             REQUIRE(received.frames.size() == 1);
-            CHECK(same_bytes(received.frames[0].bytes, pattern(4, 1)));
+            CHECK(same_bytes(received.frames[0].data(), pattern(4, 1)));
             return;
         }
         SECTION("a pipe's write end works in the receiver") {
@@ -625,7 +623,7 @@ TEST_CASE("file descriptors travel with their frame, or are refused", "[transpor
             REQUIRE(::fstat(write_end.get(), &original) == 0);
             for (std::uint32_t i = 0; i < count; ++i) {
                 INFO("frame " << i);
-                REQUIRE(same_bytes(received.frames[i].bytes, pattern(1 + i * 37, i)));
+                REQUIRE(same_bytes(received.frames[i].data(), pattern(1 + i * 37, i)));
                 REQUIRE(received.frames[i].fds.size() == i % 4);
                 for (const auto& fd : received.frames[i].fds) {
                     struct stat passed {};
@@ -638,28 +636,30 @@ TEST_CASE("file descriptors travel with their frame, or are refused", "[transpor
 }
 
 TEST_CASE("a second process exchanges frames over a link", "[transport][conformance][process]") {
-    for_each_transport(
-        [](const TransportFixture& fixture, const TempDir&, const Endpoint& endpoint) {
-            if (!fixture.listens) return;  // pipe: no listener; pipe_test.cpp spawns its child
-            auto listener = registry().listen(endpoint);
-            constexpr std::uint32_t count = 1000;
-            const Endpoint bound = listener->endpoint();
-            Child child([&] {
-                auto link = registry().connect(bound);
-                for (std::uint32_t i = 0; i < count; ++i) link->send(pattern(i % 500, i));
-                auto reply = receive_frames(*link, 1);  // wait for the parent's "got them"
-                return reply.frames.size() == 1 && reply.frames[0].bytes == pattern(3, 42) ? 0 : 1;
-            });
-            auto server = accept_one(*listener);
-            CHECK_THAT(server->peer(), !Catch::Contains("pid " + std::to_string(::getpid()) + ","));
-            auto received = receive_frames(*server, count);
-            INFO("status: " << received.status.reason);
-            REQUIRE(received.frames.size() == count);
-            CHECK(frames_in_order(received.frames, [](std::uint32_t i) { return i % 500; }));
-            server->send(pattern(3, 42));
-            CHECK(child.wait() == 0);
-            CHECK(receive_until_end(*server).status.state == State::closed);
+    for_each_transport([](const TransportFixture& fixture, const TempDir&,
+                          const Endpoint& endpoint) {
+        if (!fixture.listens) return;  // pipe: no listener; pipe_test.cpp spawns its child
+        auto listener = registry().listen(endpoint);
+        constexpr std::uint32_t count = 1000;
+        const Endpoint bound = listener->endpoint();
+        Child child([&] {
+            auto link = registry().connect(bound);
+            for (std::uint32_t i = 0; i < count; ++i) link->send(pattern(i % 500, i));
+            auto reply = receive_frames(*link, 1);  // wait for the parent's "got them"
+            return reply.frames.size() == 1 && same_bytes(reply.frames[0].data(), pattern(3, 42))
+                       ? 0
+                       : 1;
         });
+        auto server = accept_one(*listener);
+        CHECK_THAT(server->peer(), !Catch::Contains("pid " + std::to_string(::getpid()) + ","));
+        auto received = receive_frames(*server, count);
+        INFO("status: " << received.status.reason);
+        REQUIRE(received.frames.size() == count);
+        CHECK(frames_in_order(received.frames, [](std::uint32_t i) { return i % 500; }));
+        server->send(pattern(3, 42));
+        CHECK(child.wait() == 0);
+        CHECK(receive_until_end(*server).status.state == State::closed);
+    });
 }
 
 // ---- Batching: send(..., more = true) and flush() -----------------------------------
@@ -732,9 +732,9 @@ TEST_CASE("a frame with descriptors is not kept, and takes the kept frames befor
         auto received = receive_frames(*pair.server, 2);
         INFO("status: " << received.status.reason);
         REQUIRE(received.frames.size() == 2);
-        CHECK(same_bytes(received.frames[0].bytes, pattern(10, 0)));
+        CHECK(same_bytes(received.frames[0].data(), pattern(10, 0)));
         CHECK(received.frames[0].fds.empty());
-        CHECK(same_bytes(received.frames[1].bytes, pattern(20, 1)));
+        CHECK(same_bytes(received.frames[1].data(), pattern(20, 1)));
         CHECK(received.frames[1].fds.size() == 1);
     });
 }

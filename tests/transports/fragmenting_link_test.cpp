@@ -33,10 +33,6 @@ namespace {
 
 constexpr std::size_t limit = 100;
 
-bool same_bytes(const std::vector<std::byte>& a, const std::vector<std::byte>& b) {
-    return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
-}
-
 /// A mechanism with a native frame limit, as a SysV or POSIX queue has: forwards to a
 /// link, refuses to send a larger frame, and fails on receiving one.
 class LimitedLink final : public Link {
@@ -158,9 +154,9 @@ void round_trip(Fragmented& link, std::span<const std::size_t> sizes) {
     REQUIRE(received.frames.size() == sizes.size());
     for (std::size_t i = 0; i < sizes.size(); ++i) {
         INFO("frame " << i << " of " << sizes[i] << " bytes, got "
-                      << received.frames[i].bytes.size());
-        CHECK(
-            same_bytes(received.frames[i].bytes, pattern(sizes[i], static_cast<std::uint32_t>(i))));
+                      << received.frames[i].data().size());
+        CHECK(same_bytes(received.frames[i].data(),
+                         pattern(sizes[i], static_cast<std::uint32_t>(i))));
     }
     sender.join();
     CHECK(received.status.state == State::open);
@@ -228,17 +224,17 @@ TEST_CASE("fragmented frames from several threads never interleave", "[transport
     REQUIRE(received.frames.size() == threads * per_thread);
     std::array<std::uint32_t, threads> next{};
     for (const auto& frame : received.frames) {
-        REQUIRE(frame.bytes.size() >= 8);
+        REQUIRE(frame.data().size() >= 8);
         std::uint32_t t = 0, seq = 0;
-        std::memcpy(&t, frame.bytes.data(), 4);
-        std::memcpy(&seq, frame.bytes.data() + 4, 4);
+        std::memcpy(&t, frame.data().data(), 4);
+        std::memcpy(&seq, frame.data().data() + 4, 4);
         REQUIRE(t < threads);
         REQUIRE(seq == next[t]);
         ++next[t];
         auto expected = pattern(size_of(seq), t * 1'000'000 + seq);
         std::memcpy(expected.data(), &t, 4);
         std::memcpy(expected.data() + 4, &seq, 4);
-        REQUIRE(same_bytes(frame.bytes, expected));
+        REQUIRE(same_bytes(frame.data(), expected));
     }
     for (auto& sender : senders) sender->join();
 }
@@ -255,7 +251,7 @@ TEST_CASE("descriptors travel with the first chunk and arrive with their frame",
     link.client->send(pattern(10, 3), std::span(fds).first(1));  // one chunk
     auto received = receive_frames(*link.server, 3);
     REQUIRE(received.frames.size() == 3);
-    CHECK(same_bytes(received.frames[0].bytes, pattern(1000, 1)));
+    CHECK(same_bytes(received.frames[0].data(), pattern(1000, 1)));
     CHECK(received.frames[0].fds.size() == 2);
     CHECK(received.frames[1].fds.empty());
     CHECK(received.frames[2].fds.size() == 1);
@@ -278,7 +274,7 @@ TEST_CASE("the limits of the upper layer hold over a fragmenting link",
         link.client->send(pattern(1000, 1));
         auto received = receive_frames(*link.server, 1);
         REQUIRE(received.frames.size() == 1);
-        CHECK(same_bytes(received.frames[0].bytes, pattern(1000, 1)));
+        CHECK(same_bytes(received.frames[0].data(), pattern(1000, 1)));
     }
     SECTION("a send cut off after its first chunk breaks the link for good") {
         link.client_chunks->fail_after = 1;
@@ -441,7 +437,7 @@ TEST_CASE("malformed chunk sequences fail the link with a reason", "[transport][
     if (link.forger) link.forger->send(packed({pattern(5, 3), pattern(6, 4)}));
     auto received = receive_until_end(*link.receiver);
     REQUIRE(received.frames.size() == 1);
-    CHECK(same_bytes(received.frames[0].bytes, std::vector(bytes.begin(), bytes.begin() + 5)));
+    CHECK(same_bytes(received.frames[0].data(), std::vector(bytes.begin(), bytes.begin() + 5)));
     REQUIRE(received.status.state == State::failed);
     CHECK_THAT(received.status.reason, Catch::Contains(expected));
     std::vector<Frame> more;
@@ -487,8 +483,8 @@ TEST_CASE("small frames sent with more are kept, then go in one chunk at flush()
     auto received = receive_frames(*link.server, sizes.size());
     REQUIRE(received.frames.size() == sizes.size());
     for (std::size_t i = 0; i < sizes.size(); ++i) {
-        CHECK(
-            same_bytes(received.frames[i].bytes, pattern(sizes[i], static_cast<std::uint32_t>(i))));
+        CHECK(same_bytes(received.frames[i].data(),
+                         pattern(sizes[i], static_cast<std::uint32_t>(i))));
         CHECK(received.frames[i].priority == 0);
     }
     link.client->flush();  // nothing kept: nothing sent
@@ -505,8 +501,41 @@ TEST_CASE("a pack holds as many frames as fit in one chunk", "[transport][fragme
     auto received = receive_frames(*link.server, count);
     REQUIRE(received.frames.size() == count);
     for (std::uint32_t i = 0; i < count; ++i) {
-        REQUIRE(same_bytes(received.frames[i].bytes, pattern(30, i)));
+        REQUIRE(same_bytes(received.frames[i].data(), pattern(30, i)));
     }
+}
+
+TEST_CASE("the frames of a pack view the chunk they share; a large whole frame is not moved",
+          "[transport][fragmenting][packing]") {
+    Fragmented link;
+    link.client->send(pattern(20, 1), {}, 0, true);
+    link.client->send(pattern(30, 2), {}, 0, true);
+    link.client->flush();
+    auto received = receive_frames(*link.server, 2);
+    REQUIRE(received.frames.size() == 2);
+    const Frame& first = received.frames[0];
+    const Frame& second = received.frames[1];
+    CHECK(first.bytes.empty());  // no buffer of its own
+    REQUIRE(first.shared);
+    CHECK(first.shared.use_count() == 2);
+    // Both lie in the chunk, one after the other: flags byte, length, frame, length, frame.
+    CHECK(first.data().data() == first.shared.bytes().data() + 1 + 4);
+    CHECK(second.data().data() == first.data().data() + 20 + 4);
+    CHECK(same_bytes(first.data(), pattern(20, 1)));
+    CHECK(same_bytes(second.data(), pattern(30, 2)));
+
+    // A small whole frame gets a buffer of its own (its header byte moved out); a frame of
+    // a kilobyte or more views its chunk past the header byte.
+    Fragmented wide({}, 4096);
+    wide.client->send(pattern(50, 3));
+    wide.client->send(pattern(2000, 4));
+    received = receive_frames(*wide.server, 2);
+    REQUIRE(received.frames.size() == 2);
+    CHECK_FALSE(received.frames[0].shared);
+    CHECK(same_bytes(received.frames[0].bytes, pattern(50, 3)));
+    REQUIRE(received.frames[1].shared);
+    CHECK(received.frames[1].data().data() == received.frames[1].shared.bytes().data() + 1);
+    CHECK(same_bytes(received.frames[1].data(), pattern(2000, 4)));
 }
 
 TEST_CASE("a send without more takes the kept frames along, in its chunk when it fits",
@@ -517,16 +546,16 @@ TEST_CASE("a send without more takes the kept frames along, in its chunk when it
     CHECK(link.client_chunks->sends.load() == 1);
     auto received = receive_frames(*link.server, 2);  // no flush()
     REQUIRE(received.frames.size() == 2);
-    CHECK(same_bytes(received.frames[0].bytes, pattern(20, 1)));
-    CHECK(same_bytes(received.frames[1].bytes, pattern(30, 2)));
+    CHECK(same_bytes(received.frames[0].data(), pattern(20, 1)));
+    CHECK(same_bytes(received.frames[1].data(), pattern(30, 2)));
 
     link.client->send(pattern(20, 3), {}, 0, true);
     link.client->send(pattern(96, 4));  // too large for a pack: the pack, then the frame
     CHECK(link.client_chunks->sends.load() == 3);
     received = receive_frames(*link.server, 2);
     REQUIRE(received.frames.size() == 2);
-    CHECK(same_bytes(received.frames[0].bytes, pattern(20, 3)));
-    CHECK(same_bytes(received.frames[1].bytes, pattern(96, 4)));
+    CHECK(same_bytes(received.frames[0].data(), pattern(20, 3)));
+    CHECK(same_bytes(received.frames[1].data(), pattern(96, 4)));
 }
 
 TEST_CASE("kept frames go before the next frame that cannot join them",
@@ -568,7 +597,7 @@ TEST_CASE("kept frames go before the next frame that cannot join them",
     REQUIRE(received.frames.size() == sent.size());
     for (std::size_t i = 0; i < sent.size(); ++i) {
         INFO("frame " << i);
-        CHECK(same_bytes(received.frames[i].bytes, sent[i]));
+        CHECK(same_bytes(received.frames[i].data(), sent[i]));
         CHECK(received.frames[i].fds.size() == sent_fds[i]);
     }
 }
@@ -581,7 +610,7 @@ TEST_CASE("flush() also hands over what the inner link keeps",
     link.client->flush();
     auto received = receive_frames(*link.server, 1);
     REQUIRE(received.frames.size() == 1);
-    CHECK(same_bytes(received.frames[0].bytes, pattern(300, 1)));
+    CHECK(same_bytes(received.frames[0].data(), pattern(300, 1)));
 }
 
 TEST_CASE("a pack the mechanism refuses loses its frames and breaks the link",
@@ -680,8 +709,8 @@ TEST_CASE("the registry fragments every link of a transport with a frame limit",
     down.join();
     REQUIRE(at_server.frames.size() == 1);
     REQUIRE(at_client.frames.size() == 1);
-    CHECK(same_bytes(at_server.frames[0].bytes, big));
-    CHECK(same_bytes(at_client.frames[0].bytes, big));
+    CHECK(same_bytes(at_server.frames[0].data(), big));
+    CHECK(same_bytes(at_client.frames[0].data(), big));
 }
 
 namespace {
@@ -751,11 +780,11 @@ TEST_CASE("frames of different priorities are put together per priority",
     server_lanes.batch = SIZE_MAX;
     REQUIRE(server.receive(frames).state == State::open);
     REQUIRE(frames.size() == 3);
-    CHECK(same_bytes(frames[0].bytes, urgent));
+    CHECK(same_bytes(frames[0].data(), urgent));
     CHECK(frames[0].priority == 200);
-    CHECK(same_bytes(frames[1].bytes, tiny));
+    CHECK(same_bytes(frames[1].data(), tiny));
     CHECK(frames[1].priority == 7);
-    CHECK(same_bytes(frames[2].bytes, normal));
+    CHECK(same_bytes(frames[2].data(), normal));
     CHECK(frames[2].priority == 0);
 }
 
@@ -803,7 +832,7 @@ TEST_CASE("packs hold frames of one priority: each priority keeps its order",
     REQUIRE(frames.size() == expected.size());
     for (std::size_t i = 0; i < expected.size(); ++i) {
         INFO("position " << i);
-        CHECK(same_bytes(frames[i].bytes, pattern(10, static_cast<std::uint32_t>(expected[i]))));
+        CHECK(same_bytes(frames[i].data(), pattern(10, static_cast<std::uint32_t>(expected[i]))));
         CHECK(frames[i].priority == priorities[expected[i]]);
     }
 }

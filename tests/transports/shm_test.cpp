@@ -60,10 +60,6 @@ bool segments_gone(const std::string& base) {
     return false;
 }
 
-bool same_bytes(const std::vector<std::byte>& a, const std::vector<std::byte>& b) {
-    return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
-}
-
 }  // namespace
 
 TEST_CASE("shm declares one ring record as its native frame limit", "[transport][shm]") {
@@ -179,7 +175,7 @@ TEST_CASE("shm links carry many odd-sized frames through a small ring", "[transp
     REQUIRE(received.frames.size() == count);
     for (std::uint32_t i = 0; i < count; ++i) {
         INFO("frame " << i);
-        REQUIRE(same_bytes(received.frames[i].bytes, pattern(size_of(i), i)));
+        REQUIRE(same_bytes(received.frames[i].data(), pattern(size_of(i), i)));
     }
 }
 
@@ -241,7 +237,7 @@ TEST_CASE("shm links read frames into the memory of frames given back", "[transp
     REQUIRE(first.frames.size() == count);
     std::set<const std::byte*> given;
     for (auto& frame : first.frames) {
-        given.insert(frame.bytes.data());
+        given.insert(frame.data().data());
         pool.give(std::move(frame.bytes));
     }
     REQUIRE(given.size() == count);
@@ -250,8 +246,8 @@ TEST_CASE("shm links read frames into the memory of frames given back", "[transp
     REQUIRE(second.frames.size() == count);
     for (std::uint32_t i = 0; i < count; ++i) {
         INFO("frame " << i);
-        CHECK(given.count(second.frames[i].bytes.data()) == 1);
-        CHECK(same_bytes(second.frames[i].bytes, pattern(100, count + i)));
+        CHECK(given.count(second.frames[i].data().data()) == 1);
+        CHECK(same_bytes(second.frames[i].data(), pattern(100, count + i)));
     }
     CHECK(pool.spare_bytes() == 0);
 }

@@ -148,7 +148,7 @@ TEST_CASE("sysv max_bytes sets msg_qbytes of both queues of a link", "[transport
     auto received = receive_frames(*pair.server, 1);
     sender.join();
     REQUIRE(received.frames.size() == 1);
-    CHECK(received.frames[0].bytes == pattern(50'000, 7));
+    CHECK(same_bytes(received.frames[0].data(), pattern(50'000, 7)));
 }
 
 TEST_CASE("sysv max_bytes 0 keeps the kernel's msgmnb", "[transport][sysv]") {
@@ -204,7 +204,7 @@ TEST_CASE("sysv delivers an urgent frame before the queued backlog, each lane in
     REQUIRE(received.frames.size() == backlog + 1);
     const auto urgent =
         std::find_if(received.frames.begin(), received.frames.end(),
-                     [](const Frame& frame) { return frame.bytes == pattern(8, 9999); });
+                     [](const Frame& frame) { return same_bytes(frame.data(), pattern(8, 9999)); });
     REQUIRE(urgent != received.frames.end());
     CHECK(urgent->priority == 200);
     // It overtook every frame still in the kernel's queue.
@@ -212,7 +212,7 @@ TEST_CASE("sysv delivers an urgent frame before the queued backlog, each lane in
     std::uint32_t next = 0;
     for (const auto& frame : received.frames) {
         if (frame.priority != 0) continue;
-        CHECK(frame.bytes == pattern(8, next++));
+        CHECK(same_bytes(frame.data(), pattern(8, next++)));
     }
     CHECK(next == backlog);
 }

@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -27,6 +28,11 @@
 #include <vector>
 
 namespace courier::test {
+
+/// True when `a` and `b` hold the same bytes (a received frame's data() and what was sent).
+inline bool same_bytes(std::span<const std::byte> a, std::span<const std::byte> b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+}
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;

@@ -111,7 +111,7 @@ courier::Expected<courier::LinkList, std::string> query_links(
                 ::poll(&p, 1, 100);
                 auto status = link->receive(frames);
                 for (auto& frame : frames) {
-                    auto view = courier::decode_envelope(frame.bytes);
+                    auto view = courier::decode_envelope(frame.data());
                     if (!view || view->header.type != courier::type_id_of<courier::LinkList>())
                         continue;
                     auto list = courier::decode_payload<courier::LinkList>(view->payload);

@@ -33,6 +33,10 @@ std::uint64_t read_le64(const std::byte* p) {
     return v;
 }
 
+/// A whole frame in one chunk of at least this many bytes is shared rather than moved down
+/// by the chunk's header byte: a holder costs less than moving a kilobyte.
+constexpr std::size_t share_above = 1024;
+
 ReceiveStatus failed(std::string reason) {
     return ReceiveStatus{ReceiveStatus::State::failed, std::move(reason)};
 }
@@ -160,7 +164,7 @@ ReceiveStatus FragmentingLink::receive(std::vector<Frame>& out) {
             chunks_.clear();
             return finish(failed(peer() + " broke the fragmentation: " + *reason));
         }
-        // A whole frame moved on with its buffer; a piece was copied out of it: spare.
+        // A whole frame or a pack moved on with its buffer; a piece was copied out of it: spare.
         BufferPool::frames().give(std::move(chunk.bytes));
     }
     chunks_.clear();
@@ -211,7 +215,12 @@ std::optional<std::string> FragmentingLink::take_chunk(Frame& chunk, std::vector
                        std::to_string(max_frame_size_) +
                        " bytes (TransportOptions::max_frame_size)";
             }
-            chunk.bytes.erase(chunk.bytes.begin());
+            if (size < share_above) {
+                chunk.bytes.erase(chunk.bytes.begin());  // moves a few bytes
+            } else {  // the frame views the chunk past its flags byte instead of moving down
+                chunk.shared = SharedBytes(std::move(chunk.bytes));
+                chunk.view = chunk.shared.bytes().subspan(chunk_header_size);
+            }
             out.push_back(std::move(chunk));
             return std::nullopt;
         }
@@ -287,8 +296,7 @@ std::optional<std::string> FragmentingLink::take_chunk(Frame& chunk, std::vector
     return std::nullopt;
 }
 
-std::optional<std::string> FragmentingLink::take_pack(const Frame& chunk,
-                                                      std::vector<Frame>& out) const {
+std::optional<std::string> FragmentingLink::take_pack(Frame& chunk, std::vector<Frame>& out) const {
     // Checked whole before any frame is appended: a malformed pack delivers nothing.
     const std::size_t size = chunk.bytes.size();
     if (size == chunk_header_size) return "an empty packed chunk";
@@ -312,13 +320,15 @@ std::optional<std::string> FragmentingLink::take_pack(const Frame& chunk,
         }
         at += length;
     }
+    // The frames view the chunk, which they share: no copy, no buffer each. (Moving the
+    // vector into the holder keeps its heap block where it is.)
+    const SharedBytes shared(std::move(chunk.bytes));
+    const std::span<const std::byte> bytes = shared.bytes();
     for (std::size_t at = chunk_header_size; at < size;) {
-        const std::uint32_t length = read_le32(chunk.bytes.data() + at);
-        const auto begin =
-            chunk.bytes.begin() + static_cast<std::ptrdiff_t>(at + packed_length_size);
+        const std::uint32_t length = read_le32(bytes.data() + at);
         Frame& frame = out.emplace_back();
-        frame.bytes = BufferPool::frames().take(length);  // the letter gives it back
-        frame.bytes.assign(begin, begin + static_cast<std::ptrdiff_t>(length));
+        frame.shared = shared;
+        frame.view = bytes.subspan(at + packed_length_size, length);
         frame.priority = chunk.priority;
         at += packed_length_size + length;
     }

@@ -95,8 +95,9 @@ class FragmentingLink final : public Link {
     /// Adds one chunk to the frame being assembled in its priority's lane; a reason if
     /// the chunk is invalid.
     std::optional<std::string> take_chunk(Frame& chunk, std::vector<Frame>& out);
-    /// Appends the frames of a packed chunk, or none and a reason if it is malformed.
-    std::optional<std::string> take_pack(const Frame& chunk, std::vector<Frame>& out) const;
+    /// Appends the frames of a packed chunk, which they share (Frame::shared), or none and
+    /// a reason if it is malformed.
+    std::optional<std::string> take_pack(Frame& chunk, std::vector<Frame>& out) const;
     /// Adds a frame to the pack; the caller checked it fits.
     void add_to_pack(std::span<const std::byte> bytes, std::uint8_t priority);
     /// Sends the pack as one chunk; if that fails its frames are lost and the link broken.

@@ -112,7 +112,7 @@ struct RegistryClient::Impl {
             frames.clear();
             ReceiveStatus status = candidate.receive(frames);
             for (const auto& frame : frames) {
-                auto envelope = decode_envelope(frame.bytes);
+                auto envelope = decode_envelope(frame.data());
                 if (envelope && envelope->header.correlation == correlation) return true;
             }
             if (status.state != ReceiveStatus::State::open) return false;
@@ -216,7 +216,7 @@ struct RegistryClient::Impl {
     }
 
     void dispatch(const Frame& frame) {
-        auto envelope = decode_envelope(frame.bytes);
+        auto envelope = decode_envelope(frame.data());
         if (!envelope) {
             spdlog::warn("courier registry client: ignoring a bad frame from the registry: {}",
                          envelope.error().message);

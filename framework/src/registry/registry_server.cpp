@@ -431,7 +431,7 @@ struct RegistryServer::Impl {
     }
 
     void handle(Connection& c, const Frame& frame) {
-        auto decoded = decode_envelope(frame.bytes);
+        auto decoded = decode_envelope(frame.data());
         if (!decoded)
             throw ProtocolViolation{"bad frame (" + std::string(to_string(decoded.error().code)) +
                                     "): " + decoded.error().message};

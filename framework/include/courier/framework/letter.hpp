@@ -9,6 +9,7 @@
 #include <courier/serialization/codec.hpp>
 #include <courier/serialization/message_type.hpp>
 #include <courier/transports/buffer_pool.hpp>
+#include <courier/transports/frame.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -51,18 +52,24 @@ class LocalBody final : public Body {
     T value;
 };
 
-/// The payload of a letter that arrived over a link: the whole frame, where in it the
-/// payload lies, and the descriptors that came with it, until a handler decodes them.
+/// The payload of a letter that arrived over a link: the frame's bytes (a buffer of its
+/// own, or its share of a packed chunk), where in them the payload lies, and the
+/// descriptors that came with it, until a handler decodes them.
 ///
 /// Nothing of it is allocated per letter in steady state: the frame's buffer goes back to
-/// BufferPool::frames() when the body dies (links read frames into buffers taken from
-/// there), and the body's own storage is recycled like every body's.
+/// BufferPool::frames() when the body dies (or the chunk's, with its last frame), and
+/// the body's own storage is recycled like every body's.
 class WireBody final : public Body {
   public:
-    WireBody(std::vector<std::byte> frame, std::size_t offset, std::size_t size,
-             std::vector<Fd> fds = {})
-        : frame_(std::move(frame)), offset_(offset), size_(size), fds_(std::move(fds)) {}
-    ~WireBody() override { BufferPool::frames().give(std::move(frame_)); }
+    /// Takes `frame`'s bytes and descriptors; `payload` lies within its bytes.
+    WireBody(Frame&& frame, std::span<const std::byte> payload) noexcept
+        : bytes_(std::move(frame.bytes)),
+          shared_(std::move(frame.shared)),
+          payload_(payload),  // still valid: moving a vector keeps its heap block
+          fds_(std::move(frame.fds)) {}
+    ~WireBody() override {
+        if (bytes_.capacity() != 0) BufferPool::frames().give(std::move(bytes_));
+    }
     WireBody(const WireBody&) = delete;
     WireBody& operator=(const WireBody&) = delete;
 
@@ -70,20 +77,18 @@ class WireBody final : public Body {
     /// Forwards the payload as it came; its descriptor indexes stay valid because the
     /// descriptors go in the same order.
     void encode(std::vector<std::byte>& out, std::vector<int>& fds) const override {
-        auto p = payload();
-        out.insert(out.end(), p.begin(), p.end());
+        out.insert(out.end(), payload_.begin(), payload_.end());
         for (const auto& fd : fds_) fds.push_back(fd.get());
     }
-    std::span<const std::byte> payload() const noexcept {
-        return std::span<const std::byte>(frame_).subspan(offset_, size_);
-    }
+    std::span<const std::byte> payload() const noexcept { return payload_; }
     /// The frame's descriptors; decoding takes those the payload names, the rest close
     /// with the body.
     std::span<Fd> fds() noexcept { return fds_; }
 
   private:
-    std::vector<std::byte> frame_;
-    std::size_t offset_, size_;
+    std::vector<std::byte> bytes_;
+    SharedBytes shared_;
+    std::span<const std::byte> payload_;
     std::vector<Fd> fds_;
 };
 
