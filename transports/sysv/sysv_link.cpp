@@ -148,26 +148,39 @@ void SysvLink::fail_send(const std::string& why) {
 }
 
 void SysvLink::send(std::span<const std::byte> bytes, std::span<const int> fds,
-                    std::uint8_t priority, bool /*more: one message per msgsnd anyway*/) {
+                    std::uint8_t priority, bool more) {
+    send_parts(std::span<const std::span<const std::byte>>(&bytes, 1), fds, priority, more);
+}
+
+void SysvLink::send_parts(std::span<const std::span<const std::byte>> parts,
+                          std::span<const int> fds, std::uint8_t priority,
+                          bool /*more: one message per msgsnd anyway*/) {
     if (!fds.empty())
         throw LinkError(description_ + ": this transport cannot carry file descriptors");
-    if (bytes.size() > max_frame_size_) {
-        throw LinkError(description_ + ": a frame of " + std::to_string(bytes.size()) +
+    std::size_t size = 0;
+    for (const auto part : parts) size += part.size();
+    if (size > max_frame_size_) {
+        throw LinkError(description_ + ": a frame of " + std::to_string(size) +
                         " bytes exceeds the limit of " + std::to_string(max_frame_size_) +
                         " bytes (max_frame_size; " + sysv_limits().describe() + ")");
     }
     std::lock_guard lock(send_mutex_);
     if (!send_broken_.empty()) throw LinkError(send_broken_);
-    send_buffer_.resize(longs_for(bytes.size()));
+    // msgsnd takes the type and the text in one buffer: the parts are copied once, here.
+    send_buffer_.resize(longs_for(size));
     send_buffer_[0] = data_type(priority);
-    if (!bytes.empty()) std::memcpy(send_buffer_.data() + 1, bytes.data(), bytes.size());
+    auto* text = reinterpret_cast<std::byte*>(send_buffer_.data() + 1);
+    for (const auto part : parts) {
+        if (!part.empty()) std::memcpy(text, part.data(), part.size());
+        text += part.size();
+    }
 
     // A full queue: msgsnd would block without noticing a dead peer, so try without
     // waiting and watch the control channel between tries (10 us, doubling to 5 ms).
     std::chrono::microseconds backoff(10);
     for (;;) {
         const auto sent =
-            COURIER_SYSCALL(::msgsnd, out_queue_, send_buffer_.data(), bytes.size(), IPC_NOWAIT);
+            COURIER_SYSCALL(::msgsnd, out_queue_, send_buffer_.data(), size, IPC_NOWAIT);
         if (sent.ok()) return;
         if (sent.error == EIDRM || sent.error == EINVAL) {
             fail_send("the peer closed the link (its message queue is gone)");

@@ -45,6 +45,10 @@ class SysvLink final : public Link {
     int poll_fd() const noexcept override { return poll_set_.fd(); }
     void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
               std::uint8_t priority = 0, bool more = false) override;
+    /// Copies the parts straight into the message buffer (the type, then the text).
+    void send_parts(std::span<const std::span<const std::byte>> parts,
+                    std::span<const int> fds = {}, std::uint8_t priority = 0,
+                    bool more = false) override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return description_; }
 
