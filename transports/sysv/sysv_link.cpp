@@ -130,9 +130,13 @@ void SysvLink::wait_loop() {
             pending_.insert(at, std::move(frame));
         }
         const bool done = waiter_failed_.has_value() || drained_;
+        // One signal until receive() takes the frames: not a write per message.
+        const bool signal = !std::exchange(signalled_, true);
         lock.unlock();
-        const std::uint64_t one = 1;
-        (void)COURIER_SYSCALL(::write, event_.get(), &one, sizeof(one));
+        if (signal) {
+            const std::uint64_t one = 1;
+            (void)COURIER_SYSCALL(::write, event_.get(), &one, sizeof(one));
+        }
         if (done) return;
     }
 }
@@ -215,20 +219,28 @@ ReceiveStatus SysvLink::end(ReceiveStatus status) {
 
 ReceiveStatus SysvLink::receive(std::vector<Frame>& out) {
     if (ended_) return *ended_;
+    // Read before the frames are taken: a signal that comes after it is for frames
+    // this call does not take.
     std::uint64_t count = 0;
     (void)COURIER_SYSCALL(::read, event_.get(), &count, sizeof(count));
     std::optional<std::string> failed;
     bool drained = false;
+    bool taken = false;
     {
         std::lock_guard lock(mutex_);
+        taken = !pending_.empty();
         for (auto& frame : pending_) out.push_back(std::move(frame));
         pending_.clear();
+        signalled_ = false;
         failed = waiter_failed_;
         drained = drained_;
     }
     room_.notify_all();
     if (failed) return end({ReceiveStatus::State::failed, *failed});
     if (drained) return end(*peer_end_);
+    // While frames come the peer lives: the control connection is asked when none did,
+    // which saves a system call per receive under load.
+    if (taken) return {};
 
     if (!peer_end_) {
         if (auto status = check_control(); status.state != ReceiveStatus::State::open) {

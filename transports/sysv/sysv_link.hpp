@@ -80,7 +80,8 @@ class SysvLink final : public Link {
     std::condition_variable room_;
     std::vector<Frame> pending_;  ///< not a deque: a vector keeps its memory between receives
     bool stop_ = false;
-    bool drained_ = false;  ///< the waiter met the end marker: nothing more will come
+    bool signalled_ = false;  ///< the eventfd was written since receive() last took frames
+    bool drained_ = false;    ///< the waiter met the end marker: nothing more will come
     std::optional<std::string> waiter_failed_;
 
     std::optional<ReceiveStatus> peer_end_;  ///< the control channel's verdict (receive thread)
