@@ -101,40 +101,51 @@ void PosixMqLink::wait_for_room() {
 
 ReceiveStatus PosixMqLink::receive(std::vector<Frame>& out) {
     if (ended_) return *ended_;
-    // The control connection first: a message sent before the peer went is in the queue
-    // by then, so draining the queue afterwards loses nothing.
-    const ReceiveStatus control = control_.check();
-    for (std::size_t taken = 0; taken < max_batch; ++taken) {
+    std::size_t taken = 0;
+    if (auto failure = take_messages(out, taken)) return finish(failed(std::move(*failure)));
+    // While messages come the peer lives: the control connection is asked only when the
+    // queue is empty, which saves a system call per receive under load.
+    if (taken > 0) return ReceiveStatus{};
+    if (!peer_end_) {
+        ReceiveStatus control = control_.check();
+        if (control.state == ReceiveStatus::State::open) return ReceiveStatus{};
+        peer_end_ = std::move(control);
+    }
+    // Whatever the peer sent before it went is in the queue by now.
+    if (auto failure = take_messages(out, taken)) return finish(failed(std::move(*failure)));
+    if (taken == max_batch) return ReceiveStatus{};  // more may wait: not the end yet
+    if (peer_end_->state == ReceiveStatus::State::closed) {
+        return finish({ReceiveStatus::State::closed, peer_ + " closed the link"});
+    }
+    return finish(failed(peer_ + ": " + peer_end_->reason));
+}
+
+std::optional<std::string> PosixMqLink::take_messages(std::vector<Frame>& out, std::size_t& taken) {
+    for (taken = 0; taken < max_batch; ++taken) {
         unsigned priority = 0;
         const auto result =
             COURIER_SYSCALL(::mq_receive, in_.get(), reinterpret_cast<char*>(buffer_.data()),
                             buffer_.size(), &priority);
         if (!result.ok()) {
-            if (result.error == EAGAIN) break;
-            return finish(failed(system_error_from(result, "receive from " + peer_).what()));
+            if (result.error == EAGAIN) return std::nullopt;
+            return system_error_from(result, "receive from " + peer_).what();
         }
         const auto size = static_cast<std::size_t>(result.value);
         if (size > max_frame_size_) {
-            return finish(failed(peer_ + " sent a frame of " + std::to_string(size) +
-                                 " bytes, above the limit of " + std::to_string(max_frame_size_) +
-                                 " bytes (TransportOptions::max_frame_size)"));
+            return peer_ + " sent a frame of " + std::to_string(size) +
+                   " bytes, above the limit of " + std::to_string(max_frame_size_) +
+                   " bytes (TransportOptions::max_frame_size)";
         }
         if (priority > 255) {
-            return finish(failed(peer_ + " sent a message of priority " + std::to_string(priority) +
-                                 ", above courier's 255"));
+            return peer_ + " sent a message of priority " + std::to_string(priority) +
+                   ", above courier's 255";
         }
-        Frame frame;
+        Frame& frame = out.emplace_back();
         frame.bytes = BufferPool::frames().take(size);  // given back by whoever is done with it
         frame.bytes.assign(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(size));
         frame.priority = static_cast<std::uint8_t>(priority);
-        out.push_back(std::move(frame));
-        if (taken + 1 == max_batch) return ReceiveStatus{};  // more may wait: not the end yet
     }
-    if (control.state == ReceiveStatus::State::open) return ReceiveStatus{};
-    if (control.state == ReceiveStatus::State::closed) {
-        return finish({ReceiveStatus::State::closed, peer_ + " closed the link"});
-    }
-    return finish(failed(peer_ + ": " + control.reason));
+    return std::nullopt;
 }
 
 ReceiveStatus PosixMqLink::finish(ReceiveStatus status) {

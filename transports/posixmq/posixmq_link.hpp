@@ -39,6 +39,9 @@ class PosixMqLink final : public Link {
 
   private:
     void wait_for_room();
+    /// Moves up to max_batch messages from the queue to `out` and counts them in
+    /// `taken`; the reason if the link failed (the messages taken before stay in `out`).
+    std::optional<std::string> take_messages(std::vector<Frame>& out, std::size_t& taken);
     ReceiveStatus finish(ReceiveStatus status);
 
     Fd in_;
@@ -56,7 +59,8 @@ class PosixMqLink final : public Link {
     /// mq_send fail, so later sends learn it here (or while waiting on a full queue).
     std::atomic<bool> peer_gone_{false};
 
-    std::vector<std::byte> buffer_;  ///< one message; mq_receive needs mq_msgsize of room
+    std::vector<std::byte> buffer_;          ///< one message; mq_receive needs mq_msgsize of room
+    std::optional<ReceiveStatus> peer_end_;  ///< what the control connection said, once it ended
     std::optional<ReceiveStatus> ended_;
 };
 

@@ -45,6 +45,10 @@ class SysvLink final : public Link {
     int poll_fd() const noexcept override { return poll_set_.fd(); }
     void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
               std::uint8_t priority = 0, bool more = false) override;
+    /// Copies the parts straight into the message buffer (the type, then the text).
+    void send_parts(std::span<const std::span<const std::byte>> parts,
+                    std::span<const int> fds = {}, std::uint8_t priority = 0,
+                    bool more = false) override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return description_; }
 
@@ -76,7 +80,8 @@ class SysvLink final : public Link {
     std::condition_variable room_;
     std::vector<Frame> pending_;  ///< not a deque: a vector keeps its memory between receives
     bool stop_ = false;
-    bool drained_ = false;  ///< the waiter met the end marker: nothing more will come
+    bool signalled_ = false;  ///< the eventfd was written since receive() last took frames
+    bool drained_ = false;    ///< the waiter met the end marker: nothing more will come
     std::optional<std::string> waiter_failed_;
 
     std::optional<ReceiveStatus> peer_end_;  ///< the control channel's verdict (receive thread)
