@@ -144,7 +144,18 @@ void FragmentingLink::add_to_pack(std::span<const std::byte> bytes, std::uint8_t
 
 void FragmentingLink::send_pack(bool more) {
     try {
-        inner_->send(pack_, {}, pack_priority_, more);
+        const std::size_t first_length = read_le32(pack_.data() + chunk_header_size);
+        if (pack_.size() == chunk_header_size + packed_length_size + first_length) {
+            // A pack of one frame (a lone reply, say) goes as the whole frame it is: the
+            // receiver then takes it without sharing a chunk.
+            static constexpr std::array<std::byte, 1> whole{std::byte{chunk_first | chunk_last}};
+            const std::array<std::span<const std::byte>, 2> parts{
+                std::span<const std::byte>(whole),
+                std::span<const std::byte>(pack_).subspan(chunk_header_size + packed_length_size)};
+            inner_->send_parts(parts, {}, pack_priority_, more);
+        } else {
+            inner_->send(pack_, {}, pack_priority_, more);
+        }
     } catch (const LinkError& error) {
         // The packed frames were accepted by earlier sends and are lost now.
         pack_.clear();
