@@ -505,7 +505,7 @@ TEST_CASE("a pack holds as many frames as fit in one chunk", "[transport][fragme
     }
 }
 
-TEST_CASE("the frames of a pack view the chunk they share; a large whole frame is not moved",
+TEST_CASE("the frames of a pack view the chunk they share, and a large whole frame is not moved",
           "[transport][fragmenting][packing]") {
     Fragmented link;
     link.client->send(pattern(20, 1), {}, 0, true);
@@ -523,6 +523,14 @@ TEST_CASE("the frames of a pack view the chunk they share; a large whole frame i
     CHECK(second.data().data() == first.data().data() + 20 + 4);
     CHECK(same_bytes(first.data(), pattern(20, 1)));
     CHECK(same_bytes(second.data(), pattern(30, 2)));
+
+    // A pack that holds one frame when it goes is sent as that frame's whole chunk.
+    link.client->send(pattern(40, 5), {}, 0, true);
+    link.client->flush();
+    received = receive_frames(*link.server, 1);
+    REQUIRE(received.frames.size() == 1);
+    CHECK_FALSE(received.frames[0].shared);
+    CHECK(same_bytes(received.frames[0].bytes, pattern(40, 5)));
 
     // A small whole frame gets a buffer of its own (its header byte moved out); a frame of
     // a kilobyte or more views its chunk past the header byte.

@@ -134,7 +134,7 @@ TEST_CASE("posixmq reports the kernel's queue limits and frames by mq_msgsize",
     }
 }
 
-TEST_CASE("posixmq options lower the queue size; the limits in force name a refusal",
+TEST_CASE("posixmq options lower the queue size, and the limits in force name a refusal",
           "[transport][posixmq]") {
     SECTION("a smaller mq_msgsize and mq_maxmsg") {
         TransportOptions options;
