@@ -754,8 +754,8 @@ void address_from(Letter& letter, const EnvelopeHeader& header,
     letter.flags = header.flags;
     letter.priority = header.priority;
     letter.correlation = header.correlation;
-    letter.sender.assign(header.sender);
-    letter.recipient.assign(header.recipient);
+    letter.sender.append(header.sender);  // fresh: append skips assign's overlap checks
+    letter.recipient.append(header.recipient);
     letter.origin = peer;
 }
 

@@ -115,8 +115,8 @@ template <Message T>
 Letter letter_of(std::string_view sender, std::string_view recipient) {
     Letter letter;
     letter.type = type_id_of<T>();
-    letter.sender.assign(sender);
-    letter.recipient.assign(recipient);
+    letter.sender.append(sender);  // fresh: append skips assign's overlap checks
+    letter.recipient.append(recipient);
     return letter;
 }
 
