@@ -871,7 +871,10 @@ Letter NodeCore::await_reply(Letter request, std::chrono::milliseconds timeout) 
         local_.emplace(waiter_name, waiter);
     }
     post(std::move(request));
-    flush_batch();  // a handler that waits for an answer must not hold back its question
+    // A handler that waits for an answer must not hold back its question (or the letters
+    // it sent before it).
+    ActorCell::hand_over_running();
+    flush_batch();
     auto answer = waiter->wait(deadline);
     {
         std::unique_lock lock(names_mutex_);

@@ -332,3 +332,32 @@ TEST_CASE("letters from many sending actors on many workers each arrive in order
     REQUIRE(done.wait_for(lock, 30s, [&] { return received == senders * per_sender; }));
     CHECK(in_order);
 }
+
+TEST_CASE("two actors bouncing a letter hand each other over between workers, many times",
+          "[framework][node][mailbox]") {
+    // Each hop makes the receiver's mailbox go from empty to one letter while the sender's
+    // goes to sleep: the cell changes hands between workers on every hop, and a letter
+    // handed over twice, or a cell run by two workers at once, shows as a wrong count.
+    constexpr int hops = 20000;
+    courier::NodeOptions options = alone("bounce");
+    options.threads = 2;
+    courier::Node node(options);
+    test::Inbox inbox;
+    node.spawn("pong", [](courier::Actor& self) {
+        self.handle<test::Ping>(
+            [&self](test::Ping& ping) { self.send("ping", test::Pong{ping.n}); });
+    });
+    node.spawn("ping", [&](courier::Actor& self) {
+        auto expected = std::make_shared<int>(0);
+        self.handle<test::Pong>([&self, &inbox, expected](test::Pong& pong) {
+            if (pong.n != *expected) inbox.add(-1);  // out of order or repeated
+            if (++*expected == hops)
+                inbox.add(pong.n);
+            else
+                self.send("pong", test::Ping{*expected});
+        });
+    });
+    node.send("pong", test::Ping{0});
+    REQUIRE(inbox.wait([](auto& in) { return !in.values.empty(); }, 30s));
+    CHECK(inbox.values == std::vector<int>{hops - 1});
+}
