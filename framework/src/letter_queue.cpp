@@ -14,13 +14,18 @@ LetterQueue::~LetterQueue() {
     drop_taken();
     for (Segment* segment = reader_.head; segment;)
         delete std::exchange(segment, segment->next.load(std::memory_order_relaxed));
-    delete spare_.load(std::memory_order_relaxed);
+    for (auto& spare : spares_) delete spare.load(std::memory_order_relaxed);
 }
 
 void LetterQueue::add_segment() {
     // The reader's spare if it left one (the acquire sees its slots cleared), else a new
     // one: only while the reader is a segment or more behind.
-    Segment* segment = spare_.exchange(nullptr, std::memory_order_acquire);
+    Segment* segment = nullptr;
+    for (auto& spare : spares_) {
+        if (spare.load(std::memory_order_relaxed) &&
+            (segment = spare.exchange(nullptr, std::memory_order_acquire)))
+            break;
+    }
     if (!segment) segment = new Segment;
     senders_.tail->next.store(segment, std::memory_order_release);
     senders_.tail = segment;
@@ -28,10 +33,15 @@ void LetterQueue::add_segment() {
 }
 
 void LetterQueue::retire(Segment* segment) noexcept {
-    // Its letters were destroyed and its flags cleared as they were taken. One spare is
-    // enough for a steady stream; more would be the memory of a burst.
+    // Its letters were destroyed and its flags cleared as they were taken.
     segment->next.store(nullptr, std::memory_order_relaxed);
-    delete spare_.exchange(segment, std::memory_order_acq_rel);
+    for (auto& spare : spares_) {
+        Segment* empty = nullptr;
+        if (spare.compare_exchange_strong(empty, segment, std::memory_order_release,
+                                          std::memory_order_relaxed))
+            return;
+    }
+    delete segment;
 }
 
 bool LetterQueue::sleep() noexcept {

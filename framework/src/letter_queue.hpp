@@ -121,8 +121,9 @@ class LetterQueue {
         std::size_t next = 0;     ///< the next slot of `head` to take
         Letter* taken = nullptr;  ///< taken and not destroyed yet
     } reader_;
-    /// One used-up segment the reader left for the senders' next.
-    alignas(64) std::atomic<Segment*> spare_{nullptr};
+    /// Used-up segments the reader left for the senders' next: a few, so that a reader a
+    /// few segments behind costs no allocation; more would be the memory of a burst.
+    alignas(64) std::atomic<Segment*> spares_[4] = {};
 };
 
 }  // namespace courier::detail

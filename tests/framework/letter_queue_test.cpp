@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -182,4 +183,23 @@ TEST_CASE(
     CHECK(received == senders * per_sender);
     CHECK(wakes.load() == sleeps);
     CHECK(queue.empty());
+}
+
+TEST_CASE("segments the reader used up carry the senders' next letters", "[framework][mailbox]") {
+    // A reader some segments behind gives them back, and the senders fill them again
+    // instead of allocating new ones.
+    constexpr std::size_t per_segment = LetterQueue::segment_letters;
+    LetterQueue queue;
+    std::vector<const Letter*> first_round;
+    for (std::uint64_t i = 0; i < 3 * per_segment; ++i) queue.push(numbered(i));
+    while (const Letter* letter = queue.take()) first_round.push_back(letter);
+    REQUIRE(first_round.size() == 3 * per_segment);
+    // The first two segments are spares now; the third is still the senders' (full).
+    for (std::uint64_t i = 0; i < 2 * per_segment; ++i) queue.push(numbered(i));
+    for (std::size_t i = 0; i < 2 * per_segment; ++i) {
+        const Letter* letter = queue.take();
+        REQUIRE(letter != nullptr);
+        CHECK(std::find(first_round.begin(), first_round.begin() + 2 * per_segment, letter) !=
+              first_round.begin() + 2 * per_segment);
+    }
 }
