@@ -98,8 +98,6 @@ namespace {
 bool is_internal(TypeId type) {
     return type == start_type || type == stop_type || type == request_timeout_type;
 }
-/// The cell whose turn runs on this thread.
-thread_local ActorCell* this_thread_cell = nullptr;
 }  // namespace
 
 ActorCell::ActorCell(NodeCore& owner, std::unique_ptr<Actor> a)
@@ -130,10 +128,10 @@ void ActorCell::start() {
 }
 
 void ActorCell::send(Letter&& letter, Draft* draft) {
-    Route* to = letter.origin ? nullptr : route(letter.recipient);
+    const Route* to = letter.origin ? nullptr : route(letter.recipient);
     if (to && to->cell) {
         if (draft) letter.body = draft->detach();
-        hold(*to, std::move(letter));
+        node.deliver_local(*to->cell, std::move(letter));
     } else if (to) {
         node.send_remote(letter, draft ? *draft : *letter.body, to->peer);
     } else {
@@ -141,16 +139,7 @@ void ActorCell::send(Letter&& letter, Draft* draft) {
     }
 }
 
-void ActorCell::hand_over() {
-    for (Route* route : held_) node.deliver_local_all(*route->cell, route->outbox);
-    held_.clear();
-}
-
-void ActorCell::hand_over_running() {
-    if (this_thread_cell) this_thread_cell->hand_over();
-}
-
-ActorCell::Route* ActorCell::find_route(const std::string& name) {
+const ActorCell::Route* ActorCell::find_route(const std::string& name) {
     auto valid = [this](const Route& route) {
         return route.cell ? !route.cell->closed.load(std::memory_order_relaxed)
                           : !route.peer->broken.load(std::memory_order_relaxed) &&
@@ -164,7 +153,6 @@ ActorCell::Route* ActorCell::find_route(const std::string& name) {
             last_route_ = &*it;
             return &it->second;
         }
-        hand_over();        // what it holds goes first, in order
         routes_.erase(it);  // the name may belong to a new actor, or live elsewhere, by now
     }
     Route route;
@@ -174,23 +162,15 @@ ActorCell::Route* ActorCell::find_route(const std::string& name) {
     if (!route.cell && !route.peer) return nullptr;  // the node looks it up (and may connect)
     // An actor that talks to many names forgets them all now and then.
     constexpr std::size_t max_routes = 256;
-    if (routes_.size() == max_routes) {
-        hand_over();
-        routes_.clear();
-    }
+    if (routes_.size() == max_routes) routes_.clear();
     last_route_ = &*routes_.insert_or_assign(name, std::move(route)).first;
     return &last_route_->second;
 }
 
 bool ActorCell::run() {
     // Remote sends of the turn may wait in their links; they all go out when it ends,
-    // before this worker takes another cell or sleeps. Local ones wait in the outboxes:
-    // see hand_over below.
+    // before this worker takes another cell or sleeps.
     NodeCore::SendBatch batch(node);
-    struct Running {  // for hand_over_running; touches nothing of the cell when it ends
-        explicit Running(ActorCell* cell) noexcept { this_thread_cell = cell; }
-        ~Running() { this_thread_cell = nullptr; }
-    } running(this);
     // A turn bounds how long one busy actor keeps a worker from the others.
     constexpr std::size_t turn = 64;
     for (std::size_t handled = 0; handled < turn; ++handled) {
@@ -202,9 +182,6 @@ bool ActorCell::run() {
             return false;
         }
     }
-    // The turn's letters to local actors go now, while the cell is surely ours (once it
-    // sleeps, another worker may run it) and before it looks for letters to itself.
-    hand_over();
     if (!mailbox_.empty()) return true;
     // Dry: the last letter lets go of its body, and the cell sleeps unless a letter came
     // meanwhile (then it runs on; else the next letter's push schedules it again).
@@ -235,7 +212,6 @@ void ActorCell::finish() {
         node.count_handler_failure();
         spdlog::error("actor '{}': on_stop threw: {}", actor->name(), e.what());
     }
-    hand_over();
     last_route_ = nullptr;
     routes_.clear();  // cells that cache each other would keep each other alive
     node.forget(actor->name(), this);

@@ -61,9 +61,6 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     /// Turns every letter left in the mailbox into a dead letter, and lets the cell sleep:
     /// by its holder, once it is closed.
     void bounce_all();
-    /// Hands over the letters that the actor running on this thread has sent to local
-    /// actors so far in its turn (before its handler blocks for an answer).
-    static void hand_over_running();
 
     NodeCore& node;
     std::unique_ptr<Actor> actor;
@@ -81,29 +78,16 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
         std::shared_ptr<ActorCell> cell;
         std::shared_ptr<PeerLink> peer;
         std::uint64_t generation = 0;  ///< NodeCore::route_generation() when cached
-        /// Letters for `cell` sent in this turn and not handed over yet (hand_over).
-        std::vector<Letter> outbox;
     };
     /// The route to `name`, or null when the node must look it up (NodeCore::post). Inline
     /// for the common case, the actor that the last send went to.
-    Route* route(const std::string& name) {
+    const Route* route(const std::string& name) {
         if (last_route_ && last_route_->second.cell && last_route_->first == name &&
             !last_route_->second.cell->closed.load(std::memory_order_relaxed))
             return &last_route_->second;
         return find_route(name);
     }
-    Route* find_route(const std::string& name);
-    /// Keeps a letter for a local actor in its route's outbox, so that a turn's letters to
-    /// one actor cost its mailbox one lock (and the node's counter one add) per batch.
-    void hold(Route& to, Letter&& letter) {
-        if (to.outbox.empty()) held_.push_back(&to);
-        to.outbox.push_back(std::move(letter));
-        if (to.outbox.size() == outbox_letters) hand_over();
-    }
-    /// Puts every held letter in its mailbox.
-    void hand_over();
-    /// A batch this size goes at once: the receiver starts on it while more are sent.
-    static constexpr std::size_t outbox_letters = 32;
+    const Route* find_route(const std::string& name);
 
     /// A true FIFO across every sending thread (moodycamel's queue orders only per
     /// producer, and an actor's letters come from whichever thread ran its sender), and
@@ -115,8 +99,6 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     /// The entry of routes_ the last send used: most sends go where the previous one went,
     /// and comparing the name is cheaper than hashing it. (Entries do not move on rehash.)
     std::pair<const std::string, Route>* last_route_ = nullptr;
-    /// The routes whose outbox holds letters.
-    std::vector<Route*> held_;
 };
 
 /// A mailbox for one reply, waited on by a thread outside the actors (Node::request).

@@ -871,10 +871,7 @@ Letter NodeCore::await_reply(Letter request, std::chrono::milliseconds timeout) 
         local_.emplace(waiter_name, waiter);
     }
     post(std::move(request));
-    // A handler that waits for an answer must not hold back its question (or the letters
-    // it sent before it).
-    ActorCell::hand_over_running();
-    flush_batch();
+    flush_batch();  // a handler that waits for an answer must not hold back its question
     auto answer = waiter->wait(deadline);
     {
         std::unique_lock lock(names_mutex_);

@@ -81,12 +81,6 @@ class NodeCore final : private IdlePoll {
         stats_.delivered_local.fetch_add(1, std::memory_order_relaxed);
         box.deliver(std::move(letter));
     }
-    /// Puts letters in the mailbox of an actor of this node, in order, and empties `letters`.
-    template <class Box>
-    void deliver_local_all(Box& box, std::vector<Letter>& letters) {
-        stats_.delivered_local.fetch_add(letters.size(), std::memory_order_relaxed);
-        box.deliver_all(letters);
-    }
     /// The cell of the actor named `name` in this node, or null.
     std::shared_ptr<ActorCell> find_cell(const std::string& name);
     /// The open link to the node that has `name`, if a send found it already, else null.
