@@ -183,7 +183,7 @@ bool ActorCell::run() {
         }
     }
     if (!mailbox_.empty()) return true;
-    // Dry: the last letter lets go of its body, and the cell sleeps unless a letter came
+    // Dry: the letters handled let go of their bodies, and the cell sleeps unless a letter came
     // meanwhile (then it runs on; else the next letter's push schedules it again).
     return !mailbox_.sleep();
 }

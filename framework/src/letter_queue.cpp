@@ -33,7 +33,7 @@ void LetterQueue::add_segment() {
 }
 
 void LetterQueue::retire(Segment* segment) noexcept {
-    // Its letters were destroyed and its flags cleared as they were taken.
+    // Its letters were destroyed and its flags cleared (drop_taken).
     segment->next.store(nullptr, std::memory_order_relaxed);
     for (auto& spare : spares_) {
         Segment* empty = nullptr;
@@ -51,7 +51,7 @@ bool LetterQueue::sleep() noexcept {
     // Every letter pushed has been taken, so both sides are at the same place in the same
     // segment: start it over, and the next letters reuse its cache lines.
     assert(reader_.head == senders_.tail && reader_.next == senders_.count);
-    reader_.next = senders_.count = 0;
+    reader_.next = reader_.dropped = senders_.count = 0;
     senders_.asleep = true;
     return true;
 }

@@ -49,20 +49,21 @@ class LetterQueue {
     // ---- the holder only ----
 
     /// The next letter, or null when none has arrived. It stays valid, for the holder to
-    /// handle in place, until the next take() or sleep(), which destroy it.
+    /// handle in place, until sleep() or until its segment is used up: the reader writes
+    /// nothing into a slot (destroying its letter, clearing its flag) while a sender may
+    /// be writing the next one beside it on the same cache line.
     Letter* take() noexcept {
-        drop_taken();
         if (reader_.next == segment_letters) {
             Segment* next = reader_.head->next.load(std::memory_order_acquire);
             if (!next) return nullptr;
+            drop_taken();
             retire(std::exchange(reader_.head, next));
-            reader_.next = 0;
+            reader_.next = reader_.dropped = 0;
         }
         Slot& slot = reader_.head->slots[reader_.next];
         if (!slot.ready.load(std::memory_order_acquire)) return nullptr;
-        slot.ready.store(false, std::memory_order_relaxed);  // for the slot's next letter
         ++reader_.next;
-        return reader_.taken = slot.letter();
+        return slot.letter();
     }
     /// No letter to take now.
     bool empty() const noexcept {
@@ -76,8 +77,8 @@ class LetterQueue {
         }
         return !slot->ready.load(std::memory_order_acquire);
     }
-    /// Destroys the letter taken last, and goes to sleep unless letters have arrived;
-    /// true when it did (the next push wakes it). A queue asleep holds one segment.
+    /// Destroys the letters taken, and goes to sleep unless letters have arrived; true when
+    /// it did (the next push wakes it).
     bool sleep() noexcept;
 
     /// Letters per segment. Segments are allocated as the queue first needs them and then
@@ -105,8 +106,14 @@ class LetterQueue {
     void add_segment();
     /// A segment the reader used up (its letters destroyed) goes back to the senders.
     void retire(Segment* segment) noexcept;
+    /// Destroys the letters taken from `head` and clears their flags for the slots' next
+    /// letters.
     void drop_taken() noexcept {
-        if (reader_.taken) std::destroy_at(std::exchange(reader_.taken, nullptr));
+        for (; reader_.dropped < reader_.next; ++reader_.dropped) {
+            Slot& slot = reader_.head->slots[reader_.dropped];
+            std::destroy_at(slot.letter());
+            slot.ready.store(false, std::memory_order_relaxed);
+        }
     }
 
     // The senders' side and the reader's side on cache lines of their own.
@@ -119,7 +126,7 @@ class LetterQueue {
     struct alignas(64) Reader {
         Segment* head;            ///< the segment letters are taken from
         std::size_t next = 0;     ///< the next slot of `head` to take
-        Letter* taken = nullptr;  ///< taken and not destroyed yet
+        std::size_t dropped = 0;  ///< the slots of `head` before this are destroyed
     } reader_;
     /// Used-up segments the reader left for the senders' next: a few, so that a reader a
     /// few segments behind costs no allocation; more would be the memory of a burst.

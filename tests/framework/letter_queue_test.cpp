@@ -92,27 +92,30 @@ TEST_CASE("a new queue is held; once asleep, exactly the next push wakes it",
     REQUIRE(queue.take()->correlation == 5);
 }
 
-TEST_CASE("a taken letter lives until the next take or sleep; the queue destroys the rest",
-          "[framework][mailbox]") {
+TEST_CASE(
+    "taken letters live until their segment is used up or the queue sleeps; the queue "
+    "destroys the rest",
+    "[framework][mailbox]") {
+    constexpr int per_segment = static_cast<int>(LetterQueue::segment_letters);
     int gone = 0;
     {
         LetterQueue queue;
-        for (int i = 0; i < 40; ++i) {  // more than a segment
+        for (int i = 0; i < per_segment + 10; ++i) {
             Letter letter = numbered(static_cast<std::uint64_t>(i));
             letter.body = std::make_unique<Watched>(gone);
             queue.push(std::move(letter));
         }
         Letter* first = queue.take();
-        CHECK(gone == 0);  // handled in place
         CHECK(first->body != nullptr);
+        for (int i = 1; i < per_segment; ++i) queue.take();
+        CHECK(gone == 0);  // handled in place, the segment still being read
+        queue.take();      // the first of the next segment
+        CHECK(gone == per_segment);
         queue.take();
-        CHECK(gone == 1);
-        for (int i = 2; i < 39; ++i) queue.take();
-        CHECK(gone == 38);
-        CHECK_FALSE(queue.sleep());  // one letter left
-        CHECK(gone == 39);
+        CHECK_FALSE(queue.sleep());  // eight letters left: it stays awake
+        CHECK(gone == per_segment + 2);
     }
-    CHECK(gone == 40);
+    CHECK(gone == per_segment + 10);
 }
 
 TEST_CASE("a queue that slept reuses its segment for the next letters", "[framework][mailbox]") {
