@@ -15,8 +15,10 @@
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <span>
+#include <utility>
 
 namespace courier::detail {
 
@@ -40,12 +42,16 @@ class LetterQueue {
         append(std::move(letter));
         return wake();
     }
-    /// Appends every letter of `letters`, in order, under one lock; as push.
+    /// Appends every letter of `letters`, in order, under one lock; as push (none: false).
+    /// If a new segment cannot be allocated, the letters appended so far stay queued (an
+    /// asleep queue stays asleep until the next push) and bad_alloc goes to the caller.
     bool push_all(std::span<Letter> letters) {
+        if (letters.empty()) return false;
         std::lock_guard lock(senders_.lock);
         for (auto& letter : letters) append(std::move(letter));
         return wake();
     }
+
     // ---- the holder only ----
 
     /// The next letter, or null when none has arrived. It stays valid, for the holder to
