@@ -103,48 +103,28 @@ bool is_internal(TypeId type) {
 ActorCell::ActorCell(NodeCore& owner, std::unique_ptr<Actor> a)
     : node(owner), actor(std::move(a)) {}
 
-void ActorCell::enqueue(Letter&& letter) {
-    std::lock_guard lock(mailbox_lock_);
-    mailbox_.push(std::move(letter));
-}
-
-bool ActorCell::mailbox_empty() {
-    std::lock_guard lock(mailbox_lock_);
-    return mailbox_.empty();
-}
-
-Letter* ActorCell::next_letter() {
-    if (auto* letter = batch_.take()) return letter;
-    return refill() ? batch_.take() : nullptr;
-}
-
-bool ActorCell::refill() {
-    batch_.clear();  // outside the lock; its chunks go to the senders with the swap
-    std::lock_guard lock(mailbox_lock_);
-    batch_.swap(mailbox_);
-    return !batch_.empty();
-}
-
 void ActorCell::deliver(Letter&& letter) {
-    enqueue(std::move(letter));
-    if (closed.load()) {
-        bounce_all();
-        return;
-    }
-    kick();
+    if (mailbox_.push(std::move(letter))) woken();
 }
 
 void ActorCell::deliver_all(std::vector<Letter>& letters) {
-    {
-        std::lock_guard lock(mailbox_lock_);
-        for (auto& letter : letters) mailbox_.push(std::move(letter));
-    }
+    const bool woke = mailbox_.push_all(letters);
     letters.clear();
-    if (closed.load()) {
+    if (woke) woken();
+}
+
+void ActorCell::woken() {
+    // Only the holder closes a cell (finish, or the node when adopting fails), and it lets
+    // the cell sleep after that only through bounce_all: so a cell found closed here stays
+    // closed, and one found open is safe to run.
+    if (closed.load())
         bounce_all();
-        return;
-    }
-    kick();
+    else
+        node.scheduler().schedule(shared_from_this());
+}
+
+void ActorCell::start() {
+    node.scheduler().schedule(shared_from_this());
 }
 
 void ActorCell::send(Letter&& letter, Draft* draft) {
@@ -187,41 +167,25 @@ const ActorCell::Route* ActorCell::find_route(const std::string& name) {
     return &last_route_->second;
 }
 
-void ActorCell::kick() {
-    // A plain load first: while the cell runs, the flag stays set and every sender would
-    // otherwise pull its cache line over with a read-modify-write. A stale `true` is safe:
-    // the worker clears the flag before it looks at the mailbox (under the lock our push
-    // released), so it sees our letter and runs again.
-    if (!scheduled.load(std::memory_order_relaxed) && !scheduled.exchange(true))
-        node.scheduler().schedule(shared_from_this());
-}
-
 bool ActorCell::run() {
-    if (closed.load()) {  // closed before it ever ran (adopt failed)
-        bounce_all();
-        return false;
-    }
     // Remote sends of the turn may wait in their links; they all go out when it ends,
     // before this worker takes another cell or sleeps.
     NodeCore::SendBatch batch(node);
     // A turn bounds how long one busy actor keeps a worker from the others.
     constexpr std::size_t turn = 64;
     for (std::size_t handled = 0; handled < turn; ++handled) {
-        Letter* letter = next_letter();
+        Letter* letter = mailbox_.take();
         if (!letter) break;
         handle(*letter);
         if (actor->stopping_) {
             finish();
-            return false;  // stays "scheduled": a closed cell never runs again
+            return false;
         }
     }
-    if (batch_.remaining() || !mailbox_empty()) return true;
-    // Idle: the letters handled let go of their bodies now, and a burst's chunks go. (While
-    // letters keep coming, the chunks go round between the two queues: none is allocated.)
-    batch_.shrink();
-    scheduled.store(false);
-    // A sender that found the flag still set did not queue the cell: look again.
-    return !mailbox_empty() && !scheduled.exchange(true);
+    if (!mailbox_.empty()) return true;
+    // Dry: the letters handled let go of their bodies, and the cell sleeps unless a letter came
+    // meanwhile (then it runs on; else the next letter's push schedules it again).
+    return !mailbox_.sleep();
 }
 
 void ActorCell::handle(Letter& letter) {
@@ -251,26 +215,18 @@ void ActorCell::finish() {
     last_route_ = nullptr;
     routes_.clear();  // cells that cache each other would keep each other alive
     node.forget(actor->name(), this);
-    // What was taken from the mailbox but not handled goes back to its senders too.
-    while (auto* letter = batch_.take()) {
-        if (!is_internal(letter->type))
-            node.dead_letter(*letter, ErrorCode::stopped,
-                             "actor '" + actor->name() + "' has stopped");
-    }
-    batch_.clear();
     bounce_all();
 }
 
 void ActorCell::bounce_all() {
-    LetterQueue left;
-    {
-        std::lock_guard lock(mailbox_lock_);
-        left.swap(mailbox_);
-    }
-    while (auto* letter = left.take()) {
-        if (is_internal(letter->type)) continue;
-        node.dead_letter(*letter, ErrorCode::stopped, "actor '" + actor->name() + "' has stopped");
-    }
+    // Letters that come while it bounces find the cell held, and are bounced here too.
+    do {
+        while (Letter* letter = mailbox_.take()) {
+            if (is_internal(letter->type)) continue;
+            node.dead_letter(*letter, ErrorCode::stopped,
+                             "actor '" + actor->name() + "' has stopped");
+        }
+    } while (!mailbox_.sleep());
 }
 
 void ReplyWaiter::deliver(Letter&& letter) {

@@ -3,7 +3,6 @@
 /// Where letters for a name go: an actor's cell (mailbox + scheduling), or a waiter that
 /// a thread outside the actors blocks on for a reply.
 
-#include <courier/spin_lock.hpp>
 #include "letter_queue.hpp"
 
 #include <courier/framework/actor.hpp>
@@ -43,38 +42,36 @@ inline constexpr TypeId stop_type = type_id_from_name("courier.internal.Stop");
 struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     ActorCell(NodeCore& node, std::unique_ptr<Actor> actor);
 
+    /// Any thread. The letter that finds the cell asleep schedules it (or, once it has
+    /// stopped, bounces).
     void deliver(Letter&& letter) override;
-    /// One lock and one kick for the batch (letters a link brought in one receive).
+    /// One lock and at most one wake-up for the batch (letters a link brought in one
+    /// receive).
     void deliver_all(std::vector<Letter>& letters) override;
     /// Routes a letter its actor sends (`draft`: its body, if `letter.body` is null).
     /// Called only from the actor's own turn.
     void send(Letter&& letter, Draft* draft);
-    /// Runs up to a batch of letters on the calling worker. True when letters remain and
-    /// the cell is still scheduled: the caller runs it again or queues it.
+    /// Runs up to a turn of letters on the calling worker. True when letters remain: the
+    /// caller still holds the cell and runs it again or queues it; false when it went to
+    /// sleep (or stopped).
     bool run();
-    /// Schedules the cell if it has letters and is not scheduled yet.
-    void kick();
-    /// Turns every letter left in the mailbox into a dead letter.
+    /// Hands a new cell to the scheduler. Its creator holds it until then (the node, while
+    /// it puts the start letter in first and makes the name known).
+    void start();
+    /// Turns every letter left in the mailbox into a dead letter, and lets the cell sleep:
+    /// by its holder, once it is closed.
     void bounce_all();
 
     NodeCore& node;
     std::unique_ptr<Actor> actor;
-    /// Appends a letter without scheduling the cell (the start letter, before the name
-    /// is visible).
-    void enqueue(Letter&& letter);
 
-    std::atomic<bool> scheduled{false};
     std::atomic<bool> closed{false};  ///< stopped: letters now become dead letters
 
   private:
+    /// A letter found the cell asleep, so this thread holds it now.
+    void woken();
     void finish();
     void handle(Letter& letter);
-    /// The next letter to handle, swapping the mailbox in when the batch is used up; null
-    /// when there is none.
-    Letter* next_letter();
-    /// Swaps the mailbox's letters into the (used up) batch; false when there were none.
-    bool refill();
-    bool mailbox_empty();
     /// Where a name this actor sends to lives: a local actor's cell, or the link to the
     /// node that has it (valid while the link is up and the node's routes unchanged).
     struct Route {
@@ -92,14 +89,10 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     }
     const Route* find_route(const std::string& name);
 
-    // The mailbox: a true FIFO across every sending thread (moodycamel's queue orders
-    // only per producer, and an actor's letters come from whichever thread ran its
-    // sender). Senders append under a spin lock; the running worker swaps the whole
-    // queue out, so the lock is held for a push or a swap, and in a steady state the
-    // two queues keep their chunks and nothing is allocated.
-    SpinLock mailbox_lock_;
+    /// A true FIFO across every sending thread (moodycamel's queue orders only per
+    /// producer, and an actor's letters come from whichever thread ran its sender), and
+    /// the cell's scheduling state: see LetterQueue.
     LetterQueue mailbox_;
-    LetterQueue batch_;  ///< only the worker running the cell touches it
     /// The names this actor sends to, so a send skips the node's locked tables; a closed
     /// cell, a broken link or changed routes make it look again.
     std::unordered_map<std::string, Route> routes_;

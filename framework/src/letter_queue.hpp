@@ -1,79 +1,142 @@
 #pragma once
 /// @file
-/// The letters of a mailbox, in arrival order, in chunks: a backlog grows by adding a
-/// chunk, never by moving the letters it holds. (A vector grown by doubling moves every
-/// letter about once more, 112 bytes and two name copies each, and allocates, faults in
-/// and frees ever larger blocks: under a burst that was a third of a send.)
+/// A mailbox's letters: any thread pushes, one reader (the worker running the actor)
+/// takes, in the order the pushes took place. Senders and reader write different cache
+/// lines: the senders append under a lock that only senders take and publish each letter
+/// with a flag in its own slot; the reader looks at that flag and nothing else of theirs.
+/// (A lock shared with the reader, taken for every push and for every batch the reader
+/// swapped out, pulled its cache line back and forth on every letter when the reader kept
+/// up: about a third of an in-process send.)
+
+#include <courier/spin_lock.hpp>
 
 #include <courier/framework/letter.hpp>
 
-#include <algorithm>
+#include <atomic>
 #include <cstddef>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <span>
 #include <utility>
-#include <vector>
 
 namespace courier::detail {
 
-/// Not thread-safe: an actor's cell keeps one for its senders (under its lock) and one
-/// that its worker reads, and swaps them. Emptied chunks stay in the queue with their
-/// storage, so after a swap the senders fill the chunks the worker used up.
+/// The queue also decides who runs the actor: the reader *holds* the queue until it
+/// finds it empty and goes to sleep (`sleep`); the push that finds it asleep wakes it and
+/// hands the caller the reader's part (it schedules the actor, or bounces the letters of a
+/// stopped one). Both happen under the senders' lock, so a letter is never left behind by
+/// a reader that went to sleep as it arrived. A new queue is held by its creator.
 class LetterQueue {
   public:
-    void push(Letter&& letter) {
-        if (used_ == 0 || chunks_[used_ - 1].size() == chunks_[used_ - 1].capacity()) add_chunk();
-        chunks_[used_ - 1].push_back(std::move(letter));
+    LetterQueue();
+    ~LetterQueue();  ///< destroys the letters left
+    LetterQueue(const LetterQueue&) = delete;
+    LetterQueue& operator=(const LetterQueue&) = delete;
+
+    // ---- senders (any thread) ----
+
+    /// Appends the letter. True when the queue was asleep: the caller holds it now.
+    bool push(Letter&& letter) {
+        std::lock_guard lock(senders_.lock);
+        append(std::move(letter));
+        return wake();
     }
-    bool empty() const noexcept { return used_ == 0; }
-    void swap(LetterQueue& other) noexcept {
-        chunks_.swap(other.chunks_);
-        std::swap(used_, other.used_);
-        std::swap(chunk_, other.chunk_);
-        std::swap(next_, other.next_);
+    /// Appends every letter of `letters`, in order, under one lock; as push (none: false).
+    /// If a new segment cannot be allocated, the letters appended so far stay queued (an
+    /// asleep queue stays asleep until the next push) and bad_alloc goes to the caller.
+    bool push_all(std::span<Letter> letters) {
+        if (letters.empty()) return false;
+        std::lock_guard lock(senders_.lock);
+        for (auto& letter : letters) append(std::move(letter));
+        return wake();
     }
 
-    /// The first letter not taken yet, or null; the reader's side.
+    // ---- the holder only ----
+
+    /// The next letter, or null when none has arrived. It stays valid, for the holder to
+    /// handle in place, until sleep() or until its segment is used up: the reader writes
+    /// nothing into a slot (destroying its letter, clearing its flag) while a sender may
+    /// be writing the next one beside it on the same cache line.
     Letter* take() noexcept {
-        if (used_ == 0) return nullptr;
-        if (next_ == chunks_[chunk_].size()) {        // used chunks are never empty
-            if (chunk_ + 1 == used_) return nullptr;  // stays on the last: it may grow
-            ++chunk_;
-            next_ = 0;
+        if (reader_.next == segment_letters) {
+            Segment* next = reader_.head->next.load(std::memory_order_acquire);
+            if (!next) return nullptr;
+            drop_taken();
+            retire(std::exchange(reader_.head, next));
+            reader_.next = reader_.dropped = 0;
         }
-        return &chunks_[chunk_][next_++];
+        Slot& slot = reader_.head->slots[reader_.next];
+        if (!slot.ready.load(std::memory_order_acquire)) return nullptr;
+        ++reader_.next;
+        return slot.letter();
     }
-    /// Letters not taken yet remain.
-    bool remaining() const noexcept {
-        return used_ != 0 && (next_ < chunks_[chunk_].size() || chunk_ + 1 < used_);
+    /// No letter to take now.
+    bool empty() const noexcept {
+        const Slot* slot;
+        if (reader_.next < segment_letters) {
+            slot = &reader_.head->slots[reader_.next];
+        } else {
+            const Segment* next = reader_.head->next.load(std::memory_order_acquire);
+            if (!next) return true;
+            slot = &next->slots[0];
+        }
+        return !slot->ready.load(std::memory_order_acquire);
     }
+    /// Destroys the letters taken, and goes to sleep unless letters have arrived; true when
+    /// it did (the next push wakes it).
+    bool sleep() noexcept;
 
-    /// Destroys every letter; the chunks stay, for the next letters.
-    void clear() noexcept {
-        for (std::size_t i = 0; i < used_; ++i) chunks_[i].clear();
-        used_ = chunk_ = next_ = 0;
-    }
-    /// Clears, and frees all but a few chunks (the memory of a burst, once it is over).
-    void shrink() noexcept {
-        clear();
-        if (chunks_.size() > kept_chunks)  // the last are the largest
-            chunks_.erase(chunks_.begin(), chunks_.end() - kept_chunks);
-    }
+    /// Letters per segment. Segments are allocated as the queue first needs them and then
+    /// go round between the reader, who used them up, and the senders.
+    static constexpr std::size_t segment_letters = 32;
 
   private:
-    /// Chunks start small (most mailboxes hold a letter or two) and double up to this.
-    static constexpr std::size_t max_chunk_letters = 256;
-    static constexpr std::size_t kept_chunks = 2;
+    struct Slot {
+        std::atomic<bool> ready{false};  ///< a letter is in `storage`, for the reader
+        alignas(Letter) unsigned char storage[sizeof(Letter)];
+        Letter* letter() noexcept { return std::launder(reinterpret_cast<Letter*>(storage)); }
+    };
+    struct Segment {
+        std::atomic<Segment*> next{nullptr};  ///< set by the sender that filled this one
+        Slot slots[segment_letters];
+    };
 
-    void add_chunk() {
-        if (used_ == chunks_.size()) {
-            std::size_t size = used_ == 0 ? 4 : chunks_[used_ - 1].capacity() * 2;
-            chunks_.emplace_back().reserve(std::min(size, max_chunk_letters));
+    void append(Letter&& letter) {
+        if (senders_.count == segment_letters) add_segment();
+        Slot& slot = senders_.tail->slots[senders_.count++];
+        ::new (static_cast<void*>(slot.storage)) Letter(std::move(letter));
+        slot.ready.store(true, std::memory_order_release);
+    }
+    bool wake() noexcept { return std::exchange(senders_.asleep, false); }
+    void add_segment();
+    /// A segment the reader used up (its letters destroyed) goes back to the senders.
+    void retire(Segment* segment) noexcept;
+    /// Destroys the letters taken from `head` and clears their flags for the slots' next
+    /// letters.
+    void drop_taken() noexcept {
+        for (; reader_.dropped < reader_.next; ++reader_.dropped) {
+            Slot& slot = reader_.head->slots[reader_.dropped];
+            std::destroy_at(slot.letter());
+            slot.ready.store(false, std::memory_order_relaxed);
         }
-        ++used_;
     }
 
-    std::vector<std::vector<Letter>> chunks_;  ///< [0, used_) hold letters, the rest are spare
-    std::size_t used_ = 0;
-    std::size_t chunk_ = 0, next_ = 0;  ///< the reader's position
+    // The senders' side and the reader's side on cache lines of their own.
+    struct alignas(64) Senders {
+        SpinLock lock;
+        bool asleep = false;    ///< the reader slept on an empty queue (under `lock`)
+        Segment* tail;          ///< the segment letters go to
+        std::size_t count = 0;  ///< letters in `tail`
+    } senders_;
+    struct alignas(64) Reader {
+        Segment* head;            ///< the segment letters are taken from
+        std::size_t next = 0;     ///< the next slot of `head` to take
+        std::size_t dropped = 0;  ///< the slots of `head` before this are destroyed
+    } reader_;
+    /// Used-up segments the reader left for the senders' next: a few, so that a reader a
+    /// few segments behind costs no allocation; more would be the memory of a burst.
+    alignas(64) std::atomic<Segment*> spares_[4] = {};
 };
 
 }  // namespace courier::detail

@@ -282,7 +282,7 @@ void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor, bool intern
     // soon as the name is visible.
     Letter start;
     start.type = start_type;
-    cell->enqueue(std::move(start));
+    cell->deliver(std::move(start));  // held by us: it does not run yet
     {
         std::unique_lock lock(names_mutex_);
         if (!local_.try_emplace(name, cell).second)
@@ -302,7 +302,7 @@ void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor, bool intern
                 if (auto it = local_.find(name); it != local_.end()) erase_local(it);
             }
             cell->closed = true;
-            cell->bounce_all();  // anything sent to it meanwhile
+            cell->bounce_all();  // anything sent to it meanwhile (we still hold the cell)
             throw SetupError(ErrorCode::name_taken, status.error);
         }
     }
@@ -310,7 +310,7 @@ void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor, bool intern
         std::lock_guard lock(run_mutex_);
         ++live_cells_;
     }
-    cell->kick();
+    cell->start();
 }
 
 void NodeCore::stop_actor(std::string_view name) {

@@ -1,7 +1,8 @@
 #pragma once
 /// @file
-/// The thread pool that runs actors. An actor with letters is queued once (its cell's
-/// `scheduled` flag guards that), so it runs on one thread at a time.
+/// The thread pool that runs actors. An actor with letters is queued once (only the
+/// letter that wakes its sleeping mailbox queues it: LetterQueue), so it runs on one
+/// thread at a time.
 ///
 /// An idle worker polls the ready queue for a while before it sleeps: on a VM whose idle
 /// cores halt, waking a sleeping thread costs tens of microseconds, so a hand-off between
@@ -42,7 +43,7 @@ class Scheduler {
     Scheduler(const Scheduler&) = delete;
     Scheduler& operator=(const Scheduler&) = delete;
 
-    /// Queues a cell to run its mailbox. Called only by the one who set its flag. A cell
+    /// Queues a cell to run its mailbox. Called only by the one who woke it. A cell
     /// made ready by a worker's own poll runs on that worker next instead.
     void schedule(std::shared_ptr<ActorCell> cell);
     /// Lets the workers finish the cell they run, then joins them.

@@ -1,12 +1,18 @@
-// A mailbox's letter queue: one FIFO over many chunks, whose chunks go round between the
-// senders' queue and the worker's when they swap.
+// A mailbox's letter queue: one FIFO over many segments, from any number of sending
+// threads to one reader, and who holds it (the reader, or the push that woke it).
 
 #include "letter_queue.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <semaphore>
+#include <thread>
+#include <vector>
 
 using courier::Letter;
 using courier::detail::LetterQueue;
@@ -31,20 +37,20 @@ struct Watched final : courier::Body {
 
 }  // namespace
 
-TEST_CASE("a letter queue gives its letters back in the order they came, over many chunks",
+TEST_CASE("a letter queue gives its letters back in the order they came, over many segments",
           "[framework][mailbox]") {
     LetterQueue queue;
-    constexpr std::uint64_t count = 5000;  // many chunks, of every size
+    constexpr std::uint64_t count = 5000;
     for (std::uint64_t i = 0; i < count; ++i) queue.push(numbered(i));
     CHECK_FALSE(queue.empty());
     for (std::uint64_t i = 0; i < count; ++i) {
-        REQUIRE(queue.remaining());
+        REQUIRE_FALSE(queue.empty());
         Letter* letter = queue.take();
         REQUIRE(letter != nullptr);
         REQUIRE(letter->correlation == i);
         CHECK(letter->sender == "a sender name too long for a short string");
     }
-    CHECK_FALSE(queue.remaining());
+    CHECK(queue.empty());
     CHECK(queue.take() == nullptr);
 }
 
@@ -52,61 +58,151 @@ TEST_CASE("letters pushed after the reader caught up are taken too, in order",
           "[framework][mailbox]") {
     LetterQueue queue;
     std::uint64_t pushed = 0, taken = 0;
-    for (int round = 0; round < 50; ++round) {  // across chunk ends, at every fill level
+    for (int round = 0; round < 100; ++round) {  // across segment ends, at every fill level
         for (int i = 0; i <= round; ++i) queue.push(numbered(pushed++));
         while (Letter* letter = queue.take()) REQUIRE(letter->correlation == taken++);
         REQUIRE(taken == pushed);
-        CHECK_FALSE(queue.remaining());
+        CHECK(queue.empty());
+        if (round % 3 == 0) {
+            REQUIRE(queue.sleep());
+            REQUIRE(queue.push(numbered(pushed++)));  // wakes it: this caller holds it now
+        }
     }
 }
 
-TEST_CASE("a swap hands every letter over and leaves the other side empty",
+TEST_CASE("a new queue is held; once asleep, exactly the next push wakes it",
           "[framework][mailbox]") {
-    LetterQueue senders, worker;
-    for (std::uint64_t i = 0; i < 300; ++i) senders.push(numbered(i));
-    worker.swap(senders);
-    CHECK(senders.empty());
-    CHECK_FALSE(senders.remaining());
-    for (std::uint64_t i = 0; i < 300; ++i) REQUIRE(worker.take()->correlation == i);
-    CHECK(worker.take() == nullptr);
-}
-
-TEST_CASE("clear destroys the letters, taken or not, and the queue takes new ones",
-          "[framework][mailbox]") {
-    int gone = 0;
     LetterQueue queue;
-    for (int i = 0; i < 10; ++i) {
-        Letter letter = numbered(static_cast<std::uint64_t>(i));
-        letter.body = std::make_unique<Watched>(gone);
-        queue.push(std::move(letter));
-    }
-    queue.take();
-    queue.take();
-    CHECK(gone == 0);  // taken letters live until the queue is cleared
-    queue.clear();
-    CHECK(gone == 10);
-    CHECK(queue.empty());
-    CHECK(queue.take() == nullptr);
-    queue.push(numbered(42));
-    REQUIRE(queue.take()->correlation == 42);
-    queue.shrink();
-    CHECK(queue.empty());
-    queue.push(numbered(43));
-    REQUIRE(queue.take()->correlation == 43);
+    CHECK_FALSE(queue.push(numbered(0)));  // its creator holds it
+    CHECK_FALSE(queue.sleep());            // a letter waits: the holder keeps it
+    REQUIRE(queue.take()->correlation == 0);
+    REQUIRE(queue.sleep());
+    CHECK(queue.push(numbered(1)));  // this sender holds it now
+    CHECK_FALSE(queue.push(numbered(2)));
+    std::vector<Letter> batch;
+    batch.push_back(numbered(3));
+    CHECK_FALSE(queue.push_all(batch));
+    for (std::uint64_t n = 1; n <= 3; ++n) REQUIRE(queue.take()->correlation == n);
+    REQUIRE(queue.sleep());
+    batch.clear();
+    batch.push_back(numbered(4));
+    batch.push_back(numbered(5));
+    CHECK(queue.push_all(batch));  // a batch wakes it once
+    REQUIRE(queue.take()->correlation == 4);
+    REQUIRE(queue.take()->correlation == 5);
 }
 
-TEST_CASE("the chunks a worker used up carry the senders' next letters", "[framework][mailbox]") {
-    LetterQueue senders, worker;
-    senders.push(numbered(1));
-    worker.swap(senders);
-    const Letter* first = worker.take();
-    worker.clear();
-    worker.swap(senders);  // the senders now have the worker's emptied chunk
-    senders.push(numbered(2));
-    worker.clear();
-    worker.swap(senders);
-    const Letter* second = worker.take();
+TEST_CASE(
+    "taken letters live until their segment is used up or the queue sleeps; the queue "
+    "destroys the rest",
+    "[framework][mailbox]") {
+    constexpr int per_segment = static_cast<int>(LetterQueue::segment_letters);
+    int gone = 0;
+    {
+        LetterQueue queue;
+        for (int i = 0; i < per_segment + 10; ++i) {
+            Letter letter = numbered(static_cast<std::uint64_t>(i));
+            letter.body = std::make_unique<Watched>(gone);
+            queue.push(std::move(letter));
+        }
+        Letter* first = queue.take();
+        CHECK(first->body != nullptr);
+        for (int i = 1; i < per_segment; ++i) queue.take();
+        CHECK(gone == 0);  // handled in place, the segment still being read
+        queue.take();      // the first of the next segment
+        CHECK(gone == per_segment);
+        queue.take();
+        CHECK_FALSE(queue.sleep());  // eight letters left: it stays awake
+        CHECK(gone == per_segment + 2);
+    }
+    CHECK(gone == per_segment + 10);
+}
+
+TEST_CASE("a queue that slept reuses its segment for the next letters", "[framework][mailbox]") {
+    LetterQueue queue;
+    queue.push(numbered(1));
+    const Letter* first = queue.take();
+    REQUIRE(queue.sleep());
+    queue.push(numbered(2));
+    const Letter* second = queue.take();
     REQUIRE(second != nullptr);
     CHECK(second->correlation == 2);
-    CHECK(second == first);  // the same storage: nothing was allocated for it
+    CHECK(second == first);  // the same slot: nothing was allocated for it
+}
+
+TEST_CASE(
+    "letters from many threads arrive whole, each sender's in order, and every sleep "
+    "is woken",
+    "[framework][mailbox]") {
+    // Real threads push while the reader takes and sleeps; the push that wakes the reader
+    // hands it the queue back (as a cell is scheduled again). A lost letter or a lost
+    // wake-up leaves the reader waiting: the deadline fails the test instead of hanging.
+    constexpr std::uint64_t senders = 4, per_sender = 50000;
+    LetterQueue queue;
+    std::binary_semaphore woken(0);
+    std::atomic<std::uint64_t> wakes{0};
+    std::vector<std::thread> threads;
+    for (std::uint64_t s = 0; s < senders; ++s)
+        threads.emplace_back([&, s] {
+            std::vector<Letter> batch;
+            for (std::uint64_t i = 0; i < per_sender;) {
+                bool woke;
+                if (i % 7 == 3) {  // some letters go in batches of three
+                    batch.clear();
+                    for (int k = 0; k < 3 && i < per_sender; ++k, ++i)
+                        batch.push_back(numbered(s << 32 | i));
+                    woke = queue.push_all(batch);
+                } else {
+                    woke = queue.push(numbered(s << 32 | i++));
+                }
+                if (woke) {
+                    wakes.fetch_add(1, std::memory_order_relaxed);
+                    woken.release();
+                }
+            }
+        });
+    std::vector<std::uint64_t> next(senders, 0);
+    std::uint64_t received = 0, sleeps = 0;
+    bool lost = false;
+    while (received < senders * per_sender) {
+        while (Letter* letter = queue.take()) {
+            const std::uint64_t s = letter->correlation >> 32, n = letter->correlation & 0xffffffff;
+            REQUIRE(s < senders);
+            REQUIRE(n == next[s]);
+            ++next[s];
+            ++received;
+        }
+        if (received == senders * per_sender) break;
+        if (queue.sleep()) {
+            ++sleeps;
+            if (!woken.try_acquire_for(std::chrono::seconds(20))) {
+                lost = true;
+                break;
+            }
+        }
+    }
+    for (auto& thread : threads) thread.join();
+    REQUIRE_FALSE(lost);
+    CHECK(received == senders * per_sender);
+    CHECK(wakes.load() == sleeps);
+    CHECK(queue.empty());
+}
+
+TEST_CASE("segments the reader used up carry the senders' next letters", "[framework][mailbox]") {
+    // A reader some segments behind gives them back, and the senders fill them again
+    // instead of allocating new ones.
+    constexpr std::size_t per_segment = LetterQueue::segment_letters;
+    LetterQueue queue;
+    std::vector<const Letter*> first_round;
+    for (std::uint64_t i = 0; i < 3 * per_segment; ++i) queue.push(numbered(i));
+    while (const Letter* letter = queue.take()) first_round.push_back(letter);
+    REQUIRE(first_round.size() == 3 * per_segment);
+    // The first two segments are spares now; the third is still the senders' (full).
+    for (std::uint64_t i = 0; i < 2 * per_segment; ++i) queue.push(numbered(i));
+    for (std::size_t i = 0; i < 2 * per_segment; ++i) {
+        const Letter* letter = queue.take();
+        REQUIRE(letter != nullptr);
+        CHECK(std::find(first_round.begin(), first_round.begin() + 2 * per_segment, letter) !=
+              first_round.begin() + 2 * per_segment);
+    }
 }

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -294,4 +295,69 @@ TEST_CASE("an actor's letters stay in order when its handler runs on different t
     REQUIRE(inbox.wait([](auto& in) { return in.values.size() == triggers * 5; }, 20s));
     for (std::size_t i = 0; i < inbox.values.size(); ++i)
         REQUIRE(inbox.values[i] == static_cast<int>(i));
+}
+
+TEST_CASE("letters from many sending actors on many workers each arrive in order",
+          "[framework][node][mailbox]") {
+    // Four actors send to one sink at once, on four workers: the sink's mailbox takes
+    // letters from several threads at the same time, and each sender's must stay in order.
+    constexpr int senders = 4, per_sender = 20000;
+    courier::NodeOptions options = alone("many-senders");
+    options.threads = 4;
+    courier::Node node(options);
+    std::mutex mutex;
+    std::condition_variable done;
+    std::vector<int> next(static_cast<std::size_t>(senders), 0);
+    int received = 0;
+    bool in_order = true;
+    node.spawn("sink", [&](courier::Actor& self) {
+        self.handle<test::Ping>([&](test::Ping& ping) {
+            std::lock_guard lock(mutex);
+            const int s = ping.n / per_sender, n = ping.n % per_sender;
+            const auto at = static_cast<std::size_t>(s);
+            if (s >= senders || n != next[at]) in_order = false;
+            if (s < senders) next[at] = n + 1;
+            if (++received == senders * per_sender) done.notify_all();
+        });
+    });
+    for (int s = 0; s < senders; ++s)
+        node.spawn("sender-" + std::to_string(s), [s](courier::Actor& self) {
+            self.handle<test::Pong>([&self, s](test::Pong&) {
+                for (int i = 0; i < per_sender; ++i)
+                    self.send("sink", test::Ping{s * per_sender + i});
+            });
+        });
+    for (int s = 0; s < senders; ++s) node.send("sender-" + std::to_string(s), test::Pong{});
+    std::unique_lock lock(mutex);
+    REQUIRE(done.wait_for(lock, 30s, [&] { return received == senders * per_sender; }));
+    CHECK(in_order);
+}
+
+TEST_CASE("two actors bouncing a letter hand each other over between workers, many times",
+          "[framework][node][mailbox]") {
+    // Each hop makes the receiver's mailbox go from empty to one letter while the sender's
+    // goes to sleep: the cell changes hands between workers on every hop, and a letter
+    // handed over twice, or a cell run by two workers at once, shows as a wrong count.
+    constexpr int hops = 20000;
+    courier::NodeOptions options = alone("bounce");
+    options.threads = 2;
+    courier::Node node(options);
+    test::Inbox inbox;
+    node.spawn("pong", [](courier::Actor& self) {
+        self.handle<test::Ping>(
+            [&self](test::Ping& ping) { self.send("ping", test::Pong{ping.n}); });
+    });
+    node.spawn("ping", [&](courier::Actor& self) {
+        auto expected = std::make_shared<int>(0);
+        self.handle<test::Pong>([&self, &inbox, expected](test::Pong& pong) {
+            if (pong.n != *expected) inbox.add(-1);  // out of order or repeated
+            if (++*expected == hops)
+                inbox.add(pong.n);
+            else
+                self.send("pong", test::Ping{*expected});
+        });
+    });
+    node.send("pong", test::Ping{0});
+    REQUIRE(inbox.wait([](auto& in) { return !in.values.empty(); }, 30s));
+    CHECK(inbox.values == std::vector<int>{hops - 1});
 }

@@ -1,0 +1,59 @@
+#include "letter_queue.hpp"
+
+#include <cassert>
+
+namespace courier::detail {
+
+LetterQueue::LetterQueue() {
+    senders_.tail = reader_.head = new Segment;
+}
+
+LetterQueue::~LetterQueue() {
+    while (take() != nullptr) {
+    }
+    drop_taken();
+    for (Segment* segment = reader_.head; segment;)
+        delete std::exchange(segment, segment->next.load(std::memory_order_relaxed));
+    for (auto& spare : spares_) delete spare.load(std::memory_order_relaxed);
+}
+
+void LetterQueue::add_segment() {
+    // The reader's spare if it left one (the acquire sees its slots cleared), else a new
+    // one: only while the reader is a segment or more behind.
+    Segment* segment = nullptr;
+    for (auto& spare : spares_) {
+        if (spare.load(std::memory_order_relaxed) &&
+            (segment = spare.exchange(nullptr, std::memory_order_acquire)))
+            break;
+    }
+    if (!segment) segment = new Segment;
+    senders_.tail->next.store(segment, std::memory_order_release);
+    senders_.tail = segment;
+    senders_.count = 0;
+}
+
+void LetterQueue::retire(Segment* segment) noexcept {
+    // Its letters were destroyed and its flags cleared (drop_taken).
+    segment->next.store(nullptr, std::memory_order_relaxed);
+    for (auto& spare : spares_) {
+        Segment* empty = nullptr;
+        if (spare.compare_exchange_strong(empty, segment, std::memory_order_release,
+                                          std::memory_order_relaxed))
+            return;
+    }
+    delete segment;
+}
+
+bool LetterQueue::sleep() noexcept {
+    drop_taken();  // outside the senders' lock: a body's destructor may take a while
+    std::lock_guard lock(senders_.lock);
+    if (!empty()) return false;
+    // Every letter pushed has been taken, so both sides are at the same place in the same
+    // segment: start it over, and the next letters reuse its cache lines.
+    assert(reader_.head == senders_.tail && reader_.next == senders_.count);
+    reader_.next = reader_.dropped = senders_.count = 0;
+    senders_.asleep = true;
+    return true;
+}
+
+}  // namespace courier::detail
