@@ -168,18 +168,21 @@ const ActorCell::Route* ActorCell::find_route(const std::string& name) {
 }
 
 bool ActorCell::run() {
-    // Remote sends of the turn may wait in their links; they all go out when it ends,
-    // before this worker takes another cell or sleeps.
-    NodeCore::SendBatch batch(node);
-    // A turn bounds how long one busy actor keeps a worker from the others.
-    constexpr std::size_t turn = 64;
-    for (std::size_t handled = 0; handled < turn; ++handled) {
-        Letter* letter = mailbox_.take();
-        if (!letter) break;
-        handle(*letter);
-        if (actor->stopping_) {
-            finish();
-            return false;
+    {
+        // Remote sends of the turn may wait in their links; they all go out when it ends,
+        // before the letters handled are destroyed (a reply must not wait for that) and
+        // before this worker takes another cell or sleeps.
+        NodeCore::SendBatch batch(node);
+        // A turn bounds how long one busy actor keeps a worker from the others.
+        constexpr std::size_t turn = 64;
+        for (std::size_t handled = 0; handled < turn; ++handled) {
+            Letter* letter = mailbox_.take();
+            if (!letter) break;
+            handle(*letter);
+            if (actor->stopping_) {
+                finish();
+                return false;
+            }
         }
     }
     if (!mailbox_.empty()) return true;

@@ -70,7 +70,7 @@ TEST_CASE("letters pushed after the reader caught up are taken too, in order",
     }
 }
 
-TEST_CASE("a new queue is held; once asleep, exactly the next push wakes it",
+TEST_CASE("a new queue is held, and once asleep, exactly the next push wakes it",
           "[framework][mailbox]") {
     LetterQueue queue;
     CHECK_FALSE(queue.push(numbered(0)));  // its creator holds it
@@ -93,7 +93,7 @@ TEST_CASE("a new queue is held; once asleep, exactly the next push wakes it",
 }
 
 TEST_CASE(
-    "taken letters live until their segment is used up or the queue sleeps; the queue "
+    "taken letters live until their segment is used up or the queue sleeps, and the queue "
     "destroys the rest",
     "[framework][mailbox]") {
     constexpr int per_segment = static_cast<int>(LetterQueue::segment_letters);
