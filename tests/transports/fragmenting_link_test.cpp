@@ -534,16 +534,20 @@ TEST_CASE("the frames of a pack view the chunk they share, and a large whole fra
 
     // A small whole frame gets a buffer of its own (its header byte moved out); a frame of
     // a kilobyte or more views its chunk past the header byte.
+    // (One at a time: the stream under the test's links gives a chunk read alone a buffer
+    // of its own.)
     Fragmented wide({}, 4096);
     wide.client->send(pattern(50, 3));
-    wide.client->send(pattern(2000, 4));
-    received = receive_frames(*wide.server, 2);
-    REQUIRE(received.frames.size() == 2);
+    received = receive_frames(*wide.server, 1);
+    REQUIRE(received.frames.size() == 1);
     CHECK_FALSE(received.frames[0].shared);
     CHECK(same_bytes(received.frames[0].bytes, pattern(50, 3)));
-    REQUIRE(received.frames[1].shared);
-    CHECK(received.frames[1].data().data() == received.frames[1].shared.bytes().data() + 1);
-    CHECK(same_bytes(received.frames[1].data(), pattern(2000, 4)));
+    wide.client->send(pattern(2000, 4));
+    received = receive_frames(*wide.server, 1);
+    REQUIRE(received.frames.size() == 1);
+    REQUIRE(received.frames[0].shared);
+    CHECK(received.frames[0].data().data() == received.frames[0].shared.bytes().data() + 1);
+    CHECK(same_bytes(received.frames[0].data(), pattern(2000, 4)));
 }
 
 TEST_CASE("a send without more takes the kept frames along, in its chunk when it fits",

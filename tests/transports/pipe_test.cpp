@@ -120,6 +120,44 @@ TEST_CASE("a pipe endpoint adopts its two inherited ends and carries frames both
     CHECK_FALSE(is_open(write_fd));
 }
 
+TEST_CASE("frames that arrive in one read share one buffer, and a lone frame has its own",
+          "[transport][pipe]") {
+    RawPipe in, out;
+    auto link = registry().connect(pipe_endpoint_of(in.read_end.get(), out.write_end.get()));
+    in.read_end.release();  // the link owns them now
+    out.write_end.release();
+
+    std::vector<std::byte> two;
+    for (std::uint32_t i = 0; i < 2; ++i) {
+        auto prefix = length_prefix(10 + i);
+        auto bytes = pattern(10 + i, i);
+        two.insert(two.end(), prefix.begin(), prefix.end());
+        two.insert(two.end(), bytes.begin(), bytes.end());
+    }
+    write_raw(in.write_end.get(), two);  // one write: one read takes both
+    auto received = receive_frames(*link, 2);
+    REQUIRE(received.frames.size() == 2);
+    const Frame& first = received.frames[0];
+    const Frame& second = received.frames[1];
+    REQUIRE(first.shared);
+    CHECK(first.shared.use_count() == 2);
+    CHECK(first.bytes.empty());
+    // Each views its bytes past its length prefix, one after the other.
+    CHECK(first.data().data() == first.shared.bytes().data() + 4);
+    CHECK(second.data().data() == first.data().data() + 10 + 4);
+    CHECK(same_bytes(first.data(), pattern(10, 0)));
+    CHECK(same_bytes(second.data(), pattern(11, 1)));
+
+    auto lone = length_prefix(7);
+    auto bytes = pattern(7, 9);
+    lone.insert(lone.end(), bytes.begin(), bytes.end());
+    write_raw(in.write_end.get(), lone);
+    received = receive_frames(*link, 1);
+    REQUIRE(received.frames.size() == 1);
+    CHECK_FALSE(received.frames[0].shared);
+    CHECK(same_bytes(received.frames[0].bytes, bytes));
+}
+
 TEST_CASE("a bad pipe endpoint is refused with a clear error and takes nothing",
           "[transport][pipe]") {
     RawPipe a, b;

@@ -190,12 +190,15 @@ ReceiveStatus FragmentingLink::receive(std::vector<Frame>& out) {
 }
 
 std::optional<std::string> FragmentingLink::take_chunk(Frame& chunk, std::vector<Frame>& out) {
-    if (chunk.bytes.empty()) return "an empty chunk (no flags byte)";
-    if (chunk.bytes.size() > limit_) {
-        return "a chunk of " + std::to_string(chunk.bytes.size()) +
-               " bytes, above the native limit of " + std::to_string(limit_);
+    // What the inner link read: usually a buffer of the chunk's own, but a link may hand
+    // over chunks that view a buffer they share (Frame::data()).
+    const std::span<const std::byte> data = chunk.data();
+    if (data.empty()) return "an empty chunk (no flags byte)";
+    if (data.size() > limit_) {
+        return "a chunk of " + std::to_string(data.size()) + " bytes, above the native limit of " +
+               std::to_string(limit_);
     }
-    const auto flags = static_cast<std::uint8_t>(chunk.bytes[0]);
+    const auto flags = static_cast<std::uint8_t>(data[0]);
     if ((flags & ~(chunk_first | chunk_last | chunk_packed)) != 0)
         return "a chunk with unknown flags " + hex(flags);
     const bool first = (flags & chunk_first) != 0;
@@ -220,27 +223,27 @@ std::optional<std::string> FragmentingLink::take_chunk(Frame& chunk, std::vector
                    " bytes of the previous one (priority " + std::to_string(chunk.priority) + ")";
         }
         if (last) {  // a whole frame in one chunk
-            const std::size_t size = chunk.bytes.size() - chunk_header_size;
+            const std::size_t size = data.size() - chunk_header_size;
             if (size > max_frame_size_) {
                 return "a frame of " + std::to_string(size) + " bytes, above the limit of " +
                        std::to_string(max_frame_size_) +
                        " bytes (TransportOptions::max_frame_size)";
             }
-            if (size < share_above) {
+            if (!chunk.shared && size < share_above) {
                 chunk.bytes.erase(chunk.bytes.begin());  // moves a few bytes
             } else {  // the frame views the chunk past its flags byte instead of moving down
-                chunk.shared = SharedBytes(std::move(chunk.bytes));
-                chunk.view = chunk.shared.bytes().subspan(chunk_header_size);
+                if (!chunk.shared) chunk.shared = SharedBytes(std::move(chunk.bytes));
+                chunk.view = data.subspan(chunk_header_size);
             }
             out.push_back(std::move(chunk));
             return std::nullopt;
         }
-        if (chunk.bytes.size() <= first_chunk_header_size) {
-            return "a first chunk of " + std::to_string(chunk.bytes.size()) +
+        if (data.size() <= first_chunk_header_size) {
+            return "a first chunk of " + std::to_string(data.size()) +
                    " bytes, too short for its header and data";
         }
-        const std::uint64_t total = read_le64(chunk.bytes.data() + 1);
-        const std::size_t payload = chunk.bytes.size() - first_chunk_header_size;
+        const std::uint64_t total = read_le64(data.data() + 1);
+        const std::size_t payload = data.size() - first_chunk_header_size;
         // Checked before anything is allocated for it: a hostile length costs nothing.
         if (total > max_frame_size_) {
             return "announced a frame of " + std::to_string(total) + " bytes, above the limit of " +
@@ -260,9 +263,8 @@ std::optional<std::string> FragmentingLink::take_chunk(Frame& chunk, std::vector
         auto& bytes = assembly.frame.bytes;
         bytes = BufferPool::frames().take(total);  // the letter gives it back
         bytes.reserve(std::min<std::size_t>(total, 8 * payload));
-        const auto begin =
-            chunk.bytes.begin() + static_cast<std::ptrdiff_t>(first_chunk_header_size);
-        bytes.insert(bytes.end(), begin, chunk.bytes.end());
+        const auto rest = data.subspan(first_chunk_header_size);
+        bytes.insert(bytes.end(), rest.begin(), rest.end());
         if (spare_lane_) {
             spare_lane_.key() = chunk.priority;
             spare_lane_.mapped() = std::move(assembly);
@@ -278,7 +280,7 @@ std::optional<std::string> FragmentingLink::take_chunk(Frame& chunk, std::vector
     auto& bytes = lane->second.frame.bytes;
     const std::uint64_t expected = lane->second.expected;
     const std::size_t have = bytes.size();
-    const std::size_t payload = chunk.bytes.size() - chunk_header_size;
+    const std::size_t payload = data.size() - chunk_header_size;
     // Made only for an error: a chunk that is fine must not cost an allocation.
     const auto progress = [&] {
         return std::to_string(have) + " of " + std::to_string(expected) + " bytes";
@@ -299,7 +301,8 @@ std::optional<std::string> FragmentingLink::take_chunk(Frame& chunk, std::vector
     if (bytes.capacity() < have + payload) {
         bytes.reserve(std::min<std::size_t>(expected, std::max(have + payload, 2 * have)));
     }
-    bytes.insert(bytes.end(), chunk.bytes.begin() + chunk_header_size, chunk.bytes.end());
+    const auto rest = data.subspan(chunk_header_size);
+    bytes.insert(bytes.end(), rest.begin(), rest.end());
     if (last) {
         out.push_back(std::move(lane->second.frame));
         spare_lane_ = assembling_.extract(lane);
@@ -309,7 +312,8 @@ std::optional<std::string> FragmentingLink::take_chunk(Frame& chunk, std::vector
 
 std::optional<std::string> FragmentingLink::take_pack(Frame& chunk, std::vector<Frame>& out) const {
     // Checked whole before any frame is appended: a malformed pack delivers nothing.
-    const std::size_t size = chunk.bytes.size();
+    const std::span<const std::byte> data = chunk.data();
+    const std::size_t size = data.size();
     if (size == chunk_header_size) return "an empty packed chunk";
     std::size_t frames = 0;
     for (std::size_t at = chunk_header_size; at < size; ++frames) {
@@ -319,7 +323,7 @@ std::optional<std::string> FragmentingLink::take_pack(Frame& chunk, std::vector<
         if (size - at < packed_length_size) {
             return where() + " has " + std::to_string(size - at) + " bytes, too few for its length";
         }
-        const std::uint32_t length = read_le32(chunk.bytes.data() + at);
+        const std::uint32_t length = read_le32(data.data() + at);
         at += packed_length_size;
         if (length > size - at) {
             return where() + " announced " + std::to_string(length) + " bytes but only " +
@@ -331,15 +335,14 @@ std::optional<std::string> FragmentingLink::take_pack(Frame& chunk, std::vector<
         }
         at += length;
     }
-    // The frames view the chunk, which they share: no copy, no buffer each. (Moving the
-    // vector into the holder keeps its heap block where it is.)
-    const SharedBytes shared(std::move(chunk.bytes));
-    const std::span<const std::byte> bytes = shared.bytes();
+    // The frames view the chunk, which they share: no copy, no buffer each. (`data` stays
+    // valid: moving the vector into the holder keeps its heap block where it is.)
+    const SharedBytes shared = chunk.shared ? chunk.shared : SharedBytes(std::move(chunk.bytes));
     for (std::size_t at = chunk_header_size; at < size;) {
-        const std::uint32_t length = read_le32(bytes.data() + at);
+        const std::uint32_t length = read_le32(data.data() + at);
         Frame& frame = out.emplace_back();
         frame.shared = shared;
-        frame.view = bytes.subspan(at + packed_length_size, length);
+        frame.view = data.subspan(at + packed_length_size, length);
         frame.priority = chunk.priority;
         at += packed_length_size + length;
     }

@@ -378,10 +378,11 @@ std::optional<ReceiveStatus> StreamLink::extract_frames(std::vector<Frame>& out)
         large_length_ = 0;
         return std::nullopt;  // it was read alone: nothing follows it in in_
     }
-    std::size_t pos = 0;
+    // Where the whole frames in in_ end, and how many there are.
+    std::size_t end = 0, count = 0;
     std::optional<ReceiveStatus> broken;
-    while (in_.size() - pos >= frame_prefix_size) {
-        const std::uint32_t length = read_le32(in_.data() + pos);
+    while (in_.size() - end >= frame_prefix_size) {
+        const std::uint32_t length = read_le32(in_.data() + end);
         if (length > max_frame_size_) {
             // Checked before anything is allocated for it: a hostile length costs nothing.
             broken = failed(peer_ + " announced a frame of " + std::to_string(length) +
@@ -389,23 +390,39 @@ std::optional<ReceiveStatus> StreamLink::extract_frames(std::vector<Frame>& out)
                             " bytes (TransportOptions::max_frame_size)");
             break;
         }
-        const std::size_t frame_size = frame_prefix_size + length;
-        if (in_.size() - pos < frame_size) break;
-
-        const std::byte* begin = in_.data() + pos + frame_prefix_size;
-        Frame frame;
-        frame.bytes = BufferPool::frames().take(length);  // the letter gives it back
-        frame.bytes.assign(begin, begin + length);
-        const std::uint64_t frame_end = in_offset_ + pos + frame_size;
+        if (in_.size() - end < frame_prefix_size + length) break;
+        end += frame_prefix_size + length;
+        ++count;
+    }
+    // Several frames share one copy of the bytes that hold them, one buffer for the read
+    // instead of one each (the letters give it back together); a lone frame gets a buffer
+    // of its own.
+    SharedBytes shared;
+    if (count > 1) {
+        auto bytes = BufferPool::frames().take(end);
+        bytes.assign(in_.data(), in_.data() + end);
+        shared = SharedBytes(std::move(bytes));
+    }
+    for (std::size_t pos = 0; pos < end;) {
+        const std::uint32_t length = read_le32(in_.data() + pos);
+        const std::size_t at = pos + frame_prefix_size;
+        Frame& frame = out.emplace_back();
+        if (shared) {
+            frame.shared = shared;
+            frame.view = shared.bytes().subspan(at, length);
+        } else {
+            frame.bytes = BufferPool::frames().take(length);  // the letter gives it back
+            frame.bytes.assign(in_.data() + at, in_.data() + at + length);
+        }
+        pos = at + length;
+        const std::uint64_t frame_end = in_offset_ + pos;
         while (!in_fds_.empty() && in_fds_.front().last_byte < frame_end) {
             for (auto& fd : in_fds_.front().fds) frame.fds.push_back(std::move(fd));
             in_fds_.pop_front();
         }
-        out.push_back(std::move(frame));
-        pos += frame_size;
     }
-    in_.consume(pos);
-    in_offset_ += pos;
+    in_.consume(end);
+    in_offset_ += end;
     return broken;
 }
 
