@@ -130,7 +130,7 @@ void ActorCell::start() {
 void ActorCell::send(Letter&& letter, Draft* draft) {
     const Route* to = letter.origin ? nullptr : route(letter.recipient);
     if (to && to->cell) {
-        if (draft) letter.body = draft->detach();
+        if (draft) draft->detach(letter.body);
         node.deliver_local(*to->cell, std::move(letter));
     } else if (to) {
         node.send_remote(letter, draft ? *draft : *letter.body, to->peer);

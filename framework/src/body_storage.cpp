@@ -1,7 +1,6 @@
-// The storage of letter bodies. Every letter has one, made by the sending actor or the
-// thread receiving from a link and freed by the worker that handled the letter, so the
-// common sizes go round through pools instead of malloc (and a wire body's frame buffer
-// through BufferPool::frames(), in ~WireBody).
+// The storage of the letter bodies too large to live in their letter (LetterBody). Each is
+// made by the sending actor or the thread receiving from a link and freed by the worker
+// that handled the letter, so the common sizes go round through pools instead of malloc.
 
 #include <courier/framework/letter.hpp>
 

@@ -382,7 +382,7 @@ void NodeCore::post(Letter&& letter, Draft* draft) {
         return;
     }
     if (auto box = find_local(letter.recipient)) {
-        if (draft) letter.body = draft->detach();
+        if (draft) draft->detach(letter.body);
         deliver_local(*box, std::move(letter));
         return;
     }
@@ -810,17 +810,15 @@ void NodeCore::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
         deliver_outbox(*peer);
         peer->outbox_box = peer->last.box;
     }
-    auto body = std::make_unique<WireBody>(std::move(frame), view->payload);
-    // Built where it waits for delivery: no letter is moved on the way. (The header's
-    // names view the frame, which the body now holds: its heap buffer did not move.)
+    // Built where it waits for delivery: no letter is moved on the way.
     Letter& letter = peer->outbox.emplace_back();
     try {
-        address_from(letter, header, peer);
+        address_from(letter, header, peer);  // its names view the frame: before the body
     } catch (...) {
         peer->outbox.pop_back();  // a half-addressed letter is never delivered
         throw;
     }
-    letter.body = std::move(body);
+    letter.body.emplace<WireBody>(std::move(frame), view->payload);
     if (peer->outbox.size() == batch) deliver_outbox(*peer);
 }
 

@@ -83,7 +83,7 @@ courier::Letter wire_letter(const std::string& to, const fdtest::WriteInto& mess
     courier::Letter letter;
     letter.type = courier::type_id_of<fdtest::WriteInto>();
     letter.recipient = to;
-    letter.body = std::make_unique<courier::WireBody>(std::move(arrived), view->payload);
+    letter.body.emplace<courier::WireBody>(std::move(arrived), view->payload);
     return letter;
 }
 

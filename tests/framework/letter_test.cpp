@@ -9,9 +9,12 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 namespace lettertest {
 struct Note {
@@ -20,6 +23,18 @@ struct Note {
     template <class A>
     void serialize(A& a) {
         a(text, numbers);
+    }
+};
+/// A message whose move may throw: it cannot be moved by a letter's noexcept move.
+struct Fragile {
+    std::string text;
+    Fragile() = default;
+    explicit Fragile(std::string t) : text(std::move(t)) {}
+    Fragile(const Fragile&) = default;
+    Fragile(Fragile&& other) noexcept(false) : text(std::move(other.text)) {}
+    template <class A>
+    void serialize(A& a) {
+        a(text);
     }
 };
 struct Big {
@@ -32,8 +47,10 @@ struct Big {
 }  // namespace lettertest
 COURIER_MESSAGE(lettertest::Note, "courier.test.letter.Note");
 COURIER_MESSAGE(lettertest::Big, "courier.test.letter.Big");
+COURIER_MESSAGE(lettertest::Fragile, "courier.test.letter.Fragile");
 
 using lettertest::Big;
+using lettertest::Fragile;
 using lettertest::Note;
 
 TEST_CASE("a draft encodes its message as the letter's own body would, and detach moves it",
@@ -48,11 +65,71 @@ TEST_CASE("a draft encodes its message as the letter's own body would, and detac
     CHECK(drafted == owned);
     CHECK(fds.empty());
 
-    auto body = draft.detach();
+    courier::LetterBody body;
+    draft.detach(body);
     REQUIRE(body->is_local());
     CHECK(static_cast<courier::LocalBody<Note>&>(*body).value.text ==
           "a text longer than the small-string buffer");
     CHECK(note.text.empty());  // moved, not copied
+}
+
+namespace {
+
+/// True when `body` lies within `letter`'s own bytes.
+bool inside(const courier::Letter& letter, const courier::Body* body) {
+    const auto* begin = reinterpret_cast<const std::byte*>(&letter);
+    const auto* at = reinterpret_cast<const std::byte*>(body);
+    return std::less_equal<>()(begin, at) && std::less<>()(at, begin + sizeof(letter));
+}
+
+}  // namespace
+
+TEST_CASE("a small body lives in its letter and moves with it, a large one stays where it is",
+          "[framework][letter]") {
+    // A body from a link, with a descriptor: moved twice, it still holds both.
+    int ends[2];
+    REQUIRE(::pipe(ends) == 0);
+    courier::Fd read_end(ends[0]);
+    courier::Frame frame;
+    frame.bytes.assign(32, std::byte{7});
+    frame.fds.emplace_back(ends[1]);
+    const std::byte* bytes = frame.bytes.data();
+    courier::Letter wire;
+    wire.body.emplace<courier::WireBody>(std::move(frame),
+                                         std::span<const std::byte>(bytes + 8, 24));
+    CHECK(inside(wire, wire.body.get()));
+    courier::Letter moved(std::move(wire));
+    courier::Letter again;
+    again = std::move(moved);
+    CHECK_FALSE(wire.body);
+    CHECK_FALSE(moved.body);
+    REQUIRE(inside(again, again.body.get()));
+    auto& body = static_cast<courier::WireBody&>(*again.body);
+    CHECK(body.payload().data() == bytes + 8);  // the frame's buffer did not move
+    REQUIRE(body.fds().size() == 1);
+    CHECK(::write(body.fds()[0].get(), "x", 1) == 1);  // the descriptor is still open
+    again.body.reset();
+    char c;
+    CHECK(::read(read_end.get(), &c, 1) == 1);
+    CHECK(::read(read_end.get(), &c, 1) == 0);  // and closed with the body: end of file
+
+    // A small local message lives in the letter; a large one, or one whose move may throw
+    // (a letter moves without throwing), lives in a block of its own that the letter's
+    // move hands over.
+    auto small =
+        courier::make_letter(Note{"a text longer than the small-string buffer", {4}}, "from", "to");
+    CHECK(inside(small, small.body.get()));
+    auto small_moved = std::move(small);
+    CHECK(static_cast<courier::LocalBody<Note>&>(*small_moved.body).value.text ==
+          "a text longer than the small-string buffer");
+    auto big = courier::make_letter(Big{}, "from", "to");
+    auto fragile = courier::make_letter(Fragile{"f"}, "from", "to");
+    const courier::Body* big_body = big.body.get();
+    CHECK_FALSE(inside(big, big_body));
+    CHECK_FALSE(inside(fragile, fragile.body.get()));
+    auto big_moved = std::move(big);
+    CHECK(big_moved.body.get() == big_body);
+    CHECK(static_cast<courier::LocalBody<Fragile>&>(*fragile.body).value.text == "f");
 }
 
 TEST_CASE("a letter from a link gives its frame's memory back when it dies",
@@ -66,7 +143,7 @@ TEST_CASE("a letter from a link gives its frame's memory back when it dies",
     {
         courier::Letter letter;
         const auto payload = std::span<const std::byte>(frame.bytes).subspan(10, 20);
-        letter.body = std::make_unique<courier::WireBody>(std::move(frame), payload);
+        letter.body.emplace<courier::WireBody>(std::move(frame), payload);
     }
     CHECK(pool.take().data() == memory);  // from this thread's own spares, newest first
 }
@@ -87,7 +164,7 @@ TEST_CASE("letters from one packed chunk share it, and the last one gives it bac
         frame.view = shared.bytes().subspan(100 * i, 100);
         CHECK(frame.data().data() == memory + 100 * i);  // a view, not a copy
         const auto payload = frame.data().subspan(10);
-        letters[i].body = std::make_unique<courier::WireBody>(std::move(frame), payload);
+        letters[i].body.emplace<courier::WireBody>(std::move(frame), payload);
     }
     CHECK(shared.use_count() == 4);
     auto& last = static_cast<courier::WireBody&>(*letters[2].body);

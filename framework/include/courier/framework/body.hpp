@@ -1,0 +1,176 @@
+#pragma once
+/// @file
+/// The content of a letter: the C++ object of a message sent inside the process, or the
+/// frame of one that came over a link. A letter carries its body in itself when it fits
+/// (every body from a link, and most messages sent in the process), so handing a letter
+/// from one thread to another hands no separate block of memory along with it.
+
+#include <courier/fd.hpp>
+#include <courier/serialization/codec.hpp>
+#include <courier/serialization/message_type.hpp>
+#include <courier/transports/buffer_pool.hpp>
+#include <courier/transports/frame.hpp>
+
+#include <cstddef>
+#include <new>
+#include <span>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace courier {
+
+/// The content of a letter: a local object or bytes from a link.
+class Body {
+  public:
+    virtual ~Body() = default;
+    /// A body too large to live in its letter comes from pools of blocks of a few sizes
+    /// (body_storage.cpp) rather than from malloc: it is made on one thread and freed on
+    /// another, and malloc is slow at that.
+    static void* operator new(std::size_t size);
+    static void operator delete(void* storage, std::size_t size) noexcept;
+    /// True when the body holds the C++ object of the letter's type (sent in-process).
+    virtual bool is_local() const noexcept = 0;
+    /// Appends the Cereal payload, for a letter that must leave the process, and the
+    /// descriptors to send with it to `fds` (borrowed: the body owns them until sent).
+    virtual void encode(std::vector<std::byte>& out, std::vector<int>& fds) const = 0;
+    /// Moves this body to `storage` and destroys it here; returns the moved body. Only for
+    /// a body that lives in its letter (LetterBody::fits), when the letter moves.
+    virtual Body* relocate(void* storage) noexcept = 0;
+
+  protected:
+    /// relocate() for a body of type B.
+    template <class B>
+    static Body* move_to(B& body, void* storage) noexcept {
+        Body* moved = ::new (storage) B(std::move(body));
+        body.~B();
+        return moved;
+    }
+};
+
+template <Message T>
+class LocalBody final : public Body {
+  public:
+    explicit LocalBody(T v) : value(std::move(v)) {}
+    bool is_local() const noexcept override { return true; }
+    void encode(std::vector<std::byte>& out, std::vector<int>& fds) const override {
+        encode_payload(value, out, fds);
+    }
+    Body* relocate(void* storage) noexcept override {
+        if constexpr (std::is_nothrow_move_constructible_v<T>)
+            return move_to(*this, storage);
+        else
+            std::terminate();  // never: LetterBody keeps such a body out of the letter
+    }
+    T value;
+};
+
+/// The payload of a letter that arrived over a link: the frame's bytes (a buffer of its
+/// own, or its share of a packed chunk), where in them the payload lies, and the
+/// descriptors that came with it, until a handler decodes them.
+///
+/// Nothing of it is allocated per letter in steady state: it lives in its letter, and the
+/// frame's buffer goes back to BufferPool::frames() when the body dies (or the chunk's,
+/// with its last frame).
+class WireBody final : public Body {
+  public:
+    /// Takes `frame`'s bytes and descriptors; `payload` lies within its bytes.
+    WireBody(Frame&& frame, std::span<const std::byte> payload) noexcept
+        : bytes_(std::move(frame.bytes)),
+          shared_(std::move(frame.shared)),
+          payload_(payload),  // still valid: moving a vector keeps its heap block
+          fds_(std::move(frame.fds)) {}
+    WireBody(WireBody&&) noexcept = default;  // the payload stays where it is, on the heap
+    ~WireBody() override {
+        if (bytes_.capacity() != 0) BufferPool::frames().give(std::move(bytes_));
+    }
+
+    bool is_local() const noexcept override { return false; }
+    /// Forwards the payload as it came; its descriptor indexes stay valid because the
+    /// descriptors go in the same order.
+    void encode(std::vector<std::byte>& out, std::vector<int>& fds) const override {
+        out.insert(out.end(), payload_.begin(), payload_.end());
+        for (const auto& fd : fds_) fds.push_back(fd.get());
+    }
+    Body* relocate(void* storage) noexcept override { return move_to(*this, storage); }
+    std::span<const std::byte> payload() const noexcept { return payload_; }
+    /// The frame's descriptors; decoding takes those the payload names, the rest close
+    /// with the body.
+    std::span<Fd> fds() noexcept { return fds_; }
+
+  private:
+    std::vector<std::byte> bytes_;
+    SharedBytes shared_;
+    std::span<const std::byte> payload_;
+    std::vector<Fd> fds_;
+};
+
+/// A letter's body, owned: in the letter's own storage when it fits, else in a pooled
+/// block. Moving the letter moves a body that lives in it (Body::relocate).
+class LetterBody {
+  public:
+    /// Room in the letter: a WireBody's size, and a LocalBody of a message of 72 bytes.
+    static constexpr std::size_t room = sizeof(WireBody);
+    /// Whether a body of type B lives in its letter.
+    template <class B>
+    static constexpr bool fits =
+        sizeof(B) <= room &&
+        alignof(B) <= alignof(std::max_align_t) && std::is_nothrow_move_constructible_v<B>;
+
+    LetterBody() noexcept = default;
+    LetterBody(LetterBody&& other) noexcept { take(other); }
+    LetterBody& operator=(LetterBody&& other) noexcept {
+        if (this != &other) {
+            reset();
+            take(other);
+        }
+        return *this;
+    }
+    ~LetterBody() { reset(); }
+
+    /// Makes the body, a B built from `args`, in place of the one held (if any).
+    template <class B, class... Args>
+    B& emplace(Args&&... args) {
+        reset();
+        B* made;
+        if constexpr (fits<B>) {
+            made = ::new (static_cast<void*>(storage_)) B(std::forward<Args>(args)...);
+            in_place_ = true;
+        } else {
+            made = new B(std::forward<Args>(args)...);
+        }
+        body_ = made;
+        return *made;
+    }
+    /// Destroys the body; empty afterwards.
+    void reset() noexcept {
+        if (!body_) return;
+        if (in_place_)
+            body_->~Body();
+        else
+            delete body_;
+        body_ = nullptr;
+        in_place_ = false;
+    }
+
+    Body* get() const noexcept { return body_; }
+    Body& operator*() const noexcept { return *body_; }
+    Body* operator->() const noexcept { return body_; }
+    explicit operator bool() const noexcept { return body_ != nullptr; }
+
+  private:
+    void take(LetterBody& other) noexcept {
+        if (other.in_place_)
+            body_ = other.body_->relocate(storage_);
+        else
+            body_ = other.body_;
+        in_place_ = std::exchange(other.in_place_, false);
+        other.body_ = nullptr;
+    }
+
+    alignas(std::max_align_t) std::byte storage_[room];
+    Body* body_ = nullptr;
+    bool in_place_ = false;  ///< body_ lives in storage_
+};
+
+}  // namespace courier
