@@ -12,6 +12,7 @@
 #include <courier/transports/frame.hpp>
 
 #include <cstddef>
+#include <exception>
 #include <new>
 #include <span>
 #include <type_traits>
