@@ -1,5 +1,7 @@
 #include <courier/serialization/envelope.hpp>
 
+#include <courier/little_endian.hpp>
+
 #include <bit>
 #include <cstdio>
 #include <cstring>
@@ -21,29 +23,6 @@ constexpr std::size_t off_sender_len = 24;
 constexpr std::size_t off_recipient_len = 26;
 constexpr std::size_t off_payload_len = 28;
 static_assert(off_payload_len + 4 == envelope_header_size);
-
-// One load or store where the host is little-endian, as the wire is.
-template <class U>
-void put_le(std::byte* at, U value) {
-    if constexpr (std::endian::native == std::endian::little) {
-        std::memcpy(at, &value, sizeof value);
-    } else {
-        for (std::size_t i = 0; i < sizeof(U); ++i)
-            at[i] = static_cast<std::byte>((value >> (8 * i)) & 0xff);
-    }
-}
-
-template <class U>
-U get_le(const std::byte* at) {
-    U value = 0;
-    if constexpr (std::endian::native == std::endian::little) {
-        std::memcpy(&value, at, sizeof value);
-    } else {
-        for (std::size_t i = 0; i < sizeof(U); ++i)
-            value = static_cast<U>(value | (static_cast<U>(at[i]) << (8 * i)));
-    }
-    return value;
-}
 
 /// True when each of the 8 bytes of `word` is in 0x21..0x7e: names are checked a word at a
 /// time, as every envelope sent and received checks two. The lowest byte below 0x21
@@ -113,12 +92,12 @@ void encode_envelope_header(const EnvelopeHeader& header, std::size_t payload_si
     at[off_flags] = std::byte{header.flags};
     at[off_priority] = std::byte{header.priority};
     at[off_reserved] = std::byte{0};
-    put_le<std::uint64_t>(at + off_type, header.type);
-    put_le<std::uint64_t>(at + off_correlation, header.correlation);
-    put_le<std::uint16_t>(at + off_sender_len, static_cast<std::uint16_t>(header.sender.size()));
-    put_le<std::uint16_t>(at + off_recipient_len,
-                          static_cast<std::uint16_t>(header.recipient.size()));
-    put_le<std::uint32_t>(at + off_payload_len, static_cast<std::uint32_t>(payload_size));
+    store_le<std::uint64_t>(at + off_type, header.type);
+    store_le<std::uint64_t>(at + off_correlation, header.correlation);
+    store_le<std::uint16_t>(at + off_sender_len, static_cast<std::uint16_t>(header.sender.size()));
+    store_le<std::uint16_t>(at + off_recipient_len,
+                            static_cast<std::uint16_t>(header.recipient.size()));
+    store_le<std::uint32_t>(at + off_payload_len, static_cast<std::uint32_t>(payload_size));
     std::byte* names = at + envelope_header_size;
     // An anonymous sender is an empty view whose data() may be null: memcpy must not see it.
     if (!header.sender.empty()) std::memcpy(names, header.sender.data(), header.sender.size());
@@ -128,7 +107,8 @@ void encode_envelope_header(const EnvelopeHeader& header, std::size_t payload_si
 void patch_payload_length(std::span<std::byte> frame, std::size_t payload_size) {
     if (frame.size() < envelope_header_size || payload_size > UINT32_MAX)
         throw std::invalid_argument("cannot patch the payload length of this frame");
-    put_le<std::uint32_t>(frame.data() + off_payload_len, static_cast<std::uint32_t>(payload_size));
+    store_le<std::uint32_t>(frame.data() + off_payload_len,
+                            static_cast<std::uint32_t>(payload_size));
 }
 
 Expected<EnvelopeView, DecodeError> decode_envelope(std::span<const std::byte> frame,
@@ -153,9 +133,9 @@ Expected<EnvelopeView, DecodeError> decode_envelope(std::span<const std::byte> f
     if ((flags & envelope_flags::known) == envelope_flags::known)
         return fail(Code::bad_flags, "an envelope cannot be both request and reply");
 
-    auto sender_len = get_le<std::uint16_t>(at + off_sender_len);
-    auto recipient_len = get_le<std::uint16_t>(at + off_recipient_len);
-    auto payload_len = get_le<std::uint32_t>(at + off_payload_len);
+    auto sender_len = load_le<std::uint16_t>(at + off_sender_len);
+    auto recipient_len = load_le<std::uint16_t>(at + off_recipient_len);
+    auto payload_len = load_le<std::uint32_t>(at + off_payload_len);
     std::size_t expected =
         envelope_header_size + std::size_t{sender_len} + recipient_len + std::size_t{payload_len};
     if (frame.size() < expected)
@@ -169,8 +149,8 @@ Expected<EnvelopeView, DecodeError> decode_envelope(std::span<const std::byte> f
     EnvelopeView view;
     view.header.flags = flags;
     view.header.priority = static_cast<std::uint8_t>(at[off_priority]);
-    view.header.type = get_le<std::uint64_t>(at + off_type);
-    view.header.correlation = get_le<std::uint64_t>(at + off_correlation);
+    view.header.type = load_le<std::uint64_t>(at + off_type);
+    view.header.correlation = load_le<std::uint64_t>(at + off_correlation);
     const char* names = reinterpret_cast<const char*>(at + envelope_header_size);
     view.header.sender = std::string_view(names, sender_len);
     view.header.recipient = std::string_view(names + sender_len, recipient_len);

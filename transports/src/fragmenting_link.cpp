@@ -1,5 +1,6 @@
 #include "src/fragmenting_link.hpp"
 
+#include <courier/little_endian.hpp>
 #include <courier/transports/buffer_pool.hpp>
 
 #include <algorithm>
@@ -12,26 +13,6 @@
 namespace courier::detail {
 
 namespace {
-
-void write_le64(std::byte* p, std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) p[i] = std::byte((v >> (8 * i)) & 0xffU);
-}
-
-void write_le32(std::byte* p, std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) p[i] = std::byte((v >> (8 * i)) & 0xffU);
-}
-
-std::uint32_t read_le32(const std::byte* p) {
-    std::uint32_t v = 0;
-    for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<std::uint32_t>(p[i]);
-    return v;
-}
-
-std::uint64_t read_le64(const std::byte* p) {
-    std::uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<std::uint64_t>(p[i]);
-    return v;
-}
 
 /// A whole frame in one chunk of at least this many bytes is shared rather than moved down
 /// by the chunk's header byte: a holder costs less than moving a kilobyte.
@@ -104,7 +85,7 @@ void FragmentingLink::send(std::span<const std::byte> bytes, std::span<const int
                 const std::size_t n = std::min(limit_ - header_size, bytes.size() - sent);
                 const bool last = sent + n == bytes.size();
                 header[0] = std::byte((first ? chunk_first : 0U) | (last ? chunk_last : 0U));
-                if (first) write_le64(header.data() + 1, bytes.size());
+                if (first) store_le<std::uint64_t>(header.data() + 1, bytes.size());
                 const std::array<std::span<const std::byte>, 2> parts{
                     std::span<const std::byte>(header).first(header_size), bytes.subspan(sent, n)};
                 // Every chunk but the last may wait in the inner link's buffer.
@@ -137,14 +118,14 @@ void FragmentingLink::add_to_pack(std::span<const std::byte> bytes, std::uint8_t
     }
     const std::size_t at = pack_.size();
     pack_.resize(at + packed_length_size + bytes.size());
-    write_le32(pack_.data() + at, static_cast<std::uint32_t>(bytes.size()));
+    store_le(pack_.data() + at, static_cast<std::uint32_t>(bytes.size()));
     if (!bytes.empty())
         std::memcpy(pack_.data() + at + packed_length_size, bytes.data(), bytes.size());
 }
 
 void FragmentingLink::send_pack(bool more) {
     try {
-        const std::size_t first_length = read_le32(pack_.data() + chunk_header_size);
+        const std::size_t first_length = load_le<std::uint32_t>(pack_.data() + chunk_header_size);
         if (pack_.size() == chunk_header_size + packed_length_size + first_length) {
             // A pack of one frame (a lone reply, say) goes as the whole frame it is: the
             // receiver then takes it without sharing a chunk.
@@ -242,7 +223,7 @@ std::optional<std::string> FragmentingLink::take_chunk(Frame& chunk, std::vector
             return "a first chunk of " + std::to_string(data.size()) +
                    " bytes, too short for its header and data";
         }
-        const std::uint64_t total = read_le64(data.data() + 1);
+        const std::uint64_t total = load_le<std::uint64_t>(data.data() + 1);
         const std::size_t payload = data.size() - first_chunk_header_size;
         // Checked before anything is allocated for it: a hostile length costs nothing.
         if (total > max_frame_size_) {
@@ -323,7 +304,7 @@ std::optional<std::string> FragmentingLink::take_pack(Frame& chunk, std::vector<
         if (size - at < packed_length_size) {
             return where() + " has " + std::to_string(size - at) + " bytes, too few for its length";
         }
-        const std::uint32_t length = read_le32(data.data() + at);
+        const std::uint32_t length = load_le<std::uint32_t>(data.data() + at);
         at += packed_length_size;
         if (length > size - at) {
             return where() + " announced " + std::to_string(length) + " bytes but only " +
@@ -339,7 +320,7 @@ std::optional<std::string> FragmentingLink::take_pack(Frame& chunk, std::vector<
     // valid: moving the vector into the holder keeps its heap block where it is.)
     const SharedBytes shared = chunk.shared ? chunk.shared : SharedBytes(std::move(chunk.bytes));
     for (std::size_t at = chunk_header_size; at < size;) {
-        const std::uint32_t length = read_le32(data.data() + at);
+        const std::uint32_t length = load_le<std::uint32_t>(data.data() + at);
         Frame& frame = out.emplace_back();
         frame.shared = shared;
         frame.view = data.subspan(at + packed_length_size, length);
