@@ -97,6 +97,11 @@ void encode_envelope_header(const EnvelopeHeader& header, std::size_t payload_si
                                     "'");
     if (!header.sender.empty() && !is_valid_name(header.sender))
         throw std::invalid_argument("invalid sender name '" + std::string(header.sender) + "'");
+    encode_envelope_header(header, payload_size, out, NamesChecked{});
+}
+
+void encode_envelope_header(const EnvelopeHeader& header, std::size_t payload_size,
+                            std::vector<std::byte>& out, NamesChecked) {
     if (payload_size > UINT32_MAX)
         throw std::invalid_argument("payload of " + std::to_string(payload_size) +
                                     " bytes is larger than an envelope can carry");
