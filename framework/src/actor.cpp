@@ -127,29 +127,38 @@ void ActorCell::start() {
     node.scheduler().schedule(shared_from_this());
 }
 
+inline bool ActorCell::usable(const Route& route) const noexcept {
+    return route.cell ? !route.cell->closed.load(std::memory_order_relaxed)
+                      : !route.peer->broken.load(std::memory_order_relaxed) &&
+                            route.generation == node.route_generation();
+}
+
+inline const ActorCell::Route* ActorCell::route(const std::string& name) {
+    if (last_route_ && last_route_->first == name && usable(last_route_->second))
+        return &last_route_->second;
+    return find_route(name);
+}
+
 void ActorCell::send(Letter&& letter, Draft* draft) {
     const Route* to = letter.origin ? nullptr : route(letter.recipient);
     if (to && to->cell) {
         if (draft) draft->detach(letter.body);
         node.deliver_local(*to->cell, std::move(letter));
     } else if (to) {
-        node.send_remote(letter, draft ? *draft : *letter.body, to->peer);
+        // Both names were checked already: the sender is this actor, whose name the node
+        // checked when it adopted it, and a remote route exists only for a name that
+        // NodeCore::post checked before it looked the name up.
+        node.send_remote(letter, draft ? *draft : *letter.body, to->peer,
+                         /*names_checked=*/true);
     } else {
         node.post(std::move(letter), draft);
     }
 }
 
 const ActorCell::Route* ActorCell::find_route(const std::string& name) {
-    auto valid = [this](const Route& route) {
-        return route.cell ? !route.cell->closed.load(std::memory_order_relaxed)
-                          : !route.peer->broken.load(std::memory_order_relaxed) &&
-                                route.generation == node.route_generation();
-    };
-    if (last_route_ && last_route_->first == name && valid(last_route_->second))
-        return &last_route_->second;
     last_route_ = nullptr;
     if (auto it = routes_.find(name); it != routes_.end()) {
-        if (valid(it->second)) {
+        if (usable(it->second)) {
             last_route_ = &*it;
             return &it->second;
         }

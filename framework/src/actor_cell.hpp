@@ -79,15 +79,13 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
         std::shared_ptr<PeerLink> peer;
         std::uint64_t generation = 0;  ///< NodeCore::route_generation() when cached
     };
-    /// The route to `name`, or null when the node must look it up (NodeCore::post). Inline
-    /// for the common case, the actor that the last send went to.
-    const Route* route(const std::string& name) {
-        if (last_route_ && last_route_->second.cell && last_route_->first == name &&
-            !last_route_->second.cell->closed.load(std::memory_order_relaxed))
-            return &last_route_->second;
-        return find_route(name);
-    }
+    /// The route to `name`, or null when the node must look it up (NodeCore::post). The
+    /// route the last send used is checked inline (actor.cpp), local or remote alike.
+    const Route* route(const std::string& name);
     const Route* find_route(const std::string& name);
+    /// False once the route may be wrong: its cell closed, its link broke, or the node's
+    /// routes changed since it was cached.
+    bool usable(const Route& route) const noexcept;
 
     /// A true FIFO across every sending thread (moodycamel's queue orders only per
     /// producer, and an actor's letters come from whichever thread ran its sender), and

@@ -484,8 +484,8 @@ void NodeCore::flush_batch() noexcept {
     if (links.capacity() <= 16) links.swap(this_thread_batch.links);
 }
 
-void NodeCore::send_remote(Letter& letter, const Body& body,
-                           const std::shared_ptr<PeerLink>& peer) {
+void NodeCore::send_remote(Letter& letter, const Body& body, const std::shared_ptr<PeerLink>& peer,
+                           bool names_checked) {
     if (peer->broken) {
         dead_letter(letter, ErrorCode::link_failed,
                     "the link to node '" + peer->node + "' is closed");
@@ -496,7 +496,10 @@ void NodeCore::send_remote(Letter& letter, const Body& body,
     std::vector<int> fds;  // borrowed from the body, which closes them when it goes
     EnvelopeHeader header{letter.flags,       letter.priority, letter.type,
                           letter.correlation, letter.sender,   letter.recipient};
-    encode_envelope_header(header, 0, frame);
+    if (names_checked)
+        encode_envelope_header(header, 0, frame, NamesChecked{});
+    else
+        encode_envelope_header(header, 0, frame);
     std::size_t payload_start = frame.size();
     body.encode(frame, fds);
     patch_payload_length(frame, frame.size() - payload_start);

@@ -90,7 +90,10 @@ class NodeCore final : private IdlePoll {
         return route_generation_.load(std::memory_order_acquire);
     }
     /// Encodes `letter` with `body` (its own or its draft) and sends it over `peer`.
-    void send_remote(Letter& letter, const Body& body, const std::shared_ptr<PeerLink>& peer);
+    /// `names_checked`: the caller knows both names of the letter to be valid (an actor's
+    /// send over a cached route), so the envelope does not check them again.
+    void send_remote(Letter& letter, const Body& body, const std::shared_ptr<PeerLink>& peer,
+                     bool names_checked = false);
     Letter await_reply(Letter request, std::chrono::milliseconds timeout);
     bool wait_for(std::string_view name, std::chrono::milliseconds timeout);
     void watch(const std::string& watcher, std::string_view name);

@@ -2,6 +2,7 @@
 
 #include <courier/little_endian.hpp>
 
+#include <array>
 #include <bit>
 #include <cstdio>
 #include <cstring>
@@ -44,6 +45,11 @@ U load(const char* at) noexcept {
     return value;
 }
 
+void append_name(std::vector<std::byte>& out, std::string_view name) {
+    const auto* bytes = reinterpret_cast<const std::byte*>(name.data());
+    out.insert(out.end(), bytes, bytes + name.size());
+}
+
 Unexpected<DecodeError> fail(DecodeError::Code code, std::string message) {
     return Unexpected{DecodeError{code, std::move(message)}};
 }
@@ -76,6 +82,11 @@ void encode_envelope_header(const EnvelopeHeader& header, std::size_t payload_si
                                     "'");
     if (!header.sender.empty() && !is_valid_name(header.sender))
         throw std::invalid_argument("invalid sender name '" + std::string(header.sender) + "'");
+    encode_envelope_header(header, payload_size, out, NamesChecked{});
+}
+
+void encode_envelope_header(const EnvelopeHeader& header, std::size_t payload_size,
+                            std::vector<std::byte>& out, NamesChecked) {
     if (payload_size > UINT32_MAX)
         throw std::invalid_argument("payload of " + std::to_string(payload_size) +
                                     " bytes is larger than an envelope can carry");
@@ -84,9 +95,10 @@ void encode_envelope_header(const EnvelopeHeader& header, std::size_t payload_si
     if ((header.flags & envelope_flags::known) == envelope_flags::known)
         throw std::invalid_argument("an envelope cannot be both request and reply");
 
-    std::size_t start = out.size();
-    out.resize(start + envelope_header_size + header.sender.size() + header.recipient.size());
-    std::byte* at = out.data() + start;
+    // Built here and appended with the names, not resized into and then written: resize
+    // would zero the bytes first.
+    std::array<std::byte, envelope_header_size> fixed;
+    std::byte* at = fixed.data();
     std::memcpy(at + off_magic, envelope_magic, sizeof envelope_magic);
     at[off_version] = std::byte{envelope_version};
     at[off_flags] = std::byte{header.flags};
@@ -98,10 +110,9 @@ void encode_envelope_header(const EnvelopeHeader& header, std::size_t payload_si
     store_le<std::uint16_t>(at + off_recipient_len,
                             static_cast<std::uint16_t>(header.recipient.size()));
     store_le<std::uint32_t>(at + off_payload_len, static_cast<std::uint32_t>(payload_size));
-    std::byte* names = at + envelope_header_size;
-    // An anonymous sender is an empty view whose data() may be null: memcpy must not see it.
-    if (!header.sender.empty()) std::memcpy(names, header.sender.data(), header.sender.size());
-    std::memcpy(names + header.sender.size(), header.recipient.data(), header.recipient.size());
+    out.insert(out.end(), fixed.begin(), fixed.end());
+    append_name(out, header.sender);
+    append_name(out, header.recipient);
 }
 
 void patch_payload_length(std::span<std::byte> frame, std::size_t payload_size) {

@@ -10,18 +10,51 @@ namespace courier {
 // ---- Output ----------------------------------------------------------------------------
 
 PayloadOutputArchive::PayloadOutputArchive(std::vector<std::byte>& out, std::vector<int>& fds)
-    : cereal::OutputArchive<PayloadOutputArchive, cereal::AllowEmptyClassElision>(this),
-      out_(out),
-      fds_(fds) {
+    : Base(this) {
+    restart(out, fds);
+}
+
+void PayloadOutputArchive::restart(std::vector<std::byte>& out, std::vector<int>& fds) {
+    out_ = &out;
+    fds_ = &fds;
     const std::uint8_t little_endian = 1;
     write_raw(&little_endian, 1);
 }
 
 std::uint32_t PayloadOutputArchive::add_fd(int fd) {
-    if (fds_.size() >= no_fd_index)
+    if (fds_->size() >= no_fd_index)
         throw cereal::Exception("a payload cannot carry more than 2^32 - 1 descriptors");
-    fds_.push_back(fd);
-    return static_cast<std::uint32_t>(fds_.size() - 1);
+    fds_->push_back(fd);
+    return static_cast<std::uint32_t>(fds_->size() - 1);
+}
+
+namespace {
+struct ThreadArchive {
+    std::optional<PayloadOutputArchive> archive;
+    bool lent = false;
+};
+thread_local ThreadArchive this_thread_archive;
+}  // namespace
+
+detail::LentOutputArchive::LentOutputArchive(std::vector<std::byte>& out, std::vector<int>& fds) {
+    auto& slot = this_thread_archive;
+    if (slot.lent) {
+        archive_ = &own_.emplace(out, fds);
+        return;
+    }
+    if (slot.archive)
+        slot.archive->restart(out, fds);
+    else
+        slot.archive.emplace(out, fds);
+    slot.lent = lent_ = true;
+    archive_ = &*slot.archive;
+}
+
+detail::LentOutputArchive::~LentOutputArchive() {
+    if (!lent_) return;
+    auto& slot = this_thread_archive;
+    if (!finished_ || !archive_->reusable()) slot.archive.reset();
+    slot.lent = false;
 }
 
 void CEREAL_SAVE_FUNCTION_NAME(PayloadOutputArchive& archive, const Fd& fd) {

@@ -217,6 +217,24 @@ TEST_CASE("encoding refuses invalid names", "[serialization][envelope]") {
     CHECK(out.empty());
 }
 
+TEST_CASE("an encoder that checked the names itself gets the same bytes, other checks kept",
+          "[serialization][envelope]") {
+    std::vector<std::byte> checked, trusted;
+    encode_envelope_header(sample_header(), 4, checked);
+    encode_envelope_header(sample_header(), 4, trusted, courier::NamesChecked{});
+    CHECK(trusted == checked);
+
+    std::vector<std::byte> out;
+    auto header = sample_header();
+    header.flags = flags::request | flags::reply;
+    CHECK_THROWS_AS(encode_envelope_header(header, 0, out, courier::NamesChecked{}),
+                    std::invalid_argument);
+    CHECK_THROWS_AS(
+        encode_envelope_header(sample_header(), std::size_t{1} << 32, out, courier::NamesChecked{}),
+        std::invalid_argument);
+    CHECK(out.empty());
+}
+
 TEST_CASE("encoding refuses reserved flags and request with reply", "[serialization][envelope]") {
     std::vector<std::byte> out;
     auto header = sample_header();

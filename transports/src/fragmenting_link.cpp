@@ -116,11 +116,11 @@ void FragmentingLink::add_to_pack(std::span<const std::byte> bytes, std::uint8_t
         pack_.push_back(std::byte{chunk_packed});
         pack_priority_ = priority;
     }
-    const std::size_t at = pack_.size();
-    pack_.resize(at + packed_length_size + bytes.size());
-    store_le(pack_.data() + at, static_cast<std::uint32_t>(bytes.size()));
-    if (!bytes.empty())
-        std::memcpy(pack_.data() + at + packed_length_size, bytes.data(), bytes.size());
+    // Appended, not resized and then written: resize would zero the bytes first.
+    std::array<std::byte, packed_length_size> length;
+    store_le(length.data(), static_cast<std::uint32_t>(bytes.size()));
+    pack_.insert(pack_.end(), length.begin(), length.end());
+    pack_.insert(pack_.end(), bytes.begin(), bytes.end());
 }
 
 void FragmentingLink::send_pack(bool more) {

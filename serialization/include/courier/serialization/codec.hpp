@@ -29,8 +29,9 @@ namespace courier {
 /// to `fds`. The descriptors are borrowed: `value` owns them until the frame is sent.
 template <class T>
 void encode_payload(const T& value, std::vector<std::byte>& out, std::vector<int>& fds) {
-    PayloadOutputArchive archive(out, fds);
-    archive(value);
+    detail::LentOutputArchive archive(out, fds);  // this thread's, reused (payload_archive.hpp)
+    (*archive)(value);
+    archive.finished();
 }
 
 /// Appends the Cereal encoding of a value that holds no descriptor. Throws

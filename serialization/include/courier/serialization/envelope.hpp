@@ -72,6 +72,16 @@ bool is_valid_name(std::string_view name) noexcept;
 void encode_envelope_header(const EnvelopeHeader& header, std::size_t payload_size,
                             std::vector<std::byte>& out);
 
+/// Says that the caller has checked both names of a header with is_valid_name already.
+struct NamesChecked {};
+
+/// The same, for a caller that checked the names itself, once, where it learned them
+/// (the node: an actor's name when it adopts it, a recipient before it looks it up), so
+/// that a stream of sends does not check the same names again for every envelope. The
+/// rest is checked as above.
+void encode_envelope_header(const EnvelopeHeader& header, std::size_t payload_size,
+                            std::vector<std::byte>& out, NamesChecked);
+
 /// Rewrites the payload length of an envelope encoded at the start of `frame`, for
 /// encoders that serialize the payload after the header without knowing its size first.
 void patch_payload_length(std::span<std::byte> frame, std::size_t payload_size);
