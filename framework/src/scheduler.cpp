@@ -3,6 +3,8 @@
 #include <courier/spin_lock.hpp>
 #include "actor_cell.hpp"
 
+#include <pthread.h>
+
 namespace courier::detail {
 
 namespace {
@@ -81,6 +83,7 @@ bool Scheduler::idle(std::shared_ptr<ActorCell>& cell) {
 }
 
 void Scheduler::work() {
+    pthread_setname_np(pthread_self(), "courier-worker");  // for top -H, perf, gdb
     for (;;) {
         std::shared_ptr<ActorCell> cell;
         // Spin, then sleep (the queue's own wait spins a little more before it blocks).
