@@ -16,6 +16,10 @@ void Actor::post(Letter&& letter, detail::Draft* draft) {
     cell_->send(std::move(letter), draft);
 }
 
+void Actor::post(const EnvelopeHeader& header, detail::Draft& draft) {
+    cell_->send(header, draft);
+}
+
 void Actor::watch(std::string_view name) {
     node_->core_->watch(name_, name);
 }
@@ -133,10 +137,33 @@ inline bool ActorCell::usable(const Route& route) const noexcept {
                             route.generation == node.route_generation();
 }
 
-inline const ActorCell::Route* ActorCell::route(const std::string& name) {
+inline const ActorCell::Route* ActorCell::route(std::string_view name) {
     if (last_route_ && last_route_->first == name && usable(last_route_->second))
         return &last_route_->second;
     return find_route(name);
+}
+
+void ActorCell::deliver(const EnvelopeHeader& header, Draft& draft) {
+    const bool woke = mailbox_.push_built([&](Letter& letter) {
+        address(letter, header);
+        draft.detach(letter.body);
+    });
+    if (woke) woken();
+}
+
+void ActorCell::send(const EnvelopeHeader& header, Draft& draft) {
+    const Route* to = route(header.recipient);
+    if (to && to->cell) {
+        node.deliver_local(*to->cell, header, draft);
+        return;
+    }
+    Letter letter;
+    address(letter, header);
+    if (to) {
+        node.send_remote(letter, draft, to->peer, /*names_checked=*/true);  // as below
+    } else {
+        node.post(std::move(letter), &draft);
+    }
 }
 
 void ActorCell::send(Letter&& letter, Draft* draft) {
@@ -155,8 +182,9 @@ void ActorCell::send(Letter&& letter, Draft* draft) {
     }
 }
 
-const ActorCell::Route* ActorCell::find_route(const std::string& name) {
+const ActorCell::Route* ActorCell::find_route(std::string_view name_view) {
     last_route_ = nullptr;
+    const std::string name(name_view);
     if (auto it = routes_.find(name); it != routes_.end()) {
         if (usable(it->second)) {
             last_route_ = &*it;

@@ -48,9 +48,15 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     /// One lock and at most one wake-up for the batch (letters a link brought in one
     /// receive).
     void deliver_all(std::vector<Letter>& letters) override;
+    /// As deliver, the letter built in the mailbox from `header` and `draft`'s message.
+    void deliver(const EnvelopeHeader& header, Draft& draft);
     /// Routes a letter its actor sends (`draft`: its body, if `letter.body` is null).
     /// Called only from the actor's own turn.
     void send(Letter&& letter, Draft* draft);
+    /// Routes a message its actor sends, addressed by `header`: to an actor of this
+    /// process, the letter is built straight in the recipient's mailbox (no letter on the
+    /// sender's stack to build and then move). Called only from the actor's own turn.
+    void send(const EnvelopeHeader& header, Draft& draft);
     /// Runs up to a turn of letters on the calling worker. True when letters remain: the
     /// caller still holds the cell and runs it again or queues it; false when it went to
     /// sleep (or stopped).
@@ -81,8 +87,8 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     };
     /// The route to `name`, or null when the node must look it up (NodeCore::post). The
     /// route the last send used is checked inline (actor.cpp), local or remote alike.
-    const Route* route(const std::string& name);
-    const Route* find_route(const std::string& name);
+    const Route* route(std::string_view name);
+    const Route* find_route(std::string_view name);
     /// False once the route may be wrong: its cell closed, its link broke, or the node's
     /// routes changed since it was cached.
     bool usable(const Route& route) const noexcept;

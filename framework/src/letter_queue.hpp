@@ -42,6 +42,25 @@ class LetterQueue {
         append(std::move(letter));
         return wake();
     }
+    /// Builds a letter in its slot with `fill(Letter&)` (given a fresh letter) and appends
+    /// it, so that no letter is moved; as push. `fill` runs under the senders' lock. If it
+    /// throws, nothing is appended and the exception goes to the caller.
+    template <class Fill>
+    bool push_built(Fill&& fill) {
+        std::lock_guard lock(senders_.lock);
+        if (senders_.count == segment_letters) add_segment();
+        Slot& slot = senders_.tail->slots[senders_.count];
+        Letter* letter = ::new (static_cast<void*>(slot.storage)) Letter();
+        try {
+            fill(*letter);
+        } catch (...) {
+            std::destroy_at(letter);
+            throw;
+        }
+        ++senders_.count;
+        slot.ready.store(true, std::memory_order_release);
+        return wake();
+    }
     /// Appends every letter of `letters`, in order, under one lock; as push (none: false).
     /// If a new segment cannot be allocated, the letters appended so far stay queued (an
     /// asleep queue stays asleep until the next push) and bad_alloc goes to the caller.

@@ -369,6 +369,11 @@ std::shared_ptr<ActorCell> NodeCore::find_cell(const std::string& name) {
 
 // ---- Routing ---------------------------------------------------------------------------
 
+void NodeCore::deliver_local(ActorCell& cell, const EnvelopeHeader& header, Draft& draft) {
+    stats_.delivered_local.fetch_add(1, std::memory_order_relaxed);
+    cell.deliver(header, draft);
+}
+
 void NodeCore::post(Letter&& letter, Draft* draft) {
     const Body* body = draft ? draft : letter.body.get();
     if (letter.origin) {  // an answer goes back over the link its request came on
@@ -753,12 +758,7 @@ namespace {
 /// Sets a letter's envelope fields from a frame's header.
 void address_from(Letter& letter, const EnvelopeHeader& header,
                   const std::shared_ptr<PeerLink>& peer) {
-    letter.type = header.type;
-    letter.flags = header.flags;
-    letter.priority = header.priority;
-    letter.correlation = header.correlation;
-    letter.sender.append(header.sender);  // fresh: append skips assign's overlap checks
-    letter.recipient.append(header.recipient);
+    address(letter, header);
     letter.origin = peer;
 }
 

@@ -81,6 +81,8 @@ class NodeCore final : private IdlePoll {
         stats_.delivered_local.fetch_add(1, std::memory_order_relaxed);
         box.deliver(std::move(letter));
     }
+    /// As above, the letter built in the mailbox from `header` and `draft`.
+    void deliver_local(ActorCell& cell, const EnvelopeHeader& header, Draft& draft);
     /// The cell of the actor named `name` in this node, or null.
     std::shared_ptr<ActorCell> find_cell(const std::string& name);
     /// The open link to the node that has `name`, if a send found it already, else null.

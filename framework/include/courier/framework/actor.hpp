@@ -77,6 +77,8 @@ class Actor {
 
     /// Routes a letter this actor sends; `draft` is its body when `letter.body` is null.
     void post(Letter&& letter, detail::Draft* draft = nullptr);
+    /// Routes a message this actor sends, addressed by `header`, its body `draft`.
+    void post(const EnvelopeHeader& header, detail::Draft& draft);
     std::uint64_t start_request(Letter& letter, std::chrono::milliseconds timeout);
     /// Runs the handler for one letter (or completes a pending request).
     void dispatch(Letter& letter);
@@ -108,9 +110,12 @@ void Actor::handle(F&& handler) {
 template <Message M>
 void Actor::send(std::string_view to, M message, std::uint8_t priority) {
     detail::DraftOf<M> draft(message);
-    Letter letter = detail::letter_of<M>(name_, to);
-    letter.priority = priority;
-    post(std::move(letter), &draft);
+    EnvelopeHeader header;
+    header.priority = priority;
+    header.type = type_id_of<M>();
+    header.sender = name_;
+    header.recipient = to;
+    post(header, draft);
 }
 
 template <Message M>

@@ -38,6 +38,16 @@ struct Letter {
 
 namespace detail {
 
+/// Sets a fresh letter's envelope fields from `header`, names copied.
+inline void address(Letter& letter, const EnvelopeHeader& header) {
+    letter.type = header.type;
+    letter.flags = header.flags;
+    letter.priority = header.priority;
+    letter.correlation = header.correlation;
+    letter.sender.append(header.sender);  // fresh: append skips assign's overlap checks
+    letter.recipient.append(header.recipient);
+}
+
 /// A letter of type T whose body is still to come (a Draft's). The names are copied into
 /// the letter once: building them as strings first and moving them in costs a second copy
 /// of each short name (a short string's move copies its characters).
