@@ -8,7 +8,7 @@
 #include <mqueue.h>
 #include <poll.h>
 
-#include <array>
+#include <ctime>
 #include <utility>
 
 namespace courier::detail {
@@ -18,6 +18,8 @@ namespace {
 /// Messages taken in one receive(); the rest wait for the next (poll is level-triggered),
 /// so a fast sender cannot keep the reactor in one call.
 constexpr std::size_t max_batch = 4096;
+/// How long one send waits in the kernel for room before it looks whether the peer lives.
+constexpr long send_wait_ns = 10'000'000;
 
 ReceiveStatus failed(std::string reason) {
     return ReceiveStatus{ReceiveStatus::State::failed, std::move(reason)};
@@ -49,6 +51,15 @@ PosixMqLink::PosixMqLink(Fd in, Fd out, ControlChannel control, const TransportO
     // What the queues really hold, should the system limits have changed since
     // capabilities() was first read.
     capabilities_.native_frame_limit = msgsize_;
+    // The sending descriptor blocks (sends wait with a timeout): a sender asleep in
+    // mq_timedsend gets room the moment the reader takes a message, whose mq_receive puts
+    // the waiting message in the queue and wakes it, so the queue stays full meanwhile (as
+    // the raw benchmark's blocking mq_send). A sender polling for POLLOUT had to wake and
+    // send again first, and the reader could empty the queue and sleep in the meantime.
+    // The descriptor is this link's alone.
+    const mq_attr blocking{};  // mq_setattr changes mq_flags (O_NONBLOCK) only
+    COURIER_SYSCALL(::mq_setattr, out_.get(), &blocking, nullptr)
+        .value_or_throw(peer_ + ": the sending queue");
     poll_.add(in_.get());
     poll_.add(control_.poll_fd());
 }
@@ -76,24 +87,36 @@ void PosixMqLink::send(std::span<const std::byte> bytes, std::span<const int> fd
     }
     for (;;) {
         // The queue's own priorities: mq_receive takes the highest first, FIFO within one.
-        const auto result = COURIER_SYSCALL(::mq_send, out_.get(), data, bytes.size(),
-                                            static_cast<unsigned>(priority));
+        // A full queue holds the call for up to send_wait_ns (a CLOCK_REALTIME deadline, as
+        // mq_timedsend wants: a clock set back meanwhile only delays noticing a dead peer).
+        timespec deadline{};
+        ::clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_nsec += send_wait_ns;
+        if (deadline.tv_nsec >= 1'000'000'000) {
+            deadline.tv_nsec -= 1'000'000'000;
+            ++deadline.tv_sec;
+        }
+        const auto result = COURIER_SYSCALL(::mq_timedsend, out_.get(), data, bytes.size(),
+                                            static_cast<unsigned>(priority), &deadline);
         if (result.ok()) return;
-        if (result.error != EAGAIN) {
+        if (result.error != ETIMEDOUT) {
             send_broken_ = system_error_from(result, peer_).what();
             throw LinkError(send_broken_);
         }
-        wait_for_room();
+        check_peer_while_full();
     }
 }
 
-void PosixMqLink::wait_for_room() {
+void PosixMqLink::check_peer_while_full() {
     // A queue has no reader count: only the control connection says the peer is gone.
-    std::array<pollfd, 2> entries{pollfd{out_.get(), POLLOUT, 0},
-                                  pollfd{control_.poll_fd(), POLLIN, 0}};
-    const auto result = COURIER_SYSCALL(::poll, entries.data(), nfds_t{2}, -1);
+    if (peer_gone_.load(std::memory_order_acquire)) {
+        send_broken_ = "the link ended (the peer is gone) while the queue was full";
+        throw LinkError(peer_ + ": " + send_broken_);
+    }
+    pollfd control{control_.poll_fd(), POLLIN, 0};
+    const auto result = COURIER_SYSCALL(::poll, &control, nfds_t{1}, 0);
     if (!result.ok()) throw LinkError(system_error_from(result, peer_).what());
-    if ((entries[0].revents & POLLOUT) == 0 && entries[1].revents != 0) {
+    if (control.revents != 0) {
         send_broken_ = "the peer is gone (its control connection closed) while the queue was full";
         throw LinkError(peer_ + ": " + send_broken_);
     }

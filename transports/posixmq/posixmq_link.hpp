@@ -31,14 +31,16 @@ class PosixMqLink final : public Link {
     int poll_fd() const noexcept override { return poll_.fd(); }
     /// One frame, one message, sent with the frame's priority as the message's (the
     /// queue delivers the highest first). Waits for room while the queue is full, and
-    /// throws LinkError if the peer goes meanwhile.
+    /// throws LinkError if the peer goes meanwhile (noticed within 10 ms).
     void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
               std::uint8_t priority = 0, bool more = false) override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return peer_; }
 
   private:
-    void wait_for_room();
+    /// Called when a send found the queue full for a while: throws LinkError if the peer
+    /// is gone.
+    void check_peer_while_full();
     /// Moves up to max_batch messages from the queue to `out` and counts them in
     /// `taken`; the reason if the link failed (the messages taken before stay in `out`).
     std::optional<std::string> take_messages(std::vector<Frame>& out, std::size_t& taken);
