@@ -8,6 +8,8 @@
 #include <mqueue.h>
 #include <poll.h>
 
+#include <algorithm>
+#include <atomic>
 #include <ctime>
 #include <utility>
 
@@ -18,6 +20,9 @@ namespace {
 /// Messages taken in one receive(); the rest wait for the next (poll is level-triggered),
 /// so a fast sender cannot keep the reactor in one call.
 constexpr std::size_t max_batch = 4096;
+/// The most a link keeps in receive slots (at least one slot), and so lends to the frames
+/// of one receive().
+constexpr std::size_t slot_budget = std::size_t{256} << 10;
 /// How long one send waits in the kernel for room before it looks whether the peer lives.
 constexpr long send_wait_ns = 10'000'000;
 
@@ -42,7 +47,7 @@ PosixMqLink::PosixMqLink(Fd in, Fd out, ControlChannel control, const TransportO
       msgsize_(queue_msgsize(in_.get(), peer + ": the receiving queue")),
       max_frame_size_(options.max_frame_size),
       peer_(std::move(peer)),
-      buffer_(msgsize_) {
+      max_slots_(std::max<std::size_t>(1, slot_budget / msgsize_)) {
     const std::size_t out_msgsize = queue_msgsize(out_.get(), peer_ + ": the sending queue");
     if (out_msgsize != msgsize_) {
         throw LinkError(peer_ + ": the queues differ in mq_msgsize (" + std::to_string(msgsize_) +
@@ -125,7 +130,10 @@ void PosixMqLink::check_peer_while_full() {
 ReceiveStatus PosixMqLink::receive(std::vector<Frame>& out) {
     if (ended_) return *ended_;
     std::size_t taken = 0;
-    if (auto failure = take_messages(out, taken)) return finish(failed(std::move(*failure)));
+    bool drained = false;
+    if (auto failure = take_messages(out, taken, drained)) {
+        return finish(failed(std::move(*failure)));
+    }
     // While messages come the peer lives: the control connection is asked only when the
     // queue is empty, which saves a system call per receive under load.
     if (taken > 0) return ReceiveStatus{};
@@ -135,23 +143,41 @@ ReceiveStatus PosixMqLink::receive(std::vector<Frame>& out) {
         peer_end_ = std::move(control);
     }
     // Whatever the peer sent before it went is in the queue by now.
-    if (auto failure = take_messages(out, taken)) return finish(failed(std::move(*failure)));
-    if (taken == max_batch) return ReceiveStatus{};  // more may wait: not the end yet
+    if (auto failure = take_messages(out, taken, drained)) {
+        return finish(failed(std::move(*failure)));
+    }
+    if (!drained) return ReceiveStatus{};  // more may wait: not the end yet
     if (peer_end_->state == ReceiveStatus::State::closed) {
         return finish({ReceiveStatus::State::closed, peer_ + " closed the link"});
     }
     return finish(failed(peer_ + ": " + peer_end_->reason));
 }
 
-std::optional<std::string> PosixMqLink::take_messages(std::vector<Frame>& out, std::size_t& taken) {
+std::optional<std::string> PosixMqLink::take_messages(std::vector<Frame>& out, std::size_t& taken,
+                                                      bool& drained) {
+    // The slots no frame holds any more are free again; a slot still held (by a whole
+    // frame or a pack that filled it and went on in a letter) is left to its frames,
+    // which give its buffer back to the pool when the last of them goes.
+    std::erase_if(slots_, [](const Slot& slot) { return slot.shared.use_count() != 1; });
+    // The last holder released its reference (acq_rel) after its reads: they are done
+    // before a receive overwrites the slot.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    std::size_t lent = 0;
+    drained = false;
     for (taken = 0; taken < max_batch; ++taken) {
+        if (lent == slots_.size()) {
+            if (lent == max_slots_) return std::nullopt;  // the rest at the next receive
+            slots_.push_back(make_slot());
+        }
+        const Slot& slot = slots_[lent];
         unsigned priority = 0;
-        const auto result =
-            COURIER_SYSCALL(::mq_receive, in_.get(), reinterpret_cast<char*>(buffer_.data()),
-                            buffer_.size(), &priority);
+        const auto result = COURIER_SYSCALL(
+            ::mq_receive, in_.get(), reinterpret_cast<char*>(slot.data), msgsize_, &priority);
         if (!result.ok()) {
-            if (result.error == EAGAIN) return std::nullopt;
-            return system_error_from(result, "receive from " + peer_).what();
+            if (result.error != EAGAIN)
+                return system_error_from(result, "receive from " + peer_).what();
+            drained = true;
+            return std::nullopt;
         }
         const auto size = static_cast<std::size_t>(result.value);
         if (size > max_frame_size_) {
@@ -164,11 +190,25 @@ std::optional<std::string> PosixMqLink::take_messages(std::vector<Frame>& out, s
                    ", above courier's 255";
         }
         Frame& frame = out.emplace_back();
-        frame.bytes = BufferPool::frames().take(size);  // given back by whoever is done with it
-        frame.bytes.assign(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(size));
         frame.priority = static_cast<std::uint8_t>(priority);
+        const std::span<const std::byte> message(slot.data, size);
+        if (size == msgsize_) {  // the frame views the slot: no copy
+            frame.shared = slot.shared;
+            frame.view = message;
+            ++lent;
+        } else {  // copied into a buffer of its own; the slot takes the next message
+            frame.bytes = BufferPool::frames().take(size);  // given back by whoever is done with it
+            frame.bytes.assign(message.begin(), message.end());
+        }
     }
     return std::nullopt;
+}
+
+PosixMqLink::Slot PosixMqLink::make_slot() const {
+    auto bytes = BufferPool::frames().take(msgsize_);
+    bytes.resize(msgsize_);  // zero-filled once: the slot is reused while no frame keeps it
+    std::byte* data = bytes.data();
+    return Slot{SharedBytes(std::move(bytes)), data};  // a moved vector keeps its memory
 }
 
 ReceiveStatus PosixMqLink::finish(ReceiveStatus status) {
