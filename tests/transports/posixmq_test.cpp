@@ -15,8 +15,11 @@
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <future>
+#include <optional>
+#include <span>
 #include <string>
 #include <system_error>
 
@@ -231,4 +234,118 @@ TEST_CASE("posixmq puts fragmented frames of two priorities together again",
         }
     }
     CHECK(received.frames[0].priority != received.frames[1].priority);
+}
+
+namespace {
+
+/// A registry listener (its links reassemble chunks) and a bare posixmq link connected
+/// to it, which sends whatever chunks a test makes.
+struct RawChunks {
+    std::unique_ptr<Listener> listener;
+    std::unique_ptr<Link> client;  ///< bare: one send, one message
+    std::unique_ptr<Link> server;  ///< through the fragmentation layer
+};
+
+RawChunks raw_chunk_pair() {
+    RawChunks pair;
+    pair.listener = registry().listen(posixmq_endpoint());
+    auto connecting = std::async(std::launch::async, [&] {
+        return PosixMqTransport::connect(pair.listener->endpoint(), {});
+    });
+    pair.server = accept_one(*pair.listener);
+    REQUIRE(connecting.wait_for(deadline) == std::future_status::ready);
+    pair.client = connecting.get();
+    return pair;
+}
+
+/// A chunk of the fragmentation layer's format: flags, the total on a first chunk of
+/// several, then the payload.
+std::vector<std::byte> chunk(std::uint8_t flags, std::span<const std::byte> payload,
+                             std::optional<std::uint64_t> total = std::nullopt) {
+    const std::size_t header = total ? 9 : 1;
+    std::vector<std::byte> bytes(header + payload.size());
+    bytes[0] = std::byte{flags};
+    for (std::size_t i = 1; i < header; ++i)
+        bytes[i] = std::byte((*total >> (8 * (i - 1))) & 0xffU);
+    std::copy(payload.begin(), payload.end(), bytes.begin() + static_cast<std::ptrdiff_t>(header));
+    return bytes;
+}
+
+}  // namespace
+
+TEST_CASE("posixmq frames kept by the receiver are not overwritten by later messages",
+          "[transport][posixmq]") {
+    // Messages of mq_msgsize bytes go up as views of the buffer they were received into;
+    // a buffer a kept frame views must not take another message.
+    auto pair = connect_pair(posixmq_endpoint());
+    const std::size_t limit = pair.client->capabilities().native_frame_limit;
+    const auto room = static_cast<std::uint32_t>(PosixMqLimits::system().maxmsg);
+    // Whole frames, large (viewed) and small (copied) in turn, as many as the queue holds.
+    // (A whole frame of limit - 1 bytes is a message of limit bytes: its flags byte first.)
+    const auto size_of = [&](std::uint32_t i) { return i % 2 == 0 ? limit - 1 : 16 + i; };
+    const auto round = [&](std::uint32_t seed) {
+        for (std::uint32_t i = 0; i < room; ++i) pair.client->send(pattern(size_of(i), seed + i));
+        auto received = receive_frames(*pair.server, room);
+        REQUIRE(received.frames.size() == room);
+        return std::move(received.frames);
+    };
+    const auto intact = [&](const std::vector<Frame>& frames, std::uint32_t seed) {
+        for (std::uint32_t i = 0; i < room; ++i) {
+            INFO("frame " << i << " of round " << seed);
+            CHECK(same_bytes(frames[i].data(), pattern(size_of(i), seed + i)));
+        }
+    };
+    const auto kept = round(100);
+    const auto next = round(200);  // received while every frame of the first round is held
+    intact(kept, 100);
+    intact(next, 200);
+    {
+        const auto again = round(300);  // the first round still held, the second too
+        intact(again, 300);
+    }
+    intact(kept, 100);
+    intact(next, 200);
+}
+
+TEST_CASE("bad chunks over posixmq fail the link after what came before them",
+          "[transport][posixmq]") {
+    auto pair = raw_chunk_pair();
+    const std::size_t limit = pair.client->capabilities().native_frame_limit;
+    const auto whole = pattern(limit - 1, 1);  // a lone frame as large as a message holds
+    pair.client->send(chunk(0x03, whole));
+    const auto piece = pattern(limit - 9, 2);
+    pair.client->send(chunk(0x01, piece, 2 * limit));  // a frame of three chunks begins
+
+    SECTION("a chunk with more bytes than the frame announced") {
+        pair.client->send(chunk(0x00, pattern(limit - 1, 3)));
+        pair.client->send(chunk(0x00, pattern(limit - 1, 4)));  // past the announced total
+        auto received = receive_until_end(*pair.server);
+        REQUIRE(received.frames.size() == 1);
+        CHECK(same_bytes(received.frames[0].data(), whole));
+        CHECK(received.status.state == State::failed);
+        CHECK_THAT(received.status.reason, Catch::Contains("broke the fragmentation") &&
+                                               Catch::Contains("more than the frame announced"));
+    }
+    SECTION("a new frame before the last chunk of the one begun") {
+        pair.client->send(chunk(0x03, pattern(10, 5)));
+        auto received = receive_until_end(*pair.server);
+        REQUIRE(received.frames.size() == 1);
+        CHECK(same_bytes(received.frames[0].data(), whole));
+        CHECK(received.status.state == State::failed);
+        CHECK_THAT(received.status.reason,
+                   Catch::Contains("a new frame began after " + std::to_string(piece.size()) +
+                                   " of " + std::to_string(2 * limit)));
+    }
+    SECTION("a peer that closes in the middle of the frame") {
+        pair.client->send(chunk(0x00, pattern(limit - 1, 3)));
+        pair.client.reset();
+        auto received = receive_until_end(*pair.server);
+        REQUIRE(received.frames.size() == 1);
+        CHECK(same_bytes(received.frames[0].data(), whole));
+        CHECK(received.status.state == State::failed);
+        CHECK_THAT(received.status.reason,
+                   Catch::Contains("in the middle of a fragmented frame (got " +
+                                   std::to_string(piece.size() + limit - 1) + " of " +
+                                   std::to_string(2 * limit) + " bytes)"));
+    }
 }

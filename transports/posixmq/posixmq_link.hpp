@@ -8,6 +8,7 @@
 
 #include <courier/fd.hpp>
 #include <courier/transports/link.hpp>
+#include <courier/transports/shared_bytes.hpp>
 #include <courier/transports/transport.hpp>
 
 #include <atomic>
@@ -31,17 +32,21 @@ class PosixMqLink final : public Link {
     int poll_fd() const noexcept override { return poll_.fd(); }
     /// One frame, one message, sent with the frame's priority as the message's (the
     /// queue delivers the highest first). Waits for room while the queue is full, and
-    /// throws LinkError if the peer goes meanwhile.
+    /// throws LinkError if the peer goes meanwhile (noticed within 10 ms).
     void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
               std::uint8_t priority = 0, bool more = false) override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return peer_; }
 
   private:
-    void wait_for_room();
+    /// Called when a send found the queue full for a while: throws LinkError if the peer
+    /// is gone.
+    void check_peer_while_full();
     /// Moves up to max_batch messages from the queue to `out` and counts them in
-    /// `taken`; the reason if the link failed (the messages taken before stay in `out`).
-    std::optional<std::string> take_messages(std::vector<Frame>& out, std::size_t& taken);
+    /// `taken`; `drained` once it found the queue empty. The reason if the link failed
+    /// (the messages taken before stay in `out`).
+    std::optional<std::string> take_messages(std::vector<Frame>& out, std::size_t& taken,
+                                             bool& drained);
     ReceiveStatus finish(ReceiveStatus status);
 
     Fd in_;
@@ -59,7 +64,21 @@ class PosixMqLink final : public Link {
     /// mq_send fail, so later sends learn it here (or while waiting on a full queue).
     std::atomic<bool> peer_gone_{false};
 
-    std::vector<std::byte> buffer_;          ///< one message; mq_receive needs mq_msgsize of room
+    /// A buffer of mq_msgsize bytes that messages are received into (mq_receive wants room
+    /// for the largest), shared with the frames that view it.
+    struct Slot {
+        SharedBytes shared;
+        std::byte* data = nullptr;  ///< its bytes; written only while no frame holds it
+    };
+    Slot make_slot() const;
+
+    /// Receive slots. A message that fills its slot (every chunk of a large frame but
+    /// the last) goes up as a view of it (Frame::shared), not copied: the fragmentation
+    /// layer copies it once, into the frame it puts together, and drops it, so the slot
+    /// is free again at the next receive(). A shorter message is copied into a buffer of
+    /// its own, so that a frame never keeps more memory alive than it fills.
+    std::vector<Slot> slots_;
+    std::size_t max_slots_;                  ///< slots lent in one receive(), at most
     std::optional<ReceiveStatus> peer_end_;  ///< what the control connection said, once it ended
     std::optional<ReceiveStatus> ended_;
 };
