@@ -16,8 +16,9 @@ namespace courier {
 struct Frame {
     /// The frame's bytes, in a buffer of its own: what a link reads and what is sent.
     std::vector<std::byte> bytes;
-    /// Or, set only by the fragmentation layer for the frames of a packed chunk: the
-    /// chunk they share, and where this frame lies in it. `bytes` is empty then.
+    /// Or, on a received frame that shares a buffer (the frames of a packed chunk, of one
+    /// stream read, a posixmq piece that fills its receive slot): that buffer, and where
+    /// this frame lies in it. `bytes` is empty then.
     SharedBytes shared;
     std::span<const std::byte> view;
     std::vector<Fd> fds;
