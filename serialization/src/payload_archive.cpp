@@ -45,10 +45,13 @@ void PayloadInputArchive::restart(std::span<const std::byte> bytes, std::span<Fd
     fds_ = fds;
     std::uint8_t little_endian = 0;
     read_raw(&little_endian, 1);
-    if (little_endian > 1)
-        throw cereal::Exception("payload byte order byte is " + std::to_string(little_endian) +
-                                ", not 0 or 1");
+    if (little_endian > 1) bad_byte_order(little_endian);
     swap_bytes_ = (little_endian == 1) != (std::endian::native == std::endian::little);
+}
+
+// Out of line, so that restart, inlined where the archive is lent, saves no registers.
+[[gnu::noinline, noreturn]] void PayloadInputArchive::bad_byte_order(std::uint8_t byte) {
+    throw cereal::Exception("payload byte order byte is " + std::to_string(byte) + ", not 0 or 1");
 }
 
 void PayloadInputArchive::check_count(std::uint64_t count) const {
@@ -84,23 +87,46 @@ detail::ThreadArchive<Archive>& detail::this_thread_archive() noexcept {
 template <class Archive, class Bytes, class Fds>
 detail::LentArchive<Archive, Bytes, Fds>::LentArchive(Bytes bytes, Fds fds)
     : slot_(this_thread_archive<Archive>()) {
-    if (slot_.lent) {
-        archive_ = &own_.emplace(bytes, fds);
+    if (slot_.lent || !slot_.archive) {
+        set_up(bytes, fds);
         return;
     }
-    if (slot_.archive)
-        slot_.archive->restart(bytes, fds);
-    else
-        slot_.archive.emplace(bytes, fds);
+    slot_.archive->restart(bytes, fds);
     slot_.lent = lent_ = true;  // only now: a constructor that throws has no destructor
     archive_ = &*slot_.archive;
 }
 
 template <class Archive, class Bytes, class Fds>
 detail::LentArchive<Archive, Bytes, Fds>::~LentArchive() {
-    if (!lent_) return;
-    if (!finished_ || !archive_->reusable()) slot_.archive.reset();
+    if (lent_ && finished_ && archive_->reusable())
+        slot_.lent = false;
+    else
+        give_back();
+}
+
+template <class Archive, class Bytes, class Fds>
+[[gnu::noinline]] void detail::LentArchive<Archive, Bytes, Fds>::set_up(Bytes bytes, Fds fds) {
+    if (slot_.lent) {
+        own_.reset(new Archive(bytes, fds));
+        archive_ = own_.get();
+        return;
+    }
+    slot_.archive.emplace(bytes, fds);
+    slot_.lent = lent_ = true;
+    archive_ = &*slot_.archive;
+}
+
+template <class Archive, class Bytes, class Fds>
+[[gnu::noinline]] void detail::LentArchive<Archive, Bytes, Fds>::give_back() noexcept {
+    if (!lent_) return;  // its own: own_ deletes it
+    slot_.archive.reset();
     slot_.lent = false;
+}
+
+template <class Archive, class Bytes, class Fds>
+void detail::LentArchive<Archive, Bytes, Fds>::Discard::operator()(
+    Archive* archive) const noexcept {
+    delete archive;
 }
 
 template detail::ThreadArchive<PayloadOutputArchive>& detail::this_thread_archive() noexcept;
