@@ -28,35 +28,6 @@ std::uint32_t PayloadOutputArchive::add_fd(int fd) {
     return static_cast<std::uint32_t>(fds_->size() - 1);
 }
 
-namespace {
-struct ThreadArchive {
-    std::optional<PayloadOutputArchive> archive;
-    bool lent = false;
-};
-thread_local ThreadArchive this_thread_archive;
-}  // namespace
-
-detail::LentOutputArchive::LentOutputArchive(std::vector<std::byte>& out, std::vector<int>& fds) {
-    auto& slot = this_thread_archive;
-    if (slot.lent) {
-        archive_ = &own_.emplace(out, fds);
-        return;
-    }
-    if (slot.archive)
-        slot.archive->restart(out, fds);
-    else
-        slot.archive.emplace(out, fds);
-    slot.lent = lent_ = true;
-    archive_ = &*slot.archive;
-}
-
-detail::LentOutputArchive::~LentOutputArchive() {
-    if (!lent_) return;
-    auto& slot = this_thread_archive;
-    if (!finished_ || !archive_->reusable()) slot.archive.reset();
-    slot.lent = false;
-}
-
 void CEREAL_SAVE_FUNCTION_NAME(PayloadOutputArchive& archive, const Fd& fd) {
     archive(fd ? archive.add_fd(fd.get()) : no_fd_index);
 }
@@ -64,15 +35,23 @@ void CEREAL_SAVE_FUNCTION_NAME(PayloadOutputArchive& archive, const Fd& fd) {
 // ---- Input -----------------------------------------------------------------------------
 
 PayloadInputArchive::PayloadInputArchive(std::span<const std::byte> bytes, std::span<Fd> fds)
-    : cereal::InputArchive<PayloadInputArchive, cereal::AllowEmptyClassElision>(this),
-      bytes_(bytes),
-      fds_(fds) {
+    : Base(this) {
+    restart(bytes, fds);
+}
+
+void PayloadInputArchive::restart(std::span<const std::byte> bytes, std::span<Fd> fds) {
+    bytes_ = bytes;
+    position_ = 0;
+    fds_ = fds;
     std::uint8_t little_endian = 0;
     read_raw(&little_endian, 1);
-    if (little_endian > 1)
-        throw cereal::Exception("payload byte order byte is " + std::to_string(little_endian) +
-                                ", not 0 or 1");
+    if (little_endian > 1) bad_byte_order(little_endian);
     swap_bytes_ = (little_endian == 1) != (std::endian::native == std::endian::little);
+}
+
+// Out of line, so that restart, inlined where the archive is lent, saves no registers.
+[[gnu::noinline, noreturn]] void PayloadInputArchive::bad_byte_order(std::uint8_t byte) {
+    throw cereal::Exception("payload byte order byte is " + std::to_string(byte) + ", not 0 or 1");
 }
 
 void PayloadInputArchive::check_count(std::uint64_t count) const {
@@ -96,6 +75,67 @@ void PayloadInputArchive::ends_early(std::size_t size) const {
     throw cereal::Exception("payload ends early: " + std::to_string(size) + " bytes wanted, " +
                             std::to_string(bytes_left()) + " left");
 }
+
+// ---- This thread's archives ------------------------------------------------------------
+
+template <class Archive>
+detail::ThreadArchive<Archive>& detail::this_thread_archive() noexcept {
+    thread_local ThreadArchive<Archive> slot;
+    return slot;
+}
+
+template <class Archive, class Bytes, class Fds>
+detail::LentArchive<Archive, Bytes, Fds>::LentArchive(Bytes bytes, Fds fds)
+    : slot_(this_thread_archive<Archive>()) {
+    if (slot_.lent || !slot_.archive) {
+        set_up(bytes, fds);
+        return;
+    }
+    slot_.archive->restart(bytes, fds);
+    slot_.lent = lent_ = true;  // only now: a constructor that throws has no destructor
+    archive_ = &*slot_.archive;
+}
+
+template <class Archive, class Bytes, class Fds>
+detail::LentArchive<Archive, Bytes, Fds>::~LentArchive() {
+    if (lent_ && finished_ && archive_->reusable())
+        slot_.lent = false;
+    else
+        give_back();
+}
+
+template <class Archive, class Bytes, class Fds>
+[[gnu::noinline]] void detail::LentArchive<Archive, Bytes, Fds>::set_up(Bytes bytes, Fds fds) {
+    if (slot_.lent) {
+        own_.reset(new Archive(bytes, fds));
+        archive_ = own_.get();
+        return;
+    }
+    slot_.archive.emplace(bytes, fds);
+    slot_.lent = lent_ = true;
+    archive_ = &*slot_.archive;
+}
+
+template <class Archive, class Bytes, class Fds>
+[[gnu::noinline]] void detail::LentArchive<Archive, Bytes, Fds>::give_back() noexcept {
+    if (!lent_) return;  // its own: own_ deletes it
+    slot_.archive.reset();
+    slot_.lent = false;
+}
+
+template <class Archive, class Bytes, class Fds>
+void detail::LentArchive<Archive, Bytes, Fds>::Discard::operator()(
+    Archive* archive) const noexcept {
+    delete archive;
+}
+
+template detail::ThreadArchive<PayloadOutputArchive>& detail::this_thread_archive() noexcept;
+template detail::ThreadArchive<PayloadInputArchive>& detail::this_thread_archive() noexcept;
+template class detail::LentArchive<PayloadOutputArchive, std::vector<std::byte>&,
+                                   std::vector<int>&>;
+template class detail::LentArchive<PayloadInputArchive, std::span<const std::byte>, std::span<Fd>>;
+
+// ---- Byte order ------------------------------------------------------------------------
 
 void detail::reverse_elements(void* data, std::size_t size, std::size_t element_size) noexcept {
     auto* bytes = static_cast<unsigned char*>(data);

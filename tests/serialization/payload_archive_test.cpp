@@ -3,16 +3,12 @@
 #include <courier/serialization/codec.hpp>
 #include <courier/serialization/payload_archive.hpp>
 
-#include <cereal/types/base_class.hpp>
-#include <cereal/types/memory.hpp>
 #include <cereal/types/variant.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <chrono>
 #include <cstdint>
-#include <memory>
-#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <variant>
@@ -159,137 +155,4 @@ TEST_CASE("the archive reports the bytes it has not read", "[serialization][payl
     CHECK(value == 42);
     CHECK(archive.bytes_left() == 1);
     CHECK_THROWS_AS(archive(value), cereal::Exception);
-}
-
-// ---- One archive per thread, reused from payload to payload ----------------------------
-
-namespace {
-
-/// Cereal writes its class version once per archive.
-struct Versioned {
-    std::uint32_t value = 0;
-    std::uint32_t version_seen = 0;
-    template <class A>
-    void serialize(A& a, std::uint32_t version) {
-        version_seen = version;
-        a(value);
-    }
-};
-
-/// Cereal numbers a shared pointer once per archive and writes a reference after that.
-struct Shared {
-    std::shared_ptr<std::uint32_t> number;
-    template <class A>
-    void serialize(A& a) {
-        a(number);
-    }
-};
-
-/// Cereal writes a virtual base once per archive.
-struct Root {
-    std::uint32_t root = 0;
-    template <class A>
-    void serialize(A& a) {
-        a(root);
-    }
-};
-struct Leaf : virtual Root {
-    std::uint32_t leaf = 0;
-    template <class A>
-    void serialize(A& a) {
-        a(cereal::virtual_base_class<Root>(this), leaf);
-    }
-};
-
-/// Throws half way through its payload.
-struct Throws {
-    template <class A>
-    void serialize(A& a) {
-        a(std::uint32_t{7});
-        throw std::runtime_error("no");
-    }
-};
-
-template <class T>
-std::vector<std::byte> encoded(const T& value) {
-    std::vector<std::byte> out;
-    courier::encode_payload(value, out);
-    return out;
-}
-
-/// Encodes another payload while its own is being encoded.
-struct Nested {
-    std::vector<std::byte> inner;
-    template <class A>
-    void serialize(A& a) {
-        inner = encoded(courier_test::Ping{11});  // while this archive is lent
-        a(std::uint32_t{12});
-    }
-};
-
-}  // namespace
-
-CEREAL_CLASS_VERSION(Versioned, 3)
-
-TEST_CASE("every payload of a thread's archive is what a fresh archive writes",
-          "[serialization][payload]") {
-    const auto order = courier_test::sample_order();
-    std::vector<std::byte> fresh;
-    std::vector<int> fds;
-    {
-        courier::PayloadOutputArchive archive(fresh, fds);
-        archive(order);
-    }
-    CHECK(encoded(order) == fresh);
-    CHECK(encoded(order) == fresh);
-    CHECK(encoded(courier_test::Ping{5}) == encoded(courier_test::Ping{5}));
-}
-
-TEST_CASE("a class version, a shared pointer and a virtual base are in every payload",
-          "[serialization][payload]") {
-    // Each payload is decoded by a fresh archive, so each must carry what Cereal writes
-    // only once per archive; the plain payloads between them must not change either.
-    Versioned versioned{41};
-    Shared shared{std::make_shared<std::uint32_t>(42)};
-    Leaf leaf;
-    leaf.root = 43;
-    leaf.leaf = 44;
-    const auto order = courier_test::sample_order();
-    const auto plain = encoded(order);
-    for (int round = 0; round < 3; ++round) {
-        auto v = decode_payload<Versioned>(encoded(versioned));
-        REQUIRE(v);
-        CHECK(v->value == 41);
-        CHECK(v->version_seen == 3);
-        CHECK(encoded(order) == plain);
-        auto s = decode_payload<Shared>(encoded(shared));
-        REQUIRE(s);
-        REQUIRE(s->number);
-        CHECK(*s->number == 42);
-        auto l = decode_payload<Leaf>(encoded(leaf));
-        REQUIRE(l);
-        CHECK(l->root == 43);
-        CHECK(l->leaf == 44);
-        CHECK(encoded(order) == plain);
-    }
-}
-
-TEST_CASE("a payload that throws half way leaves the next payload whole",
-          "[serialization][payload]") {
-    std::vector<std::byte> out;
-    CHECK_THROWS_AS(courier::encode_payload(Throws{}, out), std::runtime_error);
-    auto ping = decode_payload<courier_test::Ping>(encoded(courier_test::Ping{9}));
-    REQUIRE(ping);
-    CHECK(ping->sequence == 9);
-}
-
-TEST_CASE("a payload encoded from within another one's serialize is whole",
-          "[serialization][payload]") {
-    Nested nested;
-    auto outer = decode_payload<courier_test::Ping>(encoded(nested));
-    REQUIRE(outer);
-    CHECK(outer->sequence == 12);
-    auto inner = decode_payload<courier_test::Ping>(nested.inner);
-    REQUIRE(inner);
-    CHECK(inner->sequence == 11);
 }

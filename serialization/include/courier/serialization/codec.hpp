@@ -29,7 +29,8 @@ namespace courier {
 /// to `fds`. The descriptors are borrowed: `value` owns them until the frame is sent.
 template <class T>
 void encode_payload(const T& value, std::vector<std::byte>& out, std::vector<int>& fds) {
-    detail::LentOutputArchive archive(out, fds);  // this thread's, reused (payload_archive.hpp)
+    // This thread's archive, reused (payload_archive.hpp).
+    detail::LentOutputArchive archive(out, fds);
     (*archive)(value);
     archive.finished();
 }
@@ -56,9 +57,11 @@ Expected<T, DecodeError> decode_payload(std::span<const std::byte> bytes, std::s
     T value{};
     std::size_t left = 0;
     try {
-        PayloadInputArchive archive(bytes, fds);
-        archive(value);
-        left = archive.bytes_left();
+        // This thread's archive, reused (payload_archive.hpp).
+        detail::LentInputArchive archive(bytes, fds);
+        (*archive)(value);
+        archive.finished();
+        left = archive->bytes_left();
     } catch (const std::exception& e) {
         return Unexpected{DecodeError{DecodeError::Code::bad_payload,
                                       std::string("payload does not decode: ") + e.what()}};
