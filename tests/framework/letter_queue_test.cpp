@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <semaphore>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -210,4 +211,48 @@ TEST_CASE("segments the reader used up carry the senders' next letters", "[frame
         CHECK(std::find(first_round.begin(), first_round.begin() + 2 * per_segment, letter) !=
               first_round.begin() + 2 * per_segment);
     }
+}
+
+TEST_CASE("a letter built in its slot is taken where it was built, in order with pushed ones",
+          "[framework][mailbox]") {
+    LetterQueue queue;
+    REQUIRE(queue.sleep());
+    const Letter* built = nullptr;
+    CHECK(queue.push_built([&](Letter& letter) {  // finds it asleep: wakes it
+        letter.correlation = 0;
+        built = &letter;
+    }));
+    CHECK_FALSE(queue.push(numbered(1)));
+    for (std::uint64_t i = 2; i < 2 * LetterQueue::segment_letters; ++i)
+        CHECK_FALSE(queue.push_built([&](Letter& letter) { letter.correlation = i; }));
+    Letter* first = queue.take();
+    REQUIRE(first != nullptr);
+    CHECK(first == built);  // not moved on the way
+    for (std::uint64_t i = 1; i < 2 * LetterQueue::segment_letters; ++i) {
+        Letter* letter = queue.take();
+        REQUIRE(letter != nullptr);
+        CHECK(letter->correlation == i);
+    }
+    CHECK(queue.empty());
+}
+
+TEST_CASE("a letter whose building throws is not appended, and the queue goes on",
+          "[framework][mailbox]") {
+    int gone = 0;
+    LetterQueue queue;
+    REQUIRE(queue.sleep());
+    // Thrown after the letter got a body: the body is destroyed, nothing is appended, and
+    // the asleep queue stays asleep (the throwing sender does not hold it).
+    CHECK_THROWS_AS(queue.push_built([&](Letter& letter) {
+        letter.body.emplace<Watched>(gone);
+        throw std::runtime_error("no room");
+    }),
+                    std::runtime_error);
+    CHECK(gone == 1);
+    CHECK(queue.empty());
+    CHECK(queue.push(numbered(7)));  // the next push still finds it asleep
+    Letter* letter = queue.take();
+    REQUIRE(letter != nullptr);
+    CHECK(letter->correlation == 7);
+    CHECK(queue.take() == nullptr);
 }
