@@ -111,9 +111,14 @@ void ActorCell::deliver(Letter&& letter) {
     if (mailbox_.push(std::move(letter))) woken();
 }
 
-void ActorCell::deliver_all(std::vector<Letter>& letters) {
-    const bool woke = mailbox_.push_all(letters);
-    letters.clear();
+void ActorCell::deliver(const EnvelopeHeader& header, Frame&& frame,
+                        std::span<const std::byte> payload,
+                        const std::shared_ptr<PeerLink>& origin) {
+    const bool woke = mailbox_.push_built([&](Letter& letter) {
+        address(letter, header);  // its names view the frame: before the body takes it
+        letter.origin = origin;
+        letter.body.emplace<WireBody>(std::move(frame), payload);
+    });
     if (woke) woken();
 }
 

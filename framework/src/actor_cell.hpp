@@ -28,11 +28,11 @@ class Mailbox {
     virtual ~Mailbox() = default;
     /// Takes the letter; never blocks (mailboxes are unbounded for now).
     virtual void deliver(Letter&& letter) = 0;
-    /// Takes every letter of `letters`, in order, and leaves it empty.
-    virtual void deliver_all(std::vector<Letter>& letters) {
-        for (auto& letter : letters) deliver(std::move(letter));
-        letters.clear();
-    }
+    /// Takes the letter of a frame that arrived over `origin`: its envelope (`header`,
+    /// views into the frame), the frame, and where in it the payload lies.
+    virtual void deliver(const EnvelopeHeader& header, Frame&& frame,
+                         std::span<const std::byte> payload,
+                         const std::shared_ptr<PeerLink>& origin);
 };
 
 /// Internal letter types, never on a link.
@@ -45,9 +45,9 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     /// Any thread. The letter that finds the cell asleep schedules it (or, once it has
     /// stopped, bounces).
     void deliver(Letter&& letter) override;
-    /// One lock and at most one wake-up for the batch (letters a link brought in one
-    /// receive).
-    void deliver_all(std::vector<Letter>& letters) override;
+    /// As deliver, the letter built in the mailbox (no letter moved on the way).
+    void deliver(const EnvelopeHeader& header, Frame&& frame, std::span<const std::byte> payload,
+                 const std::shared_ptr<PeerLink>& origin) override;
     /// As deliver, the letter built in the mailbox from `header` and `draft`'s message.
     void deliver(const EnvelopeHeader& header, Draft& draft);
     /// Routes a letter its actor sends (`draft`: its body, if `letter.body` is null).
@@ -108,6 +108,7 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
 /// A mailbox for one reply, waited on by a thread outside the actors (Node::request).
 class ReplyWaiter final : public Mailbox {
   public:
+    using Mailbox::deliver;
     void deliver(Letter&& letter) override;
     /// The reply, or nullopt when `deadline` passed first.
     std::optional<Letter> wait(std::chrono::steady_clock::time_point deadline);

@@ -17,7 +17,6 @@
 #include <memory>
 #include <mutex>
 #include <new>
-#include <span>
 #include <utility>
 
 namespace courier::detail {
@@ -59,15 +58,6 @@ class LetterQueue {
         }
         ++senders_.count;
         slot.ready.store(true, std::memory_order_release);
-        return wake();
-    }
-    /// Appends every letter of `letters`, in order, under one lock; as push (none: false).
-    /// If a new segment cannot be allocated, the letters appended so far stay queued (an
-    /// asleep queue stays asleep until the next push) and bad_alloc goes to the caller.
-    bool push_all(std::span<Letter> letters) {
-        if (letters.empty()) return false;
-        std::lock_guard lock(senders_.lock);
-        for (auto& letter : letters) append(std::move(letter));
         return wake();
     }
 

@@ -687,9 +687,13 @@ void NodeCore::on_readable(const std::shared_ptr<PeerLink>& peer) {
     receive_frames(peer);
 }
 
-void NodeCore::deliver_outbox(PeerLink& peer) {
-    if (!peer.outbox.empty()) peer.outbox_box->deliver_all(peer.outbox);
-    peer.outbox_box.reset();  // the link must not keep a stopped actor alive
+void Mailbox::deliver(const EnvelopeHeader& header, Frame&& frame,
+                      std::span<const std::byte> payload, const std::shared_ptr<PeerLink>& origin) {
+    Letter letter;
+    address(letter, header);  // its names view the frame: before the body takes it
+    letter.origin = origin;
+    letter.body.emplace<WireBody>(std::move(frame), payload);
+    deliver(std::move(letter));
 }
 
 void NodeCore::receive_frames(const std::shared_ptr<PeerLink>& peer) {
@@ -710,7 +714,6 @@ void NodeCore::receive_frames(const std::shared_ptr<PeerLink>& peer) {
         peer->frames_received.fetch_add(count, std::memory_order_relaxed);
         peer->bytes_received.fetch_add(bytes, std::memory_order_relaxed);
     }
-    deliver_outbox(*peer);  // what arrived before a malformed frame is delivered all the same
     frames.clear();
     if (status.state == ReceiveStatus::State::closed) drop_peer(peer, closed_by_peer);
     if (status.state == ReceiveStatus::State::failed) drop_peer(peer, status.reason);
@@ -755,17 +758,11 @@ bool NodeCore::poll() {
 
 namespace {
 
-/// Sets a letter's envelope fields from a frame's header.
-void address_from(Letter& letter, const EnvelopeHeader& header,
-                  const std::shared_ptr<PeerLink>& peer) {
-    address(letter, header);
-    letter.origin = peer;
-}
-
 /// A letter for dead_letter(): the envelope of a frame that cannot be delivered.
 Letter undeliverable(const EnvelopeHeader& header, const std::shared_ptr<PeerLink>& peer) {
     Letter letter;
-    address_from(letter, header, peer);
+    address(letter, header);
+    letter.origin = peer;
     return letter;
 }
 
@@ -807,22 +804,7 @@ void NodeCore::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
             "no actor named '" + std::string(header.recipient) + "' in node '" + name_ + "'");
         return;
     }
-    // Letters to one mailbox go together; another mailbox or a full turn hands them over.
-    constexpr std::size_t batch = 64;
-    if (peer->outbox_box.get() != box) {
-        deliver_outbox(*peer);
-        peer->outbox_box = peer->last.box;
-    }
-    // Built where it waits for delivery: no letter is moved on the way.
-    Letter& letter = peer->outbox.emplace_back();
-    try {
-        address_from(letter, header, peer);  // its names view the frame: before the body
-    } catch (...) {
-        peer->outbox.pop_back();  // a half-addressed letter is never delivered
-        throw;
-    }
-    letter.body.emplace<WireBody>(std::move(frame), view->payload);
-    if (peer->outbox.size() == batch) deliver_outbox(*peer);
+    box->deliver(header, std::move(frame), view->payload, peer);
 }
 
 void NodeCore::drop_peer(const std::shared_ptr<PeerLink>& peer, const std::string& reason) {

@@ -47,10 +47,6 @@ struct PeerLink {
         std::uint64_t names_generation = 0;  ///< NodeCore::names_generation_ when found
         TypeId type = 0;                     ///< a type known to MessageRegistry
     } last;
-    /// Guarded by `receiving`: letters for one mailbox, handed over together (up to a
-    /// turn's worth, so its actor need not wait for the whole receive).
-    std::vector<Letter> outbox;
-    std::shared_ptr<Mailbox> outbox_box;
 };
 
 class NodeCore final : private IdlePoll {
@@ -150,8 +146,6 @@ class NodeCore final : private IdlePoll {
     void on_readable(const std::shared_ptr<PeerLink>& peer);
     /// Takes the link's frames and delivers them; caller holds peer->receiving.
     void receive_frames(const std::shared_ptr<PeerLink>& peer);
-    /// Hands peer.outbox to its mailbox; caller holds peer.receiving.
-    static void deliver_outbox(PeerLink& peer);
     // IdlePoll: an idle worker polls the links that can be polled in memory.
     void polling(bool on) noexcept override;
     bool poll() override;

@@ -85,15 +85,11 @@ TEST_CASE("a new queue is held, and once asleep, exactly the next push wakes it"
     REQUIRE(queue.sleep());
     CHECK(queue.push(numbered(1)));  // this sender holds it now
     CHECK_FALSE(queue.push(numbered(2)));
-    std::vector<Letter> batch;
-    batch.push_back(numbered(3));
-    CHECK_FALSE(queue.push_all(batch));
+    CHECK_FALSE(queue.push_built([](Letter& letter) { letter.correlation = 3; }));
     for (std::uint64_t n = 1; n <= 3; ++n) REQUIRE(queue.take()->correlation == n);
     REQUIRE(queue.sleep());
-    batch.clear();
-    batch.push_back(numbered(4));
-    batch.push_back(numbered(5));
-    CHECK(queue.push_all(batch));  // a batch wakes it once
+    CHECK(queue.push_built([](Letter& letter) { letter.correlation = 4; }));  // wakes it too
+    CHECK_FALSE(queue.push(numbered(5)));
     REQUIRE(queue.take()->correlation == 4);
     REQUIRE(queue.take()->correlation == 5);
 }
@@ -150,16 +146,13 @@ TEST_CASE(
     std::vector<std::thread> threads;
     for (std::uint64_t s = 0; s < senders; ++s)
         threads.emplace_back([&, s] {
-            std::vector<Letter> batch;
-            for (std::uint64_t i = 0; i < per_sender;) {
+            for (std::uint64_t i = 0; i < per_sender; ++i) {
                 bool woke;
-                if (i % 7 == 3) {  // some letters go in batches of three
-                    batch.clear();
-                    for (int k = 0; k < 3 && i < per_sender; ++k, ++i)
-                        batch.push_back(numbered(s << 32 | i));
-                    woke = queue.push_all(batch);
+                if (i % 3 == 1) {  // some letters are built in their slot
+                    woke =
+                        queue.push_built([&](Letter& letter) { letter.correlation = s << 32 | i; });
                 } else {
-                    woke = queue.push(numbered(s << 32 | i++));
+                    woke = queue.push(numbered(s << 32 | i));
                 }
                 if (woke) {
                     wakes.fetch_add(1, std::memory_order_relaxed);
