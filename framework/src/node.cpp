@@ -701,18 +701,18 @@ void NodeCore::receive_frames(const std::shared_ptr<PeerLink>& peer) {
     auto& frames = peer->inbox;
     frames.clear();
     auto status = peer->link->receive(frames);
-    std::uint64_t count = 0, bytes = 0;
+    // Counted once per receive (each count is an atomic read-modify-write), and before
+    // any of its letters is delivered: whoever sees a letter sees its frame counted.
+    if (!frames.empty()) {
+        std::uint64_t bytes = 0;
+        for (const auto& frame : frames) bytes += frame.data().size();
+        stats_.received_remote.fetch_add(frames.size(), std::memory_order_relaxed);
+        peer->frames_received.fetch_add(frames.size(), std::memory_order_relaxed);
+        peer->bytes_received.fetch_add(bytes, std::memory_order_relaxed);
+    }
     for (auto& frame : frames) {
         if (peer->broken) break;
-        ++count;
-        bytes += frame.data().size();
         on_frame(peer, frame);
-    }
-    // Counted once per receive: each count is an atomic read-modify-write.
-    if (count != 0) {
-        stats_.received_remote.fetch_add(count, std::memory_order_relaxed);
-        peer->frames_received.fetch_add(count, std::memory_order_relaxed);
-        peer->bytes_received.fetch_add(bytes, std::memory_order_relaxed);
     }
     frames.clear();
     if (status.state == ReceiveStatus::State::closed) drop_peer(peer, closed_by_peer);
