@@ -8,7 +8,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace courier::bench {
@@ -22,9 +24,25 @@ class PayloadBytes {
   public:
     static constexpr std::size_t inline_capacity = 64;
 
-    std::uint8_t* data() noexcept { return size_ <= inline_capacity ? small_ : large_.get(); }
+    PayloadBytes() noexcept = default;
+    PayloadBytes(PayloadBytes&& other) noexcept
+        : size_(std::exchange(other.size_, 0)), capacity_(std::exchange(other.capacity_, 0)) {
+        std::memcpy(&store_, &other.store_, sizeof(store_));
+    }
+    PayloadBytes& operator=(PayloadBytes&& other) noexcept {
+        if (this != &other) {
+            release();
+            size_ = std::exchange(other.size_, 0);
+            capacity_ = std::exchange(other.capacity_, 0);
+            std::memcpy(&store_, &other.store_, sizeof(store_));
+        }
+        return *this;
+    }
+    ~PayloadBytes() { release(); }
+
+    std::uint8_t* data() noexcept { return capacity_ == 0 ? store_.small : store_.large; }
     const std::uint8_t* data() const noexcept {
-        return size_ <= inline_capacity ? small_ : large_.get();
+        return capacity_ == 0 ? store_.small : store_.large;
     }
     std::size_t size() const noexcept { return size_; }
     std::uint8_t* begin() noexcept { return data(); }
@@ -35,19 +53,29 @@ class PayloadBytes {
 
     /// Makes it `size` bytes long; what it holds is then unspecified.
     void resize(std::size_t size) {
-        if (size > inline_capacity && size > large_capacity_) {
+        if (size > inline_capacity && size > capacity_) {
             alloc_counter::Pause message_not_framework;
-            large_ = std::make_unique_for_overwrite<std::uint8_t[]>(size);
-            large_capacity_ = size;
+            auto* large = new std::uint8_t[size];
+            release();
+            store_.large = large;
+            capacity_ = static_cast<std::uint32_t>(size);
         }
-        size_ = size;
+        size_ = static_cast<std::uint32_t>(size);
     }
 
   private:
-    std::size_t size_ = 0;
-    std::uint8_t small_[inline_capacity]{};
-    std::unique_ptr<std::uint8_t[]> large_;
-    std::size_t large_capacity_ = 0;
+    void release() noexcept {
+        if (capacity_ != 0) delete[] store_.large;
+        capacity_ = 0;
+    }
+    // 72 bytes in all, so that a Payload lives in its letter like any small message
+    // (LetterBody::room) instead of in a block of its own.
+    union Store {
+        std::uint8_t small[inline_capacity];
+        std::uint8_t* large;
+    } store_{};
+    std::uint32_t size_ = 0;
+    std::uint32_t capacity_ = 0;  ///< of `large`; 0 while the bytes are inline
 };
 
 /// One measured message; the latency runs echo it back.
@@ -103,3 +131,6 @@ COURIER_MESSAGE(courier::bench::Start, "courier_bench.Start");
 COURIER_MESSAGE(courier::bench::Done, "courier_bench.Done");
 COURIER_MESSAGE(courier::bench::Hello, "courier_bench.Hello");
 COURIER_MESSAGE(courier::bench::Ack, "courier_bench.Ack");
+
+static_assert(courier::LetterBody::fits<courier::LocalBody<courier::bench::Payload>>,
+              "a 64-byte Payload sent in the process lives in its letter, as small messages do");

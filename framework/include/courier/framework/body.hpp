@@ -110,8 +110,11 @@ class WireBody final : public Body {
 /// block. Moving the letter moves a body that lives in it (Body::relocate).
 class LetterBody {
   public:
-    /// Room in the letter: a WireBody's size, and a LocalBody of a message of 72 bytes.
-    static constexpr std::size_t room = sizeof(WireBody);
+    /// Room in the letter: a WireBody, or the LocalBody of a message of up to 88 bytes (a
+    /// 64-byte payload and three words). The flag after it pads to the same size for
+    /// any room from 81 to 96 bytes.
+    static constexpr std::size_t room = 96;
+    static_assert(sizeof(WireBody) <= room);
     /// Whether a body of type B lives in its letter.
     template <class B>
     static constexpr bool fits =
