@@ -130,7 +130,6 @@ TEST_CASE("shm lends large records, frees their room as they are given back, in 
     // The small record before the first lent one is freed; b waits behind a.
     const auto after_small = detail::shm_record_size(small.size());
     CHECK(rig.tail() == after_small);
-    CHECK_FALSE(rig.reader->input_pending());  // all read, though not all freed
 
     rig.reader->give_back(frames[1].view);
     CHECK(rig.tail() == after_small + detail::shm_record_size(a.size()));

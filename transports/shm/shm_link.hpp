@@ -66,7 +66,7 @@ class ShmLink final : public Link, public LendingLink {
                     bool more = false) override;
     void flush() override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
-    bool input_pending() const noexcept override { return in_.readable(); }
+    bool input_pending() const noexcept override { return in_.pending(); }
     void set_polled(bool polled) noexcept override;
     std::string peer() const override { return description_; }
 

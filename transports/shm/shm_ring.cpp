@@ -29,18 +29,22 @@ void ShmRing::write(std::span<const std::span<const std::byte>> parts, std::size
 }
 
 bool ShmRing::readable() const noexcept {
-    return state_->head.load(std::memory_order_seq_cst) != read_.load(std::memory_order_relaxed);
+    return state_->head.load(std::memory_order_seq_cst) != read_;
+}
+
+bool ShmRing::pending() const noexcept {
+    return state_->head.load(std::memory_order_seq_cst) !=
+           state_->tail.load(std::memory_order_relaxed);
 }
 
 std::uint64_t ShmRing::next_length() const noexcept {
     std::uint64_t length = 0;
-    copy_out(read_.load(std::memory_order_relaxed), reinterpret_cast<std::byte*>(&length),
-             sizeof(length));
+    copy_out(read_, reinterpret_cast<std::byte*>(&length), sizeof(length));
     return length;
 }
 
 bool ShmRing::contiguous(std::uint64_t length) const noexcept {
-    const std::size_t offset = read_.load(std::memory_order_relaxed) & (capacity_ - 1);
+    const std::size_t offset = read_ & (capacity_ - 1);
     return shm_record_header + length <= capacity_ - offset;
 }
 
@@ -54,12 +58,12 @@ bool ShmRing::check(std::uint64_t position, std::size_t limit,
 }
 
 void ShmRing::advance(std::uint64_t to) noexcept {
-    read_.store(to, std::memory_order_relaxed);
+    read_ = to;
     if (lent_ == 0) state_->tail.store(to, std::memory_order_seq_cst);
 }
 
 bool ShmRing::read(std::vector<std::byte>& out, std::size_t limit) {
-    const auto at = read_.load(std::memory_order_relaxed);  // ours
+    const auto at = read_;  // ours
     std::uint64_t length = 0;
     if (!check(at, limit, length)) return false;
     // Appended, not resized and overwritten: no zeroing of bytes about to be copied.
@@ -73,7 +77,7 @@ bool ShmRing::read(std::vector<std::byte>& out, std::size_t limit) {
 }
 
 bool ShmRing::lend(std::span<const std::byte>& out, std::size_t limit) {
-    const auto at = read_.load(std::memory_order_relaxed);
+    const auto at = read_;
     std::uint64_t length = 0;
     if (!check(at, limit, length)) return false;
     out = {data_ + ((at + shm_record_header) & (capacity_ - 1)), static_cast<std::size_t>(length)};
@@ -84,7 +88,7 @@ bool ShmRing::lend(std::span<const std::byte>& out, std::size_t limit) {
 
 void ShmRing::release(std::span<const std::byte> lent) noexcept {
     if (--lent_ == 0) {
-        state_->tail.store(read_.load(std::memory_order_relaxed), std::memory_order_seq_cst);
+        state_->tail.store(read_, std::memory_order_seq_cst);
         return;
     }
     // The record's position is the one that has its offset in the ring, at most a ring's
@@ -98,7 +102,7 @@ void ShmRing::release(std::span<const std::byte> lent) noexcept {
 void ShmRing::release_all() noexcept {
     if (lent_ == 0) return;
     lent_ = 0;
-    state_->tail.store(read_.load(std::memory_order_relaxed), std::memory_order_seq_cst);
+    state_->tail.store(read_, std::memory_order_seq_cst);
 }
 
 void ShmRing::copy_in(std::uint64_t position, const std::byte* from, std::size_t size) noexcept {

@@ -89,8 +89,11 @@ class ShmRing {
 
     // Consumer side. The reader's position runs ahead of `tail` while records are lent:
     // their room, and that of the records read after them, is freed when they are released.
-    /// True if a record is published that was not read yet. Any thread.
+    /// True if a record is published that was not read yet.
     bool readable() const noexcept;
+    /// True if a record is published whose room is not freed yet: readable() from any
+    /// thread, but for records still lent (only while the reader holds them).
+    bool pending() const noexcept;
     /// The length the next (readable) record announces, unchecked: for sizing a buffer.
     std::uint64_t next_length() const noexcept;
     /// True if the next record, announcing `length` bytes, lies in one piece in the ring.
@@ -121,9 +124,8 @@ class ShmRing {
     ShmRingState* state_;
     std::byte* data_;
     std::size_t capacity_;
-    /// The reader's position: `tail` while nothing is lent. Atomic for readable(), which
-    /// any thread may call; written by the reader only.
-    std::atomic<std::uint64_t> read_{0};
+    /// The reader's position: `tail` while nothing is lent.
+    std::uint64_t read_;
     std::size_t lent_ = 0;
 };
 
