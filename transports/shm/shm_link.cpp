@@ -229,14 +229,14 @@ ReceiveStatus ShmLink::receive(std::vector<Frame>& out) {
         }
     }
     // A poller will look again by itself; otherwise the next record must signal.
-    if (!polled_.load(std::memory_order_relaxed)) arm_signal();
+    if (!polled_.load(std::memory_order_relaxed)) arm_signal(true);
     return {};
 }
 
-void ShmLink::arm_signal() noexcept {
+void ShmLink::arm_signal(bool reader) noexcept {
     auto& sleeping = in_.state().reader_sleeping;
     sleeping.store(1, std::memory_order_seq_cst);  // then load head (seq_cst)
-    if (in_.readable()) {
+    if (reader ? in_.readable() : in_.pending()) {
         // More arrived (or we stopped early): stay awake and have the reactor call again.
         sleeping.store(0, std::memory_order_relaxed);
         signal_event(in_data_);
@@ -250,7 +250,7 @@ void ShmLink::set_polled(bool polled) noexcept {
     if (polled)
         in_.state().reader_sleeping.store(0, std::memory_order_relaxed);
     else
-        arm_signal();
+        arm_signal(false);  // perhaps while another thread is in receive()
 }
 
 }  // namespace courier::detail

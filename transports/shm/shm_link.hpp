@@ -85,7 +85,9 @@ class ShmLink final : public Link, public LendingLink {
     /// Wakes a writer that sleeps for room. Called after `tail` moved.
     void room_freed() noexcept;
     /// Sets `reader_sleeping` so the next record signals; signals now if one is waiting.
-    void arm_signal() noexcept;
+    /// `reader`: called by the thread in receive(), which knows what it read; any other
+    /// thread counts records still lent as waiting (a needless signal at worst).
+    void arm_signal(bool reader) noexcept;
     ReceiveStatus check_control();
     ReceiveStatus end(ReceiveStatus status);
     [[noreturn]] void fail_send(const std::string& why);
