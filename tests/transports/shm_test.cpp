@@ -222,8 +222,11 @@ TEST_CASE("shm links read frames into the memory of frames given back", "[transp
     // What a letter does when it dies: its frame's buffer goes back to the pool, and the
     // next frames are read into it instead of into new memory.
     auto& pool = BufferPool::frames();
-    while (pool.take().capacity() != 0) {
-    }  // whatever earlier tests of this process left
+    // Whatever earlier tests of this process left, small buffers and large.
+    for (const std::size_t size : {std::size_t{0}, std::size_t{1} << 20}) {
+        while (pool.take(size).capacity() != 0) {
+        }
+    }
     ShmName name;
     auto pair = connect_pair(name.endpoint());
     constexpr std::uint32_t count = 8;

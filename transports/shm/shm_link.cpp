@@ -165,23 +165,34 @@ void ShmLink::wait_for_room(std::uint64_t needed) {
 bool ShmLink::drain(std::vector<Frame>& out) {
     // At most one ring's worth per call, so a fast writer cannot keep the reactor here.
     std::uint64_t taken = 0;
-    bool freed = false;
+    const auto tail = in_.state().tail.load(std::memory_order_relaxed);  // ours
     while (taken < in_.capacity() && in_.readable()) {
+        const auto length = in_.next_length();
         Frame frame;
-        frame.bytes = BufferPool::frames().take(in_.next_length());  // the letter gives it back
-        if (!in_.read(frame.bytes, max_frame_size_)) return false;
-        taken += shm_record_size(frame.bytes.size());
-        out.push_back(std::move(frame));
-        freed = true;
-    }
-    if (freed) {
-        // tail was stored seq_cst: a writer going to sleep sees the room, or we see it.
-        auto& sleeping = in_.state().writer_sleeping;
-        if (sleeping.load(std::memory_order_seq_cst) != 0 && sleeping.exchange(0) != 0) {
-            signal_event(in_room_);
+        if (lending_ && length > lend_above && in_.contiguous(length)) {
+            if (!in_.lend(frame.view, max_frame_size_)) return false;
+        } else {
+            frame.bytes = BufferPool::frames().take(length);  // the letter gives it back
+            if (!in_.read(frame.bytes, max_frame_size_)) return false;
         }
+        taken += shm_record_size(length);
+        out.push_back(std::move(frame));
     }
+    if (in_.state().tail.load(std::memory_order_relaxed) != tail) room_freed();
     return true;
+}
+
+void ShmLink::give_back(std::span<const std::byte> lent) noexcept {
+    in_.release(lent);
+    room_freed();
+}
+
+void ShmLink::room_freed() noexcept {
+    // tail was stored seq_cst: a writer going to sleep sees the room, or we see it.
+    auto& sleeping = in_.state().writer_sleeping;
+    if (sleeping.load(std::memory_order_seq_cst) != 0 && sleeping.exchange(0) != 0) {
+        signal_event(in_room_);
+    }
 }
 
 ReceiveStatus ShmLink::end(ReceiveStatus status) {
@@ -192,6 +203,10 @@ ReceiveStatus ShmLink::end(ReceiveStatus status) {
 
 ReceiveStatus ShmLink::receive(std::vector<Frame>& out) {
     if (ended_) return *ended_;
+    if (in_.lent() != 0) {  // the caller failed before it gave them back
+        in_.release_all();
+        room_freed();
+    }
     // Clear, then drain: a signal cleared here was for a record the drain takes. A poller
     // that saw records skips the system call; a stale signal is cleared by the reactor's
     // call, which finds the ring empty.
@@ -214,14 +229,14 @@ ReceiveStatus ShmLink::receive(std::vector<Frame>& out) {
         }
     }
     // A poller will look again by itself; otherwise the next record must signal.
-    if (!polled_.load(std::memory_order_relaxed)) arm_signal();
+    if (!polled_.load(std::memory_order_relaxed)) arm_signal(true);
     return {};
 }
 
-void ShmLink::arm_signal() noexcept {
+void ShmLink::arm_signal(bool reader) noexcept {
     auto& sleeping = in_.state().reader_sleeping;
     sleeping.store(1, std::memory_order_seq_cst);  // then load head (seq_cst)
-    if (in_.readable()) {
+    if (reader ? in_.readable() : in_.pending()) {
         // More arrived (or we stopped early): stay awake and have the reactor call again.
         sleeping.store(0, std::memory_order_relaxed);
         signal_event(in_data_);
@@ -235,7 +250,7 @@ void ShmLink::set_polled(bool polled) noexcept {
     if (polled)
         in_.state().reader_sleeping.store(0, std::memory_order_relaxed);
     else
-        arm_signal();
+        arm_signal(false);  // perhaps while another thread is in receive()
 }
 
 }  // namespace courier::detail

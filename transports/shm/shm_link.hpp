@@ -17,8 +17,13 @@
 /// but the sleeping-reader check waits for the next send without `more` or flush().
 /// A writer about to sleep on a full ring does that check first: a reader asleep on
 /// published records would otherwise never free the room.
+///
+/// Lending (LendingLink, asked for by the fragmentation layer): a record above
+/// `lend_above` bytes that does not wrap around the ring's end is received as a view of
+/// the ring; its room is freed, and a writer waiting for room woken, when it is given back.
 
 #include "shm/shm_ring.hpp"
+#include "src/lending_link.hpp"
 #include "src/rendezvous.hpp"
 
 #include <courier/fd.hpp>
@@ -39,7 +44,7 @@ namespace courier::detail {
 /// "data published" eventfd and the "room freed" eventfd.
 using ShmEvents = std::array<Fd, 4>;
 
-class ShmLink final : public Link {
+class ShmLink final : public Link, public LendingLink {
   public:
     /// `side` 0 is the listener (writes ring 0, reads ring 1), 1 the connector.
     /// `owned_name`, when not empty, is the segment name this side removes when the link
@@ -61,9 +66,15 @@ class ShmLink final : public Link {
                     bool more = false) override;
     void flush() override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
-    bool input_pending() const noexcept override { return in_.readable(); }
+    bool input_pending() const noexcept override { return in_.pending(); }
     void set_polled(bool polled) noexcept override;
     std::string peer() const override { return description_; }
+
+    /// Records of more bytes than this are lent: a smaller one is copied cheaply, and a
+    /// batch of them keeps freeing room as it is read.
+    static constexpr std::size_t lend_above = std::size_t{64} << 10;
+    void start_lending() noexcept override { lending_ = true; }
+    void give_back(std::span<const std::byte> lent) noexcept override;
 
   private:
     void wait_for_room(std::uint64_t needed);
@@ -71,8 +82,12 @@ class ShmLink final : public Link {
     void wake_reader();
     /// Reads published records; false if one is malformed.
     bool drain(std::vector<Frame>& out);
+    /// Wakes a writer that sleeps for room. Called after `tail` moved.
+    void room_freed() noexcept;
     /// Sets `reader_sleeping` so the next record signals; signals now if one is waiting.
-    void arm_signal() noexcept;
+    /// `reader`: called by the thread in receive(), which knows what it read; any other
+    /// thread counts records still lent as waiting (a needless signal at worst).
+    void arm_signal(bool reader) noexcept;
     ReceiveStatus check_control();
     ReceiveStatus end(ReceiveStatus status);
     [[noreturn]] void fail_send(const std::string& why);
@@ -97,6 +112,7 @@ class ShmLink final : public Link {
     bool unsignalled_ = false;  ///< records published since the last wake_reader; guarded
     std::optional<ReceiveStatus> ended_;
     std::atomic<bool> polled_{false};
+    bool lending_ = false;
 };
 
 }  // namespace courier::detail

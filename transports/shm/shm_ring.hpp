@@ -72,7 +72,10 @@ constexpr std::size_t shm_segment_size(std::size_t capacity) {
 class ShmRing {
   public:
     ShmRing(ShmRingState& state, std::byte* data, std::size_t capacity) noexcept
-        : state_(&state), data_(data), capacity_(capacity) {}
+        : state_(&state),
+          data_(data),
+          capacity_(capacity),
+          read_(state.tail.load(std::memory_order_relaxed)) {}
 
     std::size_t capacity() const noexcept { return capacity_; }
     ShmRingState& state() const noexcept { return *state_; }
@@ -84,22 +87,46 @@ class ShmRing {
     /// it; the caller checked free_space().
     void write(std::span<const std::span<const std::byte>> parts, std::size_t size) noexcept;
 
-    // Consumer side.
-    /// True if a record is published.
+    // Consumer side. The reader's position runs ahead of `tail` while records are lent:
+    // their room, and that of the records read after them, is freed when they are released.
+    /// True if a record is published that was not read yet.
     bool readable() const noexcept;
+    /// True if a record is published whose room is not freed yet: readable() from any
+    /// thread, but for records still lent (only while the reader holds them).
+    bool pending() const noexcept;
     /// The length the next (readable) record announces, unchecked: for sizing a buffer.
     std::uint64_t next_length() const noexcept;
-    /// Reads the next record into `out` and frees its room. False if the record is
-    /// malformed (a length above `limit` or beyond what was published).
+    /// True if the next record, announcing `length` bytes, lies in one piece in the ring.
+    bool contiguous(std::uint64_t length) const noexcept;
+    /// Reads the next record into `out` and frees its room (once no record read before it
+    /// is still lent). False if the record is malformed (a length above `limit` or beyond
+    /// what was published).
     bool read(std::vector<std::byte>& out, std::size_t limit);
+    /// Lends the next record, which the caller found contiguous(): `out` views its bytes
+    /// in the ring, whose room stays taken until release(). False if it is malformed.
+    bool lend(std::span<const std::byte>& out, std::size_t limit);
+    /// Releases `lent`, the oldest record lent and not released yet: frees its room and
+    /// that of the records read before it (of every record read, if it was the last lent).
+    void release(std::span<const std::byte> lent) noexcept;
+    /// Releases every record lent.
+    void release_all() noexcept;
+    /// Records lent and not released.
+    std::size_t lent() const noexcept { return lent_; }
 
   private:
     void copy_in(std::uint64_t position, const std::byte* from, std::size_t size) noexcept;
     void copy_out(std::uint64_t position, std::byte* to, std::size_t size) const noexcept;
+    /// The length of the record at `position`, the reader's, if it is well formed.
+    bool check(std::uint64_t position, std::size_t limit, std::uint64_t& length) const noexcept;
+    /// Moves the reader's position past a record read or lent.
+    void advance(std::uint64_t to) noexcept;
 
     ShmRingState* state_;
     std::byte* data_;
     std::size_t capacity_;
+    /// The reader's position: `tail` while nothing is lent.
+    std::uint64_t read_;
+    std::size_t lent_ = 0;
 };
 
 }  // namespace courier::detail

@@ -18,6 +18,13 @@ namespace {
 /// by the chunk's header byte: a holder costs less than moving a kilobyte.
 constexpr std::size_t share_above = 1024;
 
+/// Copies `bytes` (of a lent chunk) into a buffer of the chunk's own: it may then be kept.
+void own(Frame& chunk, std::span<const std::byte> bytes) {
+    chunk.bytes = BufferPool::frames().take(bytes.size());  // the letter gives it back
+    chunk.bytes.insert(chunk.bytes.end(), bytes.begin(), bytes.end());
+    chunk.view = {};
+}
+
 ReceiveStatus failed(std::string reason) {
     return ReceiveStatus{ReceiveStatus::State::failed, std::move(reason)};
 }
@@ -40,6 +47,8 @@ FragmentingLink::FragmentingLink(std::unique_ptr<Link> inner, const TransportOpt
                                     " bytes is below the " + std::to_string(min_chunk_limit) +
                                     " bytes a chunk needs");
     }
+    lender_ = dynamic_cast<LendingLink*>(inner_.get());
+    if (lender_) lender_->start_lending();
 }
 
 void FragmentingLink::send(std::span<const std::byte> bytes, std::span<const int> fds,
@@ -152,7 +161,10 @@ ReceiveStatus FragmentingLink::receive(std::vector<Frame>& out) {
     ReceiveStatus status = inner_->receive(chunks_);
     out.reserve(out.size() + chunks_.size());
     for (auto& chunk : chunks_) {
-        if (auto reason = take_chunk(chunk, out)) {
+        const auto lent = LendingLink::lent(chunk) ? chunk.view : std::span<const std::byte>{};
+        auto reason = take_chunk(chunk, out);
+        if (!lent.empty()) lender_->give_back(lent);  // copied, or the link failed
+        if (reason) {
             chunks_.clear();
             return finish(failed(peer() + " broke the fragmentation: " + *reason));
         }
@@ -172,8 +184,10 @@ ReceiveStatus FragmentingLink::receive(std::vector<Frame>& out) {
 
 std::optional<std::string> FragmentingLink::take_chunk(Frame& chunk, std::vector<Frame>& out) {
     // What the inner link read: usually a buffer of the chunk's own, but a link may hand
-    // over chunks that view a buffer they share (Frame::data()).
-    const std::span<const std::byte> data = chunk.data();
+    // over chunks that view a buffer they share (Frame::data()) or its own memory (lent).
+    // A lent chunk's bytes are read once each: the lender's peer may change them meanwhile.
+    const bool lent = LendingLink::lent(chunk);
+    const std::span<const std::byte> data = lent ? chunk.view : chunk.data();
     if (data.empty()) return "an empty chunk (no flags byte)";
     if (data.size() > limit_) {
         return "a chunk of " + std::to_string(data.size()) + " bytes, above the native limit of " +
@@ -194,6 +208,7 @@ std::optional<std::string> FragmentingLink::take_chunk(Frame& chunk, std::vector
                    " bytes of a fragmented frame (priority " + std::to_string(chunk.priority) + ")";
         }
         if (!chunk.fds.empty()) return "file descriptors on a packed chunk";
+        if (lent) own(chunk, data);  // only a pack above max_pack_size is lent: still served
         return take_pack(chunk, out);
     }
 
@@ -210,7 +225,9 @@ std::optional<std::string> FragmentingLink::take_chunk(Frame& chunk, std::vector
                        std::to_string(max_frame_size_) +
                        " bytes (TransportOptions::max_frame_size)";
             }
-            if (!chunk.shared && size < share_above) {
+            if (lent) {  // the frame's one copy out of the lender's memory
+                own(chunk, data.subspan(chunk_header_size));
+            } else if (!chunk.shared && size < share_above) {
                 chunk.bytes.erase(chunk.bytes.begin());  // moves a few bytes
             } else {  // the frame views the chunk past its flags byte instead of moving down
                 if (!chunk.shared) chunk.shared = SharedBytes(std::move(chunk.bytes));

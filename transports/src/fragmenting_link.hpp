@@ -32,6 +32,8 @@
 /// on flush(). docs/transports/contract.md, "Frames larger than the mechanism", and
 /// docs/protocol.md are the prose version.
 
+#include "src/lending_link.hpp"
+
 #include <courier/transports/link.hpp>
 #include <courier/transports/listener.hpp>
 #include <courier/transports/transport.hpp>
@@ -105,6 +107,9 @@ class FragmentingLink final : public Link {
     ReceiveStatus finish(ReceiveStatus status);
 
     std::unique_ptr<Link> inner_;
+    /// The inner link, if it lends its large chunks (LendingLink): each is copied once,
+    /// into the frame it belongs to, and given back at once.
+    LendingLink* lender_ = nullptr;
     std::size_t limit_;           ///< largest chunk, header included
     std::size_t max_frame_size_;  ///< largest reassembled frame
 
