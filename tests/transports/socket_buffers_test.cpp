@@ -4,19 +4,18 @@
 
 #include "transport_fixtures.hpp"
 
+#include "support/log_capture.hpp"
+
 #include <courier/transports/transport.hpp>
 
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <catch2/catch.hpp>
 
 #include <fstream>
-#include <memory>
-#include <sstream>
 
 using namespace courier;
 using namespace courier::test;
+using courier_test::LogCapture;
 
 namespace {
 
@@ -47,25 +46,6 @@ std::vector<const TransportFixture*> socket_fixtures() {
     }
     return out;
 }
-
-/// Collects what courier logs while it lives.
-class LogCapture {
-  public:
-    LogCapture() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(text_)) {
-        spdlog::default_logger()->sinks().push_back(sink_);
-    }
-    ~LogCapture() {
-        auto& sinks = spdlog::default_logger()->sinks();
-        sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
-    }
-    LogCapture(const LogCapture&) = delete;
-    LogCapture& operator=(const LogCapture&) = delete;
-    std::string text() const { return text_.str(); }
-
-  private:
-    std::ostringstream text_;
-    std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
-};
 
 }  // namespace
 

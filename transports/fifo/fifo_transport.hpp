@@ -4,12 +4,15 @@
 /// set up through the rendezvous (src/rendezvous.hpp). docs/transports/fifo.md is its
 /// manual page.
 
+#include "src/pipe_buffer.hpp"
+
 #include <courier/transports/capabilities.hpp>
 #include <courier/transports/endpoint.hpp>
 #include <courier/transports/link.hpp>
 #include <courier/transports/listener.hpp>
 #include <courier/transports/transport.hpp>
 
+#include <array>
 #include <memory>
 #include <string_view>
 
@@ -17,6 +20,8 @@ namespace courier {
 
 struct FifoTransport {
     static constexpr std::string_view scheme = "fifo";
+    /// pipe_buffer: the capacity of the link\'s pipes (src/pipe_buffer.hpp).
+    static constexpr std::array settings{detail::pipe_buffer_setting};
 
     /// A byte stream: no native frame limit; pipes carry no descriptors.
     static Capabilities capabilities() noexcept {

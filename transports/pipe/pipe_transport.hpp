@@ -6,12 +6,15 @@
 /// Nothing listens: there is no name to connect to. docs/transports/pipe.md is its
 /// manual page.
 
+#include "src/pipe_buffer.hpp"
+
 #include <courier/transports/capabilities.hpp>
 #include <courier/transports/endpoint.hpp>
 #include <courier/transports/link.hpp>
 #include <courier/transports/listener.hpp>
 #include <courier/transports/transport.hpp>
 
+#include <array>
 #include <memory>
 #include <string_view>
 
@@ -19,6 +22,8 @@ namespace courier {
 
 struct PipeTransport {
     static constexpr std::string_view scheme = "pipe";
+    /// pipe_buffer: the capacity of the link\'s pipes (src/pipe_buffer.hpp).
+    static constexpr std::array settings{detail::pipe_buffer_setting};
 
     /// A byte stream: no native frame limit; pipes carry no descriptors; one host.
     static Capabilities capabilities() noexcept {

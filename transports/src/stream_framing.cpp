@@ -1,5 +1,7 @@
 #include "src/stream_framing.hpp"
 
+#include "src/pipe_buffer.hpp"
+
 #include <courier/transports/buffer_pool.hpp>
 #include <courier/transports/posix_call.hpp>
 
@@ -104,6 +106,10 @@ StreamLink::StreamLink(Fd read_end, Fd write_end, Capabilities capabilities,
           std::min<std::size_t>(options.max_frame_size, std::numeric_limits<std::uint32_t>::max())),
       peer_(std::move(peer)) {
     capabilities_.fd_passing = false;  // pipes carry bytes only
+    // Both pipes of the link, this side's and the peer's: a spawned child need not be a
+    // courier program that sizes its own.
+    apply_pipe_buffer(socket_.get(), options, peer_);
+    apply_pipe_buffer(write_end_.get(), options, peer_);
 }
 
 void StreamLink::send(std::span<const std::byte> bytes, std::span<const int> fds, std::uint8_t,
