@@ -653,13 +653,14 @@ void NodeCore::watch_link(const std::shared_ptr<PeerLink>& peer) {
         }
     }
     std::weak_ptr<PeerLink> weak = peer;
-    // Shared: an idle worker polling the links runs it too (NodeCore::poll).
+    // Shared: an idle worker polling the links runs it too (NodeCore::poll), unless it
+    // looks at the link in memory anyway.
     reactor_->add(
         peer->link->poll_fd(),
         [this, weak] {
             if (auto p = weak.lock()) on_readable(p);
         },
-        /*shared=*/true);
+        /*shared=*/!peer->link->capabilities().memory_polling);
 }
 
 void NodeCore::on_accept(Listener& listener) {

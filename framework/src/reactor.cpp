@@ -30,7 +30,10 @@ Reactor::~Reactor() {
 void Reactor::add(int fd, std::function<void()> on_readable, bool shared) {
     {
         std::lock_guard lock(mutex_);
-        handlers_[fd] = std::make_shared<Handler>(Handler{std::move(on_readable), shared});
+        auto& handler = handlers_[fd];
+        if (handler && handler->shared) shared_handlers_.fetch_sub(1, std::memory_order_relaxed);
+        handler = std::make_shared<Handler>(Handler{std::move(on_readable), shared});
+        if (shared) shared_handlers_.fetch_add(1, std::memory_order_relaxed);
     }
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -41,7 +44,10 @@ void Reactor::add(int fd, std::function<void()> on_readable, bool shared) {
 
 void Reactor::remove(int fd) {
     std::lock_guard lock(mutex_);
-    if (handlers_.erase(fd) == 0) return;
+    auto it = handlers_.find(fd);
+    if (it == handlers_.end()) return;
+    if (it->second->shared) shared_handlers_.fetch_sub(1, std::memory_order_relaxed);
+    handlers_.erase(it);
     // Failure only means the fd is already gone from the set.
     (void)COURIER_SYSCALL(::epoll_ctl, epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
 }
@@ -75,6 +81,9 @@ std::shared_ptr<Reactor::Handler> Reactor::handler_of(int fd) {
 }
 
 bool Reactor::poll_now() {
+    // Nothing to run here: save the system call (a node whose links are all polled in
+    // memory).
+    if (shared_handlers_.load(std::memory_order_relaxed) == 0) return false;
     std::array<epoll_event, 16> events{};
     auto n = COURIER_SYSCALL(::epoll_wait, epoll_.get(), events.data(),
                              static_cast<int>(events.size()), 0);

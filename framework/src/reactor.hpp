@@ -5,6 +5,7 @@
 
 #include <courier/fd.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -30,7 +31,8 @@ class Reactor {
     void add(int fd, std::function<void()> on_readable, bool shared = false);
     /// Runs on the calling thread, without blocking, the shared callbacks of the
     /// descriptors readable now; true if any ran. The reactor thread is not involved:
-    /// it may see the same descriptors readable and run the same callbacks.
+    /// it may see the same descriptors readable and run the same callbacks. With no
+    /// shared descriptor it returns at once, without a system call.
     bool poll_now();
     /// Stops watching `fd`; safe from any thread, including its own callback.
     void remove(int fd);
@@ -54,6 +56,8 @@ class Reactor {
     std::shared_ptr<Handler> handler_of(int fd);
 
     std::unordered_map<int, std::shared_ptr<Handler>> handlers_;
+    /// How many of handlers_ are shared; changed under mutex_, read by poll_now without.
+    std::atomic<std::size_t> shared_handlers_{0};
     std::multimap<Clock::time_point, std::function<void()>> timers_;
     bool stopping_ = false;
     std::thread thread_;

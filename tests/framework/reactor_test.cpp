@@ -76,3 +76,68 @@ TEST_CASE("poll_now runs shared callbacks of readable descriptors on the caller,
     release.set_value();
     reactor.stop();
 }
+
+TEST_CASE("poll_now keeps finding shared callbacks as descriptors come and go",
+          "[framework][reactor]") {
+    // poll_now() skips its system call while no shared descriptor is registered; the
+    // count it trusts must follow add() and remove().
+    const Fd first(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    const Fd second(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    const Fd third(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    REQUIRE(first);
+    REQUIRE(second);
+    REQUIRE(third);
+
+    // The reactor thread is held in a timer meanwhile, so only poll_now() runs callbacks.
+    std::promise<void> reactor_held;
+    std::promise<void> release;
+    auto released = release.get_future().share();
+    Reactor reactor;
+    reactor.after(0ms, [&] {
+        reactor_held.set_value();
+        released.wait();
+    });
+    REQUIRE(reactor_held.get_future().wait_for(10s) == std::future_status::ready);
+
+    int runs = 0;
+    reactor.add(
+        first.get(),
+        [&] {
+            ++runs;
+            drain(first.get());
+        },
+        /*shared=*/true);
+    reactor.remove(first.get());
+    reactor.add(second.get(), [&] {
+        ++runs;
+        drain(second.get());
+    });
+    signal(first.get());
+    signal(second.get());
+    CHECK_FALSE(reactor.poll_now());  // the shared one is gone, the other is not ours
+    CHECK(runs == 0);
+
+    reactor.add(
+        third.get(),
+        [&] {
+            ++runs;
+            drain(third.get());
+        },
+        /*shared=*/true);
+    signal(third.get());
+    CHECK(reactor.poll_now());
+    CHECK(runs == 1);
+
+    reactor.remove(third.get());
+    reactor.add(
+        first.get(),
+        [&] {
+            ++runs;
+            drain(first.get());
+        },
+        /*shared=*/true);
+    CHECK(reactor.poll_now());  // still readable from before
+    CHECK(runs == 2);
+    release.set_value();
+    reactor.stop();
+}
