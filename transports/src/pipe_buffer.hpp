@@ -5,7 +5,7 @@
 ///
 /// A pipe holds 64 KiB by default. A larger one lets a writer run further ahead of a busy
 /// reader before it sleeps, and each sleep and wake-up costs both sides microseconds: with
-/// 256 KiB, 64-byte messages go about a third faster (docs/performance.md). The kernel
+/// 256 KiB, 64-byte messages went a third to a half faster (docs/performance.md). The kernel
 /// rounds a request up to a power of two pages; an unprivileged process may ask for at
 /// most fs.pipe-max-size (1 MiB by default).
 
