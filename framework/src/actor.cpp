@@ -3,6 +3,7 @@
 
 #include "actor_cell.hpp"
 #include "node_core.hpp"
+#include "requests.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -21,19 +22,28 @@ void Actor::post(const EnvelopeHeader& header, detail::Draft& draft) {
 }
 
 void Actor::watch(std::string_view name) {
-    node_->core_->watch(name_, name);
+    node_->core_->requests().watch(name_, name);
 }
 
 const std::string& Actor::sender() const noexcept {
     return current_ ? current_->sender : no_sender;
 }
 
-std::uint64_t Actor::start_request(Letter& letter, std::chrono::milliseconds timeout) {
-    auto& core = *node_->core_;
+void Actor::start_request(Letter& letter, std::chrono::milliseconds timeout,
+                          std::function<void(Letter&)> complete) {
+    auto& requests = node_->core_->requests();
     letter.flags |= envelope_flags::request;
-    letter.correlation = core.next_correlation();
-    core.arm_timeout(name_, letter.correlation, timeout);
-    return letter.correlation;
+    letter.correlation = requests.next_correlation();
+    auto timer = requests.arm_timeout(name_, letter.correlation, timeout);
+    pending_[letter.correlation] =
+        detail::PendingRequest{std::move(complete), timer.when, timer.sequence};
+}
+
+void Actor::cancel_pending() noexcept {
+    auto& requests = node_->core_->requests();
+    for (auto& [correlation, pending] : pending_)
+        requests.cancel({pending.timer_when, pending.timer_sequence});
+    pending_.clear();
 }
 
 void Actor::dispatch(Letter& letter) {
@@ -46,7 +56,9 @@ void Actor::dispatch(Letter& letter) {
 
     if (letter.is_reply() || letter.type == detail::request_timeout_type) {
         if (auto it = pending_.find(letter.correlation); it != pending_.end()) {
-            auto complete = std::move(it->second);
+            auto complete = std::move(it->second.complete);
+            if (letter.type != detail::request_timeout_type)
+                core.requests().cancel({it->second.timer_when, it->second.timer_sequence});
             pending_.erase(it);
             try {
                 complete(letter);
@@ -89,205 +101,9 @@ void Actor::dispatch(Letter& letter) {
                       detail::type_name(letter.type), letter.sender,
                       undecodable ? "could not decode it" : "threw", e.what());
         if (letter.is_request())
-            reply(Failure{static_cast<std::uint8_t>(undecodable ? ErrorCode::bad_message
-                                                                : ErrorCode::handler_failed),
+            reply(Failure{undecodable ? ErrorCode::bad_message : ErrorCode::handler_failed,
                           e.what()});
     }
 }
 
-namespace detail {
-
-namespace {
-/// Letters the framework posts to itself; never bounced to anyone.
-bool is_internal(TypeId type) {
-    return type == start_type || type == stop_type || type == request_timeout_type;
-}
-}  // namespace
-
-ActorCell::ActorCell(NodeCore& owner, std::unique_ptr<Actor> a)
-    : node(owner), actor(std::move(a)) {}
-
-void ActorCell::deliver(Letter&& letter) {
-    if (mailbox_.push(std::move(letter))) woken();
-}
-
-void ActorCell::deliver(const EnvelopeHeader& header, Frame&& frame,
-                        std::span<const std::byte> payload,
-                        const std::shared_ptr<PeerLink>& origin) {
-    const bool woke = mailbox_.push_built([&](Letter& letter) {
-        address(letter, header);  // its names view the frame: before the body takes it
-        letter.origin = origin;
-        letter.body.emplace<WireBody>(std::move(frame), payload);
-    });
-    if (woke) woken();
-}
-
-void ActorCell::woken() {
-    // Only the holder closes a cell (finish, or the node when adopting fails), and it lets
-    // the cell sleep after that only through bounce_all: so a cell found closed here stays
-    // closed, and one found open is safe to run.
-    if (closed.load())
-        bounce_all();
-    else
-        node.scheduler().schedule(shared_from_this());
-}
-
-void ActorCell::start() {
-    node.scheduler().schedule(shared_from_this());
-}
-
-inline bool ActorCell::usable(const Route& route) const noexcept {
-    return route.cell ? !route.cell->closed.load(std::memory_order_relaxed)
-                      : !route.peer->broken.load(std::memory_order_relaxed) &&
-                            route.generation == node.route_generation();
-}
-
-inline const ActorCell::Route* ActorCell::route(std::string_view name) {
-    if (last_route_ && last_route_->first == name && usable(last_route_->second))
-        return &last_route_->second;
-    return find_route(name);
-}
-
-void ActorCell::deliver(const EnvelopeHeader& header, Draft& draft) {
-    const bool woke = mailbox_.push_built([&](Letter& letter) {
-        address(letter, header);
-        draft.detach(letter.body);
-    });
-    if (woke) woken();
-}
-
-void ActorCell::send(const EnvelopeHeader& header, Draft& draft) {
-    const Route* to = route(header.recipient);
-    if (to && to->cell) {
-        node.deliver_local(*to->cell, header, draft);
-        return;
-    }
-    Letter letter;
-    address(letter, header);
-    if (to) {
-        node.send_remote(letter, draft, to->peer, /*names_checked=*/true);  // as below
-    } else {
-        node.post(std::move(letter), &draft);
-    }
-}
-
-void ActorCell::send(Letter&& letter, Draft* draft) {
-    const Route* to = letter.origin ? nullptr : route(letter.recipient);
-    if (to && to->cell) {
-        if (draft) draft->detach(letter.body);
-        node.deliver_local(*to->cell, std::move(letter));
-    } else if (to) {
-        // Both names were checked already: the sender is this actor, whose name the node
-        // checked when it adopted it, and a remote route exists only for a name that
-        // NodeCore::post checked before it looked the name up.
-        node.send_remote(letter, draft ? *draft : *letter.body, to->peer,
-                         /*names_checked=*/true);
-    } else {
-        node.post(std::move(letter), draft);
-    }
-}
-
-const ActorCell::Route* ActorCell::find_route(std::string_view name_view) {
-    last_route_ = nullptr;
-    const std::string name(name_view);
-    if (auto it = routes_.find(name); it != routes_.end()) {
-        if (usable(it->second)) {
-            last_route_ = &*it;
-            return &it->second;
-        }
-        routes_.erase(it);  // the name may belong to a new actor, or live elsewhere, by now
-    }
-    Route route;
-    route.generation = node.route_generation();  // before the lookup: a change after it shows
-    route.cell = node.find_cell(name);
-    if (!route.cell) route.peer = node.known_peer(name);
-    if (!route.cell && !route.peer) return nullptr;  // the node looks it up (and may connect)
-    // An actor that talks to many names forgets them all now and then.
-    constexpr std::size_t max_routes = 256;
-    if (routes_.size() == max_routes) routes_.clear();
-    last_route_ = &*routes_.insert_or_assign(name, std::move(route)).first;
-    return &last_route_->second;
-}
-
-bool ActorCell::run() {
-    {
-        // Remote sends of the turn may wait in their links; they all go out when it ends,
-        // before the letters handled are destroyed (a reply must not wait for that) and
-        // before this worker takes another cell or sleeps.
-        NodeCore::SendBatch batch(node);
-        // A turn bounds how long one busy actor keeps a worker from the others.
-        constexpr std::size_t turn = 64;
-        for (std::size_t handled = 0; handled < turn; ++handled) {
-            Letter* letter = mailbox_.take();
-            if (!letter) break;
-            handle(*letter);
-            if (actor->stopping_) {
-                finish();
-                return false;
-            }
-        }
-    }
-    if (!mailbox_.empty()) return true;
-    // Dry: the letters handled let go of their bodies, and the cell sleeps unless a letter came
-    // meanwhile (then it runs on; else the next letter's push schedules it again).
-    return !mailbox_.sleep();
-}
-
-void ActorCell::handle(Letter& letter) {
-    if (letter.type == start_type) {
-        try {
-            actor->on_start();
-        } catch (const std::exception& e) {
-            node.count_handler_failure();
-            spdlog::error("actor '{}': on_start threw: {}; stopping it", actor->name(), e.what());
-            actor->stopping_ = true;
-        }
-    } else if (letter.type == stop_type) {
-        actor->stopping_ = true;
-    } else {
-        actor->dispatch(letter);
-    }
-}
-
-void ActorCell::finish() {
-    closed.store(true);
-    try {
-        actor->on_stop();
-    } catch (const std::exception& e) {
-        node.count_handler_failure();
-        spdlog::error("actor '{}': on_stop threw: {}", actor->name(), e.what());
-    }
-    last_route_ = nullptr;
-    routes_.clear();  // cells that cache each other would keep each other alive
-    node.forget(actor->name(), this);
-    bounce_all();
-}
-
-void ActorCell::bounce_all() {
-    // Letters that come while it bounces find the cell held, and are bounced here too.
-    do {
-        while (Letter* letter = mailbox_.take()) {
-            if (is_internal(letter->type)) continue;
-            node.dead_letter(*letter, ErrorCode::stopped,
-                             "actor '" + actor->name() + "' has stopped");
-        }
-    } while (!mailbox_.sleep());
-}
-
-void ReplyWaiter::deliver(Letter&& letter) {
-    {
-        std::lock_guard lock(mutex_);
-        if (letter_) return;  // only the first answer counts
-        letter_ = std::move(letter);
-    }
-    ready_.notify_one();
-}
-
-std::optional<Letter> ReplyWaiter::wait(std::chrono::steady_clock::time_point deadline) {
-    std::unique_lock lock(mutex_);
-    ready_.wait_until(lock, deadline, [&] { return letter_.has_value(); });
-    return std::move(letter_);
-}
-
-}  // namespace detail
 }  // namespace courier

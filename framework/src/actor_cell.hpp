@@ -1,43 +1,26 @@
 #pragma once
 /// @file
-/// Where letters for a name go: an actor's cell (mailbox + scheduling), or a waiter that
-/// a thread outside the actors blocks on for a reply.
+/// An actor's cell: the actor, its mailbox, its scheduling state, and the routes it
+/// remembers. It runs the actor's turns (run), and routes what the actor sends.
 
 #include "letter_queue.hpp"
+#include "mailbox.hpp"
 
 #include <courier/framework/actor.hpp>
 #include <courier/framework/letter.hpp>
 
 #include <atomic>
-#include <chrono>
-#include <condition_variable>
+#include <cstdint>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
-#include <vector>
+#include <utility>
 
 namespace courier::detail {
 
 class NodeCore;
-class Scheduler;
-
-class Mailbox {
-  public:
-    virtual ~Mailbox() = default;
-    /// Takes the letter; never blocks (mailboxes are unbounded for now).
-    virtual void deliver(Letter&& letter) = 0;
-    /// Takes the letter of a frame that arrived over `origin`: its envelope (`header`,
-    /// views into the frame), the frame, and where in it the payload lies.
-    virtual void deliver(const EnvelopeHeader& header, Frame&& frame,
-                         std::span<const std::byte> payload,
-                         const std::shared_ptr<PeerLink>& origin);
-};
-
-/// Internal letter types, never on a link.
-inline constexpr TypeId start_type = type_id_from_name("courier.internal.Start");
-inline constexpr TypeId stop_type = type_id_from_name("courier.internal.Stop");
+struct Route;
 
 struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     ActorCell(NodeCore& node, std::unique_ptr<Actor> actor);
@@ -78,45 +61,32 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     void woken();
     void finish();
     void handle(Letter& letter);
-    /// Where a name this actor sends to lives: a local actor's cell, or the link to the
-    /// node that has it (valid while the link is up and the node's routes unchanged).
-    struct Route {
+    /// What the cell remembers of a Route (router.hpp) for a name it sends to: an actor's
+    /// cell of this node, or the link to the node that has the name.
+    struct CachedRoute {
         std::shared_ptr<ActorCell> cell;
         std::shared_ptr<PeerLink> peer;
-        std::uint64_t generation = 0;  ///< NodeCore::route_generation() when cached
+        std::uint64_t generation = 0;  ///< Peers::generation() when found
     };
-    /// The route to `name`, or null when the node must look it up (NodeCore::post). The
-    /// route the last send used is checked inline (actor.cpp), local or remote alike.
-    const Route* route(std::string_view name);
-    const Route* find_route(std::string_view name);
+    /// The remembered route to `name`, or null: then the node's Router decides, and
+    /// remember() keeps its answer. The route the last send used is checked inline.
+    const CachedRoute* remembered(std::string_view name);
+    const CachedRoute* remembered_slow(std::string_view name);
+    void remember(std::string_view name, const Expected<Route, Error>& route);
     /// False once the route may be wrong: its cell closed, its link broke, or the node's
     /// routes changed since it was cached.
-    bool usable(const Route& route) const noexcept;
+    bool usable(const CachedRoute& route) const noexcept;
 
     /// A true FIFO across every sending thread (moodycamel's queue orders only per
     /// producer, and an actor's letters come from whichever thread ran its sender), and
     /// the cell's scheduling state: see LetterQueue.
     LetterQueue mailbox_;
     /// The names this actor sends to, so a send skips the node's locked tables; a closed
-    /// cell, a broken link or changed routes make it look again.
-    std::unordered_map<std::string, Route> routes_;
+    /// cell, a broken link or changed routes make it ask the Router again.
+    std::unordered_map<std::string, CachedRoute> routes_;
     /// The entry of routes_ the last send used: most sends go where the previous one went,
     /// and comparing the name is cheaper than hashing it. (Entries do not move on rehash.)
-    std::pair<const std::string, Route>* last_route_ = nullptr;
-};
-
-/// A mailbox for one reply, waited on by a thread outside the actors (Node::request).
-class ReplyWaiter final : public Mailbox {
-  public:
-    using Mailbox::deliver;
-    void deliver(Letter&& letter) override;
-    /// The reply, or nullopt when `deadline` passed first.
-    std::optional<Letter> wait(std::chrono::steady_clock::time_point deadline);
-
-  private:
-    std::mutex mutex_;
-    std::condition_variable ready_;
-    std::optional<Letter> letter_;
+    std::pair<const std::string, CachedRoute>* last_route_ = nullptr;
 };
 
 }  // namespace courier::detail

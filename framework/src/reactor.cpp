@@ -52,12 +52,23 @@ void Reactor::remove(int fd) {
     (void)COURIER_SYSCALL(::epoll_ctl, epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
 }
 
-void Reactor::after(std::chrono::milliseconds delay, std::function<void()> fn) {
+Reactor::TimerId Reactor::after(std::chrono::milliseconds delay, std::function<void()> fn) {
+    TimerId id;
+    bool earliest;
     {
         std::lock_guard lock(mutex_);
-        timers_.emplace(Clock::now() + delay, std::move(fn));
+        id = TimerId{Clock::now() + delay, ++timer_sequence_};
+        earliest = timers_.empty() || id < timers_.begin()->first;
+        timers_.emplace(id, std::move(fn));
     }
-    wake();
+    // The thread sleeps until the earliest timer: only a new earliest one must wake it.
+    if (earliest) wake();
+    return id;
+}
+
+void Reactor::cancel(TimerId timer) noexcept {
+    std::lock_guard lock(mutex_);
+    timers_.erase(timer);
 }
 
 void Reactor::stop() {
@@ -102,7 +113,8 @@ bool Reactor::poll_now() {
 int Reactor::next_timeout_ms() {
     std::lock_guard lock(mutex_);
     if (timers_.empty()) return -1;
-    auto wait = std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first - Clock::now());
+    auto wait =
+        std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first.when - Clock::now());
     return wait.count() < 0 ? 0 : static_cast<int>(wait.count());
 }
 
@@ -129,7 +141,7 @@ void Reactor::run() {
             std::lock_guard lock(mutex_);
             if (stopping_) return;
             auto now = Clock::now();
-            while (!timers_.empty() && timers_.begin()->first <= now) {
+            while (!timers_.empty() && timers_.begin()->first.when <= now) {
                 due.push_back(std::move(timers_.begin()->second));
                 timers_.erase(timers_.begin());
             }

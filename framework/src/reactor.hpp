@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <compare>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,6 +21,12 @@ namespace courier::detail {
 class Reactor {
   public:
     using Clock = std::chrono::steady_clock;
+    /// A timer set by after(), for cancel().
+    struct TimerId {
+        Clock::time_point when;
+        std::uint64_t sequence = 0;
+        auto operator<=>(const TimerId&) const = default;
+    };
 
     Reactor();
     ~Reactor();
@@ -36,8 +44,10 @@ class Reactor {
     bool poll_now();
     /// Stops watching `fd`; safe from any thread, including its own callback.
     void remove(int fd);
-    /// Calls `fn` once on the reactor thread after `delay`.
-    void after(std::chrono::milliseconds delay, std::function<void()> fn);
+    /// Calls `fn` once on the reactor thread after `delay`, unless cancelled first.
+    TimerId after(std::chrono::milliseconds delay, std::function<void()> fn);
+    /// Drops a timer that has not fired; nothing if it fired or was cancelled already.
+    void cancel(TimerId timer) noexcept;
     /// Ends the thread; pending timers are dropped.
     void stop();
 
@@ -58,7 +68,8 @@ class Reactor {
     std::unordered_map<int, std::shared_ptr<Handler>> handlers_;
     /// How many of handlers_ are shared; changed under mutex_, read by poll_now without.
     std::atomic<std::size_t> shared_handlers_{0};
-    std::multimap<Clock::time_point, std::function<void()>> timers_;
+    std::map<TimerId, std::function<void()>> timers_;
+    std::uint64_t timer_sequence_ = 0;
     bool stopping_ = false;
     std::thread thread_;
 };

@@ -29,8 +29,17 @@ std::string_view to_string(ErrorCode code) noexcept {
             return "stopped";
         case ErrorCode::unsupported:
             return "unsupported";
+        case ErrorCode::bad_config:
+            return "bad_config";
+        case ErrorCode::os_error:
+            return "os_error";
     }
     return "unknown_error";
+}
+
+bool is_error_code(std::uint8_t value) noexcept {
+    return value >= static_cast<std::uint8_t>(ErrorCode::timeout) &&
+           value <= static_cast<std::uint8_t>(ErrorCode::os_error);
 }
 
 namespace detail {

@@ -149,7 +149,7 @@ TEST_CASE("a send to an unknown name comes back to the sender as a dead letter",
     REQUIRE(inbox.wait([](auto& in) { return !in.dead.empty(); }));
     CHECK(inbox.dead.front().recipient == "nobody-here");
     CHECK(inbox.dead.front().type == courier::type_id_of<test::Ping>());
-    CHECK(inbox.dead.front().code == static_cast<std::uint8_t>(courier::ErrorCode::unknown_name));
+    CHECK(inbox.dead.front().code == courier::ErrorCode::unknown_name);
     CHECK(node.stats().dead_letters == 1);
 }
 

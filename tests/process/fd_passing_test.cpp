@@ -166,7 +166,7 @@ TEST_CASE("over a transport without fd passing the sender gets a DeadLetter and 
             }
             CHECK(seen.dead->recipient == "writer");
             CHECK(seen.dead->type == type_id_of<fdwire::WriteInto>());
-            CHECK(seen.dead->code == static_cast<std::uint8_t>(ErrorCode::unsupported));
+            CHECK(seen.dead->code == ErrorCode::unsupported);
             INFO(seen.dead->reason);
             CHECK(seen.dead->reason ==
                   "test.process.fd.WriteInto holds 1 file descriptor, which the " + transport +

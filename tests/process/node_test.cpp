@@ -311,7 +311,7 @@ TEST_CASE("a frame for a name or a type the node lacks comes back as a DeadLette
         auto [to_nobody, bounce] = next_message<DeadLetter>(*raw, frames);
         CHECK(bounce.recipient == "nobody");
         CHECK(bounce.type == type_id_of<wire::Ping>());
-        CHECK(bounce.code == static_cast<std::uint8_t>(ErrorCode::unknown_name));
+        CHECK(bounce.code == ErrorCode::unknown_name);
         CHECK(bounce.reason == "no actor named 'nobody' in node 'strict-node'");
 
         header.recipient = "echo";
@@ -322,7 +322,7 @@ TEST_CASE("a frame for a name or a type the node lacks comes back as a DeadLette
         auto [of_unknown, refused] = next_message<DeadLetter>(*raw, frames);
         CHECK(refused.recipient == "echo");
         CHECK(refused.type == 0x0123456789abcdef);
-        CHECK(refused.code == static_cast<std::uint8_t>(ErrorCode::bad_message));
+        CHECK(refused.code == ErrorCode::bad_message);
 
         // The link still carries letters, and the answers to them.
         header.flags = envelope_flags::request;

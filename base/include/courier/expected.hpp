@@ -3,6 +3,7 @@
 /// A small `expected<T, E>` for C++20 (std::expected arrives with C++23): either a
 /// value or an error, never both, never neither. Errors that come from outside the
 /// process (bytes off a link, a peer that went away) travel as values of this type.
+/// [[nodiscard]]: every function that returns one makes its caller look at it.
 
 #include <cassert>
 #include <utility>
@@ -19,7 +20,7 @@ template <class E>
 Unexpected(E) -> Unexpected<E>;
 
 template <class T, class E>
-class Expected {
+class [[nodiscard]] Expected {
   public:
     Expected(T value) : state_(std::in_place_index<0>, std::move(value)) {}
     template <class G>

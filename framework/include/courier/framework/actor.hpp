@@ -24,6 +24,13 @@ class Node;
 namespace detail {
 class NodeCore;
 struct ActorCell;
+/// A request an actor waits on: what to do with its answer, and the timer that ends it
+/// (cancelled when the answer comes).
+struct PendingRequest {
+    std::function<void(Letter&)> complete;
+    std::chrono::steady_clock::time_point timer_when;
+    std::uint64_t timer_sequence = 0;
+};
 }  // namespace detail
 
 class Actor {
@@ -79,7 +86,11 @@ class Actor {
     void post(Letter&& letter, detail::Draft* draft = nullptr);
     /// Routes a message this actor sends, addressed by `header`, its body `draft`.
     void post(const EnvelopeHeader& header, detail::Draft& draft);
-    std::uint64_t start_request(Letter& letter, std::chrono::milliseconds timeout);
+    /// Makes `letter` a request, arms its timer, and keeps `complete` for its answer.
+    void start_request(Letter& letter, std::chrono::milliseconds timeout,
+                       std::function<void(Letter&)> complete);
+    /// Cancels the timers of the requests still waiting (the actor stopped).
+    void cancel_pending() noexcept;
     /// Runs the handler for one letter (or completes a pending request).
     void dispatch(Letter& letter);
 
@@ -92,7 +103,7 @@ class Actor {
     /// The handler of the last letter's type: a stream of one type skips the hash lookup.
     /// (Entries of handlers_ stay where they are, and none is ever erased.)
     std::pair<const TypeId, std::function<void(Letter&)>>* last_handler_ = nullptr;
-    std::unordered_map<std::uint64_t, std::function<void(Letter&)>> pending_;
+    std::unordered_map<std::uint64_t, detail::PendingRequest> pending_;
 };
 
 template <Message M, class F>
@@ -131,11 +142,10 @@ void Actor::request(std::string_view to, M message, std::chrono::milliseconds ti
                     F&& on_result) {
     detail::DraftOf<M> draft(message);
     Letter letter = detail::letter_of<M>(name_, to);
-    std::uint64_t correlation = start_request(letter, timeout);
-    pending_[correlation] = [cb = std::forward<F>(on_result), target = std::string(to),
-                             timeout](Letter& answer) mutable {
-        cb(detail::reply_to_result<R>(answer, target, timeout));
-    };
+    start_request(
+        letter, timeout,
+        [cb = std::forward<F>(on_result), target = std::string(to), timeout](
+            Letter& answer) mutable { cb(detail::reply_to_result<R>(answer, target, timeout)); });
     post(std::move(letter), &draft);
 }
 

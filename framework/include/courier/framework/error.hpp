@@ -1,8 +1,11 @@
 #pragma once
 /// @file
-/// Errors of the framework layer. Setup mistakes (a taken name, a registry that cannot
-/// be reached) throw courier::Error; failures of delivery at run time reach the sender
-/// as values: `Expected<R, Error>` from a request, or a DeadLetter / Down message.
+/// Errors of the framework layer. Setup failures (a taken name, a registry that cannot be
+/// reached, a bad config, a runtime directory that cannot be made) throw SetupError;
+/// failures of delivery at run time reach the sender as values: `Expected<R, Error>` from
+/// a request, or a DeadLetter / Down message. Every code here may travel between
+/// processes (DeadLetter, Failure), as one byte; a byte that names no code is refused as
+/// a malformed message.
 
 #include <cstdint>
 #include <stdexcept>
@@ -24,9 +27,13 @@ enum class ErrorCode : std::uint8_t {
     /// the link's transport cannot carry what the message holds (file descriptors); the
     /// link stays up, the message is not sent
     unsupported = 10,
+    bad_config = 11,  ///< the config (file, environment) cannot be read or is wrong
+    os_error = 12,    ///< a system call failed while setting up (the runtime directory, epoll)
 };
 
 std::string_view to_string(ErrorCode code) noexcept;
+/// The code a byte from another process names; false when it names none.
+bool is_error_code(std::uint8_t value) noexcept;
 
 /// A framework error: a code plus a sentence for people.
 struct Error {
@@ -34,7 +41,8 @@ struct Error {
     std::string message;
 };
 
-/// Thrown for setup errors: spawn with a taken name, a node whose registry is out of reach.
+/// Thrown for setup errors: spawn with a taken name, a node whose registry is out of
+/// reach, a bad config, a runtime directory that cannot be made.
 class SetupError : public std::runtime_error {
   public:
     SetupError(ErrorCode code, const std::string& message)

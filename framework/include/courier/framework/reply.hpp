@@ -46,12 +46,12 @@ Expected<R, Error> reply_to_result(Letter& answer, const std::string& target,
     if (answer.type == type_id_of<DeadLetter>()) {
         auto dead = open_letter<DeadLetter>(answer);
         if (!dead) return Unexpected{Error{ErrorCode::bad_message, dead.error().message}};
-        return Unexpected{Error{static_cast<ErrorCode>(dead->code), dead->reason}};
+        return Unexpected{Error{dead->code, dead->reason}};
     }
     if (answer.type == type_id_of<Failure>()) {
         auto failure = open_letter<Failure>(answer);
         if (!failure) return Unexpected{Error{ErrorCode::bad_message, failure.error().message}};
-        return Unexpected{Error{static_cast<ErrorCode>(failure->code), failure->message}};
+        return Unexpected{Error{failure->code, failure->message}};
     }
     return Unexpected{Error{ErrorCode::unexpected_reply,
                             "'" + target + "' answered with " + type_name(answer.type) +

@@ -2,38 +2,71 @@
 /// @file
 /// Messages the framework itself sends to actors. Handle them like any other type.
 
+#include <courier/framework/error.hpp>
 #include <courier/serialization/message_type.hpp>
 
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace courier {
 
+namespace detail {
+/// An ErrorCode on the wire: one byte, checked when read (an unknown value makes the
+/// message undecodable, never an enum out of range).
+template <class A>
+void save_code(A& a, ErrorCode code) {
+    a(static_cast<std::uint8_t>(code));
+}
+template <class A>
+void load_code(A& a, ErrorCode& code) {
+    std::uint8_t value = 0;
+    a(value);
+    if (!is_error_code(value))
+        throw std::runtime_error("unknown error code " + std::to_string(value));
+    code = static_cast<ErrorCode>(value);
+}
+}  // namespace detail
+
 /// A message could not be delivered. Sent back to its sender (and counted and logged by
 /// the node that found out). For a request, the requester gets Error{unknown_name, ...}
 /// or the matching code instead.
 struct DeadLetter {
-    std::string recipient;   ///< the name the message was sent to
-    std::uint64_t type = 0;  ///< the wire id of the undelivered message's type
-    std::uint8_t code = 0;   ///< an ErrorCode: unknown_name, no_handler, link_failed...
+    std::string recipient;                     ///< the name the message was sent to
+    std::uint64_t type = 0;                    ///< the wire id of the undelivered message's type
+    ErrorCode code = ErrorCode::unknown_name;  ///< unknown_name, no_handler, link_failed...
     std::string reason;
     template <class A>
-    void serialize(A& a) {
-        a(recipient, type, code, reason);
+    void save(A& a) const {
+        a(recipient, type);
+        detail::save_code(a, code);
+        a(reason);
+    }
+    template <class A>
+    void load(A& a) {
+        a(recipient, type);
+        detail::load_code(a, code);
+        a(reason);
     }
 };
 
 /// The answer to a request whose handler failed (threw, or could not decode it).
 struct Failure {
-    std::uint8_t code = 0;  ///< an ErrorCode
+    ErrorCode code = ErrorCode::handler_failed;  ///< handler_failed or bad_message
     std::string message;
     template <class A>
-    void serialize(A& a) {
-        a(code, message);
+    void save(A& a) const {
+        detail::save_code(a, code);
+        a(message);
+    }
+    template <class A>
+    void load(A& a) {
+        detail::load_code(a, code);
+        a(message);
     }
 };
 

@@ -1,5 +1,5 @@
 // A node's child processes and the links they inherit: the parent's side
-// (NodeCore::spawn_process) and the child's (NodeCore::adopt_parent_link).
+// (Peers::spawn_process) and the child's (Peers::adopt_parent_link).
 //
 // The parent makes the link before the child exists, with a transport that links
 // children (TransportEntry::child_link, e.g. pipe:), and hands the child its end through
@@ -9,6 +9,7 @@
 // (from its Hello, or from a registry lookup that names that pid).
 
 #include "node_core.hpp"
+#include "peers.hpp"
 
 #include <courier/transports/transport.hpp>
 
@@ -43,10 +44,10 @@ std::string child_node_name(const ProcessOptions& options) {
 
 }  // namespace
 
-ChildProcess NodeCore::spawn_process(ProcessOptions options) {
+ChildProcess Peers::spawn_process(ProcessOptions options) {
     if (options.argv.empty() || options.argv.front().empty())
         throw std::invalid_argument("spawn_process: argv is empty");
-    if (!registry_) return ChildProcess::start(options);  // a node alone has no links
+    if (!node_.registry()) return ChildProcess::start(options);  // a node alone has no links
 
     // Both ends offer what we listen on (the child reads the same environment) plus every
     // transport that links children.
@@ -55,20 +56,22 @@ ChildProcess NodeCore::spawn_process(ProcessOptions options) {
     for (const auto& entry : TransportRegistry::builtin().entries())
         if (entry.child_link) offered.push_back(entry.scheme);
     const std::string child = child_node_name(options);
-    auto selection = choose(config_, name_, child, offered, offered, /*same_host=*/true);
+    const Config& config = node_.config();
+    const std::string& name = node_.name();
+    auto selection = choose(config, name, child, offered, offered, /*same_host=*/true);
     const TransportEntry* transport =
         selection ? TransportRegistry::builtin().find(selection->transport) : nullptr;
     if (!transport || !transport->child_link) {
         spdlog::debug(
-            "node '{}': {} links through the registry: {}", name_, child,
+            "node '{}': {} links through the registry: {}", name, child,
             selection ? selection->transport + " does not link children" : selection.error());
         return ChildProcess::start(options);
     }
 
     ChildLink made = TransportRegistry::builtin().child_link(
-        transport->scheme, config_.settings(transport->scheme).options(),
+        transport->scheme, config.settings(transport->scheme).options(),
         first_child_fd + static_cast<int>(options.inherit.size()));
-    options.environment.push_back(std::string(parent_variable) + "=" + name_);
+    options.environment.push_back(std::string(parent_variable) + "=" + name);
     options.environment.push_back(std::string(parent_pid_variable) + "=" +
                                   std::to_string(::getpid()));
     options.environment.push_back(std::string(parent_link_variable) + "=" +
@@ -85,30 +88,31 @@ ChildProcess NodeCore::spawn_process(ProcessOptions options) {
     peer->reason = selection->describe();
     peer->initiated = true;
     {
-        std::lock_guard lock(peers_mutex_);
+        std::lock_guard lock(mutex_);
         std::erase_if(children_, [](const auto& entry) {
             auto known = entry.second.lock();
             return !known || known->broken;
         });
         children_[process.pid()] = peer;
     }
-    watch_link(peer);
-    spdlog::debug("node '{}': spawned {} (pid {}) linked over {}", name_, options.argv.front(),
+    watch(peer);
+    spdlog::debug("node '{}': spawned {} (pid {}) linked over {}", name, options.argv.front(),
                   process.pid(), peer->link->peer());
     return process;
 }
 
-std::shared_ptr<PeerLink> NodeCore::spawned_peer(const registry::Location& where) {
+std::shared_ptr<PeerLink> Peers::spawned(const registry::Location& where) {
     auto found = children_.find(static_cast<pid_t>(where.pid));
     if (found == children_.end()) return nullptr;
     auto peer = found->second.lock();
     if (!peer || peer->broken) return nullptr;
     if (peer->node.empty()) peer->node = where.node;
-    peers_.try_emplace(where.node, peer);
+    by_node_.try_emplace(where.node, peer);
     return peer;
 }
 
-void NodeCore::adopt_parent_link() {
+void Peers::adopt_parent_link() {
+    const std::string& name = node_.name();
     const char* parent = std::getenv(parent_variable);
     const char* parent_pid = std::getenv(parent_pid_variable);
     const char* uri = std::getenv(parent_link_variable);
@@ -116,14 +120,14 @@ void NodeCore::adopt_parent_link() {
     // A grandchild inherits the variables but not the descriptors they name (they are
     // close-on-exec); the pid tells whether they were meant for this process.
     if (std::to_string(::getppid()) != parent_pid) {
-        spdlog::debug("node '{}': {}={} is not for us: our parent is pid {}", name_,
+        spdlog::debug("node '{}': {}={} is not for us: our parent is pid {}", name,
                       parent_link_variable, uri, ::getppid());
         return;
     }
     if (parent_link_taken.exchange(true)) return;
-    const std::string context = "node '" + name_ + "' cannot take the link to its parent node '" +
+    const std::string context = "node '" + name + "' cannot take the link to its parent node '" +
                                 parent + "' (" + parent_link_variable + "=" + uri + ")";
-    if (!is_valid_name(parent) || parent == name_)
+    if (!is_valid_name(parent) || parent == name)
         throw SetupError(ErrorCode::link_failed, context + ": not a valid parent node name");
     auto peer = std::make_shared<PeerLink>();
     peer->node = parent;
@@ -132,16 +136,16 @@ void NodeCore::adopt_parent_link() {
         const Endpoint endpoint = Endpoint::parse(uri);
         peer->transport = endpoint.scheme;
         peer->link = TransportRegistry::builtin().connect(
-            endpoint, config_.settings(endpoint.scheme).options());
+            endpoint, node_.config().settings(endpoint.scheme).options());
         EnvelopeHeader header;
         header.recipient = peer->node;
-        peer->link->send(encode_message(header, Hello{name_}));
+        peer->link->send(encode_message(header, Hello{name}));
     } catch (const std::exception& e) {
         throw SetupError(ErrorCode::link_failed, context + ": " + e.what());
     }
-    watch_link(peer);
-    std::lock_guard lock(peers_mutex_);
-    peers_[peer->node] = peer;
+    watch(peer);
+    std::lock_guard lock(mutex_);
+    by_node_[peer->node] = peer;
 }
 
 }  // namespace courier::detail

@@ -1,0 +1,204 @@
+#include "actor_cell.hpp"
+
+#include "link_sender.hpp"
+#include "node_core.hpp"
+#include "router.hpp"
+
+#include <courier/framework/reply.hpp>
+
+#include <spdlog/spdlog.h>
+
+namespace courier::detail {
+
+namespace {
+/// Letters the framework posts to itself; never bounced to anyone.
+bool is_internal(TypeId type) {
+    return type == start_type || type == stop_type || type == request_timeout_type;
+}
+}  // namespace
+
+ActorCell::ActorCell(NodeCore& owner, std::unique_ptr<Actor> a)
+    : node(owner), actor(std::move(a)) {}
+
+// ---- Letters in ------------------------------------------------------------------------
+
+void ActorCell::deliver(Letter&& letter) {
+    if (mailbox_.push(std::move(letter))) woken();
+}
+
+void ActorCell::deliver(const EnvelopeHeader& header, Frame&& frame,
+                        std::span<const std::byte> payload,
+                        const std::shared_ptr<PeerLink>& origin) {
+    const bool woke = mailbox_.push_built([&](Letter& letter) {
+        address(letter, header);  // its names view the frame: before the body takes it
+        letter.origin = origin;
+        letter.body.emplace<WireBody>(std::move(frame), payload);
+    });
+    if (woke) woken();
+}
+
+void ActorCell::deliver(const EnvelopeHeader& header, Draft& draft) {
+    const bool woke = mailbox_.push_built([&](Letter& letter) {
+        address(letter, header);
+        draft.detach(letter.body);
+    });
+    if (woke) woken();
+}
+
+void ActorCell::woken() {
+    // Only the holder closes a cell (finish, or the node when adopting fails), and it lets
+    // the cell sleep after that only through bounce_all: so a cell found closed here stays
+    // closed, and one found open is safe to run.
+    if (closed.load())
+        bounce_all();
+    else
+        node.scheduler().schedule(shared_from_this());
+}
+
+void ActorCell::start() {
+    node.scheduler().schedule(shared_from_this());
+}
+
+// ---- Letters out: the routes this actor remembers --------------------------------------
+
+inline bool ActorCell::usable(const CachedRoute& route) const noexcept {
+    return route.cell ? !route.cell->closed.load(std::memory_order_relaxed)
+                      : !route.peer->broken.load(std::memory_order_relaxed) &&
+                            route.generation == node.peers().generation();
+}
+
+inline const ActorCell::CachedRoute* ActorCell::remembered(std::string_view name) {
+    if (last_route_ && last_route_->first == name && usable(last_route_->second))
+        return &last_route_->second;
+    return remembered_slow(name);
+}
+
+const ActorCell::CachedRoute* ActorCell::remembered_slow(std::string_view name) {
+    last_route_ = nullptr;
+    auto it = routes_.find(std::string(name));
+    if (it == routes_.end()) return nullptr;
+    if (!usable(it->second)) {
+        routes_.erase(it);  // the name may belong to a new actor, or live elsewhere, by now
+        return nullptr;
+    }
+    last_route_ = &*it;
+    return &it->second;
+}
+
+void ActorCell::remember(std::string_view name, const Expected<Route, Error>& route) {
+    if (!route) return;
+    CachedRoute cached;
+    cached.generation = route->generation;
+    cached.peer = route->peer;
+    if (route->box) {
+        cached.cell = std::dynamic_pointer_cast<ActorCell>(route->box);
+        if (!cached.cell) return;  // a waiter: for one answer, not worth remembering
+    }
+    // An actor that talks to many names forgets them all now and then.
+    constexpr std::size_t max_routes = 256;
+    if (routes_.size() == max_routes) routes_.clear();
+    last_route_ = &*routes_.insert_or_assign(std::string(name), std::move(cached)).first;
+}
+
+void ActorCell::send(const EnvelopeHeader& header, Draft& draft) {
+    if (const CachedRoute* to = remembered(header.recipient)) {
+        if (to->cell)
+            node.deliver_local(*to->cell, header, draft);
+        else  // the Router checked the recipient's name; the sender's was checked at spawn
+            node.sender().send(header, draft, to->peer, /*names_checked=*/true);
+        return;
+    }
+    auto route = node.router().route(std::string(header.recipient));
+    remember(header.recipient, route);
+    node.router().send(route, header, draft);
+}
+
+void ActorCell::send(Letter&& letter, Draft* draft) {
+    if (letter.origin) {  // an answer, back over its request's link
+        node.router().post(std::move(letter), draft);
+        return;
+    }
+    if (const CachedRoute* to = remembered(letter.recipient)) {
+        if (to->cell) {
+            if (draft) draft->detach(letter.body);
+            node.deliver_local(*to->cell, std::move(letter));
+        } else {
+            node.sender().send(header_of(letter), draft ? *draft : *letter.body, to->peer,
+                               /*names_checked=*/true);
+        }
+        return;
+    }
+    auto route = node.router().route(letter.recipient);
+    remember(letter.recipient, route);
+    node.router().send(route, std::move(letter), draft);
+}
+
+// ---- Turns -----------------------------------------------------------------------------
+
+bool ActorCell::run() {
+    {
+        // Remote sends of the turn may wait in their links; they all go out when it ends,
+        // before the letters handled are destroyed (a reply must not wait for that) and
+        // before this worker takes another cell or sleeps (link_sender.hpp).
+        LinkSender::Turn turn(node.sender());
+        // A turn bounds how long one busy actor keeps a worker from the others.
+        constexpr std::size_t turn_letters = 64;
+        for (std::size_t handled = 0; handled < turn_letters; ++handled) {
+            Letter* letter = mailbox_.take();
+            if (!letter) break;
+            handle(*letter);
+            if (actor->stopping_) {
+                finish();
+                return false;
+            }
+        }
+    }
+    if (!mailbox_.empty()) return true;
+    // Dry: the letters handled let go of their bodies, and the cell sleeps unless a letter came
+    // meanwhile (then it runs on; else the next letter's push schedules it again).
+    return !mailbox_.sleep();
+}
+
+void ActorCell::handle(Letter& letter) {
+    if (letter.type == start_type) {
+        try {
+            actor->on_start();
+        } catch (const std::exception& e) {
+            node.count_handler_failure();
+            spdlog::error("actor '{}': on_start threw: {}; stopping it", actor->name(), e.what());
+            actor->stopping_ = true;
+        }
+    } else if (letter.type == stop_type) {
+        actor->stopping_ = true;
+    } else {
+        actor->dispatch(letter);
+    }
+}
+
+void ActorCell::finish() {
+    closed.store(true);
+    try {
+        actor->on_stop();
+    } catch (const std::exception& e) {
+        node.count_handler_failure();
+        spdlog::error("actor '{}': on_stop threw: {}", actor->name(), e.what());
+    }
+    actor->cancel_pending();
+    last_route_ = nullptr;
+    routes_.clear();  // cells that cache each other would keep each other alive
+    node.forget(actor->name(), this);
+    bounce_all();
+}
+
+void ActorCell::bounce_all() {
+    // Letters that come while it bounces find the cell held, and are bounced here too.
+    do {
+        while (Letter* letter = mailbox_.take()) {
+            if (is_internal(letter->type)) continue;
+            node.dead_letter(*letter, ErrorCode::stopped,
+                             "actor '" + actor->name() + "' has stopped");
+        }
+    } while (!mailbox_.sleep());
+}
+
+}  // namespace courier::detail

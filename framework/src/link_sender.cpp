@@ -1,0 +1,177 @@
+#include "link_sender.hpp"
+
+#include "node_core.hpp"
+
+#include <courier/framework/system_messages.hpp>
+#include <courier/transports/transport.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace courier::detail {
+
+namespace {
+
+/// A link the open turn sent on, and what it sent there: the link's counters are added
+/// to once per turn, not per frame (each is an atomic read-modify-write).
+struct TurnLink {
+    std::shared_ptr<PeerLink> peer;
+    std::uint64_t frames = 0, bytes = 0;
+};
+
+/// The turn open on this thread: the sender whose sends it holds, and the links it used.
+struct ThreadTurn {
+    LinkSender* sender = nullptr;
+    std::vector<TurnLink> links;
+};
+thread_local ThreadTurn this_thread_turn;
+
+/// The frame a send encodes into: this thread's buffer, lent for the send and kept with
+/// its capacity afterwards, so a steady stream of sends allocates no frame. A send made
+/// during another (a DeadLetter from a failed one) finds the slot empty and uses a
+/// buffer of its own.
+class SendBuffer {
+  public:
+    SendBuffer() noexcept { bytes.swap(spare()); }
+    ~SendBuffer() {
+        // A buffer grown by a large frame is not kept for small ones.
+        constexpr std::size_t kept_capacity = std::size_t{4} << 20;
+        if (bytes.capacity() > kept_capacity) return;
+        bytes.clear();
+        bytes.swap(spare());
+    }
+    SendBuffer(const SendBuffer&) = delete;
+    SendBuffer& operator=(const SendBuffer&) = delete;
+
+    std::vector<std::byte> bytes;
+
+  private:
+    static std::vector<std::byte>& spare() noexcept {
+        thread_local std::vector<std::byte> buffer;
+        return buffer;
+    }
+};
+
+/// Why a letter holding descriptors cannot take this link, and what would work.
+std::string cannot_carry_fds(TypeId type, std::size_t count, const PeerLink& peer) {
+    std::string capable;
+    for (const auto& entry : TransportRegistry::builtin().entries())
+        if (entry.capabilities.fd_passing) capable += (capable.empty() ? "" : ", ") + entry.scheme;
+    return type_name(type) + " holds " + std::to_string(count) +
+           (count == 1 ? " file descriptor" : " file descriptors") + ", which the " +
+           peer.transport + " link to node '" + peer.node +
+           "' cannot carry; links that carry descriptors need a transport with fd passing (" +
+           (capable.empty() ? std::string("none in this build") : capable) +
+           "): declare them with fds = true in a [[links.rule]]";
+}
+
+}  // namespace
+
+LinkSender::Turn::Turn(LinkSender& sender) noexcept : active_(this_thread_turn.sender == nullptr) {
+    if (active_) this_thread_turn.sender = &sender;
+}
+
+LinkSender::Turn::~Turn() {
+    if (!active_) return;
+    this_thread_turn.sender->flush();
+    this_thread_turn.sender = nullptr;
+}
+
+void LinkSender::flush() noexcept {
+    if (this_thread_turn.sender != this) return;
+    // Taken out first: the thread starts its next turn with an empty list whatever happens.
+    std::vector<TurnLink> links;
+    links.swap(this_thread_turn.links);
+    for (const auto& [peer, frames, bytes] : links) {
+        // Counted as sent when send() took them, whatever the flush does.
+        node_.counters().sent_remote.fetch_add(frames, std::memory_order_relaxed);
+        peer->frames_sent.fetch_add(frames, std::memory_order_relaxed);
+        peer->bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
+        if (peer->broken) continue;
+        try {
+            peer->link->flush();
+            peer->unflushed = 0;
+        } catch (const LinkError& e) {
+            ++peer->errors;
+            // These letters were accepted by send(): nobody can be told with a DeadLetter.
+            spdlog::error("node '{}': up to {} letters sent to node '{}' are lost with its link",
+                          node_.name(), peer->unflushed.exchange(0), peer->node);
+            node_.peers().drop(peer, e.what());
+        }
+    }
+    links.clear();
+    // Kept for the next turn unless a burst made it large.
+    if (links.capacity() <= 16) links.swap(this_thread_turn.links);
+}
+
+void LinkSender::send(const EnvelopeHeader& header, const Body& body,
+                      const std::shared_ptr<PeerLink>& peer, bool names_checked) {
+    if (peer->broken) {
+        node_.dead_letter(letter_from(header), ErrorCode::link_failed,
+                          "the link to node '" + peer->node + "' is closed");
+        return;
+    }
+    SendBuffer buffer;
+    auto& frame = buffer.bytes;
+    std::vector<int> fds;  // borrowed from the body, which closes them when it goes
+    if (names_checked)
+        encode_envelope_header(header, 0, frame, NamesChecked{});
+    else
+        encode_envelope_header(header, 0, frame);
+    std::size_t payload_start = frame.size();
+    body.encode(frame, fds);
+    patch_payload_length(frame, frame.size() - payload_start);
+    if (!fds.empty() && !peer->link->capabilities().fd_passing) {
+        refuse_fds(header, fds.size(), peer);  // the message is refused, not the link
+        return;
+    }
+    // Inside a turn the link may keep the frame; the turn's end flushes it.
+    const bool more = this_thread_turn.sender == this;
+    try {
+        peer->link->send(frame, fds, header.priority, more);
+        if (more) {
+            ++peer->unflushed;
+            auto& links = this_thread_turn.links;
+            auto used = std::find_if(links.begin(), links.end(),
+                                     [&](const TurnLink& l) { return l.peer == peer; });
+            if (used == links.end()) used = links.insert(links.end(), TurnLink{peer});
+            ++used->frames;
+            used->bytes += frame.size();
+        } else {
+            peer->unflushed = 0;
+            node_.counters().sent_remote.fetch_add(1, std::memory_order_relaxed);
+            peer->frames_sent.fetch_add(1, std::memory_order_relaxed);
+            peer->bytes_sent.fetch_add(frame.size(), std::memory_order_relaxed);
+        }
+    } catch (const LinkError& e) {
+        ++peer->errors;
+        if (auto lost = peer->unflushed.exchange(0); lost > 0) {
+            spdlog::error(
+                "node '{}': up to {} letters sent earlier to node '{}' are lost with "
+                "its link",
+                node_.name(), lost, peer->node);
+        }
+        node_.peers().drop(peer, e.what());
+        node_.dead_letter(letter_from(header), ErrorCode::link_failed,
+                          "the link to node '" + peer->node + "' failed: " + e.what());
+    }
+}
+
+void LinkSender::refuse_fds(const EnvelopeHeader& header, std::size_t count,
+                            const std::shared_ptr<PeerLink>& peer) {
+    std::string reason = cannot_carry_fds(header.type, count, *peer);
+    Letter letter = letter_from(header);
+    node_.dead_letter(letter, ErrorCode::unsupported, reason);
+    if (!letter.is_reply()) return;
+    // The requester learns why instead of timing out.
+    Letter answer =
+        make_letter(DeadLetter{letter.sender, letter.type, ErrorCode::unsupported, reason},
+                    std::string(), letter.recipient);
+    answer.flags = envelope_flags::reply;
+    answer.correlation = letter.correlation;
+    send(header_of(answer), *answer.body, peer);
+}
+
+}  // namespace courier::detail

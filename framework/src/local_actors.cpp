@@ -1,0 +1,51 @@
+#include "local_actors.hpp"
+
+#include "peer_link.hpp"
+
+#include <mutex>
+
+namespace courier::detail {
+
+std::shared_ptr<Mailbox> LocalActors::find(const std::string& name) {
+    std::shared_lock lock(mutex_);
+    auto it = boxes_.find(name);
+    return it == boxes_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<ActorCell> LocalActors::find_cell(const std::string& name) {
+    return std::dynamic_pointer_cast<ActorCell>(find(name));
+}
+
+Mailbox* LocalActors::find_for(PeerLink& peer, std::string_view recipient) {
+    auto& last = peer.last;
+    if (last.box && last.recipient == recipient &&
+        last.names_generation == generation_.load(std::memory_order_acquire))
+        return last.box.get();
+    last.names_generation = generation_.load(std::memory_order_acquire);  // before
+    last.recipient = recipient;
+    last.box = find(last.recipient);
+    return last.box.get();
+}
+
+bool LocalActors::add(const std::string& name, std::shared_ptr<Mailbox> box) {
+    std::unique_lock lock(mutex_);
+    return boxes_.try_emplace(name, std::move(box)).second;
+}
+
+void LocalActors::remove(const std::string& name, const Mailbox* box) {
+    std::unique_lock lock(mutex_);
+    auto it = boxes_.find(name);
+    if (it == boxes_.end() || (box && it->second.get() != box)) return;
+    boxes_.erase(it);
+    ++generation_;
+}
+
+std::vector<std::shared_ptr<Mailbox>> LocalActors::all() {
+    std::shared_lock lock(mutex_);
+    std::vector<std::shared_ptr<Mailbox>> boxes;
+    boxes.reserve(boxes_.size());
+    for (const auto& [name, box] : boxes_) boxes.push_back(box);
+    return boxes;
+}
+
+}  // namespace courier::detail

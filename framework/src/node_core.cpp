@@ -1,0 +1,225 @@
+#include "node_core.hpp"
+
+#include <courier/framework/runtime_dir.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+#include <csignal>
+#include <system_error>
+
+namespace courier::detail {
+
+namespace {
+
+std::string default_node_name() {
+    return std::string(program_invocation_short_name) + "-" + std::to_string(::getpid());
+}
+
+/// The config a node runs with: its options' own, else the environment's. A config that
+/// cannot be read or is wrong is a setup error of the node.
+Config config_of(const NodeOptions& options, const std::string& node) {
+    if (options.config) return *options.config;
+    try {
+        return Config::from_environment();
+    } catch (const ConfigError& e) {
+        throw SetupError(ErrorCode::bad_config, "node '" + node + "': " + e.what());
+    }
+}
+
+}  // namespace
+
+// ---- Life ------------------------------------------------------------------------------
+
+NodeCore::NodeCore(Node& owner, NodeOptions options) : owner_(owner), options_(std::move(options)) {
+    name_ = options_.name.empty() ? default_node_name() : options_.name;
+    config_ = config_of(options_, name_);
+    if (config_.node.threads) options_.threads = *config_.node.threads;
+    if (config_.node.worker_spin) options_.worker_spin = *config_.node.worker_spin;
+    if (config_.node.runtime_dir) options_.registry.runtime_dir = *config_.node.runtime_dir;
+    if (config_.registry.autostart) options_.registry.autostart = *config_.registry.autostart;
+    if (config_.registry.idle_exit) options_.registry.idle_exit = *config_.registry.idle_exit;
+    if (config_.registry.timeout) options_.registry.timeout = *config_.registry.timeout;
+    if (!is_valid_name(name_))
+        throw SetupError(ErrorCode::unknown_name, "invalid node name '" + name_ + "'");
+    // The framework's own message types must be known before the first frame arrives.
+    (void)type_id_of<DeadLetter>();
+    (void)type_id_of<Failure>();
+    (void)type_id_of<Down>();
+    (void)type_id_of<Hello>();
+    // A peer that goes away must surface as a link error, not kill the process.
+    struct sigaction current {};
+    if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)
+        std::signal(SIGPIPE, SIG_IGN);
+}
+
+void NodeCore::start() {
+    try {
+        reactor_ = std::make_unique<Reactor>();  // first: a polling worker may use it at once
+    } catch (const std::system_error& e) {
+        throw SetupError(ErrorCode::os_error, "node '" + name_ + "': " + e.what());
+    }
+    // Without the registry a node has no links: nothing for idle workers to poll.
+    scheduler_ = std::make_unique<Scheduler>(
+        options_.threads, options_.worker_spin,
+        options_.use_registry ? static_cast<IdlePoll*>(&peers_) : nullptr);
+    if (!options_.use_registry) return;
+
+    try {
+        peers_.listen();
+    } catch (const std::system_error& e) {  // the runtime directory
+        throw SetupError(ErrorCode::os_error, "node '" + name_ + "': " + e.what());
+    }
+    peers_.adopt_parent_link();  // before registering: once our names are visible, the link is up
+    // Answers `courier links`; reachable over any link, not registered.
+    adopt(node_service_name, std::make_unique<FunctionActor>([this](Actor& self) {
+              self.handle<LinksQuery>([this, &self](LinksQuery&) {
+                  self.reply(LinkList{name_, peers_.links()});
+              });
+          }),
+          /*internal=*/true);
+    try {
+        registry_ = std::make_unique<RegistryClient>(options_.registry);
+    } catch (const RegistryError& e) {
+        throw SetupError(ErrorCode::link_failed, std::string("node '") + name_ +
+                                                     "' cannot reach the registry: " + e.what());
+    }
+    registry_->on_name_down(
+        [this](const registry::NameDown& down) { requests_.on_name_down(down); });
+    registry_->on_disconnect([this](const std::string& reason) {
+        spdlog::error("node '{}': lost the registry: {}", name_, reason);
+    });
+    registry::Status status;
+    try {
+        status = registry_->register_node(name_, peers_.endpoints());
+    } catch (const RegistryError& e) {
+        status = {false, "node '" + name_ + "' cannot register: " + e.what()};
+    }
+    if (!status.ok) throw SetupError(ErrorCode::name_taken, status.error);
+}
+
+void NodeCore::stop_all() {
+    for (auto& box : actors_.all()) {
+        if (!dynamic_cast<ActorCell*>(box.get())) continue;
+        Letter stop;
+        stop.type = stop_type;
+        box->deliver(std::move(stop));
+    }
+    std::unique_lock lock(run_mutex_);
+    if (!run_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return live_cells_ == 0; }))
+        spdlog::error("node '{}': {} actors did not stop within 10 s", name_, live_cells_);
+}
+
+NodeCore::~NodeCore() {
+    registry_.reset();  // joins its reader thread: no more NameDown callbacks
+    if (reactor_) reactor_->stop();
+    if (scheduler_) scheduler_->stop();
+    peers_.close_listeners();
+}
+
+void NodeCore::shutdown() noexcept {
+    {
+        std::lock_guard lock(run_mutex_);
+        shutdown_requested_ = true;
+    }
+    run_cv_.notify_all();
+}
+
+void NodeCore::wait() {
+    std::unique_lock lock(run_mutex_);
+    run_cv_.wait(lock, [&] { return shutdown_requested_; });
+}
+
+NodeStats NodeCore::stats() const noexcept {
+    return NodeStats{counters_.delivered_local.load(),  counters_.sent_remote.load(),
+                     counters_.received_remote.load(),  counters_.dead_letters.load(),
+                     counters_.handler_failures.load(), counters_.bad_frames.load()};
+}
+
+// ---- Actors ----------------------------------------------------------------------------
+
+void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor, bool internal) {
+    if (!is_valid_name(name) || (name.front() == '$' && !internal))
+        throw SetupError(ErrorCode::unknown_name,
+                         "invalid actor name '" + name +
+                             "': use 1-255 printable ASCII characters, not starting with '$'");
+    actor->name_ = name;
+    actor->node_ = &owner_;
+    auto cell = std::make_shared<ActorCell>(*this, std::move(actor));
+    cell->actor->cell_ = cell.get();
+    // The start letter goes in first, so on_start runs before any letter that arrives as
+    // soon as the name is visible.
+    Letter start;
+    start.type = start_type;
+    cell->deliver(std::move(start));  // held by us: it does not run yet
+    if (!actors_.add(name, cell))
+        throw SetupError(ErrorCode::name_taken,
+                         "name '" + name + "' is already taken in node '" + name_ + "'");
+    if (registry_ && !internal) {
+        registry::Status status;
+        try {
+            status = registry_->register_name(name);
+        } catch (const RegistryError& e) {
+            status = {false, e.what()};
+        }
+        if (!status.ok) {
+            actors_.remove(name, cell.get());
+            cell->closed = true;
+            cell->bounce_all();  // anything sent to it meanwhile (we still hold the cell)
+            throw SetupError(ErrorCode::name_taken, status.error);
+        }
+    }
+    {
+        std::lock_guard lock(run_mutex_);
+        ++live_cells_;
+    }
+    cell->start();
+}
+
+void NodeCore::stop_actor(std::string_view name) {
+    auto cell = actors_.find_cell(std::string(name));
+    if (!cell) return;
+    Letter stop;
+    stop.type = stop_type;
+    cell->deliver(std::move(stop));
+}
+
+void NodeCore::forget(const std::string& name, const ActorCell* cell) {
+    actors_.remove(name, cell);
+    if (registry_ && name.front() != '$') {
+        try {
+            registry_->unregister_name(name);
+        } catch (const RegistryError& e) {
+            spdlog::warn("node '{}': could not unregister '{}': {}", name_, name, e.what());
+        }
+    }
+    {
+        std::lock_guard lock(run_mutex_);
+        --live_cells_;
+    }
+    run_cv_.notify_all();
+}
+
+bool NodeCore::wait_for(std::string_view name, std::chrono::milliseconds timeout) {
+    if (actors_.find(std::string(name))) return true;
+    if (!registry_) return false;
+    return registry_->lookup(std::string(name), timeout).found;
+}
+
+// ---- What could not be delivered -------------------------------------------------------
+
+void NodeCore::dead_letter(const Letter& letter, ErrorCode code, const std::string& reason) {
+    ++counters_.dead_letters;
+    spdlog::warn("node '{}': dead letter: {} from '{}' to '{}': {}", name_, type_name(letter.type),
+                 letter.sender.empty() ? "(anonymous)" : letter.sender, letter.recipient, reason);
+    // Never bounce a bounce, an answer, or a letter nobody can be told about.
+    if (letter.sender.empty() || letter.is_reply() || letter.type == type_id_of<DeadLetter>())
+        return;
+    Letter back = make_letter(DeadLetter{letter.recipient, letter.type, code, reason},
+                              std::string(), letter.sender);
+    address_reply(back, &letter);
+    router_.post(std::move(back));
+}
+
+}  // namespace courier::detail

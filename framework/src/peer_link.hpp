@@ -1,0 +1,45 @@
+#pragma once
+/// @file
+/// A link to another node, with what the node keeps about it. Shared by the node's peer
+/// table (peers.hpp) and by the letters that came over it, so that a reply goes back the
+/// way its request came.
+
+#include "mailbox.hpp"
+
+#include <courier/transports/link.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace courier::detail {
+
+struct PeerLink {
+    std::string node;  ///< learned from the Hello frame on accepted links
+    std::unique_ptr<Link> link;
+    std::string transport;  ///< scheme
+    std::string reason;     ///< why this transport (Selection::describe, or "accepted")
+    bool initiated = false;
+    std::atomic<bool> broken{false};
+    std::atomic<std::uint64_t> frames_sent{0}, bytes_sent{0}, frames_received{0}, bytes_received{0},
+        errors{0};
+    /// Frames sent with `more` since the link last wrote everything: lost if a flush fails.
+    std::atomic<std::uint64_t> unflushed{0};
+    /// Held while frames are taken from the link and delivered, by the reactor or by a
+    /// worker polling it: one receiver at a time, in order.
+    std::mutex receiving;
+    std::vector<Frame> inbox;  ///< guarded by `receiving`; reused
+    /// Guarded by `receiving`: where the last letter from this link went, so a stream of
+    /// letters to one actor skips the node's name table and the type registry.
+    struct LastDelivery {
+        std::string recipient;
+        std::shared_ptr<Mailbox> box;
+        std::uint64_t names_generation = 0;  ///< LocalActors::generation() when found
+        TypeId type = 0;                     ///< a type known to MessageRegistry
+    } last;
+};
+
+}  // namespace courier::detail

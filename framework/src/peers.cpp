@@ -1,0 +1,349 @@
+#include "peers.hpp"
+
+#include "local_actors.hpp"
+#include "node_core.hpp"
+
+#include <courier/framework/runtime_dir.hpp>
+#include <courier/transports/transport.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace courier::detail {
+
+namespace {
+
+constexpr const char* closed_by_peer = "closed by the peer";
+
+/// Set while this thread is a worker polling the node's links: it must never wait for a
+/// link another thread is receiving from (the reactor would, briefly).
+thread_local bool this_thread_polls = false;
+
+/// A letter for dead_letter(): the envelope of a frame that cannot be delivered.
+Letter undeliverable(const EnvelopeHeader& header, const std::shared_ptr<PeerLink>& peer) {
+    Letter letter;
+    address(letter, header);
+    letter.origin = peer;
+    return letter;
+}
+
+}  // namespace
+
+// ---- Listening -------------------------------------------------------------------------
+
+void Peers::listen() {
+    const Config& config = node_.config();
+    // Listen on every transport this node may be asked to use: the override alone, or
+    // the preference list and whatever the rules pin.
+    std::vector<std::string> schemes;
+    auto want = [&](const std::string& scheme) {
+        if (std::find(schemes.begin(), schemes.end(), scheme) == schemes.end())
+            schemes.push_back(scheme);
+    };
+    if (config.override_transport) {
+        want(*config.override_transport);
+    } else {
+        for (const auto& scheme : config.preference) want(scheme);
+        for (const auto& rule : config.rules) want(rule.transport);
+    }
+    const auto& runtime_dir = node_.options().registry.runtime_dir;
+    EndpointHint hint{node_.name(), static_cast<long>(::getpid()),
+                      runtime_dir.empty() ? default_runtime_dir() : runtime_dir};
+    ensure_runtime_dir(hint.runtime_dir);
+    std::string failures;
+    for (const auto& scheme : schemes) {
+        const auto* transport = TransportRegistry::builtin().find(scheme);
+        if (!transport || !transport->default_endpoint) continue;
+        try {
+            // Through the registry, which adds fragmentation where the mechanism needs it.
+            auto listener = TransportRegistry::builtin().listen(transport->default_endpoint(hint),
+                                                                config.settings(scheme).options());
+            Listener& ref = *listener;
+            node_.reactor().add(ref.poll_fd(), [this, &ref] { on_accept(ref); });
+            listeners_.push_back(std::move(listener));
+        } catch (const std::exception& e) {
+            failures += "; " + scheme + ": " + e.what();
+            spdlog::warn("node '{}': cannot listen on {}: {}", node_.name(), scheme, e.what());
+        }
+    }
+    // A node may listen on nothing when none of its transports listens (pipe:): it is
+    // reached over the links it makes, such as those to the children it spawns.
+    if (listeners_.empty() && !failures.empty())
+        throw SetupError(ErrorCode::link_failed,
+                         "node '" + node_.name() + "' cannot listen on any transport" + failures);
+    if (config.override_transport && !listeners_.empty() &&
+        listeners_.front()->endpoint().scheme != schemes.front())
+        throw SetupError(ErrorCode::link_failed, "node '" + node_.name() + "' cannot listen on " +
+                                                     *config.override_transport + failures);
+}
+
+std::vector<std::string> Peers::endpoints() const {
+    std::vector<std::string> uris;
+    for (const auto& listener : listeners_) uris.push_back(listener->endpoint().to_string());
+    return uris;
+}
+
+std::vector<LinkInfo> Peers::links() {
+    std::lock_guard lock(mutex_);
+    std::vector<LinkInfo> infos;
+    for (const auto& peer : links_) {
+        infos.push_back(LinkInfo{peer->node, peer->transport, peer->reason, peer->link->peer(),
+                                 peer->initiated, peer->frames_sent.load(), peer->bytes_sent.load(),
+                                 peer->frames_received.load(), peer->bytes_received.load(),
+                                 peer->errors.load()});
+    }
+    return infos;
+}
+
+void Peers::on_accept(Listener& listener) {
+    while (auto link = listener.accept()) {
+        auto peer = std::make_shared<PeerLink>();
+        peer->link = std::move(link);
+        peer->transport = listener.endpoint().scheme;
+        peer->reason = "accepted";
+        watch(peer);
+    }
+}
+
+// ---- Finding the node that has a name --------------------------------------------------
+
+std::shared_ptr<PeerLink> Peers::known(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    if (auto route = routes_.find(name); route != routes_.end())
+        if (auto peer = by_node_.find(route->second);
+            peer != by_node_.end() && !peer->second->broken)
+            return peer->second;
+    return nullptr;
+}
+
+std::shared_ptr<PeerLink> Peers::find(const std::string& name, std::string& why_not) {
+    if (auto peer = known(name)) return peer;
+    registry::Location where;
+    try {
+        where = node_.registry()->lookup(name);
+    } catch (const RegistryError& e) {
+        why_not = "cannot look up '" + name + "': " + e.what();
+        return nullptr;
+    }
+    if (!where.found || where.node == node_.name()) {
+        why_not = "no actor named '" + name + "' on this host";
+        return nullptr;
+    }
+    {
+        std::lock_guard lock(mutex_);
+        routes_[name] = where.node;
+        if (auto peer = by_node_.find(where.node); peer != by_node_.end() && !peer->second->broken)
+            return peer->second;
+        if (auto child = spawned(where)) return child;
+    }
+    try {
+        auto peer = connect(where);
+        std::lock_guard lock(mutex_);
+        auto [it, inserted] = by_node_.try_emplace(where.node, peer);
+        if (!inserted && !it->second->broken) return it->second;  // another thread won
+        it->second = peer;
+        return peer;
+    } catch (const std::exception& e) {
+        why_not = "cannot connect to node '" + where.node + "' of '" + name + "': " + e.what();
+        return nullptr;
+    }
+}
+
+void Peers::forget(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    routes_.erase(name);
+    ++generation_;
+}
+
+std::shared_ptr<PeerLink> Peers::connect(const registry::Location& where) {
+    std::vector<Endpoint> theirs_endpoints;
+    std::vector<std::string> ours, theirs;
+    for (const auto& listener : listeners_) ours.push_back(listener->endpoint().scheme);
+    for (const auto& uri : where.endpoints) {
+        try {
+            theirs_endpoints.push_back(Endpoint::parse(uri));
+            theirs.push_back(theirs_endpoints.back().scheme);
+        } catch (const std::invalid_argument& e) {
+            spdlog::warn("node '{}': node '{}' announces a bad endpoint: {}", node_.name(),
+                         where.node, e.what());
+        }
+    }
+    const Config& config = node_.config();
+    auto selection = choose(config, node_.name(), where.node, ours, theirs, /*same_host=*/true);
+    if (!selection) throw LinkError(selection.error());
+    std::string errors;
+    for (const auto& endpoint : theirs_endpoints) {
+        if (endpoint.scheme != selection->transport) continue;
+        const std::string uri = endpoint.to_string();
+        try {
+            auto peer = std::make_shared<PeerLink>();
+            peer->node = where.node;
+            peer->transport = endpoint.scheme;
+            peer->reason = selection->describe();
+            peer->initiated = true;
+            peer->link = TransportRegistry::builtin().connect(
+                endpoint, config.settings(endpoint.scheme).options());
+            EnvelopeHeader header;
+            header.recipient = where.node;
+            auto hello = encode_message(header, Hello{node_.name()});
+            peer->link->send(hello);
+            watch(peer);
+            return peer;
+        } catch (const std::exception& e) {
+            errors += (errors.empty() ? "" : "; ") + uri + ": " + e.what();
+        }
+    }
+    throw LinkError(errors.empty() ? "it has no endpoints" : errors);
+}
+
+// ---- Taking frames in ------------------------------------------------------------------
+
+void Peers::watch(const std::shared_ptr<PeerLink>& peer) {
+    {
+        std::lock_guard lock(mutex_);
+        links_.insert(peer);
+        if (peer->link->capabilities().memory_polling) {
+            polled_.push_back(peer);
+            ++polled_version_;
+        }
+    }
+    std::weak_ptr<PeerLink> weak = peer;
+    // Shared: an idle worker polling the links runs it too (Peers::poll), unless it
+    // looks at the link in memory anyway.
+    node_.reactor().add(
+        peer->link->poll_fd(),
+        [this, weak] {
+            if (auto p = weak.lock()) on_readable(p);
+        },
+        /*shared=*/!peer->link->capabilities().memory_polling);
+}
+
+void Peers::on_readable(const std::shared_ptr<PeerLink>& peer) {
+    std::unique_lock lock(peer->receiving, std::defer_lock);
+    if (!this_thread_polls)
+        lock.lock();
+    else if (!lock.try_lock())
+        return;  // another thread receives from it now
+    receive(peer);
+}
+
+void Peers::receive(const std::shared_ptr<PeerLink>& peer) {
+    if (peer->broken) return;
+    auto& frames = peer->inbox;
+    frames.clear();
+    auto status = peer->link->receive(frames);
+    // Counted once per receive (each count is an atomic read-modify-write), and before
+    // any of its letters is delivered: whoever sees a letter sees its frame counted.
+    if (!frames.empty()) {
+        std::uint64_t bytes = 0;
+        for (const auto& frame : frames) bytes += frame.data().size();
+        node_.counters().received_remote.fetch_add(frames.size(), std::memory_order_relaxed);
+        peer->frames_received.fetch_add(frames.size(), std::memory_order_relaxed);
+        peer->bytes_received.fetch_add(bytes, std::memory_order_relaxed);
+    }
+    for (auto& frame : frames) {
+        if (peer->broken) break;
+        on_frame(peer, frame);
+    }
+    frames.clear();
+    if (status.state == ReceiveStatus::State::closed) drop(peer, closed_by_peer);
+    if (status.state == ReceiveStatus::State::failed) drop(peer, status.reason);
+}
+
+void Peers::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
+    auto view = decode_envelope(frame.data());
+    if (!view) {
+        ++node_.counters().bad_frames;
+        ++peer->errors;
+        spdlog::error("node '{}': malformed frame from {}: {} ({}); closing the link", node_.name(),
+                      peer->link->peer(), view.error().message, to_string(view.error().code));
+        drop(peer, "malformed frame");
+        return;
+    }
+    const auto& header = view->header;
+    if (header.type == type_id_of<Hello>()) {
+        auto hello = decode_payload<Hello>(view->payload);
+        if (hello && is_valid_name(hello->node)) {
+            std::lock_guard lock(mutex_);
+            peer->node = hello->node;
+            by_node_.try_emplace(hello->node, peer);
+        }
+        return;
+    }
+    if (header.type != peer->last.type) {
+        if (!MessageRegistry::global().contains(header.type)) {
+            node_.dead_letter(undeliverable(header, peer), ErrorCode::bad_message,
+                              type_name(header.type) + " is not a message type known to node '" +
+                                  node_.name() + "'");
+            return;
+        }
+        peer->last.type = header.type;  // types are never unregistered
+    }
+    Mailbox* box = node_.actors().find_for(*peer, header.recipient);
+    if (!box) {
+        node_.dead_letter(undeliverable(header, peer), ErrorCode::unknown_name,
+                          "no actor named '" + std::string(header.recipient) + "' in node '" +
+                              node_.name() + "'");
+        return;
+    }
+    box->deliver(header, std::move(frame), view->payload, peer);
+}
+
+void Peers::drop(const std::shared_ptr<PeerLink>& peer, const std::string& reason) {
+    if (peer->broken.exchange(true)) return;
+    // A peer that closes cleanly is ordinary (a process that finished); anything else is news.
+    bool clean = reason == closed_by_peer;
+    spdlog::log(clean ? spdlog::level::debug : spdlog::level::warn,
+                "node '{}': link to {} closed: {}", node_.name(),
+                peer->node.empty() ? peer->link->peer() : "node '" + peer->node + "'", reason);
+    node_.reactor().remove(peer->link->poll_fd());
+    std::lock_guard lock(mutex_);
+    if (auto it = by_node_.find(peer->node); it != by_node_.end() && it->second == peer)
+        by_node_.erase(it);
+    std::erase_if(routes_, [&](const auto& route) { return route.second == peer->node; });
+    ++generation_;
+    links_.erase(peer);
+    if (std::erase(polled_, peer) != 0) ++polled_version_;
+}
+
+// ---- Polling links from an idle worker -------------------------------------------------
+
+void Peers::refresh_polled() {
+    std::lock_guard lock(mutex_);
+    polling_ = polled_;
+    polling_version_ = polled_version_.load(std::memory_order_relaxed);
+}
+
+void Peers::polling(bool on) noexcept {
+    if (on && polling_version_ != polled_version_.load(std::memory_order_acquire)) refresh_polled();
+    for (const auto& peer : polling_) peer->link->set_polled(on);
+}
+
+bool Peers::poll() {
+    if (polling_version_ != polled_version_.load(std::memory_order_acquire)) {
+        polling(false);  // links gone from the list must signal again
+        polling(true);
+    }
+    bool arrived = false;
+    for (const auto& peer : polling_) {
+        if (!peer->link->input_pending()) continue;
+        std::unique_lock lock(peer->receiving, std::try_to_lock);
+        if (!lock.owns_lock()) continue;  // the reactor has it
+        receive(peer);
+        arrived = true;
+    }
+    // The other links cost a system call to look at: every few rounds, ask the reactor's
+    // epoll set what is readable and receive it here, on this awake thread.
+    constexpr unsigned epoll_every = 8;
+    if (++polls_ % epoll_every == 0) {
+        this_thread_polls = true;
+        arrived = node_.reactor().poll_now() || arrived;
+        this_thread_polls = false;
+    }
+    return arrived;
+}
+
+}  // namespace courier::detail

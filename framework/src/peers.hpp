@@ -1,0 +1,103 @@
+#pragma once
+/// @file
+/// A node's links to other nodes: listening and accepting, connecting to the node that
+/// has a name (and remembering which node that is), taking frames in and delivering their
+/// letters, polling the links that can be polled in memory from an idle worker, and
+/// dropping a link that broke. Children's links (child_links.cpp) live here too.
+
+#include "peer_link.hpp"
+#include "scheduler.hpp"
+
+#include <courier/framework/child_process.hpp>
+#include <courier/framework/registry_protocol.hpp>
+#include <courier/framework/system_messages.hpp>
+#include <courier/transports/listener.hpp>
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace courier::detail {
+
+class NodeCore;
+
+class Peers final : public IdlePoll {
+  public:
+    explicit Peers(NodeCore& node) noexcept : node_(node) {}
+
+    /// Listens on every transport the node's config may ask for. Throws SetupError when
+    /// it cannot listen on any it needs.
+    void listen();
+    /// Stops listening (the node's end).
+    void close_listeners() noexcept { listeners_.clear(); }
+    /// The endpoints other nodes can reach this node on, one per transport it listens on.
+    std::vector<std::string> endpoints() const;
+    /// The node's open links, as `courier links` shows them.
+    std::vector<LinkInfo> links();
+
+    /// The open link to the node that has the actor `name`, if a send found it already.
+    std::shared_ptr<PeerLink> known(const std::string& name);
+    /// As known(), else asks the registry where `name` lives and links to that node.
+    /// Null with `why_not` set when there is no such actor or no link can be made.
+    std::shared_ptr<PeerLink> find(const std::string& name, std::string& why_not);
+    /// Changes whenever a link found by known() or find() may have become wrong.
+    std::uint64_t generation() const noexcept {
+        return generation_.load(std::memory_order_acquire);
+    }
+    /// Forgets where `name` lives (it went down; it may come back elsewhere).
+    void forget(const std::string& name);
+
+    /// Closes the link and forgets it and the names that lived behind it.
+    void drop(const std::shared_ptr<PeerLink>& peer, const std::string& reason);
+
+    /// Starts a child process linked to this node (Node::spawn_process).
+    ChildProcess spawn_process(ProcessOptions options);
+    /// Takes the link the parent process left us, if any and not taken.
+    void adopt_parent_link();
+
+  private:
+    std::shared_ptr<PeerLink> connect(const registry::Location& where);
+    /// Starts receiving from a new link.
+    void watch(const std::shared_ptr<PeerLink>& peer);
+    void on_accept(Listener& listener);
+    void on_readable(const std::shared_ptr<PeerLink>& peer);
+    /// Takes the link's frames and delivers them; caller holds peer->receiving.
+    void receive(const std::shared_ptr<PeerLink>& peer);
+    void on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame);
+    /// The link to a child we spawned that `where` names, recorded under its node name;
+    /// null when `where` is not such a child. Called with mutex_ held.
+    std::shared_ptr<PeerLink> spawned(const registry::Location& where);
+    // IdlePoll: an idle worker polls the links that can be polled in memory.
+    void polling(bool on) noexcept override;
+    bool poll() override;
+    /// Takes the current list of polled links into polling_ (the poller's copy).
+    void refresh_polled();
+
+    NodeCore& node_;
+    std::vector<std::unique_ptr<Listener>> listeners_;
+
+    std::mutex mutex_;
+    std::map<std::string, std::shared_ptr<PeerLink>, std::less<>> by_node_;
+    std::set<std::shared_ptr<PeerLink>> links_;            ///< every open link, named or not
+    std::unordered_map<std::string, std::string> routes_;  ///< actor name -> node name
+    std::atomic<std::uint64_t> generation_{0};             ///< bumped when routes_ loses entries
+    /// Links to children we spawned, by pid: routing finds them before their Hello arrives.
+    std::map<pid_t, std::weak_ptr<PeerLink>> children_;
+    /// The open links with Capabilities::memory_polling, and a count of its changes.
+    std::vector<std::shared_ptr<PeerLink>> polled_;
+    std::atomic<std::uint64_t> polled_version_{0};
+    /// The polling worker's copy (only the worker holding the scheduler's poll token).
+    std::vector<std::shared_ptr<PeerLink>> polling_;
+    std::uint64_t polling_version_ = 0;
+    unsigned polls_ = 0;  ///< poll() calls, by the polling worker
+};
+
+}  // namespace courier::detail
