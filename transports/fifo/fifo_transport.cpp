@@ -2,7 +2,6 @@
 
 #include "fifo/fifo_link.hpp"
 #include "src/rendezvous.hpp"
-#include "unix/unix_address.hpp"
 
 #include <courier/transports/posix_call.hpp>
 
@@ -45,9 +44,7 @@ Endpoint resolve(const Endpoint& endpoint) {
                                     std::to_string(NAME_MAX - suffix_room) + " bytes)");
     }
     Endpoint resolved{endpoint.scheme, path.string()};
-    try {
-        (void)detail::UnixAddress::parse(detail::rendezvous_endpoint(resolved));
-    } catch (const std::invalid_argument&) {
+    if (!detail::rendezvous_fits(resolved)) {
         throw std::invalid_argument("fifo endpoint \"" + resolved.to_string() +
                                     "\": the path is too long for its rendezvous socket name "
                                     "(at most 83 bytes)");

@@ -2,7 +2,6 @@
 
 #include "posixmq/posixmq_link.hpp"
 #include "src/rendezvous.hpp"
-#include "unix/unix_address.hpp"
 
 #include <courier/transports/posix_call.hpp>
 
@@ -60,9 +59,7 @@ void validate(const Endpoint& endpoint) {
         throw bad("the name is too long (at most " + std::to_string(NAME_MAX - suffix_room) +
                   " bytes)");
     }
-    try {
-        (void)detail::UnixAddress::parse(detail::rendezvous_endpoint(endpoint));
-    } catch (const std::invalid_argument&) {
+    if (!detail::rendezvous_fits(endpoint)) {
         throw bad("the name is too long for its rendezvous socket name (at most 80 bytes)");
     }
 }

@@ -2,7 +2,7 @@
 /// @file
 /// The listening side of unix:. Private to courier_transports.
 
-#include "unix/unix_address.hpp"
+#include "src/unix_socket_address.hpp"
 
 #include <courier/fd.hpp>
 #include <courier/transports/listener.hpp>
