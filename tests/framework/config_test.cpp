@@ -145,10 +145,9 @@ TEST_CASE("the default preference order is the transports' own ranks", "[config]
           std::vector<std::string>{"hare", "owl", "tortoise", "snail"});
     CHECK(Config::defaults(registry).preference == registry.preference_order());
 
-    // The builtin transports: ranked as docs/configuration.md lists them.
+    // The builtin transports, each once, by rank (docs/courier.example.toml lists this
+    // order, and the test of the example file holds it to the defaults).
     const auto& order = courier::default_preference_order();
-    CHECK(order ==
-          std::vector<std::string>{"shm", "posixmq", "sysv", "pipe", "fifo", "unix", "tcp"});
     for (std::size_t i = 1; i < order.size(); ++i) {
         INFO(order[i - 1] << " before " << order[i]);
         CHECK(TransportRegistry::builtin().find(order[i - 1])->preference_rank <
