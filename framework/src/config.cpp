@@ -1,93 +1,29 @@
 #include <courier/framework/config.hpp>
 
-#include <toml++/toml.h>
+#include "scheme_lists.hpp"
+#include "suggestion.hpp"
 
-#include <fnmatch.h>
+#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <functional>
-#include <limits>
 #include <sstream>
 #include <string>
 #include <utility>
 
 namespace courier {
 
+using detail::contains;
+using detail::fd_capable;
+using detail::join;
+using detail::passes_fds;
+using detail::suggestion;
+using detail::where_written;
+
 namespace {
-
-/// Between hosts only tcp works, whatever the preference list says. Besides this, only
-/// the default order below names schemes here: a transport's settings are its own
-/// declarations (TransportEntry::settings), checked without naming any scheme.
-constexpr std::string_view kCrossHost = "tcp";
-
-std::string join(const std::vector<std::string>& items) {
-    std::string out;
-    for (const auto& item : items) {
-        if (!out.empty()) out += ", ";
-        out += item;
-    }
-    return out.empty() ? std::string("none") : out;
-}
-
-bool contains(const std::vector<std::string>& items, std::string_view item) {
-    return std::find(items.begin(), items.end(), item) != items.end();
-}
-
-/// Whether a transport can carry file descriptors, as it says itself.
-bool passes_fds(std::string_view scheme) {
-    const auto* transport = TransportRegistry::builtin().find(scheme);
-    return transport != nullptr && transport->capabilities.fd_passing;
-}
-
-/// The schemes among `schemes` that pass descriptors.
-std::vector<std::string> fd_capable(const std::vector<std::string>& schemes) {
-    std::vector<std::string> capable;
-    for (const auto& scheme : schemes)
-        if (passes_fds(scheme)) capable.push_back(scheme);
-    return capable;
-}
-
-std::string where_written(const Config& config, const LinkRule& rule) {
-    return rule.line == 0 ? std::string()
-                          : " (" + config.source + ":" + std::to_string(rule.line) + ")";
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diagonal = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            std::size_t above = row[j];
-            row[j] =
-                std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0u : 1u)});
-            diagonal = above;
-        }
-    }
-    return row[b.size()];
-}
-
-/// `; did you mean "x"?` when one candidate is close (a typo, not a different word).
-template <class Range>
-std::string suggestion(std::string_view word, const Range& candidates) {
-    std::string_view best;
-    std::size_t best_distance = std::numeric_limits<std::size_t>::max();
-    for (const auto& candidate : candidates) {
-        std::size_t distance = edit_distance(word, candidate);
-        if (distance < best_distance) {
-            best_distance = distance;
-            best = candidate;
-        }
-    }
-    std::size_t limit = std::max<std::size_t>(1, std::min(word.size(), best.size()) / 3);
-    if (best.empty() || best_distance > limit) return {};
-    return "; did you mean \"" + std::string(best) + "\"?";
-}
 
 std::string_view type_name(const toml::node& node) {
     switch (node.type()) {
@@ -443,22 +379,6 @@ const std::string* getenv_nonempty(const char* name, std::string& storage) {
     return &storage;
 }
 
-std::string offer_problem(std::string_view scheme, std::string_view from, std::string_view to,
-                          const std::vector<std::string>& ours,
-                          const std::vector<std::string>& theirs) {
-    std::string lacking;
-    if (!contains(ours, scheme)) {
-        lacking = "node \"" + std::string(from) + "\" does not offer " + std::string(scheme) +
-                  " (it offers: " + join(ours) + ")";
-    }
-    if (!contains(theirs, scheme)) {
-        if (!lacking.empty()) lacking += " and ";
-        lacking += "node \"" + std::string(to) + "\" does not offer " + std::string(scheme) +
-                   " (it offers: " + join(theirs) + ")";
-    }
-    return lacking;
-}
-
 }  // namespace
 
 ConfigError::ConfigError(std::string source, std::uint32_t line, std::uint32_t column,
@@ -470,15 +390,6 @@ ConfigError::ConfigError(std::string source, std::uint32_t line, std::uint32_t c
       line_(line),
       column_(column),
       reason_(std::move(reason)) {}
-
-std::string LinkRule::describe() const {
-    return from + " -> " + to;
-}
-
-bool LinkRule::matches(std::string_view from_name, std::string_view to_name) const {
-    return ::fnmatch(from.c_str(), std::string(from_name).c_str(), 0) == 0 &&
-           ::fnmatch(to.c_str(), std::string(to_name).c_str(), 0) == 0;
-}
 
 TransportOptions TransportSettings::options() const {
     TransportOptions options;
@@ -493,17 +404,13 @@ TransportOptions TransportSettings::options() const {
 }
 
 const std::vector<std::string>& default_preference_order() {
-    static const std::vector<std::string> order = {"shm",  "posixmq", "sysv", "pipe",
-                                                   "fifo", "unix",    "tcp"};
+    static const std::vector<std::string> order = TransportRegistry::builtin().preference_order();
     return order;
 }
 
 Config Config::defaults(const TransportRegistry& available) {
     Config config;
-    config.preference.clear();
-    for (const auto& scheme : default_preference_order()) {
-        if (available.find(scheme) != nullptr) config.preference.push_back(scheme);
-    }
+    config.preference = available.preference_order();
     return config;
 }
 
@@ -572,81 +479,6 @@ const TransportSettings& Config::settings(std::string_view scheme) const {
     static const TransportSettings defaults;
     auto found = transports.find(scheme);
     return found == transports.end() ? defaults : found->second;
-}
-
-std::string Selection::describe() const {
-    switch (reason) {
-        case SelectionReason::override_transport:
-            return "override";
-        case SelectionReason::rule:
-            return "rule \"" + (rule ? rule->describe() : "") + "\"";
-        case SelectionReason::preference:
-            return "default";
-        case SelectionReason::cross_host:
-            return "cross-host";
-    }
-    return "default";
-}
-
-Expected<Selection, std::string> choose(const Config& config, std::string_view from,
-                                        std::string_view to, const std::vector<std::string>& ours,
-                                        const std::vector<std::string>& theirs, bool same_host) {
-    if (!same_host) {
-        std::string problem = offer_problem(kCrossHost, from, to, ours, theirs);
-        if (!problem.empty()) {
-            return Unexpected{"node \"" + std::string(to) + "\" is on another host, which needs " +
-                              std::string(kCrossHost) + ", but " + problem};
-        }
-        return Selection{std::string(kCrossHost), SelectionReason::cross_host, std::nullopt};
-    }
-    const auto rule = std::find_if(config.rules.begin(), config.rules.end(),
-                                   [&](const LinkRule& r) { return r.matches(from, to); });
-    const bool carries_fds = rule != config.rules.end() && rule->fds;
-    if (config.override_transport) {
-        const std::string& scheme = *config.override_transport;
-        if (carries_fds && !passes_fds(scheme)) {
-            return Unexpected{"COURIER_TRANSPORT=" + scheme + ", but rule \"" + rule->describe() +
-                              "\"" + where_written(config, *rule) +
-                              " says its links carry file descriptors, which " + scheme +
-                              " cannot pass"};
-        }
-        std::string problem = offer_problem(scheme, from, to, ours, theirs);
-        if (!problem.empty()) return Unexpected{"COURIER_TRANSPORT=" + scheme + ", but " + problem};
-        return Selection{scheme, SelectionReason::override_transport, std::nullopt};
-    }
-    if (rule != config.rules.end() && !rule->transport.empty()) {
-        if (carries_fds && !passes_fds(rule->transport)) {
-            return Unexpected{"rule \"" + rule->describe() + "\"" + where_written(config, *rule) +
-                              " pins " + rule->transport +
-                              ", which cannot pass the file descriptors its links carry"};
-        }
-        std::string problem = offer_problem(rule->transport, from, to, ours, theirs);
-        if (!problem.empty()) {
-            return Unexpected{"rule \"" + rule->describe() + "\"" + where_written(config, *rule) +
-                              " pins " + rule->transport + ", but " + problem};
-        }
-        return Selection{rule->transport, SelectionReason::rule, *rule};
-    }
-    if (carries_fds) {  // no transport pinned: the first preferred one that passes fds
-        for (const auto& scheme : config.preference) {
-            if (passes_fds(scheme) && contains(ours, scheme) && contains(theirs, scheme))
-                return Selection{scheme, SelectionReason::rule, *rule};
-        }
-        return Unexpected{"rule \"" + rule->describe() + "\"" + where_written(config, *rule) +
-                          " says its links carry file descriptors, but no transport of the "
-                          "preference list that passes them (" +
-                          join(fd_capable(config.preference)) + ") is offered by both node \"" +
-                          std::string(from) + "\" (" + join(ours) + ") and node \"" +
-                          std::string(to) + "\" (" + join(theirs) + ")"};
-    }
-    for (const auto& scheme : config.preference) {
-        if (contains(ours, scheme) && contains(theirs, scheme)) {
-            return Selection{scheme, SelectionReason::preference, std::nullopt};
-        }
-    }
-    return Unexpected{"no transport of the preference list (" + join(config.preference) +
-                      ") is offered by both node \"" + std::string(from) + "\" (" + join(ours) +
-                      ") and node \"" + std::string(to) + "\" (" + join(theirs) + ")"};
 }
 
 }  // namespace courier

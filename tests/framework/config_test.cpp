@@ -12,6 +12,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -128,6 +129,31 @@ TEST_CASE("defaults prefer the fastest transport the build has", "[config]") {
         CHECK(courier::TransportRegistry::builtin().find(scheme) != nullptr);
     }
     CHECK_FALSE(builtin.preference.empty());
+}
+
+TEST_CASE("the default preference order is the transports' own ranks", "[config]") {
+    // Added in no particular order: the ranks decide, and a tie keeps the order of adding.
+    TransportRegistry registry;
+    for (auto [scheme, rank] : {std::pair{"tortoise", 30}, std::pair{"hare", 10},
+                                std::pair{"snail", 30}, std::pair{"owl", 20}}) {
+        courier::TransportEntry entry;
+        entry.scheme = scheme;
+        entry.preference_rank = rank;
+        registry.add(std::move(entry));
+    }
+    CHECK(registry.preference_order() ==
+          std::vector<std::string>{"hare", "owl", "tortoise", "snail"});
+    CHECK(Config::defaults(registry).preference == registry.preference_order());
+
+    // The builtin transports, each once, by rank (docs/courier.example.toml lists this
+    // order, and the test of the example file holds it to the defaults).
+    const auto& order = courier::default_preference_order();
+    for (std::size_t i = 1; i < order.size(); ++i) {
+        INFO(order[i - 1] << " before " << order[i]);
+        CHECK(TransportRegistry::builtin().find(order[i - 1])->preference_rank <
+              TransportRegistry::builtin().find(order[i])->preference_rank);
+    }
+    CHECK(order.size() == TransportRegistry::builtin().entries().size());
 }
 
 TEST_CASE("an empty file gives the defaults", "[config]") {
@@ -373,6 +399,7 @@ namespace {
 /// A transport the loader has never heard of, with one setting of each type.
 struct PigeonTransport {
     static constexpr std::string_view scheme = "pigeon";
+    static constexpr int preference_rank = 100;
     static constexpr SettingSpec birds{"birds", SettingType::integer, 3, 1, "birds per loft"};
     static constexpr SettingSpec homing{"homing", SettingType::boolean, 1, 0, "birds fly back"};
     static constexpr SettingSpec rest{"rest_us", SettingType::duration, 50, 0, "rest per hop"};
@@ -591,6 +618,33 @@ TEST_CASE("selection reasons: default, rule, override, cross-host", "[config]") 
               "node \"b@far\" is on another host, which needs tcp, but node \"b@far\" does not "
               "offer tcp (it offers: unix)");
     }
+}
+
+TEST_CASE("a link to another host takes a transport that crosses hosts, by its capabilities",
+          "[config]") {
+    const auto& registry = TransportRegistry::builtin();
+    const auto crosses = [&](const std::string& scheme) {
+        return registry.find(scheme)->capabilities.cross_host;
+    };
+    const auto& all = courier::default_preference_order();
+    std::vector<std::string> crossing, local;
+    for (const auto& scheme : all) (crosses(scheme) ? crossing : local).push_back(scheme);
+    REQUIRE_FALSE(crossing.empty());
+
+    // The same-host preference list and the override have no say across hosts.
+    Config config = Config::defaults(all_schemes());
+    config.preference = {local.front()};
+    config.override_transport = local.front();
+    auto selection = courier::choose(config, "a", "b@far", all, all, false);
+    REQUIRE(selection);
+    CHECK(selection->transport == crossing.front());  // the best ranked that crosses
+    CHECK(crosses(selection->transport));
+    CHECK(selection->reason == SelectionReason::cross_host);
+
+    // Nodes that offer only same-host transports cannot be linked across hosts.
+    auto refused = courier::choose(config, "a", "b@far", all, local, false);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().starts_with("node \"b@far\" is on another host"));
 }
 
 // The tests below read which transports pass descriptors from the transports themselves

@@ -676,6 +676,7 @@ class LimitedListener final : public Listener {
 /// A test-only transport with a 100-byte native limit: unix: sockets underneath.
 struct TinyTransport {
     static constexpr std::string_view scheme = "tiny";
+    static constexpr int preference_rank = 100;
     static Capabilities capabilities() {
         return Capabilities{.native_frame_limit = limit, .fd_passing = true};
     }

@@ -13,6 +13,7 @@ namespace {
 /// The smallest thing that satisfies the Transport concept.
 struct NullTransport {
     static constexpr std::string_view scheme = "null";
+    static constexpr int preference_rank = 100;
     static Capabilities capabilities() { return {}; }
     static std::unique_ptr<Listener> listen(const Endpoint&, const TransportOptions&) {
         return nullptr;
@@ -25,6 +26,7 @@ struct NullTransport {
 /// A transport with settings; remembers the options its last listen() was given.
 struct TunedTransport {
     static constexpr std::string_view scheme = "tuned";
+    static constexpr int preference_rank = 100;
     static constexpr SettingSpec depth{"depth", SettingType::integer, 4, 1, "queue depth"};
     static constexpr SettingSpec nap{"nap_us", SettingType::duration, 0, 0, "nap between tries"};
     static constexpr std::array settings{depth, nap};

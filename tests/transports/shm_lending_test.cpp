@@ -68,8 +68,8 @@ struct Rig {
         detail::ShmEvents events{event(), event(), event(), event()};
         room = events[1].get();
         auto shm = std::make_unique<detail::ShmLink>(std::move(control), std::move(region), 1,
-                                                     std::move(events), TransportOptions{}, "",
-                                                     "shm:test");
+                                                     std::move(events), TransportOptions{},
+                                                     detail::CreatedName(), "shm:test");
         reader = shm.get();
         if (fragmenting) {  // it asks the link to lend
             link = std::make_unique<detail::FragmentingLink>(std::move(shm), TransportOptions{});

@@ -1,8 +1,8 @@
 #include "fifo/fifo_transport.hpp"
 
 #include "fifo/fifo_link.hpp"
+#include "src/created_name.hpp"
 #include "src/rendezvous.hpp"
-#include "unix/unix_address.hpp"
 
 #include <courier/transports/posix_call.hpp>
 
@@ -45,9 +45,7 @@ Endpoint resolve(const Endpoint& endpoint) {
                                     std::to_string(NAME_MAX - suffix_room) + " bytes)");
     }
     Endpoint resolved{endpoint.scheme, path.string()};
-    try {
-        (void)detail::UnixAddress::parse(detail::rendezvous_endpoint(resolved));
-    } catch (const std::invalid_argument&) {
+    if (!detail::rendezvous_fits(resolved)) {
         throw std::invalid_argument("fifo endpoint \"" + resolved.to_string() +
                                     "\": the path is too long for its rendezvous socket name "
                                     "(at most 83 bytes)");
@@ -79,24 +77,10 @@ void clear_stale_fifos(const fs::path& path) {
             continue;
         }
         const auto pid = static_cast<pid_t>(std::stol(rest.substr(0, dot)));
-        if (pid > 0 && ::kill(pid, 0) == -1 && errno == ESRCH) ::unlink(entry.path().c_str());
+        if (pid > 0 && ::kill(pid, 0) == -1 && errno == ESRCH)
+            (void)detail::remove_name(detail::NameKind::file, entry.path());
     }
 }
-
-/// Unlinks the FIFO files it names when it goes out of scope; their open ends live on.
-struct UnlinkOnExit {
-    std::array<std::string, 2> paths;
-    UnlinkOnExit() = default;
-    UnlinkOnExit(const UnlinkOnExit&) = delete;
-    UnlinkOnExit& operator=(const UnlinkOnExit&) = delete;
-    ~UnlinkOnExit() { unlink_now(); }
-    void unlink_now() noexcept {
-        for (auto& path : paths) {
-            if (!path.empty()) ::unlink(path.c_str());
-            path.clear();
-        }
-    }
-};
 
 Fd open_end(const std::string& path, int mode) {
     // Non-blocking: a reader's open returns at once, and a writer's finds the reader we
@@ -117,26 +101,28 @@ void require_fifo(int fd, const std::string& what) {
 std::unique_ptr<Link> make_listener_link(const Endpoint& endpoint, const TransportOptions& options,
                                          detail::ControlChannel control) {
     static std::atomic<unsigned> counter{0};
-    UnlinkOnExit files;
+    // "up" carries the connector's frames to us, "down" ours to it. Their files go when
+    // the guards do, whatever happens; their open ends live on.
+    detail::CreatedName up, down;
     for (int attempt = 0;; ++attempt) {
         const std::string base =
             endpoint.address + "." + std::to_string(::getpid()) + "." + std::to_string(++counter);
-        const auto up = COURIER_SYSCALL(::mkfifo, (base + ".up").c_str(), mode_t{0600});
-        if (!up.ok() && up.error == EEXIST && attempt < 100) continue;  // a dead one's leftover
-        up.value_or_throw("mkfifo " + base + ".up");
-        files.paths[0] = base + ".up";
+        const auto made = COURIER_SYSCALL(::mkfifo, (base + ".up").c_str(), mode_t{0600});
+        if (!made.ok() && made.error == EEXIST && attempt < 100) continue;  // a dead one's
+        made.value_or_throw("mkfifo " + base + ".up");
+        up = detail::CreatedName(detail::NameKind::file, base + ".up");
         COURIER_SYSCALL(::mkfifo, (base + ".down").c_str(), mode_t{0600})
             .value_or_throw("mkfifo " + base + ".down");
-        files.paths[1] = base + ".down";
+        down = detail::CreatedName(detail::NameKind::file, base + ".down");
         break;
     }
-    // "up" carries the connector's frames to us, "down" ours to it.
-    Fd server_in = open_end(files.paths[0], O_RDONLY);
-    Fd client_out = open_end(files.paths[0], O_WRONLY);
-    Fd client_in = open_end(files.paths[1], O_RDONLY);
-    Fd server_out = open_end(files.paths[1], O_WRONLY);
+    Fd server_in = open_end(up.name(), O_RDONLY);
+    Fd client_out = open_end(up.name(), O_WRONLY);
+    Fd client_in = open_end(down.name(), O_RDONLY);
+    Fd server_out = open_end(down.name(), O_WRONLY);
     // Every end is open: the names can go now, so nothing is left whatever happens next.
-    files.unlink_now();
+    up.remove();
+    down.remove();
 
     const std::array<int, 2> fds{client_out.get(), client_in.get()};
     control.send_setup(std::as_bytes(std::span(setup_tag)), fds);

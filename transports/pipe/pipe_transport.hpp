@@ -22,6 +22,8 @@ namespace courier {
 
 struct PipeTransport {
     static constexpr std::string_view scheme = "pipe";
+    /// Its place in the default preference order, fastest first (lower is preferred).
+    static constexpr int preference_rank = 40;
     /// pipe_buffer: the capacity of the link\'s pipes (src/pipe_buffer.hpp).
     static constexpr std::array settings{detail::pipe_buffer_setting};
 

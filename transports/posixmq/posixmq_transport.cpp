@@ -1,8 +1,8 @@
 #include "posixmq/posixmq_transport.hpp"
 
 #include "posixmq/posixmq_link.hpp"
+#include "src/created_name.hpp"
 #include "src/rendezvous.hpp"
-#include "unix/unix_address.hpp"
 
 #include <courier/transports/posix_call.hpp>
 
@@ -60,9 +60,7 @@ void validate(const Endpoint& endpoint) {
         throw bad("the name is too long (at most " + std::to_string(NAME_MAX - suffix_room) +
                   " bytes)");
     }
-    try {
-        (void)detail::UnixAddress::parse(detail::rendezvous_endpoint(endpoint));
-    } catch (const std::invalid_argument&) {
+    if (!detail::rendezvous_fits(endpoint)) {
         throw bad("the name is too long for its rendezvous socket name (at most 80 bytes)");
     }
 }
@@ -109,21 +107,6 @@ Fd open_queue(const std::string& name, int flags, mq_attr* attr) {
     return Fd(static_cast<int>(result.value));
 }
 
-/// mq_unlinks the queues it names when it goes out of scope; open descriptors live on.
-struct UnlinkOnExit {
-    std::array<std::string, 2> names;
-    UnlinkOnExit() = default;
-    UnlinkOnExit(const UnlinkOnExit&) = delete;
-    UnlinkOnExit& operator=(const UnlinkOnExit&) = delete;
-    ~UnlinkOnExit() { unlink_now(); }
-    void unlink_now() noexcept {
-        for (auto& name : names) {
-            if (!name.empty()) ::mq_unlink(name.c_str());
-            name.clear();
-        }
-    }
-};
-
 /// Listener side: makes the two queues of one link, opens both ends of each, removes
 /// the names, hands the connector its two descriptors and keeps the other two.
 std::unique_ptr<Link> make_listener_link(const Endpoint& endpoint, const TransportOptions& options,
@@ -141,7 +124,9 @@ std::unique_ptr<Link> make_listener_link(const Endpoint& endpoint, const Transpo
             std::min(limits.msgsize, static_cast<long>(std::min<std::size_t>(msgsize, LONG_MAX)));
     }
 
-    UnlinkOnExit names;
+    // "up" carries the connector's frames to us, "down" ours to it. Their names go when
+    // the guards do, whatever happens; their open descriptors live on.
+    detail::CreatedName up, down;
     Fd server_in;
     for (int attempt = 0;; ++attempt) {
         const std::string base =
@@ -152,15 +137,18 @@ std::unique_ptr<Link> make_listener_link(const Endpoint& endpoint, const Transpo
         if (!result.ok() && result.error == EEXIST && attempt < 100) continue;  // a dead one's
         if (!result.ok()) throw open_error(result, base + ".up", &attr);
         server_in = Fd(static_cast<int>(result.value));
-        names.names = {base + ".up", base + ".down"};
+        up = detail::CreatedName(detail::NameKind::message_queue, base + ".up");
+        // Guarded before it exists: a queue of that name (our pid) can only be a dead
+        // process's, and if creating ours fails on it, it goes too.
+        down = detail::CreatedName(detail::NameKind::message_queue, base + ".down");
         break;
     }
-    // "up" carries the connector's frames to us, "down" ours to it.
-    Fd server_out = open_queue(names.names[1], O_WRONLY | O_CREAT | O_EXCL, &attr);
-    Fd client_out = open_queue(names.names[0], O_WRONLY, nullptr);
-    Fd client_in = open_queue(names.names[1], O_RDONLY, nullptr);
+    Fd server_out = open_queue(down.name(), O_WRONLY | O_CREAT | O_EXCL, &attr);
+    Fd client_out = open_queue(up.name(), O_WRONLY, nullptr);
+    Fd client_in = open_queue(down.name(), O_RDONLY, nullptr);
     // Every descriptor is open: the names can go now, so nothing is left whatever happens.
-    names.unlink_now();
+    up.remove();
+    down.remove();
 
     const std::array<int, 2> fds{client_out.get(), client_in.get()};
     control.send_setup(std::as_bytes(std::span(setup_tag)), fds);

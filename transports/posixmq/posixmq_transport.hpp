@@ -18,6 +18,8 @@ namespace courier {
 
 struct PosixMqTransport {
     static constexpr std::string_view scheme = "posixmq";
+    /// Its place in the default preference order, fastest first (lower is preferred).
+    static constexpr int preference_rank = 20;
 
     /// Settings (`[transport.posixmq]`); the listener's values make the queues.
     static constexpr SettingSpec max_messages{

@@ -6,8 +6,6 @@
 #include <courier/transports/buffer_pool.hpp>
 #include <courier/transports/posix_call.hpp>
 
-#include <boost/interprocess/shared_memory_object.hpp>
-
 #include <poll.h>
 #include <unistd.h>
 
@@ -43,7 +41,7 @@ constexpr int sleep_poll_ms = 100;
 }  // namespace
 
 ShmLink::ShmLink(ControlChannel control, boost::interprocess::mapped_region region, int side,
-                 ShmEvents events, const TransportOptions& options, std::string owned_name,
+                 ShmEvents events, const TransportOptions& options, CreatedName owned_name,
                  std::string description)
     : capabilities_(ShmTransport::capabilities()),
       max_frame_size_(std::min(options.max_frame_size, shm_frame_limit)),
@@ -67,13 +65,7 @@ ShmLink::~ShmLink() {
     // A writer of ours that the peer may be waiting for will never come: tell it.
     in_.state().reader_closed.store(1, std::memory_order_release);
     signal_event(in_room_);
-    remove_name();
-}
-
-void ShmLink::remove_name() noexcept {
-    if (owned_name_.empty()) return;
-    boost::interprocess::shared_memory_object::remove(owned_name_.c_str());
-    owned_name_.clear();
+    owned_name_.remove();
 }
 
 ReceiveStatus ShmLink::check_control() {
@@ -197,7 +189,7 @@ void ShmLink::room_freed() noexcept {
 
 ReceiveStatus ShmLink::end(ReceiveStatus status) {
     ended_ = std::move(status);
-    remove_name();
+    owned_name_.remove();
     return *ended_;
 }
 

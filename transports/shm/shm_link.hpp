@@ -23,6 +23,7 @@
 /// the ring; its room is freed, and a writer waiting for room woken, when it is given back.
 
 #include "shm/shm_ring.hpp"
+#include "src/created_name.hpp"
 #include "src/lending_link.hpp"
 #include "src/rendezvous.hpp"
 
@@ -47,10 +48,10 @@ using ShmEvents = std::array<Fd, 4>;
 class ShmLink final : public Link, public LendingLink {
   public:
     /// `side` 0 is the listener (writes ring 0, reads ring 1), 1 the connector.
-    /// `owned_name`, when not empty, is the segment name this side removes when the link
+    /// `owned_name`, when it holds one, is the segment name this side removes when the link
     /// ends (the listener's safety net; the connector removes it right after mapping).
     ShmLink(ControlChannel control, boost::interprocess::mapped_region region, int side,
-            ShmEvents events, const TransportOptions& options, std::string owned_name,
+            ShmEvents events, const TransportOptions& options, CreatedName owned_name,
             std::string description);
     ~ShmLink() override;
     ShmLink(const ShmLink&) = delete;
@@ -91,7 +92,6 @@ class ShmLink final : public Link, public LendingLink {
     ReceiveStatus check_control();
     ReceiveStatus end(ReceiveStatus status);
     [[noreturn]] void fail_send(const std::string& why);
-    void remove_name() noexcept;
 
     Capabilities capabilities_;
     std::size_t max_frame_size_;
@@ -105,7 +105,7 @@ class ShmLink final : public Link, public LendingLink {
     ShmEvents events_;
     int out_data_, out_room_, in_data_, in_room_;  ///< views into events_
     PollSet poll_set_;
-    std::string owned_name_;
+    CreatedName owned_name_;  ///< the segment's, on the listener's side
 
     std::mutex send_mutex_;
     std::string send_broken_;   ///< guarded by send_mutex_

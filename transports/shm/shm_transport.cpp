@@ -2,6 +2,7 @@
 
 #include "shm/shm_link.hpp"
 #include "shm/shm_ring.hpp"
+#include "src/created_name.hpp"
 #include "src/rendezvous.hpp"
 
 #include <courier/transports/posix_call.hpp>
@@ -77,7 +78,7 @@ void remove_leftovers(const std::string& name) {
         if (ec != std::errc() || end == rest.data() + rest.size() || *end != '.' || pid <= 0)
             continue;
         if (::kill(static_cast<pid_t>(pid), 0) == -1 && errno == ESRCH) {
-            bip::shared_memory_object::remove(file.c_str());
+            (void)detail::remove_name(detail::NameKind::shared_memory, file);
         }
     }
 }
@@ -91,14 +92,6 @@ detail::ShmEvents make_events() {
     return events;
 }
 
-/// Removes a segment name unless released: the listener's guard during setup.
-struct NameGuard {
-    std::string name;
-    ~NameGuard() {
-        if (!name.empty()) bip::shared_memory_object::remove(name.c_str());
-    }
-};
-
 std::string describe(const Endpoint& endpoint, const std::string& segment, std::size_t capacity,
                      const std::string& control) {
     return endpoint.to_string() + " (segment /" + segment + ", rings of " +
@@ -111,14 +104,14 @@ std::unique_ptr<Link> accept_link(const Endpoint& endpoint, const std::string& b
     const std::string name =
         base + "." + std::to_string(::getpid()) + "." + std::to_string(++counter);
     const std::size_t capacity = detail::shm_ring_capacity(options.size(ShmTransport::ring_size));
-    NameGuard guard;
+    detail::CreatedName created;  // removes the name if setting the link up fails
     bip::mapped_region region;
     try {
         bip::permissions owner_only;
         owner_only.set_permissions(0600);
         bip::shared_memory_object segment(bip::create_only, name.c_str(), bip::read_write,
                                           owner_only);
-        guard.name = name;
+        created = detail::CreatedName(detail::NameKind::shared_memory, name);
         segment.truncate(static_cast<bip::offset_t>(detail::shm_segment_size(capacity)));
         region = bip::mapped_region(segment, bip::read_write);
     } catch (const bip::interprocess_exception& e) {
@@ -143,11 +136,9 @@ std::unique_ptr<Link> accept_link(const Endpoint& endpoint, const std::string& b
     auto description = describe(endpoint, name, capacity, control.peer());
     // The connector removes the name once it has mapped the segment; the link removes it
     // too when it ends, in case the connector died first.
-    auto link =
-        std::make_unique<detail::ShmLink>(std::move(control), std::move(region), 0,
-                                          std::move(events), options, name, std::move(description));
-    guard.name.clear();
-    return link;
+    return std::make_unique<detail::ShmLink>(std::move(control), std::move(region), 0,
+                                             std::move(events), options, std::move(created),
+                                             std::move(description));
 }
 
 }  // namespace
@@ -200,8 +191,9 @@ std::unique_ptr<Link> ShmTransport::connect(const Endpoint& endpoint,
     } catch (const bip::interprocess_exception& e) {
         rethrow_as_system_error(e, "open shared-memory segment /" + name);
     }
-    // Mapped: the name is no longer needed, and without it nothing can be left behind.
-    bip::shared_memory_object::remove(name.c_str());
+    // Mapped: the name is no longer needed, and without it nothing can be left behind. The
+    // listener made it and removes it too; whichever comes first does.
+    (void)detail::remove_name(detail::NameKind::shared_memory, name);
     const auto* header = static_cast<const detail::ShmSegmentHeader*>(region.get_address());
     if (region.get_size() < detail::shm_segment_size(capacity) ||
         header->magic != detail::ShmSegmentHeader::expected_magic ||
@@ -213,7 +205,7 @@ std::unique_ptr<Link> ShmTransport::connect(const Endpoint& endpoint,
     for (std::size_t i = 0; i < events.size(); ++i) events[i] = std::move(setup.fds[i]);
     auto description = describe(endpoint, name, capacity, connection.control.peer());
     return std::make_unique<detail::ShmLink>(std::move(connection.control), std::move(region), 1,
-                                             std::move(events), options, std::string(),
+                                             std::move(events), options, detail::CreatedName(),
                                              std::move(description));
 }
 

@@ -18,6 +18,8 @@ namespace courier {
 
 struct ShmTransport {
     static constexpr std::string_view scheme = "shm";
+    /// Its place in the default preference order, fastest first (lower is preferred).
+    static constexpr int preference_rank = 10;
 
     /// Settings (`[transport.shm]`), read from TransportOptions.
     static constexpr SettingSpec ring_size{

@@ -1,5 +1,6 @@
-#include "rendezvous.hpp"
+#include "src/rendezvous.hpp"
 
+#include "src/unix_socket_address.hpp"
 #include "unix/unix_transport.hpp"
 
 #include <courier/transports/posix_call.hpp>
@@ -9,12 +10,23 @@
 #include <poll.h>
 #include <sys/epoll.h>
 
+#include <stdexcept>
+
 namespace courier::detail {
 
 Endpoint rendezvous_endpoint(const Endpoint& endpoint) {
     // Abstract names are global to the network namespace; the scheme keeps a fifo:/x
     // and a posixmq:/x apart.
     return Endpoint{"unix", "@courier-rendezvous." + endpoint.scheme + ":" + endpoint.address};
+}
+
+bool rendezvous_fits(const Endpoint& endpoint) {
+    try {
+        (void)UnixAddress::parse(rendezvous_endpoint(endpoint));
+        return true;
+    } catch (const std::invalid_argument&) {
+        return false;
+    }
 }
 
 namespace {

@@ -28,6 +28,9 @@ namespace courier::detail {
 /// The unix: endpoint where connectors of `endpoint` meet its listener: an abstract
 /// address, so it leaves no file behind.
 Endpoint rendezvous_endpoint(const Endpoint& endpoint);
+/// Whether the name of that address is short enough for a socket (sun_path): a transport
+/// checks its endpoints with it, so a long one is refused where it is given.
+bool rendezvous_fits(const Endpoint& endpoint);
 
 /// One descriptor that is readable when any of its members is (an epoll set), to give a
 /// link made of several descriptors a single poll_fd().

@@ -18,7 +18,8 @@ namespace courier {
 const TransportRegistry& TransportRegistry::builtin() {
     static const TransportRegistry registry = [] {
         TransportRegistry r;
-        // One line per transport; nothing else in courier names a scheme.
+        // One line per transport; nothing else in courier names a scheme. The default
+        // preference order is each transport's own preference_rank, not this order.
         r.add<UnixTransport>();
         r.add<TcpTransport>();
         r.add<FifoTransport>();
@@ -51,6 +52,17 @@ void TransportRegistry::add(TransportEntry entry) {
         }
     }
     entries_.push_back(std::move(entry));
+}
+
+std::vector<std::string> TransportRegistry::preference_order() const {
+    std::vector<const TransportEntry*> ranked;
+    for (const auto& entry : entries_) ranked.push_back(&entry);
+    std::stable_sort(ranked.begin(), ranked.end(), [](const auto* a, const auto* b) {
+        return a->preference_rank < b->preference_rank;
+    });
+    std::vector<std::string> schemes;
+    for (const auto* entry : ranked) schemes.push_back(entry->scheme);
+    return schemes;
 }
 
 const SettingSpec* TransportEntry::find_setting(std::string_view name) const noexcept {

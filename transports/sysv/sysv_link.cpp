@@ -54,14 +54,14 @@ Capabilities link_capabilities(int in_queue, int out_queue) {
 
 }  // namespace
 
-SysvLink::SysvLink(ControlChannel control, int in_queue, int out_queue,
+SysvLink::SysvLink(ControlChannel control, SysvQueue in_queue, SysvQueue out_queue,
                    const TransportOptions& options, std::string description)
-    : capabilities_(link_capabilities(in_queue, out_queue)),
+    : capabilities_(link_capabilities(in_queue.id(), out_queue.id())),
       max_frame_size_(std::min(options.max_frame_size, capabilities_.native_frame_limit)),
       description_(std::move(description)),
       control_(std::move(control)),
-      in_queue_(in_queue),
-      out_queue_(out_queue),
+      in_queue_(std::move(in_queue)),
+      out_queue_(std::move(out_queue)),
       event_(static_cast<int>(COURIER_SYSCALL(::eventfd, 0U, EFD_NONBLOCK | EFD_CLOEXEC)
                                   .value_or_throw("sysv link eventfd"))) {
     poll_set_.add(event_.get());
@@ -76,20 +76,15 @@ SysvLink::~SysvLink() {
     }
     room_.notify_all();
     // Removing our incoming queue wakes the waiter (EIDRM) and tells a sending peer.
-    remove_in_queue();
+    in_queue_.remove();
     waiter_.join();
-    // A peer that is already gone cannot remove its incoming queue: we do.
+    // A peer that is already gone cannot remove its incoming queue: we do. A live one
+    // removes it when it closes.
     if (ended_ || peer_end_ || check_control().state != ReceiveStatus::State::open) {
-        remove_out_queue();
+        out_queue_.remove();
+    } else {
+        (void)out_queue_.release();
     }
-}
-
-void SysvLink::remove_in_queue() noexcept {
-    if (!std::exchange(in_removed_, true)) remove_sysv_queue(in_queue_);
-}
-
-void SysvLink::remove_out_queue() noexcept {
-    if (!std::exchange(out_removed_, true)) remove_sysv_queue(out_queue_);
 }
 
 void SysvLink::wait_loop() {
@@ -100,7 +95,7 @@ void SysvLink::wait_loop() {
             room_.wait(lock, [&] { return stop_ || pending_.size() < pending_capacity; });
             if (stop_) return;
         }
-        const auto got = COURIER_SYSCALL(::msgrcv, in_queue_, buffer.data(), max_frame_size_,
+        const auto got = COURIER_SYSCALL(::msgrcv, in_queue_.id(), buffer.data(), max_frame_size_,
                                          -end_marker_type, 0);
         std::unique_lock lock(mutex_);
         if (!got.ok()) {
@@ -191,7 +186,7 @@ void SysvLink::send_parts(std::span<const std::span<const std::byte>> parts,
     std::chrono::microseconds backoff(10);
     for (;;) {
         const auto sent =
-            COURIER_SYSCALL(::msgsnd, out_queue_, send_buffer_.data(), size, IPC_NOWAIT);
+            COURIER_SYSCALL(::msgsnd, out_queue_.id(), send_buffer_.data(), size, IPC_NOWAIT);
         if (sent.ok()) return;
         if (sent.error == EIDRM || sent.error == EINVAL) {
             fail_send("the peer closed the link (its message queue is gone)");
@@ -220,8 +215,8 @@ void SysvLink::send_parts(std::span<const std::span<const std::byte>> parts,
 ReceiveStatus SysvLink::end(ReceiveStatus status) {
     ended_ = status;
     // The peer is gone (or the link broke): whoever survives removes both queues.
-    remove_in_queue();
-    remove_out_queue();
+    in_queue_.remove();
+    out_queue_.remove();
     {
         std::lock_guard lock(mutex_);
         stop_ = true;
@@ -264,7 +259,8 @@ ReceiveStatus SysvLink::receive(std::vector<Frame>& out) {
         // Frames the peer sent before it went may still be queued: the marker sorts after
         // them, so the waiter meeting it means all of them were handed over.
         long marker = end_marker_type;
-        const auto sent = COURIER_SYSCALL(::msgsnd, in_queue_, &marker, std::size_t{0}, IPC_NOWAIT);
+        const auto sent =
+            COURIER_SYSCALL(::msgsnd, in_queue_.id(), &marker, std::size_t{0}, IPC_NOWAIT);
         if (sent.ok()) {
             marker_sent_ = true;
         } else if (sent.error != EAGAIN) {  // EAGAIN: full; the control fd calls us again

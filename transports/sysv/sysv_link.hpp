@@ -18,6 +18,7 @@
 /// after every data frame) and then removes both, so a SIGKILLed peer leaves nothing.
 
 #include "src/rendezvous.hpp"
+#include "sysv/sysv_queue.hpp"
 
 #include <courier/fd.hpp>
 #include <courier/transports/link.hpp>
@@ -35,8 +36,8 @@ namespace courier::detail {
 class SysvLink final : public Link {
   public:
     /// Takes over both queues (it removes them as described above).
-    SysvLink(ControlChannel control, int in_queue, int out_queue, const TransportOptions& options,
-             std::string description);
+    SysvLink(ControlChannel control, SysvQueue in_queue, SysvQueue out_queue,
+             const TransportOptions& options, std::string description);
     ~SysvLink() override;
     SysvLink(const SysvLink&) = delete;
     SysvLink& operator=(const SysvLink&) = delete;
@@ -57,19 +58,17 @@ class SysvLink final : public Link {
     ReceiveStatus check_control();
     ReceiveStatus end(ReceiveStatus status);
     [[noreturn]] void fail_send(const std::string& why);
-    void remove_in_queue() noexcept;
-    void remove_out_queue() noexcept;
 
     Capabilities capabilities_;
     std::size_t max_frame_size_;
     std::string description_;
     ControlChannel control_;
     std::mutex control_mutex_;  ///< check() is called by send() and receive()
-    int in_queue_;
-    int out_queue_;
-    bool in_removed_ = false;   ///< by the owner (receive, destructor) only: ids could be
-    bool out_removed_ = false;  ///< reused by another queue, so remove each once
-    Fd event_;                  ///< eventfd: the waiter thread has news
+    // Removed by the owner (receive, destructor) only; their ids stay readable by the
+    // waiter and senders.
+    SysvQueue in_queue_;
+    SysvQueue out_queue_;
+    Fd event_;  ///< eventfd: the waiter thread has news
     PollSet poll_set_;
 
     std::mutex send_mutex_;

@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <system_error>
+#include <utility>
 
 namespace courier::detail {
 
@@ -76,11 +77,8 @@ SysvQueue SysvQueue::create() {
 }
 
 void SysvQueue::remove() noexcept {
-    if (id_ >= 0) remove_sysv_queue(std::exchange(id_, -1));
-}
-
-void remove_sysv_queue(int id) noexcept {
-    if (id >= 0) (void)COURIER_SYSCALL(::msgctl, id, IPC_RMID, static_cast<msqid_ds*>(nullptr));
+    if (!std::exchange(owned_, false)) return;
+    (void)COURIER_SYSCALL(::msgctl, id_, IPC_RMID, static_cast<msqid_ds*>(nullptr));
 }
 
 }  // namespace courier::detail

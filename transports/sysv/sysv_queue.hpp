@@ -1,6 +1,6 @@
 #pragma once
 /// @file
-/// System V message queues: the kernel's limits, and an owner that removes a queue.
+/// System V message queues: the kernel's limits, and the owner of a queue, which removes it.
 
 #include <cstddef>
 #include <string>
@@ -28,18 +28,25 @@ std::size_t sysv_queue_bytes(int id);
 /// throws std::system_error(EPERM) saying so and what to change; other failures too.
 void set_sysv_queue_bytes(int id, std::size_t bytes);
 
-/// A private queue (IPC_PRIVATE, 0600) that is removed (IPC_RMID) on destruction
-/// unless released: the listener's guard while it sets a link up.
+/// A System V message queue this process holds: removed (IPC_RMID) on destruction unless
+/// released or removed before. Queues have no name, only an id the kernel may give to a
+/// new queue once this one is gone, so each is removed at most once. The id stays
+/// readable after removal: a thread blocked on the queue then fails with EIDRM, and a
+/// call on it with EINVAL or EIDRM.
 class SysvQueue {
   public:
-    /// msgget(IPC_PRIVATE, IPC_CREAT | 0600); throws std::system_error.
+    /// msgget(IPC_PRIVATE, IPC_CREAT | 0600): a new queue; throws std::system_error.
     static SysvQueue create();
+    /// Takes charge of a queue another process created and handed over by id.
+    static SysvQueue adopt(int id) noexcept { return SysvQueue(id); }
     SysvQueue() noexcept = default;
-    SysvQueue(SysvQueue&& other) noexcept : id_(std::exchange(other.id_, -1)) {}
+    SysvQueue(SysvQueue&& other) noexcept
+        : id_(std::exchange(other.id_, -1)), owned_(std::exchange(other.owned_, false)) {}
     SysvQueue& operator=(SysvQueue&& other) noexcept {
         if (this != &other) {
             remove();
             id_ = std::exchange(other.id_, -1);
+            owned_ = std::exchange(other.owned_, false);
         }
         return *this;
     }
@@ -47,17 +54,20 @@ class SysvQueue {
     SysvQueue& operator=(const SysvQueue&) = delete;
     ~SysvQueue() { remove(); }
 
+    /// -1 for no queue (default-constructed or moved from).
     int id() const noexcept { return id_; }
-    int release() noexcept { return std::exchange(id_, -1); }
-    /// IPC_RMID, once; a queue already gone is not an error.
+    /// IPC_RMID now, once; a queue already gone is not an error.
     void remove() noexcept;
+    /// Leaves the queue in place, to whoever else removes it (the peer): no longer ours.
+    int release() noexcept {
+        owned_ = false;
+        return id_;
+    }
 
   private:
-    explicit SysvQueue(int id) noexcept : id_(id) {}
+    explicit SysvQueue(int id) noexcept : id_(id), owned_(id >= 0) {}
     int id_ = -1;
+    bool owned_ = false;  ///< not yet removed or released
 };
-
-/// IPC_RMID on a queue id; ignores EINVAL/EIDRM (already removed).
-void remove_sysv_queue(int id) noexcept;
 
 }  // namespace courier::detail

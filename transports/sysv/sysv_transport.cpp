@@ -79,12 +79,9 @@ std::unique_ptr<Listener> SysvTransport::listen(const Endpoint& endpoint,
             control.send_setup(setup);
             auto description =
                 describe(endpoint, to_listener.id(), to_connector.id(), control.peer());
-            auto link = std::make_unique<detail::SysvLink>(std::move(control), to_listener.id(),
-                                                           to_connector.id(), options,
-                                                           std::move(description));
-            to_listener.release();
-            to_connector.release();
-            return link;
+            return std::make_unique<detail::SysvLink>(std::move(control), std::move(to_listener),
+                                                      std::move(to_connector), options,
+                                                      std::move(description));
         });
 }
 
@@ -102,8 +99,9 @@ std::unique_ptr<Link> SysvTransport::connect(const Endpoint& endpoint,
     std::int32_t ids[2] = {};
     std::memcpy(ids, bytes.data() + setup_magic.size(), sizeof(ids));
     auto description = describe(endpoint, ids[0], ids[1], connection.control.peer());
-    return std::make_unique<detail::SysvLink>(std::move(connection.control), ids[0], ids[1],
-                                              options, std::move(description));
+    return std::make_unique<detail::SysvLink>(
+        std::move(connection.control), detail::SysvQueue::adopt(ids[0]),
+        detail::SysvQueue::adopt(ids[1]), options, std::move(description));
 }
 
 }  // namespace courier

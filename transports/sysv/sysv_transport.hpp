@@ -18,6 +18,8 @@ namespace courier {
 
 struct SysvTransport {
     static constexpr std::string_view scheme = "sysv";
+    /// Its place in the default preference order, fastest first (lower is preferred).
+    static constexpr int preference_rank = 30;
 
     /// Settings (`[transport.sysv]`); the listener's value makes the queues.
     static constexpr SettingSpec max_bytes{

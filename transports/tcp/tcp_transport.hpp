@@ -19,6 +19,8 @@ namespace courier {
 
 struct TcpTransport {
     static constexpr std::string_view scheme = "tcp";
+    /// Its place in the default preference order, fastest first (lower is preferred).
+    static constexpr int preference_rank = 70;
 
     /// Settings (`[transport.tcp]`): SO_SNDBUF / SO_RCVBUF of both ends of a link.
     static constexpr std::array settings{detail::send_buffer_setting,

@@ -47,7 +47,7 @@ void remove_stale_socket_file(const UnixAddress& address, const std::string& con
     }
     if (knock.error == ENOENT) return;  // it went away meanwhile
     if (knock.error != ECONNREFUSED) throw system_error_from(knock, context + " (probing)");
-    const auto removed = COURIER_SYSCALL(::unlink, address.path.c_str());
+    const auto removed = remove_name(NameKind::file, address.path);
     if (!removed.ok() && removed.error != ENOENT) throw system_error_from(removed, context);
     spdlog::debug("{}: removed the stale socket file {}", context, address.path);
 }
@@ -65,27 +65,8 @@ SysResult bind_owner_only(int socket, const UnixAddress& address) {
 
 }  // namespace
 
-OwnedSocketFile::OwnedSocketFile(std::string path) : path_(std::move(path)) {
-    struct stat status {};
-    if (::stat(path_.c_str(), &status) == 0) {
-        device_ = status.st_dev;
-        inode_ = status.st_ino;
-    }
-}
-
-OwnedSocketFile::OwnedSocketFile(OwnedSocketFile&& other) noexcept
-    : path_(std::exchange(other.path_, {})), device_(other.device_), inode_(other.inode_) {}
-
-OwnedSocketFile::~OwnedSocketFile() {
-    if (path_.empty()) return;
-    struct stat status {};
-    if (::stat(path_.c_str(), &status) != 0) return;
-    if (status.st_dev != device_ || status.st_ino != inode_) return;  // not ours any more
-    ::unlink(path_.c_str());
-}
-
 UnixListener::UnixListener(Endpoint endpoint, const TransportOptions& options, Fd socket,
-                           OwnedSocketFile file)
+                           CreatedName file)
     : endpoint_(std::move(endpoint)),
       options_(options),
       file_(std::move(file)),
@@ -113,7 +94,7 @@ std::unique_ptr<Listener> UnixListener::bind(const Endpoint& requested,
         }
         throw system_error_from(bound, context);
     }
-    OwnedSocketFile file = address.abstract ? OwnedSocketFile() : OwnedSocketFile(address.path);
+    CreatedName file = address.abstract ? CreatedName() : CreatedName(NameKind::file, address.path);
     // Accepted sockets do not inherit a unix listener's buffers (accept() sets them);
     // setting them here reports a request the kernel caps once, at listen time.
     apply_socket_buffers(fd.get(), options, context, true);

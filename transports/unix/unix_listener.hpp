@@ -2,35 +2,17 @@
 /// @file
 /// The listening side of unix:. Private to courier_transports.
 
-#include "unix/unix_address.hpp"
+#include "src/created_name.hpp"
+#include "src/unix_socket_address.hpp"
 
 #include <courier/fd.hpp>
 #include <courier/transports/listener.hpp>
 #include <courier/transports/transport.hpp>
 
-#include <sys/types.h>
-
 #include <memory>
 #include <string>
 
 namespace courier::detail {
-
-/// The socket file a listener created; removed on destruction if it is still the same
-/// file (a successor that replaced it keeps its own).
-class OwnedSocketFile {
-  public:
-    OwnedSocketFile() = default;
-    /// Records the identity of the file just bound at `path`.
-    explicit OwnedSocketFile(std::string path);
-    OwnedSocketFile(OwnedSocketFile&& other) noexcept;
-    OwnedSocketFile& operator=(OwnedSocketFile&&) = delete;
-    ~OwnedSocketFile();
-
-  private:
-    std::string path_;
-    dev_t device_ = 0;
-    ino_t inode_ = 0;
-};
 
 class UnixListener final : public Listener {
   public:
@@ -41,14 +23,14 @@ class UnixListener final : public Listener {
     int poll_fd() const noexcept override { return socket_.get(); }
     std::unique_ptr<Link> accept() override;
 
-    UnixListener(Endpoint endpoint, const TransportOptions& options, Fd socket,
-                 OwnedSocketFile file);
+    UnixListener(Endpoint endpoint, const TransportOptions& options, Fd socket, CreatedName file);
 
   private:
     Endpoint endpoint_;
     TransportOptions options_;
-    // Destroyed in reverse order: the socket closes first, then its file is removed.
-    OwnedSocketFile file_;
+    // Destroyed in reverse order: the socket closes first, then its file is removed (if
+    // it is still the one this listener made: a successor that replaced it keeps its own).
+    CreatedName file_;
     Fd socket_;
 };
 

@@ -1,7 +1,7 @@
 #include "unix/unix_transport.hpp"
 
 #include "src/stream_framing.hpp"
-#include "unix/unix_address.hpp"
+#include "src/unix_socket_address.hpp"
 #include "unix/unix_listener.hpp"
 
 #include <courier/transports/posix_call.hpp>

@@ -20,6 +20,8 @@ namespace courier {
 
 struct UnixTransport {
     static constexpr std::string_view scheme = "unix";
+    /// Its place in the default preference order, fastest first (lower is preferred).
+    static constexpr int preference_rank = 60;
 
     /// Settings (`[transport.unix]`): SO_SNDBUF / SO_RCVBUF of both ends of a link.
     static constexpr std::array settings{detail::send_buffer_setting,

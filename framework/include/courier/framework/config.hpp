@@ -11,8 +11,10 @@
 /// A config that names an unknown table, key or transport, or holds a malformed value,
 /// is refused as a whole with ConfigError ("<file>:<line>:<column>: <reason>"), so a
 /// mistake fails at start rather than when the first link opens.
+///
+/// How a link's transport is chosen from a Config is link_selection.hpp, included here.
 
-#include <courier/expected.hpp>
+#include <courier/framework/link_selection.hpp>
 #include <courier/transports/transport.hpp>
 
 #include <chrono>
@@ -47,24 +49,6 @@ class ConfigError : public std::runtime_error {
     std::string reason_;
 };
 
-/// Decides the transport of the links whose sender and receiver node names match two
-/// glob patterns (fnmatch(3): `*`, `?`, `[...]`; `*` also matches `/`): the one it pins,
-/// or, for a rule that only says its links carry file descriptors, the first transport
-/// of the preference list with fd passing.
-struct LinkRule {
-    std::string from;
-    std::string to;
-    std::string transport;   ///< empty: any transport that fits (then `fds` is set)
-    std::uint32_t line = 0;  ///< where the rule is written; 0 when built in code
-    /// Its links carry messages with file descriptors: only a transport with
-    /// Capabilities::fd_passing will do, and a config pinning another is refused.
-    bool fds = false;
-
-    /// `"<from> -> <to>"`, how `courier links` names the rule.
-    std::string describe() const;
-    bool matches(std::string_view from_name, std::string_view to_name) const;
-};
-
 /// Settings of one transport (`[transport.<scheme>]`): the keys the file sets, by name,
 /// each either generic (generic_settings(): max_frame_size) or declared by the transport
 /// itself (TransportEntry::settings), checked against its declaration. Sizes are bytes,
@@ -92,8 +76,9 @@ struct RegistrySettings {
     std::optional<std::chrono::milliseconds> timeout;
 };
 
-/// Every scheme courier defines, in the default preference order (fastest first). Only
-/// those that are also available are usable; the rest are refused as "not built".
+/// Every scheme courier defines, in the default preference order: the builtin transports
+/// by their preference_rank (TransportRegistry::preference_order()). Only those that are
+/// also available are usable; the rest are refused as "not built".
 const std::vector<std::string>& default_preference_order();
 
 struct Config {
@@ -110,7 +95,7 @@ struct Config {
     /// The file this came from; empty for the built-in defaults.
     std::string source;
 
-    /// The defaults, with the preference order reduced to the transports of `available`.
+    /// The defaults: the preference order is `available`'s (its transports by rank).
     static Config defaults(const TransportRegistry& available = TransportRegistry::builtin());
 
     /// Parses TOML text; `source_name` is the file name errors report. Transport names
@@ -135,36 +120,5 @@ struct Config {
     /// The settings of `scheme`: its `[transport.<scheme>]` table, or the defaults.
     const TransportSettings& settings(std::string_view scheme) const;
 };
-
-/// Why a link got its transport, as `courier links` shows it.
-enum class SelectionReason : std::uint8_t {
-    override_transport,  ///< COURIER_TRANSPORT
-    rule,                ///< a [[links.rule]] matched
-    preference,          ///< the first of the preference list both nodes offer
-    cross_host,          ///< the nodes are on different hosts
-};
-
-struct Selection {
-    std::string transport;
-    SelectionReason reason = SelectionReason::preference;
-    /// The rule that decided, when reason == rule.
-    std::optional<LinkRule> rule;
-
-    /// `override`, `rule "<from> -> <to>"`, `default` or `cross-host`.
-    std::string describe() const;
-};
-
-/// Chooses the transport of the link from node `from` to node `to`, given the schemes
-/// each offers (`ours`, `theirs`). Same host: the override if set, else the first
-/// matching rule (its transport, or for a rule with only `fds`, the first preferred
-/// transport both offer that passes descriptors), else the first scheme of the
-/// preference list both offer. Links a matching rule says carry descriptors never get a
-/// transport without fd passing, the override's included: that is an error. Another host:
-/// tcp, whatever the rules say (they name local mechanisms). When the chosen scheme is
-/// not offered by both nodes, or none fits, the error says which node lacks what.
-/// (Links inside one process never get here: they are mailbox deliveries.)
-Expected<Selection, std::string> choose(const Config& config, std::string_view from,
-                                        std::string_view to, const std::vector<std::string>& ours,
-                                        const std::vector<std::string>& theirs, bool same_host);
 
 }  // namespace courier

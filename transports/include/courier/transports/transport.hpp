@@ -17,6 +17,7 @@
 #include <concepts>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <ranges>
 #include <stdexcept>
@@ -28,9 +29,12 @@ namespace courier {
 
 /// The compile-time contract of a transport. Factories throw std::system_error (or
 /// std::invalid_argument for a malformed address) and return something usable.
+/// `preference_rank` places it in the default preference order (lower first; see
+/// TransportRegistry::preference_order()).
 template <class T>
 concept Transport = requires(const Endpoint& endpoint, const TransportOptions& options) {
     { T::scheme } -> std::convertible_to<std::string_view>;
+    { T::preference_rank } -> std::convertible_to<int>;
     { T::capabilities() } -> std::same_as<Capabilities>;
     { T::listen(endpoint, options) } -> std::convertible_to<std::unique_ptr<Listener>>;
     { T::connect(endpoint, options) } -> std::convertible_to<std::unique_ptr<Link>>;
@@ -98,6 +102,8 @@ struct TransportEntry {
     std::vector<SettingSpec> settings;
     /// Empty unless the transport links a spawner to its children (LinksChildren).
     std::function<ChildLink(const TransportOptions&, int)> child_link;
+    /// Its place in the default preference order: lower is preferred (Transport).
+    int preference_rank = std::numeric_limits<int>::max();
 
     /// One of its own settings by name, or nullptr.
     const SettingSpec* find_setting(std::string_view name) const noexcept;
@@ -112,8 +118,14 @@ class TransportRegistry {
     /// std::logic_error as add(TransportEntry) does.
     template <Transport T>
     void add() {
-        TransportEntry entry{
-            std::string(T::scheme), T::capabilities(), &T::listen, &T::connect, {}, {}, {}};
+        TransportEntry entry{std::string(T::scheme),
+                             T::capabilities(),
+                             &T::listen,
+                             &T::connect,
+                             {},
+                             {},
+                             {},
+                             static_cast<int>(T::preference_rank)};
         if constexpr (HasDefaultEndpoint<T>) entry.default_endpoint = &T::default_endpoint;
         if constexpr (HasSettings<T>) entry.settings.assign(T::settings.begin(), T::settings.end());
         if constexpr (LinksChildren<T>) entry.child_link = &T::child_link;
@@ -127,6 +139,9 @@ class TransportRegistry {
     /// The transport for a scheme, or nullptr.
     const TransportEntry* find(std::string_view scheme) const noexcept;
     const std::vector<TransportEntry>& entries() const noexcept { return entries_; }
+    /// Its schemes, lowest preference_rank first (ties in the order they were added):
+    /// the order in which same-host links try them unless a config says otherwise.
+    std::vector<std::string> preference_order() const;
 
     /// Listens on / connects to an endpoint with the transport its scheme names.
     /// Throws std::invalid_argument for an unknown scheme (the message lists the known

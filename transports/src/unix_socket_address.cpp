@@ -1,4 +1,4 @@
-#include "unix/unix_address.hpp"
+#include "src/unix_socket_address.hpp"
 
 #include <courier/transports/posix_call.hpp>
 

@@ -1,7 +1,8 @@
 #pragma once
 /// @file
-/// Addresses of the unix: transport: `unix:/path/to.sock` (a socket file) and
-/// `unix:@name` (Linux abstract namespace, no file). Private to courier_transports.
+/// Addresses of unix-domain sockets, `unix:/path/to.sock` (a socket file) and `unix:@name`
+/// (Linux abstract namespace, no file), and the peer on one: what unix: and the rendezvous
+/// of the connectionless transports share. Private to courier_transports.
 
 #include <courier/transports/endpoint.hpp>
 
