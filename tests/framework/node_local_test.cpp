@@ -4,6 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -203,6 +206,36 @@ TEST_CASE("spawning a name twice is refused", "[framework][node]") {
     }
     CHECK_THROWS_AS(spawn_echo(node, "has space"), courier::SetupError);
     CHECK_THROWS_AS(spawn_echo(node, "$reserved"), courier::SetupError);
+}
+
+TEST_CASE("a node whose config cannot be read or is wrong fails with SetupError bad_config",
+          "[framework][node]") {
+    const std::string path = "/tmp/courier-bad-config-" + std::to_string(::getpid()) + ".toml";
+    struct Cleanup {
+        std::string path;
+        ~Cleanup() {
+            std::remove(path.c_str());
+            ::unsetenv("COURIER_CONFIG");
+        }
+    } cleanup{path};
+    for (const char* text : {"[node\n", "[node]\nthreads = \"many\"\n", nullptr}) {
+        if (text) {
+            std::FILE* file = std::fopen(path.c_str(), "w");
+            REQUIRE(file);
+            std::fputs(text, file);
+            std::fclose(file);
+        } else {
+            std::remove(path.c_str());  // and one that is not there at all
+        }
+        REQUIRE(::setenv("COURIER_CONFIG", path.c_str(), 1) == 0);
+        try {
+            courier::Node node(alone("configured"));
+            FAIL("the node started with a bad config");
+        } catch (const courier::SetupError& e) {
+            CHECK(e.code() == courier::ErrorCode::bad_config);
+            CHECK_THAT(e.what(), Catch::Contains(path));
+        }
+    }
 }
 
 namespace {

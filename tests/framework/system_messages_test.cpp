@@ -1,0 +1,58 @@
+// The framework's own messages on the wire: error codes are checked when read.
+
+#include <courier/courier.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <vector>
+
+using namespace courier;
+
+namespace {
+
+/// A DeadLetter's payload with its code byte replaced by `code`.
+std::vector<std::byte> dead_letter_with_code(std::uint8_t code) {
+    DeadLetter letter{"nobody", 42, ErrorCode::unknown_name, "why"};
+    std::vector<std::byte> bytes;
+    std::vector<int> fds;
+    encode_payload(letter, bytes, fds);
+    // recipient (8-byte size + 6), type (8), then the code.
+    const std::size_t at = 8 + 6 + 8;
+    REQUIRE(bytes.at(at) == std::byte{static_cast<std::uint8_t>(ErrorCode::unknown_name)});
+    bytes[at] = std::byte{code};
+    return bytes;
+}
+
+}  // namespace
+
+TEST_CASE("every error code travels in a DeadLetter and a Failure and comes back the same",
+          "[framework][messages]") {
+    for (std::uint8_t value = 0; value < 255; ++value) {
+        if (!is_error_code(value)) continue;
+        const auto code = static_cast<ErrorCode>(value);
+        auto dead = decode_payload<DeadLetter>(dead_letter_with_code(value));
+        REQUIRE(dead);
+        CHECK(dead->code == code);
+        CHECK(to_string(code) != "unknown_error");
+
+        std::vector<std::byte> bytes;
+        std::vector<int> fds;
+        encode_payload(Failure{code, "message"}, bytes, fds);
+        auto failure = decode_payload<Failure>(bytes);
+        REQUIRE(failure);
+        CHECK(failure->code == code);
+    }
+}
+
+TEST_CASE("a DeadLetter whose code byte names no error code does not decode",
+          "[framework][messages]") {
+    for (std::uint8_t value : {std::uint8_t{0}, std::uint8_t{13}, std::uint8_t{200}}) {
+        REQUIRE_FALSE(is_error_code(value));
+        auto dead = decode_payload<DeadLetter>(dead_letter_with_code(value));
+        REQUIRE_FALSE(dead);
+        CHECK(dead.error().code == DecodeError::Code::bad_payload);
+        CHECK_THAT(dead.error().message,
+                   Catch::Contains("unknown error code " + std::to_string(value)));
+    }
+}
