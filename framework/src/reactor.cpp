@@ -1,6 +1,6 @@
 #include "reactor.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <pthread.h>
 #include <sys/epoll.h>

@@ -4,7 +4,7 @@
 #include "src/rendezvous.hpp"
 #include "unix/unix_address.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <fcntl.h>
 #include <signal.h>

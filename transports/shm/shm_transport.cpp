@@ -4,7 +4,7 @@
 #include "shm/shm_ring.hpp"
 #include "src/rendezvous.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <boost/interprocess/exceptions.hpp>
 #include <boost/interprocess/mapped_region.hpp>

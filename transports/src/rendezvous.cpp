@@ -2,7 +2,7 @@
 
 #include "unix/unix_transport.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <spdlog/spdlog.h>
 

@@ -3,8 +3,8 @@
 #include "registry/spawn.hpp"
 
 #include <courier/framework/runtime_dir.hpp>
+#include <courier/posix_call.hpp>
 #include <courier/serialization/codec.hpp>
-#include <courier/transports/posix_call.hpp>
 #include <courier/transports/transport.hpp>
 
 #include <spdlog/spdlog.h>

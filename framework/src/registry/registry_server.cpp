@@ -2,8 +2,8 @@
 
 #include <courier/framework/registry_protocol.hpp>
 #include <courier/framework/runtime_dir.hpp>
+#include <courier/posix_call.hpp>
 #include <courier/serialization/codec.hpp>
-#include <courier/transports/posix_call.hpp>
 #include <courier/transports/transport.hpp>
 
 #include <spdlog/spdlog.h>
