@@ -52,12 +52,24 @@ void Reactor::remove(int fd) {
     (void)COURIER_SYSCALL(::epoll_ctl, epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
 }
 
-void Reactor::after(std::chrono::milliseconds delay, std::function<void()> fn) {
+Reactor::TimerId Reactor::after(std::chrono::milliseconds delay, std::function<void()> fn) {
+    TimerId timer;
+    bool first = false;
     {
         std::lock_guard lock(mutex_);
-        timers_.emplace(Clock::now() + delay, std::move(fn));
+        timer = TimerId{Clock::now() + delay, next_timer_++};
+        first = timers_.empty() || timer < timers_.begin()->first;
+        timers_.emplace(timer, std::move(fn));
     }
-    wake();
+    // Only a new first timer shortens the thread's sleep; behind another, it is seen when
+    // the thread wakes for that one (or, cancelled, for nothing) and looks again.
+    if (first) wake();
+    return timer;
+}
+
+bool Reactor::cancel(const TimerId& timer) {
+    std::lock_guard lock(mutex_);
+    return timers_.erase(timer) > 0;
 }
 
 void Reactor::stop() {
@@ -102,7 +114,8 @@ bool Reactor::poll_now() {
 int Reactor::next_timeout_ms() {
     std::lock_guard lock(mutex_);
     if (timers_.empty()) return -1;
-    auto wait = std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first - Clock::now());
+    auto wait =
+        std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first.due - Clock::now());
     return wait.count() < 0 ? 0 : static_cast<int>(wait.count());
 }
 
@@ -123,18 +136,22 @@ void Reactor::run() {
             }
             if (auto handler = handler_of(fd)) handler->on_readable();
         }
-        // Due timers, run outside the lock so they may add timers or remove fds.
-        std::vector<std::function<void()>> due;
-        {
-            std::lock_guard lock(mutex_);
-            if (stopping_) return;
-            auto now = Clock::now();
-            while (!timers_.empty() && timers_.begin()->first <= now) {
-                due.push_back(std::move(timers_.begin()->second));
-                timers_.erase(timers_.begin());
+        // Due timers, one at a time outside the lock: each may set timers, cancel one (even
+        // one due now) or remove descriptors. Only those due as the round began run in
+        // it, so a timer that keeps setting itself again cannot hold the thread.
+        const auto now = Clock::now();
+        for (;;) {
+            std::function<void()> fn;
+            {
+                std::lock_guard lock(mutex_);
+                if (stopping_) return;
+                auto first = timers_.begin();
+                if (first == timers_.end() || first->first.due > now) break;
+                fn = std::move(first->second);
+                timers_.erase(first);
             }
+            fn();
         }
-        for (auto& fn : due) fn();
     }
 }
 
