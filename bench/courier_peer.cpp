@@ -9,7 +9,7 @@
 #include "statistics.hpp"
 
 #include <courier/courier.hpp>
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,6 +1,6 @@
 #include "peer_process.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <fcntl.h>
 #include <poll.h>

@@ -1,6 +1,6 @@
 #include "peer_protocol.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <sched.h>
 #include <unistd.h>

@@ -1,6 +1,6 @@
 #include "raw_fd_stream.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <unistd.h>
 

@@ -3,7 +3,7 @@
 // both are open.
 #include "raw_fd_stream.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>

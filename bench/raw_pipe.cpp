@@ -1,7 +1,7 @@
 // pipe(2): the orchestrator makes one pipe per direction; the peers inherit the ends.
 #include "raw_fd_stream.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>

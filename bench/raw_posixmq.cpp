@@ -5,7 +5,7 @@
 #include "raw_mechanism.hpp"
 
 #include <courier/framework/config.hpp>
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <fcntl.h>
 #include <mqueue.h>

@@ -3,7 +3,7 @@
 #include "raw_fd_stream.hpp"
 #include "spsc_ring.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <sys/mman.h>
 #include <unistd.h>

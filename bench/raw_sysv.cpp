@@ -4,7 +4,7 @@
 #include "raw_fd_stream.hpp"
 #include "raw_mechanism.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <sys/ipc.h>
 #include <sys/msg.h>

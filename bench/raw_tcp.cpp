@@ -1,7 +1,7 @@
 // TCP over loopback with TCP_NODELAY: the orchestrator connects a pair of sockets.
 #include "raw_fd_stream.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

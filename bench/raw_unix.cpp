@@ -1,7 +1,7 @@
 // A Unix-domain stream socket: a connected pair, one end per peer.
 #include "raw_fd_stream.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <sys/socket.h>
 

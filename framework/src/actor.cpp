@@ -36,7 +36,7 @@ void Actor::start_request(Letter& letter, std::chrono::milliseconds timeout,
     letter.correlation = requests.next_correlation();
     auto timer = requests.arm_timeout(name_, letter.correlation, timeout);
     pending_[letter.correlation] =
-        detail::PendingRequest{std::move(complete), timer.when, timer.sequence};
+        detail::PendingRequest{std::move(complete), timer.due, timer.serial};
 }
 
 void Actor::cancel_pending() noexcept {

@@ -1,6 +1,6 @@
 #include "reactor.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <pthread.h>
 #include <sys/epoll.h>
@@ -53,22 +53,23 @@ void Reactor::remove(int fd) {
 }
 
 Reactor::TimerId Reactor::after(std::chrono::milliseconds delay, std::function<void()> fn) {
-    TimerId id;
-    bool earliest;
+    TimerId timer;
+    bool first = false;
     {
         std::lock_guard lock(mutex_);
-        id = TimerId{Clock::now() + delay, ++timer_sequence_};
-        earliest = timers_.empty() || id < timers_.begin()->first;
-        timers_.emplace(id, std::move(fn));
+        timer = TimerId{Clock::now() + delay, next_timer_++};
+        first = timers_.empty() || timer < timers_.begin()->first;
+        timers_.emplace(timer, std::move(fn));
     }
-    // The thread sleeps until the earliest timer: only a new earliest one must wake it.
-    if (earliest) wake();
-    return id;
+    // Only a new first timer shortens the thread's sleep; behind another, it is seen when
+    // the thread wakes for that one (or, cancelled, for nothing) and looks again.
+    if (first) wake();
+    return timer;
 }
 
-void Reactor::cancel(TimerId timer) noexcept {
+bool Reactor::cancel(const TimerId& timer) {
     std::lock_guard lock(mutex_);
-    timers_.erase(timer);
+    return timers_.erase(timer) > 0;
 }
 
 void Reactor::stop() {
@@ -114,7 +115,7 @@ int Reactor::next_timeout_ms() {
     std::lock_guard lock(mutex_);
     if (timers_.empty()) return -1;
     auto wait =
-        std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first.when - Clock::now());
+        std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first.due - Clock::now());
     return wait.count() < 0 ? 0 : static_cast<int>(wait.count());
 }
 
@@ -135,18 +136,22 @@ void Reactor::run() {
             }
             if (auto handler = handler_of(fd)) handler->on_readable();
         }
-        // Due timers, run outside the lock so they may add timers or remove fds.
-        std::vector<std::function<void()>> due;
-        {
-            std::lock_guard lock(mutex_);
-            if (stopping_) return;
-            auto now = Clock::now();
-            while (!timers_.empty() && timers_.begin()->first.when <= now) {
-                due.push_back(std::move(timers_.begin()->second));
-                timers_.erase(timers_.begin());
+        // Due timers, one at a time outside the lock: each may set timers, cancel one (even
+        // one due now) or remove descriptors. Only those due as the round began run in
+        // it, so a timer that keeps setting itself again cannot hold the thread.
+        const auto now = Clock::now();
+        for (;;) {
+            std::function<void()> fn;
+            {
+                std::lock_guard lock(mutex_);
+                if (stopping_) return;
+                auto first = timers_.begin();
+                if (first == timers_.end() || first->first.due > now) break;
+                fn = std::move(first->second);
+                timers_.erase(first);
             }
+            fn();
         }
-        for (auto& fn : due) fn();
     }
 }
 

@@ -21,12 +21,6 @@ namespace courier::detail {
 class Reactor {
   public:
     using Clock = std::chrono::steady_clock;
-    /// A timer set by after(), for cancel().
-    struct TimerId {
-        Clock::time_point when;
-        std::uint64_t sequence = 0;
-        auto operator<=>(const TimerId&) const = default;
-    };
 
     Reactor();
     ~Reactor();
@@ -44,10 +38,19 @@ class Reactor {
     bool poll_now();
     /// Stops watching `fd`; safe from any thread, including its own callback.
     void remove(int fd);
-    /// Calls `fn` once on the reactor thread after `delay`, unless cancelled first.
+    /// Names a timer set by after(), for cancel().
+    struct TimerId {
+        Clock::time_point due;
+        std::uint64_t serial = 0;  ///< orders timers due at the same time
+        auto operator<=>(const TimerId&) const = default;
+    };
+    /// Calls `fn` once on the reactor thread after `delay`; timers due at the same time
+    /// run in the order they were set.
     TimerId after(std::chrono::milliseconds delay, std::function<void()> fn);
-    /// Drops a timer that has not fired; nothing if it fired or was cancelled already.
-    void cancel(TimerId timer) noexcept;
+    /// Drops a timer that has not started to run; true if it was still pending. Safe from
+    /// any thread. From the reactor thread (a callback, another timer) it is exact: a
+    /// timer cancelled there never runs, even one due in the same round.
+    bool cancel(const TimerId& timer);
     /// Ends the thread; pending timers are dropped.
     void stop();
 
@@ -69,7 +72,7 @@ class Reactor {
     /// How many of handlers_ are shared; changed under mutex_, read by poll_now without.
     std::atomic<std::size_t> shared_handlers_{0};
     std::map<TimerId, std::function<void()>> timers_;
-    std::uint64_t timer_sequence_ = 0;
+    std::uint64_t next_timer_ = 0;
     bool stopping_ = false;
     std::thread thread_;
 };

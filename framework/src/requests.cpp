@@ -55,7 +55,7 @@ Reactor::TimerId Requests::arm_timeout(const std::string& actor, std::uint64_t c
 }
 
 void Requests::cancel(Reactor::TimerId timer) noexcept {
-    node_.reactor().cancel(timer);
+    (void)node_.reactor().cancel(timer);
 }
 
 void Requests::watch(const std::string& watcher, std::string_view name) {

@@ -3,12 +3,12 @@
 
 #include <catch2/catch.hpp>
 
-#include <atomic>
-#include <cstdio>
-#include <cstdlib>
 #include <unistd.h>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -218,7 +218,8 @@ TEST_CASE("a node whose config cannot be read or is wrong fails with SetupError 
             ::unsetenv("COURIER_CONFIG");
         }
     } cleanup{path};
-    for (const char* text : {"[node\n", "[node]\nthreads = \"many\"\n", nullptr}) {
+    const std::vector<const char*> texts = {"[node\n", "[node]\nthreads = \"many\"\n", nullptr};
+    for (const char* text : texts) {
         if (text) {
             std::FILE* file = std::fopen(path.c_str(), "w");
             REQUIRE(file);

@@ -1,4 +1,5 @@
-// The reactor's poll_now(): what an idle worker uses to receive on its own thread.
+// The reactor: poll_now() (what an idle worker uses to receive on its own thread) and
+// timers that can be cancelled.
 
 #include "reactor.hpp"
 
@@ -10,7 +11,9 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 using namespace courier;
 using namespace courier::detail;
@@ -140,4 +143,74 @@ TEST_CASE("poll_now keeps finding shared callbacks as descriptors come and go",
     CHECK(runs == 2);
     release.set_value();
     reactor.stop();
+}
+
+TEST_CASE("a cancelled timer never runs, and the others run in the order they fall due",
+          "[framework][reactor]") {
+    std::mutex mutex;
+    std::vector<int> ran;
+    std::promise<void> last_ran;
+    auto record = [&](int which) {
+        std::lock_guard lock(mutex);
+        ran.push_back(which);
+    };
+
+    Reactor reactor;
+    reactor.after(60ms, [&] {
+        record(3);
+        last_ran.set_value();
+    });
+    const auto early = reactor.after(10ms, [&] { record(1); });
+    const auto cancelled = reactor.after(30ms, [&] { record(2); });
+    CHECK(reactor.cancel(cancelled));
+    CHECK_FALSE(reactor.cancel(cancelled));  // once only
+
+    REQUIRE(last_ran.get_future().wait_for(10s) == std::future_status::ready);
+    CHECK_FALSE(reactor.cancel(early));  // it ran already
+    std::lock_guard lock(mutex);
+    CHECK(ran == std::vector<int>{1, 3});
+}
+
+TEST_CASE("a timer cancelled by another timer due in the same round does not run",
+          "[framework][reactor]") {
+    // The reactor thread is held in a first timer while three more fall due: the second
+    // cancels the third, the fourth tells the test that the round is over.
+    std::promise<void> reactor_held;
+    std::promise<void> release;
+    auto released = release.get_future().share();
+    Reactor reactor;
+    reactor.after(0ms, [&] {
+        reactor_held.set_value();
+        released.wait();
+    });
+    REQUIRE(reactor_held.get_future().wait_for(10s) == std::future_status::ready);
+
+    bool victim_ran = false;
+    bool cancelled = false;
+    std::promise<void> round_over;
+    Reactor::TimerId victim;
+    reactor.after(0ms, [&] { cancelled = reactor.cancel(victim); });
+    victim = reactor.after(0ms, [&] { victim_ran = true; });
+    reactor.after(0ms, [&] { round_over.set_value(); });
+    // Set after the round of the holding timer began, they fall due together in the next.
+    release.set_value();
+
+    REQUIRE(round_over.get_future().wait_for(10s) == std::future_status::ready);
+    CHECK(cancelled);
+    CHECK_FALSE(victim_ran);
+}
+
+TEST_CASE("a timer set behind a cancelled earlier one still fires, and not early",
+          "[framework][reactor]") {
+    // A timer that is not the first does not wake the thread; the thread wakes for the
+    // first one and must find the later one even when the first is gone by then.
+    Reactor reactor;
+    std::promise<Reactor::Clock::time_point> fired;
+    const auto first = reactor.after(20ms, [] {});
+    const auto set_at = Reactor::Clock::now();
+    reactor.after(40ms, [&] { fired.set_value(Reactor::Clock::now()); });
+    CHECK(reactor.cancel(first));
+    auto when = fired.get_future();
+    REQUIRE(when.wait_for(10s) == std::future_status::ready);
+    CHECK(when.get() - set_at >= 40ms);
 }

@@ -11,15 +11,23 @@ using namespace courier;
 
 namespace {
 
-/// A DeadLetter's payload with its code byte replaced by `code`.
-std::vector<std::byte> dead_letter_with_code(std::uint8_t code) {
-    DeadLetter letter{"nobody", 42, ErrorCode::unknown_name, "why"};
+std::vector<std::byte> payload_of(const DeadLetter& letter) {
     std::vector<std::byte> bytes;
     std::vector<int> fds;
     encode_payload(letter, bytes, fds);
-    // recipient (8-byte size + 6), type (8), then the code.
-    const std::size_t at = 8 + 6 + 8;
-    REQUIRE(bytes.at(at) == std::byte{static_cast<std::uint8_t>(ErrorCode::unknown_name)});
+    return bytes;
+}
+
+/// A DeadLetter's payload with its code byte replaced by `code`. The byte is found as the
+/// one in which two letters differing only in their code differ.
+std::vector<std::byte> dead_letter_with_code(std::uint8_t code) {
+    auto bytes = payload_of(DeadLetter{"nobody", 42, ErrorCode::unknown_name, "why"});
+    const auto other = payload_of(DeadLetter{"nobody", 42, ErrorCode::timeout, "why"});
+    REQUIRE(bytes.size() == other.size());
+    std::size_t differing = 0, at = 0;
+    for (std::size_t i = 0; i < bytes.size(); ++i)
+        if (bytes[i] != other[i]) ++differing, at = i;
+    REQUIRE(differing == 1);
     bytes[at] = std::byte{code};
     return bytes;
 }

@@ -383,7 +383,8 @@ TEST_CASE("a bad frame closes that connection and courierd keeps serving the oth
         };
         for (const auto& [what, frame] : bad_frames) {
             INFO("sending " << what);
-            auto link = TransportRegistry::builtin().connect(Endpoint{"unix", socket.string()});
+            auto link =
+                TransportRegistry::builtin().connect(local_socket_endpoint(socket.string()));
             link->send(frame);
             CHECK(closed_by_peer(*link));
             CHECK(node.lookup("steady-actor").found);

@@ -1,7 +1,11 @@
+#include "transport_fixtures.hpp"
+
 #include <courier/transports/endpoint.hpp>
+#include <courier/transports/transport.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 
@@ -49,4 +53,20 @@ TEST_CASE("to_string gives a URI that parses back to the same endpoint", "[trans
         INFO(endpoint.to_string());
         CHECK(Endpoint::parse(endpoint.to_string()) == endpoint);
     }
+}
+
+TEST_CASE("local_socket_endpoint names a socket file that a listener binds and a link reaches",
+          "[transport][endpoint]") {
+    const courier::test::TempDir dir;
+    const auto path = dir.path() / "local.sock";
+    const Endpoint endpoint = courier::local_socket_endpoint(path.string());
+    const auto& transports = courier::TransportRegistry::builtin();
+    {
+        auto listener = transports.listen(endpoint);
+        CHECK(std::filesystem::is_socket(path));
+        auto link = transports.connect(endpoint);
+        REQUIRE(link);
+        CHECK(Endpoint::parse(endpoint.to_string()) == endpoint);
+    }
+    CHECK_FALSE(std::filesystem::exists(path));  // the listener removes what it bound
 }

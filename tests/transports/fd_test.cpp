@@ -1,5 +1,5 @@
 #include <courier/fd.hpp>
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -8,7 +8,7 @@
 #include "src/fragmenting_link.hpp"
 #include "src/stream_framing.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 #include <courier/transports/transport.hpp>
 
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 #include "transport_fixtures.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <fcntl.h>
 #include <netinet/in.h>

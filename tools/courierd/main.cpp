@@ -4,6 +4,7 @@
 #include "registry/registry_server.hpp"
 
 #include <courier/framework/runtime_dir.hpp>
+#include <courier/posix_call.hpp>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/syslog_sink.h>
@@ -26,9 +27,7 @@ namespace {
 /// serving registry; the daemon goes on in its own session with stdio on /dev/null.
 /// Returns false in the parent.
 bool detach() {
-    pid_t child = ::fork();
-    if (child < 0) throw std::system_error(errno, std::generic_category(), "fork");
-    if (child > 0) return false;
+    if (COURIER_SYSCALL(::fork).value_or_throw("cannot detach") > 0) return false;
     ::setsid();
     pid_t grandchild = ::fork();
     if (grandchild < 0) ::_exit(1);

@@ -4,7 +4,7 @@
 #include "src/created_name.hpp"
 #include "src/rendezvous.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <fcntl.h>
 #include <signal.h>

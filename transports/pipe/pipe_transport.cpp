@@ -2,7 +2,7 @@
 
 #include "src/stream_framing.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -2,8 +2,8 @@
 
 #include "posixmq/posixmq_transport.hpp"
 
+#include <courier/posix_call.hpp>
 #include <courier/transports/buffer_pool.hpp>
-#include <courier/transports/posix_call.hpp>
 
 #include <mqueue.h>
 #include <poll.h>

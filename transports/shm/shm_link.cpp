@@ -2,9 +2,9 @@
 
 #include "shm/shm_transport.hpp"
 
+#include <courier/posix_call.hpp>
 #include <courier/spin_lock.hpp>
 #include <courier/transports/buffer_pool.hpp>
-#include <courier/transports/posix_call.hpp>
 
 #include <poll.h>
 #include <unistd.h>

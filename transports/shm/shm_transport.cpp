@@ -5,7 +5,7 @@
 #include "src/created_name.hpp"
 #include "src/rendezvous.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <boost/interprocess/exceptions.hpp>
 #include <boost/interprocess/mapped_region.hpp>

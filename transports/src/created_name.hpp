@@ -6,7 +6,7 @@
 /// longer needs it (for the rendezvous transports, as soon as every end is open), and
 /// clears what a crashed predecessor left (remove_name). Private to courier_transports.
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <sys/types.h>
 

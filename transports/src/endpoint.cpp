@@ -64,6 +64,10 @@ Endpoint Endpoint::parse(std::string_view uri) {
     return Endpoint{std::string(scheme), std::string(address)};
 }
 
+Endpoint local_socket_endpoint(std::string_view path) {
+    return Endpoint{"unix", std::string(path)};
+}
+
 std::string Endpoint::to_string() const {
     const std::string_view a = address;
     // "//x" must be written "scheme:////x", or parse() would strip its slashes;

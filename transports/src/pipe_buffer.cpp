@@ -1,6 +1,6 @@
 #include "src/pipe_buffer.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>

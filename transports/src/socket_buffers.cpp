@@ -1,6 +1,6 @@
 #include "src/socket_buffers.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>

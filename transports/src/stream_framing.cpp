@@ -2,8 +2,8 @@
 
 #include "src/pipe_buffer.hpp"
 
+#include <courier/posix_call.hpp>
 #include <courier/transports/buffer_pool.hpp>
-#include <courier/transports/posix_call.hpp>
 
 #include <poll.h>
 #include <pthread.h>

@@ -1,6 +1,6 @@
 #include "src/unix_socket_address.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <cstring>
 #include <stdexcept>

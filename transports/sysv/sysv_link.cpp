@@ -3,8 +3,8 @@
 #include "sysv/sysv_queue.hpp"
 #include "sysv/sysv_transport.hpp"
 
+#include <courier/posix_call.hpp>
 #include <courier/transports/buffer_pool.hpp>
-#include <courier/transports/posix_call.hpp>
 
 #include <poll.h>
 #include <sched.h>

@@ -1,6 +1,6 @@
 #include "sysv/sysv_queue.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <sys/ipc.h>
 #include <sys/msg.h>

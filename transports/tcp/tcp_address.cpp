@@ -1,6 +1,6 @@
 #include "tcp/tcp_address.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <arpa/inet.h>
 #include <netdb.h>

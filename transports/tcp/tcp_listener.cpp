@@ -4,7 +4,7 @@
 #include "tcp/tcp_address.hpp"
 #include "tcp/tcp_transport.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>

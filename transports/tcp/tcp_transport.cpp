@@ -4,7 +4,7 @@
 #include "tcp/tcp_address.hpp"
 #include "tcp/tcp_listener.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <fcntl.h>
 

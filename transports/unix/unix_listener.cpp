@@ -3,7 +3,7 @@
 #include "src/stream_framing.hpp"
 #include "unix/unix_transport.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>

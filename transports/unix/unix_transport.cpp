@@ -4,7 +4,7 @@
 #include "src/unix_socket_address.hpp"
 #include "unix/unix_listener.hpp"
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>

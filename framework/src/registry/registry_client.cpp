@@ -3,8 +3,9 @@
 #include "registry/spawn.hpp"
 
 #include <courier/framework/runtime_dir.hpp>
+#include <courier/posix_call.hpp>
 #include <courier/serialization/codec.hpp>
-#include <courier/transports/posix_call.hpp>
+#include <courier/transports/endpoint.hpp>
 #include <courier/transports/transport.hpp>
 
 #include <spdlog/spdlog.h>
@@ -71,7 +72,7 @@ struct RegistryClient::Impl {
     /// A link to the registry socket, or nullptr when nothing listens there.
     std::unique_ptr<Link> try_connect() {
         try {
-            return TransportRegistry::builtin().connect(Endpoint{"unix", socket.string()});
+            return TransportRegistry::builtin().connect(local_socket_endpoint(socket.string()));
         } catch (const std::system_error& e) {
             if (e.code() == std::errc::no_such_file_or_directory ||
                 e.code() == std::errc::connection_refused)
@@ -103,9 +104,12 @@ struct RegistryClient::Impl {
         std::vector<Frame> frames;
         for (;;) {
             pollfd p{candidate.poll_fd(), POLLIN, 0};
-            int n = ::poll(&p, 1, static_cast<int>(ms_left(deadline)));
-            if (n < 0 && errno == EINTR) continue;
-            if (n == 0)
+            auto ready =
+                COURIER_SYSCALL(::poll, &p, nfds_t{1}, static_cast<int>(ms_left(deadline)));
+            if (!ready.ok())
+                throw RegistryError("cannot wait for the courier registry at " + socket.string() +
+                                    ": " + system_error_from(ready).what());
+            if (ready.value == 0)
                 throw RegistryError("the courier registry at " + socket.string() +
                                     " did not answer within " +
                                     std::to_string(options.timeout.count()) + " ms");
@@ -169,7 +173,7 @@ struct RegistryClient::Impl {
 
     void start_reader() {
         auto made = COURIER_SYSCALL(::eventfd, 0u, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (!made.ok()) throw RegistryError("eventfd: " + std::string(std::strerror(made.error)));
+        if (!made.ok()) throw RegistryError(system_error_from(made).what());
         wake = Fd(static_cast<int>(made.value));
         reader = std::thread([this] { read_loop(); });
     }
@@ -181,9 +185,8 @@ struct RegistryClient::Impl {
         std::string reason;
         for (;;) {
             pollfd p[2] = {{link->poll_fd(), POLLIN, 0}, {wake.get(), POLLIN, 0}};
-            if (::poll(p, 2, -1) < 0) {
-                if (errno == EINTR) continue;
-                reason = std::string("poll: ") + std::strerror(errno);
+            if (auto ready = COURIER_SYSCALL(::poll, p, nfds_t{2}, -1); !ready.ok()) {
+                reason = system_error_from(ready).what();
                 break;
             }
             if (p[1].revents != 0) return;  // closing: no disconnect notice
@@ -288,7 +291,7 @@ struct RegistryClient::Impl {
     void close() noexcept {
         if (reader.joinable()) {
             std::uint64_t one = 1;
-            [[maybe_unused]] auto r = ::write(wake.get(), &one, sizeof one);
+            (void)COURIER_SYSCALL(::write, wake.get(), &one, sizeof one);
             reader.join();
         }
         link.reset();

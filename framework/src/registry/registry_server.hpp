@@ -1,43 +1,17 @@
 #pragma once
 /// @file
-/// The per-host registry daemon's engine, private to courierd: the lock that makes it
-/// the only one in its runtime directory, and the epoll loop that serves nodes.
+/// The per-host registry daemon's engine, private to courierd: the socket nodes connect
+/// to and the loop that serves them, on a Reactor. What each request does is the
+/// NameTable's (name_table.hpp); the lock that makes this courierd the only one in its
+/// directory is DaemonLock's (daemon_lock.hpp).
 
-#include <courier/fd.hpp>
+#include "registry/daemon_lock.hpp"
 
 #include <chrono>
 #include <filesystem>
 #include <memory>
-#include <optional>
 
 namespace courier::registry {
-
-/// The flock on `<dir>/courierd.lock` that the running courierd holds for its lifetime.
-/// Whoever holds it owns the directory's registry socket, so a socket file found while
-/// holding it is stale and may be replaced.
-class DaemonLock {
-  public:
-    /// Takes the lock without waiting; std::nullopt when another courierd holds it.
-    /// Writes our pid into the file. Throws std::system_error when the file cannot be
-    /// opened or locked for another reason.
-    static std::optional<DaemonLock> try_acquire(const std::filesystem::path& runtime_dir);
-
-    DaemonLock(DaemonLock&&) noexcept = default;
-    DaemonLock& operator=(DaemonLock&&) noexcept = default;
-    /// Releases the lock, leaving the file (use remove() on a clean exit).
-    ~DaemonLock() = default;
-
-    /// Removes the lock file while still holding the lock, then releases it, so a courierd
-    /// starting meanwhile never locks a file that is about to vanish.
-    void remove() noexcept;
-
-    const std::filesystem::path& path() const noexcept { return path_; }
-
-  private:
-    DaemonLock(std::filesystem::path path, Fd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
-    std::filesystem::path path_;
-    Fd fd_;
-};
 
 struct ServerOptions {
     std::filesystem::path runtime_dir;
@@ -50,15 +24,17 @@ struct ServerOptions {
 /// Serves the registry protocol (registry_protocol.hpp) on `<dir>/registry.sock`.
 class RegistryServer {
   public:
-    /// Binds the socket, replacing a stale one; `lock` proves we may. Throws
+    /// Binds the socket, replacing a stale one; `lock` proves we may. Starts no thread,
+    /// so the caller may fork (courierd detaches) before run(). Throws
     /// std::system_error when the socket cannot be bound.
     RegistryServer(ServerOptions options, DaemonLock lock);
     ~RegistryServer();
     RegistryServer(const RegistryServer&) = delete;
     RegistryServer& operator=(const RegistryServer&) = delete;
 
-    /// Serves until idle exit or a stop signal, then closes every connection, removes
-    /// the socket and then the lock file (still holding the lock), and returns.
+    /// Serves, on a reactor thread, until idle exit or a stop signal; then closes every
+    /// connection, removes the socket and then the lock file (still holding the lock),
+    /// and returns.
     void run();
 
   private:

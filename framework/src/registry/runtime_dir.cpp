@@ -1,6 +1,6 @@
 #include <courier/framework/runtime_dir.hpp>
 
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <sys/stat.h>
 #include <unistd.h>

@@ -3,7 +3,9 @@
 /// Finding and starting courierd for RegistryClient's autostart. Private; header-only so
 /// it needs no line in the framework's build file.
 
+#include <courier/fd.hpp>
 #include <courier/framework/registry_client.hpp>
+#include <courier/posix_call.hpp>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -80,18 +82,21 @@ inline void start_courierd(const std::filesystem::path& courierd,
     const char* exe = args.front().c_str();
 
     // The grandchild reports a failed exec through this pipe; a successful exec closes it.
-    int report[2];
-    if (::pipe2(report, O_CLOEXEC) != 0)
-        throw RegistryError(std::string("cannot start courierd: pipe2: ") + std::strerror(errno));
+    int ends[2];
+    auto piped = COURIER_SYSCALL(::pipe2, ends, O_CLOEXEC);
+    if (!piped.ok())
+        throw RegistryError(std::string("cannot start courierd: ") +
+                            system_error_from(piped).what());
+    Fd report(ends[0]);
+    Fd report_write(ends[1]);
 
-    pid_t child = ::fork();
-    if (child < 0) {
-        int error = errno;
-        ::close(report[0]);
-        ::close(report[1]);
-        throw RegistryError(std::string("cannot start courierd: fork: ") + std::strerror(error));
-    }
-    if (child == 0) {
+    auto forked = COURIER_SYSCALL(::fork);
+    if (!forked.ok())
+        throw RegistryError(std::string("cannot start courierd: ") +
+                            system_error_from(forked).what());
+    if (forked.value == 0) {
+        // The child and grandchild: only async-signal-safe calls, and no destructor runs
+        // (each path ends in execv or _exit).
         ::setsid();
         pid_t grandchild = ::fork();
         if (grandchild != 0) ::_exit(grandchild < 0 ? 1 : 0);
@@ -101,7 +106,7 @@ inline void start_courierd(const std::filesystem::path& courierd,
             ::dup2(null, 1);
             ::dup2(null, 2);
         }
-        int keep = report[1];
+        int keep = report_write.get();
         if (keep != 3) {
             ::dup3(keep, 3, O_CLOEXEC);
             keep = 3;
@@ -116,15 +121,15 @@ inline void start_courierd(const std::filesystem::path& courierd,
         [[maybe_unused]] auto w = ::write(keep, &error, sizeof error);
         ::_exit(127);
     }
-    ::close(report[1]);
+    const auto child = static_cast<pid_t>(forked.value);
+    report_write.reset();  // else our own copy would keep the pipe open after a good exec
     int status = 0;
-    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-    }
+    (void)COURIER_SYSCALL(::waitpid, child, &status, 0);
     int error = 0;
-    pollfd p{report[0], POLLIN, 0};
+    pollfd p{report.get(), POLLIN, 0};
     long got = 0;
-    if (::poll(&p, 1, 5000) > 0) got = ::read(report[0], &error, sizeof error);
-    ::close(report[0]);
+    if (auto ready = COURIER_SYSCALL(::poll, &p, nfds_t{1}, 5000); ready.ok() && ready.value > 0)
+        got = COURIER_SYSCALL(::read, report.get(), &error, sizeof error).value;
     if (got == static_cast<long>(sizeof error))
         throw RegistryError("cannot start courierd " + courierd.string() + ": " +
                             std::strerror(error));

@@ -25,4 +25,8 @@ struct Endpoint {
     friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
 
+/// The endpoint of the local stream socket at filesystem path `path` (the socket file a
+/// listener on it binds), so that code outside transports/ need not name the scheme.
+Endpoint local_socket_endpoint(std::string_view path);
+
 }  // namespace courier

@@ -1,4 +1,4 @@
-#include <courier/transports/posix_call.hpp>
+#include <courier/posix_call.hpp>
 
 #include <string_view>
 

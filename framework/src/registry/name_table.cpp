@@ -1,0 +1,270 @@
+#include "registry/name_table.hpp"
+
+#include <courier/serialization/codec.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace courier::registry {
+
+namespace {
+
+/// Longest a Lookup may wait, whatever it asks: a day.
+constexpr std::int64_t longest_wait_ms = 86'400'000;
+
+template <class T>
+T payload_as(const EnvelopeView& envelope) {
+    auto value = decode_payload<T>(envelope.payload);
+    if (!value)
+        throw ProtocolViolation{std::string(type_name_of<T>()) + ": " + value.error().message};
+    return std::move(*value);
+}
+
+Status refuse(std::string why) {
+    return Status{false, std::move(why)};
+}
+
+std::string invalid_name(const std::string& what, const std::string& name) {
+    return "invalid " + what + " '" + name +
+           "': use 1 to 255 printable ASCII characters, no spaces";
+}
+
+}  // namespace
+
+NameTable::~NameTable() {
+    for (const auto& [serial, waiting] : lookups_) timers_.cancel(waiting.timer);
+}
+
+// ---- requests ---------------------------------------------------------------------------
+
+void NameTable::handle(ConnectionId from, std::span<const std::byte> frame) {
+    auto decoded = decode_envelope(frame);
+    if (!decoded)
+        throw ProtocolViolation{"bad frame (" + std::string(to_string(decoded.error().code)) +
+                                "): " + decoded.error().message};
+    const EnvelopeView& envelope = *decoded;
+    const EnvelopeHeader& h = envelope.header;
+    if (h.recipient != daemon_name)
+        throw ProtocolViolation{"message addressed to '" + std::string(h.recipient) + "', not to " +
+                                daemon_name};
+    if ((h.flags & envelope_flags::request) == 0 || (h.flags & envelope_flags::reply) != 0 ||
+        h.correlation == 0)
+        throw ProtocolViolation{"message is not a request with a correlation id"};
+    Client& c = clients_[from];
+    if (!h.sender.empty()) c.reply_to = std::string(h.sender);
+    const auto corr = h.correlation;
+
+    if (h.type == type_id_of<RegisterNode>()) {
+        reply(from, corr, register_node(from, c, payload_as<RegisterNode>(envelope)));
+    } else if (h.type == type_id_of<RegisterName>()) {
+        reply(from, corr, register_name(from, c, payload_as<RegisterName>(envelope)));
+    } else if (h.type == type_id_of<UnregisterName>()) {
+        reply(from, corr, unregister_name(from, c, payload_as<UnregisterName>(envelope)));
+    } else if (h.type == type_id_of<Lookup>()) {
+        lookup(from, corr, payload_as<Lookup>(envelope));
+    } else if (h.type == type_id_of<Watch>()) {
+        watch(from, c, corr, payload_as<Watch>(envelope));
+    } else if (h.type == type_id_of<ListNodes>()) {
+        payload_as<ListNodes>(envelope);
+        reply(from, corr, list_nodes());
+    } else {
+        throw ProtocolViolation{"unknown message type " + std::to_string(h.type)};
+    }
+}
+
+Status NameTable::register_node(ConnectionId id, Client& c, const RegisterNode& r) {
+    if (!c.node.empty()) return refuse("this connection already registered node '" + c.node + "'");
+    if (!is_valid_name(r.node)) return refuse(invalid_name("node name", r.node));
+    if (auto it = nodes_.find(r.node); it != nodes_.end())
+        return refuse("node name '" + r.node + "' is already registered by pid " +
+                      std::to_string(clients_.at(it->second).pid));
+    c.node = r.node;
+    c.pid = r.pid;
+    c.endpoints = r.endpoints;
+    nodes_.emplace(c.node, id);
+    spdlog::info("node '{}' (pid {}) registered", c.node, c.pid);
+    return {};
+}
+
+Status NameTable::register_name(ConnectionId id, Client& c, const RegisterName& r) {
+    if (c.node.empty())
+        return refuse("register a node before registering the name '" + r.name + "'");
+    if (!is_valid_name(r.name)) return refuse(invalid_name("name", r.name));
+    if (auto it = names_.find(r.name); it != names_.end()) {
+        if (it->second == id) return {};
+        const Client& owner = clients_.at(it->second);
+        return refuse("name '" + r.name + "' is already registered by node '" + owner.node +
+                      "' (pid " + std::to_string(owner.pid) + ")");
+    }
+    names_.emplace(r.name, id);
+    c.names.insert(r.name);
+    spdlog::debug("node '{}' registered name '{}'", c.node, r.name);
+    answer_lookups(r.name);
+    return {};
+}
+
+Status NameTable::unregister_name(ConnectionId id, Client& c, const UnregisterName& r) {
+    auto it = names_.find(r.name);
+    if (it == names_.end() || it->second != id)
+        return refuse("name '" + r.name + "' is not registered by this node");
+    names_.erase(it);
+    c.names.erase(r.name);
+    spdlog::debug("node '{}' unregistered name '{}'", c.node, r.name);
+    name_down(r.name, "unregistered");
+    return {};
+}
+
+void NameTable::lookup(ConnectionId id, std::uint64_t correlation, const Lookup& r) {
+    Location where = location_of(r.name);
+    if (where.found || r.wait_ms <= 0) {
+        reply(id, correlation, where);
+        return;
+    }
+    // Held until the name is registered (answer_lookups) or the timer ends the wait.
+    const std::uint64_t serial = next_lookup_++;
+    const std::chrono::milliseconds wait(std::min(r.wait_ms, longest_wait_ms));
+    auto timer = timers_.after(wait, [this, serial] { expire_lookup(serial); });
+    lookups_.emplace(serial, WaitingLookup{id, correlation, r.name, timer});
+}
+
+void NameTable::watch(ConnectionId id, Client& c, std::uint64_t correlation, const Watch& r) {
+    reply(id, correlation, Status{});
+    if (names_.count(r.name) == 0) {
+        send(id, 0, 0, NameDown{r.name, "not registered"});
+        return;
+    }
+    watchers_[r.name].insert(id);
+    c.watching.insert(r.name);
+}
+
+NodeList NameTable::list_nodes() const {
+    NodeList list;
+    for (const auto& [node, id] : nodes_) {
+        const Client& c = clients_.at(id);
+        NodeInfo info;
+        info.node = node;
+        info.pid = c.pid;
+        info.endpoints = c.endpoints;
+        info.names.assign(c.names.begin(), c.names.end());
+        list.nodes.push_back(std::move(info));
+    }
+    return list;
+}
+
+// ---- what follows from a request or a closed connection ---------------------------------
+
+Location NameTable::location_of(const std::string& name) const {
+    Location where;
+    where.name = name;
+    if (auto it = names_.find(name); it != names_.end()) {
+        const Client& owner = clients_.at(it->second);
+        where.found = true;
+        where.node = owner.node;
+        where.pid = owner.pid;
+        where.endpoints = owner.endpoints;
+    }
+    return where;
+}
+
+void NameTable::answer_lookups(const std::string& name) {
+    if (lookups_.empty()) return;
+    const Location where = location_of(name);
+    std::vector<WaitingLookup> ready;
+    std::erase_if(lookups_, [&](auto& entry) {
+        if (entry.second.name != name) return false;
+        ready.push_back(std::move(entry.second));
+        return true;
+    });
+    for (const auto& waiting : ready) {
+        timers_.cancel(waiting.timer);
+        send(waiting.connection, envelope_flags::reply, waiting.correlation, where);
+    }
+}
+
+void NameTable::expire_lookup(std::uint64_t serial) {
+    auto it = lookups_.find(serial);
+    if (it == lookups_.end()) return;
+    const WaitingLookup waiting = std::move(it->second);
+    lookups_.erase(it);
+    Location missing;
+    missing.name = waiting.name;
+    send(waiting.connection, envelope_flags::reply, waiting.correlation, missing);
+}
+
+void NameTable::name_down(const std::string& name, const std::string& reason) {
+    auto w = watchers_.find(name);
+    if (w == watchers_.end()) return;
+    const std::set<ConnectionId> who = std::move(w->second);
+    watchers_.erase(w);
+    for (auto id : who) {
+        auto it = clients_.find(id);
+        if (it == clients_.end()) continue;
+        it->second.watching.erase(name);
+        send(id, 0, 0, NameDown{name, reason});
+    }
+}
+
+void NameTable::forget(ConnectionId id, const std::string& reason) {
+    std::erase_if(lookups_, [&](const auto& entry) {
+        if (entry.second.connection != id) return false;
+        timers_.cancel(entry.second.timer);
+        return true;
+    });
+    auto it = clients_.find(id);
+    if (it == clients_.end()) {
+        spdlog::debug("connection #{} closed: {}", id, reason);
+        return;
+    }
+    const Client c = std::move(it->second);
+    clients_.erase(it);
+    for (const auto& watched : c.watching) {
+        auto w = watchers_.find(watched);
+        if (w == watchers_.end()) continue;
+        w->second.erase(id);
+        if (w->second.empty()) watchers_.erase(w);
+    }
+    if (c.node.empty()) {
+        spdlog::debug("connection #{} closed: {}", id, reason);
+        return;
+    }
+    spdlog::info("node '{}' (pid {}) left: {}", c.node, c.pid, reason);
+    nodes_.erase(c.node);
+    for (const auto& name : c.names) {
+        names_.erase(name);
+        name_down(name, "node exited");
+    }
+}
+
+std::string NameTable::describe(ConnectionId id) const {
+    // Appended, not "#" + std::to_string(...): GCC 12 warns falsely (-Wrestrict) there.
+    std::string text = "#";
+    text += std::to_string(id);
+    auto it = clients_.find(id);
+    if (it == clients_.end() || it->second.node.empty()) return text;
+    return text + " of node '" + it->second.node + "' (pid " + std::to_string(it->second.pid) + ")";
+}
+
+// ---- sending ----------------------------------------------------------------------------
+
+template <class T>
+void NameTable::send(ConnectionId to, std::uint8_t flags, std::uint64_t correlation,
+                     const T& message) {
+    auto it = clients_.find(to);
+    EnvelopeHeader header;
+    header.flags = flags;
+    header.correlation = correlation;
+    header.sender = daemon_name;
+    header.recipient = it == clients_.end() || it->second.reply_to.empty()
+                           ? std::string_view("client")
+                           : std::string_view(it->second.reply_to);
+    out_.send(to, encode_message(header, message));
+}
+
+template <class T>
+void NameTable::reply(ConnectionId to, std::uint64_t correlation, const T& message) {
+    send(to, envelope_flags::reply, correlation, message);
+}
+
+}  // namespace courier::registry

@@ -1,0 +1,108 @@
+#pragma once
+/// @file
+/// What courierd knows and what each registry request does to it: the live nodes, the
+/// actor names they hold, watches and waiting lookups. The server around it
+/// (registry_server.cpp) owns the connections and hands it whole frames.
+
+#include "reactor.hpp"
+
+#include <courier/framework/registry_protocol.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace courier::registry {
+
+/// The server's name for one connection; never reused while courierd runs.
+using ConnectionId = std::uint64_t;
+
+/// Thrown by NameTable::handle for a frame that breaks the protocol: the server closes
+/// that connection.
+struct ProtocolViolation {
+    std::string reason;
+};
+
+/// Where the table's frames go: the server, which owns the connections.
+class Outbox {
+  public:
+    /// Sends a whole frame to connection `to`; nothing when it is gone or closing.
+    virtual void send(ConnectionId to, std::span<const std::byte> frame) = 0;
+
+  protected:
+    ~Outbox() = default;
+};
+
+/// The registry's state, one entry per connection that has sent a request, and the
+/// handlers of the registry protocol (registry_protocol.hpp). Runs on one thread: the
+/// reactor's, whose timers end waiting lookups.
+class NameTable {
+  public:
+    NameTable(Outbox& out, detail::Reactor& timers) : out_(out), timers_(timers) {}
+    ~NameTable();  ///< cancels the timers of waiting lookups
+    NameTable(const NameTable&) = delete;
+    NameTable& operator=(const NameTable&) = delete;
+
+    /// Serves one frame from connection `from`: a request, answered through the outbox.
+    /// Throws ProtocolViolation for a frame that is not a valid request to courierd.
+    void handle(ConnectionId from, std::span<const std::byte> frame);
+    /// Forgets connection `id` as it closes: its node and names (their watchers get
+    /// NameDown "node exited"), its watches and its waiting lookups.
+    void forget(ConnectionId id, const std::string& reason);
+
+    /// True while a node is registered; courierd exits on idle only when none is.
+    bool has_nodes() const noexcept { return !nodes_.empty(); }
+    /// "#3" or "#3 of node 'a' (pid 12)", for logs.
+    std::string describe(ConnectionId id) const;
+
+  private:
+    /// One connection as the protocol sees it: a node once it sent RegisterNode, else an
+    /// anonymous client (the CLI).
+    struct Client {
+        std::string reply_to;  ///< the sender name of its last request
+        std::string node;      ///< empty until RegisterNode
+        std::int64_t pid = 0;
+        std::vector<std::string> endpoints;
+        std::set<std::string> names;
+        std::set<std::string> watching;
+    };
+    /// A Lookup waiting for its name to be registered, or for its timer.
+    struct WaitingLookup {
+        ConnectionId connection = 0;
+        std::uint64_t correlation = 0;
+        std::string name;
+        detail::Reactor::TimerId timer;
+    };
+
+    template <class T>
+    void send(ConnectionId to, std::uint8_t flags, std::uint64_t correlation, const T& message);
+    template <class T>
+    void reply(ConnectionId to, std::uint64_t correlation, const T& message);
+
+    Status register_node(ConnectionId id, Client& c, const RegisterNode& r);
+    Status register_name(ConnectionId id, Client& c, const RegisterName& r);
+    Status unregister_name(ConnectionId id, Client& c, const UnregisterName& r);
+    void lookup(ConnectionId id, std::uint64_t correlation, const Lookup& r);
+    void watch(ConnectionId id, Client& c, std::uint64_t correlation, const Watch& r);
+    NodeList list_nodes() const;
+
+    Location location_of(const std::string& name) const;
+    void answer_lookups(const std::string& name);
+    void expire_lookup(std::uint64_t serial);
+    void name_down(const std::string& name, const std::string& reason);
+
+    Outbox& out_;
+    detail::Reactor& timers_;
+    std::map<ConnectionId, Client> clients_;
+    std::map<std::string, ConnectionId> nodes_;  ///< node name -> its connection
+    std::map<std::string, ConnectionId> names_;  ///< actor name -> its node's connection
+    std::map<std::string, std::set<ConnectionId>> watchers_;
+    std::map<std::uint64_t, WaitingLookup> lookups_;  ///< by serial: in arrival order
+    std::uint64_t next_lookup_ = 1;
+};
+
+}  // namespace courier::registry
