@@ -2,8 +2,8 @@
 # run_sample.sh <sample> <bin dir> [transport]: runs a sample against a private registry
 # (over the given transport, through COURIER_TRANSPORT) and checks that the registry
 # leaves its runtime directory empty afterwards. Samples: hello, pipe_handover,
-# producer_consumer (two
-# processes started here), producer_spawns_consumer (the producer starts the consumer).
+# producer_consumer (two processes started here), producer_spawns_consumer (the producer
+# starts the consumer).
 # samples/*/README.md show these commands and their output: change them together.
 set -euo pipefail
 sample=$1 bin=$2
