@@ -3,7 +3,7 @@
 //
 // The cells come from a NodeCore built here with no registry: a cell reaches its
 // scheduler through its node, so testing the scheduler with real cells means a node's
-// inside around it. Only its scheduler, adopt and post are used.
+// inside around it (NodeCore: start, adopt, post, stop_actor, stop_all, scheduler).
 
 #include "scheduler.hpp"
 #include "node_core.hpp"
