@@ -5,6 +5,9 @@
 
 #include <pthread.h>
 
+#include <stdexcept>
+#include <utility>
+
 namespace courier::detail {
 
 namespace {
@@ -18,8 +21,7 @@ thread_local Claim this_thread_claim;
 }  // namespace
 
 Scheduler::Scheduler(std::size_t threads, std::chrono::microseconds spin, IdlePoll* poll)
-    : spin_(spin), poll_(poll) {
-    if (threads == 0) threads = 1;
+    : spin_(spin), poll_(poll), manual_(threads == 0 ? std::make_unique<Manual>() : nullptr) {
     for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
 }
 
@@ -32,10 +34,28 @@ void Scheduler::schedule(std::shared_ptr<ActorCell> cell) {
         *claim.cell = std::move(cell);
         return;
     }
+    if (manual_) [[unlikely]] {
+        {
+            std::lock_guard lock(manual_->mutex);
+            manual_->ready.push_back(std::move(cell));
+        }
+        manual_->queued.notify_all();
+        return;
+    }
     ready_.enqueue(std::move(cell));
 }
 
 void Scheduler::stop() {
+    if (manual_) {
+        std::deque<std::shared_ptr<ActorCell>> dropped;  // let go outside the lock
+        {
+            std::lock_guard lock(manual_->mutex);
+            manual_->stopped = true;
+            dropped.swap(manual_->ready);
+        }
+        manual_->queued.notify_all();
+        return;
+    }
     // One empty entry per worker tells it to leave.
     for (std::size_t i = 0; i < workers_.size(); ++i) ready_.enqueue(nullptr);
     workers_.clear();  // joins
@@ -98,6 +118,41 @@ void Scheduler::work() {
             }
         }
     }
+}
+
+Scheduler::Manual& Scheduler::manual_mode() {
+    if (!manual_)
+        throw std::logic_error("Scheduler: stepping by hand needs a manual scheduler (0 threads)");
+    return *manual_;
+}
+
+bool Scheduler::run_one() {
+    auto& manual = manual_mode();
+    std::shared_ptr<ActorCell> cell;
+    {
+        std::lock_guard lock(manual.mutex);
+        if (manual.stopped || manual.ready.empty()) return false;
+        cell = std::move(manual.ready.front());
+        manual.ready.pop_front();
+    }
+    // As a worker, but a cell with letters left goes behind the others: a test sees
+    // every ready actor take its turn.
+    if (cell->run()) schedule(std::move(cell));
+    return true;
+}
+
+std::size_t Scheduler::run_until_idle(std::size_t max_turns) {
+    std::size_t turns = 0;
+    while (turns < max_turns && run_one()) ++turns;
+    return turns;
+}
+
+bool Scheduler::wait_ready(std::chrono::steady_clock::time_point deadline) {
+    auto& manual = manual_mode();
+    std::unique_lock lock(manual.mutex);
+    manual.queued.wait_until(lock, deadline,
+                             [&] { return manual.stopped || !manual.ready.empty(); });
+    return !manual.stopped && !manual.ready.empty();
 }
 
 }  // namespace courier::detail

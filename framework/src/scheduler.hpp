@@ -10,13 +10,28 @@
 /// at a time also polls the node's links that can be polled in memory (IdlePoll): frames
 /// it finds are delivered by that worker, and the first cell they make ready runs on it
 /// at once, with no hand-off from the reactor thread at all.
+///
+/// Manual mode (0 threads), for tests that step a node by hand: no worker exists and
+/// nothing runs until the test calls run_one() or run_until_idle(), which run turns on
+/// the calling thread. schedule() only queues, from any thread (a letter sent from the
+/// test, one delivered by the reactor, a cell made ready during a turn), and cells run in
+/// the order they were queued: a test can say "A sent X to B; B replied Y" as a sequence
+/// of steps. wait_ready() waits for a cell that another thread (the reactor: a frame, a
+/// timer) makes ready. Nobody polls the links there (IdlePoll is never called), so they
+/// signal the reactor as when no worker is idle. Whatever blocks for an actor's answer
+/// (Node::request, NodeCore::stop_all) needs the test to step meanwhile, from another
+/// thread.
 
 #include <concurrentqueue/blockingconcurrentqueue.h>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
+#include <deque>
+#include <limits>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -36,8 +51,10 @@ class IdlePoll {
 
 class Scheduler {
   public:
-    /// `spin`: how long an idle worker polls for work before it sleeps. `poll`, if given,
-    /// must outlive the scheduler's workers (stop()).
+    /// `threads` workers run the cells; 0 makes the scheduler manual (see the file's
+    /// comment). `spin`: how long an idle worker polls for work before it sleeps. `poll`,
+    /// if given, must outlive the scheduler's workers (stop()); a manual scheduler never
+    /// calls it.
     Scheduler(std::size_t threads, std::chrono::microseconds spin, IdlePoll* poll = nullptr);
     ~Scheduler();
     Scheduler(const Scheduler&) = delete;
@@ -46,8 +63,23 @@ class Scheduler {
     /// Queues a cell to run its mailbox. Called only by the one who woke it. A cell
     /// made ready by a worker's own poll runs on that worker next instead.
     void schedule(std::shared_ptr<ActorCell> cell);
-    /// Lets the workers finish the cell they run, then joins them.
+    /// Lets the workers finish the cell they run, then joins them. Manual: no turn runs
+    /// after it, and the cells still queued are let go.
     void stop();
+
+    /// True when built with 0 threads: only the calls below run cells.
+    bool manual() const noexcept { return manual_ != nullptr; }
+    /// Manual mode only (else throws std::logic_error). Runs one turn of the cell queued
+    /// first on the calling thread (ActorCell::run: its letters, up to a turn's worth);
+    /// if letters remain, the cell goes to the back of the queue. Cells it makes ready
+    /// are queued, not run. False, running nothing, when no cell is ready (or after
+    /// stop()).
+    bool run_one();
+    /// Manual mode only: run_one() until no cell is ready or `max_turns` ran (a bound for
+    /// actors that keep each other busy forever); returns how many turns ran.
+    std::size_t run_until_idle(std::size_t max_turns = std::numeric_limits<std::size_t>::max());
+    /// Manual mode only: waits until a cell is ready or `deadline` passes; true if one is.
+    bool wait_ready(std::chrono::steady_clock::time_point deadline);
 
   private:
     void work();
@@ -55,11 +87,22 @@ class Scheduler {
     /// false if nothing came.
     bool idle(std::shared_ptr<ActorCell>& cell);
 
+    /// The ready queue of a manual scheduler: a strict FIFO over every queuing thread
+    /// (moodycamel's orders only per producer), so a test's steps come in a known order.
+    struct Manual {
+        std::mutex mutex;
+        std::condition_variable queued;
+        std::deque<std::shared_ptr<ActorCell>> ready;
+        bool stopped = false;
+    };
+    Manual& manual_mode();
+
     const std::chrono::microseconds spin_;
     IdlePoll* const poll_;
     std::atomic<bool> poll_taken_{false};  ///< a worker is polling the links
     moodycamel::BlockingConcurrentQueue<std::shared_ptr<ActorCell>> ready_;
     std::vector<std::jthread> workers_;
+    const std::unique_ptr<Manual> manual_;  ///< null unless manual
 };
 
 }  // namespace courier::detail

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # run_sample.sh <sample> <bin dir> [transport]: runs a sample against a private registry
 # (over the given transport, through COURIER_TRANSPORT) and checks that the registry
-# leaves its runtime directory empty afterwards. Samples: hello, producer_consumer (two
-# processes started here), producer_spawns_consumer (the producer starts the consumer).
+# leaves its runtime directory empty afterwards. Samples: hello, pipe_handover,
+# producer_consumer (two processes started here), producer_spawns_consumer (the producer
+# starts the consumer).
+# samples/*/README.md show these commands and their output: change them together.
 set -euo pipefail
 sample=$1 bin=$2
 if [ -n "${3:-}" ]; then export COURIER_TRANSPORT=$3; fi

@@ -53,14 +53,16 @@ class SpareStock {
         return true;
     }
 
-    /// Keeps `item` for a later take() if the bounds allow, else destroys it.
+    /// Keeps `item` for a later take() if the bounds allow (moving from it). A spare that
+    /// does not fit is destroyed, but for `item` itself when the shared queue refuses it:
+    /// that stays in `item` for the caller to let go (callers pass a temporary).
     void give(T&& item) noexcept {
         if (auto* mine = own()) {
             if (mine->size() == per_thread_) {
                 // Full: the older half goes to the shared queue in one operation.
-                const std::size_t half = per_thread_ / 2;
-                share(mine->begin(), mine->begin() + static_cast<std::ptrdiff_t>(half));
-                mine->erase(mine->begin(), mine->begin() + static_cast<std::ptrdiff_t>(half));
+                const auto half = static_cast<std::ptrdiff_t>(half_stock());
+                share(mine->begin(), mine->begin() + half);
+                mine->erase(mine->begin(), mine->begin() + half);
             }
             mine->push_back(std::move(item));
             return;
@@ -94,9 +96,13 @@ class SpareStock {
         return &mine.spares;
     }
 
+    /// What passes between a thread's own spares and the shared queue at once: at least
+    /// one, or a stock of one spare per thread would never pass any (nor stay bounded).
+    std::size_t half_stock() const noexcept { return (per_thread_ + 1) / 2; }
+
     /// Moves up to half a stock from the shared queue into this thread's (empty) own.
     void refill(std::vector<T>& mine) noexcept {
-        if (shared_.try_dequeue_bulk(std::back_inserter(mine), per_thread_ / 2) == 0) return;
+        if (shared_.try_dequeue_bulk(std::back_inserter(mine), half_stock()) == 0) return;
         std::size_t weight = 0;
         for (const auto& item : mine) weight += Weight{}(item);
         weight_.fetch_sub(weight, std::memory_order_relaxed);
