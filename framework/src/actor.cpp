@@ -12,7 +12,7 @@ namespace {
 const std::string no_sender;
 }
 
-void Actor::post(Letter&& letter, detail::Draft* draft) {
+void Actor::post(detail::Letter&& letter, detail::Draft* draft) {
     cell_->send(std::move(letter), draft);
 }
 
@@ -28,7 +28,7 @@ const std::string& Actor::sender() const noexcept {
     return current_ ? current_->sender : no_sender;
 }
 
-std::uint64_t Actor::start_request(Letter& letter, std::chrono::milliseconds timeout) {
+std::uint64_t Actor::start_request(detail::Letter& letter, std::chrono::milliseconds timeout) {
     auto& core = *node_->core_;
     letter.flags |= envelope_flags::request;
     letter.correlation = core.next_correlation();
@@ -36,11 +36,11 @@ std::uint64_t Actor::start_request(Letter& letter, std::chrono::milliseconds tim
     return letter.correlation;
 }
 
-void Actor::dispatch(Letter& letter) {
+void Actor::dispatch(detail::Letter& letter) {
     auto& core = *node_->core_;
     current_ = &letter;
     struct Reset {
-        Letter*& current;
+        detail::Letter*& current;
         ~Reset() { current = nullptr; }
     } reset{current_};
 

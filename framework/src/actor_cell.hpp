@@ -4,9 +4,10 @@
 /// a thread outside the actors blocks on for a reply.
 
 #include "letter_queue.hpp"
+#include "wire_body.hpp"
 
 #include <courier/framework/actor.hpp>
-#include <courier/framework/letter.hpp>
+#include <courier/framework/detail/letter.hpp>
 
 #include <atomic>
 #include <chrono>

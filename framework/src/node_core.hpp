@@ -4,11 +4,12 @@
 /// them. Node (public) forwards to it; actor cells and the reactor call back into it.
 
 #include "actor_cell.hpp"
+#include "node_protocol.hpp"
 #include "reactor.hpp"
+#include "registry/registry_client.hpp"
 #include "scheduler.hpp"
 
 #include <courier/framework/node.hpp>
-#include <courier/framework/registry_client.hpp>
 #include <courier/transports/listener.hpp>
 
 #include <atomic>

@@ -1,6 +1,7 @@
 #include "registry/registry_server.hpp"
 
-#include <courier/framework/registry_protocol.hpp>
+#include "registry/registry_protocol.hpp"
+
 #include <courier/framework/runtime_dir.hpp>
 #include <courier/serialization/codec.hpp>
 #include <courier/transports/posix_call.hpp>

@@ -3,7 +3,7 @@
 /// Finding and starting courierd for RegistryClient's autostart. Private; header-only so
 /// it needs no line in the framework's build file.
 
-#include <courier/framework/registry_client.hpp>
+#include "registry/registry_client.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

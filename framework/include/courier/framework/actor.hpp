@@ -7,9 +7,9 @@
 /// it was handling is answered with a Failure, and the actor goes on with the next letter.
 
 #include <courier/expected.hpp>
+#include <courier/framework/detail/letter.hpp>
+#include <courier/framework/detail/reply.hpp>
 #include <courier/framework/error.hpp>
-#include <courier/framework/letter.hpp>
-#include <courier/framework/reply.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -76,29 +76,30 @@ class Actor {
     friend struct detail::ActorCell;
 
     /// Routes a letter this actor sends; `draft` is its body when `letter.body` is null.
-    void post(Letter&& letter, detail::Draft* draft = nullptr);
+    void post(detail::Letter&& letter, detail::Draft* draft = nullptr);
     /// Routes a message this actor sends, addressed by `header`, its body `draft`.
     void post(const EnvelopeHeader& header, detail::Draft& draft);
-    std::uint64_t start_request(Letter& letter, std::chrono::milliseconds timeout);
+    std::uint64_t start_request(detail::Letter& letter, std::chrono::milliseconds timeout);
     /// Runs the handler for one letter (or completes a pending request).
-    void dispatch(Letter& letter);
+    void dispatch(detail::Letter& letter);
 
     std::string name_;
     Node* node_ = nullptr;
     detail::ActorCell* cell_ = nullptr;  ///< the cell that owns and runs this actor
     bool stopping_ = false;
-    Letter* current_ = nullptr;
-    std::unordered_map<TypeId, std::function<void(Letter&)>> handlers_;
+    detail::Letter* current_ = nullptr;
+    std::unordered_map<TypeId, std::function<void(detail::Letter&)>> handlers_;
     /// The handler of the last letter's type: a stream of one type skips the hash lookup.
     /// (Entries of handlers_ stay where they are, and none is ever erased.)
-    std::pair<const TypeId, std::function<void(Letter&)>>* last_handler_ = nullptr;
-    std::unordered_map<std::uint64_t, std::function<void(Letter&)>> pending_;
+    std::pair<const TypeId, std::function<void(detail::Letter&)>>* last_handler_ = nullptr;
+    std::unordered_map<std::uint64_t, std::function<void(detail::Letter&)>> pending_;
 };
 
 template <Message M, class F>
 void Actor::handle(F&& handler) {
-    handlers_[type_id_of<M>()] = [this, h = std::forward<F>(handler)](Letter& letter) mutable {
-        auto message = open_letter<M>(letter);
+    handlers_[type_id_of<M>()] = [this,
+                                  h = std::forward<F>(handler)](detail::Letter& letter) mutable {
+        auto message = detail::open_letter<M>(letter);
         if (!message) throw detail::UndecodableMessage(message.error().message);
         h(*message);
     };
@@ -121,7 +122,8 @@ void Actor::send(std::string_view to, M message, std::uint8_t priority) {
 template <Message M>
 void Actor::reply(M message) {
     detail::DraftOf<M> draft(message);
-    Letter letter = detail::letter_of<M>(name_, current_ ? std::string_view(current_->sender) : "");
+    detail::Letter letter =
+        detail::letter_of<M>(name_, current_ ? std::string_view(current_->sender) : "");
     detail::address_reply(letter, current_);
     post(std::move(letter), &draft);
 }
@@ -130,10 +132,10 @@ template <Message R, Message M, class F>
 void Actor::request(std::string_view to, M message, std::chrono::milliseconds timeout,
                     F&& on_result) {
     detail::DraftOf<M> draft(message);
-    Letter letter = detail::letter_of<M>(name_, to);
+    detail::Letter letter = detail::letter_of<M>(name_, to);
     std::uint64_t correlation = start_request(letter, timeout);
     pending_[correlation] = [cb = std::forward<F>(on_result), target = std::string(to),
-                             timeout](Letter& answer) mutable {
+                             timeout](detail::Letter& answer) mutable {
         cb(detail::reply_to_result<R>(answer, target, timeout));
     };
     post(std::move(letter), &draft);
