@@ -7,6 +7,7 @@
 /// it was handling is answered with a Failure, and the actor goes on with the next letter.
 
 #include <courier/expected.hpp>
+#include <courier/framework/detail/handler_traits.hpp>
 #include <courier/framework/detail/letter.hpp>
 #include <courier/framework/detail/reply.hpp>
 #include <courier/framework/error.hpp>
@@ -16,7 +17,9 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
+#include <utility>
 
 namespace courier {
 
@@ -40,6 +43,12 @@ class Actor {
     /// Calls `handler(M&)` for every message of type M. One handler per type.
     template <Message M, class F>
     void handle(F&& handler);
+
+    /// As handle<M>, M being the type of the handler's one parameter (`M&`, `const M&`,
+    /// `M&&` or `M`): a lambda or a function pointer.
+    template <class F>
+    requires detail::MessageHandler<F>
+    void handle(F&& handler) { handle<detail::handled_message_t<F>>(std::forward<F>(handler)); }
 
     /// Sends `message` to the actor named `to`, wherever it lives. Fire and forget: an
     /// undeliverable message comes back as a DeadLetter.
@@ -101,7 +110,12 @@ void Actor::handle(F&& handler) {
                                   h = std::forward<F>(handler)](detail::Letter& letter) mutable {
         auto message = detail::open_letter<M>(letter);
         if (!message) throw detail::UndecodableMessage(message.error().message);
-        h(*message);
+        // Moved when the handler can take it so (`const M&`, `M&&`, `M`): a by-value
+        // parameter then costs no copy, and a message of descriptors still compiles.
+        if constexpr (std::is_invocable_v<F&, M&&>)
+            h(std::move(*message));
+        else
+            h(*message);
     };
 }
 
