@@ -6,7 +6,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <stdexcept>
+
 namespace courier {
+
+namespace detail {
+/// The request a ReplyHandle answers: its envelope (no body), to address the answer.
+struct DeferredReply {
+    Letter request;
+};
+}  // namespace detail
 
 namespace {
 const std::string no_sender;
@@ -34,6 +43,88 @@ std::uint64_t Actor::start_request(detail::Letter& letter, std::chrono::millisec
     letter.correlation = core.next_correlation();
     core.arm_timeout(name_, letter.correlation, timeout);
     return letter.correlation;
+}
+
+ReplyHandle Actor::reply_later() {
+    if (!current_) throw std::logic_error("reply_later: no letter is being handled");
+    if (deferring_) throw std::logic_error("reply_later: called twice for one letter");
+    auto slot = std::make_shared<detail::DeferredReply>();
+    detail::Letter& request = slot->request;
+    request.type = current_->type;
+    request.flags = current_->flags;
+    request.correlation = current_->correlation;
+    request.sender = current_->sender;
+    request.recipient = current_->recipient;
+    request.origin = current_->origin;  // the answer goes back over the link it came on
+    deferring_ = slot.get();
+    deferred_.insert(slot);
+    return ReplyHandle(*this, slot);
+}
+
+void Actor::fail(const detail::Letter& request, ErrorCode code, const std::string& reason) {
+    if (!request.is_request()) return;  // nobody waits for an answer
+    Failure failure{static_cast<std::uint8_t>(code), reason};
+    detail::DraftOf<Failure> draft(failure);
+    detail::Letter letter = detail::letter_of<Failure>(name_, request.sender);
+    detail::address_reply(letter, &request);
+    post(std::move(letter), &draft);
+}
+
+void Actor::abandon_deferred() noexcept {
+    const auto owed = std::move(deferred_);
+    deferred_.clear();
+    for (const auto& slot : owed) {
+        try {
+            fail(slot->request, ErrorCode::stopped,
+                 "actor '" + name_ + "' stopped before answering");
+        } catch (const std::exception& e) {
+            spdlog::error("actor '{}': could not answer a deferred request: {}", name_, e.what());
+        }
+    }
+}  // the handles that still hold these requests owe nothing from here on
+
+ReplyHandle& ReplyHandle::operator=(ReplyHandle&& other) noexcept {
+    if (this != &other) {
+        if (!slot_.expired()) drop();
+        actor_ = other.actor_;
+        slot_ = std::move(other.slot_);
+    }
+    return *this;
+}
+
+bool ReplyHandle::answer(TypeId type, detail::Draft& draft) {
+    const auto slot = slot_.lock();
+    slot_.reset();
+    if (!slot) return false;
+    Actor& actor = *actor_;
+    actor.deferred_.erase(slot);
+    detail::Letter letter;
+    letter.type = type;
+    letter.sender.append(actor.name_);
+    letter.recipient.append(slot->request.sender);
+    detail::address_reply(letter, &slot->request);
+    actor.post(std::move(letter), &draft);
+    return true;
+}
+
+void ReplyHandle::drop() noexcept {
+    const auto slot = slot_.lock();
+    slot_.reset();
+    if (!slot) return;
+    Actor& actor = *actor_;
+    actor.deferred_.erase(slot);
+    if (slot.get() == actor.deferring_) {
+        // Dropped by the handler that took it: dispatch answers once the handler is done,
+        // with its exception if it is unwinding.
+        actor.dropped_while_handling_ = true;
+        return;
+    }
+    try {
+        actor.fail(slot->request, ErrorCode::stopped,
+                   "actor '" + actor.name_ + "' dropped its reply handle without answering");
+    } catch (const std::exception& e) {
+        spdlog::error("actor '{}': could not answer a dropped request: {}", actor.name_, e.what());
+    }
 }
 
 void Actor::dispatch(detail::Letter& letter) {
@@ -88,10 +179,20 @@ void Actor::dispatch(detail::Letter& letter) {
         spdlog::error("actor '{}': handler for {} from '{}' {}: {}", name_,
                       detail::type_name(letter.type), letter.sender,
                       undecodable ? "could not decode it" : "threw", e.what());
-        if (letter.is_request())
-            reply(Failure{static_cast<std::uint8_t>(undecodable ? ErrorCode::bad_message
-                                                                : ErrorCode::handler_failed),
-                          e.what()});
+        // A request whose ReplyHandle lives on (or answered already) gets no Failure.
+        if (!deferring_ || dropped_while_handling_)
+            fail(letter, undecodable ? ErrorCode::bad_message : ErrorCode::handler_failed,
+                 e.what());
+        deferring_ = nullptr;
+        dropped_while_handling_ = false;
+        return;
+    }
+    if (deferring_) [[unlikely]] {
+        if (dropped_while_handling_)
+            fail(letter, ErrorCode::stopped,
+                 "actor '" + name_ + "' dropped its reply handle without answering");
+        deferring_ = nullptr;
+        dropped_while_handling_ = false;
     }
 }
 
@@ -257,6 +358,7 @@ void ActorCell::finish() {
         node.count_handler_failure();
         spdlog::error("actor '{}': on_stop threw: {}", actor->name(), e.what());
     }
+    actor->abandon_deferred();  // what on_stop did not answer: Error{stopped}, at once
     last_route_ = nullptr;
     routes_.clear();  // cells that cache each other would keep each other alive
     node.forget(actor->name(), this);

@@ -15,19 +15,60 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 namespace courier {
 
+class Actor;
 class Node;
 namespace detail {
 class NodeCore;
 struct ActorCell;
+struct DeferredReply;  // actor.cpp: the request a ReplyHandle answers
 }  // namespace detail
+
+/// The answer an actor owes to a request, kept to be sent later (Actor::reply_later):
+/// after other letters, once some other work is done. Move-only.
+///
+/// Use it only in the turns of the actor that took it (its handlers, on_start, on_stop),
+/// like every other member of Actor; to answer from another thread, send that actor a
+/// message. Dropped without answering, it answers the requester at once with
+/// Error{stopped} (a Failure); so does the actor stopping while it still owes the answer.
+class ReplyHandle {
+  public:
+    ReplyHandle() noexcept = default;
+    ReplyHandle(ReplyHandle&& other) noexcept = default;
+    /// Answers the request this handle owed, if any, as a drop does; then takes `other`'s.
+    ReplyHandle& operator=(ReplyHandle&& other) noexcept;
+    ~ReplyHandle() {
+        if (!slot_.expired()) drop();
+    }
+
+    /// True while it still owes an answer: not sent yet, and its actor not stopped.
+    explicit operator bool() const noexcept { return !slot_.expired(); }
+
+    /// Answers the request with `message`, to its sender, over the link it came on; as
+    /// reply() would have in the handler that took the handle. False (nothing sent) when
+    /// the handle owes nothing. The handle is empty afterwards.
+    template <Message M>
+    bool send(M message);
+
+  private:
+    friend class Actor;
+    ReplyHandle(Actor& actor, std::weak_ptr<detail::DeferredReply> slot) noexcept
+        : actor_(&actor), slot_(std::move(slot)) {}
+    bool answer(TypeId type, detail::Draft& draft);
+    void drop() noexcept;
+
+    Actor* actor_ = nullptr;  ///< valid while slot_ is: the actor holds the slot
+    std::weak_ptr<detail::DeferredReply> slot_;
+};
 
 class Actor {
   public:
@@ -59,6 +100,13 @@ class Actor {
     template <Message M>
     void reply(M message);
 
+    /// Keeps the answer to the request (or message) being handled now, to send later with
+    /// ReplyHandle::send: the handler returns without answering, and the requester waits
+    /// (up to its timeout). A request answered this way gets no other answer from the
+    /// framework: not even a Failure if the handler then throws, as long as the handle
+    /// lives. Throws std::logic_error outside a handler, or if called twice for one letter.
+    ReplyHandle reply_later();
+
     /// Sends a request; `on_result(Expected<R, Error>)` runs in this actor with the reply,
     /// or with an error: timeout, unknown name, the handler's failure.
     template <Message R, Message M, class F>
@@ -81,6 +129,7 @@ class Actor {
 
   private:
     friend class Node;
+    friend class ReplyHandle;
     friend class detail::NodeCore;
     friend struct detail::ActorCell;
 
@@ -91,6 +140,10 @@ class Actor {
     std::uint64_t start_request(detail::Letter& letter, std::chrono::milliseconds timeout);
     /// Runs the handler for one letter (or completes a pending request).
     void dispatch(detail::Letter& letter);
+    /// Answers every request a ReplyHandle still owes with Error{stopped}: the actor stops.
+    void abandon_deferred() noexcept;
+    /// Answers `request` with Failure{code, reason} (when it is a request).
+    void fail(const detail::Letter& request, ErrorCode code, const std::string& reason);
 
     std::string name_;
     Node* node_ = nullptr;
@@ -102,6 +155,14 @@ class Actor {
     /// (Entries of handlers_ stay where they are, and none is ever erased.)
     std::pair<const TypeId, std::function<void(detail::Letter&)>>* last_handler_ = nullptr;
     std::unordered_map<std::uint64_t, std::function<void(detail::Letter&)>> pending_;
+    /// The requests ReplyHandles still owe an answer to; a handle sees only a weak_ptr, so
+    /// it owes nothing once the actor forgot the request (answered it, or stopped).
+    std::unordered_set<std::shared_ptr<detail::DeferredReply>> deferred_;
+    /// The slot reply_later took for the letter being handled now, if any, and whether its
+    /// handle was dropped before the handler returned (then dispatch answers, with the
+    /// handler's exception if it threw).
+    detail::DeferredReply* deferring_ = nullptr;
+    bool dropped_while_handling_ = false;
 };
 
 template <Message M, class F>
@@ -153,6 +214,12 @@ void Actor::request(std::string_view to, M message, std::chrono::milliseconds ti
         cb(detail::reply_to_result<R>(answer, target, timeout));
     };
     post(std::move(letter), &draft);
+}
+
+template <Message M>
+bool ReplyHandle::send(M message) {
+    detail::DraftOf<M> draft(message);
+    return answer(type_id_of<M>(), draft);
 }
 
 }  // namespace courier
