@@ -7,15 +7,9 @@
 #include <spdlog/spdlog.h>
 
 #include <stdexcept>
+#include <utility>
 
 namespace courier {
-
-namespace detail {
-/// The request a ReplyHandle answers: its envelope (no body), to address the answer.
-struct DeferredReply {
-    Letter request;
-};
-}  // namespace detail
 
 namespace {
 const std::string no_sender;
@@ -45,20 +39,26 @@ std::uint64_t Actor::start_request(detail::Letter& letter, std::chrono::millisec
     return letter.correlation;
 }
 
+Actor::~Actor() {
+    // Normally empty (the actor stopped: abandon_deferred); else its handles owe nothing now.
+    for (auto* reply : deferred_) reply->actor = nullptr;
+}
+
 ReplyHandle Actor::reply_later() {
     if (!current_) throw std::logic_error("reply_later: no letter is being handled");
     if (deferring_) throw std::logic_error("reply_later: called twice for one letter");
-    auto slot = std::make_shared<detail::DeferredReply>();
-    detail::Letter& request = slot->request;
+    auto reply = std::make_shared<detail::DeferredReply>();
+    detail::Letter& request = reply->request;
     request.type = current_->type;
     request.flags = current_->flags;
     request.correlation = current_->correlation;
     request.sender = current_->sender;
     request.recipient = current_->recipient;
     request.origin = current_->origin;  // the answer goes back over the link it came on
-    deferring_ = slot.get();
-    deferred_.insert(slot);
-    return ReplyHandle(*this, slot);
+    deferred_.insert(reply.get());
+    reply->actor = this;
+    deferring_ = reply.get();
+    return ReplyHandle(std::move(reply));
 }
 
 void Actor::fail(const detail::Letter& request, ErrorCode code, const std::string& reason) {
@@ -73,58 +73,49 @@ void Actor::fail(const detail::Letter& request, ErrorCode code, const std::strin
 void Actor::abandon_deferred() noexcept {
     const auto owed = std::move(deferred_);
     deferred_.clear();
-    for (const auto& slot : owed) {
+    for (auto* reply : owed) {
+        reply->actor = nullptr;  // its handles owe nothing from here on
         try {
-            fail(slot->request, ErrorCode::stopped,
+            fail(reply->request, ErrorCode::stopped,
                  "actor '" + name_ + "' stopped before answering");
         } catch (const std::exception& e) {
             spdlog::error("actor '{}': could not answer a deferred request: {}", name_, e.what());
         }
     }
-}  // the handles that still hold these requests owe nothing from here on
-
-ReplyHandle& ReplyHandle::operator=(ReplyHandle&& other) noexcept {
-    if (this != &other) {
-        if (!slot_.expired()) drop();
-        actor_ = other.actor_;
-        slot_ = std::move(other.slot_);
-    }
-    return *this;
 }
 
-bool ReplyHandle::answer(TypeId type, detail::Draft& draft) {
-    const auto slot = slot_.lock();
-    slot_.reset();
-    if (!slot) return false;
-    Actor& actor = *actor_;
-    actor.deferred_.erase(slot);
-    detail::Letter letter;
-    letter.type = type;
-    letter.sender.append(actor.name_);
-    letter.recipient.append(slot->request.sender);
-    detail::address_reply(letter, &slot->request);
-    actor.post(std::move(letter), &draft);
-    return true;
-}
-
-void ReplyHandle::drop() noexcept {
-    const auto slot = slot_.lock();
-    slot_.reset();
-    if (!slot) return;
-    Actor& actor = *actor_;
-    actor.deferred_.erase(slot);
-    if (slot.get() == actor.deferring_) {
+void Actor::dropped(detail::DeferredReply& reply) noexcept {
+    deferred_.erase(&reply);
+    if (&reply == deferring_) {
         // Dropped by the handler that took it: dispatch answers once the handler is done,
         // with its exception if it is unwinding.
-        actor.dropped_while_handling_ = true;
+        dropped_while_handling_ = true;
         return;
     }
     try {
-        actor.fail(slot->request, ErrorCode::stopped,
-                   "actor '" + actor.name_ + "' dropped its reply handle without answering");
+        fail(reply.request, ErrorCode::stopped,
+             "actor '" + name_ + "' dropped its reply handle without answering");
     } catch (const std::exception& e) {
-        spdlog::error("actor '{}': could not answer a dropped request: {}", actor.name_, e.what());
+        spdlog::error("actor '{}': could not answer a dropped request: {}", name_, e.what());
     }
+}
+
+detail::DeferredReply::~DeferredReply() {
+    if (actor) actor->dropped(*this);
+}
+
+bool ReplyHandle::answer(TypeId type, detail::Draft& draft) {
+    if (!*this) return false;
+    Actor& actor = *std::exchange(reply_->actor, nullptr);
+    actor.deferred_.erase(reply_.get());
+    const detail::Letter& request = reply_->request;
+    detail::Letter letter;
+    letter.type = type;
+    letter.sender.append(actor.name_);
+    letter.recipient.append(request.sender);
+    detail::address_reply(letter, &request);
+    actor.post(std::move(letter), &draft);
+    return true;
 }
 
 void Actor::dispatch(detail::Letter& letter) {

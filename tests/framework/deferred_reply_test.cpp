@@ -4,7 +4,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -80,25 +79,42 @@ class Slot {
 
 using Result = courier::Expected<later::Answer, courier::Error>;
 
-/// What a keeper tells the test: how many handles it took, and whether each behaved.
+/// What a keeper tells the test: how many handles it took, and how its answers went.
 class Probe {
   public:
-    void took() {
-        std::lock_guard lock(mutex_);
-        ++taken_;
-        changed_.notify_all();
+    void took() { bump(taken_); }
+    /// An answer was sent; `behaved`: the handle owed it before, and nothing after.
+    void answered(bool behaved) {
+        if (!behaved) misbehaved_ = true;
+        bump(answered_);
     }
-    /// Waits (with a deadline) until `count` handles were taken.
+    /// Wait (with a deadline) until `count` handles were taken, or answers sent.
     bool wait_taken(int count, std::chrono::milliseconds within = 5s) {
-        std::unique_lock lock(mutex_);
-        return changed_.wait_for(lock, within, [&] { return taken_ >= count; });
+        return wait(taken_, count, within);
     }
-    std::atomic<bool> handle_misbehaved{false};
+    bool wait_answered(int count, std::chrono::milliseconds within = 5s) {
+        return wait(answered_, count, within);
+    }
+    bool misbehaved() {
+        std::lock_guard lock(mutex_);
+        return misbehaved_;
+    }
 
   private:
+    void bump(int& counter) {
+        std::lock_guard lock(mutex_);
+        ++counter;
+        changed_.notify_all();
+    }
+    bool wait(const int& counter, int count, std::chrono::milliseconds within) {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, within, [&] { return counter >= count; });
+    }
     std::mutex mutex_;
     std::condition_variable changed_;
     int taken_ = 0;
+    int answered_ = 0;
+    bool misbehaved_ = false;
 };
 
 /// Keeps the answer to an Ask; answers it, with n + the Notes handled since, on the third
@@ -123,7 +139,7 @@ std::function<void(courier::Actor&)> keeper(Probe& probe) {
             const bool sent = state->owed.send(later::Answer{state->n + state->notes});
             // Owes nothing any more: empty, and a second send sends nothing.
             const bool empty_after = !state->owed && !state->owed.send(later::Answer{-1});
-            if (!owed_before || !sent || !empty_after) probe.handle_misbehaved = true;
+            probe.answered(owed_before && sent && empty_after);
         });
         self.handle([state](later::Forget&) { state->owed = courier::ReplyHandle(); });
     };
@@ -156,7 +172,8 @@ TEST_CASE("a deferred reply reaches the requester after the actor handled other 
     notes.join();
     REQUIRE(outside.has_value());
     CHECK(outside->n == 103);
-    CHECK_FALSE(probe.handle_misbehaved);
+    REQUIRE(probe.wait_answered(2));
+    CHECK_FALSE(probe.misbehaved());
 }
 
 TEST_CASE("a reply handle dropped without answering fails the request at once with stopped",
@@ -269,4 +286,44 @@ TEST_CASE("reply_later outside a handler, or twice for one letter, throws logic_
     auto answer = node.request<later::Answer>("misuser", later::Ask{5}, 5s);
     REQUIRE(answer.has_value());
     CHECK(answer->n == 5);
+}
+
+TEST_CASE("a handler answers from the callback of a request of its own, through a copy",
+          "[framework][deferred]") {
+    courier::Node node(alone("deferred-delegate"));
+    node.spawn("back", [](courier::Actor& self) {
+        self.handle([&self](later::Ask& ask) { self.reply(later::Answer{ask.n * 2}); });
+    });
+    node.spawn("front", [](courier::Actor& self) {
+        self.handle([&self](later::Ask& ask) {
+            // The callback holds a copy (std::function copies what it captures).
+            self.request<later::Answer>("back", later::Ask{ask.n}, 5s,
+                                        [owed = self.reply_later()](Result r) mutable {
+                                            owed.send(later::Answer{r ? r->n + 1 : -1});
+                                        });
+        });
+    });
+    auto answer = node.request<later::Answer>("front", later::Ask{20}, 5s);
+    REQUIRE(answer.has_value());
+    CHECK(answer->n == 41);
+}
+
+TEST_CASE("copies of a reply handle share one answer: the first send answers, no other does",
+          "[framework][deferred]") {
+    courier::Node node(alone("deferred-copies"));
+    Slot<bool> behaved;
+    node.spawn("copier", [&behaved](courier::Actor& self) {
+        self.handle([&self, &behaved](later::Ask& ask) {
+            courier::ReplyHandle first = self.reply_later();
+            courier::ReplyHandle second = first;
+            const bool both_owed = first && second;
+            const bool sent = second.send(later::Answer{ask.n});
+            const bool none_owed = !first && !second && !first.send(later::Answer{-1});
+            behaved.put(both_owed && sent && none_owed);
+        });
+    });
+    auto answer = node.request<later::Answer>("copier", later::Ask{9}, 5s);
+    REQUIRE(answer.has_value());
+    CHECK(answer->n == 9);
+    CHECK(behaved.take() == std::optional<bool>(true));
 }

@@ -30,50 +30,53 @@ class Node;
 namespace detail {
 class NodeCore;
 struct ActorCell;
-struct DeferredReply;  // actor.cpp: the request a ReplyHandle answers
+
+/// A request whose answer a ReplyHandle owes, shared by the handle's copies. The last copy
+/// to go answers Error{stopped} if nobody answered (actor.cpp).
+struct DeferredReply {
+    DeferredReply() = default;
+    DeferredReply(const DeferredReply&) = delete;
+    DeferredReply& operator=(const DeferredReply&) = delete;
+    ~DeferredReply();
+    Actor* actor = nullptr;  ///< who owes the answer; null once answered, or the actor stopped
+    Letter request;          ///< the request's envelope (no body), to address the answer
+};
 }  // namespace detail
 
 /// The answer an actor owes to a request, kept to be sent later (Actor::reply_later):
-/// after other letters, once some other work is done. Move-only.
+/// after other letters, or from the callback of a request of its own. Its copies share
+/// the one answer: the first send answers, the others then owe nothing.
 ///
-/// Use it only in the turns of the actor that took it (its handlers, on_start, on_stop),
-/// like every other member of Actor; to answer from another thread, send that actor a
-/// message. Dropped without answering, it answers the requester at once with
-/// Error{stopped} (a Failure); so does the actor stopping while it still owes the answer.
+/// Use it only in the turns of the actor that took it (its handlers and callbacks,
+/// on_stop), like every other member of Actor; to answer from another thread, send that
+/// actor a message. When the last copy goes without answering, the requester gets
+/// Error{stopped} (a Failure) at once; so it does when the actor stops still owing it.
 class ReplyHandle {
   public:
     ReplyHandle() noexcept = default;
-    ReplyHandle(ReplyHandle&& other) noexcept = default;
-    /// Answers the request this handle owed, if any, as a drop does; then takes `other`'s.
-    ReplyHandle& operator=(ReplyHandle&& other) noexcept;
-    ~ReplyHandle() {
-        if (!slot_.expired()) drop();
-    }
 
     /// True while it still owes an answer: not sent yet, and its actor not stopped.
-    explicit operator bool() const noexcept { return !slot_.expired(); }
+    explicit operator bool() const noexcept { return reply_ && reply_->actor; }
 
     /// Answers the request with `message`, to its sender, over the link it came on; as
     /// reply() would have in the handler that took the handle. False (nothing sent) when
-    /// the handle owes nothing. The handle is empty afterwards.
+    /// it owes nothing.
     template <Message M>
     bool send(M message);
 
   private:
     friend class Actor;
-    ReplyHandle(Actor& actor, std::weak_ptr<detail::DeferredReply> slot) noexcept
-        : actor_(&actor), slot_(std::move(slot)) {}
+    explicit ReplyHandle(std::shared_ptr<detail::DeferredReply> reply) noexcept
+        : reply_(std::move(reply)) {}
     bool answer(TypeId type, detail::Draft& draft);
-    void drop() noexcept;
 
-    Actor* actor_ = nullptr;  ///< valid while slot_ is: the actor holds the slot
-    std::weak_ptr<detail::DeferredReply> slot_;
+    std::shared_ptr<detail::DeferredReply> reply_;
 };
 
 class Actor {
   public:
     Actor() = default;
-    virtual ~Actor() = default;
+    virtual ~Actor();
     Actor(const Actor&) = delete;
     Actor& operator=(const Actor&) = delete;
 
@@ -103,8 +106,9 @@ class Actor {
     /// Keeps the answer to the request (or message) being handled now, to send later with
     /// ReplyHandle::send: the handler returns without answering, and the requester waits
     /// (up to its timeout). A request answered this way gets no other answer from the
-    /// framework: not even a Failure if the handler then throws, as long as the handle
-    /// lives. Throws std::logic_error outside a handler, or if called twice for one letter.
+    /// framework: not even a Failure if the handler then throws, as long as a copy of the
+    /// handle lives. Throws std::logic_error outside a handler, or if called twice for one
+    /// letter.
     ReplyHandle reply_later();
 
     /// Sends a request; `on_result(Expected<R, Error>)` runs in this actor with the reply,
@@ -130,6 +134,7 @@ class Actor {
   private:
     friend class Node;
     friend class ReplyHandle;
+    friend struct detail::DeferredReply;
     friend class detail::NodeCore;
     friend struct detail::ActorCell;
 
@@ -142,6 +147,8 @@ class Actor {
     void dispatch(detail::Letter& letter);
     /// Answers every request a ReplyHandle still owes with Error{stopped}: the actor stops.
     void abandon_deferred() noexcept;
+    /// The last handle of `reply` went without answering it.
+    void dropped(detail::DeferredReply& reply) noexcept;
     /// Answers `request` with Failure{code, reason} (when it is a request).
     void fail(const detail::Letter& request, ErrorCode code, const std::string& reason);
 
@@ -155,11 +162,11 @@ class Actor {
     /// (Entries of handlers_ stay where they are, and none is ever erased.)
     std::pair<const TypeId, std::function<void(detail::Letter&)>>* last_handler_ = nullptr;
     std::unordered_map<std::uint64_t, std::function<void(detail::Letter&)>> pending_;
-    /// The requests ReplyHandles still owe an answer to; a handle sees only a weak_ptr, so
-    /// it owes nothing once the actor forgot the request (answered it, or stopped).
-    std::unordered_set<std::shared_ptr<detail::DeferredReply>> deferred_;
-    /// The slot reply_later took for the letter being handled now, if any, and whether its
-    /// handle was dropped before the handler returned (then dispatch answers, with the
+    /// The requests ReplyHandles still owe an answer to (each takes itself out when it is
+    /// answered or dropped), to answer Error{stopped} if the actor stops first.
+    std::unordered_set<detail::DeferredReply*> deferred_;
+    /// The request reply_later took for the letter being handled now, if any, and whether
+    /// its handle was dropped before the handler returned (then dispatch answers, with the
     /// handler's exception if it threw).
     detail::DeferredReply* deferring_ = nullptr;
     bool dropped_while_handling_ = false;
