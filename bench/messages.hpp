@@ -132,5 +132,6 @@ COURIER_MESSAGE(courier::bench::Done, "courier_bench.Done");
 COURIER_MESSAGE(courier::bench::Hello, "courier_bench.Hello");
 COURIER_MESSAGE(courier::bench::Ack, "courier_bench.Ack");
 
-static_assert(courier::LetterBody::fits<courier::LocalBody<courier::bench::Payload>>,
-              "a 64-byte Payload sent in the process lives in its letter, as small messages do");
+static_assert(
+    courier::detail::LetterBody::fits<courier::detail::LocalBody<courier::bench::Payload>>,
+    "a 64-byte Payload sent in the process lives in its letter, as small messages do");

@@ -7,13 +7,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <stdexcept>
+#include <utility>
+
 namespace courier {
 
 namespace {
 const std::string no_sender;
 }
 
-void Actor::post(Letter&& letter, detail::Draft* draft) {
+void Actor::post(detail::Letter&& letter, detail::Draft* draft) {
     cell_->send(std::move(letter), draft);
 }
 
@@ -29,8 +32,8 @@ const std::string& Actor::sender() const noexcept {
     return current_ ? current_->sender : no_sender;
 }
 
-void Actor::start_request(Letter& letter, std::chrono::milliseconds timeout,
-                          std::function<void(Letter&)> complete) {
+void Actor::start_request(detail::Letter& letter, std::chrono::milliseconds timeout,
+                          std::function<void(detail::Letter&)> complete) {
     auto& requests = node_->core_->requests();
     letter.flags |= envelope_flags::request;
     letter.correlation = requests.next_correlation();
@@ -46,11 +49,90 @@ void Actor::cancel_pending() noexcept {
     pending_.clear();
 }
 
-void Actor::dispatch(Letter& letter) {
+Actor::~Actor() {
+    // Normally empty (the actor stopped: abandon_deferred); else its handles owe nothing now.
+    for (auto* reply : deferred_) reply->actor = nullptr;
+}
+
+ReplyHandle Actor::reply_later() {
+    if (!current_) throw std::logic_error("reply_later: no letter is being handled");
+    if (deferring_) throw std::logic_error("reply_later: called twice for one letter");
+    auto reply = std::make_shared<detail::DeferredReply>();
+    detail::Letter& request = reply->request;
+    request.type = current_->type;
+    request.flags = current_->flags;
+    request.correlation = current_->correlation;
+    request.sender = current_->sender;
+    request.recipient = current_->recipient;
+    request.origin = current_->origin;  // the answer goes back over the link it came on
+    deferred_.insert(reply.get());
+    reply->actor = this;
+    deferring_ = reply.get();
+    return ReplyHandle(std::move(reply));
+}
+
+void Actor::fail(const detail::Letter& request, ErrorCode code, const std::string& reason) {
+    if (!request.is_request()) return;  // nobody waits for an answer
+    Failure failure{code, reason};
+    detail::DraftOf<Failure> draft(failure);
+    detail::Letter letter = detail::letter_of<Failure>(name_, request.sender);
+    detail::address_reply(letter, &request);
+    post(std::move(letter), &draft);
+}
+
+void Actor::abandon_deferred() noexcept {
+    const auto owed = std::move(deferred_);
+    deferred_.clear();
+    for (auto* reply : owed) {
+        reply->actor = nullptr;  // its handles owe nothing from here on
+        try {
+            fail(reply->request, ErrorCode::stopped,
+                 "actor '" + name_ + "' stopped before answering");
+        } catch (const std::exception& e) {
+            spdlog::error("actor '{}': could not answer a deferred request: {}", name_, e.what());
+        }
+    }
+}
+
+void Actor::dropped(detail::DeferredReply& reply) noexcept {
+    deferred_.erase(&reply);
+    if (&reply == deferring_) {
+        // Dropped by the handler that took it: dispatch answers once the handler is done,
+        // with its exception if it is unwinding.
+        dropped_while_handling_ = true;
+        return;
+    }
+    try {
+        fail(reply.request, ErrorCode::stopped,
+             "actor '" + name_ + "' dropped its reply handle without answering");
+    } catch (const std::exception& e) {
+        spdlog::error("actor '{}': could not answer a dropped request: {}", name_, e.what());
+    }
+}
+
+detail::DeferredReply::~DeferredReply() {
+    if (actor) actor->dropped(*this);
+}
+
+bool ReplyHandle::answer(TypeId type, detail::Draft& draft) {
+    if (!*this) return false;
+    Actor& actor = *std::exchange(reply_->actor, nullptr);
+    actor.deferred_.erase(reply_.get());
+    const detail::Letter& request = reply_->request;
+    detail::Letter letter;
+    letter.type = type;
+    letter.sender.append(actor.name_);
+    letter.recipient.append(request.sender);
+    detail::address_reply(letter, &request);
+    actor.post(std::move(letter), &draft);
+    return true;
+}
+
+void Actor::dispatch(detail::Letter& letter) {
     auto& core = *node_->core_;
     current_ = &letter;
     struct Reset {
-        Letter*& current;
+        detail::Letter*& current;
         ~Reset() { current = nullptr; }
     } reset{current_};
 
@@ -100,9 +182,20 @@ void Actor::dispatch(Letter& letter) {
         spdlog::error("actor '{}': handler for {} from '{}' {}: {}", name_,
                       detail::type_name(letter.type), letter.sender,
                       undecodable ? "could not decode it" : "threw", e.what());
-        if (letter.is_request())
-            reply(Failure{undecodable ? ErrorCode::bad_message : ErrorCode::handler_failed,
-                          e.what()});
+        // A request whose ReplyHandle lives on (or answered already) gets no Failure.
+        if (!deferring_ || dropped_while_handling_)
+            fail(letter, undecodable ? ErrorCode::bad_message : ErrorCode::handler_failed,
+                 e.what());
+        deferring_ = nullptr;
+        dropped_while_handling_ = false;
+        return;
+    }
+    if (deferring_) [[unlikely]] {
+        if (dropped_while_handling_)
+            fail(letter, ErrorCode::stopped,
+                 "actor '" + name_ + "' dropped its reply handle without answering");
+        deferring_ = nullptr;
+        dropped_while_handling_ = false;
     }
 }
 

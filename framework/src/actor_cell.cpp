@@ -4,7 +4,7 @@
 #include "node_core.hpp"
 #include "router.hpp"
 
-#include <courier/framework/reply.hpp>
+#include <courier/framework/detail/reply.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -183,6 +183,7 @@ void ActorCell::finish() {
         node.count_handler_failure();
         spdlog::error("actor '{}': on_stop threw: {}", actor->name(), e.what());
     }
+    actor->abandon_deferred();  // what on_stop did not answer: Error{stopped}, at once
     actor->cancel_pending();
     last_route_ = nullptr;
     routes_.clear();  // cells that cache each other would keep each other alive

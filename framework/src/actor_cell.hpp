@@ -5,9 +5,10 @@
 
 #include "letter_queue.hpp"
 #include "mailbox.hpp"
+#include "wire_body.hpp"
 
 #include <courier/framework/actor.hpp>
-#include <courier/framework/letter.hpp>
+#include <courier/framework/detail/letter.hpp>
 
 #include <atomic>
 #include <cstdint>

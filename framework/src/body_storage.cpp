@@ -2,13 +2,13 @@
 // made by the sending actor or the thread receiving from a link and freed by the worker
 // that handled the letter, so the common sizes go round through pools instead of malloc.
 
-#include <courier/framework/letter.hpp>
+#include <courier/framework/detail/letter.hpp>
 
 #include "block_pool.hpp"
 
 #include <array>
 
-namespace courier {
+namespace courier::detail {
 
 namespace {
 
@@ -18,12 +18,11 @@ constexpr std::array<std::size_t, 4> block_sizes{64, 128, 256, 512};
 /// objects are torn down. Each keeps up to 8 MiB of spare blocks: enough for the deepest
 /// backlog of letters courier-bench builds at 64 B; a deeper one allocates, and frees
 /// beyond the bound. Each thread keeps 64 blocks of each size for itself.
-detail::BlockPool& blocks(std::size_t i) {
+BlockPool& blocks(std::size_t i) {
     static const auto pools = [] {
-        std::array<detail::BlockPool*, block_sizes.size()> made{};
+        std::array<BlockPool*, block_sizes.size()> made{};
         for (std::size_t k = 0; k < made.size(); ++k)
-            made[k] =
-                new detail::BlockPool(block_sizes[k], (std::size_t{8} << 20) / block_sizes[k], 64);
+            made[k] = new BlockPool(block_sizes[k], (std::size_t{8} << 20) / block_sizes[k], 64);
         return made;
     }();
     return *pools[i];
@@ -51,4 +50,4 @@ void Body::operator delete(void* storage, std::size_t size) noexcept {
         ::operator delete(storage);
 }
 
-}  // namespace courier
+}  // namespace courier::detail

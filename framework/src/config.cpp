@@ -1,4 +1,5 @@
 #include <courier/framework/config.hpp>
+#include <courier/transports/transport.hpp>
 
 #include "scheme_lists.hpp"
 #include "suggestion.hpp"
@@ -406,6 +407,21 @@ TransportOptions TransportSettings::options() const {
 const std::vector<std::string>& default_preference_order() {
     static const std::vector<std::string> order = TransportRegistry::builtin().preference_order();
     return order;
+}
+
+// The overloads without a registry, instead of default arguments: config.hpp then needs
+// no more of the transports layer than two names.
+Config Config::defaults() {
+    return defaults(TransportRegistry::builtin());
+}
+Config Config::parse(std::string_view text, std::string_view source_name) {
+    return parse(text, source_name, TransportRegistry::builtin());
+}
+Config Config::load_file(const std::filesystem::path& path) {
+    return load_file(path, TransportRegistry::builtin());
+}
+Config Config::from_environment(const std::filesystem::path& config_flag) {
+    return from_environment(config_flag, TransportRegistry::builtin());
 }
 
 Config Config::defaults(const TransportRegistry& available) {

@@ -10,7 +10,7 @@
 
 #include <courier/spin_lock.hpp>
 
-#include <courier/framework/letter.hpp>
+#include <courier/framework/detail/letter.hpp>
 
 #include <atomic>
 #include <cstddef>

@@ -13,8 +13,8 @@
 
 #include "peer_link.hpp"
 
-#include <courier/framework/body.hpp>
-#include <courier/framework/letter.hpp>
+#include <courier/framework/detail/body.hpp>
+#include <courier/framework/detail/letter.hpp>
 
 #include <memory>
 

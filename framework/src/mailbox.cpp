@@ -1,5 +1,7 @@
 #include "mailbox.hpp"
 
+#include "wire_body.hpp"
+
 namespace courier::detail {
 
 void Mailbox::deliver(const EnvelopeHeader& header, Frame&& frame,

@@ -3,7 +3,7 @@
 /// Where the letters for a name of this node go: an actor's cell (actor_cell.hpp), or the
 /// waiter of a thread outside the actors that blocks on a reply (requests.hpp).
 
-#include <courier/framework/letter.hpp>
+#include <courier/framework/detail/letter.hpp>
 #include <courier/transports/frame.hpp>
 
 #include <memory>

@@ -37,10 +37,10 @@ void Node::adopt(std::string name, std::unique_ptr<Actor> actor) {
 void Node::stop(std::string_view actor) {
     core_->stop_actor(actor);
 }
-void Node::post(Letter letter) {
+void Node::post(detail::Letter letter) {
     core_->router().post(std::move(letter));
 }
-Letter Node::await_reply(Letter request, std::chrono::milliseconds timeout) {
+detail::Letter Node::await_reply(detail::Letter request, std::chrono::milliseconds timeout) {
     return core_->requests().await(std::move(request), timeout);
 }
 bool Node::wait_for(std::string_view name, std::chrono::milliseconds timeout) {

@@ -15,14 +15,15 @@
 #include "actor_cell.hpp"
 #include "link_sender.hpp"
 #include "local_actors.hpp"
+#include "node_protocol.hpp"
 #include "peers.hpp"
 #include "reactor.hpp"
+#include "registry/registry_client.hpp"
 #include "requests.hpp"
 #include "router.hpp"
 #include "scheduler.hpp"
 
 #include <courier/framework/node.hpp>
-#include <courier/framework/registry_client.hpp>
 
 #include <atomic>
 #include <condition_variable>

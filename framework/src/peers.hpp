@@ -9,9 +9,9 @@
 #include "scheduler.hpp"
 
 #include <courier/framework/child_process.hpp>
-#include <courier/framework/registry_protocol.hpp>
 #include <courier/framework/system_messages.hpp>
 #include <courier/transports/listener.hpp>
+#include "registry/registry_protocol.hpp"
 
 #include <sys/types.h>
 

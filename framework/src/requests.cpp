@@ -5,7 +5,7 @@
 #include "node_core.hpp"
 #include "router.hpp"
 
-#include <courier/framework/reply.hpp>
+#include <courier/framework/detail/reply.hpp>
 
 #include <spdlog/spdlog.h>
 

@@ -7,7 +7,7 @@
 #include "mailbox.hpp"
 #include "reactor.hpp"
 
-#include <courier/framework/registry_protocol.hpp>
+#include "registry/registry_protocol.hpp"
 
 #include <atomic>
 #include <chrono>

@@ -10,8 +10,8 @@
 #include "peer_link.hpp"
 
 #include <courier/expected.hpp>
+#include <courier/framework/detail/letter.hpp>
 #include <courier/framework/error.hpp>
-#include <courier/framework/letter.hpp>
 
 #include <cstdint>
 #include <memory>

@@ -4,6 +4,7 @@
 /// print them in errors. Private to courier_framework.
 
 #include <courier/framework/config.hpp>
+#include <courier/transports/transport.hpp>
 
 #include <algorithm>
 #include <string>

@@ -1,5 +1,5 @@
+#include <courier/framework/detail/reply.hpp>
 #include <courier/framework/error.hpp>
-#include <courier/framework/reply.hpp>
 #include <courier/framework/system_messages.hpp>
 #include <courier/serialization/message_registry.hpp>
 

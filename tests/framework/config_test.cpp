@@ -1,6 +1,7 @@
 // The config file, the environment, and how a link's transport is chosen.
 #include <courier/framework/config.hpp>
 #include <courier/framework/node.hpp>
+#include <courier/transports/transport.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,6 @@
 // Messages holding descriptors inside one process: moved with the message, owned by the
 // receiver, closed when a letter is dropped; received frames keep theirs until decoded.
+#include "node_access.hpp"
 #include "support/fd_support.hpp"
 
 #include <courier/courier.hpp>
@@ -66,8 +67,8 @@ void spawn_writer(courier::Node& node) {
 
 /// A letter as it would arrive over a link: the frame of `message` and copies of the
 /// descriptors it names (what SCM_RIGHTS gives the receiver), plus `extra` more.
-courier::Letter wire_letter(const std::string& to, const fdtest::WriteInto& message,
-                            std::vector<Fd> extra = {}) {
+courier::detail::Letter wire_letter(const std::string& to, const fdtest::WriteInto& message,
+                                    std::vector<Fd> extra = {}) {
     courier::EnvelopeHeader header;
     header.recipient = to;
     std::vector<int> sent;
@@ -80,11 +81,16 @@ courier::Letter wire_letter(const std::string& to, const fdtest::WriteInto& mess
     arrived.fds = std::move(received);
     auto view = courier::decode_envelope(arrived.data());
     REQUIRE(view);
-    courier::Letter letter;
+    courier::detail::Letter letter;
     letter.type = courier::type_id_of<fdtest::WriteInto>();
     letter.recipient = to;
-    letter.body.emplace<courier::WireBody>(std::move(arrived), view->payload);
+    letter.body.emplace<courier::detail::WireBody>(std::move(arrived), view->payload);
     return letter;
+}
+
+/// Hands `letter` to the node as the reactor would a letter from a link.
+void post(courier::Node& node, courier::detail::Letter letter) {
+    courier::detail::NodeAccess::core(node).router().post(std::move(letter));
 }
 
 }  // namespace
@@ -160,7 +166,7 @@ TEST_CASE("a received letter keeps its descriptors until its handler decodes the
             std::vector<Fd> extra;
             extra.emplace_back(spare_write);
             fdtest::WriteInto message{"over the wire", Fd(write_end)};
-            node.post(wire_letter("writer", message, std::move(extra)));
+            post(node, wire_letter("writer", message, std::move(extra)));
         }  // the sender's own write end goes here; the letter holds a copy
         CHECK(read_to_eof(read_end) == "over the wire");
         ::close(read_end);
@@ -170,7 +176,7 @@ TEST_CASE("a received letter keeps its descriptors until its handler decodes the
         auto [read2, write2] = make_pipe();
         {
             fdtest::WriteInto message{"lost", Fd(write2)};
-            node.post(wire_letter("nobody", message));
+            post(node, wire_letter("nobody", message));
         }
         CHECK(read_to_eof(read2) == "");
         ::close(read2);

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-using courier::Letter;
+using courier::detail::Letter;
 using courier::detail::LetterQueue;
 
 namespace {
@@ -28,7 +28,7 @@ Letter numbered(std::uint64_t n) {
 }
 
 /// A body that counts its destruction (not that of the husk a move leaves).
-struct Watched final : courier::Body {
+struct Watched final : courier::detail::Body {
     explicit Watched(int& gone) : gone_(gone) {}
     Watched(Watched&& other) noexcept : gone_(other.gone_) { other.moved_ = true; }
     ~Watched() override {
@@ -36,7 +36,9 @@ struct Watched final : courier::Body {
     }
     bool is_local() const noexcept override { return true; }
     void encode(std::vector<std::byte>&, std::vector<int>&) const override {}
-    courier::Body* relocate(void* storage) noexcept override { return move_to(*this, storage); }
+    courier::detail::Body* relocate(void* storage) noexcept override {
+        return move_to(*this, storage);
+    }
     int& gone_;
     bool moved_ = false;
 };

@@ -2,6 +2,7 @@
 // from links goes round through pools instead of malloc.
 
 #include "block_pool.hpp"
+#include "wire_body.hpp"
 
 #include <courier/courier.hpp>
 #include <courier/transports/buffer_pool.hpp>
@@ -61,14 +62,14 @@ TEST_CASE("a draft encodes its message as the letter's own body would, and detac
     std::vector<std::byte> drafted, owned;
     std::vector<int> fds;
     draft.encode(drafted, fds);
-    courier::LocalBody<Note>(note).encode(owned, fds);
+    courier::detail::LocalBody<Note>(note).encode(owned, fds);
     CHECK(drafted == owned);
     CHECK(fds.empty());
 
-    courier::LetterBody body;
+    courier::detail::LetterBody body;
     draft.detach(body);
     REQUIRE(body->is_local());
-    CHECK(static_cast<courier::LocalBody<Note>&>(*body).value.text ==
+    CHECK(static_cast<courier::detail::LocalBody<Note>&>(*body).value.text ==
           "a text longer than the small-string buffer");
     CHECK(note.text.empty());  // moved, not copied
 }
@@ -76,7 +77,7 @@ TEST_CASE("a draft encodes its message as the letter's own body would, and detac
 namespace {
 
 /// True when `body` lies within `letter`'s own bytes.
-bool inside(const courier::Letter& letter, const courier::Body* body) {
+bool inside(const courier::detail::Letter& letter, const courier::detail::Body* body) {
     const auto* begin = reinterpret_cast<const std::byte*>(&letter);
     const auto* at = reinterpret_cast<const std::byte*>(body);
     return std::less_equal<>()(begin, at) && std::less<>()(at, begin + sizeof(letter));
@@ -94,17 +95,17 @@ TEST_CASE("a small body lives in its letter and moves with it, a large one stays
     frame.bytes.assign(32, std::byte{7});
     frame.fds.emplace_back(ends[1]);
     const std::byte* bytes = frame.bytes.data();
-    courier::Letter wire;
-    wire.body.emplace<courier::WireBody>(std::move(frame),
-                                         std::span<const std::byte>(bytes + 8, 24));
+    courier::detail::Letter wire;
+    wire.body.emplace<courier::detail::WireBody>(std::move(frame),
+                                                 std::span<const std::byte>(bytes + 8, 24));
     CHECK(inside(wire, wire.body.get()));
-    courier::Letter moved(std::move(wire));
-    courier::Letter again;
+    courier::detail::Letter moved(std::move(wire));
+    courier::detail::Letter again;
     again = std::move(moved);
     CHECK_FALSE(wire.body);
     CHECK_FALSE(moved.body);
     REQUIRE(inside(again, again.body.get()));
-    auto& body = static_cast<courier::WireBody&>(*again.body);
+    auto& body = static_cast<courier::detail::WireBody&>(*again.body);
     CHECK(body.payload().data() == bytes + 8);  // the frame's buffer did not move
     REQUIRE(body.fds().size() == 1);
     CHECK(::write(body.fds()[0].get(), "x", 1) == 1);  // the descriptor is still open
@@ -116,20 +117,20 @@ TEST_CASE("a small body lives in its letter and moves with it, a large one stays
     // A small local message lives in the letter; a large one, or one whose move may throw
     // (a letter moves without throwing), lives in a block of its own that the letter's
     // move hands over.
-    auto small =
-        courier::make_letter(Note{"a text longer than the small-string buffer", {4}}, "from", "to");
+    auto small = courier::detail::make_letter(
+        Note{"a text longer than the small-string buffer", {4}}, "from", "to");
     CHECK(inside(small, small.body.get()));
     auto small_moved = std::move(small);
-    CHECK(static_cast<courier::LocalBody<Note>&>(*small_moved.body).value.text ==
+    CHECK(static_cast<courier::detail::LocalBody<Note>&>(*small_moved.body).value.text ==
           "a text longer than the small-string buffer");
-    auto big = courier::make_letter(Big{}, "from", "to");
-    auto fragile = courier::make_letter(Fragile{"f"}, "from", "to");
-    const courier::Body* big_body = big.body.get();
+    auto big = courier::detail::make_letter(Big{}, "from", "to");
+    auto fragile = courier::detail::make_letter(Fragile{"f"}, "from", "to");
+    const courier::detail::Body* big_body = big.body.get();
     CHECK_FALSE(inside(big, big_body));
     CHECK_FALSE(inside(fragile, fragile.body.get()));
     auto big_moved = std::move(big);
     CHECK(big_moved.body.get() == big_body);
-    CHECK(static_cast<courier::LocalBody<Fragile>&>(*fragile.body).value.text == "f");
+    CHECK(static_cast<courier::detail::LocalBody<Fragile>&>(*fragile.body).value.text == "f");
 }
 
 TEST_CASE("a letter from a link gives its frame's memory back when it dies",
@@ -141,9 +142,9 @@ TEST_CASE("a letter from a link gives its frame's memory back when it dies",
     frame.bytes.resize(200);
     const std::byte* memory = frame.bytes.data();
     {
-        courier::Letter letter;
+        courier::detail::Letter letter;
         const auto payload = std::span<const std::byte>(frame.bytes).subspan(10, 20);
-        letter.body.emplace<courier::WireBody>(std::move(frame), payload);
+        letter.body.emplace<courier::detail::WireBody>(std::move(frame), payload);
     }
     CHECK(pool.take().data() == memory);  // from this thread's own spares, newest first
 }
@@ -157,17 +158,17 @@ TEST_CASE("letters from one packed chunk share it, and the last one gives it bac
     for (std::size_t i = 0; i < chunk.size(); ++i) chunk[i] = std::byte(i % 251);
     const std::byte* memory = chunk.data();
     courier::SharedBytes shared(std::move(chunk));
-    std::vector<courier::Letter> letters(3);
+    std::vector<courier::detail::Letter> letters(3);
     for (std::size_t i = 0; i < letters.size(); ++i) {
         courier::Frame frame;
         frame.shared = shared;
         frame.view = shared.bytes().subspan(100 * i, 100);
         CHECK(frame.data().data() == memory + 100 * i);  // a view, not a copy
         const auto payload = frame.data().subspan(10);
-        letters[i].body.emplace<courier::WireBody>(std::move(frame), payload);
+        letters[i].body.emplace<courier::detail::WireBody>(std::move(frame), payload);
     }
     CHECK(shared.use_count() == 4);
-    auto& last = static_cast<courier::WireBody&>(*letters[2].body);
+    auto& last = static_cast<courier::detail::WireBody&>(*letters[2].body);
     CHECK(last.payload().data() == memory + 210);
     CHECK(last.payload()[0] == std::byte(210 % 251));
 
@@ -199,18 +200,18 @@ TEST_CASE("a block pool hands spare blocks out again and keeps at most its limit
 }
 
 TEST_CASE("a body's storage goes round instead of back to malloc", "[framework][letter]") {
-    auto made = std::make_unique<courier::LocalBody<Note>>(Note{"first", {}});
+    auto made = std::make_unique<courier::detail::LocalBody<Note>>(Note{"first", {}});
     const void* storage = made.get();
     made.reset();
     // malloc would give the freed memory to the next request of its size: this one.
-    void* elsewhere = ::operator new(sizeof(courier::LocalBody<Note>));
+    void* elsewhere = ::operator new(sizeof(courier::detail::LocalBody<Note>));
     // The next body gets its block back from this thread's spares all the same.
-    auto again = std::make_unique<courier::LocalBody<Note>>(Note{"second", {}});
+    auto again = std::make_unique<courier::detail::LocalBody<Note>>(Note{"second", {}});
     CHECK(static_cast<const void*>(again.get()) == storage);
     ::operator delete(elsewhere);
     // A body larger than the largest block comes from the heap and goes back to it (the
     // sanitizers' build checks that new and delete match).
-    auto big = std::make_unique<courier::LocalBody<Big>>(Big{});
-    static_assert(sizeof(courier::LocalBody<Big>) > 512);
+    auto big = std::make_unique<courier::detail::LocalBody<Big>>(Big{});
+    static_assert(sizeof(courier::detail::LocalBody<Big>) > 512);
     big->value.bytes[999] = 'x';
 }

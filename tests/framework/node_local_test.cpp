@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -394,4 +395,62 @@ TEST_CASE("two actors bouncing a letter hand each other over between workers, ma
     node.send("pong", test::Ping{0});
     REQUIRE(inbox.wait([](auto& in) { return !in.values.empty(); }, 30s));
     CHECK(inbox.values == std::vector<int>{hops - 1});
+}
+
+namespace {
+int twice_plus_one(const test::Ping& ping) {
+    return 2 * ping.n + 1;
+}
+void on_boom(test::Boom&) {
+    throw std::runtime_error("boom by function pointer");
+}
+}  // namespace
+
+TEST_CASE("handle takes the message type from the handler's parameter", "[framework][node]") {
+    // The type argument is read from the one parameter: M&, const M&, M, M&&.
+    static_assert(
+        std::is_same_v<courier::detail::handled_message_t<void (*)(test::Ping&)>, test::Ping>);
+    static_assert(
+        std::is_same_v<courier::detail::handled_message_t<void(const test::Ping&)>, test::Ping>);
+    static_assert(courier::detail::MessageHandler<void (*)(test::Pong)>);
+    static_assert(!courier::detail::MessageHandler<void (*)(int)>);
+    static_assert(!courier::detail::MessageHandler<void (*)(test::Ping&, int)>);
+
+    courier::Node node(alone("deduced-handlers"));
+    node.spawn("by-reference", [](courier::Actor& self) {
+        self.handle([&self](test::Ping& ping) { self.reply(test::Pong{ping.n + 1}); });
+    });
+    node.spawn("by-const-reference", [](courier::Actor& self) {
+        self.handle([&self](const test::Ping& ping) { self.reply(test::Pong{ping.n + 2}); });
+    });
+    node.spawn("by-value", [](courier::Actor& self) {
+        // mutable: its operator() is not const
+        self.handle([&self, calls = 0](test::Ping ping) mutable {
+            self.reply(test::Pong{ping.n + 3 + calls++});
+        });
+    });
+    node.spawn("by-rvalue", [](courier::Actor& self) {
+        self.handle([&self](test::Ping&& ping) { self.reply(test::Pong{ping.n + 4}); });
+    });
+    node.spawn("by-function", [](courier::Actor& self) {
+        self.handle(+[](test::Ping&) {});  // a function pointer
+        self.handle(on_boom);              // a function
+        self.handle<test::Pong>([&self](test::Pong& pong) {
+            self.reply(test::Pong{twice_plus_one(test::Ping{pong.n})});
+        });
+    });
+
+    CHECK(node.request<test::Pong>("by-reference", test::Ping{10}, 5s)->n == 11);
+    CHECK(node.request<test::Pong>("by-const-reference", test::Ping{10}, 5s)->n == 12);
+    CHECK(node.request<test::Pong>("by-value", test::Ping{10}, 5s)->n == 13);
+    CHECK(node.request<test::Pong>("by-value", test::Ping{10}, 5s)->n == 14);
+    CHECK(node.request<test::Pong>("by-rvalue", test::Ping{10}, 5s)->n == 14);
+    CHECK(node.request<test::Pong>("by-function", test::Pong{10}, 5s)->n == 21);
+    auto boom = node.request<test::Pong>("by-function", test::Boom{}, 5s);
+    REQUIRE_FALSE(boom.has_value());
+    CHECK(boom.error().message == "boom by function pointer");
+    // The function pointer's handler ran (no no_handler dead letter) and did not answer.
+    auto silent = node.request<test::Pong>("by-function", test::Ping{1}, 50ms);
+    REQUIRE_FALSE(silent.has_value());
+    CHECK(silent.error().code == courier::ErrorCode::timeout);
 }

@@ -90,7 +90,7 @@ struct Core {
         names.push_back(name);
     }
     void send(const std::string& to, int n) {
-        core.router().post(courier::make_letter(Tick{n}, std::string(), to));
+        core.router().post(courier::detail::make_letter(Tick{n}, std::string(), to));
     }
 
     courier::Node owner{alone("scheduler-test-owner", 1)};

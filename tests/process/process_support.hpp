@@ -4,7 +4,7 @@
 /// forked children driven through pipes, running the courier binaries, and waits that
 /// always have a deadline.
 
-#include <courier/framework/registry_client.hpp>
+#include "registry/registry_client.hpp"
 
 #include <sys/types.h>
 

@@ -3,8 +3,8 @@
 // and ends by waiting for courierd to exit on idle, leaving the directory empty.
 
 #include "process_support.hpp"
+#include "registry/registry_client.hpp"
 
-#include <courier/framework/registry_client.hpp>
 #include <courier/framework/runtime_dir.hpp>
 #include <courier/serialization/codec.hpp>
 #include <courier/transports/transport.hpp>

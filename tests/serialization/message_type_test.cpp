@@ -17,6 +17,48 @@ struct Registered {
 
 COURIER_MESSAGE(Registered, "courier.test.Registered");
 
+// The line in the type's own namespace, and at global scope for a type of a namespace.
+namespace app {
+struct Ping {
+    int n = 0;
+    template <class A>
+    void serialize(A& a) {
+        a(n);
+    }
+};
+COURIER_MESSAGE(Ping, "courier.test.app.Ping");
+
+struct Pong {
+    int n = 0;
+    template <class A>
+    void serialize(A& a) {
+        a(n);
+    }
+};
+
+/// Named only by its COURIER_MESSAGE line: nothing in this file calls type_id_of on it.
+struct NeverNamed {
+    template <class A>
+    void serialize(A&) {}
+};
+COURIER_MESSAGE(NeverNamed, "courier.test.app.NeverNamed");
+
+namespace inner {
+struct Deep {
+    template <class A>
+    void serialize(A&) {}
+};
+}  // namespace inner
+}  // namespace app
+
+COURIER_MESSAGE(app::Pong, "courier.test.app.Pong");
+
+namespace app::inner {
+COURIER_MESSAGE(Deep, "courier.test.app.inner.Deep");
+}
+
+struct NotAMessage {};
+
 using courier::MessageRegistry;
 using courier::type_id_from_name;
 
@@ -36,11 +78,32 @@ TEST_CASE("a type id is the 64-bit FNV-1a hash of the type's name",
 TEST_CASE("a type id is computed at compile time and does not depend on the C++ type",
           "[serialization][message_type]") {
     static_assert(type_id_from_name("courier.test.Registered") ==
-                  courier::MessageTraits<Registered>::id);
+                  courier::message_info_v<Registered>.id);
     STATIC_REQUIRE(courier::type_name_of<Registered>() == "courier.test.Registered");
     CHECK(courier::type_id_of<Registered>() == type_id_from_name("courier.test.Registered"));
     CHECK(type_id_from_name("courier.test.Registered") !=
           type_id_from_name("courier.test.registered"));
+}
+
+TEST_CASE("COURIER_MESSAGE works in the type's own namespace and at global scope",
+          "[serialization][message_type]") {
+    STATIC_REQUIRE(courier::Message<app::Ping>);
+    STATIC_REQUIRE(courier::Message<app::Pong>);
+    STATIC_REQUIRE(courier::Message<app::inner::Deep>);
+    STATIC_REQUIRE_FALSE(courier::Message<NotAMessage>);
+    STATIC_REQUIRE_FALSE(courier::Message<int>);
+    STATIC_REQUIRE(courier::message_info_v<app::Ping>.id ==
+                   type_id_from_name("courier.test.app.Ping"));
+    STATIC_REQUIRE(courier::type_name_of<app::Pong>() == "courier.test.app.Pong");
+    STATIC_REQUIRE(courier::type_name_of<app::inner::Deep>() == "courier.test.app.inner.Deep");
+    CHECK(courier::type_id_of<app::Ping>() == type_id_from_name("courier.test.app.Ping"));
+    CHECK(courier::type_id_of<app::Pong>() == type_id_from_name("courier.test.app.Pong"));
+}
+
+TEST_CASE("COURIER_MESSAGE registers the type at static initialization, before any use",
+          "[serialization][registry]") {
+    CHECK(MessageRegistry::global().name_of(type_id_from_name("courier.test.app.NeverNamed")) ==
+          std::string("courier.test.app.NeverNamed"));
 }
 
 TEST_CASE("COURIER_MESSAGE puts the type in the global registry", "[serialization][registry]") {

@@ -2,9 +2,10 @@
 /// `courier links` asks each node for its links; `courier bench` runs courier-bench.
 /// Subcommand to come: `clean`.
 
-#include <courier/framework/registry_client.hpp>
+#include "node_protocol.hpp"
+#include "registry/registry_client.hpp"
+
 #include <courier/framework/runtime_dir.hpp>
-#include <courier/framework/system_messages.hpp>
 #include <courier/serialization/codec.hpp>
 #include <courier/transports/transport.hpp>
 

@@ -1,10 +1,17 @@
 #pragma once
 /// @file
-/// Everything an application needs: nodes, actors, messages.
+/// Everything an application needs: nodes, actors, messages, errors, the config, child
+/// processes. What is under courier/framework/detail/ (letters and their bodies) is here
+/// only because the templates of Actor and Node need it; names in `courier::detail` are
+/// not for applications.
 
+#include <courier/expected.hpp>
+#include <courier/fd.hpp>
 #include <courier/framework/actor.hpp>
+#include <courier/framework/child_process.hpp>
 #include <courier/framework/config.hpp>
 #include <courier/framework/error.hpp>
 #include <courier/framework/node.hpp>
+#include <courier/framework/registry_options.hpp>
 #include <courier/framework/system_messages.hpp>
 #include <courier/serialization/message_type.hpp>

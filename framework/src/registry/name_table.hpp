@@ -6,7 +6,7 @@
 
 #include "reactor.hpp"
 
-#include <courier/framework/registry_protocol.hpp>
+#include "registry/registry_protocol.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include <courier/framework/registry_client.hpp>
+#include "registry/registry_client.hpp"
 
 #include "registry/spawn.hpp"
 

@@ -2,6 +2,7 @@
 
 #include "reactor.hpp"
 #include "registry/name_table.hpp"
+#include "registry/registry_protocol.hpp"
 
 #include <courier/framework/runtime_dir.hpp>
 #include <courier/posix_call.hpp>

@@ -3,8 +3,9 @@
 /// Finding and starting courierd for RegistryClient's autostart. Private; header-only so
 /// it needs no line in the framework's build file.
 
+#include "registry/registry_client.hpp"
+
 #include <courier/fd.hpp>
-#include <courier/framework/registry_client.hpp>
 #include <courier/posix_call.hpp>
 
 #include <fcntl.h>

@@ -7,19 +7,25 @@
 /// it was handling is answered with a Failure, and the actor goes on with the next letter.
 
 #include <courier/expected.hpp>
+#include <courier/framework/detail/handler_traits.hpp>
+#include <courier/framework/detail/letter.hpp>
+#include <courier/framework/detail/reply.hpp>
 #include <courier/framework/error.hpp>
-#include <courier/framework/letter.hpp>
-#include <courier/framework/reply.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
+#include <unordered_set>
+#include <utility>
 
 namespace courier {
 
+class Actor;
 class Node;
 namespace detail {
 class NodeCore;
@@ -31,12 +37,53 @@ struct PendingRequest {
     std::chrono::steady_clock::time_point timer_when;
     std::uint64_t timer_sequence = 0;
 };
+
+/// A request whose answer a ReplyHandle owes, shared by the handle's copies. The last copy
+/// to go answers Error{stopped} if nobody answered (actor.cpp).
+struct DeferredReply {
+    DeferredReply() = default;
+    DeferredReply(const DeferredReply&) = delete;
+    DeferredReply& operator=(const DeferredReply&) = delete;
+    ~DeferredReply();
+    Actor* actor = nullptr;  ///< who owes the answer; null once answered, or the actor stopped
+    Letter request;          ///< the request's envelope (no body), to address the answer
+};
 }  // namespace detail
+
+/// The answer an actor owes to a request, kept to be sent later (Actor::reply_later):
+/// after other letters, or from the callback of a request of its own. Its copies share
+/// the one answer: the first send answers, the others then owe nothing.
+///
+/// Use it only in the turns of the actor that took it (its handlers and callbacks,
+/// on_stop), like every other member of Actor; to answer from another thread, send that
+/// actor a message. When the last copy goes without answering, the requester gets
+/// Error{stopped} (a Failure) at once; so it does when the actor stops still owing it.
+class ReplyHandle {
+  public:
+    ReplyHandle() noexcept = default;
+
+    /// True while it still owes an answer: not sent yet, and its actor not stopped.
+    explicit operator bool() const noexcept { return reply_ && reply_->actor; }
+
+    /// Answers the request with `message`, to its sender, over the link it came on; as
+    /// reply() would have in the handler that took the handle. False (nothing sent) when
+    /// it owes nothing.
+    template <Message M>
+    bool send(M message);
+
+  private:
+    friend class Actor;
+    explicit ReplyHandle(std::shared_ptr<detail::DeferredReply> reply) noexcept
+        : reply_(std::move(reply)) {}
+    bool answer(TypeId type, detail::Draft& draft);
+
+    std::shared_ptr<detail::DeferredReply> reply_;
+};
 
 class Actor {
   public:
     Actor() = default;
-    virtual ~Actor() = default;
+    virtual ~Actor();
     Actor(const Actor&) = delete;
     Actor& operator=(const Actor&) = delete;
 
@@ -48,6 +95,12 @@ class Actor {
     template <Message M, class F>
     void handle(F&& handler);
 
+    /// As handle<M>, M being the type of the handler's one parameter (`M&`, `const M&`,
+    /// `M&&` or `M`): a lambda or a function pointer.
+    template <class F>
+    requires detail::MessageHandler<F>
+    void handle(F&& handler) { handle<detail::handled_message_t<F>>(std::forward<F>(handler)); }
+
     /// Sends `message` to the actor named `to`, wherever it lives. Fire and forget: an
     /// undeliverable message comes back as a DeadLetter.
     template <Message M>
@@ -56,6 +109,14 @@ class Actor {
     /// Answers the request (or message) being handled now, to its sender.
     template <Message M>
     void reply(M message);
+
+    /// Keeps the answer to the request (or message) being handled now, to send later with
+    /// ReplyHandle::send: the handler returns without answering, and the requester waits
+    /// (up to its timeout). A request answered this way gets no other answer from the
+    /// framework: not even a Failure if the handler then throws, as long as a copy of the
+    /// handle lives. Throws std::logic_error outside a handler, or if called twice for one
+    /// letter.
+    ReplyHandle reply_later();
 
     /// Sends a request; `on_result(Expected<R, Error>)` runs in this actor with the reply,
     /// or with an error: timeout, unknown name, the handler's failure.
@@ -79,39 +140,61 @@ class Actor {
 
   private:
     friend class Node;
+    friend class ReplyHandle;
+    friend struct detail::DeferredReply;
     friend class detail::NodeCore;
     friend struct detail::ActorCell;
 
     /// Routes a letter this actor sends; `draft` is its body when `letter.body` is null.
-    void post(Letter&& letter, detail::Draft* draft = nullptr);
+    void post(detail::Letter&& letter, detail::Draft* draft = nullptr);
     /// Routes a message this actor sends, addressed by `header`, its body `draft`.
     void post(const EnvelopeHeader& header, detail::Draft& draft);
     /// Makes `letter` a request, arms its timer, and keeps `complete` for its answer.
-    void start_request(Letter& letter, std::chrono::milliseconds timeout,
-                       std::function<void(Letter&)> complete);
+    void start_request(detail::Letter& letter, std::chrono::milliseconds timeout,
+                       std::function<void(detail::Letter&)> complete);
     /// Cancels the timers of the requests still waiting (the actor stopped).
     void cancel_pending() noexcept;
     /// Runs the handler for one letter (or completes a pending request).
-    void dispatch(Letter& letter);
+    void dispatch(detail::Letter& letter);
+    /// Answers every request a ReplyHandle still owes with Error{stopped}: the actor stops.
+    void abandon_deferred() noexcept;
+    /// The last handle of `reply` went without answering it.
+    void dropped(detail::DeferredReply& reply) noexcept;
+    /// Answers `request` with Failure{code, reason} (when it is a request).
+    void fail(const detail::Letter& request, ErrorCode code, const std::string& reason);
 
     std::string name_;
     Node* node_ = nullptr;
     detail::ActorCell* cell_ = nullptr;  ///< the cell that owns and runs this actor
     bool stopping_ = false;
-    Letter* current_ = nullptr;
-    std::unordered_map<TypeId, std::function<void(Letter&)>> handlers_;
+    detail::Letter* current_ = nullptr;
+    std::unordered_map<TypeId, std::function<void(detail::Letter&)>> handlers_;
     /// The handler of the last letter's type: a stream of one type skips the hash lookup.
     /// (Entries of handlers_ stay where they are, and none is ever erased.)
-    std::pair<const TypeId, std::function<void(Letter&)>>* last_handler_ = nullptr;
+    std::pair<const TypeId, std::function<void(detail::Letter&)>>* last_handler_ = nullptr;
     std::unordered_map<std::uint64_t, detail::PendingRequest> pending_;
+    /// The requests ReplyHandles still owe an answer to (each takes itself out when it is
+    /// answered or dropped), to answer Error{stopped} if the actor stops first.
+    std::unordered_set<detail::DeferredReply*> deferred_;
+    /// The request reply_later took for the letter being handled now, if any, and whether
+    /// its handle was dropped before the handler returned (then dispatch answers, with the
+    /// handler's exception if it threw).
+    detail::DeferredReply* deferring_ = nullptr;
+    bool dropped_while_handling_ = false;
 };
 
 template <Message M, class F>
 void Actor::handle(F&& handler) {
-    handlers_[type_id_of<M>()] = [this, h = std::forward<F>(handler)](Letter& letter) mutable {
-        auto message = open_letter<M>(letter);
+    handlers_[type_id_of<M>()] = [this,
+                                  h = std::forward<F>(handler)](detail::Letter& letter) mutable {
+        auto message = detail::open_letter<M>(letter);
         if (!message) throw detail::UndecodableMessage(message.error().message);
-        h(*message);
+        // Moved when the handler can take it so (`const M&`, `M&&`, `M`): a by-value
+        // parameter then costs no copy, and a message of descriptors still compiles.
+        if constexpr (std::is_invocable_v<F&, M&&>)
+            h(std::move(*message));
+        else
+            h(*message);
     };
 }
 
@@ -132,7 +215,8 @@ void Actor::send(std::string_view to, M message, std::uint8_t priority) {
 template <Message M>
 void Actor::reply(M message) {
     detail::DraftOf<M> draft(message);
-    Letter letter = detail::letter_of<M>(name_, current_ ? std::string_view(current_->sender) : "");
+    detail::Letter letter =
+        detail::letter_of<M>(name_, current_ ? std::string_view(current_->sender) : "");
     detail::address_reply(letter, current_);
     post(std::move(letter), &draft);
 }
@@ -141,12 +225,19 @@ template <Message R, Message M, class F>
 void Actor::request(std::string_view to, M message, std::chrono::milliseconds timeout,
                     F&& on_result) {
     detail::DraftOf<M> draft(message);
-    Letter letter = detail::letter_of<M>(name_, to);
-    start_request(
-        letter, timeout,
-        [cb = std::forward<F>(on_result), target = std::string(to), timeout](
-            Letter& answer) mutable { cb(detail::reply_to_result<R>(answer, target, timeout)); });
+    detail::Letter letter = detail::letter_of<M>(name_, to);
+    start_request(letter, timeout,
+                  [cb = std::forward<F>(on_result), target = std::string(to),
+                   timeout](detail::Letter& answer) mutable {
+                      cb(detail::reply_to_result<R>(answer, target, timeout));
+                  });
     post(std::move(letter), &draft);
+}
+
+template <Message M>
+bool ReplyHandle::send(M message) {
+    detail::DraftOf<M> draft(message);
+    return answer(type_id_of<M>(), draft);
 }
 
 }  // namespace courier

@@ -14,8 +14,8 @@
 ///
 /// How a link's transport is chosen from a Config is link_selection.hpp, included here.
 
+#include <courier/expected.hpp>
 #include <courier/framework/link_selection.hpp>
-#include <courier/transports/transport.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -29,6 +29,9 @@
 #include <vector>
 
 namespace courier {
+
+class TransportRegistry;  // transports/transport.hpp
+struct TransportOptions;  // transports/transport_options.hpp
 
 /// A config that cannot be used: where (file, line, column; line 0 when the problem has
 /// no place in a file, e.g. an unreadable file or a bad environment variable) and why.
@@ -95,27 +98,30 @@ struct Config {
     /// The file this came from; empty for the built-in defaults.
     std::string source;
 
-    /// The defaults: the preference order is `available`'s (its transports by rank).
-    static Config defaults(const TransportRegistry& available = TransportRegistry::builtin());
+    /// The defaults: the preference order is `available`'s (its transports by rank; by
+    /// default, TransportRegistry::builtin()).
+    static Config defaults();
+    static Config defaults(const TransportRegistry& available);
 
     /// Parses TOML text; `source_name` is the file name errors report. Transport names
     /// (in the preference list, rules and `[transport.*]`) must be in `available`, and a
     /// `[transport.<scheme>]` table may hold the generic keys and the settings that
     /// transport declares. Throws ConfigError.
+    static Config parse(std::string_view text, std::string_view source_name);
     static Config parse(std::string_view text, std::string_view source_name,
-                        const TransportRegistry& available = TransportRegistry::builtin());
+                        const TransportRegistry& available);
 
     /// Reads and parses a file. Throws ConfigError (also when it cannot be read).
-    static Config load_file(const std::filesystem::path& path,
-                            const TransportRegistry& available = TransportRegistry::builtin());
+    static Config load_file(const std::filesystem::path& path);
+    static Config load_file(const std::filesystem::path& path, const TransportRegistry& available);
 
     /// The configuration of a process: `config_flag` (from `--config`) if not empty, else
     /// `$COURIER_CONFIG` if set and not empty, else the defaults; then
     /// `$COURIER_TRANSPORT`, if set and not empty, becomes override_transport.
     /// Throws ConfigError.
-    static Config from_environment(
-        const std::filesystem::path& config_flag = {},
-        const TransportRegistry& available = TransportRegistry::builtin());
+    static Config from_environment(const std::filesystem::path& config_flag = {});
+    static Config from_environment(const std::filesystem::path& config_flag,
+                                   const TransportRegistry& available);
 
     /// The settings of `scheme`: its `[transport.<scheme>]` table, or the defaults.
     const TransportSettings& settings(std::string_view scheme) const;

@@ -9,8 +9,11 @@
 #include <courier/framework/actor.hpp>
 #include <courier/framework/child_process.hpp>
 #include <courier/framework/config.hpp>
+#include <courier/framework/detail/letter.hpp>
+#include <courier/framework/detail/reply.hpp>
 #include <courier/framework/error.hpp>
-#include <courier/framework/registry_client.hpp>
+#include <courier/framework/registry_options.hpp>
+#include <courier/framework/system_messages.hpp>
 
 #include <chrono>
 #include <concepts>
@@ -26,7 +29,8 @@ namespace courier {
 
 namespace detail {
 class NodeCore;
-}
+struct NodeAccess;
+}  // namespace detail
 
 struct NodeOptions {
     /// Unique on the host; empty: "<program>-<pid>".
@@ -95,7 +99,7 @@ class Node {
     /// Sends from outside any actor (anonymous sender: a dead letter is only counted and logged).
     template <Message M>
     void send(std::string_view to, M message) {
-        post(make_letter(std::move(message), std::string(), std::string(to)));
+        post(detail::make_letter(std::move(message), std::string(), std::string(to)));
     }
 
     /// Sends a request from outside any actor and waits for the reply or an error.
@@ -116,15 +120,14 @@ class Node {
     /// The endpoints other nodes can reach this node on, one per transport it listens on.
     std::vector<std::string> endpoints() const;
 
-    /// Routes a letter to its recipient, here or on another node. The low-level way in
-    /// that send, reply and request use.
-    void post(Letter letter);
-
   private:
     void adopt(std::string name, std::unique_ptr<Actor> actor);
-    Letter await_reply(Letter request, std::chrono::milliseconds timeout);
+    /// Routes a letter to its recipient, here or on another node.
+    void post(detail::Letter letter);
+    detail::Letter await_reply(detail::Letter request, std::chrono::milliseconds timeout);
 
     friend class Actor;
+    friend struct detail::NodeAccess;  // framework/src/node_access.hpp: tests and tools
     std::unique_ptr<detail::NodeCore> core_;
 };
 
@@ -132,7 +135,8 @@ template <Message R, Message M>
 Expected<R, Error> Node::request(std::string_view to, M message,
                                  std::chrono::milliseconds timeout) {
     std::string target(to);
-    Letter answer = await_reply(make_letter(std::move(message), std::string(), target), timeout);
+    detail::Letter answer =
+        await_reply(detail::make_letter(std::move(message), std::string(), target), timeout);
     return detail::reply_to_result<R>(answer, target, timeout);
 }
 

@@ -6,12 +6,10 @@
 #include <courier/serialization/message_type.hpp>
 
 #include <cereal/types/string.hpp>
-#include <cereal/types/vector.hpp>
 
 #include <cstdint>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
 namespace courier {
 
@@ -80,15 +78,6 @@ struct Down {
     }
 };
 
-/// First frame on every link between two nodes: who is on the other end.
-struct Hello {
-    std::string node;
-    template <class A>
-    void serialize(A& a) {
-        a(node);
-    }
-};
-
 /// One open link of a node to another node, as `courier links` shows it.
 struct LinkInfo {
     std::string peer_node;  ///< empty until the peer said who it is
@@ -105,29 +94,8 @@ struct LinkInfo {
     }
 };
 
-/// The name a node answers LinksQuery under; not registered, reachable over any link.
-inline constexpr const char* node_service_name = "$node";
-
-/// Asks a node for its open links (`courier links`). Answered with LinkList.
-struct LinksQuery {
-    template <class A>
-    void serialize(A&) {}
-};
-
-struct LinkList {
-    std::string node;
-    std::vector<LinkInfo> links;
-    template <class A>
-    void serialize(A& a) {
-        a(node, links);
-    }
-};
-
 }  // namespace courier
 
 COURIER_MESSAGE(courier::DeadLetter, "courier.DeadLetter");
 COURIER_MESSAGE(courier::Failure, "courier.Failure");
 COURIER_MESSAGE(courier::Down, "courier.Down");
-COURIER_MESSAGE(courier::Hello, "courier.Hello");
-COURIER_MESSAGE(courier::LinksQuery, "courier.LinksQuery");
-COURIER_MESSAGE(courier::LinkList, "courier.LinkList");

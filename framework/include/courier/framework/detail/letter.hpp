@@ -4,8 +4,11 @@
 /// the process keeps its C++ object (no serialization); one that came over a link keeps
 /// its frame, descriptors included, and is decoded by the handler that takes it. Either
 /// way the letter owns the message's descriptors: one dropped anywhere closes them.
+///
+/// Internal (namespace detail): here only because the templates of actor.hpp and node.hpp
+/// make and open letters in the user's code.
 
-#include <courier/framework/body.hpp>
+#include <courier/framework/detail/body.hpp>
 #include <courier/serialization/codec.hpp>
 #include <courier/serialization/message_type.hpp>
 
@@ -16,27 +19,23 @@
 #include <string_view>
 #include <vector>
 
-namespace courier {
+namespace courier::detail {
 
-namespace detail {
 struct PeerLink;  // a link to another node, owned by the node
-}
 
 struct Letter {
     TypeId type = 0;
     std::uint8_t flags = 0;  ///< envelope_flags: request, reply
     std::uint8_t priority = 0;
     std::uint64_t correlation = 0;
-    std::string sender;                        ///< the sending actor's name; empty when anonymous
-    std::string recipient;                     ///< the name it was sent to
-    std::shared_ptr<detail::PeerLink> origin;  ///< the link it came over; null if local
+    std::string sender;                ///< the sending actor's name; empty when anonymous
+    std::string recipient;             ///< the name it was sent to
+    std::shared_ptr<PeerLink> origin;  ///< the link it came over; null if local
     LetterBody body;
 
     bool is_request() const noexcept { return (flags & envelope_flags::request) != 0; }
     bool is_reply() const noexcept { return (flags & envelope_flags::reply) != 0; }
 };
-
-namespace detail {
 
 /// Sets a fresh letter's envelope fields from `header`, names copied.
 inline void address(Letter& letter, const EnvelopeHeader& header) {
@@ -86,8 +85,6 @@ class DraftOf final : public Draft {
     T& message_;
 };
 
-}  // namespace detail
-
 /// Makes a letter carrying a local object of type T.
 template <Message T>
 Letter make_letter(T message, std::string sender, std::string recipient) {
@@ -103,9 +100,9 @@ Letter make_letter(T message, std::string sender, std::string recipient) {
 /// (taking the descriptors its Fd fields name).
 template <Message T>
 Expected<T, DecodeError> open_letter(Letter& letter) {
-    if (letter.body->is_local()) return std::move(static_cast<LocalBody<T>&>(*letter.body).value);
-    auto& wire = static_cast<WireBody&>(*letter.body);
-    return decode_payload<T>(wire.payload(), wire.fds());
+    WirePayload wire;
+    if (!letter.body->wire(wire)) return std::move(static_cast<LocalBody<T>&>(*letter.body).value);
+    return decode_payload<T>(wire.bytes, wire.fds);
 }
 
-}  // namespace courier
+}  // namespace courier::detail

@@ -4,12 +4,14 @@
 /// frame of one that came over a link. A letter carries its body in itself when it fits
 /// (every body from a link, and most messages sent in the process), so handing a letter
 /// from one thread to another hands no separate block of memory along with it.
+///
+/// Internal: here only because the templates of actor.hpp and node.hpp make and open
+/// bodies in the user's code. The body of a letter from a link (WireBody) is in
+/// framework/src/wire_body.hpp.
 
 #include <courier/fd.hpp>
 #include <courier/serialization/codec.hpp>
 #include <courier/serialization/message_type.hpp>
-#include <courier/transports/buffer_pool.hpp>
-#include <courier/transports/frame.hpp>
 
 #include <cstddef>
 #include <exception>
@@ -19,7 +21,13 @@
 #include <utility>
 #include <vector>
 
-namespace courier {
+namespace courier::detail {
+
+/// The payload of a letter that came over a link, and the descriptors that came with it.
+struct WirePayload {
+    std::span<const std::byte> bytes;
+    std::span<Fd> fds;
+};
 
 /// The content of a letter: a local object or bytes from a link.
 class Body {
@@ -32,6 +40,12 @@ class Body {
     static void operator delete(void* storage, std::size_t size) noexcept;
     /// True when the body holds the C++ object of the letter's type (sent in-process).
     virtual bool is_local() const noexcept = 0;
+    /// Sets `out` to the payload and descriptors of a body from a link, and says whether it
+    /// is one (so open_letter learns both with one call).
+    virtual bool wire(WirePayload& out) noexcept {
+        (void)out;
+        return false;
+    }
     /// Appends the Cereal payload, for a letter that must leave the process, and the
     /// descriptors to send with it to `fds` (borrowed: the body owns them until sent).
     virtual void encode(std::vector<std::byte>& out, std::vector<int>& fds) const = 0;
@@ -66,55 +80,14 @@ class LocalBody final : public Body {
     T value;
 };
 
-/// The payload of a letter that arrived over a link: the frame's bytes (a buffer of its
-/// own, or its share of a packed chunk), where in them the payload lies, and the
-/// descriptors that came with it, until a handler decodes them.
-///
-/// Nothing of it is allocated per letter in steady state: it lives in its letter, and the
-/// frame's buffer goes back to BufferPool::frames() when the body dies (or the chunk's,
-/// with its last frame).
-class WireBody final : public Body {
-  public:
-    /// Takes `frame`'s bytes and descriptors; `payload` lies within its bytes.
-    WireBody(Frame&& frame, std::span<const std::byte> payload) noexcept
-        : bytes_(std::move(frame.bytes)),
-          shared_(std::move(frame.shared)),
-          payload_(payload),  // still valid: moving a vector keeps its heap block
-          fds_(std::move(frame.fds)) {}
-    WireBody(WireBody&&) noexcept = default;  // the payload stays where it is, on the heap
-    ~WireBody() override {
-        if (bytes_.capacity() != 0) BufferPool::frames().give(std::move(bytes_));
-    }
-
-    bool is_local() const noexcept override { return false; }
-    /// Forwards the payload as it came; its descriptor indexes stay valid because the
-    /// descriptors go in the same order.
-    void encode(std::vector<std::byte>& out, std::vector<int>& fds) const override {
-        out.insert(out.end(), payload_.begin(), payload_.end());
-        for (const auto& fd : fds_) fds.push_back(fd.get());
-    }
-    Body* relocate(void* storage) noexcept override { return move_to(*this, storage); }
-    std::span<const std::byte> payload() const noexcept { return payload_; }
-    /// The frame's descriptors; decoding takes those the payload names, the rest close
-    /// with the body.
-    std::span<Fd> fds() noexcept { return fds_; }
-
-  private:
-    std::vector<std::byte> bytes_;
-    SharedBytes shared_;
-    std::span<const std::byte> payload_;
-    std::vector<Fd> fds_;
-};
-
 /// A letter's body, owned: in the letter's own storage when it fits, else in a pooled
 /// block. Moving the letter moves a body that lives in it (Body::relocate).
 class LetterBody {
   public:
-    /// Room in the letter: a WireBody, or the LocalBody of a message of up to 88 bytes (a
-    /// 64-byte payload and three words). The flag after it pads to the same size for
-    /// any room from 81 to 96 bytes.
+    /// Room in the letter: a WireBody (wire_body.hpp checks it fits), or the LocalBody of a
+    /// message of up to 88 bytes (a 64-byte payload and three words). The flag after it
+    /// pads to the same size for any room from 81 to 96 bytes.
     static constexpr std::size_t room = 96;
-    static_assert(sizeof(WireBody) <= room);
     /// Whether a body of type B lives in its letter.
     template <class B>
     static constexpr bool fits =
@@ -177,4 +150,4 @@ class LetterBody {
     bool in_place_ = false;  ///< body_ lives in storage_
 };
 
-}  // namespace courier
+}  // namespace courier::detail

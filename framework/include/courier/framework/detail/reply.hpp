@@ -4,8 +4,8 @@
 /// Actor::request and Node::request.
 
 #include <courier/expected.hpp>
+#include <courier/framework/detail/letter.hpp>
 #include <courier/framework/error.hpp>
-#include <courier/framework/letter.hpp>
 #include <courier/framework/system_messages.hpp>
 
 #include <chrono>

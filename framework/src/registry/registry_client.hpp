@@ -6,7 +6,9 @@
 /// Errors: a registry that cannot be reached or started, or a broken connection,
 /// throws RegistryError; a refusal by the registry (name taken) is a Status value.
 
-#include <courier/framework/registry_protocol.hpp>
+#include "registry/registry_protocol.hpp"
+
+#include <courier/framework/registry_options.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -29,17 +31,6 @@ class RegistryError : public std::runtime_error {
 class RegistryNotRunning : public RegistryError {
   public:
     using RegistryError::RegistryError;
-};
-
-struct RegistryOptions {
-    std::filesystem::path runtime_dir;  ///< empty: default_runtime_dir()
-    bool autostart = true;              ///< start courierd when none answers
-    /// The courierd to start: empty means $COURIER_COURIERD, then `courierd` next to
-    /// this executable, then `courierd` on PATH.
-    std::filesystem::path courierd;
-    /// How long a started courierd stays up with no node connected; negative: its default.
-    std::chrono::milliseconds idle_exit{-1};
-    std::chrono::milliseconds timeout{5000};  ///< per call, and for starting courierd
 };
 
 class RegistryClient {
