@@ -11,6 +11,11 @@ Node::Node(NodeOptions options)
     core_->start();
 }
 
+Node::Node(NodeOptions options, detail::SteppedByHand)
+    : core_(std::make_unique<detail::NodeCore>(*this, std::move(options), /*by_hand=*/true)) {
+    core_->start();
+}
+
 Node::Node(std::string name)
     : Node([&] {
           NodeOptions options;

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <system_error>
 
@@ -32,7 +33,8 @@ Config config_of(const NodeOptions& options, const std::string& node) {
 
 // ---- Life ------------------------------------------------------------------------------
 
-NodeCore::NodeCore(Node& owner, NodeOptions options) : owner_(owner), options_(std::move(options)) {
+NodeCore::NodeCore(Node& owner, NodeOptions options, bool by_hand)
+    : owner_(owner), options_(std::move(options)), by_hand_(by_hand) {
     name_ = options_.name.empty() ? default_node_name() : options_.name;
     config_ = config_of(options_, name_);
     if (config_.node.threads) options_.threads = *config_.node.threads;
@@ -56,13 +58,17 @@ NodeCore::NodeCore(Node& owner, NodeOptions options) : owner_(owner), options_(s
 
 void NodeCore::start() {
     try {
-        reactor_ = std::make_unique<Reactor>();  // first: a polling worker may use it at once
+        // First: a polling worker may use it at once.
+        reactor_ = std::make_unique<Reactor>(by_hand_ ? Reactor::Timers::by_hand
+                                                      : Reactor::Timers::on_thread);
     } catch (const std::system_error& e) {
         throw SetupError(ErrorCode::os_error, "node '" + name_ + "': " + e.what());
     }
     // Without the registry a node has no links: nothing for idle workers to poll.
+    // Scheduler(0): stepped by hand; a node always has at least one worker otherwise.
+    const std::size_t threads = by_hand_ ? 0 : std::max<std::size_t>(options_.threads, 1);
     scheduler_ = std::make_unique<Scheduler>(
-        options_.threads, options_.worker_spin,
+        threads, options_.worker_spin,
         options_.use_registry ? static_cast<IdlePoll*>(&peers_) : nullptr);
     if (!options_.use_registry) return;
 
@@ -106,6 +112,7 @@ void NodeCore::stop_all() {
         stop.type = stop_type;
         box->deliver(std::move(stop));
     }
+    if (by_hand_) scheduler_->run_until_idle();  // nobody else runs the actors' last turns
     std::unique_lock lock(run_mutex_);
     if (!run_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return live_cells_ == 0; }))
         spdlog::error("node '{}': {} actors did not stop within 10 s", name_, live_cells_);

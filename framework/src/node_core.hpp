@@ -44,8 +44,10 @@ struct FunctionActor final : Actor {
 
 class NodeCore final {
   public:
-    /// Reads the config and checks the name; throws SetupError.
-    NodeCore(Node& owner, NodeOptions options);
+    /// Reads the config and checks the name; throws SetupError. `by_hand`: no worker
+    /// threads and no timers of its own; a test runs the actors' turns (Scheduler::run_one)
+    /// and moves the timers' clock (Reactor::advance) itself.
+    NodeCore(Node& owner, NodeOptions options, bool by_hand = false);
     ~NodeCore();
 
     /// Starts the threads, listens, registers. Throws SetupError.
@@ -105,6 +107,7 @@ class NodeCore final {
   private:
     Node& owner_;
     NodeOptions options_;
+    const bool by_hand_;
     Config config_;
     std::string name_;
     Counters counters_;

@@ -8,14 +8,17 @@
 #include <unistd.h>
 
 #include <array>
+#include <stdexcept>
 #include <vector>
 
 namespace courier::detail {
 
-Reactor::Reactor()
+Reactor::Reactor(Timers timers)
     : epoll_(static_cast<int>(COURIER_SYSCALL(::epoll_create1, EPOLL_CLOEXEC).value_or_throw())),
       wakeup_(static_cast<int>(
-          COURIER_SYSCALL(::eventfd, 0u, EFD_CLOEXEC | EFD_NONBLOCK).value_or_throw())) {
+          COURIER_SYSCALL(::eventfd, 0u, EFD_CLOEXEC | EFD_NONBLOCK).value_or_throw())),
+      timers_by_(timers),
+      manual_now_(Clock::now()) {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.fd = wakeup_.get();
@@ -57,7 +60,8 @@ Reactor::TimerId Reactor::after(std::chrono::milliseconds delay, std::function<v
     bool first = false;
     {
         std::lock_guard lock(mutex_);
-        timer = TimerId{Clock::now() + delay, next_timer_++};
+        timer = TimerId{(timers_by_ == Timers::by_hand ? manual_now_ : Clock::now()) + delay,
+                        next_timer_++};
         first = timers_.empty() || timer < timers_.begin()->first;
         timers_.emplace(timer, std::move(fn));
     }
@@ -113,7 +117,7 @@ bool Reactor::poll_now() {
 
 int Reactor::next_timeout_ms() {
     std::lock_guard lock(mutex_);
-    if (timers_.empty()) return -1;
+    if (timers_.empty() || timers_by_ == Timers::by_hand) return -1;
     auto wait =
         std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first.due - Clock::now());
     return wait.count() < 0 ? 0 : static_cast<int>(wait.count());
@@ -136,23 +140,46 @@ void Reactor::run() {
             }
             if (auto handler = handler_of(fd)) handler->on_readable();
         }
-        // Due timers, one at a time outside the lock: each may set timers, cancel one (even
-        // one due now) or remove descriptors. Only those due as the round began run in
-        // it, so a timer that keeps setting itself again cannot hold the thread.
-        const auto now = Clock::now();
-        for (;;) {
-            std::function<void()> fn;
-            {
-                std::lock_guard lock(mutex_);
-                if (stopping_) return;
-                auto first = timers_.begin();
-                if (first == timers_.end() || first->first.due > now) break;
-                fn = std::move(first->second);
-                timers_.erase(first);
-            }
-            fn();
+        std::size_t ran = 0;
+        if (timers_by_ == Timers::by_hand) {
+            std::lock_guard lock(mutex_);
+            if (stopping_) return;
+        } else if (!run_due(Clock::now(), ran)) {
+            return;
         }
     }
+}
+
+bool Reactor::run_due(Clock::time_point now, std::size_t& ran) {
+    // Due timers, one at a time outside the lock: each may set timers, cancel one (even
+    // one due now) or remove descriptors. Only those due as the round began run in it, so
+    // a timer that keeps setting itself again cannot hold the thread.
+    for (;;) {
+        std::function<void()> fn;
+        {
+            std::lock_guard lock(mutex_);
+            if (stopping_) return false;
+            auto first = timers_.begin();
+            if (first == timers_.end() || first->first.due > now) return true;
+            fn = std::move(first->second);
+            timers_.erase(first);
+        }
+        fn();
+        ++ran;
+    }
+}
+
+std::size_t Reactor::advance(std::chrono::milliseconds delay) {
+    if (timers_by_ != Timers::by_hand)
+        throw std::logic_error("Reactor::advance: the timers run on the reactor's thread");
+    Clock::time_point now;
+    {
+        std::lock_guard lock(mutex_);
+        now = manual_now_ += delay;
+    }
+    std::size_t ran = 0;
+    run_due(now, ran);
+    return ran;
 }
 
 }  // namespace courier::detail

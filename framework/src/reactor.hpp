@@ -22,7 +22,10 @@ class Reactor {
   public:
     using Clock = std::chrono::steady_clock;
 
-    Reactor();
+    /// Who runs the timers: the reactor's thread when they are due (a node), or the caller
+    /// of advance() on a clock of its own (a test that steps a node by hand).
+    enum class Timers { on_thread, by_hand };
+    explicit Reactor(Timers timers = Timers::on_thread);
     ~Reactor();
     Reactor(const Reactor&) = delete;
     Reactor& operator=(const Reactor&) = delete;
@@ -51,6 +54,9 @@ class Reactor {
     /// any thread. From the reactor thread (a callback, another timer) it is exact: a
     /// timer cancelled there never runs, even one due in the same round.
     bool cancel(const TimerId& timer);
+    /// Timers::by_hand: moves the reactor's clock on by `delay` and runs, on the caller, the
+    /// timers due by then, in order; returns how many ran.
+    std::size_t advance(std::chrono::milliseconds delay);
     /// Ends the thread; pending timers are dropped.
     void stop();
 
@@ -58,9 +64,13 @@ class Reactor {
     void run();
     void wake();
     int next_timeout_ms();
+    /// Runs the timers due at `now`, one at a time outside the lock; false once stopping.
+    bool run_due(Clock::time_point now, std::size_t& ran);
 
     Fd epoll_;
     Fd wakeup_;  // eventfd: new timers and stop
+    const Timers timers_by_;
+    Clock::time_point manual_now_;  ///< Timers::by_hand: the clock; guarded by mutex_
     std::mutex mutex_;
     struct Handler {
         std::function<void()> on_readable;

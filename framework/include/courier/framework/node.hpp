@@ -30,6 +30,8 @@ namespace courier {
 namespace detail {
 class NodeCore;
 struct NodeAccess;
+/// Makes a node whose actors and timers a test steps by hand (node_access.hpp).
+struct SteppedByHand {};
 }  // namespace detail
 
 struct NodeOptions {
@@ -121,6 +123,7 @@ class Node {
     std::vector<std::string> endpoints() const;
 
   private:
+    Node(NodeOptions options, detail::SteppedByHand);
     void adopt(std::string name, std::unique_ptr<Actor> actor);
     /// Routes a letter to its recipient, here or on another node.
     void post(detail::Letter letter);
