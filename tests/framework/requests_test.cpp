@@ -53,7 +53,7 @@ void spawn_asker(SteppedNode& node, const std::string& to, std::vector<Result>& 
 
 }  // namespace
 
-TEST_CASE("A asks B; B replies; A gets the reply, and the request's timer is gone",
+TEST_CASE("A asks B, B replies, A gets the reply, and the request's timer is gone",
           "[framework][requests]") {
     SteppedNode node("steps-reply");
     node->spawn("echo", [](courier::Actor& self) {
@@ -72,8 +72,9 @@ TEST_CASE("A asks B; B replies; A gets the reply, and the request's timer is gon
     CHECK(answers.size() == 1);
 }
 
-TEST_CASE("A asks B, who never answers; A's request times out when the clock passes its timeout",
-          "[framework][requests]") {
+TEST_CASE(
+    "A asks B, who never answers, and A's request times out when the clock passes its timeout",
+    "[framework][requests]") {
     SteppedNode node("steps-timeout");
     int asked = 0;
     node->spawn("silent", [&asked](courier::Actor& self) {

@@ -69,7 +69,8 @@ struct SetUp final : courier::Actor {
 /// A node's inside whose scheduler has `threads` workers (0: manual). `owner` only stands
 /// for the actors' node() (a NodeCore needs one); its own workers never see these cells.
 struct Core {
-    explicit Core(std::size_t threads) : core(owner, alone("scheduler-test", threads)) {
+    explicit Core(std::size_t threads)
+        : core(owner, alone("scheduler-test", threads), /*by_hand=*/threads == 0) {
         core.start();
     }
     ~Core() {
