@@ -1,7 +1,5 @@
 #include "local_actors.hpp"
 
-#include "peer_link.hpp"
-
 #include <mutex>
 
 namespace courier::detail {
@@ -16,11 +14,8 @@ std::shared_ptr<ActorCell> LocalActors::find_cell(const std::string& name) {
     return std::dynamic_pointer_cast<ActorCell>(find(name));
 }
 
-Mailbox* LocalActors::find_for(PeerLink& peer, std::string_view recipient) {
+Mailbox* LocalActors::find_for_slow(PeerLink& peer, std::string_view recipient) {
     auto& last = peer.last;
-    if (last.box && last.recipient == recipient &&
-        last.names_generation == generation_.load(std::memory_order_acquire))
-        return last.box.get();
     last.names_generation = generation_.load(std::memory_order_acquire);  // before
     last.recipient = recipient;
     last.box = find(last.recipient);

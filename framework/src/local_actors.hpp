@@ -5,6 +5,7 @@
 
 #include "actor_cell.hpp"
 #include "mailbox.hpp"
+#include "peer_link.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -17,8 +18,6 @@
 
 namespace courier::detail {
 
-struct PeerLink;
-
 class LocalActors {
   public:
     /// The mailbox named `name`, or null.
@@ -28,7 +27,13 @@ class LocalActors {
     /// The mailbox for a letter `peer` brought to `recipient`, remembered in peer.last so
     /// that a stream of letters to one actor finds it without the lock; or null. Only by
     /// the thread holding peer.receiving.
-    Mailbox* find_for(PeerLink& peer, std::string_view recipient);
+    Mailbox* find_for(PeerLink& peer, std::string_view recipient) {
+        auto& last = peer.last;
+        if (last.box && last.recipient == recipient &&
+            last.names_generation == generation_.load(std::memory_order_acquire))
+            return last.box.get();
+        return find_for_slow(peer, recipient);
+    }
     /// Adds `box` under `name`; false when the name is taken.
     bool add(const std::string& name, std::shared_ptr<Mailbox> box);
     /// Removes `name`, if it names `box` (any mailbox when `box` is null).
@@ -37,6 +42,8 @@ class LocalActors {
     std::vector<std::shared_ptr<Mailbox>> all();
 
   private:
+    Mailbox* find_for_slow(PeerLink& peer, std::string_view recipient);
+
     std::shared_mutex mutex_;
     std::unordered_map<std::string, std::shared_ptr<Mailbox>> boxes_;
     /// Bumped when a name goes: a link's remembered delivery may name the box that went.

@@ -100,7 +100,8 @@ void NodeCore::start() {
     try {
         status = registry_->register_node(name_, peers_.endpoints());
     } catch (const RegistryError& e) {
-        status = {false, "node '" + name_ + "' cannot register: " + e.what()};
+        throw SetupError(ErrorCode::link_failed,
+                         "node '" + name_ + "' cannot register with the registry: " + e.what());
     }
     if (!status.ok) throw SetupError(ErrorCode::name_taken, status.error);
 }
@@ -165,16 +166,18 @@ void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor, bool intern
                          "name '" + name + "' is already taken in node '" + name_ + "'");
     if (registry_ && !internal) {
         registry::Status status;
+        ErrorCode code = ErrorCode::name_taken;
         try {
             status = registry_->register_name(name);
         } catch (const RegistryError& e) {
-            status = {false, e.what()};
+            status = {false, "cannot register '" + name + "' with the registry: " + e.what()};
+            code = ErrorCode::link_failed;  // out of reach, not a refusal
         }
         if (!status.ok) {
             actors_.remove(name, cell.get());
             cell->closed = true;
             cell->bounce_all();  // anything sent to it meanwhile (we still hold the cell)
-            throw SetupError(ErrorCode::name_taken, status.error);
+            throw SetupError(code, status.error);
         }
     }
     {

@@ -55,7 +55,8 @@ class Reactor {
     /// timer cancelled there never runs, even one due in the same round.
     bool cancel(const TimerId& timer);
     /// Timers::by_hand: moves the reactor's clock on by `delay` and runs, on the caller, the
-    /// timers due by then, in order; returns how many ran.
+    /// timers due by then, in order, including those that they set due by then; returns
+    /// how many ran.
     std::size_t advance(std::chrono::milliseconds delay);
     /// Ends the thread; pending timers are dropped.
     void stop();

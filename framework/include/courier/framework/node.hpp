@@ -66,8 +66,10 @@ struct NodeStats {
 
 class Node {
   public:
-    /// Starts the node: threads, listener, registration. Throws SetupError when the
-    /// name is taken or the registry cannot be reached.
+    /// Starts the node: threads, listener, registration. Throws SetupError: name_taken
+    /// (the name is taken), unknown_name (an invalid name), link_failed (the registry out
+    /// of reach, nothing to listen on), bad_config (the config cannot be read or is
+    /// wrong), os_error (the runtime directory cannot be made).
     explicit Node(NodeOptions options = {});
     explicit Node(std::string name);
     /// Stops every actor (running their on_stop), then the node.
@@ -77,8 +79,9 @@ class Node {
 
     const std::string& name() const noexcept;
 
-    /// Spawns an actor of type A under `name`. Throws SetupError{name_taken} if any
-    /// actor on the host has that name.
+    /// Spawns an actor of type A under `name`. Throws SetupError: name_taken if any actor
+    /// on the host has that name, unknown_name for an invalid name, link_failed when the
+    /// registry cannot be reached.
     template <std::derived_from<Actor> A, class... Args>
     void spawn(std::string name, Args&&... args) {
         adopt(std::move(name), std::make_unique<A>(std::forward<Args>(args)...));
