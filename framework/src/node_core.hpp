@@ -56,7 +56,6 @@ class NodeCore final {
     void stop_all();
 
     const std::string& name() const noexcept { return name_; }
-    Node& owner() noexcept { return owner_; }
     const NodeOptions& options() const noexcept { return options_; }
     const Config& config() const noexcept { return config_; }
 

@@ -1,14 +1,13 @@
 // Actors in one process: spawn, send, request, reply, dead letters, order, stop.
 #include <courier/courier.hpp>
 
+#include "config_support.hpp"
+
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
-#include <cstdlib>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -211,31 +210,17 @@ TEST_CASE("spawning a name twice is refused", "[framework][node]") {
 
 TEST_CASE("a node whose config cannot be read or is wrong fails with SetupError bad_config",
           "[framework][node]") {
-    const std::string path = "/tmp/courier-bad-config-" + std::to_string(::getpid()) + ".toml";
-    struct Cleanup {
-        std::string path;
-        ~Cleanup() {
-            std::remove(path.c_str());
-            ::unsetenv("COURIER_CONFIG");
-        }
-    } cleanup{path};
-    const std::vector<const char*> texts = {"[node\n", "[node]\nthreads = \"many\"\n", nullptr};
-    for (const char* text : texts) {
-        if (text) {
-            std::FILE* file = std::fopen(path.c_str(), "w");
-            REQUIRE(file);
-            std::fputs(text, file);
-            std::fclose(file);
-        } else {
-            std::remove(path.c_str());  // and one that is not there at all
-        }
-        REQUIRE(::setenv("COURIER_CONFIG", path.c_str(), 1) == 0);
+    for (const char* text : {"[node\n", "[node]\nthreads = \"many\"\n", ""}) {
+        config_support::TempFile file("node-bad-config", text);
+        // An empty text stands for a file that is not there at all.
+        if (*text == '\0') std::filesystem::remove(file.path());
+        config_support::EnvGuard config("COURIER_CONFIG", file.path().c_str());
         try {
             courier::Node node(alone("configured"));
             FAIL("the node started with a bad config");
         } catch (const courier::SetupError& e) {
             CHECK(e.code() == courier::ErrorCode::bad_config);
-            CHECK_THAT(e.what(), Catch::Contains(path));
+            CHECK_THAT(e.what(), Catch::Contains(file.path().string()));
         }
     }
 }
