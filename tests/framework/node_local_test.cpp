@@ -2,6 +2,7 @@
 #include <courier/courier.hpp>
 
 #include "config_support.hpp"
+#include "test_messages.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -18,24 +19,6 @@
 using namespace std::chrono_literals;
 
 namespace test {
-struct Ping {
-    int n = 0;
-    template <class A>
-    void serialize(A& a) {
-        a(n);
-    }
-};
-struct Pong {
-    int n = 0;
-    template <class A>
-    void serialize(A& a) {
-        a(n);
-    }
-};
-struct Boom {
-    template <class A>
-    void serialize(A&) {}
-};
 /// Counts how often Cereal touches it.
 struct Counted {
     int value = 0;
@@ -70,9 +53,6 @@ struct Inbox {
 };
 }  // namespace test
 
-COURIER_MESSAGE(test::Ping, "test.Ping");
-COURIER_MESSAGE(test::Pong, "test.Pong");
-COURIER_MESSAGE(test::Boom, "test.Boom");
 COURIER_MESSAGE(test::Counted, "test.Counted");
 
 namespace {

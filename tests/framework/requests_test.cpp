@@ -2,6 +2,7 @@
 // test reads as what was sent, what ran, and what the clock did.
 
 #include "support/stepped_node.hpp"
+#include "test_messages.hpp"
 
 #include <courier/courier.hpp>
 
@@ -14,40 +15,16 @@
 using namespace std::chrono_literals;
 using courier::testing::SteppedNode;
 
-namespace steps {
-struct Ping {
-    int n = 0;
-    template <class A>
-    void serialize(A& a) {
-        a(n);
-    }
-};
-struct Pong {
-    int n = 0;
-    template <class A>
-    void serialize(A& a) {
-        a(n);
-    }
-};
-struct Go {
-    template <class A>
-    void serialize(A&) {}
-};
-COURIER_MESSAGE(Ping, "steps.Ping");
-COURIER_MESSAGE(Pong, "steps.Pong");
-COURIER_MESSAGE(Go, "steps.Go");
-}  // namespace steps
-
 namespace {
 
-using Result = courier::Expected<steps::Pong, courier::Error>;
+using Result = courier::Expected<test::Pong, courier::Error>;
 
 /// An actor that asks `to` for a Pong when it starts, and keeps every answer it gets.
 void spawn_asker(SteppedNode& node, const std::string& to, std::vector<Result>& answers,
                  std::chrono::milliseconds timeout = 100ms) {
     node->spawn("asker", [&answers, to, timeout](courier::Actor& self) {
-        self.request<steps::Pong>(to, steps::Ping{1}, timeout,
-                                  [&answers](Result result) { answers.push_back(result); });
+        self.request<test::Pong>(to, test::Ping{1}, timeout,
+                                 [&answers](Result result) { answers.push_back(result); });
     });
 }
 
@@ -57,7 +34,7 @@ TEST_CASE("A asks B, B replies, A gets the reply, and the request's timer is gon
           "[framework][requests]") {
     SteppedNode node("steps-reply");
     node->spawn("echo", [](courier::Actor& self) {
-        self.handle([&self](steps::Ping& ping) { self.reply(steps::Pong{ping.n + 1}); });
+        self.handle([&self](test::Ping& ping) { self.reply(test::Pong{ping.n + 1}); });
     });
     std::vector<Result> answers;
     spawn_asker(node, "echo", answers);
@@ -78,7 +55,7 @@ TEST_CASE(
     SteppedNode node("steps-timeout");
     int asked = 0;
     node->spawn("silent", [&asked](courier::Actor& self) {
-        self.handle([&asked](steps::Ping&) { ++asked; });
+        self.handle([&asked](test::Ping&) { ++asked; });
     });
     std::vector<Result> answers;
     spawn_asker(node, "silent", answers, 100ms);
@@ -102,8 +79,8 @@ TEST_CASE("an answer that comes after its request timed out is dropped", "[frame
     SteppedNode node("steps-late");
     courier::ReplyHandle later;
     node->spawn("slow", [&later](courier::Actor& self) {
-        self.handle([&later, &self](steps::Ping&) { later = self.reply_later(); });
-        self.handle([&later](steps::Go&) { CHECK(later.send(steps::Pong{7})); });
+        self.handle([&later, &self](test::Ping&) { later = self.reply_later(); });
+        self.handle([&later](test::Go&) { CHECK(later.send(test::Pong{7})); });
     });
     std::vector<Result> answers;
     spawn_asker(node, "slow", answers, 50ms);
@@ -114,7 +91,7 @@ TEST_CASE("an answer that comes after its request timed out is dropped", "[frame
     REQUIRE(answers.size() == 1);
     CHECK(answers[0].error().code == courier::ErrorCode::timeout);
 
-    node->send("slow", steps::Go{});  // slow answers now, too late
+    node->send("slow", test::Go{});  // slow answers now, too late
     node.run();
     CHECK(answers.size() == 1);  // the asker got one answer: the timeout
 }
@@ -122,7 +99,7 @@ TEST_CASE("an answer that comes after its request timed out is dropped", "[frame
 TEST_CASE("an actor that stops while it waits for answers leaves no timer behind",
           "[framework][requests]") {
     SteppedNode node("steps-stop");
-    node->spawn("silent", [](courier::Actor& self) { self.handle([](steps::Ping&) {}); });
+    node->spawn("silent", [](courier::Actor& self) { self.handle([](test::Ping&) {}); });
     std::vector<Result> answers;
     spawn_asker(node, "silent", answers, 100ms);
     node.run();
