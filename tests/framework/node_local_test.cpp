@@ -205,6 +205,21 @@ TEST_CASE("a node whose config cannot be read or is wrong fails with SetupError 
     }
 }
 
+TEST_CASE("a node whose runtime directory cannot be made fails with SetupError os_error",
+          "[framework][node]") {
+    courier::NodeOptions options;
+    options.name = "no-runtime-dir";
+    options.config = courier::Config::defaults();
+    options.registry.runtime_dir = "/dev/null/courier";  // under a file: mkdir fails
+    try {
+        courier::Node node(options);
+        FAIL("the node started without its runtime directory");
+    } catch (const courier::SetupError& e) {
+        CHECK(e.code() == courier::ErrorCode::os_error);
+        CHECK_THAT(e.what(), Catch::Contains("cannot create /dev/null"));
+    }
+}
+
 namespace {
 struct Counter : courier::Actor {
     Counter(std::atomic<int>& started, std::atomic<int>& stopped)
