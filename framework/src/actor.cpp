@@ -45,7 +45,7 @@ void Actor::start_request(detail::Letter& letter, std::chrono::milliseconds time
 void Actor::cancel_pending() noexcept {
     auto& requests = node_->core_->requests();
     for (auto& [correlation, pending] : pending_)
-        requests.cancel({pending.timer_when, pending.timer_sequence});
+        requests.finished(correlation, {pending.timer_when, pending.timer_sequence});
     pending_.clear();
 }
 
@@ -139,8 +139,8 @@ void Actor::dispatch(detail::Letter& letter) {
     if (letter.is_reply() || letter.type == detail::request_timeout_type) {
         if (auto it = pending_.find(letter.correlation); it != pending_.end()) {
             auto complete = std::move(it->second.complete);
-            if (letter.type != detail::request_timeout_type)
-                core.requests().cancel({it->second.timer_when, it->second.timer_sequence});
+            core.requests().finished(letter.correlation,
+                                     {it->second.timer_when, it->second.timer_sequence});
             pending_.erase(it);
             try {
                 complete(letter);

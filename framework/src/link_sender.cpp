@@ -131,6 +131,9 @@ void LinkSender::send(const EnvelopeHeader& header, const Body& body,
     const bool more = this_thread_turn.sender == this;
     try {
         peer->link->send(frame, fds, header.priority, more);
+        // Until it is answered, the link's failure is the request's.
+        if (header.flags & envelope_flags::request) [[unlikely]]
+            node_.requests().sent_over(header, peer);
         if (more) {
             ++peer->unflushed;
             auto& links = this_thread_turn.links;

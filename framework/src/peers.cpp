@@ -300,13 +300,17 @@ void Peers::drop(const std::shared_ptr<PeerLink>& peer, const std::string& reaso
                 "node '{}': link to {} closed: {}", node_.name(),
                 peer->node.empty() ? peer->link->peer() : "node '" + peer->node + "'", reason);
     node_.reactor().remove(peer->link->poll_fd());
-    std::lock_guard lock(mutex_);
-    if (auto it = by_node_.find(peer->node); it != by_node_.end() && it->second == peer)
-        by_node_.erase(it);
-    std::erase_if(routes_, [&](const auto& route) { return route.second == peer->node; });
-    ++generation_;
-    links_.erase(peer);
-    if (std::erase(polled_, peer) != 0) ++polled_version_;
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = by_node_.find(peer->node); it != by_node_.end() && it->second == peer)
+            by_node_.erase(it);
+        std::erase_if(routes_, [&](const auto& route) { return route.second == peer->node; });
+        ++generation_;
+        links_.erase(peer);
+        if (std::erase(polled_, peer) != 0) ++polled_version_;
+    }
+    // After the mark above: a request leaving now sees it (Requests::sent_over).
+    node_.requests().link_lost(*peer, reason);
 }
 
 // ---- Polling links from an idle worker -------------------------------------------------

@@ -9,6 +9,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+#include <vector>
+
 namespace courier::detail {
 
 void ReplyWaiter::deliver(Letter&& letter) {
@@ -31,13 +34,15 @@ Letter Requests::await(Letter request, std::chrono::milliseconds timeout) {
     auto waiter = std::make_shared<ReplyWaiter>();
     request.correlation = next_correlation();
     request.flags |= envelope_flags::request;
-    request.sender = "$request." + std::to_string(request.correlation);
+    const std::uint64_t correlation = request.correlation;
+    request.sender = "$request." + std::to_string(correlation);
     const std::string waiter_name = request.sender;
     node_.actors().add(waiter_name, waiter);
     node_.router().post(std::move(request));
     node_.sender().flush();  // a handler that waits for an answer must not hold back its question
     auto answer = waiter->wait(deadline);
     node_.actors().remove(waiter_name);
+    forget_in_flight(correlation);
     if (answer) return std::move(*answer);
     Letter expired;
     expired.type = request_timeout_type;
@@ -54,8 +59,60 @@ Reactor::TimerId Requests::arm_timeout(const std::string& actor, std::uint64_t c
     });
 }
 
-void Requests::cancel(Reactor::TimerId timer) noexcept {
+void Requests::finished(std::uint64_t correlation, Reactor::TimerId timer) noexcept {
     (void)node_.reactor().cancel(timer);
+    forget_in_flight(correlation);
+}
+
+// ---- Requests waiting on a link --------------------------------------------------------
+
+void Requests::sent_over(const EnvelopeHeader& request, const std::shared_ptr<PeerLink>& peer) {
+    {
+        std::lock_guard lock(in_flight_mutex_);
+        in_flight_.insert_or_assign(
+            request.correlation,
+            InFlight{std::string(request.sender), std::string(request.recipient), peer.get()});
+        in_flight_count_.store(in_flight_.size(), std::memory_order_relaxed);
+    }
+    // Peers::drop marks the link broken before it calls link_lost: if it looked before
+    // this request was in, the mark is seen here, and the request fails all the same.
+    if (peer->broken) link_lost(*peer, "the link closed as the request left");
+}
+
+void Requests::forget_in_flight(std::uint64_t correlation) noexcept {
+    if (in_flight_count_.load(std::memory_order_relaxed) == 0) return;
+    std::lock_guard lock(in_flight_mutex_);
+    in_flight_.erase(correlation);
+    in_flight_count_.store(in_flight_.size(), std::memory_order_relaxed);
+}
+
+void Requests::link_lost(const PeerLink& peer, const std::string& reason) {
+    std::vector<std::pair<std::uint64_t, InFlight>> lost;
+    {
+        std::lock_guard lock(in_flight_mutex_);
+        for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+            if (it->second.peer == &peer) {
+                lost.emplace_back(it->first, std::move(it->second));
+                it = in_flight_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        in_flight_count_.store(in_flight_.size(), std::memory_order_relaxed);
+    }
+    const std::string node = peer.node.empty() ? peer.link->peer() : "node '" + peer.node + "'";
+    // Told as the answer would have come: a reply with the request's correlation, in the
+    // requester's mailbox. An answer that beat it wins; this one is then dropped as late.
+    for (auto& [correlation, request] : lost) {
+        Letter failed =
+            make_letter(Failure{ErrorCode::peer_down,
+                                "request to '" + request.target + "' failed: the link to " + node +
+                                    " broke before it was answered (" + reason + ")"},
+                        request.target, request.requester);
+        failed.flags = envelope_flags::reply;
+        failed.correlation = correlation;
+        if (auto box = node_.actors().find(request.requester)) box->deliver(std::move(failed));
+    }
 }
 
 void Requests::watch(const std::string& watcher, std::string_view name) {

@@ -1,10 +1,12 @@
 #pragma once
 /// @file
 /// Requests and watches: correlation ids, the timer that ends a request nobody answers
-/// (cancelled when the answer comes), the waiter a thread outside the actors blocks on
-/// (Node::request), and the Down letters for watched names.
+/// (cancelled when the answer comes), the requests waiting on each link (failed at once
+/// when it breaks), the waiter a thread outside the actors blocks on (Node::request), and
+/// the Down letters for watched names.
 
 #include "mailbox.hpp"
+#include "peer_link.hpp"
 #include "reactor.hpp"
 
 #include "registry/registry_protocol.hpp"
@@ -19,6 +21,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace courier::detail {
 
@@ -49,10 +52,18 @@ class Requests {
     Letter await(Letter request, std::chrono::milliseconds timeout);
 
     /// Posts the timeout letter for request `correlation` to `actor` after `timeout`,
-    /// unless cancel() comes first (its answer arrived).
+    /// unless finished() comes first (its answer arrived).
     Reactor::TimerId arm_timeout(const std::string& actor, std::uint64_t correlation,
                                  std::chrono::milliseconds timeout);
-    void cancel(Reactor::TimerId timer) noexcept;
+    /// The request `correlation` has its answer (a reply, a failure, its timeout) or its
+    /// requester stopped: its timer is cancelled and no link waits for it any more.
+    void finished(std::uint64_t correlation, Reactor::TimerId timer) noexcept;
+
+    /// `request` left over `peer`: until finished(), the link's failure fails it.
+    void sent_over(const EnvelopeHeader& request, const std::shared_ptr<PeerLink>& peer);
+    /// `peer` broke (`reason`): every request still waiting on it fails now with
+    /// Failure{peer_down}, instead of waiting out its timeout.
+    void link_lost(const PeerLink& peer, const std::string& reason);
 
     /// `watcher` (an actor of this node) gets a Down when `name` goes away.
     void watch(const std::string& watcher, std::string_view name);
@@ -60,8 +71,20 @@ class Requests {
     void on_name_down(const registry::NameDown& down);
 
   private:
+    /// A request sent over a link and not finished: whom to tell if the link breaks.
+    struct InFlight {
+        std::string requester;
+        std::string target;
+        const PeerLink* peer;
+    };
+    void forget_in_flight(std::uint64_t correlation) noexcept;
+
     NodeCore& node_;
     std::atomic<std::uint64_t> correlation_{0};
+    std::mutex in_flight_mutex_;
+    std::unordered_map<std::uint64_t, InFlight> in_flight_;
+    /// in_flight_.size(), read without the lock: most requests never cross a link.
+    std::atomic<std::size_t> in_flight_count_{0};
     std::mutex watch_mutex_;
     std::map<std::string, std::set<std::string>, std::less<>> watchers_;  ///< name -> actors
 };

@@ -33,13 +33,15 @@ std::string_view to_string(ErrorCode code) noexcept {
             return "bad_config";
         case ErrorCode::os_error:
             return "os_error";
+        case ErrorCode::peer_down:
+            return "peer_down";
     }
     return "unknown_error";
 }
 
 bool is_error_code(std::uint8_t value) noexcept {
     return value >= static_cast<std::uint8_t>(ErrorCode::timeout) &&
-           value <= static_cast<std::uint8_t>(ErrorCode::os_error);
+           value <= static_cast<std::uint8_t>(ErrorCode::peer_down);
 }
 
 namespace detail {

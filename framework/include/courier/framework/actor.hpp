@@ -119,7 +119,8 @@ class Actor {
     ReplyHandle reply_later();
 
     /// Sends a request; `on_result(Expected<R, Error>)` runs in this actor with the reply,
-    /// or with an error: timeout, unknown name, the handler's failure.
+    /// or with an error: timeout, unknown name, the handler's failure, or peer_down as soon
+    /// as the link to the target's node breaks (its process died) with the request unanswered.
     template <Message R, Message M, class F>
     void request(std::string_view to, M message, std::chrono::milliseconds timeout, F&& on_result);
 

@@ -29,6 +29,9 @@ enum class ErrorCode : std::uint8_t {
     unsupported = 10,
     bad_config = 11,  ///< the config (file, environment) cannot be read or is wrong
     os_error = 12,    ///< a system call failed while setting up (the runtime directory, epoll)
+    /// the request was sent, but the link to the target's node broke (the node died, or
+    /// closed the link) before an answer came: no answer can come any more
+    peer_down = 13,
 };
 
 std::string_view to_string(ErrorCode code) noexcept;

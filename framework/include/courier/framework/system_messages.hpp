@@ -52,9 +52,12 @@ struct DeadLetter {
     }
 };
 
-/// The answer to a request whose handler failed (threw, or could not decode it).
+/// The answer to a request that failed once it had reached its target's node: its handler
+/// threw or could not decode it, its actor stopped owing it, or the link to that node
+/// broke before the answer came (posted by the requester's own node).
 struct Failure {
-    ErrorCode code = ErrorCode::handler_failed;  ///< handler_failed or bad_message
+    ErrorCode code =
+        ErrorCode::handler_failed;  ///< handler_failed, bad_message, stopped, peer_down
     std::string message;
     template <class A>
     void save(A& a) const {
