@@ -2,6 +2,7 @@
 #include <courier/framework/node.hpp>
 
 #include "actor_cell.hpp"
+#include "monitors.hpp"
 #include "node_core.hpp"
 #include "requests.hpp"
 
@@ -24,8 +25,12 @@ void Actor::post(const EnvelopeHeader& header, detail::Draft& draft) {
     cell_->send(header, draft);
 }
 
-void Actor::watch(std::string_view name) {
-    node_->core_->requests().watch(name_, name);
+Monitor Actor::monitor(std::string_view name) {
+    return Monitor{node_->core_->monitors().start(name_, name), std::string(name)};
+}
+
+void Actor::demonitor(const Monitor& monitor) {
+    node_->core_->monitors().cancel(monitor.id);
 }
 
 const std::string& Actor::sender() const noexcept {

@@ -92,7 +92,7 @@ void NodeCore::start() {
                                                      "' cannot reach the registry: " + e.what());
     }
     registry_->on_name_down(
-        [this](const registry::NameDown& down) { requests_.on_name_down(down); });
+        [this](const registry::NameDown& down) { monitors_.on_name_down(down); });
     registry_->on_disconnect([this](const std::string& reason) {
         spdlog::error("node '{}': lost the registry: {}", name_, reason);
     });
@@ -197,6 +197,8 @@ void NodeCore::stop_actor(std::string_view name) {
 
 void NodeCore::forget(const std::string& name, const ActorCell* cell) {
     actors_.remove(name, cell);
+    monitors_.watcher_stopped(name);
+    monitors_.local_stopped(name);
     if (registry_ && name.front() != '$') {
         try {
             registry_->unregister_name(name);

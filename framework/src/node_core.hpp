@@ -7,7 +7,8 @@
 /// - Router (router.hpp): where the letters for a name go;
 /// - LinkSender (link_sender.hpp): encoding letters onto links, and when they leave;
 /// - Peers (peers.hpp): the links to other nodes, and the frames that come in on them;
-/// - Requests (requests.hpp): correlations, reply waiters, timeouts, watches;
+/// - Requests (requests.hpp): correlations, reply waiters, timeouts;
+/// - Monitors (monitors.hpp): who waits for a Down about which name;
 /// - Scheduler (scheduler.hpp) and Reactor (reactor.hpp): the threads.
 ///
 /// The parts reach each other through the NodeCore they belong to.
@@ -15,6 +16,7 @@
 #include "actor_cell.hpp"
 #include "link_sender.hpp"
 #include "local_actors.hpp"
+#include "monitors.hpp"
 #include "node_protocol.hpp"
 #include "peers.hpp"
 #include "reactor.hpp"
@@ -68,6 +70,7 @@ class NodeCore final {
     Router& router() noexcept { return router_; }
     LinkSender& sender() noexcept { return sender_; }
     Requests& requests() noexcept { return requests_; }
+    Monitors& monitors() noexcept { return monitors_; }
 
     struct Counters {
         std::atomic<std::uint64_t> delivered_local{0}, sent_remote{0}, received_remote{0},
@@ -116,6 +119,7 @@ class NodeCore final {
     LinkSender sender_{*this};
     Router router_{*this};
     Requests requests_{*this};
+    Monitors monitors_{*this};
 
     std::unique_ptr<Reactor> reactor_;
     std::unique_ptr<Scheduler> scheduler_;

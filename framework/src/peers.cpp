@@ -158,6 +158,14 @@ void Peers::forget(const std::string& name) {
     ++generation_;
 }
 
+std::string Peers::node_of(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    auto route = routes_.find(name);
+    if (route == routes_.end()) return {};
+    auto peer = by_node_.find(route->second);
+    return peer != by_node_.end() && !peer->second->broken ? route->second : std::string();
+}
+
 std::shared_ptr<PeerLink> Peers::connect(const registry::Location& where) {
     std::vector<Endpoint> theirs_endpoints;
     std::vector<std::string> ours, theirs;
@@ -311,6 +319,7 @@ void Peers::drop(const std::shared_ptr<PeerLink>& peer, const std::string& reaso
     }
     // After the mark above: a request leaving now sees it (Requests::sent_over).
     node_.requests().link_lost(*peer, reason);
+    node_.monitors().link_lost(*peer, reason);
 }
 
 // ---- Polling links from an idle worker -------------------------------------------------

@@ -54,6 +54,8 @@ class Peers final : public IdlePoll {
     }
     /// Forgets where `name` lives (it went down; it may come back elsewhere).
     void forget(const std::string& name);
+    /// The node a send found the actor `name` on, while the link to it is open; else empty.
+    std::string node_of(const std::string& name);
 
     /// Closes the link and forgets it and the names that lived behind it.
     void drop(const std::shared_ptr<PeerLink>& peer, const std::string& reason);

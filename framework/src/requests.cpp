@@ -115,34 +115,4 @@ void Requests::link_lost(const PeerLink& peer, const std::string& reason) {
     }
 }
 
-void Requests::watch(const std::string& watcher, std::string_view name) {
-    auto* registry = node_.registry();
-    if (!registry)
-        throw SetupError(ErrorCode::unknown_name, "watching needs a node with a registry");
-    {
-        std::lock_guard lock(watch_mutex_);
-        watchers_[std::string(name)].insert(watcher);
-    }
-    auto status = registry->watch(std::string(name));
-    if (!status.ok)
-        spdlog::warn("node '{}': cannot watch '{}': {}", node_.name(), name, status.error);
-}
-
-void Requests::on_name_down(const registry::NameDown& down) {
-    node_.peers().forget(down.name);
-    std::set<std::string> watchers;
-    {
-        std::lock_guard lock(watch_mutex_);
-        if (auto it = watchers_.find(down.name); it != watchers_.end()) {
-            watchers = std::move(it->second);
-            watchers_.erase(it);
-        }
-    }
-    // Local delivery only: this runs on the registry's reader thread, which must not wait
-    // for the registry.
-    for (const auto& watcher : watchers)
-        if (auto box = node_.actors().find(watcher))
-            box->deliver(make_letter(Down{down.name, down.reason}, std::string(), watcher));
-}
-
 }  // namespace courier::detail

@@ -1,26 +1,20 @@
 #pragma once
 /// @file
-/// Requests and watches: correlation ids, the timer that ends a request nobody answers
-/// (cancelled when the answer comes), the requests waiting on each link (failed at once
-/// when it breaks), the waiter a thread outside the actors blocks on (Node::request), and
-/// the Down letters for watched names.
+/// Requests: correlation ids, the timer that ends a request nobody answers (cancelled when
+/// the answer comes), the requests waiting on each link (failed at once when it breaks),
+/// and the waiter a thread outside the actors blocks on (Node::request).
 
 #include "mailbox.hpp"
 #include "peer_link.hpp"
 #include "reactor.hpp"
 
-#include "registry/registry_protocol.hpp"
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
-#include <string_view>
 #include <unordered_map>
 
 namespace courier::detail {
@@ -65,11 +59,6 @@ class Requests {
     /// Failure{peer_down}, instead of waiting out its timeout.
     void link_lost(const PeerLink& peer, const std::string& reason);
 
-    /// `watcher` (an actor of this node) gets a Down when `name` goes away.
-    void watch(const std::string& watcher, std::string_view name);
-    /// The registry says `name` went away: its watchers get Down; routes to it are forgotten.
-    void on_name_down(const registry::NameDown& down);
-
   private:
     /// A request sent over a link and not finished: whom to tell if the link breaks.
     struct InFlight {
@@ -85,8 +74,6 @@ class Requests {
     std::unordered_map<std::uint64_t, InFlight> in_flight_;
     /// in_flight_.size(), read without the lock: most requests never cross a link.
     std::atomic<std::size_t> in_flight_count_{0};
-    std::mutex watch_mutex_;
-    std::map<std::string, std::set<std::string>, std::less<>> watchers_;  ///< name -> actors
 };
 
 }  // namespace courier::detail

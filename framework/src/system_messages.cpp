@@ -39,6 +39,20 @@ std::string_view to_string(ErrorCode code) noexcept {
     return "unknown_error";
 }
 
+std::string_view to_string(DownReason reason) noexcept {
+    switch (reason) {
+        case DownReason::stopped:
+            return "stopped";
+        case DownReason::node_exited:
+            return "node exited";
+        case DownReason::link_broken:
+            return "link broken";
+        case DownReason::unreachable:
+            return "unreachable";
+    }
+    return "unknown";
+}
+
 bool is_error_code(std::uint8_t value) noexcept {
     return value >= static_cast<std::uint8_t>(ErrorCode::timeout) &&
            value <= static_cast<std::uint8_t>(ErrorCode::peer_down);

@@ -64,3 +64,37 @@ TEST_CASE("a DeadLetter whose code byte names no error code does not decode",
                    Catch::Contains("unknown error code " + std::to_string(value)));
     }
 }
+
+TEST_CASE(
+    "a Down travels with its identity, and one whose reason byte names no reason does not "
+    "decode",
+    "[framework][messages]") {
+    Down down{"svc", DownReason::node_exited, "svc-node", 4242, 17, 3, "node 'svc-node' exited"};
+    std::vector<std::byte> bytes;
+    std::vector<int> fds;
+    encode_payload(down, bytes, fds);
+    auto back = decode_payload<Down>(bytes);
+    REQUIRE(back);
+    CHECK(back->name == "svc");
+    CHECK(back->reason == DownReason::node_exited);
+    CHECK(back->node == "svc-node");
+    CHECK(back->pid == 4242);
+    CHECK(back->incarnation == 17);
+    CHECK(back->monitor == 3);
+    CHECK(back->detail == "node 'svc-node' exited");
+    CHECK(to_string(DownReason::link_broken) == "link broken");
+
+    // The reason's byte: the one where a Down differing only in its reason differs.
+    std::vector<std::byte> other;
+    down.reason = DownReason::stopped;
+    encode_payload(down, other, fds);
+    REQUIRE(other.size() == bytes.size());
+    std::size_t differing = 0, at = 0;
+    for (std::size_t i = 0; i < bytes.size(); ++i)
+        if (bytes[i] != other[i]) ++differing, at = i;
+    REQUIRE(differing == 1);
+    bytes[at] = std::byte{9};
+    auto bad = decode_payload<Down>(bytes);
+    REQUIRE_FALSE(bad);
+    CHECK_THAT(bad.error().message, Catch::Contains("unknown Down reason 9"));
+}

@@ -211,20 +211,26 @@ TEST_CASE("when a node is killed with SIGKILL its watchers get Down and sends be
         REQUIRE(node.request<wire::Pong>("doomed", wire::Ping{1}, 5s).has_value());
 
         Mailbag<Down> downs;
-        Mailbag<int> watching;
+        Mailbag<Monitor> watching;
         node.spawn("watcher", [&](Actor& self) {
             self.handle<Down>([&](Down& d) { downs.put(d); });
-            self.watch("doomed");
-            watching.put(1);
+            watching.put(self.monitor("doomed"));
         });
-        REQUIRE(watching.take());
+        auto monitor = watching.take();
+        REQUIRE(monitor);
         child.kill(SIGKILL);
         REQUIRE(child.wait_exit());
 
+        // Told by the link or by the registry, whichever is first: the same Down.
         auto down = downs.take();
         REQUIRE(down);
         CHECK(down->name == "doomed");
-        CHECK(down->reason == "node exited");
+        CHECK(down->reason == DownReason::node_exited);
+        CHECK(down->node == "doomed-node");
+        CHECK(down->pid == child.pid());
+        CHECK(down->incarnation != 0);
+        CHECK(down->monitor == monitor->id);
+        CHECK_FALSE(downs.take(200ms));  // one Down per monitor
         auto reply = node.request<wire::Pong>("doomed", wire::Ping{2}, 5s);
         REQUIRE_FALSE(reply.has_value());
         CHECK((reply.error().code == ErrorCode::unknown_name ||
@@ -536,7 +542,7 @@ TEST_CASE("an actor's sends follow a name that went down and came back in anothe
                     "mover", wire::Ping{p.n}, 5s,
                     [&](Expected<wire::Pong, Error> r) { answers.put(r ? r->n : -1); });
             });
-            self.watch("mover");
+            self.monitor("mover");
         });
         node.send("asker", wire::Ping{1});
         CHECK(answers.take() == 2);  // the node knows the route to first-home now
@@ -548,6 +554,8 @@ TEST_CASE("an actor's sends follow a name that went down and came back in anothe
         auto down = downs.take();
         REQUIRE(down);
         CHECK(down->name == "mover");
+        CHECK(down->reason == DownReason::stopped);  // its node lives on
+        CHECK(down->node == "first-home");
 
         auto second_home = spawn_node(dir, "second-home", "mover", [](Actor& self) {
             self.handle<wire::Ping>([&self](wire::Ping& p) { self.reply(wire::Pong{p.n + 100}); });

@@ -272,20 +272,33 @@ TEST_CASE("a watcher is told when a name is unregistered, or at once if it is no
         RegistryClient watcher(dir.options());
         NameDownBox downs;
         watcher.on_name_down(downs.handler());
-        REQUIRE(watcher.watch("job").ok);
+        const auto watched = watcher.watch("job");
+        REQUIRE(watched.found);
+        CHECK(watched.node == "owner");
+        CHECK(watched.pid == ::getpid());
+        CHECK(watched.incarnation != 0);
+        CHECK(watcher.lookup("job").incarnation == watched.incarnation);
         CHECK_FALSE(downs.wait_for("job", 50ms));
 
         REQUIRE(owner.unregister_name("job").ok);
         auto down = downs.wait_for("job");
         REQUIRE(down);
         CHECK(down->reason == "unregistered");
+        CHECK(down->node == "owner");
+        CHECK(down->pid == ::getpid());
+        CHECK(down->incarnation == watched.incarnation);
         CHECK_FALSE(watcher.lookup("job").found);
         CHECK_FALSE(owner.unregister_name("job").ok);
 
-        REQUIRE(watcher.watch("ghost").ok);
+        // Registered again, the name is another incarnation.
+        REQUIRE(owner.register_name("job").ok);
+        CHECK(watcher.lookup("job").incarnation > watched.incarnation);
+
+        CHECK_FALSE(watcher.watch("ghost").found);
         auto ghost = downs.wait_for("ghost");
         REQUIRE(ghost);
         CHECK(ghost->reason == "not registered");
+        CHECK(ghost->incarnation == 0);
     }
     REQUIRE(dir.wait_until_empty());
 }
@@ -306,7 +319,8 @@ TEST_CASE("a node killed with SIGKILL is gone: watchers get NameDown, courier ps
         RegistryClient client(dir.options());
         NameDownBox downs;
         client.on_name_down(downs.handler());
-        REQUIRE(client.watch("victim-actor").ok);
+        const auto watched = client.watch("victim-actor");
+        REQUIRE(watched.found);
 
         victim.kill(SIGKILL);
         auto status = victim.wait_exit();
@@ -316,6 +330,9 @@ TEST_CASE("a node killed with SIGKILL is gone: watchers get NameDown, courier ps
         auto down = downs.wait_for("victim-actor");
         REQUIRE(down);
         CHECK(down->reason == "node exited");
+        CHECK(down->node == "victim");
+        CHECK(down->pid == victim.pid());
+        CHECK(down->incarnation == watched.incarnation);
         CHECK_FALSE(client.lookup("victim-actor").found);
 
         auto after = courier_ps(dir);

@@ -164,7 +164,7 @@ TEST_CASE("a child killed with SIGKILL: its parent gets Down, loses the pipe lin
         Mailbag<bool> watching;
         parent.spawn("watcher", [&](Actor& self) {
             self.handle<Down>([&downs](Down& down) { downs.put(down); });
-            self.watch("echo");
+            self.monitor("echo");
             watching.put(true);
         });
         REQUIRE(watching.take());
@@ -176,6 +176,8 @@ TEST_CASE("a child killed with SIGKILL: its parent gets Down, loses the pipe lin
         auto down = downs.take();
         REQUIRE(down);
         CHECK(down->name == "echo");
+        CHECK(down->reason == DownReason::node_exited);
+        CHECK(down->node == "kid-node");
         CHECK(eventually([&] { return link_to(parent.links(), "kid-node") == nullptr; }));
         auto gone = parent.request<spawn_wire::Pong>("echo", spawn_wire::Ping{2}, 10s);
         REQUIRE_FALSE(gone.has_value());

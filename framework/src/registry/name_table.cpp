@@ -33,6 +33,16 @@ std::string invalid_name(const std::string& what, const std::string& name) {
 
 }  // namespace
 
+NameTable::NameTable(Outbox& out, detail::Reactor& timers)
+    : out_(out),
+      timers_(timers),
+      // Microseconds since the epoch: a restarted courierd numbers on from past the last
+      // one's numbers (it cannot register a million names a second).
+      next_incarnation_(
+          static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count())) {}
+
 NameTable::~NameTable() {
     for (const auto& [serial, waiting] : lookups_) timers_.cancel(waiting.timer);
 }
@@ -99,6 +109,7 @@ Status NameTable::register_name(ConnectionId id, Client& c, const RegisterName& 
                       "' (pid " + std::to_string(owner.pid) + ")");
     }
     names_.emplace(r.name, id);
+    incarnations_[r.name] = next_incarnation_++;
     c.names.insert(r.name);
     spdlog::debug("node '{}' registered name '{}'", c.node, r.name);
     answer_lookups(r.name);
@@ -109,10 +120,12 @@ Status NameTable::unregister_name(ConnectionId id, Client& c, const UnregisterNa
     auto it = names_.find(r.name);
     if (it == names_.end() || it->second != id)
         return refuse("name '" + r.name + "' is not registered by this node");
+    const Location gone = location_of(r.name);
     names_.erase(it);
+    incarnations_.erase(r.name);
     c.names.erase(r.name);
     spdlog::debug("node '{}' unregistered name '{}'", c.node, r.name);
-    name_down(r.name, "unregistered");
+    name_down(gone, down_unregistered);
     return {};
 }
 
@@ -130,9 +143,10 @@ void NameTable::lookup(ConnectionId id, std::uint64_t correlation, const Lookup&
 }
 
 void NameTable::watch(ConnectionId id, Client& c, std::uint64_t correlation, const Watch& r) {
-    reply(id, correlation, Status{});
-    if (names_.count(r.name) == 0) {
-        send(id, 0, 0, NameDown{r.name, "not registered"});
+    const Location where = location_of(r.name);
+    reply(id, correlation, where);
+    if (!where.found) {
+        send(id, 0, 0, NameDown{r.name, down_not_registered, {}, 0, 0});
         return;
     }
     watchers_[r.name].insert(id);
@@ -164,6 +178,7 @@ Location NameTable::location_of(const std::string& name) const {
         where.node = owner.node;
         where.pid = owner.pid;
         where.endpoints = owner.endpoints;
+        where.incarnation = incarnations_.at(name);
     }
     return where;
 }
@@ -193,7 +208,8 @@ void NameTable::expire_lookup(std::uint64_t serial) {
     send(waiting.connection, envelope_flags::reply, waiting.correlation, missing);
 }
 
-void NameTable::name_down(const std::string& name, const std::string& reason) {
+void NameTable::name_down(const Location& gone, const std::string& reason) {
+    const std::string& name = gone.name;
     auto w = watchers_.find(name);
     if (w == watchers_.end()) return;
     const std::set<ConnectionId> who = std::move(w->second);
@@ -202,7 +218,7 @@ void NameTable::name_down(const std::string& name, const std::string& reason) {
         auto it = clients_.find(id);
         if (it == clients_.end()) continue;
         it->second.watching.erase(name);
-        send(id, 0, 0, NameDown{name, reason});
+        send(id, 0, 0, NameDown{name, reason, gone.node, gone.pid, gone.incarnation});
     }
 }
 
@@ -232,8 +248,14 @@ void NameTable::forget(ConnectionId id, const std::string& reason) {
     spdlog::info("node '{}' (pid {}) left: {}", c.node, c.pid, reason);
     nodes_.erase(c.node);
     for (const auto& name : c.names) {
+        Location gone;
+        gone.name = name;
+        gone.node = c.node;
+        gone.pid = c.pid;
+        gone.incarnation = incarnations_[name];
         names_.erase(name);
-        name_down(name, "node exited");
+        incarnations_.erase(name);
+        name_down(gone, down_node_exited);
     }
 }
 

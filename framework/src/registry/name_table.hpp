@@ -42,7 +42,7 @@ class Outbox {
 /// reactor's, whose timers end waiting lookups.
 class NameTable {
   public:
-    NameTable(Outbox& out, detail::Reactor& timers) : out_(out), timers_(timers) {}
+    NameTable(Outbox& out, detail::Reactor& timers);
     ~NameTable();  ///< cancels the timers of waiting lookups
     NameTable(const NameTable&) = delete;
     NameTable& operator=(const NameTable&) = delete;
@@ -93,13 +93,16 @@ class NameTable {
     Location location_of(const std::string& name) const;
     void answer_lookups(const std::string& name);
     void expire_lookup(std::uint64_t serial);
-    void name_down(const std::string& name, const std::string& reason);
+    /// Tells the watchers of `name` that the registration `gone` (its Location) ended.
+    void name_down(const Location& gone, const std::string& reason);
 
     Outbox& out_;
     detail::Reactor& timers_;
     std::map<ConnectionId, Client> clients_;
-    std::map<std::string, ConnectionId> nodes_;  ///< node name -> its connection
-    std::map<std::string, ConnectionId> names_;  ///< actor name -> its node's connection
+    std::map<std::string, ConnectionId> nodes_;          ///< node name -> its connection
+    std::map<std::string, ConnectionId> names_;          ///< actor name -> its node's connection
+    std::map<std::string, std::uint64_t> incarnations_;  ///< actor name -> its registration
+    std::uint64_t next_incarnation_;  ///< from the clock: never reused across restarts
     std::map<std::string, std::set<ConnectionId>> watchers_;
     std::map<std::uint64_t, WaitingLookup> lookups_;  ///< by serial: in arrival order
     std::uint64_t next_lookup_ = 1;

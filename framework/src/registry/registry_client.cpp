@@ -326,8 +326,8 @@ registry::Location RegistryClient::lookup(const std::string& name, std::chrono::
     return impl_->call<registry::Location>(registry::Lookup{name, wait.count()}, wait);
 }
 
-registry::Status RegistryClient::watch(const std::string& name) {
-    return impl_->call<registry::Status>(registry::Watch{name});
+registry::Location RegistryClient::watch(const std::string& name) {
+    return impl_->call<registry::Location>(registry::Watch{name});
 }
 
 registry::NodeList RegistryClient::list_nodes() {

@@ -48,8 +48,9 @@ class RegistryClient {
     /// Resolves `name`; with `wait` > 0, waits up to that long for it to be registered.
     registry::Location lookup(const std::string& name,
                               std::chrono::milliseconds wait = std::chrono::milliseconds{0});
-    /// Asks for a NameDown for `name`; delivered to the handler given to on_name_down.
-    registry::Status watch(const std::string& name);
+    /// Asks for a NameDown for `name`, delivered to the handler given to on_name_down;
+    /// answers who holds the name now (found = false: its NameDown comes at once).
+    registry::Location watch(const std::string& name);
     registry::NodeList list_nodes();
 
     /// Called on the client's reader thread for every NameDown. Set before watching.

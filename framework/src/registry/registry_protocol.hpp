@@ -64,7 +64,8 @@ struct Lookup {
 };
 
 /// Asks for a NameDown when `name` goes away (unregistered, or its node's connection
-/// closed). Answered with Status; a name not registered now gets its NameDown at once.
+/// closed). Answered with the name's Location (who is watched); a name not registered now
+/// gets found = false and its NameDown at once.
 struct Watch {
     std::string name;
     template <class A>
@@ -79,7 +80,7 @@ struct ListNodes {
     void serialize(A&) {}
 };
 
-/// Answer to RegisterNode, RegisterName, UnregisterName and Watch.
+/// Answer to RegisterNode, RegisterName and UnregisterName.
 struct Status {
     bool ok = true;
     std::string error;  ///< why not, when !ok
@@ -89,16 +90,20 @@ struct Status {
     }
 };
 
-/// Answer to Lookup.
+/// Answer to Lookup and Watch.
 struct Location {
     bool found = false;
     std::string name;
     std::string node;
     std::int64_t pid = 0;
     std::vector<std::string> endpoints;
+    /// Which registration of the name this is: courierd numbers every registration, never
+    /// twice on a host (the numbers start from the clock when courierd starts), so a name
+    /// that died and came back has a new one.
+    std::uint64_t incarnation = 0;
     template <class A>
     void serialize(A& a) {
-        a(found, name, node, pid, endpoints);
+        a(found, name, node, pid, endpoints, incarnation);
     }
 };
 
@@ -122,15 +127,23 @@ struct NodeList {
     }
 };
 
-/// Unsolicited: a watched name went away.
+/// Unsolicited: a watched name went away. `node`, `pid` and `incarnation` say which
+/// registration went (empty and 0 for a name that was not registered).
 struct NameDown {
     std::string name;
-    std::string reason;  ///< "unregistered", "node exited", "not registered"
+    std::string reason;  ///< down_unregistered, down_node_exited, down_not_registered
+    std::string node;
+    std::int64_t pid = 0;
+    std::uint64_t incarnation = 0;
     template <class A>
     void serialize(A& a) {
-        a(name, reason);
+        a(name, reason, node, pid, incarnation);
     }
 };
+/// NameDown's reasons.
+inline constexpr const char* down_unregistered = "unregistered";
+inline constexpr const char* down_node_exited = "node exited";
+inline constexpr const char* down_not_registered = "not registered";
 
 }  // namespace courier::registry
 

@@ -80,6 +80,12 @@ class ReplyHandle {
     std::shared_ptr<detail::DeferredReply> reply_;
 };
 
+/// A monitor an actor holds (Actor::monitor): its Down carries the same id.
+struct Monitor {
+    std::uint64_t id = 0;
+    std::string name;  ///< the monitored name
+};
+
 class Actor {
   public:
     Actor() = default;
@@ -124,8 +130,15 @@ class Actor {
     template <Message R, Message M, class F>
     void request(std::string_view to, M message, std::chrono::milliseconds timeout, F&& on_result);
 
-    /// Asks for a Down message when the actor named `name` stops or its process exits.
-    void watch(std::string_view name);
+    /// Asks for one Down message when the actor named `name` goes: it stops, its process
+    /// exits, or the link to its node breaks; at once (DownReason::unreachable) when no
+    /// such actor lives now. Each call is a monitor of its own, ended by its Down or by
+    /// demonitor(). A node with a registry watches through it (and learns the name's pid
+    /// and incarnation); without one, only an actor of this node or one behind an open
+    /// link (a spawned child, its parent) can be monitored.
+    Monitor monitor(std::string_view name);
+    /// Ends `monitor` without a Down; nothing if it ended already.
+    void demonitor(const Monitor& monitor);
 
     /// Stops this actor after the current handler returns.
     void stop() noexcept { stopping_ = true; }

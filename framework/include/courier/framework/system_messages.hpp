@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace courier {
 
@@ -71,13 +72,37 @@ struct Failure {
     }
 };
 
-/// A watched name went away: its actor stopped or its node's process exited.
+/// Why a monitored name went down.
+enum class DownReason : std::uint8_t {
+    stopped = 1,      ///< its actor stopped (or its node stopped cleanly)
+    node_exited = 2,  ///< its node's process ended without stopping it (killed, crashed)
+    link_broken = 3,  ///< the link to its node broke; the node may still be alive
+    unreachable = 4,  ///< there was no such name when the monitor began, or no way to watch it
+};
+std::string_view to_string(DownReason reason) noexcept;
+
+/// A monitored name went down (Actor::monitor). Says which one: the registration it
+/// watched (node, pid, and the registry's incarnation number, which a name that comes
+/// back gets anew), why, and which monitor this ends.
 struct Down {
     std::string name;
-    std::string reason;
+    DownReason reason = DownReason::unreachable;
+    std::string node;               ///< empty when unknown (the name was never found)
+    std::int64_t pid = 0;           ///< 0 when unknown
+    std::uint64_t incarnation = 0;  ///< 0 when unknown (no registry)
+    std::uint64_t monitor = 0;      ///< Monitor::id of the monitor it ends
+    std::string detail;             ///< what happened, in words
     template <class A>
-    void serialize(A& a) {
-        a(name, reason);
+    void save(A& a) const {
+        a(name, static_cast<std::uint8_t>(reason), node, pid, incarnation, monitor, detail);
+    }
+    template <class A>
+    void load(A& a) {
+        std::uint8_t value = 0;
+        a(name, value, node, pid, incarnation, monitor, detail);
+        if (value < 1 || value > 4)
+            throw std::runtime_error("unknown Down reason " + std::to_string(value));
+        reason = static_cast<DownReason>(value);
     }
 };
 

@@ -1,0 +1,180 @@
+#include "monitors.hpp"
+
+#include "local_actors.hpp"
+#include "node_core.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+#include <fstream>
+
+namespace courier::detail {
+
+namespace {
+
+/// True when process `pid` of this host has ended: gone, or a zombie not reaped yet.
+bool process_ended(std::int64_t pid) {
+    if (pid <= 0) return false;
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text;
+    if (!std::getline(stat, text)) return true;
+    // "pid (comm) S ...": the state follows the last ')' (comm may hold one).
+    const auto paren = text.rfind(')');
+    if (paren == std::string::npos || paren + 2 >= text.size()) return false;
+    const char state = text[paren + 2];
+    return state == 'Z' || state == 'X';
+}
+
+DownReason reason_of(const std::string& registry_reason) {
+    if (registry_reason == registry::down_unregistered) return DownReason::stopped;
+    if (registry_reason == registry::down_node_exited) return DownReason::node_exited;
+    return DownReason::unreachable;
+}
+
+}  // namespace
+
+template <class Pred>
+void Monitors::take(Ended& out, Pred ends) {
+    for (auto it = watches_.begin(); it != watches_.end();) {
+        if (ends(it->second)) {
+            out.emplace_back(it->first, std::move(it->second));
+            it = watches_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void Monitors::tell(Ended& ended, DownReason reason, const std::string& detail) {
+    for (auto& [id, watch] : ended) {
+        auto box = node_.actors().find(watch.watcher);
+        if (!box) continue;  // it stopped meanwhile
+        box->deliver(make_letter(
+            Down{watch.name, reason, watch.node, watch.pid, watch.incarnation, id, detail},
+            std::string(), watch.watcher));
+    }
+}
+
+std::uint64_t Monitors::start(const std::string& watcher, std::string_view name_view) {
+    std::string name(name_view);
+    auto* registry = node_.registry();
+    std::uint64_t id = 0;
+    {
+        std::lock_guard lock(mutex_);
+        id = ++next_id_;
+        Watch& watch = watches_[id];
+        watch.watcher = watcher;
+        watch.name = name;
+        watch.resolving = registry != nullptr;
+    }
+    // Looked at after the monitor is in: a stop from now on finds it (local_stopped).
+    const bool local = is_valid_name(name) && name.front() != '$' && node_.actors().find(name);
+    std::string unreachable;  // why no Down can come any other way, if so
+    registry::Location where;
+    if (registry) {
+        try {
+            where = registry->watch(name);
+        } catch (const RegistryError& e) {
+            unreachable = std::string("the registry cannot be asked: ") + e.what();
+        }
+    }
+    Ended ended;
+    DownReason reason = DownReason::unreachable;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = watches_.find(id);
+        if (it == watches_.end()) return id;  // ended already: a local stop, demonitor()
+        Watch& watch = it->second;
+        watch.resolving = false;
+        watch.local = local;
+        if (where.found) {
+            watch.node = where.node;
+            watch.pid = where.pid;
+            watch.incarnation = where.incarnation;
+        } else if (local) {
+            watch.node = node_.name();
+            watch.pid = ::getpid();
+        } else if (!registry) {
+            watch.node = node_.peers().node_of(name);
+        }
+        if (auto early = early_downs_.find(name); early != early_downs_.end()) {
+            // Its registration ended while the registry's answer was on its way.
+            if (where.found && early->second.incarnation == where.incarnation) {
+                reason = reason_of(early->second.reason);
+                unreachable = "'" + name + "' went down as the monitor began";
+            }
+            bool resolving = false;
+            for (const auto& [other, w] : watches_) resolving |= w.resolving && w.name == name;
+            if (!resolving) early_downs_.erase(early);
+        }
+        if (unreachable.empty() && !where.found && !local && watch.node.empty())
+            unreachable = "no actor named '" + name + "' is " +
+                          (registry ? "registered" : "known to node '" + node_.name() + "'");
+        if (!unreachable.empty()) {
+            ended.emplace_back(id, std::move(watch));
+            watches_.erase(it);
+        }
+    }
+    tell(ended, reason, unreachable);
+    return id;
+}
+
+void Monitors::cancel(std::uint64_t id) noexcept {
+    std::lock_guard lock(mutex_);
+    watches_.erase(id);
+}
+
+void Monitors::watcher_stopped(const std::string& watcher) noexcept {
+    std::lock_guard lock(mutex_);
+    std::erase_if(watches_, [&](const auto& entry) { return entry.second.watcher == watcher; });
+}
+
+void Monitors::local_stopped(const std::string& name) {
+    Ended ended;
+    {
+        std::lock_guard lock(mutex_);
+        take(ended, [&](const Watch& w) { return w.local && w.name == name; });
+    }
+    tell(ended, DownReason::stopped, "actor '" + name + "' stopped");
+}
+
+void Monitors::on_name_down(const registry::NameDown& down) {
+    node_.peers().forget(down.name);  // it may come back elsewhere
+    // A name that was not registered has been told by start() already.
+    if (down.incarnation == 0) return;
+    Ended ended;
+    {
+        std::lock_guard lock(mutex_);
+        bool resolving = false;
+        take(ended, [&](const Watch& w) {
+            if (w.name != down.name) return false;
+            resolving |= w.resolving;
+            return !w.resolving && w.incarnation == down.incarnation;
+        });
+        if (resolving) early_downs_.insert_or_assign(down.name, down);
+    }
+    const std::string detail =
+        down.reason == registry::down_node_exited
+            ? "node '" + down.node + "' (pid " + std::to_string(down.pid) + ") exited"
+            : "actor '" + down.name + "' of node '" + down.node + "' stopped";
+    tell(ended, reason_of(down.reason), detail);
+}
+
+void Monitors::link_lost(const PeerLink& peer, const std::string& reason) {
+    if (peer.node.empty()) return;  // it never said who it is: nobody monitors through it
+    Ended ended;
+    {
+        std::lock_guard lock(mutex_);
+        take(ended,
+             [&](const Watch& w) { return !w.local && !w.resolving && w.node == peer.node; });
+    }
+    // Grouped by what happened to their node, which the watched pid tells when it is known.
+    Ended exited, broken;
+    for (auto& entry : ended)
+        (process_ended(entry.second.pid) ? exited : broken).push_back(std::move(entry));
+    tell(exited, DownReason::node_exited, "node '" + peer.node + "' exited (" + reason + ")");
+    tell(broken, DownReason::link_broken, "the link to node '" + peer.node + "' broke: " + reason);
+}
+
+}  // namespace courier::detail
