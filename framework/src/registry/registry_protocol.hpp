@@ -4,7 +4,8 @@
 /// `courierd`. They travel as ordinary courier envelopes over a `unix:` link to the
 /// registry's socket, addressed to `courierd`; each request carries the request flag
 /// and a correlation id, and its answer the reply flag and the same id. `NameDown`
-/// arrives unsolicited (correlation 0) for names a connection watches.
+/// arrives unsolicited (correlation 0) for names a connection watches, `NameUp` for names
+/// it looked up in vain.
 /// docs/protocol.md describes the exchange.
 
 #include <courier/serialization/message_type.hpp>
@@ -52,7 +53,8 @@ struct UnregisterName {
     }
 };
 
-/// Resolves a name to its node. Answered with Location.
+/// Resolves a name to its node. Answered with Location. One that finds nothing at once
+/// (wait_ms 0) also asks for a NameUp when the name is registered (Location::notify_up).
 struct Lookup {
     std::string name;
     /// 0: answer at once. Otherwise wait up to this long for the name to be registered.
@@ -96,9 +98,12 @@ struct Location {
     std::string node;
     std::int64_t pid = 0;
     std::vector<std::string> endpoints;
+    /// Not found, and this connection gets a NameUp when the name is registered. False
+    /// when the connection has as many such promises as courierd keeps for one.
+    bool notify_up = false;
     template <class A>
     void serialize(A& a) {
-        a(found, name, node, pid, endpoints);
+        a(found, name, node, pid, endpoints, notify_up);
     }
 };
 
@@ -132,6 +137,18 @@ struct NameDown {
     }
 };
 
+/// Unsolicited, once: a name this connection looked up in vain is registered now. (A
+/// node drops it from its cache of unknown names and routes to it again.)
+struct NameUp {
+    std::string name;
+    std::string node;      ///< the node that registered it
+    std::int64_t pid = 0;  ///< that node's pid
+    template <class A>
+    void serialize(A& a) {
+        a(name, node, pid);
+    }
+};
+
 }  // namespace courier::registry
 
 COURIER_MESSAGE(courier::registry::RegisterNode, "courier.registry.RegisterNode");
@@ -144,3 +161,4 @@ COURIER_MESSAGE(courier::registry::Status, "courier.registry.Status");
 COURIER_MESSAGE(courier::registry::Location, "courier.registry.Location");
 COURIER_MESSAGE(courier::registry::NodeList, "courier.registry.NodeList");
 COURIER_MESSAGE(courier::registry::NameDown, "courier.registry.NameDown");
+COURIER_MESSAGE(courier::registry::NameUp, "courier.registry.NameUp");
