@@ -1,7 +1,7 @@
 // Dead letters with real processes: a producer whose consumer was killed sends on as fast
 // as it can. Every letter is counted and bounced, the log says it a line a second, the
 // registry is asked once, and when another process registers the name the producer's
-// sends reach it.
+// sends reach it. `courier ps` and `courier links` show the count.
 
 #include "process_support.hpp"
 
@@ -176,6 +176,43 @@ TEST_CASE(
         CHECK(node.stats().registry_lookups > after.registry_lookups);
         successor.send('q');
         CHECK(successor.wait_exit());
+    }
+    CHECK(dir.wait_until_empty());
+}
+
+TEST_CASE("courier ps and courier links show a node's dead letters and where they went",
+          "[process][dead_letters][cli]") {
+    TempRuntimeDir dir;
+    {
+        auto consumer = spawn_consumer(dir, "consumer-node", /*at_once=*/true);
+        REQUIRE(consumer.expect('r'));
+        LogCapture log;  // keeps the dead letters' lines out of the test's output
+        Node node(node_options(dir, "producer-node"));
+        REQUIRE(node.request<dead_wire::Pong>("consumer", dead_wire::Ping{1}, 5s));
+        Mailbag<int> bounced;
+        node.spawn("producer", [&bounced](Actor& self) {
+            self.handle<DeadLetter>([&bounced](DeadLetter&) { bounced.put(1); });
+            for (int i = 0; i < 3; ++i) self.send("nobody", dead_wire::Ping{i});
+        });
+        for (int i = 0; i < 3; ++i) REQUIRE(bounced.take(5s));
+
+        const std::string cli = (bin_dir() / "courier").string();
+        auto ps = run_command({cli, "ps", "--runtime-dir", dir.path().string()});
+        CHECK(ps.exit_code == 0);
+        INFO(ps.out);
+        CHECK_THAT(ps.out, Catch::Contains("DEAD LETTERS"));
+        CHECK_THAT(ps.out, Catch::Matches("(.|\n)*producer-node +[0-9]+ .* 3 \\(most to nobody\\)"
+                                          "\n(.|\n)*"));
+        CHECK_THAT(ps.out, Catch::Matches("(.|\n)*consumer-node +[0-9]+ .* 0\n(.|\n)*"));
+
+        auto links = run_command({cli, "links", "--runtime-dir", dir.path().string()});
+        CHECK(links.exit_code == 0);
+        INFO(links.out);
+        CHECK_THAT(links.out, Catch::Contains("DEAD LETTERS") && Catch::Contains("MOST TO"));
+        CHECK_THAT(links.out,
+                   Catch::Matches("(.|\n)*producer-node +3 +nobody \\(unknown_name\\) 3\n(.|\n)*"));
+        consumer.send('q');
+        CHECK(consumer.wait_exit());
     }
     CHECK(dir.wait_until_empty());
 }
