@@ -64,6 +64,7 @@ void NodeCore::start() {
     } catch (const std::system_error& e) {
         throw SetupError(ErrorCode::os_error, "node '" + name_ + "': " + e.what());
     }
+    dead_letter_log_ = std::make_unique<DeadLetterLog>(name_, *reactor_);
     // Without the registry a node has no links: nothing for idle workers to poll.
     // Scheduler(0): stepped by hand; a node always has at least one worker otherwise.
     const std::size_t threads = by_hand_ ? 0 : std::max<std::size_t>(options_.threads, 1);
@@ -80,9 +81,7 @@ void NodeCore::start() {
     peers_.adopt_parent_link();  // before registering: once our names are visible, the link is up
     // Answers `courier links`; reachable over any link, not registered.
     adopt(node_service_name, std::make_unique<FunctionActor>([this](Actor& self) {
-              self.handle<LinksQuery>([this, &self](LinksQuery&) {
-                  self.reply(LinkList{name_, peers_.links()});
-              });
+              self.handle<LinksQuery>([this, &self](LinksQuery&) { self.reply(link_list()); });
           }),
           /*internal=*/true);
     try {
@@ -93,7 +92,9 @@ void NodeCore::start() {
     }
     registry_->on_name_down(
         [this](const registry::NameDown& down) { monitors_.on_name_down(down); });
+    registry_->on_name_up([this](const registry::NameUp& up) { peers_.name_up(up.name); });
     registry_->on_disconnect([this](const std::string& reason) {
+        peers_.registry_lost();
         spdlog::error("node '{}': lost the registry: {}", name_, reason);
     });
     registry::Status status;
@@ -123,6 +124,7 @@ NodeCore::~NodeCore() {
     registry_.reset();  // joins its reader thread: no more NameDown callbacks
     if (reactor_) reactor_->stop();
     if (scheduler_) scheduler_->stop();
+    dead_letter_log_.reset();  // no more dead letters; says the counts still unsaid
     peers_.close_listeners();
 }
 
@@ -142,7 +144,16 @@ void NodeCore::wait() {
 NodeStats NodeCore::stats() const noexcept {
     return NodeStats{counters_.delivered_local.load(),  counters_.sent_remote.load(),
                      counters_.received_remote.load(),  counters_.dead_letters.load(),
-                     counters_.handler_failures.load(), counters_.bad_frames.load()};
+                     counters_.handler_failures.load(), counters_.bad_frames.load(),
+                     counters_.registry_lookups.load()};
+}
+
+LinkList NodeCore::link_list() {
+    // The few names with the most: what `courier links` shows fits a line.
+    constexpr std::size_t shown_targets = 5;
+    return LinkList{name_, peers_.links(), counters_.dead_letters.load(),
+                    dead_letter_log_ ? dead_letter_log_->targets(shown_targets)
+                                     : std::vector<DeadLetterCount>{}};
 }
 
 // ---- Actors ----------------------------------------------------------------------------
@@ -223,8 +234,12 @@ bool NodeCore::wait_for(std::string_view name, std::chrono::milliseconds timeout
 
 void NodeCore::dead_letter(const Letter& letter, ErrorCode code, const std::string& reason) {
     ++counters_.dead_letters;
-    spdlog::warn("node '{}': dead letter: {} from '{}' to '{}': {}", name_, type_name(letter.type),
-                 letter.sender.empty() ? "(anonymous)" : letter.sender, letter.recipient, reason);
+    if (dead_letter_log_)
+        dead_letter_log_->record(letter, code, reason);
+    else  // not started: no timers yet
+        spdlog::warn("node '{}': dead letter: {} from '{}' to '{}': {}", name_,
+                     type_name(letter.type), letter.sender.empty() ? "(anonymous)" : letter.sender,
+                     letter.recipient, reason);
     // Never bounce a bounce, an answer, or a letter nobody can be told about.
     if (letter.sender.empty() || letter.is_reply() || letter.type == type_id_of<DeadLetter>())
         return;

@@ -9,11 +9,13 @@
 /// - Peers (peers.hpp): the links to other nodes, and the frames that come in on them;
 /// - Requests (requests.hpp): correlations, reply waiters, timeouts;
 /// - Monitors (monitors.hpp): who waits for a Down about which name;
+/// - DeadLetterLog (dead_letter_log.hpp): what could not be delivered, said once a second;
 /// - Scheduler (scheduler.hpp) and Reactor (reactor.hpp): the threads.
 ///
 /// The parts reach each other through the NodeCore they belong to.
 
 #include "actor_cell.hpp"
+#include "dead_letter_log.hpp"
 #include "link_sender.hpp"
 #include "local_actors.hpp"
 #include "monitors.hpp"
@@ -74,7 +76,7 @@ class NodeCore final {
 
     struct Counters {
         std::atomic<std::uint64_t> delivered_local{0}, sent_remote{0}, received_remote{0},
-            dead_letters{0}, handler_failures{0}, bad_frames{0};
+            dead_letters{0}, handler_failures{0}, bad_frames{0}, registry_lookups{0};
     };
     Counters& counters() noexcept { return counters_; }
     void count_handler_failure() noexcept { ++counters_.handler_failures; }
@@ -99,8 +101,11 @@ class NodeCore final {
         counters_.delivered_local.fetch_add(1, std::memory_order_relaxed);
         cell.deliver(header, draft);
     }
-    /// Sends `letter` back to its sender as a DeadLetter (if it has one), counts and logs it.
+    /// Sends `letter` back to its sender as a DeadLetter (if it has one), counts it, and
+    /// logs it (once a second for its recipient and code: DeadLetterLog).
     void dead_letter(const Letter& letter, ErrorCode code, const std::string& reason);
+    /// What `courier links` and `courier ps` get: the links and the dead letters.
+    LinkList link_list();
 
     bool wait_for(std::string_view name, std::chrono::milliseconds timeout);
     void shutdown() noexcept;
@@ -122,6 +127,7 @@ class NodeCore final {
     Monitors monitors_{*this};
 
     std::unique_ptr<Reactor> reactor_;
+    std::unique_ptr<DeadLetterLog> dead_letter_log_;  ///< on reactor_'s timers, from start()
     std::unique_ptr<Scheduler> scheduler_;
     std::unique_ptr<RegistryClient> registry_;
 

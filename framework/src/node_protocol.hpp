@@ -1,7 +1,8 @@
 #pragma once
 /// @file
 /// The messages between nodes that are not for actors: the first frame on every link, and
-/// the query `courier links` sends to a node. Internal: tools/courier speaks it too.
+/// the query `courier ps` and `courier links` send to a node. Internal: tools/courier speaks
+/// it too.
 
 #include <courier/framework/system_messages.hpp>
 #include <courier/serialization/message_type.hpp>
@@ -9,6 +10,7 @@
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -26,18 +28,41 @@ struct Hello {
 /// The name a node answers LinksQuery under; not registered, reachable over any link.
 inline constexpr const char* node_service_name = "$node";
 
-/// Asks a node for its open links (`courier links`). Answered with LinkList.
+/// Asks a node for its open links and dead letters (`courier links`, `courier ps`).
+/// Answered with LinkList.
 struct LinksQuery {
     template <class A>
     void serialize(A&) {}
 };
 
+/// The dead letters of a node to one name for one reason (DeadLetterLog keeps them).
+struct DeadLetterCount {
+    std::string recipient;
+    ErrorCode code = ErrorCode::unknown_name;
+    std::uint64_t count = 0;
+    template <class A>
+    void save(A& a) const {
+        a(recipient);
+        detail::save_code(a, code);
+        a(count);
+    }
+    template <class A>
+    void load(A& a) {
+        a(recipient);
+        detail::load_code(a, code);
+        a(count);
+    }
+};
+
 struct LinkList {
     std::string node;
     std::vector<LinkInfo> links;
+    std::uint64_t dead_letters = 0;  ///< NodeStats::dead_letters
+    /// The names with the most dead letters among those lately sent to, most first.
+    std::vector<DeadLetterCount> dead_letter_targets;
     template <class A>
     void serialize(A& a) {
-        a(node, links);
+        a(node, links, dead_letters, dead_letter_targets);
     }
 };
 

@@ -121,17 +121,22 @@ std::shared_ptr<PeerLink> Peers::known(const std::string& name) {
 
 std::shared_ptr<PeerLink> Peers::find(const std::string& name, std::string& why_not) {
     if (auto peer = known(name)) return peer;
+    auto unknown = [&] {
+        why_not = "no actor named '" + name + "' on this host";
+        return nullptr;
+    };
+    if (unknown_.contains(name)) return unknown();
+    const std::uint64_t epoch = unknown_.epoch();  // before asking: see UnknownNames
     registry::Location where;
     try {
+        node_.counters().registry_lookups.fetch_add(1, std::memory_order_relaxed);
         where = node_.registry()->lookup(name);
     } catch (const RegistryError& e) {
         why_not = "cannot look up '" + name + "': " + e.what();
         return nullptr;
     }
-    if (!where.found || where.node == node_.name()) {
-        why_not = "no actor named '" + name + "' on this host";
-        return nullptr;
-    }
+    if (!where.found && where.notify_up) unknown_.add(name, epoch);
+    if (!where.found || where.node == node_.name()) return unknown();
     {
         std::lock_guard lock(mutex_);
         routes_[name] = where.node;

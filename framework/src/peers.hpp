@@ -7,6 +7,7 @@
 
 #include "peer_link.hpp"
 #include "scheduler.hpp"
+#include "unknown_names.hpp"
 
 #include <courier/framework/child_process.hpp>
 #include <courier/framework/system_messages.hpp>
@@ -46,8 +47,13 @@ class Peers final : public IdlePoll {
     /// The open link to the node that has the actor `name`, if a send found it already.
     std::shared_ptr<PeerLink> known(const std::string& name);
     /// As known(), else asks the registry where `name` lives and links to that node.
-    /// Null with `why_not` set when there is no such actor or no link can be made.
+    /// Null with `why_not` set when there is no such actor or no link can be made. A name
+    /// the registry did not know is not asked about again until it comes up (name_up).
     std::shared_ptr<PeerLink> find(const std::string& name, std::string& why_not);
+    /// The registry says `name` is registered now (NameUp): find() asks about it again.
+    void name_up(const std::string& name) { unknown_.name_up(name); }
+    /// The registry connection is gone, and its promises of NameUp with it.
+    void registry_lost() { unknown_.clear(); }
     /// Changes whenever a link found by known() or find() may have become wrong.
     std::uint64_t generation() const noexcept {
         return generation_.load(std::memory_order_acquire);
@@ -91,6 +97,7 @@ class Peers final : public IdlePoll {
     std::set<std::shared_ptr<PeerLink>> links_;            ///< every open link, named or not
     std::unordered_map<std::string, std::string> routes_;  ///< actor name -> node name
     std::atomic<std::uint64_t> generation_{0};             ///< bumped when routes_ loses entries
+    UnknownNames unknown_;  ///< names the registry did not know (its own lock)
     /// Links to children we spawned, by pid: routing finds them before their Hello arrives.
     std::map<pid_t, std::weak_ptr<PeerLink>> children_;
     /// The open links with Capabilities::memory_polling, and a count of its changes.

@@ -3,6 +3,7 @@
 // and ends by waiting for courierd to exit on idle, leaving the directory empty.
 
 #include "process_support.hpp"
+#include "registry/name_table.hpp"
 #include "registry/registry_client.hpp"
 
 #include <courier/framework/runtime_dir.hpp>
@@ -258,6 +259,61 @@ TEST_CASE("a lookup that waits is answered when another process registers the na
     }
     late.send('q');
     CHECK(exited_cleanly(late.wait_exit()));
+    REQUIRE(dir.wait_until_empty());
+}
+
+TEST_CASE("a lookup that finds nothing is followed by one NameUp when the name is registered",
+          "[registry][lookup]") {
+    TempRuntimeDir dir;
+    {
+        RegistryClient asker(dir.options());
+        Mailbag<registry::NameUp> ups;
+        asker.on_name_up([&ups](const registry::NameUp& up) { ups.put(up); });
+        auto where = asker.lookup("svc");
+        REQUIRE_FALSE(where.found);
+        CHECK(where.notify_up);
+        CHECK_FALSE(asker.lookup("not a valid name").notify_up);  // it can never come up
+
+        RegistryClient owner(dir.options());
+        REQUIRE(owner.register_node("owner", {}).ok);
+        REQUIRE(owner.register_name("svc").ok);
+        // courierd sent the NameUp before it answered the registration, and answers the
+        // asker's next request after it: by then the reader thread has handed it over.
+        asker.list_nodes();
+        auto up = ups.take(0ms);
+        REQUIRE(up);
+        CHECK(up->name == "svc");
+        CHECK(up->node == "owner");
+        CHECK(up->pid == ::getpid());
+
+        // Once: the name coming up again tells nobody who did not look it up again.
+        REQUIRE(owner.unregister_name("svc").ok);
+        REQUIRE(owner.register_name("svc").ok);
+        asker.list_nodes();
+        CHECK_FALSE(ups.take(0ms));
+    }
+    REQUIRE(dir.wait_until_empty());
+}
+
+TEST_CASE("a connection awaits a bounded number of names", "[registry][lookup]") {
+    TempRuntimeDir dir;
+    {
+        RegistryClient asker(dir.options());
+        constexpr std::size_t most = registry::NameTable::max_awaiting_up;
+        for (std::size_t i = 0; i < most; ++i)
+            REQUIRE(asker.lookup("unknown-" + std::to_string(i)).notify_up);
+        // Full: another name is answered, with no promise.
+        auto over = asker.lookup("one-too-many");
+        CHECK_FALSE(over.found);
+        CHECK_FALSE(over.notify_up);
+        CHECK(asker.lookup("unknown-7").notify_up);  // awaited already
+
+        // A name that comes up makes room for one more.
+        RegistryClient owner(dir.options());
+        REQUIRE(owner.register_node("owner", {}).ok);
+        REQUIRE(owner.register_name("unknown-7").ok);
+        CHECK(asker.lookup("one-too-many").notify_up);
+    }
     REQUIRE(dir.wait_until_empty());
 }
 

@@ -1,5 +1,6 @@
-/// courier: the command-line tool. `courier ps` lists the nodes of this host's registry;
-/// `courier links` asks each node for its links; `courier bench` runs courier-bench.
+/// courier: the command-line tool. `courier ps` lists the nodes of this host's registry
+/// and their dead letters; `courier links` asks each node for its links and dead letters;
+/// `courier bench` runs courier-bench.
 /// Subcommand to come: `clean`.
 
 #include "node_protocol.hpp"
@@ -73,27 +74,10 @@ std::optional<courier::registry::NodeList> registered_nodes(const std::string& r
     return std::nullopt;
 }
 
-/// Prints a table of the registry's nodes.
-int ps(const std::string& runtime_dir) {
-    auto nodes = registered_nodes(runtime_dir, "ps");
-    if (!nodes) return 0;
-    const auto& list = *nodes;
-    if (list.nodes.empty()) {
-        std::cout << "no nodes are registered in " << registry_dir(runtime_dir).string() << "\n";
-        return 0;
-    }
-    std::vector<std::vector<std::string>> rows{{"NODE", "PID", "ENDPOINTS", "NAMES"}};
-    for (const auto& node : list.nodes)
-        rows.push_back(
-            {node.node, std::to_string(node.pid), joined(node.endpoints), joined(node.names)});
-    print_table(rows);
-    return 0;
-}
-
-/// Asks one node for its links over the first of its endpoints that connects.
-courier::Expected<courier::LinkList, std::string> query_links(
-    const courier::registry::NodeInfo& node) {
-    using namespace std::chrono_literals;
+/// Asks one node for its links and dead letters over the first of its endpoints that
+/// connects, waiting up to `within` for each.
+courier::Expected<courier::LinkList, std::string> ask_node(const courier::registry::NodeInfo& node,
+                                                           std::chrono::milliseconds within) {
     std::string errors;
     for (const auto& uri : node.endpoints) {
         try {
@@ -105,7 +89,7 @@ courier::Expected<courier::LinkList, std::string> query_links(
             header.sender = "courier-cli";
             header.recipient = courier::node_service_name;
             link->send(courier::encode_message(header, courier::LinksQuery{}));
-            auto deadline = std::chrono::steady_clock::now() + 3s;
+            auto deadline = std::chrono::steady_clock::now() + within;
             std::vector<courier::Frame> frames;
             while (std::chrono::steady_clock::now() < deadline) {
                 pollfd p{link->poll_fd(), POLLIN, 0};
@@ -129,12 +113,53 @@ courier::Expected<courier::LinkList, std::string> query_links(
     return courier::Unexpected{errors.empty() ? std::string("no endpoints") : errors};
 }
 
-/// Prints every open link of every node: ends, transport, why, and counters.
+/// "consumer (unknown_name) 41230, ...": where a node's dead letters went.
+std::string dead_letter_targets(const courier::LinkList& list) {
+    std::string out;
+    for (const auto& target : list.dead_letter_targets) {
+        if (!out.empty()) out += ", ";
+        out += target.recipient + " (" + std::string(courier::to_string(target.code)) + ") " +
+               std::to_string(target.count);
+    }
+    return out.empty() ? "-" : out;
+}
+
+/// Prints a table of the registry's nodes, with each node's dead letters (asked of it).
+int ps(const std::string& runtime_dir) {
+    using namespace std::chrono_literals;
+    auto nodes = registered_nodes(runtime_dir, "ps");
+    if (!nodes) return 0;
+    const auto& list = *nodes;
+    if (list.nodes.empty()) {
+        std::cout << "no nodes are registered in " << registry_dir(runtime_dir).string() << "\n";
+        return 0;
+    }
+    std::vector<std::vector<std::string>> rows{
+        {"NODE", "PID", "ENDPOINTS", "NAMES", "DEAD LETTERS"}};
+    for (const auto& node : list.nodes) {
+        // "?": the node cannot be asked (it listens on nothing, or did not answer).
+        std::string dead = "?";
+        if (auto asked = ask_node(node, 1s)) {
+            dead = std::to_string(asked->dead_letters);
+            if (!asked->dead_letter_targets.empty())
+                dead += " (most to " + asked->dead_letter_targets.front().recipient + ")";
+        }
+        rows.push_back({node.node, std::to_string(node.pid), joined(node.endpoints),
+                        joined(node.names), dead});
+    }
+    print_table(rows);
+    return 0;
+}
+
+/// Prints every open link of every node: ends, transport, why, and counters; then the
+/// nodes that have dead letters, and where they went.
 int links(const std::string& runtime_dir) {
+    using namespace std::chrono_literals;
     auto nodes = registered_nodes(runtime_dir, "links");
     if (!nodes) return 0;
     std::vector<std::vector<std::string>> rows{
         {"NODE", "PEER", "TRANSPORT", "WHY", "SENT", "RECEIVED", "ERRORS"}};
+    std::vector<std::vector<std::string>> dead_rows{{"NODE", "DEAD LETTERS", "MOST TO"}};
     int status = 0;
     for (const auto& node : nodes->nodes) {
         if (node.endpoints.empty()) {
@@ -145,7 +170,7 @@ int links(const std::string& runtime_dir) {
                          "listening nodes show from their end\n";
             continue;
         }
-        auto list = query_links(node);
+        auto list = ask_node(node, 3s);
         if (!list) {
             std::cerr << "courier links: node '" << node.node << "': " << list.error() << "\n";
             status = 1;
@@ -160,11 +185,18 @@ int links(const std::string& runtime_dir) {
                      " B)",
                  std::to_string(link.errors)});
         }
+        if (list->dead_letters != 0)
+            dead_rows.push_back(
+                {node.node, std::to_string(list->dead_letters), dead_letter_targets(*list)});
     }
     if (rows.size() == 1)
         std::cout << "no links are open\n";
     else
         print_table(rows);
+    if (dead_rows.size() > 1) {
+        std::cout << "\n";
+        print_table(dead_rows);
+    }
     return status;
 }
 
@@ -193,12 +225,13 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     std::string runtime_dir;
 
-    auto* ps_command = app.add_subcommand("ps", "list the registered nodes and their names");
+    auto* ps_command =
+        app.add_subcommand("ps", "list the registered nodes, their names and dead letters");
     ps_command->add_option("--runtime-dir", runtime_dir,
                            "registry directory (default: $COURIER_RUNTIME_DIR, "
                            "$XDG_RUNTIME_DIR/courier, /tmp/courier-$UID)");
-    auto* links_command =
-        app.add_subcommand("links", "list every open link: its ends, transport and why");
+    auto* links_command = app.add_subcommand(
+        "links", "list every open link (its ends, transport and why) and the dead letters");
     links_command->add_option("--runtime-dir", runtime_dir, "registry directory (as for ps)");
     auto* bench_command =
         app.add_subcommand("bench",

@@ -73,7 +73,7 @@ void NameTable::handle(ConnectionId from, std::span<const std::byte> frame) {
     } else if (h.type == type_id_of<UnregisterName>()) {
         reply(from, corr, unregister_name(from, c, payload_as<UnregisterName>(envelope)));
     } else if (h.type == type_id_of<Lookup>()) {
-        lookup(from, corr, payload_as<Lookup>(envelope));
+        lookup(from, c, corr, payload_as<Lookup>(envelope));
     } else if (h.type == type_id_of<Watch>()) {
         watch(from, c, corr, payload_as<Watch>(envelope));
     } else if (h.type == type_id_of<ListNodes>()) {
@@ -113,6 +113,7 @@ Status NameTable::register_name(ConnectionId id, Client& c, const RegisterName& 
     c.names.insert(r.name);
     spdlog::debug("node '{}' registered name '{}'", c.node, r.name);
     answer_lookups(r.name);
+    name_up(r.name);
     return {};
 }
 
@@ -129,9 +130,11 @@ Status NameTable::unregister_name(ConnectionId id, Client& c, const UnregisterNa
     return {};
 }
 
-void NameTable::lookup(ConnectionId id, std::uint64_t correlation, const Lookup& r) {
+void NameTable::lookup(ConnectionId id, Client& c, std::uint64_t correlation, const Lookup& r) {
     Location where = location_of(r.name);
     if (where.found || r.wait_ms <= 0) {
+        // Promised before the answer leaves: a registration after it is announced after it.
+        if (!where.found && is_valid_name(r.name)) where.notify_up = await_up(id, c, r.name);
         reply(id, correlation, where);
         return;
     }
@@ -222,6 +225,28 @@ void NameTable::name_down(const Location& gone, const std::string& reason) {
     }
 }
 
+bool NameTable::await_up(ConnectionId id, Client& c, const std::string& name) {
+    if (c.awaiting_up.count(name) != 0) return true;
+    if (c.awaiting_up.size() >= max_awaiting_up) return false;
+    c.awaiting_up.insert(name);
+    awaiting_up_[name].insert(id);
+    return true;
+}
+
+void NameTable::name_up(const std::string& name) {
+    auto w = awaiting_up_.find(name);
+    if (w == awaiting_up_.end()) return;
+    const std::set<ConnectionId> who = std::move(w->second);
+    awaiting_up_.erase(w);
+    const Location where = location_of(name);
+    for (auto id : who) {
+        auto it = clients_.find(id);
+        if (it == clients_.end()) continue;
+        it->second.awaiting_up.erase(name);
+        send(id, 0, 0, NameUp{name, where.node, where.pid, where.incarnation});
+    }
+}
+
 void NameTable::forget(ConnectionId id, const std::string& reason) {
     std::erase_if(lookups_, [&](const auto& entry) {
         if (entry.second.connection != id) return false;
@@ -235,12 +260,17 @@ void NameTable::forget(ConnectionId id, const std::string& reason) {
     }
     const Client c = std::move(it->second);
     clients_.erase(it);
-    for (const auto& watched : c.watching) {
-        auto w = watchers_.find(watched);
-        if (w == watchers_.end()) continue;
-        w->second.erase(id);
-        if (w->second.empty()) watchers_.erase(w);
-    }
+    auto unlist = [id](std::map<std::string, std::set<ConnectionId>>& lists,
+                       const std::set<std::string>& names) {
+        for (const auto& name : names) {
+            auto w = lists.find(name);
+            if (w == lists.end()) continue;
+            w->second.erase(id);
+            if (w->second.empty()) lists.erase(w);
+        }
+    };
+    unlist(watchers_, c.watching);
+    unlist(awaiting_up_, c.awaiting_up);
     if (c.node.empty()) {
         spdlog::debug("connection #{} closed: {}", id, reason);
         return;

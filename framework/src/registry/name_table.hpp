@@ -1,8 +1,9 @@
 #pragma once
 /// @file
 /// What courierd knows and what each registry request does to it: the live nodes, the
-/// actor names they hold, watches and waiting lookups. The server around it
-/// (registry_server.cpp) owns the connections and hands it whole frames.
+/// actor names they hold, watches, waiting lookups, and who awaits a name's coming up.
+/// The server around it (registry_server.cpp) owns the connections and hands it whole
+/// frames.
 
 #include "reactor.hpp"
 
@@ -42,6 +43,11 @@ class Outbox {
 /// reactor's, whose timers end waiting lookups.
 class NameTable {
   public:
+    /// The names one connection may await a NameUp for (Lookups that found nothing);
+    /// past that, its Lookups say notify_up false. Bounded so that a client asking for
+    /// millions of unknown names cannot grow courierd without bound.
+    static constexpr std::size_t max_awaiting_up = 4096;
+
     NameTable(Outbox& out, detail::Reactor& timers);
     ~NameTable();  ///< cancels the timers of waiting lookups
     NameTable(const NameTable&) = delete;
@@ -51,7 +57,7 @@ class NameTable {
     /// Throws ProtocolViolation for a frame that is not a valid request to courierd.
     void handle(ConnectionId from, std::span<const std::byte> frame);
     /// Forgets connection `id` as it closes: its node and names (their watchers get
-    /// NameDown "node exited"), its watches and its waiting lookups.
+    /// NameDown "node exited"), its watches, its waiting lookups and the names it awaits.
     void forget(ConnectionId id, const std::string& reason);
 
     /// True while a node is registered; courierd exits on idle only when none is.
@@ -69,6 +75,7 @@ class NameTable {
         std::vector<std::string> endpoints;
         std::set<std::string> names;
         std::set<std::string> watching;
+        std::set<std::string> awaiting_up;  ///< names it gets a NameUp for
     };
     /// A Lookup waiting for its name to be registered, or for its timer.
     struct WaitingLookup {
@@ -86,7 +93,7 @@ class NameTable {
     Status register_node(ConnectionId id, Client& c, const RegisterNode& r);
     Status register_name(ConnectionId id, Client& c, const RegisterName& r);
     Status unregister_name(ConnectionId id, Client& c, const UnregisterName& r);
-    void lookup(ConnectionId id, std::uint64_t correlation, const Lookup& r);
+    void lookup(ConnectionId id, Client& c, std::uint64_t correlation, const Lookup& r);
     void watch(ConnectionId id, Client& c, std::uint64_t correlation, const Watch& r);
     NodeList list_nodes() const;
 
@@ -95,6 +102,10 @@ class NameTable {
     void expire_lookup(std::uint64_t serial);
     /// Tells the watchers of `name` that the registration `gone` (its Location) ended.
     void name_down(const Location& gone, const std::string& reason);
+    /// Promises connection `id` a NameUp when `name` is registered; false when it has
+    /// max_awaiting_up promises already.
+    bool await_up(ConnectionId id, Client& c, const std::string& name);
+    void name_up(const std::string& name);
 
     Outbox& out_;
     detail::Reactor& timers_;
@@ -104,7 +115,8 @@ class NameTable {
     std::map<std::string, std::uint64_t> incarnations_;  ///< actor name -> its registration
     std::uint64_t next_incarnation_;  ///< from the clock: never reused across restarts
     std::map<std::string, std::set<ConnectionId>> watchers_;
-    std::map<std::uint64_t, WaitingLookup> lookups_;  ///< by serial: in arrival order
+    std::map<std::string, std::set<ConnectionId>> awaiting_up_;  ///< name -> who gets NameUp
+    std::map<std::uint64_t, WaitingLookup> lookups_;             ///< by serial: in arrival order
     std::uint64_t next_lookup_ = 1;
 };
 

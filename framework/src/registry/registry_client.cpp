@@ -60,6 +60,7 @@ struct RegistryClient::Impl {
     bool broken = false;
     std::string broken_reason;
     std::function<void(const registry::NameDown&)> name_down_handler;
+    std::function<void(const registry::NameUp&)> name_up_handler;
     std::function<void(const std::string&)> disconnect_handler;
 
     explicit Impl(RegistryOptions o) : options(std::move(o)) {
@@ -236,16 +237,24 @@ struct RegistryClient::Impl {
             answered.notify_all();
             return;
         }
-        if (h.type == type_id_of<registry::NameDown>()) {
-            auto down = decode_payload<registry::NameDown>(envelope->payload);
-            if (!down) return;
-            std::function<void(const registry::NameDown&)> handler;
-            {
-                std::lock_guard lock(mutex);
-                handler = name_down_handler;
-            }
-            if (handler) handler(*down);
+        if (h.type == type_id_of<registry::NameDown>())
+            notify(envelope->payload, &Impl::name_down_handler);
+        else if (h.type == type_id_of<registry::NameUp>())
+            notify(envelope->payload, &Impl::name_up_handler);
+    }
+
+    /// Hands an unsolicited notice to its handler, if it decodes and one is set.
+    template <class Notice>
+    void notify(std::span<const std::byte> payload,
+                std::function<void(const Notice&)> Impl::*handler_member) {
+        auto notice = decode_payload<Notice>(payload);
+        if (!notice) return;
+        std::function<void(const Notice&)> handler;
+        {
+            std::lock_guard lock(mutex);
+            handler = this->*handler_member;
         }
+        if (handler) handler(*notice);
     }
 
     // -- calls ----------------------------------------------------------------------------
@@ -337,6 +346,11 @@ registry::NodeList RegistryClient::list_nodes() {
 void RegistryClient::on_name_down(std::function<void(const registry::NameDown&)> handler) {
     std::lock_guard lock(impl_->mutex);
     impl_->name_down_handler = std::move(handler);
+}
+
+void RegistryClient::on_name_up(std::function<void(const registry::NameUp&)> handler) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->name_up_handler = std::move(handler);
 }
 
 void RegistryClient::on_disconnect(std::function<void(const std::string& reason)> handler) {

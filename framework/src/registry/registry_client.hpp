@@ -56,6 +56,9 @@ class RegistryClient {
     /// Called on the client's reader thread for every NameDown. Set before watching.
     /// Handlers must not call back into this client (its answers arrive on that thread).
     void on_name_down(std::function<void(const registry::NameDown&)> handler);
+    /// Called on the reader thread for every NameUp: a name a lookup did not find (with
+    /// Location::notify_up) is registered now. Set before looking up; as on_name_down.
+    void on_name_up(std::function<void(const registry::NameUp&)> handler);
     /// Called on the reader thread if the connection to the registry breaks.
     void on_disconnect(std::function<void(const std::string& reason)> handler);
 

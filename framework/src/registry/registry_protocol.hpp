@@ -4,7 +4,8 @@
 /// `courierd`. They travel as ordinary courier envelopes over a `unix:` link to the
 /// registry's socket, addressed to `courierd`; each request carries the request flag
 /// and a correlation id, and its answer the reply flag and the same id. `NameDown`
-/// arrives unsolicited (correlation 0) for names a connection watches.
+/// arrives unsolicited (correlation 0) for names a connection watches, `NameUp` for names
+/// it looked up in vain.
 /// docs/protocol.md describes the exchange.
 
 #include <courier/serialization/message_type.hpp>
@@ -52,7 +53,8 @@ struct UnregisterName {
     }
 };
 
-/// Resolves a name to its node. Answered with Location.
+/// Resolves a name to its node. Answered with Location. One that finds nothing at once
+/// (wait_ms 0) also asks for a NameUp when the name is registered (Location::notify_up).
 struct Lookup {
     std::string name;
     /// 0: answer at once. Otherwise wait up to this long for the name to be registered.
@@ -101,9 +103,12 @@ struct Location {
     /// twice on a host (the numbers start from the clock when courierd starts), so a name
     /// that died and came back has a new one.
     std::uint64_t incarnation = 0;
+    /// Not found, and this connection gets a NameUp when the name is registered. False
+    /// when the connection has as many such promises as courierd keeps for one.
+    bool notify_up = false;
     template <class A>
     void serialize(A& a) {
-        a(found, name, node, pid, endpoints, incarnation);
+        a(found, name, node, pid, endpoints, incarnation, notify_up);
     }
 };
 
@@ -145,6 +150,19 @@ inline constexpr const char* down_unregistered = "unregistered";
 inline constexpr const char* down_node_exited = "node exited";
 inline constexpr const char* down_not_registered = "not registered";
 
+/// Unsolicited, once: a name this connection looked up in vain is registered now. (A
+/// node drops it from its cache of unknown names and routes to it again.)
+struct NameUp {
+    std::string name;
+    std::string node;               ///< the node that registered it
+    std::int64_t pid = 0;           ///< that node's pid
+    std::uint64_t incarnation = 0;  ///< the registration (Location::incarnation)
+    template <class A>
+    void serialize(A& a) {
+        a(name, node, pid, incarnation);
+    }
+};
+
 }  // namespace courier::registry
 
 COURIER_MESSAGE(courier::registry::RegisterNode, "courier.registry.RegisterNode");
@@ -157,3 +175,4 @@ COURIER_MESSAGE(courier::registry::Status, "courier.registry.Status");
 COURIER_MESSAGE(courier::registry::Location, "courier.registry.Location");
 COURIER_MESSAGE(courier::registry::NodeList, "courier.registry.NodeList");
 COURIER_MESSAGE(courier::registry::NameDown, "courier.registry.NameDown");
+COURIER_MESSAGE(courier::registry::NameUp, "courier.registry.NameUp");

@@ -62,6 +62,9 @@ struct NodeStats {
     std::uint64_t dead_letters = 0;      ///< letters that could not be delivered
     std::uint64_t handler_failures = 0;  ///< handlers that threw or could not decode
     std::uint64_t bad_frames = 0;        ///< frames refused as malformed (their link closed)
+    /// names looked up in the registry to send to them (a name it did not know is not
+    /// asked about again until it is registered)
+    std::uint64_t registry_lookups = 0;
 };
 
 class Node {
