@@ -33,6 +33,10 @@ void Actor::demonitor(const Monitor& monitor) {
     node_->core_->monitors().cancel(monitor.id);
 }
 
+void Actor::await_up(std::string_view name) {
+    node_->core_->monitors().await_up(name_, name);
+}
+
 const std::string& Actor::sender() const noexcept {
     return current_ ? current_->sender : no_sender;
 }

@@ -177,4 +177,87 @@ void Monitors::link_lost(const PeerLink& peer, const std::string& reason) {
     tell(broken, DownReason::link_broken, "the link to node '" + peer.node + "' broke: " + reason);
 }
 
+// ---- Names coming up -------------------------------------------------------------------
+
+std::vector<std::string> Monitors::take_awaiting(const std::string& name) {
+    std::vector<std::string> watchers;
+    auto [first, last] = awaiting_up_.equal_range(name);
+    for (auto it = first; it != last; ++it) watchers.push_back(std::move(it->second));
+    awaiting_up_.erase(first, last);
+    return watchers;
+}
+
+void Monitors::tell_up(const std::vector<std::string>& watchers, const Up& up) {
+    for (const auto& watcher : watchers)
+        if (auto box = node_.actors().find(watcher))
+            box->deliver(make_letter(Up(up), std::string(), watcher));
+}
+
+void Monitors::await_up(const std::string& watcher, std::string_view name_view) {
+    std::string name(name_view);
+    {
+        // In before asking: an Up that overtakes the answer (another thread) finds it.
+        std::lock_guard lock(mutex_);
+        awaiting_up_.emplace(name, watcher);
+    }
+    auto* registry = node_.registry();
+    Up up{name, {}, 0, 0};
+    std::string refused;
+    bool there = false;
+    if (registry) {
+        try {
+            // Not found: courierd sends a NameUp when it is registered (on_name_up).
+            auto where = registry->lookup(name);
+            there = where.found;
+            up = Up{name, where.node, where.pid, where.incarnation};
+            if (!there && !where.notify_up)
+                refused = "courierd keeps no more NameUp notices for node '" + node_.name() + "'";
+        } catch (const RegistryError& e) {
+            refused = std::string("the registry cannot be asked: ") + e.what();
+        }
+    } else if (is_valid_name(name) && node_.actors().find(name)) {
+        there = true;
+        up = Up{name, node_.name(), ::getpid(), 0};
+    }
+    if (!there && refused.empty()) return;
+    std::vector<std::string> watchers;
+    {
+        std::lock_guard lock(mutex_);
+        auto [first, last] = awaiting_up_.equal_range(name);
+        for (auto it = first; it != last; ++it)
+            if (it->second == watcher) {  // still ours to answer: no NameUp took it
+                awaiting_up_.erase(it);
+                watchers.push_back(watcher);
+                break;
+            }
+    }
+    if (!refused.empty()) {
+        // It cannot be awaited: said at once, as a Down, rather than never.
+        Ended ended;
+        for (auto& w : watchers) ended.emplace_back(0, Watch{w, name, {}, 0, 0, false, false});
+        tell(ended, DownReason::unreachable, refused);
+        return;
+    }
+    tell_up(watchers, up);
+}
+
+void Monitors::on_name_up(const registry::NameUp& up) {
+    std::vector<std::string> watchers;
+    {
+        std::lock_guard lock(mutex_);
+        watchers = take_awaiting(up.name);
+    }
+    tell_up(watchers, Up{up.name, up.node, up.pid, up.incarnation});
+}
+
+void Monitors::local_started(const std::string& name) {
+    if (node_.registry()) return;  // its NameUp says it, with the registration's number
+    std::vector<std::string> watchers;
+    {
+        std::lock_guard lock(mutex_);
+        watchers = take_awaiting(name);
+    }
+    tell_up(watchers, Up{name, node_.name(), ::getpid(), 0});
+}
+
 }  // namespace courier::detail

@@ -3,7 +3,8 @@
 /// Monitors (Actor::monitor): which actor of this node waits for a Down about which name,
 /// and the three things that end one with a Down: the name's actor in this node stops,
 /// the registry says the registration it watched ended, or the link to the name's node
-/// breaks. The first of them wins; a monitor ends once.
+/// breaks. The first of them wins; a monitor ends once. Also the other way round: who
+/// awaits an Up for a name that is not there yet (Actor::await_up).
 
 #include "peer_link.hpp"
 
@@ -43,6 +44,13 @@ class Monitors {
     /// The link `peer` broke: the names behind it are down, or their node is.
     void link_lost(const PeerLink& peer, const std::string& reason);
 
+    /// `watcher` gets an Up when `name` is registered (at once if it is now).
+    void await_up(const std::string& watcher, std::string_view name);
+    /// The registry says a name this node looked up in vain is registered now.
+    void on_name_up(const registry::NameUp& up);
+    /// The actor `name` of this node started (a node without a registry: its only source).
+    void local_started(const std::string& name);
+
   private:
     /// Who is watched, as far as it is known.
     struct Watch {
@@ -69,6 +77,11 @@ class Monitors {
     /// NameDowns that came while a monitor of that name waited for the registry's answer
     /// (they travel on another thread): checked when the answer comes.
     std::map<std::string, registry::NameDown, std::less<>> early_downs_;
+    /// Who awaits an Up, by name (several actors may await one name).
+    std::multimap<std::string, std::string, std::less<>> awaiting_up_;
+    /// Takes the watchers awaiting `name` (lock held).
+    std::vector<std::string> take_awaiting(const std::string& name);
+    void tell_up(const std::vector<std::string>& watchers, const Up& up);
 };
 
 }  // namespace courier::detail

@@ -92,7 +92,10 @@ void NodeCore::start() {
     }
     registry_->on_name_down(
         [this](const registry::NameDown& down) { monitors_.on_name_down(down); });
-    registry_->on_name_up([this](const registry::NameUp& up) { peers_.name_up(up.name); });
+    registry_->on_name_up([this](const registry::NameUp& up) {
+        peers_.name_up(up.name);
+        monitors_.on_name_up(up);
+    });
     registry_->on_disconnect([this](const std::string& reason) {
         peers_.registry_lost();
         spdlog::error("node '{}': lost the registry: {}", name_, reason);
@@ -196,6 +199,7 @@ void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor, bool intern
         ++live_cells_;
     }
     cell->start();
+    if (!internal) monitors_.local_started(name);
 }
 
 void NodeCore::stop_actor(std::string_view name) {

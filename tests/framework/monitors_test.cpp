@@ -123,3 +123,32 @@ TEST_CASE("a watcher that stops takes its monitors with it", "[framework][monito
     CHECK(first.downs.empty());
     CHECK(second.downs.empty());
 }
+
+TEST_CASE("an actor awaiting a name gets Up when it starts, or at once when it is there",
+          "[framework][monitors]") {
+    SteppedNode node("monitors-up");
+    std::vector<courier::Up> ups;
+    node->spawn("early", [](courier::Actor&) {});
+    node.run();
+    node->spawn("awaiter", [&ups](courier::Actor& self) {
+        self.handle([&ups](courier::Up& up) { ups.push_back(up); });
+        self.await_up("early");
+        self.await_up("late");
+    });
+    node.run();
+    REQUIRE(ups.size() == 1);
+    CHECK(ups[0].name == "early");
+    CHECK(ups[0].node == "monitors-up");
+    CHECK(ups[0].pid == ::getpid());
+
+    node->spawn("late", [](courier::Actor&) {});
+    node.run();
+    REQUIRE(ups.size() == 2);
+    CHECK(ups[1].name == "late");
+    // Once: the name stopping and starting again says nothing more.
+    node->stop("late");
+    node.run();
+    node->spawn("late", [](courier::Actor&) {});
+    node.run();
+    CHECK(ups.size() == 2);
+}

@@ -139,6 +139,10 @@ class Actor {
     Monitor monitor(std::string_view name);
     /// Ends `monitor` without a Down; nothing if it ended already.
     void demonitor(const Monitor& monitor);
+    /// Asks for one Up message when an actor named `name` is registered on the host (at
+    /// once if one is now), without blocking until then: the asynchronous Node::wait_for.
+    /// Needs a node with a registry; without one, only this node's own actors are seen.
+    void await_up(std::string_view name);
 
     /// Stops this actor after the current handler returns.
     void stop() noexcept { stopping_ = true; }

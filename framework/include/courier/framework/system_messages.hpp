@@ -106,6 +106,18 @@ struct Down {
     }
 };
 
+/// A name an actor awaits (Actor::await_up) is registered: who holds it now.
+struct Up {
+    std::string name;
+    std::string node;
+    std::int64_t pid = 0;
+    std::uint64_t incarnation = 0;  ///< the registry's number for this registration
+    template <class A>
+    void serialize(A& a) {
+        a(name, node, pid, incarnation);
+    }
+};
+
 /// One open link of a node to another node, as `courier links` shows it.
 struct LinkInfo {
     std::string peer_node;  ///< empty until the peer said who it is
@@ -127,3 +139,4 @@ struct LinkInfo {
 COURIER_MESSAGE(courier::DeadLetter, "courier.DeadLetter");
 COURIER_MESSAGE(courier::Failure, "courier.Failure");
 COURIER_MESSAGE(courier::Down, "courier.Down");
+COURIER_MESSAGE(courier::Up, "courier.Up");
