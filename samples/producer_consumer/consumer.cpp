@@ -1,5 +1,6 @@
 // consumer: receives items, checks their order, count and checksum, and answers the
-// producer's Done with its verdict. Exits after one producer has finished.
+// producer's Done with its verdict. Exits after one producer has finished, or when
+// stopped by SIGTERM or SIGINT (then with 0: the node stopped cleanly).
 #include "messages.hpp"
 
 #include <CLI/CLI.hpp>
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
     options.name = "consumer-node";
     options.config = courier::Config::from_environment(config_file);
     courier::Node node(options);
-    int exit_code = 1;
+    int exit_code = 0;  // stays 0 if a signal stops the node before any Done
     node.spawn(name, [&](courier::Actor& self) {
         struct State {
             std::uint64_t received = 0;
