@@ -15,7 +15,9 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -31,10 +33,22 @@ constexpr std::array<int, 2> stop_signals{SIGTERM, SIGINT};
 std::atomic<int> pipe_in{-1};      ///< the pipe's write end; -1 while none
 std::atomic<pid_t> pipe_owner{0};  ///< the process whose thread reads the pipe
 std::atomic<int> in_handler{0};    ///< handlers between their first and last look at pipe_in
-std::atomic<bool> stopping{false};
+/// When the first signal came (CLOCK_MONOTONIC, ns); 0: none yet.
+std::atomic<std::int64_t> first_signal{0};
 std::atomic<int> waiting{0};  ///< threads in Node::wait()
-static_assert(std::atomic<int>::is_always_lock_free && std::atomic<bool>::is_always_lock_free &&
+static_assert(std::atomic<int>::is_always_lock_free &&
+              std::atomic<std::int64_t>::is_always_lock_free &&
               std::atomic<pid_t>::is_always_lock_free);
+
+/// A signal this soon after the first is the same request sent twice, not a second one:
+/// timeout(1), for one, sends SIGTERM to the process and then to its process group.
+constexpr std::int64_t repeat_window_ns = 200'000'000;
+
+std::int64_t monotonic_ns() noexcept {
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);  // async-signal-safe
+    return std::int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+}
 
 template <std::size_t N>
 void say(const char (&text)[N]) {
@@ -53,7 +67,14 @@ extern "C" void on_stop_signal(int signo) {
         errno = saved_errno;
         return;
     }
-    if (stopping.exchange(true)) {
+    const std::int64_t now = monotonic_ns();
+    std::int64_t first = 0;
+    if (!first_signal.compare_exchange_strong(first, now)) {
+        if (now - first < repeat_window_ns) {  // the first one, again
+            in_handler.fetch_sub(1);
+            errno = saved_errno;
+            return;
+        }
         if (signo == SIGINT)
             say("courier: a second SIGINT while stopping: exiting at once\n");
         else
@@ -147,7 +168,7 @@ void forget_parent(Hub& h) {
     h.busy = false;
     h.pid = 0;
     pipe_in.store(-1);
-    stopping.store(false);
+    first_signal.store(0);
 }
 
 void start(Hub& h) {
@@ -188,7 +209,7 @@ Stopped stop(Hub& h) {
     // From here no handler starts; one that started may still be about to write.
     pipe_in.store(-1);
     while (in_handler.load() != 0) std::this_thread::yield();
-    stopping.store(false);
+    first_signal.store(0);
     h.pid = 0;
     return Stopped{std::move(h.thread), std::move(h.read_end), std::move(h.write_end)};
 }

@@ -17,7 +17,9 @@
 ///   and ends it with `_exit(0)`. (`std::exit` is not safe there: static destructors would
 ///   run while the application's threads and the nodes' own still run.)
 /// - A second signal while stopping (or after) ends the process at once, from the
-///   handler: one line on stderr, then `_exit(128 + signal)`.
+///   handler: one line on stderr, then `_exit(128 + signal)`. One within 200 ms of the
+///   first is taken as the first sent twice (timeout(1) signals the process, then its
+///   process group) and ignored.
 /// - The handler is installed when the first such node starts, and the previous
 ///   dispositions come back when the last one goes (the pipe and the thread with them). A
 ///   signal the process ignores (SIG_IGN: a background job's SIGINT, `nohup`) stays

@@ -1,8 +1,9 @@
 // SIGTERM and SIGINT stop a node cleanly (NodeOptions::handle_signals): the letters
 // already queued are handled, on_stop runs, the names go from the registry, nothing is
 // left in the runtime directory, and the process exits 0, whether or not its main()
-// waits in Node::wait(). A second signal during a long drain exits at once; with
-// handle_signals off the default action kills the process as before.
+// waits in Node::wait(). A second signal during a long drain exits at once (the same
+// signal sent twice at once does not); with handle_signals off the default action kills
+// the process as before.
 //
 // The child's actor proves the order: its first letter waits (with a deadline) until the
 // node stops listening, the stop's first step, so every other letter is still in its
@@ -184,8 +185,11 @@ TEST_CASE("a second signal during a long drain exits at once with 128 + the sign
         // Five letters of 20 s each, and a drain that would wait for them all.
         auto child = spawn_worker(dir, Setup{.per_letter = 20s, .drain_timeout = 200s});
         REQUIRE(child.expect('r'));
+        const auto first = std::chrono::steady_clock::now();
         child.kill(SIGTERM);
         REQUIRE(child.expect('b', 10s));
+        // Sooner, it would count as the first one sent twice.
+        std::this_thread::sleep_until(first + 250ms);
         const auto second = std::chrono::steady_clock::now();
         child.kill(SIGTERM);
         auto status = child.wait_exit(5s);
@@ -193,6 +197,25 @@ TEST_CASE("a second signal during a long drain exits at once with 128 + the sign
         CHECK(std::chrono::steady_clock::now() - second < 2s);
         CHECK(WIFEXITED(*status));
         CHECK(WEXITSTATUS(*status) == 128 + SIGTERM);
+    }
+    CHECK(dir.wait_until_empty());
+}
+
+TEST_CASE("a signal sent twice at once, as timeout(1) sends it, still stops the node cleanly",
+          "[process][signals]") {
+    TempRuntimeDir dir;
+    {
+        auto child = spawn_worker(dir, Setup{});
+        REQUIRE(child.expect('r'));
+        REQUIRE(eventually([&] { return main_thread_asleep(child.pid()); }));
+        child.kill(SIGTERM);
+        child.kill(SIGTERM);
+        CHECK(child.expect('b', 10s));
+        auto status = child.wait_exit(10s);
+        REQUIRE(status);
+        CHECK(WIFEXITED(*status));
+        CHECK(WEXITSTATUS(*status) == 0);
+        CHECK(child.expect(static_cast<char>(letters)));
     }
     CHECK(dir.wait_until_empty());
 }

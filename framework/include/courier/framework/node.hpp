@@ -49,7 +49,8 @@ struct NodeOptions {
     /// one log line; no new links; the letters already queued are handled (up to
     /// drain_timeout); every actor's on_stop runs and its name is unregistered; the links
     /// close; wait() returns (and if no thread waits in wait(), the process exits with 0).
-    /// A second signal ends the process at once (exit status 128 + the signal). One
+    /// A second signal (200 ms or more after the first) ends the process at once (exit
+    /// status 128 + the signal). One
     /// handler serves every node of the process that has this on; the previous
     /// dispositions come back when the last such node goes. An ignored signal (SIG_IGN)
     /// stays ignored. Turn it off when the application handles these signals itself.
