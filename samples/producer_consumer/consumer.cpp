@@ -7,7 +7,7 @@
 
 #include <iostream>
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     CLI::App app{"courier sample: the consumer"};
     std::uint64_t count = 0;
     std::size_t size = 0;
@@ -57,4 +57,10 @@ int main(int argc, char** argv) {
     });
     node.wait();
     return exit_code;
+} catch (const courier::ConfigError& e) {
+    std::cerr << "consumer: " << e.what() << "\n";
+    return 2;
+} catch (const courier::SetupError& e) {  // no registry, a bad config, a name taken
+    std::cerr << "consumer: " << e.what() << "\n";
+    return 2;
 }
