@@ -50,10 +50,10 @@ struct NodeOptions {
     /// drain_timeout); every actor's on_stop runs and its name is unregistered; the links
     /// close; wait() returns (and if no thread waits in wait(), the process exits with 0).
     /// A second signal (200 ms or more after the first) ends the process at once (exit
-    /// status 128 + the signal). One
-    /// handler serves every node of the process that has this on; the previous
-    /// dispositions come back when the last such node goes. An ignored signal (SIG_IGN)
-    /// stays ignored. Turn it off when the application handles these signals itself.
+    /// status 128 + the signal). One handler serves every node of the process that has
+    /// this on; the previous dispositions come back when the last such node goes. An
+    /// ignored signal (SIG_IGN) stays ignored. Turn it off when the application handles
+    /// these signals itself.
     bool handle_signals = true;
     /// When the node stops (its destructor, a signal), how long its actors may take to
     /// handle the letters already in their mailboxes; what is left then comes back to
@@ -132,8 +132,8 @@ class Node {
     /// Asks `wait()` to return; safe from any thread, including handlers.
     void shutdown() noexcept;
     /// Blocks until shutdown() is called, or until a signal has stopped the node
-    /// (NodeOptions::handle_signals): then the node is stopped already, and the process
-    /// ends when the caller returns from main.
+    /// (NodeOptions::handle_signals): then the node is stopped already, and ending the
+    /// process is the caller's (returning from main() exits 0).
     void wait();
 
     NodeStats stats() const noexcept;
