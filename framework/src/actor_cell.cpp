@@ -136,22 +136,29 @@ void ActorCell::send(Letter&& letter, Draft* draft) {
 // ---- Turns -----------------------------------------------------------------------------
 
 bool ActorCell::run() {
+    bool stops = false;
     {
         // Remote sends of the turn may wait in their links; they all go out when it ends,
         // before the letters handled are destroyed (a reply must not wait for that) and
         // before this worker takes another cell or sleeps (link_sender.hpp).
         LinkSender::Turn turn(node.sender());
+        // Past a stopping node's drain deadline: stop now, what is left bounces. (Once a
+        // turn, not once a letter: the send path pays nothing for it.)
+        stops = node.hurried() && started_;
         // A turn bounds how long one busy actor keeps a worker from the others.
         constexpr std::size_t turn_letters = 64;
-        for (std::size_t handled = 0; handled < turn_letters; ++handled) {
+        for (std::size_t handled = 0; !stops && handled < turn_letters; ++handled) {
             Letter* letter = mailbox_.take();
             if (!letter) break;
             handle(*letter);
-            if (actor->stopping_) {
-                finish();
-                return false;
-            }
+            stops = actor->stopping_;
         }
+    }
+    if (stops) {
+        // After the turn's sends went out: once the actor is finished, a stopping node
+        // may close its links (node_stop.cpp), and a reply still held in one would be lost.
+        finish();
+        return false;
     }
     if (!mailbox_.empty()) return true;
     // Dry: the letters handled let go of their bodies, and the cell sleeps unless a letter came
@@ -161,6 +168,7 @@ bool ActorCell::run() {
 
 void ActorCell::handle(Letter& letter) {
     if (letter.type == start_type) {
+        started_ = true;
         try {
             actor->on_start();
         } catch (const std::exception& e) {

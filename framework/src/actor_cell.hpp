@@ -88,6 +88,9 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     /// The entry of routes_ the last send used: most sends go where the previous one went,
     /// and comparing the name is cheaper than hashing it. (Entries do not move on rehash.)
     std::pair<const std::string, CachedRoute>* last_route_ = nullptr;
+    /// on_start has run: a node's hurried stop (NodeCore::hurried) does not run on_stop
+    /// before it.
+    bool started_ = false;
 };
 
 }  // namespace courier::detail

@@ -51,8 +51,7 @@ ChildProcess Peers::spawn_process(ProcessOptions options) {
 
     // Both ends offer what we listen on (the child reads the same environment) plus every
     // transport that links children.
-    std::vector<std::string> offered;
-    for (const auto& listener : listeners_) offered.push_back(listener->endpoint().scheme);
+    std::vector<std::string> offered = listening_schemes();
     for (const auto& entry : TransportRegistry::builtin().entries())
         if (entry.child_link) offered.push_back(entry.scheme);
     const std::string child = child_node_name(options);

@@ -172,6 +172,15 @@ class Reader {
         return value->get();
     }
 
+    bool boolean_of(const toml::key& key, const toml::node& node, std::string_view what) const {
+        const auto* flag = node.as_boolean();
+        if (flag == nullptr) {
+            fail(key.source(),
+                 std::string(what) + " must be true or false, not " + std::string(type_name(node)));
+        }
+        return flag->get();
+    }
+
     void read_links(const toml::table& links, Config& config) {
         for (const auto& [key, node] : links) {
             if (key.str() == "preference") {
@@ -339,8 +348,15 @@ class Reader {
             } else if (key.str() == "runtime_dir") {
                 const std::string& dir = string_of(key, value, "node.runtime_dir");
                 if (!dir.empty()) node.runtime_dir = dir;
+            } else if (key.str() == "handle_signals") {
+                node.handle_signals = boolean_of(key, value, "node.handle_signals");
+            } else if (key.str() == "drain_timeout_ms") {
+                node.drain_timeout =
+                    std::chrono::milliseconds(integer_of(key, value, "node.drain_timeout_ms", 0));
             } else {
-                unknown(key, "key", "[node]", {"threads", "worker_spin_us", "runtime_dir"});
+                unknown(key, "key", "[node]",
+                        {"threads", "worker_spin_us", "runtime_dir", "handle_signals",
+                         "drain_timeout_ms"});
             }
         }
     }
@@ -348,12 +364,7 @@ class Reader {
     void read_registry(const toml::table& table, RegistrySettings& registry) const {
         for (const auto& [key, value] : table) {
             if (key.str() == "autostart") {
-                const auto* flag = value.as_boolean();
-                if (flag == nullptr) {
-                    fail(key.source(), "registry.autostart must be true or false, not " +
-                                           std::string(type_name(value)));
-                }
-                registry.autostart = flag->get();
+                registry.autostart = boolean_of(key, value, "registry.autostart");
             } else if (key.str() == "idle_exit_ms") {
                 registry.idle_exit =
                     std::chrono::milliseconds(integer_of(key, value, "registry.idle_exit_ms", 0));

@@ -169,12 +169,25 @@ void Monitors::link_lost(const PeerLink& peer, const std::string& reason) {
         take(ended,
              [&](const Watch& w) { return !w.local && !w.resolving && w.node == peer.node; });
     }
-    // Grouped by what happened to their node, which the watched pid tells when it is known.
-    Ended exited, broken;
-    for (auto& entry : ended)
-        (process_ended(entry.second.pid) ? exited : broken).push_back(std::move(entry));
-    tell(exited, DownReason::node_exited, "node '" + peer.node + "' exited (" + reason + ")");
-    tell(broken, DownReason::link_broken, "the link to node '" + peer.node + "' broke: " + reason);
+    judge(std::move(ended), peer.node, reason, verdict_tries);
+}
+
+void Monitors::judge(Ended ended, const std::string& node, const std::string& reason, int tries) {
+    // What happened to their node, the watched pid tells when it is known. A process's
+    // descriptors close before it is a zombie: a link may end while its process is still
+    // exiting, so a live pid is looked at again a few times before "link broken".
+    Ended exited, broken, unsure;
+    for (auto& entry : ended) {
+        const auto pid = entry.second.pid;
+        auto& group = process_ended(pid) ? exited : (pid > 0 && tries > 1 ? unsure : broken);
+        group.push_back(std::move(entry));
+    }
+    tell(exited, DownReason::node_exited, "node '" + node + "' exited (" + reason + ")");
+    tell(broken, DownReason::link_broken, "the link to node '" + node + "' broke: " + reason);
+    if (unsure.empty()) return;
+    node_.reactor().after(verdict_interval, [this, unsure, node, reason, tries]() mutable {
+        judge(std::move(unsure), node, reason, tries - 1);
+    });
 }
 
 // ---- Names coming up -------------------------------------------------------------------

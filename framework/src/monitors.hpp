@@ -12,6 +12,7 @@
 
 #include <courier/framework/system_messages.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -69,6 +70,11 @@ class Monitors {
     void take(Ended& out, Pred ends);
     /// Tells each watcher of `ended` (no lock held).
     void tell(Ended& ended, DownReason reason, const std::string& detail);
+    /// Tells the watchers of names behind a broken link whether their node exited or only
+    /// the link broke; a process not ended yet is looked at again, `tries` times in all.
+    void judge(Ended ended, const std::string& node, const std::string& reason, int tries);
+    static constexpr int verdict_tries = 6;
+    static constexpr std::chrono::milliseconds verdict_interval{20};
 
     NodeCore& node_;
     std::mutex mutex_;

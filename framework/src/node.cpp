@@ -24,7 +24,7 @@ Node::Node(std::string name)
       }()) {}
 
 Node::~Node() {
-    core_->stop_all();
+    core_->stop();
 }
 
 const std::string& Node::name() const noexcept {

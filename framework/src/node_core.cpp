@@ -1,5 +1,7 @@
 #include "node_core.hpp"
 
+#include "stop_signals.hpp"
+
 #include <courier/framework/runtime_dir.hpp>
 
 #include <spdlog/spdlog.h>
@@ -40,6 +42,8 @@ NodeCore::NodeCore(Node& owner, NodeOptions options, bool by_hand)
     if (config_.node.threads) options_.threads = *config_.node.threads;
     if (config_.node.worker_spin) options_.worker_spin = *config_.node.worker_spin;
     if (config_.node.runtime_dir) options_.registry.runtime_dir = *config_.node.runtime_dir;
+    if (config_.node.handle_signals) options_.handle_signals = *config_.node.handle_signals;
+    if (config_.node.drain_timeout) options_.drain_timeout = *config_.node.drain_timeout;
     if (config_.registry.autostart) options_.registry.autostart = *config_.registry.autostart;
     if (config_.registry.idle_exit) options_.registry.idle_exit = *config_.registry.idle_exit;
     if (config_.registry.timeout) options_.registry.timeout = *config_.registry.timeout;
@@ -71,6 +75,15 @@ void NodeCore::start() {
     scheduler_ = std::make_unique<Scheduler>(
         threads, options_.worker_spin,
         options_.use_registry ? static_cast<IdlePoll*>(&peers_) : nullptr);
+    // A node stepped by hand has no threads to stop it with.
+    if (options_.handle_signals && !by_hand_) {
+        try {
+            StopSignals::enlist(*this);
+        } catch (const std::system_error& e) {
+            throw SetupError(ErrorCode::os_error, "node '" + name_ + "': " + e.what());
+        }
+        enlisted_ = true;
+    }
     if (!options_.use_registry) return;
 
     try {
@@ -110,20 +123,8 @@ void NodeCore::start() {
     if (!status.ok) throw SetupError(ErrorCode::name_taken, status.error);
 }
 
-void NodeCore::stop_all() {
-    for (auto& box : actors_.all()) {
-        if (!dynamic_cast<ActorCell*>(box.get())) continue;
-        Letter stop;
-        stop.type = stop_type;
-        box->deliver(std::move(stop));
-    }
-    if (by_hand_) scheduler_->run_until_idle();  // nobody else runs the actors' last turns
-    std::unique_lock lock(run_mutex_);
-    if (!run_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return live_cells_ == 0; }))
-        spdlog::error("node '{}': {} actors did not stop within 10 s", name_, live_cells_);
-}
-
 NodeCore::~NodeCore() {
+    if (enlisted_) StopSignals::leave(*this);  // a node whose start failed
     registry_.reset();  // joins its reader thread: no more NameDown callbacks
     if (reactor_) reactor_->stop();
     if (scheduler_) scheduler_->stop();
@@ -140,6 +141,7 @@ void NodeCore::shutdown() noexcept {
 }
 
 void NodeCore::wait() {
+    StopSignals::Waiting waiting;  // then a signal's stop leaves ending the process to us
     std::unique_lock lock(run_mutex_);
     run_cv_.wait(lock, [&] { return shutdown_requested_; });
 }
@@ -194,11 +196,14 @@ void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor, bool intern
             throw SetupError(code, status.error);
         }
     }
+    bool stopping = false;
     {
         std::lock_guard lock(run_mutex_);
         ++live_cells_;
+        stopping = stopping_;
     }
     cell->start();
+    if (stopping) stop_actor(name);  // begin_stop() may have missed it
     if (!internal) monitors_.local_started(name);
 }
 

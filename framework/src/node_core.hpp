@@ -30,14 +30,20 @@
 #include <courier/framework/node.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 namespace courier::detail {
+
+/// Why a stopping node closes its links (Peers::close_links): one word, the one a Down
+/// for a stopped actor gives too.
+inline constexpr std::string_view node_stopped = "stopped";
 
 /// An actor whose handlers a setup function registers when it starts (Node::spawn).
 struct FunctionActor final : Actor {
@@ -54,10 +60,23 @@ class NodeCore final {
     NodeCore(Node& owner, NodeOptions options, bool by_hand = false);
     ~NodeCore();
 
-    /// Starts the threads, listens, registers. Throws SetupError.
+    /// Starts the threads, listens, registers, and enlists for SIGTERM and SIGINT
+    /// (NodeOptions::handle_signals). Throws SetupError.
     void start();
-    /// Stops every actor (running their on_stop); waits up to 10 s for them.
-    void stop_all();
+    /// Stops the node, the same way for its destructor and for a signal (node_stop.cpp):
+    /// no new links; every actor handles the letters already in its mailbox (for up to
+    /// NodeOptions::drain_timeout; what is left then bounces as `stopped`), then stops,
+    /// running its on_stop and unregistering its name; then the node's links close. The
+    /// node stays usable as an empty node with no links. Idempotent.
+    void stop();
+    /// stop() in two halves, so that the signals' thread starts every node's drain before
+    /// it waits for any: begin_stop() closes the listeners and asks every actor to stop;
+    /// finish_stop() waits for them and closes the links.
+    void begin_stop();
+    void finish_stop();
+    /// Past the drain's deadline: an actor's next turn stops it, whatever its mailbox
+    /// holds (ActorCell::run).
+    bool hurried() const noexcept { return hurry_.load(std::memory_order_relaxed); }
 
     const std::string& name() const noexcept { return name_; }
     const NodeOptions& options() const noexcept { return options_; }
@@ -135,6 +154,10 @@ class NodeCore final {
     std::condition_variable run_cv_;
     bool shutdown_requested_ = false;
     std::size_t live_cells_ = 0;
+    bool stopping_ = false;  ///< begin_stop() ran (guarded by run_mutex_)
+    std::chrono::steady_clock::time_point drain_deadline_;  ///< guarded by run_mutex_
+    std::atomic<bool> hurry_{false};
+    bool enlisted_ = false;  ///< in StopSignals
 };
 
 }  // namespace courier::detail

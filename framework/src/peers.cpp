@@ -63,6 +63,7 @@ void Peers::listen() {
                                                                 config.settings(scheme).options());
             Listener& ref = *listener;
             node_.reactor().add(ref.poll_fd(), [this, &ref] { on_accept(ref); });
+            std::lock_guard lock(mutex_);
             listeners_.push_back(std::move(listener));
         } catch (const std::exception& e) {
             failures += "; " + scheme + ": " + e.what();
@@ -81,9 +82,26 @@ void Peers::listen() {
 }
 
 std::vector<std::string> Peers::endpoints() const {
+    std::lock_guard lock(mutex_);
     std::vector<std::string> uris;
     for (const auto& listener : listeners_) uris.push_back(listener->endpoint().to_string());
     return uris;
+}
+
+std::vector<std::string> Peers::listening_schemes() const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> schemes;
+    for (const auto& listener : listeners_) schemes.push_back(listener->endpoint().scheme);
+    return schemes;
+}
+
+void Peers::close_listeners() noexcept {
+    std::vector<std::unique_ptr<Listener>> closing;
+    {
+        std::lock_guard lock(mutex_);
+        closing.swap(listeners_);
+    }
+    for (const auto& listener : closing) node_.reactor().remove(listener->poll_fd());
 }
 
 std::vector<LinkInfo> Peers::links() {
@@ -121,6 +139,10 @@ std::shared_ptr<PeerLink> Peers::known(const std::string& name) {
 
 std::shared_ptr<PeerLink> Peers::find(const std::string& name, std::string& why_not) {
     if (auto peer = known(name)) return peer;
+    if (closed_.load()) {
+        why_not = "node '" + node_.name() + "' has stopped";
+        return nullptr;
+    }
     auto unknown = [&] {
         why_not = "no actor named '" + name + "' on this host";
         return nullptr;
@@ -173,8 +195,7 @@ std::string Peers::node_of(const std::string& name) {
 
 std::shared_ptr<PeerLink> Peers::connect(const registry::Location& where) {
     std::vector<Endpoint> theirs_endpoints;
-    std::vector<std::string> ours, theirs;
-    for (const auto& listener : listeners_) ours.push_back(listener->endpoint().scheme);
+    std::vector<std::string> ours = listening_schemes(), theirs;
     for (const auto& uri : where.endpoints) {
         try {
             theirs_endpoints.push_back(Endpoint::parse(uri));
@@ -307,8 +328,9 @@ void Peers::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
 
 void Peers::drop(const std::shared_ptr<PeerLink>& peer, const std::string& reason) {
     if (peer->broken.exchange(true)) return;
-    // A peer that closes cleanly is ordinary (a process that finished); anything else is news.
-    bool clean = reason == closed_by_peer;
+    // A peer that closes cleanly is ordinary (a process that finished), and so is our own
+    // stop; anything else is news.
+    bool clean = reason == closed_by_peer || reason == node_stopped;
     spdlog::log(clean ? spdlog::level::debug : spdlog::level::warn,
                 "node '{}': link to {} closed: {}", node_.name(),
                 peer->node.empty() ? peer->link->peer() : "node '" + peer->node + "'", reason);
@@ -325,6 +347,18 @@ void Peers::drop(const std::shared_ptr<PeerLink>& peer, const std::string& reaso
     // After the mark above: a request leaving now sees it (Requests::sent_over).
     node_.requests().link_lost(*peer, reason);
     node_.monitors().link_lost(*peer, reason);
+}
+
+void Peers::close_links(std::string_view reason) {
+    closed_.store(true);
+    std::vector<std::shared_ptr<PeerLink>> open;
+    {
+        std::lock_guard lock(mutex_);
+        open.assign(links_.begin(), links_.end());
+    }
+    // Each closes when its last holder lets it go: at once, unless a thread is sending on
+    // it or receiving from it right now.
+    for (const auto& peer : open) drop(peer, std::string(reason));
 }
 
 // ---- Polling links from an idle worker -------------------------------------------------

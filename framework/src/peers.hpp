@@ -23,6 +23,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -37,8 +38,11 @@ class Peers final : public IdlePoll {
     /// Listens on every transport the node's config may ask for. Throws SetupError when
     /// it cannot listen on any it needs.
     void listen();
-    /// Stops listening (the node's end).
-    void close_listeners() noexcept { listeners_.clear(); }
+    /// Stops listening: each listener removes its endpoint. On the reactor's thread, or
+    /// once it stopped: no accept may run on a listener as it goes.
+    void close_listeners() noexcept;
+    /// Closes every link and makes no new one (the node stopped): `find` says why not.
+    void close_links(std::string_view reason);
     /// The endpoints other nodes can reach this node on, one per transport it listens on.
     std::vector<std::string> endpoints() const;
     /// The node's open links, as `courier links` shows them.
@@ -72,6 +76,8 @@ class Peers final : public IdlePoll {
     void adopt_parent_link();
 
   private:
+    /// The schemes this node listens on, for choosing a link's transport.
+    std::vector<std::string> listening_schemes() const;
     std::shared_ptr<PeerLink> connect(const registry::Location& where);
     /// Starts receiving from a new link.
     void watch(const std::shared_ptr<PeerLink>& peer);
@@ -90,9 +96,10 @@ class Peers final : public IdlePoll {
     void refresh_polled();
 
     NodeCore& node_;
-    std::vector<std::unique_ptr<Listener>> listeners_;
-
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
+    std::vector<std::unique_ptr<Listener>> listeners_;  ///< guarded by mutex_
+    /// close_links() ran: no link is made any more.
+    std::atomic<bool> closed_{false};
     std::map<std::string, std::shared_ptr<PeerLink>, std::less<>> by_node_;
     std::set<std::shared_ptr<PeerLink>> links_;            ///< every open link, named or not
     std::unordered_map<std::string, std::string> routes_;  ///< actor name -> node name

@@ -19,7 +19,7 @@
 /// of steps. wait_ready() waits for a cell that another thread (the reactor: a frame, a
 /// timer) makes ready. Nobody polls the links there (IdlePoll is never called), so they
 /// signal the reactor as when no worker is idle. Whatever blocks for an actor's answer
-/// (Node::request, NodeCore::stop_all) needs the test to step meanwhile, from another
+/// (Node::request, NodeCore::stop) needs the test to step meanwhile, from another
 /// thread.
 
 #include <concurrentqueue/blockingconcurrentqueue.h>

@@ -14,7 +14,7 @@ struct Greeting {
 };
 COURIER_MESSAGE(Greeting, "hello.Greeting");
 
-int main() {
+int main() try {
     courier::Node node("hello");  // registers with this host's courierd, starting it if needed
 
     node.spawn("greeter", [](courier::Actor& self) {
@@ -28,4 +28,7 @@ int main() {
         return 1;
     }
     std::cout << answer->who << "\n";  // prints "hello, world"
+} catch (const courier::SetupError& e) {
+    std::cerr << "hello: " << e.what() << "\n";  // no registry, a bad config, ...
+    return 2;
 }

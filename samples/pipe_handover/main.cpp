@@ -33,7 +33,7 @@ COURIER_MESSAGE(WriteInto, "pipe_handover.WriteInto");
 COURIER_MESSAGE(Written, "pipe_handover.Written");
 COURIER_MESSAGE(Done, "pipe_handover.Done");
 
-int main() {
+int main() try {
     if (::fork() == 0) {  // the writer process
         courier::Node node("pipe-writer");
         node.spawn("writer", [&node](courier::Actor& self) {
@@ -75,4 +75,7 @@ int main() {
               << node.links().front().transport << "\n";
     node.send("writer", Done{});
     ::wait(nullptr);
+} catch (const courier::SetupError& e) {  // no registry, a bad config, a name taken
+    std::cerr << "pipe_handover: " << e.what() << "\n";
+    return 2;
 }

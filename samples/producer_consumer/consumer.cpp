@@ -1,12 +1,13 @@
 // consumer: receives items, checks their order, count and checksum, and answers the
-// producer's Done with its verdict. Exits after one producer has finished.
+// producer's Done with its verdict. Exits after one producer has finished, or when
+// stopped by SIGTERM or SIGINT (then with 0: the node stopped cleanly).
 #include "messages.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <iostream>
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     CLI::App app{"courier sample: the consumer"};
     std::uint64_t count = 0;
     std::size_t size = 0;
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
     options.name = "consumer-node";
     options.config = courier::Config::from_environment(config_file);
     courier::Node node(options);
-    int exit_code = 1;
+    int exit_code = 0;  // stays 0 if a signal stops the node before any Done
     node.spawn(name, [&](courier::Actor& self) {
         struct State {
             std::uint64_t received = 0;
@@ -56,4 +57,10 @@ int main(int argc, char** argv) {
     });
     node.wait();
     return exit_code;
+} catch (const courier::ConfigError& e) {
+    std::cerr << "consumer: " << e.what() << "\n";
+    return 2;
+} catch (const courier::SetupError& e) {  // no registry, a bad config, a name taken
+    std::cerr << "consumer: " << e.what() << "\n";
+    return 2;
 }

@@ -10,7 +10,7 @@
 
 using namespace std::chrono_literals;
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     CLI::App app{"courier sample: the producer"};
     std::uint64_t count = 100000;
     std::size_t size = 64;
@@ -72,4 +72,10 @@ int main(int argc, char** argv) {
         if (!status.success()) return 1;
     }
     return verdict->ok ? 0 : 1;
+} catch (const courier::ConfigError& e) {
+    std::cerr << "producer: " << e.what() << "\n";
+    return 2;
+} catch (const courier::SetupError& e) {  // no registry, a bad config, a name taken
+    std::cerr << "producer: " << e.what() << "\n";
+    return 2;
 }

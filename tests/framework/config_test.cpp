@@ -93,6 +93,8 @@ transport = "shm"
 threads = 8
 worker_spin_us = 0
 runtime_dir = "/run/courier-test"
+handle_signals = false
+drain_timeout_ms = 250
 
 [registry]
 autostart = false
@@ -125,6 +127,8 @@ receive_buffer = 131072
     CHECK(config.node.threads == 8u);
     CHECK(config.node.worker_spin == std::chrono::microseconds(0));
     CHECK(config.node.runtime_dir == std::filesystem::path("/run/courier-test"));
+    CHECK(config.node.handle_signals == false);
+    CHECK(config.node.drain_timeout == 250ms);
     CHECK(config.registry.autostart == false);
     CHECK(config.registry.idle_exit == 0ms);
     CHECK(config.registry.timeout == 250ms);
@@ -172,6 +176,8 @@ TEST_CASE("the example file lists every setting of every transport with its defa
     CHECK(config.node.threads == courier::NodeOptions{}.threads);
     CHECK(config.node.worker_spin == courier::NodeOptions{}.worker_spin);
     CHECK_FALSE(config.node.runtime_dir);
+    CHECK(config.node.handle_signals == courier::NodeOptions{}.handle_signals);
+    CHECK(config.node.drain_timeout == courier::NodeOptions{}.drain_timeout);
     CHECK(config.registry.autostart == courier::RegistryOptions{}.autostart);
     CHECK(config.registry.timeout == courier::RegistryOptions{}.timeout);
     CHECK(config.registry.idle_exit == 10000ms);  // courierd's own default
@@ -207,6 +213,11 @@ TEST_CASE("a config error names the file, line, column and reason", "[config]") 
         auto error = error_of("[node]\nthreads = \"2\"\n");
         CHECK(error.line() == 2);
         CHECK(error.reason() == "node.threads must be an integer, not a string");
+    }
+    SECTION("a number where a boolean is needed") {
+        auto error = error_of("[node]\nhandle_signals = 0\n");
+        CHECK(error.line() == 2);
+        CHECK(error.reason() == "node.handle_signals must be true or false, not an integer");
     }
     SECTION("negative size") {
         auto error = error_of("[transport.unix]\n\nsend_buffer = -1\n");

@@ -3,7 +3,7 @@
 //
 // The cells come from a NodeCore built here with no registry: a cell reaches its
 // scheduler through its node, so testing the scheduler with real cells means a node's
-// inside around it (NodeCore: start, adopt, post, stop_actor, stop_all, scheduler).
+// inside around it (NodeCore: start, adopt, post, stop_actor, stop, scheduler).
 
 #include "scheduler.hpp"
 #include "node_core.hpp"
@@ -76,7 +76,7 @@ struct Core {
     ~Core() {
         if (scheduler_stopped) return;  // its cells can no longer run to their end
         if (!scheduler().manual()) {
-            core.stop_all();
+            core.stop();
             return;
         }
         for (const auto& name : names) core.stop_actor(name);

@@ -182,16 +182,21 @@ void Child::send(char c) {
 }
 
 bool Child::expect(char c, milliseconds within) {
+    return next(within) == c;
+}
+
+std::optional<char> Child::next(milliseconds within) {
     auto deadline = Clock::now() + within;
     for (;;) {
         pollfd p{from_, POLLIN, 0};
         int n = ::poll(&p, 1, ms_left(deadline));
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
+        if (n <= 0) return std::nullopt;
         char got = 0;
         auto r = ::read(from_, &got, 1);
         if (r < 0 && errno == EINTR) continue;
-        return r == 1 && got == c;
+        if (r != 1) return std::nullopt;
+        return got;
     }
 }
 

@@ -85,6 +85,8 @@ class Child {
     /// Waits for the child to write `c`; false if it writes something else, exits, or
     /// `within` passes.
     bool expect(char c, milliseconds within = 5s);
+    /// The next byte the child writes; nullopt if it exits first or `within` passes.
+    std::optional<char> next(milliseconds within = 5s);
     void kill(int signal);
     /// Waits for the child to end: its raw wait status, or nullopt at the deadline.
     std::optional<int> wait_exit(milliseconds within = 5s);

@@ -3,7 +3,7 @@
 # (over the given transport, through COURIER_TRANSPORT) and checks that the registry
 # leaves its runtime directory empty afterwards. Samples: hello, pipe_handover,
 # producer_consumer (two processes started here), producer_spawns_consumer (the producer
-# starts the consumer).
+# starts the consumer), consumer_sigterm (a consumer stopped by SIGTERM), consumer_bad_config.
 # samples/*/README.md show these commands and their output: change them together.
 set -euo pipefail
 sample=$1 bin=$2
@@ -26,6 +26,28 @@ producer_consumer)
     ;;
 producer_spawns_consumer)
     timeout 60 "$bin/producer" --count 20000 --size 100 --spawn-consumer "$bin/consumer"
+    ;;
+consumer_sigterm)
+    # A consumer that no producer ever feeds, stopped by SIGTERM (as systemd or docker
+    # stop it): it must stop cleanly and exit 0.
+    timeout 60 "$bin/consumer" &
+    consumer=$!
+    for _ in $(seq 200); do
+        "$bin/courier" ps 2>/dev/null | grep -q consumer-node && break
+        sleep 0.05
+    done
+    kill -TERM "$consumer"  # timeout passes it on to the consumer
+    status=0
+    wait "$consumer" || status=$?
+    echo "consumer exited with $status after SIGTERM"
+    [ "$status" -eq 0 ] || exit 1
+    ;;
+consumer_bad_config)
+    # A config that cannot be read: the reason on stderr and exit 2, never an abort.
+    status=0
+    timeout 60 "$bin/consumer" --config "$COURIER_RUNTIME_DIR/missing.toml" || status=$?
+    echo "consumer exited with $status on a missing config"
+    [ "$status" -eq 2 ] || exit 1
     ;;
 esac
 # courierd exits once idle and must take its socket and lock with it.

@@ -70,6 +70,8 @@ struct NodeSettings {
     std::optional<std::size_t> threads;
     std::optional<std::chrono::microseconds> worker_spin;  ///< NodeOptions::worker_spin
     std::optional<std::filesystem::path> runtime_dir;
+    std::optional<bool> handle_signals;                      ///< NodeOptions::handle_signals
+    std::optional<std::chrono::milliseconds> drain_timeout;  ///< NodeOptions::drain_timeout
 };
 
 /// `[registry]`: only what the file sets (see RegistryOptions).

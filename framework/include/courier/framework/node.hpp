@@ -45,6 +45,20 @@ struct NodeOptions {
     /// cross-process round trips off the reactor; an idle node sleeps after it. 0 keeps
     /// only the ready queue's own brief spin (less CPU, slower hand-offs).
     std::chrono::microseconds worker_spin{30};
+    /// SIGTERM and SIGINT stop the node cleanly (see "Stopping" in docs/failures.md):
+    /// one log line; no new links; the letters already queued are handled (up to
+    /// drain_timeout); every actor's on_stop runs and its name is unregistered; the links
+    /// close; wait() returns (and if no thread waits in wait(), the process exits with 0).
+    /// A second signal (200 ms or more after the first) ends the process at once (exit
+    /// status 128 + the signal). One handler serves every node of the process that has
+    /// this on; the previous dispositions come back when the last such node goes. An
+    /// ignored signal (SIG_IGN) stays ignored. Turn it off when the application handles
+    /// these signals itself.
+    bool handle_signals = true;
+    /// When the node stops (its destructor, a signal), how long its actors may take to
+    /// handle the letters already in their mailboxes; what is left then comes back to
+    /// the senders as dead letters (`stopped`).
+    std::chrono::milliseconds drain_timeout{5000};
     /// Without a registry the node is alone: its actors reach only each other.
     bool use_registry = true;
     RegistryOptions registry;
@@ -75,7 +89,8 @@ class Node {
     /// wrong), os_error (the runtime directory cannot be made).
     explicit Node(NodeOptions options = {});
     explicit Node(std::string name);
-    /// Stops every actor (running their on_stop), then the node.
+    /// Stops the node as a signal does (without the log line and the exit: see
+    /// NodeOptions::handle_signals), then ends its threads and its registration.
     ~Node();
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
@@ -119,7 +134,9 @@ class Node {
 
     /// Asks `wait()` to return; safe from any thread, including handlers.
     void shutdown() noexcept;
-    /// Blocks until shutdown() is called.
+    /// Blocks until shutdown() is called, or until a signal has stopped the node
+    /// (NodeOptions::handle_signals): then the node is stopped already, and ending the
+    /// process is the caller's (returning from main() exits 0).
     void wait();
 
     NodeStats stats() const noexcept;
