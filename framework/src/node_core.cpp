@@ -92,7 +92,10 @@ void NodeCore::start() {
     }
     registry_->on_name_down(
         [this](const registry::NameDown& down) { monitors_.on_name_down(down); });
-    registry_->on_name_up([this](const registry::NameUp& up) { peers_.name_up(up.name); });
+    registry_->on_name_up([this](const registry::NameUp& up) {
+        peers_.name_up(up.name);
+        name_waits_.name_up(up);
+    });
     registry_->on_disconnect([this](const std::string& reason) {
         peers_.registry_lost();
         spdlog::error("node '{}': lost the registry: {}", name_, reason);
