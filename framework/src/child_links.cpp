@@ -6,8 +6,10 @@
 // posix_spawn plus three environment variables. The child's first Node takes it at start.
 // Routing then needs nothing new: the child records the link under its parent's node
 // name; the parent records it under the child's pid until the child's name is known
-// (from its Hello, or from a registry lookup that names that pid).
+// (from its Hello, or from a registry lookup that names that pid). The child also gets
+// the parent's config, as text in its environment (pass_config).
 
+#include "config_text.hpp"
 #include "node_core.hpp"
 #include "peers.hpp"
 
@@ -42,11 +44,29 @@ std::string child_node_name(const ProcessOptions& options) {
     return std::filesystem::path(options.argv.front()).filename().string();
 }
 
+/// The child starts with our config (the same links, rules and settings), unless the
+/// application gave it one (COURIER_CONFIG or COURIER_TRANSPORT in its environment). An
+/// empty variable counts as unset: it hides one ours or our parent's environment has.
+void pass_config(ProcessOptions& options, const Config& config) {
+    auto sets = [&](std::string_view name) {
+        return std::ranges::any_of(options.environment, [&](const std::string& entry) {
+            return std::string_view(entry).substr(0, entry.find('=')) == name;
+        });
+    };
+    if (sets(config_text_variable)) return;
+    options.environment.push_back(std::string(config_text_variable) + "=" +
+                                  (sets("COURIER_CONFIG") ? std::string() : to_toml(config)));
+    if (!sets("COURIER_TRANSPORT"))
+        options.environment.push_back("COURIER_TRANSPORT=" +
+                                      config.override_transport.value_or(std::string()));
+}
+
 }  // namespace
 
 ChildProcess Peers::spawn_process(ProcessOptions options) {
     if (options.argv.empty() || options.argv.front().empty())
         throw std::invalid_argument("spawn_process: argv is empty");
+    pass_config(options, node_.config());
     if (!node_.registry()) return ChildProcess::start(options);  // a node alone has no links
 
     // Both ends offer what we listen on (the child reads the same environment) plus every

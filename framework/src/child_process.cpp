@@ -1,5 +1,7 @@
 #include <courier/framework/child_process.hpp>
 
+#include "death_linked_spawn.hpp"
+
 #include <courier/posix_call.hpp>
 
 #include <fcntl.h>
@@ -77,6 +79,11 @@ void check(int error, const char* call, const std::string& program) {
     }
 }
 
+/// Starts the program with posix_spawn: the child inherits `sources` at 3, 4, ... and
+/// nothing from `first_free` on; its signal mask is empty and SIGPIPE default.
+pid_t spawn(const std::string& program, char* const* argv, char* const* envp,
+            const std::vector<int>& sources, int first_free);
+
 }  // namespace
 
 std::string ExitStatus::describe() const {
@@ -117,6 +124,31 @@ ChildProcess ChildProcess::start(const ProcessOptions& options,
         sources.push_back(fd);
     }
 
+    pid_t pid = -1;
+    if (options.parent_death_signal != 0) {
+        detail::ExecPlan plan;
+        plan.program = program.c_str();
+        plan.argv = argv.data();
+        plan.envp = envp.data();
+        plan.sources = sources;
+        plan.first_target = first_inherited;
+        plan.keep_below = first_free;
+        plan.death_signal = options.parent_death_signal;
+        pid = detail::spawn_dying_with_parent(plan);
+    } else {
+        pid = spawn(program, argv.data(), envp.data(), sources, first_free);
+    }
+    // The child is ours and not yet reaped, so its pid cannot have been reused.
+    // glibc 2.36's <sys/pidfd.h> lacks extern "C", hence the raw syscalls. A pidfd is
+    // close-on-exec by definition.
+    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0U)));
+    return ChildProcess(pid, std::move(pidfd));
+}
+
+namespace {
+
+pid_t spawn(const std::string& program, char* const* argv, char* const* envp,
+            const std::vector<int>& sources, int first_free) {
     SpawnSetup setup;
     for (std::size_t i = 0; i < sources.size(); ++i) {
         // dup2 clears close-on-exec on the copy: these, and only these, survive the exec.
@@ -143,15 +175,12 @@ ChildProcess ChildProcess::start(const ProcessOptions& options,
     pid_t pid = -1;
     // glibc's posix_spawn reports a failed exec (ENOENT, EACCES...) as its result, and the
     // child it made for it has been reaped by then.
-    check(::posix_spawnp(&pid, program.c_str(), &setup.actions, &setup.attributes, argv.data(),
-                         envp.data()),
+    check(::posix_spawnp(&pid, program.c_str(), &setup.actions, &setup.attributes, argv, envp),
           "posix_spawnp", program);
-    // The child is ours and not yet reaped, so its pid cannot have been reused.
-    // glibc 2.36's <sys/pidfd.h> lacks extern "C", hence the raw syscalls. A pidfd is
-    // close-on-exec by definition.
-    Fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0U)));
-    return ChildProcess(pid, std::move(pidfd));
+    return pid;
 }
+
+}  // namespace
 
 ChildProcess::ChildProcess(ChildProcess&& other) noexcept
     : pid_(std::exchange(other.pid_, -1)),

@@ -1,6 +1,7 @@
 #include <courier/framework/config.hpp>
 #include <courier/transports/transport.hpp>
 
+#include "config_text.hpp"
 #include "scheme_lists.hpp"
 #include "suggestion.hpp"
 
@@ -474,6 +475,8 @@ Config Config::from_environment(const std::filesystem::path& config_flag,
     Config config;
     if (!config_flag.empty()) {
         config = load_file(config_flag, available);
+    } else if (const std::string* text = getenv_nonempty(detail::config_text_variable, storage)) {
+        config = parse(*text, detail::config_text_variable, available);
     } else if (const std::string* path = getenv_nonempty("COURIER_CONFIG", storage)) {
         config = load_file(*path, available);
     } else {

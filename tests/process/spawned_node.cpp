@@ -1,7 +1,13 @@
-// courier-test-spawned-node <node> <parent node>: the child spawn_test.cpp starts with
-// Node::spawn_process. Its actor "echo" answers Ping n with Pong n + 1 and ends the
-// process on Quit; when it starts it sends the parent's "inbox" a Report of what the
-// child inherited and how it is linked to <parent node>.
+// courier-test-spawned-node <node> <parent node> [options]: the child spawn_test.cpp starts
+// with Node::spawn_process, and supervisor_test.cpp's children. Its actor "echo" answers
+// Ping n with Pong n + 1 and ends the process on Quit; when it starts it sends the
+// parent's "inbox" a Report of what the child inherited and how it is linked to
+// <parent node>. Options:
+//   --names a,b        actors with these names instead of "echo" (the first one reports)
+//   --no-report        send no Report
+//   --crash-after MS   end the process MS ms after its actors started, with --exit's code
+//   --exit CODE        (default 1)
+//   --no-parent-guard  do not die with the parent by ourselves (the parent must see to it)
 
 #include "spawn_messages.hpp"
 
@@ -11,9 +17,12 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -32,20 +41,56 @@ std::vector<int> open_fds() {
     return fds;
 }
 
+std::vector<std::string> split(const std::string& list) {
+    std::vector<std::string> out;
+    std::size_t from = 0;
+    while (from <= list.size()) {
+        const std::size_t comma = std::min(list.find(',', from), list.size());
+        out.push_back(list.substr(from, comma - from));
+        from = comma + 1;
+    }
+    return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 3) {
-        std::cerr << "usage: courier-test-spawned-node <node> <parent node>\n";
+    if (argc < 3) {
+        std::cerr << "usage: courier-test-spawned-node <node> <parent node> [options]\n";
         return 2;
+    }
+    std::vector<std::string> names{"echo"};
+    bool send_report = true;
+    bool parent_guard = true;
+    long crash_after_ms = -1;
+    int crash_code = 1;
+    for (int i = 3; i < argc; ++i) {
+        const std::string flag = argv[i];
+        const bool has_value = i + 1 < argc;
+        if (flag == "--names" && has_value) {
+            names = split(argv[++i]);
+        } else if (flag == "--no-report") {
+            send_report = false;
+        } else if (flag == "--crash-after" && has_value) {
+            crash_after_ms = std::atol(argv[++i]);
+        } else if (flag == "--exit" && has_value) {
+            crash_code = std::atoi(argv[++i]);
+        } else if (flag == "--no-parent-guard") {
+            parent_guard = false;
+        } else {
+            std::cerr << "courier-test-spawned-node: unknown option " << flag << "\n";
+            return 2;
+        }
     }
     spawn_wire::Report report;
     report.node = argv[1];
     report.fds_at_start = open_fds();
     // Dies with the test that spawned it, so a test that crashes leaves no process behind.
-    const pid_t parent_pid = ::getppid();
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent_pid) return 1;
+    if (parent_guard) {
+        const pid_t parent_pid = ::getppid();
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent_pid) return 1;
+    }
     const std::string parent = argv[2];
 
     courier::NodeOptions options;
@@ -57,20 +102,30 @@ int main(int argc, char** argv) {
     report.endpoints = node.endpoints();
 
     int exit_code = 1;
-    node.spawn("echo", [&](courier::Actor& self) {
-        self.handle<spawn_wire::Ping>(
-            [&self](spawn_wire::Ping& ping) { self.reply(spawn_wire::Pong{ping.n + 1}); });
-        self.handle<spawn_wire::Quit>([&](spawn_wire::Quit& quit) {
-            exit_code = quit.code;
-            self.node().shutdown();
+    for (const auto& name : names) {
+        const bool reporter = send_report && name == names.front();
+        node.spawn(name, [&, reporter](courier::Actor& self) {
+            self.handle<spawn_wire::Ping>(
+                [&self](spawn_wire::Ping& ping) { self.reply(spawn_wire::Pong{ping.n + 1}); });
+            self.handle<spawn_wire::Quit>([&](spawn_wire::Quit& quit) {
+                exit_code = quit.code;
+                self.node().shutdown();
+            });
+            if (!reporter) return;
+            for (const auto& link : self.node().links()) {
+                if (link.peer_node != parent) continue;
+                report.parent_transport = link.transport;
+                report.parent_reason = link.reason;
+            }
+            self.send("inbox", report);
         });
-        for (const auto& link : self.node().links()) {
-            if (link.peer_node != parent) continue;
-            report.parent_transport = link.transport;
-            report.parent_reason = link.reason;
-        }
-        self.send("inbox", report);
-    });
+    }
+    if (crash_after_ms >= 0) {
+        std::thread([crash_after_ms, crash_code] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(crash_after_ms));
+            std::_Exit(crash_code);
+        }).detach();
+    }
     node.wait();
     return exit_code;
 }

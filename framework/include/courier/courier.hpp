@@ -13,5 +13,6 @@
 #include <courier/framework/error.hpp>
 #include <courier/framework/node.hpp>
 #include <courier/framework/registry_options.hpp>
+#include <courier/framework/supervisor.hpp>
 #include <courier/framework/system_messages.hpp>
 #include <courier/serialization/message_type.hpp>

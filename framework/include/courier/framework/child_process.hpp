@@ -39,6 +39,10 @@ struct ProcessOptions {
     /// Descriptors of ours the child inherits, placed at 3, 4, ... in this order (a link
     /// that Node::spawn_process makes for the child comes after them). Ours stay open.
     std::vector<int> inherit;
+    /// The signal the child gets when this process ends, however it ends (SIGKILL,
+    /// SIGTERM; PR_SET_PDEATHSIG); 0: none, the child outlives us. The Supervisor's
+    /// children default to SIGKILL.
+    int parent_death_signal = 0;
 };
 
 class ChildProcess {
@@ -46,8 +50,9 @@ class ChildProcess {
     /// How long the destructor lets a running child end after SIGTERM before SIGKILL.
     static constexpr std::chrono::milliseconds stop_grace{2000};
 
-    /// Starts `options.argv` with posix_spawn. The child inherits stdin, stdout, stderr
-    /// and the descriptors of `options.inherit` then `inherit`, placed at 3, 4, ... in that
+    /// Starts `options.argv` with posix_spawn (or, with a parent_death_signal, fork and
+    /// exec on a thread that lives as long as the process). The child inherits stdin, stdout,
+    /// stderr and the descriptors of `options.inherit` then `inherit`, placed at 3, 4, ... in that
     /// order; every other
     /// descriptor is closed in it. Its signal mask is empty and SIGPIPE has its default
     /// action (courier ignores SIGPIPE in its own process; the child should not inherit
@@ -81,6 +86,9 @@ class ChildProcess {
     /// Sends `signal` to the child; false once it has been reaped (its pid may be reused)
     /// or when the signal cannot be sent.
     bool signal(int signal) noexcept;
+    /// A descriptor that becomes readable when the child exits (pidfd_open), to watch in
+    /// an event loop; -1 when the kernel has none, or once the child was reaped.
+    int exit_descriptor() const noexcept { return pidfd_.get(); }
 
   private:
     ChildProcess(pid_t pid, Fd pidfd) noexcept : pid_(pid), pidfd_(std::move(pidfd)) {}

@@ -5,7 +5,8 @@
 ///
 /// Where it comes from, highest precedence first: `COURIER_TRANSPORT=<scheme>` (forces
 /// the transport of every same-host link), then the file named by `--config FILE`, else
-/// by `$COURIER_CONFIG`, else the built-in defaults. docs/configuration.md is the prose
+/// the parent node's config (`$COURIER_CONFIG_TOML`, set by Node::spawn_process), else the
+/// file named by `$COURIER_CONFIG`, else the built-in defaults. docs/configuration.md is the prose
 /// version; docs/courier.example.toml lists every key with its default.
 ///
 /// A config that names an unknown table, key or transport, or holds a malformed value,
@@ -118,7 +119,8 @@ struct Config {
     static Config load_file(const std::filesystem::path& path, const TransportRegistry& available);
 
     /// The configuration of a process: `config_flag` (from `--config`) if not empty, else
-    /// `$COURIER_CONFIG` if set and not empty, else the defaults; then
+    /// `$COURIER_CONFIG_TOML` (the config's text, which a parent node gives the children it
+    /// spawns), else `$COURIER_CONFIG` if set and not empty, else the defaults; then
     /// `$COURIER_TRANSPORT`, if set and not empty, becomes override_transport.
     /// Throws ConfigError.
     static Config from_environment(const std::filesystem::path& config_flag = {});

@@ -1,0 +1,77 @@
+#include "config_text.hpp"
+
+#include <courier/transports/transport.hpp>
+#include <courier/transports/transport_options.hpp>
+
+#include <toml++/toml.h>
+
+#include <sstream>
+
+namespace courier::detail {
+
+namespace {
+
+/// Whether `setting` of `scheme` is written as a boolean (else an integer).
+bool is_boolean(std::string_view scheme, std::string_view setting) {
+    for (const auto& spec : generic_settings())
+        if (spec.name == setting) return spec.type == SettingType::boolean;
+    const TransportEntry* transport = TransportRegistry::builtin().find(scheme);
+    const SettingSpec* spec = transport ? transport->find_setting(setting) : nullptr;
+    return spec != nullptr && spec->type == SettingType::boolean;
+}
+
+}  // namespace
+
+std::string to_toml(const Config& config) {
+    toml::array preference;
+    for (const auto& scheme : config.preference) preference.push_back(scheme);
+    toml::table links{{"preference", std::move(preference)}};
+    if (!config.rules.empty()) {
+        toml::array rules;
+        for (const auto& rule : config.rules) {
+            toml::table entry{{"from", rule.from}, {"to", rule.to}};
+            if (!rule.transport.empty()) entry.insert("transport", rule.transport);
+            if (rule.fds) entry.insert("fds", true);
+            rules.push_back(std::move(entry));
+        }
+        links.insert("rule", std::move(rules));
+    }
+    toml::table root{{"links", std::move(links)}};
+
+    toml::table node;
+    if (config.node.threads)
+        node.insert("threads", static_cast<std::int64_t>(*config.node.threads));
+    if (config.node.worker_spin)
+        node.insert("worker_spin_us", static_cast<std::int64_t>(config.node.worker_spin->count()));
+    if (config.node.runtime_dir) node.insert("runtime_dir", config.node.runtime_dir->string());
+    if (!node.empty()) root.insert("node", std::move(node));
+
+    toml::table registry;
+    if (config.registry.autostart) registry.insert("autostart", *config.registry.autostart);
+    if (config.registry.idle_exit)
+        registry.insert("idle_exit_ms",
+                        static_cast<std::int64_t>(config.registry.idle_exit->count()));
+    if (config.registry.timeout)
+        registry.insert("timeout_ms", static_cast<std::int64_t>(config.registry.timeout->count()));
+    if (!registry.empty()) root.insert("registry", std::move(registry));
+
+    toml::table transports;
+    for (const auto& [scheme, settings] : config.transports) {
+        if (settings.values.empty()) continue;
+        toml::table table;
+        for (const auto& [name, value] : settings.values) {
+            if (is_boolean(scheme, name))
+                table.insert(name, value != 0);
+            else
+                table.insert(name, value);
+        }
+        transports.insert(scheme, std::move(table));
+    }
+    if (!transports.empty()) root.insert("transport", std::move(transports));
+
+    std::ostringstream text;
+    text << root;
+    return text.str();
+}
+
+}  // namespace courier::detail
