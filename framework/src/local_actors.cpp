@@ -43,4 +43,12 @@ std::vector<std::shared_ptr<Mailbox>> LocalActors::all() {
     return boxes;
 }
 
+std::vector<std::string> LocalActors::actor_names() {
+    std::shared_lock lock(mutex_);
+    std::vector<std::string> names;
+    for (const auto& [name, box] : boxes_)
+        if (name.front() != '$' && dynamic_cast<ActorCell*>(box.get())) names.push_back(name);
+    return names;
+}
+
 }  // namespace courier::detail

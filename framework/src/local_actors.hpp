@@ -40,6 +40,8 @@ class LocalActors {
     void remove(const std::string& name, const Mailbox* box = nullptr);
     /// Every mailbox, for stopping them all.
     std::vector<std::shared_ptr<Mailbox>> all();
+    /// The names of the actors (not the framework's `$` waiters), for registering again.
+    std::vector<std::string> actor_names();
 
   private:
     Mailbox* find_for_slow(PeerLink& peer, std::string_view recipient);

@@ -3,27 +3,19 @@
 #include "local_actors.hpp"
 #include "node_core.hpp"
 
+#include <courier/process_info.hpp>
+
 #include <spdlog/spdlog.h>
-
 #include <unistd.h>
-
-#include <fstream>
 
 namespace courier::detail {
 
 namespace {
 
 /// True when process `pid` of this host has ended: gone, or a zombie not reaped yet.
+/// (The pids monitors hold come from this host's registry, or are this process's.)
 bool process_ended(std::int64_t pid) {
-    if (pid <= 0) return false;
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text;
-    if (!std::getline(stat, text)) return true;
-    // "pid (comm) S ...": the state follows the last ')' (comm may hold one).
-    const auto paren = text.rfind(')');
-    if (paren == std::string::npos || paren + 2 >= text.size()) return false;
-    const char state = text[paren + 2];
-    return state == 'Z' || state == 'X';
+    return pid > 0 && !process_alive(pid);
 }
 
 DownReason reason_of(const std::string& registry_reason) {
@@ -188,6 +180,38 @@ void Monitors::judge(Ended ended, const std::string& node, const std::string& re
     node_.reactor().after(verdict_interval, [this, unsure, node, reason, tries]() mutable {
         judge(std::move(unsure), node, reason, tries - 1);
     });
+}
+
+void Monitors::watch_again() {
+    auto* registry = node_.registry();
+    if (!registry) return;
+    std::vector<std::pair<std::uint64_t, std::string>> watched;  // id, name
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [id, w] : watches_)
+            if (!w.local && !w.resolving && w.incarnation != 0) watched.emplace_back(id, w.name);
+    }
+    for (const auto& [id, name] : watched) {
+        registry::Location now;
+        try {
+            now = registry->watch(name);
+        } catch (const RegistryError&) {
+            return;  // broken again: the next reconnection watches again
+        }
+        Ended ended;
+        {
+            std::lock_guard lock(mutex_);
+            auto it = watches_.find(id);
+            if (it == watches_.end()) continue;
+            if (now.found && now.incarnation == it->second.incarnation) continue;  // same life
+            ended.emplace_back(id, std::move(it->second));
+            watches_.erase(it);
+        }
+        const auto& gone = ended.front().second;
+        const bool exited = process_ended(gone.pid);
+        tell(ended, exited ? DownReason::node_exited : DownReason::stopped,
+             "'" + name + "' of node '" + gone.node + "' went while the registry was away");
+    }
 }
 
 // ---- Names coming up -------------------------------------------------------------------

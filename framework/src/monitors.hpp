@@ -44,6 +44,9 @@ class Monitors {
     void on_name_down(const registry::NameDown& down);
     /// The link `peer` broke: the names behind it are down, or their node is.
     void link_lost(const PeerLink& peer, const std::string& reason);
+    /// The registry connection is back (courierd restarted): each monitor watches again;
+    /// one whose registration ended meanwhile (another holder, or none) gets its Down.
+    void watch_again();
 
     /// `watcher` gets an Up when `name` is registered (at once if it is now).
     void await_up(const std::string& watcher, std::string_view name);

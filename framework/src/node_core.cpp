@@ -112,8 +112,11 @@ void NodeCore::start() {
     });
     registry_->on_disconnect([this](const std::string& reason) {
         peers_.registry_lost();
-        spdlog::error("node '{}': lost the registry: {}", name_, reason);
+        spdlog::error("node '{}': lost the registry: {}; connecting again", name_, reason);
     });
+    // Off the registry's reader thread, which brings the answers to these calls.
+    registry_->on_reconnect(
+        [this] { reactor_->after(std::chrono::milliseconds{0}, [this] { register_again(); }); });
     registry::Status status;
     try {
         status = registry_->register_node(name_, peers_.endpoints());
@@ -232,6 +235,31 @@ void NodeCore::forget(const std::string& name, const ActorCell* cell) {
         --live_cells_;
     }
     run_cv_.notify_all();
+}
+
+void NodeCore::register_again() {
+    // A courierd that restarted knows nothing of us: the node, its names, its watches.
+    try {
+        auto status = registry_->register_node(name_, peers_.endpoints());
+        if (!status.ok) {
+            spdlog::error("node '{}': the registry refuses it again: {}", name_, status.error);
+            return;
+        }
+        std::size_t names = 0;
+        for (const auto& name : actors_.actor_names()) {
+            auto taken = registry_->register_name(name);
+            if (taken.ok)
+                ++names;
+            else
+                spdlog::error("node '{}': cannot register '{}' again: {}", name_, name,
+                              taken.error);
+        }
+        monitors_.watch_again();
+        spdlog::info("node '{}': registered again with {} names", name_, names);
+    } catch (const RegistryError& e) {
+        // Broken again: the next reconnection calls us once more.
+        spdlog::warn("node '{}': registering again failed: {}", name_, e.what());
+    }
 }
 
 bool NodeCore::wait_for(std::string_view name, std::chrono::milliseconds timeout) {

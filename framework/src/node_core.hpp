@@ -130,6 +130,9 @@ class NodeCore final {
     LinkList link_list();
 
     bool wait_for(std::string_view name, std::chrono::milliseconds timeout);
+    /// The registry connection is back (a restarted courierd): the node, its names and its
+    /// monitors are registered again. On the reactor thread.
+    void register_again();
     void shutdown() noexcept;
     void wait();
 

@@ -1,5 +1,6 @@
 #include "registry/name_table.hpp"
 
+#include <courier/process_info.hpp>
 #include <courier/serialization/codec.hpp>
 
 #include <spdlog/spdlog.h>
@@ -33,7 +34,7 @@ std::string invalid_name(const std::string& what, const std::string& name) {
 
 }  // namespace
 
-NameTable::NameTable(Outbox& out, detail::Reactor& timers)
+NameTable::NameTable(Outbox& out, detail::Reactor& timers, std::filesystem::path snapshot)
     : out_(out),
       timers_(timers),
       // Microseconds since the epoch: a restarted courierd numbers on from past the last
@@ -41,10 +42,16 @@ NameTable::NameTable(Outbox& out, detail::Reactor& timers)
       next_incarnation_(
           static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                          std::chrono::system_clock::now().time_since_epoch())
-                                         .count())) {}
+                                         .count())),
+      snapshot_(std::move(snapshot)) {
+    if (snapshot_.empty()) return;
+    if (auto saved = load_snapshot(snapshot_)) adopt(*saved);
+    save();  // without the nodes that died meanwhile (no file at all when none is left)
+}
 
 NameTable::~NameTable() {
     for (const auto& [serial, waiting] : lookups_) timers_.cancel(waiting.timer);
+    if (sweep_) timers_.cancel(*sweep_);
 }
 
 // ---- requests ---------------------------------------------------------------------------
@@ -87,14 +94,40 @@ void NameTable::handle(ConnectionId from, std::span<const std::byte> frame) {
 Status NameTable::register_node(ConnectionId id, Client& c, const RegisterNode& r) {
     if (!c.node.empty()) return refuse("this connection already registered node '" + c.node + "'");
     if (!is_valid_name(r.node)) return refuse(invalid_name("node name", r.node));
-    if (auto it = nodes_.find(r.node); it != nodes_.end())
-        return refuse("node name '" + r.node + "' is already registered by pid " +
-                      std::to_string(clients_.at(it->second).pid));
+    // A process says its pid; the kernel says whose the connection is.
+    if (const auto real = out_.peer_pid(id); real != 0 && real != r.pid)
+        return refuse("pid " + std::to_string(r.pid) + " is not this connection's (pid " +
+                      std::to_string(real) + ")");
+    const std::uint64_t start = process_start_time(r.pid).value_or(0);
+    if (auto it = nodes_.find(r.node); it != nodes_.end()) {
+        const ConnectionId held = it->second;
+        Client& holder = clients_.at(held);
+        const bool same_process = holder.pid == r.pid && holder.start_time == start;
+        if (holder.detached && same_process) {
+            // Back after a restart of courierd: its names were held for it.
+            c.node = holder.node;
+            c.pid = holder.pid;
+            c.start_time = holder.start_time;
+            c.endpoints = r.endpoints;
+            c.names = std::move(holder.names);
+            for (const auto& name : c.names) names_[name] = id;
+            it->second = id;
+            clients_.erase(held);
+            spdlog::info("node '{}' (pid {}) is back with {} names", c.node, c.pid, c.names.size());
+            save();
+            return {};
+        }
+        if (!drop_if_dead(held))
+            return refuse("node name '" + r.node + "' is already registered by pid " +
+                          std::to_string(holder.pid));
+    }
     c.node = r.node;
     c.pid = r.pid;
+    c.start_time = start;
     c.endpoints = r.endpoints;
     nodes_.emplace(c.node, id);
     spdlog::info("node '{}' (pid {}) registered", c.node, c.pid);
+    save();
     return {};
 }
 
@@ -104,13 +137,18 @@ Status NameTable::register_name(ConnectionId id, Client& c, const RegisterName& 
     if (!is_valid_name(r.name)) return refuse(invalid_name("name", r.name));
     if (auto it = names_.find(r.name); it != names_.end()) {
         if (it->second == id) return {};
-        const Client& owner = clients_.at(it->second);
-        return refuse("name '" + r.name + "' is already registered by node '" + owner.node +
-                      "' (pid " + std::to_string(owner.pid) + ")");
+        // A live holder keeps it: connected (its connection is its life), or held for it
+        // after a restart while its process runs.
+        if (!drop_if_dead(it->second)) {
+            const Client& owner = clients_.at(it->second);
+            return refuse("name '" + r.name + "' is already registered by node '" + owner.node +
+                          "' (pid " + std::to_string(owner.pid) + ")");
+        }
     }
     names_.emplace(r.name, id);
     incarnations_[r.name] = next_incarnation_++;
     c.names.insert(r.name);
+    save();
     spdlog::debug("node '{}' registered name '{}'", c.node, r.name);
     answer_lookups(r.name);
     name_up(r.name);
@@ -127,6 +165,7 @@ Status NameTable::unregister_name(ConnectionId id, Client& c, const UnregisterNa
     c.names.erase(r.name);
     spdlog::debug("node '{}' unregistered name '{}'", c.node, r.name);
     name_down(gone, down_unregistered);
+    save();
     return {};
 }
 
@@ -276,7 +315,18 @@ void NameTable::forget(ConnectionId id, const std::string& reason) {
         return;
     }
     spdlog::info("node '{}' (pid {}) left: {}", c.node, c.pid, reason);
-    nodes_.erase(c.node);
+    clients_.emplace(id, c);  // for drop_node, which takes it out again
+    drop_node(id, reason);
+}
+
+void NameTable::drop_node(ConnectionId id, const std::string& reason) {
+    auto it = clients_.find(id);
+    if (it == clients_.end()) return;
+    const Client c = std::move(it->second);
+    clients_.erase(it);
+    if (c.detached) spdlog::info("node '{}' (pid {}) is gone: {}", c.node, c.pid, reason);
+    if (auto node = nodes_.find(c.node); node != nodes_.end() && node->second == id)
+        nodes_.erase(node);
     for (const auto& name : c.names) {
         Location gone;
         gone.name = name;
@@ -287,6 +337,75 @@ void NameTable::forget(ConnectionId id, const std::string& reason) {
         incarnations_.erase(name);
         name_down(gone, down_node_exited);
     }
+    save();
+}
+
+bool NameTable::drop_if_dead(ConnectionId id) {
+    auto it = clients_.find(id);
+    if (it == clients_.end() || !it->second.detached) return false;
+    if (process_alive(it->second.pid, it->second.start_time)) return false;
+    drop_node(id, "its process ended");
+    return true;
+}
+
+void NameTable::adopt(const Snapshot& saved) {
+    next_incarnation_ = std::max(next_incarnation_, saved.next_incarnation);
+    for (const auto& node : saved.nodes) {
+        if (!process_alive(node.pid, node.start_time)) {
+            spdlog::info("node '{}' (pid {}) ended while no courierd ran", node.node, node.pid);
+            continue;
+        }
+        const ConnectionId id = next_detached_++;
+        Client& c = clients_[id];
+        c.node = node.node;
+        c.pid = node.pid;
+        c.start_time = node.start_time;
+        c.endpoints = node.endpoints;
+        c.detached = true;
+        nodes_[c.node] = id;
+        for (const auto& [name, incarnation] : node.names) {
+            c.names.insert(name);
+            names_[name] = id;
+            incarnations_[name] = incarnation;
+        }
+        spdlog::info("holding {} names of node '{}' (pid {}) until it connects again",
+                     c.names.size(), c.node, c.pid);
+    }
+    sweep_later();
+}
+
+void NameTable::sweep_later() {
+    if (sweep_) return;
+    bool any = false;
+    for (const auto& [id, c] : clients_) any |= c.detached;
+    if (!any) return;
+    sweep_ = timers_.after(std::chrono::milliseconds{500}, [this] {
+        sweep_.reset();
+        std::vector<ConnectionId> detached;
+        for (const auto& [id, c] : clients_)
+            if (c.detached) detached.push_back(id);
+        for (auto id : detached) drop_if_dead(id);
+        sweep_later();
+    });
+}
+
+void NameTable::save() const {
+    if (snapshot_.empty()) return;
+    Snapshot snapshot;
+    snapshot.next_incarnation = next_incarnation_;
+    for (const auto& [id, c] : clients_) {
+        if (c.node.empty()) continue;
+        SavedNode node{c.node, c.pid, c.start_time, c.endpoints, {}};
+        for (const auto& name : c.names) node.names.emplace_back(name, incarnations_.at(name));
+        snapshot.nodes.push_back(std::move(node));
+    }
+    save_snapshot(snapshot_, snapshot);
+}
+
+bool NameTable::has_connected_nodes() const noexcept {
+    for (const auto& [node, id] : nodes_)
+        if (id < detached_base) return true;
+    return false;
 }
 
 std::string NameTable::describe(ConnectionId id) const {

@@ -7,11 +7,14 @@
 
 #include "reactor.hpp"
 
+#include "registry/name_table_file.hpp"
 #include "registry/registry_protocol.hpp"
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -33,6 +36,9 @@ class Outbox {
   public:
     /// Sends a whole frame to connection `to`; nothing when it is gone or closing.
     virtual void send(ConnectionId to, std::span<const std::byte> frame) = 0;
+    /// The pid of the process at the other end of connection `id`, as the kernel says
+    /// (SO_PEERCRED); 0 when unknown.
+    virtual std::int64_t peer_pid(ConnectionId id) const = 0;
 
   protected:
     ~Outbox() = default;
@@ -48,8 +54,10 @@ class NameTable {
     /// millions of unknown names cannot grow courierd without bound.
     static constexpr std::size_t max_awaiting_up = 4096;
 
-    NameTable(Outbox& out, detail::Reactor& timers);
-    ~NameTable();  ///< cancels the timers of waiting lookups
+    /// `snapshot`: the file (name_table_file.hpp) that carries the table over a restart of
+    /// courierd; read now, written after each change. Empty: nothing kept.
+    NameTable(Outbox& out, detail::Reactor& timers, std::filesystem::path snapshot = {});
+    ~NameTable();  ///< cancels the timers of waiting lookups and of the sweep
     NameTable(const NameTable&) = delete;
     NameTable& operator=(const NameTable&) = delete;
 
@@ -62,6 +70,8 @@ class NameTable {
 
     /// True while a node is registered; courierd exits on idle only when none is.
     bool has_nodes() const noexcept { return !nodes_.empty(); }
+    /// True while a node is connected; the others are held after a restart (detached).
+    bool has_connected_nodes() const noexcept;
     /// "#3" or "#3 of node 'a' (pid 12)", for logs.
     std::string describe(ConnectionId id) const;
 
@@ -72,6 +82,10 @@ class NameTable {
         std::string reply_to;  ///< the sender name of its last request
         std::string node;      ///< empty until RegisterNode
         std::int64_t pid = 0;
+        std::uint64_t start_time = 0;  ///< its process's (process_start_time), 0 unknown
+        /// A node a courierd before us registered, still running, not connected yet: its
+        /// names are held for it until it connects again or its process ends.
+        bool detached = false;
         std::vector<std::string> endpoints;
         std::set<std::string> names;
         std::set<std::string> watching;
@@ -107,6 +121,16 @@ class NameTable {
     bool await_up(ConnectionId id, Client& c, const std::string& name);
     void name_up(const std::string& name);
 
+    /// Forgets the node of connection `id` and its names (their watchers get NameDown).
+    void drop_node(ConnectionId id, const std::string& reason);
+    /// Drops a detached node whose process has ended; true if it did.
+    bool drop_if_dead(ConnectionId id);
+    /// Holds the names of the saved nodes that still run (a courierd before us died).
+    void adopt(const Snapshot& saved);
+    /// Looks at the detached nodes every half second while there are any.
+    void sweep_later();
+    void save() const;
+
     Outbox& out_;
     detail::Reactor& timers_;
     std::map<ConnectionId, Client> clients_;
@@ -118,6 +142,11 @@ class NameTable {
     std::map<std::string, std::set<ConnectionId>> awaiting_up_;  ///< name -> who gets NameUp
     std::map<std::uint64_t, WaitingLookup> lookups_;             ///< by serial: in arrival order
     std::uint64_t next_lookup_ = 1;
+    std::filesystem::path snapshot_;
+    /// Ids of detached nodes: far above the server's connection ids.
+    static constexpr ConnectionId detached_base = ConnectionId{1} << 62;
+    ConnectionId next_detached_ = detached_base;
+    std::optional<detail::Reactor::TimerId> sweep_;
 };
 
 }  // namespace courier::registry

@@ -50,6 +50,9 @@ struct RegistryClient::Impl {
     std::filesystem::path socket;
     std::string sender = "registry-client." + std::to_string(::getpid());
     std::unique_ptr<Link> link;
+    /// Links of connections that broke: kept until the client goes, since a caller may
+    /// still be sending on one as it is replaced.
+    std::vector<std::unique_ptr<Link>> broken_links;
     Fd wake;
     std::thread reader;
     std::atomic<std::uint64_t> next_correlation{1};
@@ -62,6 +65,7 @@ struct RegistryClient::Impl {
     std::function<void(const registry::NameDown&)> name_down_handler;
     std::function<void(const registry::NameUp&)> name_up_handler;
     std::function<void(const std::string&)> disconnect_handler;
+    std::function<void()> reconnect_handler;
 
     explicit Impl(RegistryOptions o) : options(std::move(o)) {
         dir = options.runtime_dir.empty() ? default_runtime_dir() : options.runtime_dir;
@@ -154,7 +158,8 @@ struct RegistryClient::Impl {
         }
     }
 
-    void establish() {
+    /// A link to a courierd that answers, started if need be. Throws RegistryError.
+    std::unique_ptr<Link> establish() {
         auto deadline = Clock::now() + options.timeout;
         for (int attempt = 0; attempt < 2; ++attempt) {
             auto candidate = try_connect();
@@ -163,10 +168,7 @@ struct RegistryClient::Impl {
                     throw RegistryNotRunning("no courier registry is running in " + dir.string());
                 candidate = start_and_connect(deadline);
             }
-            if (probe(*candidate, deadline)) {
-                link = std::move(candidate);
-                return;
-            }
+            if (probe(*candidate, deadline)) return candidate;
         }
         throw RegistryError("the courier registry in " + dir.string() +
                             " closed the connection before answering, twice");
@@ -181,7 +183,56 @@ struct RegistryClient::Impl {
 
     // -- the reader thread ----------------------------------------------------------------
 
+    /// Reads until the connection breaks; then, if the node asked for it (on_reconnect),
+    /// connects again (starting a courierd if none runs) until it can or the client closes.
     void read_loop() {
+        for (;;) {
+            const std::string reason = read_until_broken();
+            if (reason.empty()) return;  // closing
+            std::function<void(const std::string&)> handler;
+            bool again = false;
+            {
+                std::lock_guard lock(mutex);
+                broken = true;
+                broken_reason = reason;
+                handler = disconnect_handler;
+                again = static_cast<bool>(reconnect_handler);
+            }
+            answered.notify_all();
+            if (handler) handler(reason);
+            if (!again || !reconnect()) return;
+        }
+    }
+
+    /// Connects again, pausing between tries; false when the client closes first.
+    bool reconnect() {
+        constexpr milliseconds pause{100};
+        for (;;) {
+            try {
+                auto fresh = establish();
+                std::function<void()> handler;
+                {
+                    std::lock_guard lock(mutex);
+                    broken_links.push_back(std::move(link));
+                    link = std::move(fresh);
+                    broken = false;
+                    handler = reconnect_handler;
+                }
+                spdlog::info("courier registry client: connected to the registry again");
+                if (handler) handler();
+                return true;
+            } catch (const RegistryError& e) {
+                spdlog::debug("courier registry client: cannot reconnect yet: {}", e.what());
+            }
+            pollfd p{wake.get(), POLLIN, 0};
+            const auto woken =
+                COURIER_SYSCALL(::poll, &p, nfds_t{1}, static_cast<int>(pause.count()));
+            if (woken.ok() && woken.value > 0) return false;  // closing
+        }
+    }
+
+    /// One connection's frames, dispatched; returns why it broke ("" when closing).
+    std::string read_until_broken() {
         std::vector<Frame> frames;
         std::string reason;
         for (;;) {
@@ -190,7 +241,7 @@ struct RegistryClient::Impl {
                 reason = system_error_from(ready).what();
                 break;
             }
-            if (p[1].revents != 0) return;  // closing: no disconnect notice
+            if (p[1].revents != 0) return {};  // closing: no disconnect notice
             frames.clear();
             ReceiveStatus status;
             try {
@@ -208,15 +259,7 @@ struct RegistryClient::Impl {
                 break;
             }
         }
-        std::function<void(const std::string&)> handler;
-        {
-            std::lock_guard lock(mutex);
-            broken = true;
-            broken_reason = reason;
-            handler = disconnect_handler;
-        }
-        answered.notify_all();
-        if (handler) handler(reason);
+        return reason;
     }
 
     void dispatch(const Frame& frame) {
@@ -268,8 +311,13 @@ struct RegistryClient::Impl {
             if (broken) throw RegistryError(broken_reason);
             waiting.emplace(correlation, std::nullopt);
         }
+        Link* current = nullptr;
+        {
+            std::lock_guard lock(mutex);
+            current = link.get();  // replaced only under the lock, and kept (broken_links)
+        }
         try {
-            link->send(request_frame(correlation, request));
+            current->send(request_frame(correlation, request));
         } catch (const std::exception& e) {
             std::lock_guard lock(mutex);
             waiting.erase(correlation);
@@ -309,7 +357,7 @@ struct RegistryClient::Impl {
 
 RegistryClient::RegistryClient(RegistryOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {
-    impl_->establish();
+    impl_->link = impl_->establish();
     impl_->start_reader();
 }
 
@@ -356,6 +404,11 @@ void RegistryClient::on_name_up(std::function<void(const registry::NameUp&)> han
 void RegistryClient::on_disconnect(std::function<void(const std::string& reason)> handler) {
     std::lock_guard lock(impl_->mutex);
     impl_->disconnect_handler = std::move(handler);
+}
+
+void RegistryClient::on_reconnect(std::function<void()> handler) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->reconnect_handler = std::move(handler);
 }
 
 const std::filesystem::path& RegistryClient::runtime_dir() const noexcept {

@@ -61,6 +61,12 @@ class RegistryClient {
     void on_name_up(std::function<void(const registry::NameUp&)> handler);
     /// Called on the reader thread if the connection to the registry breaks.
     void on_disconnect(std::function<void(const std::string& reason)> handler);
+    /// With a handler set, a broken connection is made again (a courierd started if none
+    /// runs; tried every 100 ms until the client goes), and then the handler is called on
+    /// the reader thread: it must hand the work of re-registering to another thread, since
+    /// the answers to its calls arrive on that one. Calls made while the connection is
+    /// down throw RegistryError at once.
+    void on_reconnect(std::function<void()> handler);
 
     const std::filesystem::path& runtime_dir() const noexcept;
 

@@ -13,6 +13,7 @@
 
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,8 +37,18 @@ using Clock = std::chrono::steady_clock;
 /// NameTable's to know.
 struct Connection {
     std::unique_ptr<Link> link;
-    std::string peer;  ///< for logs
+    std::string peer;      ///< for logs
+    std::int64_t pid = 0;  ///< the process at the other end (SO_PEERCRED), 0 unknown
 };
+
+/// The pid of the process at the other end of a registry connection: a unix: stream, whose
+/// poll descriptor is its socket.
+std::int64_t peer_pid_of(const Link& link) {
+    ucred credentials{};
+    socklen_t size = sizeof credentials;
+    if (::getsockopt(link.poll_fd(), SOL_SOCKET, SO_PEERCRED, &credentials, &size) != 0) return 0;
+    return credentials.pid;
+}
 
 /// How long until `when`, rounded up so a timer set for it fires no earlier.
 std::chrono::milliseconds until(Clock::time_point when) {
@@ -114,7 +125,7 @@ struct RegistryServer::Impl final : Outbox {
         // Made here, not in the constructor: courierd forks to detach after binding, and a
         // thread does not survive fork.
         detail::Reactor serving;
-        NameTable names(*this, serving);
+        NameTable names(*this, serving, snapshot_path(options.runtime_dir));
         reactor = &serving;
         table = &names;
         try {
@@ -181,7 +192,12 @@ struct RegistryServer::Impl final : Outbox {
         idle_check_pending = true;
         reactor->after(until(last_activity + options.idle_exit), [this] {
             idle_check_pending = false;
-            if (stopping || table->has_nodes()) return;
+            if (stopping || table->has_connected_nodes()) return;
+            if (table->has_nodes()) {  // held for nodes that may connect again: look later
+                last_activity = Clock::now();
+                arm_idle_check();
+                return;
+            }
             if (Clock::now() >= last_activity + options.idle_exit)
                 finish("idle for " + std::to_string(options.idle_exit.count()) + " ms");
             else
@@ -200,8 +216,9 @@ struct RegistryServer::Impl final : Outbox {
             }
             if (!link) return;
             const ConnectionId id = next_id++;
-            Connection c{std::move(link), {}};
+            Connection c{std::move(link), {}, 0};
             c.peer = c.link->peer();
+            c.pid = peer_pid_of(*c.link);
             try {
                 reactor->add(c.link->poll_fd(), [this, id] { serve(id); });
             } catch (const std::exception& e) {
@@ -254,6 +271,11 @@ struct RegistryServer::Impl final : Outbox {
 
     /// Outbox: the table's answers and notices. A connection that cannot take one is
     /// closed after the event. The send blocks while the peer's socket is full.
+    std::int64_t peer_pid(ConnectionId id) const override {
+        auto it = connections.find(id);
+        return it == connections.end() ? 0 : it->second.pid;
+    }
+
     void send(ConnectionId to, std::span<const std::byte> frame) override {
         auto it = connections.find(to);
         if (it == connections.end() || is_doomed(to)) return;
