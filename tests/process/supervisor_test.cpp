@@ -60,13 +60,16 @@ std::map<std::string, ChildInfo> which(Node& node, const std::string& supervisor
     return out;
 }
 
-/// Every child running, with a pid.
-bool all_running(Node& node, std::size_t count) {
-    auto children = which(node);
+/// Every child in one answer running, with a pid.
+bool all_running(const std::map<std::string, ChildInfo>& children, std::size_t count) {
     if (children.size() != count) return false;
     for (const auto& [id, child] : children)
         if (child.state != "running" || child.pid == 0) return false;
     return true;
+}
+
+bool all_running(Node& node, std::size_t count) {
+    return all_running(which(node), count);
 }
 
 /// The pids of this process's children that are zombies (state Z in /proc).
@@ -118,14 +121,21 @@ Restarted kill_b(RestartStrategy strategy) {
         spec.strategy = strategy;
         for (const char* id : {"a", "b", "c"}) spec.children.push_back(worker(dir, id));
         node.spawn<Supervisor>("sup", spec);
-        REQUIRE(eventually([&] { return all_running(node, 3); }, 20s));
-        for (auto& [id, child] : which(node)) out.before[id] = child.pid;
+        // Decided and read from one answer: two answers could straddle b's death (all
+        // running with the old pids, then b with no pid while a restarts).
+        std::map<std::string, ChildInfo> children;
+        REQUIRE(eventually([&] { return all_running(children = which(node), 3); }, 20s));
+        for (auto& [id, child] : children) out.before[id] = child.pid;
         for (auto& [id, pid] : out.before) CHECK(registered_pid(dir, id) == pid);
 
         REQUIRE(::kill(static_cast<pid_t>(out.before["b"]), SIGKILL) == 0);
         REQUIRE(eventually(
-            [&] { return all_running(node, 3) && which(node)["b"].pid != out.before["b"]; }, 20s));
-        for (auto& [id, child] : which(node)) out.after[id] = child.pid;
+            [&] {
+                children = which(node);
+                return all_running(children, 3) && children["b"].pid != out.before["b"];
+            },
+            20s));
+        for (auto& [id, child] : children) out.after[id] = child.pid;
         // The restarted ones registered again, from their new processes.
         for (auto& [id, pid] : out.after) CHECK(registered_pid(dir, id) == pid);
         CHECK(which(node)["b"].restarts == 1);
