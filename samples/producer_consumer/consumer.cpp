@@ -1,6 +1,8 @@
 // consumer: receives items, checks their order, count and checksum, and answers the
 // producer's Done with its verdict. Exits after one producer has finished, or when
-// stopped by SIGTERM or SIGINT (then with 0: the node stopped cleanly).
+// stopped by SIGTERM or SIGINT (then with 0: the node stopped cleanly). It awaits the
+// producer's actor and monitors it: if the producer goes down before its Done, the
+// consumer says so and exits 3.
 #include "messages.hpp"
 
 #include <CLI/CLI.hpp>
@@ -30,8 +32,12 @@ int main(int argc, char** argv) try {
             std::uint64_t checksum = pc::checksum_seed;
             bool in_order = true;
             bool sizes_ok = true;
+            bool done = false;
         };
         auto state = std::make_shared<State>();
+        // Told without waiting when a producer is there, then told if it goes down.
+        self.handle([&self](courier::Up& up) { self.monitor(up.name); });
+        self.await_up("producer");
         self.handle<pc::Item>([state, size](pc::Item& item) {
             state->in_order &= item.seq == state->received;
             state->sizes_ok &= size == 0 || item.payload.size() == size;
@@ -52,6 +58,15 @@ int main(int argc, char** argv) try {
                       << (ok ? "OK" : "FAILED") << std::endl;
             self.reply(pc::Verdict{ok, state->received, state->checksum});
             exit_code = ok ? 0 : 1;
+            state->done = true;
+            self.node().shutdown();
+        });
+        self.handle([&, state](courier::Down& down) {
+            if (state->done) return;  // it finished, then left: as it should
+            std::cerr << "consumer: the producer went down (" << courier::to_string(down.reason)
+                      << ": " << down.detail << ") after " << state->received << " items; exiting"
+                      << std::endl;
+            exit_code = 3;
             self.node().shutdown();
         });
     });

@@ -1,12 +1,17 @@
 // producer: sends --count items of --size bytes to the actor "consumer", wherever it
 // runs on this host, then asks it whether everything arrived. With --spawn-consumer it
 // starts the consumer itself, as its child (linked over pipe: when the config picks it).
+// Its actor "producer" monitors the consumer: if the consumer goes down, the producer
+// stops sending, says so, and exits 3.
 #include "messages.hpp"
 
 #include <CLI/CLI.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <future>
 #include <iostream>
+#include <mutex>
 
 using namespace std::chrono_literals;
 
@@ -44,9 +49,34 @@ int main(int argc, char** argv) try {
         return 1;
     }
 
+    // The consumer's Down, if it comes, reaches this actor; the loop below looks at the flag.
+    std::atomic<bool> consumer_down{false};
+    std::mutex down_mutex;
+    std::string down_detail;
+    std::promise<void> monitoring;
+    node.spawn("producer", [&](courier::Actor& self) {
+        self.handle([&](courier::Down& down) {
+            {
+                std::lock_guard lock(down_mutex);
+                down_detail = std::string(courier::to_string(down.reason)) + ": " + down.detail;
+            }
+            consumer_down = true;
+        });
+        self.monitor(consumer);
+        monitoring.set_value();
+    });
+    monitoring.get_future().wait();
+    const auto went_down = [&](std::uint64_t sent) {
+        std::lock_guard lock(down_mutex);
+        std::cerr << "producer: the consumer '" << consumer << "' went down (" << down_detail
+                  << ") after " << sent << " of " << count << " items; stopping\n";
+        return 3;
+    };
+
     auto start = std::chrono::steady_clock::now();
     std::uint64_t checksum = pc::checksum_seed;
     for (std::uint64_t seq = 0; seq < count; ++seq) {
+        if (consumer_down.load(std::memory_order_relaxed)) return went_down(seq);
         pc::Item item{seq, std::vector<std::uint8_t>(size)};
         for (std::size_t i = 0; i < size; ++i) item.payload[i] = static_cast<std::uint8_t>(seq + i);
         checksum = pc::fold(checksum, item);
@@ -57,6 +87,7 @@ int main(int argc, char** argv) try {
     auto verdict = node.request<pc::Verdict>(consumer, pc::Done{count, checksum}, 60s);
     auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!verdict) {
+        if (consumer_down) return went_down(count);
         std::cerr << "producer: " << verdict.error().message << "\n";
         return 1;
     }

@@ -3,7 +3,8 @@
 # (over the given transport, through COURIER_TRANSPORT) and checks that the registry
 # leaves its runtime directory empty afterwards. Samples: hello, pipe_handover,
 # producer_consumer (two processes started here), producer_spawns_consumer (the producer
-# starts the consumer), consumer_sigterm (a consumer stopped by SIGTERM), consumer_bad_config.
+# starts the consumer), consumer_sigterm (a consumer stopped by SIGTERM), consumer_bad_config,
+# consumer_dies and producer_dies (one of the two killed with SIGKILL).
 # samples/*/README.md show these commands and their output: change them together.
 set -euo pipefail
 sample=$1 bin=$2
@@ -41,6 +42,40 @@ consumer_sigterm)
     wait "$consumer" || status=$?
     echo "consumer exited with $status after SIGTERM"
     [ "$status" -eq 0 ] || exit 1
+    ;;
+consumer_dies)
+    # The consumer killed while the producer sends: the producer says so and exits 3.
+    # (The one to kill runs without timeout(1), so that $! is its own pid.)
+    "$bin/consumer" > /dev/null &
+    consumer=$!
+    timeout 60 "$bin/producer" --count 100000000 --size 16 &
+    producer=$!
+    for _ in $(seq 200); do
+        "$bin/courier" ps 2>/dev/null | grep -qw producer && break
+        sleep 0.05
+    done
+    kill -KILL "$consumer"
+    status=0
+    wait "$producer" || status=$?
+    echo "producer exited with $status when its consumer was killed"
+    [ "$status" -eq 3 ] || exit 1
+    ;;
+producer_dies)
+    # The producer killed while it sends: the consumer says so and exits 3.
+    timeout 60 "$bin/consumer" &
+    consumer=$!
+    "$bin/producer" --count 100000000 --size 16 > /dev/null &
+    producer=$!
+    for _ in $(seq 200); do
+        "$bin/courier" ps 2>/dev/null | grep -qw producer && break
+        sleep 0.05
+    done
+    sleep 0.2  # the consumer's monitor of it: Up, then monitor, a few ms
+    kill -KILL "$producer"
+    status=0
+    wait "$consumer" || status=$?
+    echo "consumer exited with $status when its producer was killed"
+    [ "$status" -eq 3 ] || exit 1
     ;;
 consumer_bad_config)
     # A config that cannot be read: the reason on stderr and exit 2, never an abort.
