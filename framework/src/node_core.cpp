@@ -108,7 +108,6 @@ void NodeCore::start() {
     registry_->on_name_up([this](const registry::NameUp& up) {
         peers_.name_up(up.name);
         monitors_.on_name_up(up);
-        name_waits_.name_up(up);
     });
     registry_->on_disconnect([this](const std::string& reason) {
         peers_.registry_lost();

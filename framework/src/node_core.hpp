@@ -9,7 +9,6 @@
 /// - Peers (peers.hpp): the links to other nodes, and the frames that come in on them;
 /// - Requests (requests.hpp): correlations, reply waiters, timeouts;
 /// - Monitors (monitors.hpp): who waits for a Down about which name;
-/// - NameWaits (name_waits.hpp): who waits for a name to come up, without blocking;
 /// - DeadLetterLog (dead_letter_log.hpp): what could not be delivered, said once a second;
 /// - Scheduler (scheduler.hpp) and Reactor (reactor.hpp): the threads.
 ///
@@ -20,7 +19,6 @@
 #include "link_sender.hpp"
 #include "local_actors.hpp"
 #include "monitors.hpp"
-#include "name_waits.hpp"
 #include "node_protocol.hpp"
 #include "peers.hpp"
 #include "reactor.hpp"
@@ -94,7 +92,6 @@ class NodeCore final {
     LinkSender& sender() noexcept { return sender_; }
     Requests& requests() noexcept { return requests_; }
     Monitors& monitors() noexcept { return monitors_; }
-    NameWaits& name_waits() noexcept { return name_waits_; }
 
     struct Counters {
         std::atomic<std::uint64_t> delivered_local{0}, sent_remote{0}, received_remote{0},
@@ -150,7 +147,6 @@ class NodeCore final {
     Router router_{*this};
     Requests requests_{*this};
     Monitors monitors_{*this};
-    NameWaits name_waits_{*this};
 
     std::unique_ptr<Reactor> reactor_;
     std::unique_ptr<DeadLetterLog> dead_letter_log_;  ///< on reactor_'s timers, from start()

@@ -1,6 +1,7 @@
 // The Supervisor actor (supervisor.hpp). Everything it decides runs in its own turns:
-// the threads that learn something about a child (the reactor: a pidfd readable, a timer;
-// the registry's reader: a NameUp) only post it a ChildEvent. Each event carries the
+// the threads that learn something about a child (the reactor: a pidfd readable, a timer)
+// only post it a ChildEvent, and its children's names coming up reach it as Up letters
+// (Actor::await_up). Each event carries the
 // generation of the child's start it is about, so one that arrives after the child was
 // stopped or restarted is dropped.
 
@@ -105,7 +106,6 @@ struct Slot {
     Phase phase = Phase::waiting;
     std::uint64_t generation = 0;      ///< its current start
     std::set<std::string> pending;     ///< names not registered yet by this start
-    std::vector<std::uint64_t> waits;  ///< NameWaits ids
     std::shared_ptr<ExitWatch> watch;  ///< while its pidfd is in the reactor
     std::optional<detail::Reactor::TimerId> timer;
     Clock::time_point due{};               ///< no start before this (its backoff)
@@ -160,8 +160,6 @@ struct Supervisor::State {
         Slot& s = slots[i];
         if (s.timer) core->reactor().cancel(*s.timer);
         s.timer.reset();
-        for (auto id : s.waits) core->name_waits().cancel(id);
-        s.waits.clear();
         if (s.watch) s.watch->end();
         s.watch.reset();
         ++s.generation;
@@ -210,7 +208,7 @@ struct Supervisor::State {
         }
         s.phase = Phase::starting;
         after(i, s.spec.start_timeout, event_of(ChildEvent::start_timeout));
-        for (const auto& name : s.spec.names) await_name(i, name);
+        for (const auto& name : s.spec.names) await_name(name);
     }
 
     void watch_exit(std::uint32_t i) {
@@ -234,23 +232,21 @@ struct Supervisor::State {
         });
     }
 
-    void await_name(std::uint32_t i, const std::string& name) {
-        Slot& s = slots[i];
-        ChildEvent event{ChildEvent::name_up, i, s.generation, name, 0};
-        try {
-            auto started = core->name_waits().await(
-                name, [inbox = inbox, event](const registry::NameUp& up) mutable {
-                    event.pid = up.pid;
-                    inbox->post(event);
-                });
-            if (started.id != 0) s.waits.push_back(started.id);
-            if (started.now.found) name_found(i, name, started.now.pid);
-            if (started.id == 0 && !started.now.found)
+    /// Asks for an Up when `name` is registered (at once if it is): Supervisor::on_start
+    /// hands it to name_found for every child starting with that name pending.
+    void await_name(const std::string& name) { self.await_up(name); }
+
+    /// An Up (or none to be had: `pid` 0) for `name`: the children waiting for it.
+    void on_up(const std::string& name, std::int64_t pid) {
+        for (std::uint32_t i = 0; i < slots.size(); ++i) {
+            Slot& s = slots[i];
+            if (s.phase != Phase::starting || s.pending.count(name) == 0) continue;
+            if (pid == 0)
                 after(i, recheck_delay, event_of(ChildEvent::recheck_name, name), false);
-        } catch (const std::exception& e) {
-            spdlog::warn("{}: cannot look up '{}': {}", who(i), name, e.what());
-            after(i, recheck_delay, event_of(ChildEvent::recheck_name, name), false);
+            else
+                name_found(i, name, pid);
         }
+        advance();
     }
 
     void name_found(std::uint32_t i, const std::string& name, std::int64_t pid) {
@@ -270,8 +266,6 @@ struct Supervisor::State {
         Slot& s = slots[i];
         if (s.timer) core->reactor().cancel(*s.timer);
         s.timer.reset();
-        for (auto id : s.waits) core->name_waits().cancel(id);
-        s.waits.clear();
         s.phase = Phase::running;
         spdlog::info("{} started (pid {})", who(i), s.process.pid());
     }
@@ -382,7 +376,7 @@ struct Supervisor::State {
                 break;
             case ChildEvent::recheck_name:
                 if (s.phase == Phase::starting && s.pending.count(event.name) != 0)
-                    await_name(event.slot, event.name);
+                    await_name(event.name);
                 break;
             case ChildEvent::start_timeout:
                 if (s.phase != Phase::starting) break;
@@ -430,6 +424,12 @@ void Supervisor::on_start() {
         state.inbox->name = name();
     }
     handle([&state](ChildEvent& event) { state.on_event(event); });
+    // A child's names coming up (await_name); a Down for monitor 0 is an await courierd
+    // would not take (too many): looked at again shortly, as a name not up yet.
+    handle([&state](Up& up) { state.on_up(up.name, up.pid); });
+    handle([&state](Down& down) {
+        if (down.monitor == 0) state.on_up(down.name, 0);
+    });
     handle([this](WhichChildren&) { reply(state_->report()); });
     for (std::uint32_t i = 0; i < state.slots.size(); ++i) state.queue.insert(i);
     state.advance();
