@@ -179,9 +179,11 @@ class Actor {
     const std::string& sender() const noexcept;
 
   protected:
-    /// Runs in the actor's context before any message.
+    /// Runs in the actor's context before any message (on each new object a restart
+    /// builds, too). One that throws stops the actor, whatever its FailurePolicy.
     virtual void on_start() {}
-    /// Runs in the actor's context after the last message.
+    /// Runs in the actor's context after the last message, and before a restart replaces
+    /// the object.
     virtual void on_stop() {}
 
   private:
