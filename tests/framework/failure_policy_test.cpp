@@ -258,7 +258,7 @@ TEST_CASE("an actor without a parent that escalates is stopped by its node, whic
 }
 
 TEST_CASE(
-    "past its restart limit an actor escalates; restarts older than the window do not "
+    "past its restart limit an actor escalates, and restarts older than the window do not "
     "count",
     "[framework][failure]") {
     SteppedNode node("restart-limit");
