@@ -119,6 +119,32 @@ void Actor::dropped(detail::DeferredReply& reply) noexcept {
     }
 }
 
+void Actor::failed(std::string what) {
+    // A handler that asked to stop before it threw stops as it asked.
+    if (stopping_ || policy() == FailurePolicy::resume) return;
+    failure_ = std::move(what);
+    stopping_ = true;
+}
+
+FailurePolicy Actor::policy() const noexcept {
+    return policy_ ? *policy_ : node_->core_->options().actor_failure;
+}
+
+RestartLimit Actor::limit() const noexcept {
+    return restart_limit_ ? *restart_limit_ : node_->core_->options().actor_restart_limit;
+}
+
+void Actor::spawn_child(std::string name, std::function<void(Actor&)> setup) {
+    auto again = detail::FunctionActor::factory(std::move(setup));
+    auto first = again();  // before `again` moves: arguments are evaluated in any order
+    adopt_child(std::move(name), std::move(first), std::move(again));
+}
+
+void Actor::adopt_child(std::string name, std::unique_ptr<Actor> actor,
+                        detail::ActorFactory again) {
+    node_->core_->adopt(std::move(name), std::move(actor), std::move(again), name_);
+}
+
 detail::DeferredReply::~DeferredReply() {
     if (actor) actor->dropped(*this);
 }
@@ -156,6 +182,7 @@ void Actor::dispatch(detail::Letter& letter) {
             } catch (const std::exception& e) {
                 core.count_handler_failure();
                 spdlog::error("actor '{}': reply callback threw: {}", name_, e.what());
+                failed(std::string("its callback for a request threw: ") + e.what());
             }
             return;
         }
@@ -173,7 +200,8 @@ void Actor::dispatch(detail::Letter& letter) {
     auto* handler = last_handler_;
     if (!handler) {
         // Notices from the framework are never bounced back.
-        if (letter.type == type_id_of<DeadLetter>() || letter.type == type_id_of<Down>()) {
+        if (letter.type == type_id_of<DeadLetter>() || letter.type == type_id_of<Down>() ||
+            letter.type == type_id_of<ChildFailed>()) {
             spdlog::debug("actor '{}' has no handler for {}", name_,
                           detail::type_name(letter.type));
             return;
@@ -197,6 +225,10 @@ void Actor::dispatch(detail::Letter& letter) {
                  e.what());
         deferring_ = nullptr;
         dropped_while_handling_ = false;
+        // A letter that cannot be decoded is its sender's fault, not the actor's state's:
+        // answered bad_message, it never restarts or stops the actor (a peer could).
+        if (!undecodable)
+            failed("its handler for " + detail::type_name(letter.type) + " threw: " + e.what());
         return;
     }
     if (deferring_) [[unlikely]] {

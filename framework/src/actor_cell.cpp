@@ -17,8 +17,9 @@ bool is_internal(TypeId type) {
 }
 }  // namespace
 
-ActorCell::ActorCell(NodeCore& owner, std::unique_ptr<Actor> a)
-    : node(owner), actor(std::move(a)) {}
+ActorCell::ActorCell(NodeCore& owner, std::unique_ptr<Actor> a, ActorFactory factory,
+                     std::string parent)
+    : node(owner), again(std::move(factory)), actor(std::move(a)), parent_(std::move(parent)) {}
 
 // ---- Letters in ------------------------------------------------------------------------
 
@@ -151,7 +152,9 @@ bool ActorCell::run() {
             Letter* letter = mailbox_.take();
             if (!letter) break;
             handle(*letter);
-            stops = actor->stopping_;
+            // The one check a letter costs, as before: a throwing handler sets it too.
+            if (actor->stopping_) [[unlikely]]
+                stops = !restarted();
         }
     }
     if (stops) {
@@ -166,21 +169,73 @@ bool ActorCell::run() {
     return !mailbox_.sleep();
 }
 
+void ActorCell::start_actor() {
+    started_ = true;
+    try {
+        actor->on_start();
+    } catch (const std::exception& e) {
+        node.count_handler_failure();
+        spdlog::error("actor '{}': on_start threw: {}; stopping it", actor->name(), e.what());
+        actor->failure_ = std::string("its on_start threw: ") + e.what();
+        actor->stopping_ = true;
+        start_failed_ = true;
+    }
+}
+
 void ActorCell::handle(Letter& letter) {
     if (letter.type == start_type) {
-        started_ = true;
-        try {
-            actor->on_start();
-        } catch (const std::exception& e) {
-            node.count_handler_failure();
-            spdlog::error("actor '{}': on_start threw: {}; stopping it", actor->name(), e.what());
-            actor->stopping_ = true;
-        }
+        start_actor();
     } else if (letter.type == stop_type) {
         actor->stopping_ = true;
     } else {
         actor->dispatch(letter);
     }
+}
+
+// ---- When a handler threw -------------------------------------------------------------
+
+bool ActorCell::restarted() {
+    Actor& old = *actor;
+    if (!old.failure_ || start_failed_ || old.policy() != FailurePolicy::restart) return false;
+    const RestartLimit limit = old.limit();
+    if (!again) {
+        gave_up_ =
+            "it cannot be built again (spawn<A> with arguments it cannot copy: pass "
+            "std::ref for a reference)";
+        return false;
+    }
+    if (!restarts_.admit(node.reactor().now(), limit)) {
+        gave_up_ = "it restarted " + std::to_string(restarts_.recent()) + " times within " +
+                   std::to_string(limit.within.count()) + " ms already";
+        return false;
+    }
+    // Built first: if that throws, the old actor stops as any other, its on_stop once.
+    std::unique_ptr<Actor> fresh;
+    try {
+        fresh = again();
+    } catch (const std::exception& e) {
+        gave_up_ = std::string("building it again threw: ") + e.what();
+        return false;
+    }
+    spdlog::warn("actor '{}' restarts ({} within {} ms): {}", old.name(), restarts_.recent(),
+                 limit.within.count(), *old.failure_);
+    try {
+        old.on_stop();
+    } catch (const std::exception& e) {
+        node.count_handler_failure();
+        spdlog::error("actor '{}': on_stop threw: {}", old.name(), e.what());
+    }
+    // What the old object owed or awaited ends as when an actor stops; its name, its
+    // mailbox and the monitors of it stay.
+    old.abandon_deferred();
+    old.cancel_pending();
+    node.monitors().watcher_stopped(old.name());
+    fresh->name_ = old.name_;
+    fresh->node_ = old.node_;
+    fresh->cell_ = this;
+    actor = std::move(fresh);  // the old object goes
+    start_actor();
+    return !actor->stopping_;
 }
 
 void ActorCell::finish() {
@@ -195,7 +250,30 @@ void ActorCell::finish() {
     actor->cancel_pending();
     last_route_ = nullptr;
     routes_.clear();  // cells that cache each other would keep each other alive
-    node.forget(actor->name(), this);
+    const std::string& name = actor->name();
+    std::string why = "actor '" + name + "' stopped";
+    // A failure a restart could not mend, or an escalate policy: the parent decides.
+    bool escalates = false;
+    std::string failure;
+    if (actor->failure_) {
+        const FailurePolicy policy = actor->policy();
+        escalates = policy == FailurePolicy::escalate || policy == FailurePolicy::restart;
+        failure = *actor->failure_;
+        if (!gave_up_.empty()) failure += "; " + gave_up_;
+        why += ": " + failure;
+        if (!escalates)
+            spdlog::error("{} (its failure policy is {})", why, to_string(policy));
+        else if (parent_.empty())
+            spdlog::error("{}: it has no parent, so its node stopped it", why);
+        else
+            spdlog::error("{}: its parent '{}' is told", why, parent_);
+    }
+    node.forget(name, this, why);
+    // After forget: the parent may spawn the name anew as soon as it reads this.
+    if (escalates && !parent_.empty())
+        node.router().post(
+            make_letter(ChildFailed{name, failure, static_cast<std::uint32_t>(restarts_.recent())},
+                        std::string(), parent_));
     bounce_all();
 }
 

@@ -1,10 +1,13 @@
 #pragma once
 /// @file
 /// An actor's cell: the actor, its mailbox, its scheduling state, and the routes it
-/// remembers. It runs the actor's turns (run), and routes what the actor sends.
+/// remembers. It runs the actor's turns (run), routes what the actor sends, and carries
+/// out the actor's FailurePolicy when a handler threw: a restart puts a new actor in the
+/// same cell (same name, same mailbox); a stop or an escalation finishes the cell.
 
 #include "letter_queue.hpp"
 #include "mailbox.hpp"
+#include "restart_window.hpp"
 #include "wire_body.hpp"
 
 #include <courier/framework/actor.hpp>
@@ -24,7 +27,10 @@ class NodeCore;
 struct Route;
 
 struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
-    ActorCell(NodeCore& node, std::unique_ptr<Actor> actor);
+    /// `again` builds the actor anew for a restart (empty: it cannot restart); `parent`
+    /// gets ChildFailed when it escalates (empty: its node logs it).
+    ActorCell(NodeCore& node, std::unique_ptr<Actor> actor, ActorFactory again = {},
+              std::string parent = {});
 
     /// Any thread. The letter that finds the cell asleep schedules it (or, once it has
     /// stopped, bounces).
@@ -53,6 +59,8 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     void bounce_all();
 
     NodeCore& node;
+    /// Before `actor`: an actor it built may refer to the arguments it keeps.
+    const ActorFactory again;
     std::unique_ptr<Actor> actor;
 
     std::atomic<bool> closed{false};  ///< stopped: letters now become dead letters
@@ -62,6 +70,12 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     void woken();
     void finish();
     void handle(Letter& letter);
+    /// Runs the actor's on_start; one that throws stops it (and never restarts it).
+    void start_actor();
+    /// The actor is stopping (Actor::stopping_): when a handler threw and its policy is
+    /// restart, puts a new actor in its place and says true (the turn goes on); false when
+    /// it stops, with gave_up_ saying why a restart was not possible.
+    bool restarted();
     /// What the cell remembers of a Route (router.hpp) for a name it sends to: an actor's
     /// cell of this node, or the link to the node that has the name.
     struct CachedRoute {
@@ -91,6 +105,14 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     /// on_start has run: a node's hurried stop (NodeCore::hurried) does not run on_stop
     /// before it.
     bool started_ = false;
+    /// on_start threw: the actor stops, whatever its policy (a restart would throw again).
+    bool start_failed_ = false;
+    /// Who is told when it escalates; empty: its node.
+    const std::string parent_;
+    /// Its recent restarts, against its RestartLimit.
+    RestartWindow restarts_;
+    /// Why a failure that should have restarted it stopped it instead (empty otherwise).
+    std::string gave_up_;
 };
 
 }  // namespace courier::detail

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -354,10 +355,26 @@ class Reader {
             } else if (key.str() == "drain_timeout_ms") {
                 node.drain_timeout =
                     std::chrono::milliseconds(integer_of(key, value, "node.drain_timeout_ms", 0));
+            } else if (key.str() == "actor_failure") {
+                const std::string& word = string_of(key, value, "node.actor_failure");
+                node.actor_failure = failure_policy_named(word);
+                if (!node.actor_failure)
+                    fail(key.source(),
+                         "node.actor_failure must be resume, restart, stop or "
+                         "escalate, not \"" +
+                             word + "\"");
+            } else if (key.str() == "actor_max_restarts") {
+                node.actor_max_restarts = static_cast<std::uint32_t>(
+                    std::min<std::int64_t>(integer_of(key, value, "node.actor_max_restarts", 0),
+                                           std::numeric_limits<std::uint32_t>::max()));
+            } else if (key.str() == "actor_restart_window_ms") {
+                node.actor_restart_window = std::chrono::milliseconds(
+                    integer_of(key, value, "node.actor_restart_window_ms", 1));
             } else {
                 unknown(key, "key", "[node]",
                         {"threads", "worker_spin_us", "runtime_dir", "handle_signals",
-                         "drain_timeout_ms"});
+                         "drain_timeout_ms", "actor_failure", "actor_max_restarts",
+                         "actor_restart_window_ms"});
             }
         }
     }

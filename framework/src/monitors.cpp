@@ -122,13 +122,13 @@ void Monitors::watcher_stopped(const std::string& watcher) noexcept {
     std::erase_if(watches_, [&](const auto& entry) { return entry.second.watcher == watcher; });
 }
 
-void Monitors::local_stopped(const std::string& name) {
+void Monitors::local_stopped(const std::string& name, const std::string& why) {
     Ended ended;
     {
         std::lock_guard lock(mutex_);
         take(ended, [&](const Watch& w) { return w.local && w.name == name; });
     }
-    tell(ended, DownReason::stopped, "actor '" + name + "' stopped");
+    tell(ended, DownReason::stopped, why);
 }
 
 void Monitors::on_name_down(const registry::NameDown& down) {

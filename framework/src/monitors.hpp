@@ -38,8 +38,8 @@ class Monitors {
     /// The actor `watcher` stopped: its monitors end without a Down.
     void watcher_stopped(const std::string& watcher) noexcept;
 
-    /// The actor `name` of this node stopped.
-    void local_stopped(const std::string& name);
+    /// The actor `name` of this node stopped; `why` is its Down's detail.
+    void local_stopped(const std::string& name, const std::string& why);
     /// The registry says a watched registration ended (its reader thread).
     void on_name_down(const registry::NameDown& down);
     /// The link `peer` broke: the names behind it are down, or their node is.

@@ -32,11 +32,13 @@ const std::string& Node::name() const noexcept {
 }
 
 void Node::spawn(std::string name, std::function<void(Actor&)> setup) {
-    adopt(std::move(name), std::make_unique<detail::FunctionActor>(std::move(setup)));
+    auto again = detail::FunctionActor::factory(std::move(setup));
+    auto first = again();  // before `again` moves: arguments are evaluated in any order
+    adopt(std::move(name), std::move(first), std::move(again));
 }
 
-void Node::adopt(std::string name, std::unique_ptr<Actor> actor) {
-    core_->adopt(std::move(name), std::move(actor));
+void Node::adopt(std::string name, std::unique_ptr<Actor> actor, detail::ActorFactory again) {
+    core_->adopt(std::move(name), std::move(actor), std::move(again));
 }
 
 void Node::stop(std::string_view actor) {

@@ -44,6 +44,11 @@ NodeCore::NodeCore(Node& owner, NodeOptions options, bool by_hand)
     if (config_.node.runtime_dir) options_.registry.runtime_dir = *config_.node.runtime_dir;
     if (config_.node.handle_signals) options_.handle_signals = *config_.node.handle_signals;
     if (config_.node.drain_timeout) options_.drain_timeout = *config_.node.drain_timeout;
+    if (config_.node.actor_failure) options_.actor_failure = *config_.node.actor_failure;
+    if (config_.node.actor_max_restarts)
+        options_.actor_restart_limit.restarts = *config_.node.actor_max_restarts;
+    if (config_.node.actor_restart_window)
+        options_.actor_restart_limit.within = *config_.node.actor_restart_window;
     if (config_.registry.autostart) options_.registry.autostart = *config_.registry.autostart;
     if (config_.registry.idle_exit) options_.registry.idle_exit = *config_.registry.idle_exit;
     if (config_.registry.timeout) options_.registry.timeout = *config_.registry.timeout;
@@ -53,6 +58,7 @@ NodeCore::NodeCore(Node& owner, NodeOptions options, bool by_hand)
     (void)type_id_of<DeadLetter>();
     (void)type_id_of<Failure>();
     (void)type_id_of<Down>();
+    (void)type_id_of<ChildFailed>();
     (void)type_id_of<Hello>();
     // A peer that goes away must surface as a link error, not kill the process.
     struct sigaction current {};
@@ -93,10 +99,12 @@ void NodeCore::start() {
     }
     peers_.adopt_parent_link();  // before registering: once our names are visible, the link is up
     // Answers `courier links`; reachable over any link, not registered.
+    // It keeps no state worth a restart: one that fails answers its Failure and goes on.
     adopt(node_service_name, std::make_unique<FunctionActor>([this](Actor& self) {
+              self.failure_policy(FailurePolicy::resume);
               self.handle<LinksQuery>([this, &self](LinksQuery&) { self.reply(link_list()); });
           }),
-          /*internal=*/true);
+          {}, {}, /*internal=*/true);
     try {
         registry_ = std::make_unique<RegistryClient>(options_.registry);
     } catch (const RegistryError& e) {
@@ -166,14 +174,16 @@ LinkList NodeCore::link_list() {
 
 // ---- Actors ----------------------------------------------------------------------------
 
-void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor, bool internal) {
+void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor, ActorFactory again,
+                     std::string parent, bool internal) {
     if (!is_valid_name(name) || (name.front() == '$' && !internal))
         throw SetupError(ErrorCode::unknown_name,
                          "invalid actor name '" + name +
                              "': use 1-255 printable ASCII characters, not starting with '$'");
     actor->name_ = name;
     actor->node_ = &owner_;
-    auto cell = std::make_shared<ActorCell>(*this, std::move(actor));
+    auto cell =
+        std::make_shared<ActorCell>(*this, std::move(actor), std::move(again), std::move(parent));
     cell->actor->cell_ = cell.get();
     // The start letter goes in first, so on_start runs before any letter that arrives as
     // soon as the name is visible.
@@ -218,10 +228,10 @@ void NodeCore::stop_actor(std::string_view name) {
     cell->deliver(std::move(stop));
 }
 
-void NodeCore::forget(const std::string& name, const ActorCell* cell) {
+void NodeCore::forget(const std::string& name, const ActorCell* cell, const std::string& why) {
     actors_.remove(name, cell);
     monitors_.watcher_stopped(name);
-    monitors_.local_stopped(name);
+    monitors_.local_stopped(name, why);
     if (registry_ && name.front() != '$') {
         try {
             registry_->unregister_name(name);

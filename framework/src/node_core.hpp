@@ -50,6 +50,10 @@ struct FunctionActor final : Actor {
     explicit FunctionActor(std::function<void(Actor&)> f) : setup(std::move(f)) {}
     void on_start() override { setup(*this); }
     std::function<void(Actor&)> setup;
+    /// Each actor it builds runs its own copy of `setup` (a restart starts from scratch).
+    static ActorFactory factory(std::function<void(Actor&)> setup) {
+        return [setup = std::move(setup)] { return std::make_unique<FunctionActor>(setup); };
+    }
 };
 
 class NodeCore final {
@@ -102,11 +106,14 @@ class NodeCore final {
     NodeStats stats() const noexcept;
 
     /// Makes `actor` a live actor of this node under `name`, registered on the host
-    /// (unless internal). Throws SetupError.
-    void adopt(std::string name, std::unique_ptr<Actor> actor, bool internal = false);
+    /// (unless internal). `again` builds it anew for a restart (empty: it cannot restart);
+    /// `parent` is told when it fails past its policy (empty: none). Throws SetupError.
+    void adopt(std::string name, std::unique_ptr<Actor> actor, ActorFactory again = {},
+               std::string parent = {}, bool internal = false);
     void stop_actor(std::string_view name);
-    /// The cell finished (stopped): forget its name here and in the registry.
-    void forget(const std::string& name, const ActorCell* cell);
+    /// The cell finished (stopped): forget its name here and in the registry. `why` is
+    /// the detail of its monitors' Down.
+    void forget(const std::string& name, const ActorCell* cell, const std::string& why);
 
     /// Puts a letter in a mailbox of this node. (A template so that a letter for an
     /// ActorCell, a final class, calls its deliver directly.)

@@ -169,6 +169,12 @@ bool Reactor::run_due(Clock::time_point now, std::size_t& ran) {
     }
 }
 
+Reactor::Clock::time_point Reactor::now() {
+    if (timers_by_ != Timers::by_hand) return Clock::now();
+    std::lock_guard lock(mutex_);
+    return manual_now_;
+}
+
 std::size_t Reactor::advance(std::chrono::milliseconds delay) {
     if (timers_by_ != Timers::by_hand)
         throw std::logic_error("Reactor::advance: the timers run on the reactor's thread");

@@ -58,6 +58,8 @@ class Reactor {
     /// timers due by then, in order, including those that they set due by then; returns
     /// how many ran.
     std::size_t advance(std::chrono::milliseconds delay);
+    /// The timers' clock: steady_clock's now, or the clock advance() moves (Timers::by_hand).
+    Clock::time_point now();
     /// Ends the thread; pending timers are dropped.
     void stop();
 

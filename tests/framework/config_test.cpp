@@ -95,6 +95,9 @@ worker_spin_us = 0
 runtime_dir = "/run/courier-test"
 handle_signals = false
 drain_timeout_ms = 250
+actor_failure = "escalate"
+actor_max_restarts = 3
+actor_restart_window_ms = 2000
 
 [registry]
 autostart = false
@@ -129,6 +132,9 @@ receive_buffer = 131072
     CHECK(config.node.runtime_dir == std::filesystem::path("/run/courier-test"));
     CHECK(config.node.handle_signals == false);
     CHECK(config.node.drain_timeout == 250ms);
+    CHECK(config.node.actor_failure == courier::FailurePolicy::escalate);
+    CHECK(config.node.actor_max_restarts == 3u);
+    CHECK(config.node.actor_restart_window == 2000ms);
     CHECK(config.registry.autostart == false);
     CHECK(config.registry.idle_exit == 0ms);
     CHECK(config.registry.timeout == 250ms);
@@ -178,6 +184,9 @@ TEST_CASE("the example file lists every setting of every transport with its defa
     CHECK_FALSE(config.node.runtime_dir);
     CHECK(config.node.handle_signals == courier::NodeOptions{}.handle_signals);
     CHECK(config.node.drain_timeout == courier::NodeOptions{}.drain_timeout);
+    CHECK(config.node.actor_failure == courier::NodeOptions{}.actor_failure);
+    CHECK(config.node.actor_max_restarts == courier::NodeOptions{}.actor_restart_limit.restarts);
+    CHECK(config.node.actor_restart_window == courier::NodeOptions{}.actor_restart_limit.within);
     CHECK(config.registry.autostart == courier::RegistryOptions{}.autostart);
     CHECK(config.registry.timeout == courier::RegistryOptions{}.timeout);
     CHECK(config.registry.idle_exit == 10000ms);  // courierd's own default
@@ -218,6 +227,12 @@ TEST_CASE("a config error names the file, line, column and reason", "[config]") 
         auto error = error_of("[node]\nhandle_signals = 0\n");
         CHECK(error.line() == 2);
         CHECK(error.reason() == "node.handle_signals must be true or false, not an integer");
+    }
+    SECTION("a failure policy that does not exist") {
+        auto error = error_of("[node]\nactor_failure = \"retry\"\n");
+        CHECK(error.line() == 2);
+        CHECK(error.reason() ==
+              "node.actor_failure must be resume, restart, stop or escalate, not \"retry\"");
     }
     SECTION("negative size") {
         auto error = error_of("[transport.unix]\n\nsend_buffer = -1\n");

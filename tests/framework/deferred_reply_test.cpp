@@ -213,6 +213,9 @@ TEST_CASE("a request whose handler kept its reply gets no Failure when the handl
     courier::Node node(alone("deferred-throws"));
     auto kept = std::make_shared<courier::ReplyHandle>();
     node.spawn("thrower", [kept, &probe](courier::Actor& self) {
+        // Resumed: a restart would answer the kept handle's request stopped
+        // (failure_policy_test.cpp).
+        self.failure_policy(courier::FailurePolicy::resume);
         self.handle([&self, &probe, kept](later::Ask&) {
             *kept = self.reply_later();
             probe.took();

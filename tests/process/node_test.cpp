@@ -181,6 +181,56 @@ TEST_CASE("a request to an actor in another process that never answers times out
     CHECK(dir.wait_until_empty());
 }
 
+TEST_CASE(
+    "a remote requester of an actor that restarts gets its Failure, and the next request "
+    "is answered by the new actor under the same name, with no Down",
+    "[process][node][failure]") {
+    TempRuntimeDir dir;
+    {
+        // Counts the Pings it answered; a negative one makes it throw (the default policy:
+        // restart, so the count starts again).
+        auto child = spawn_node(dir, "restart-node", "counter", [](Actor& self) {
+            self.handle<wire::Ping>([&self, count = std::int64_t{0}](wire::Ping& p) mutable {
+                if (p.n < 0) throw std::runtime_error("negative");
+                self.reply(wire::Pong{++count});
+            });
+        });
+        REQUIRE(child.expect('r'));
+        Node node(node_options(dir, "restart-asker"));
+        // Asks the registry which registration holds "counter" on each Go (Up, at once):
+        // a restart keeps it (same incarnation), where a stop and a new spawn would not.
+        Mailbag<Up> ups;
+        Mailbag<Down> downs;
+        node.spawn("watcher", [&ups, &downs](Actor& self) {
+            self.handle([&downs](Down& down) { downs.put(down); });
+            self.handle([&ups](Up& up) { ups.put(up); });
+            self.handle([&self](wire::Go&) { self.await_up("counter"); });
+            self.monitor("counter");
+        });
+        node.send("watcher", wire::Go{});
+        auto before = ups.take(5s);
+        REQUIRE(before);
+        CHECK(node.request<wire::Pong>("counter", wire::Ping{0}, 5s)->n == 1);
+        CHECK(node.request<wire::Pong>("counter", wire::Ping{0}, 5s)->n == 2);
+        auto failed = node.request<wire::Pong>("counter", wire::Ping{-1}, 5s);
+        REQUIRE_FALSE(failed.has_value());
+        CHECK(failed.error().code == ErrorCode::handler_failed);
+        CHECK(failed.error().message == "negative");
+        auto again = node.request<wire::Pong>("counter", wire::Ping{0}, 5s);
+        REQUIRE(again.has_value());
+        CHECK(again->n == 1);  // a new actor's count
+        node.send("watcher", wire::Go{});
+        auto after = ups.take(5s);
+        REQUIRE(after);
+        CHECK(after->incarnation == before->incarnation);  // never unregistered
+        CHECK(after->pid == before->pid);
+        CHECK_FALSE(downs.take(0ms));  // none came with the answers either
+        child.send('q');
+        CHECK(child.wait_exit());
+    }
+    CHECK(dir.wait_until_empty());
+}
+
 TEST_CASE("an actor name taken in another process cannot be spawned again", "[process][node]") {
     TempRuntimeDir dir;
     {

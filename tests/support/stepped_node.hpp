@@ -21,11 +21,16 @@ class SteppedNode {
   public:
     /// A node alone (no registry), named `name`.
     explicit SteppedNode(std::string name)
-        : node_(detail::NodeAccess::stepped([&] {
+        : SteppedNode([&] {
               NodeOptions options;
               options.name = std::move(name);
-              options.use_registry = false;
               return options;
+          }()) {}
+    /// A node alone with these options (use_registry is turned off).
+    explicit SteppedNode(NodeOptions options)
+        : node_(detail::NodeAccess::stepped([&] {
+              options.use_registry = false;
+              return std::move(options);
           }())) {}
 
     Node& node() noexcept { return *node_; }

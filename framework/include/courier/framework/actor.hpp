@@ -4,18 +4,25 @@
 ///
 /// Subclass it and register handlers in the constructor or in `on_start`, or give
 /// `Node::spawn` a setup function. A handler that throws is logged and counted, a request
-/// it was handling is answered with a Failure, and the actor goes on with the next letter.
+/// it was handling is answered with a Failure, and then the actor's FailurePolicy decides:
+/// by default it restarts (on_stop, then a new object under the same name, its mailbox
+/// kept), at most 5 times in 10 s; resume, stop and escalate (to the actor that spawned it,
+/// Actor::spawn_child) are the others. docs/failures.md, "An actor's handler throws".
 
 #include <courier/expected.hpp>
+#include <courier/framework/detail/actor_factory.hpp>
 #include <courier/framework/detail/handler_traits.hpp>
 #include <courier/framework/detail/letter.hpp>
 #include <courier/framework/detail/reply.hpp>
 #include <courier/framework/error.hpp>
+#include <courier/framework/failure_policy.hpp>
 
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -147,13 +154,36 @@ class Actor {
     /// Stops this actor after the current handler returns.
     void stop() noexcept { stopping_ = true; }
 
+    /// What this actor does when a handler of its own (or a request's callback) throws:
+    /// set it in the constructor or in on_start (a restarted actor's new object sets it
+    /// again). Unset: NodeOptions::actor_failure, FailurePolicy::restart by default.
+    void failure_policy(FailurePolicy policy) noexcept { policy_ = policy; }
+    /// How often it may restart before it escalates; unset: NodeOptions::actor_restart_limit.
+    void restart_limit(RestartLimit limit) noexcept { restart_limit_ = limit; }
+
+    /// Spawns an actor of type A in this node, as Node::spawn does, with this actor as its
+    /// parent: when the child fails past what its FailurePolicy handles (escalate, or past
+    /// its RestartLimit), this actor gets a ChildFailed. The child lives on its own: it
+    /// does not stop when its parent stops or restarts (a ChildFailed for a parent that is
+    /// gone is a dead letter). Throws SetupError as Node::spawn does.
+    template <std::derived_from<Actor> A, class... Args>
+    void spawn_child(std::string name, Args&&... args) {
+        auto again = detail::factory_of<A, Args...>(args...);  // before A may take them
+        adopt_child(std::move(name), std::make_unique<A>(std::forward<Args>(args)...),
+                    std::move(again));
+    }
+    /// As spawn_child<A>, the child's handlers registered by `setup(child)`.
+    void spawn_child(std::string name, std::function<void(Actor&)> setup);
+
     /// The sender of the letter being handled (empty if anonymous).
     const std::string& sender() const noexcept;
 
   protected:
-    /// Runs in the actor's context before any message.
+    /// Runs in the actor's context before any message (on each new object a restart
+    /// builds, too). One that throws stops the actor, whatever its FailurePolicy.
     virtual void on_start() {}
-    /// Runs in the actor's context after the last message.
+    /// Runs in the actor's context after the last message, and before a restart replaces
+    /// the object.
     virtual void on_stop() {}
 
   private:
@@ -180,11 +210,22 @@ class Actor {
     void dropped(detail::DeferredReply& reply) noexcept;
     /// Answers `request` with Failure{code, reason} (when it is a request).
     void fail(const detail::Letter& request, ErrorCode code, const std::string& reason);
+    /// A handler or callback threw (`what`, in words): unless its policy is resume, the
+    /// turn ends here and its cell restarts or stops it (ActorCell::run).
+    void failed(std::string what);
+    /// Its policy and restart limit: its own, else its node's.
+    FailurePolicy policy() const noexcept;
+    RestartLimit limit() const noexcept;
+    void adopt_child(std::string name, std::unique_ptr<Actor> actor, detail::ActorFactory again);
 
     std::string name_;
     Node* node_ = nullptr;
     detail::ActorCell* cell_ = nullptr;  ///< the cell that owns and runs this actor
     bool stopping_ = false;
+    /// Set with stopping_ when a handler threw and the policy is not resume: what failed.
+    std::optional<std::string> failure_;
+    std::optional<FailurePolicy> policy_;
+    std::optional<RestartLimit> restart_limit_;
     detail::Letter* current_ = nullptr;
     std::unordered_map<TypeId, std::function<void(detail::Letter&)>> handlers_;
     /// The handler of the last letter's type: a stream of one type skips the hash lookup.

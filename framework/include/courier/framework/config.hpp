@@ -16,6 +16,7 @@
 /// How a link's transport is chosen from a Config is link_selection.hpp, included here.
 
 #include <courier/expected.hpp>
+#include <courier/framework/failure_policy.hpp>
 #include <courier/framework/link_selection.hpp>
 
 #include <chrono>
@@ -73,6 +74,10 @@ struct NodeSettings {
     std::optional<std::filesystem::path> runtime_dir;
     std::optional<bool> handle_signals;                      ///< NodeOptions::handle_signals
     std::optional<std::chrono::milliseconds> drain_timeout;  ///< NodeOptions::drain_timeout
+    std::optional<FailurePolicy> actor_failure;              ///< NodeOptions::actor_failure
+    /// NodeOptions::actor_restart_limit, its two halves
+    std::optional<std::uint32_t> actor_max_restarts;
+    std::optional<std::chrono::milliseconds> actor_restart_window;
 };
 
 /// `[registry]`: only what the file sets (see RegistryOptions).

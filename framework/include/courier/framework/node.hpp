@@ -12,6 +12,7 @@
 #include <courier/framework/detail/letter.hpp>
 #include <courier/framework/detail/reply.hpp>
 #include <courier/framework/error.hpp>
+#include <courier/framework/failure_policy.hpp>
 #include <courier/framework/registry_options.hpp>
 #include <courier/framework/system_messages.hpp>
 
@@ -59,6 +60,12 @@ struct NodeOptions {
     /// handle the letters already in their mailboxes; what is left then comes back to
     /// the senders as dead letters (`stopped`).
     std::chrono::milliseconds drain_timeout{5000};
+    /// What an actor does when its handler throws, unless it chose for itself
+    /// (Actor::failure_policy): restart it, by default. docs/failures.md, "An actor's
+    /// handler throws".
+    FailurePolicy actor_failure = FailurePolicy::restart;
+    /// How often an actor may restart before it escalates (Actor::restart_limit).
+    RestartLimit actor_restart_limit;
     /// Without a registry the node is alone: its actors reach only each other.
     bool use_registry = true;
     RegistryOptions registry;
@@ -97,14 +104,21 @@ class Node {
 
     const std::string& name() const noexcept;
 
-    /// Spawns an actor of type A under `name`. Throws SetupError: name_taken if any actor
-    /// on the host has that name, unknown_name for an invalid name, link_failed when the
-    /// registry cannot be reached.
+    /// Spawns an actor of type A under `name`, built from `args`. Throws SetupError:
+    /// name_taken if any actor on the host has that name, unknown_name for an invalid
+    /// name, link_failed when the registry cannot be reached.
+    ///
+    /// To restart it (FailurePolicy::restart), a new A is built from copies of `args` kept
+    /// now, as std::thread keeps its arguments: pass std::ref(x) for an argument A keeps a
+    /// reference to. An A that cannot be built from const copies (a move-only argument, a
+    /// non-const reference parameter) cannot restart: a failure escalates instead.
     template <std::derived_from<Actor> A, class... Args>
     void spawn(std::string name, Args&&... args) {
-        adopt(std::move(name), std::make_unique<A>(std::forward<Args>(args)...));
+        auto again = detail::factory_of<A, Args...>(args...);  // before A may take them
+        adopt(std::move(name), std::make_unique<A>(std::forward<Args>(args)...), std::move(again));
     }
-    /// Spawns an actor whose handlers `setup(self)` registers.
+    /// Spawns an actor whose handlers `setup(self)` registers. A restart runs a copy of
+    /// `setup` on a new actor.
     void spawn(std::string name, std::function<void(Actor&)> setup);
 
     /// Starts a program as a child process (ChildProcess::start) and links it to this
@@ -147,7 +161,7 @@ class Node {
 
   private:
     Node(NodeOptions options, detail::SteppedByHand);
-    void adopt(std::string name, std::unique_ptr<Actor> actor);
+    void adopt(std::string name, std::unique_ptr<Actor> actor, detail::ActorFactory again);
     /// Routes a letter to its recipient, here or on another node.
     void post(detail::Letter letter);
     detail::Letter await_reply(detail::Letter request, std::chrono::milliseconds timeout);

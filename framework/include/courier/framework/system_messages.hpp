@@ -118,6 +118,20 @@ struct Up {
     }
 };
 
+/// A child actor (spawned by Actor::spawn_child) failed and stopped, sent to its parent:
+/// its handler threw and its FailurePolicy is escalate, or it would have restarted more
+/// often than its RestartLimit allows, or it could not be built again. Its name is free
+/// by the time this comes: the parent may spawn it anew.
+struct ChildFailed {
+    std::string name;            ///< the child's name
+    std::string error;           ///< what failed, in words (the exception's what() included)
+    std::uint32_t restarts = 0;  ///< its restarts within the limit's window (0: none)
+    template <class A>
+    void serialize(A& a) {
+        a(name, error, restarts);
+    }
+};
+
 /// One open link of a node to another node, as `courier links` shows it.
 struct LinkInfo {
     std::string peer_node;  ///< empty until the peer said who it is
@@ -140,3 +154,4 @@ COURIER_MESSAGE(courier::DeadLetter, "courier.DeadLetter");
 COURIER_MESSAGE(courier::Failure, "courier.Failure");
 COURIER_MESSAGE(courier::Down, "courier.Down");
 COURIER_MESSAGE(courier::Up, "courier.Up");
+COURIER_MESSAGE(courier::ChildFailed, "courier.ChildFailed");
