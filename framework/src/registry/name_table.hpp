@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -59,6 +60,14 @@ class NameTable {
     /// Forgets connection `id` as it closes: its node and names (their watchers get
     /// NameDown "node exited"), its watches, its waiting lookups and the names it awaits.
     void forget(ConnectionId id, const std::string& reason);
+
+    /// The pid and endpoints of the node on connection `id`; nullopt for a client that is
+    /// no node.
+    struct NodeProcess {
+        std::int64_t pid = 0;
+        std::vector<std::string> endpoints;
+    };
+    std::optional<NodeProcess> node_process(ConnectionId id) const;
 
     /// True while a node is registered; courierd exits on idle only when none is.
     bool has_nodes() const noexcept { return !nodes_.empty(); }
