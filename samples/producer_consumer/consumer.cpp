@@ -24,8 +24,9 @@ int main(int argc, char** argv) try {
     courier::NodeOptions options;
     options.name = "consumer-node";
     options.config = courier::Config::from_environment(config_file);
+    int exit_code = 0;  // stays 0 if a signal stops the node before any Done; before the
+                        // node, whose actor sets it until the node's end stops it
     courier::Node node(options);
-    int exit_code = 0;  // stays 0 if a signal stops the node before any Done
     node.spawn(name, [&](courier::Actor& self) {
         struct State {
             std::uint64_t received = 0;

@@ -30,6 +30,14 @@ int main(int argc, char** argv) try {
                    "start this consumer program as a child and exit with its status");
     CLI11_PARSE(app, argc, argv);
 
+    // The consumer's Down, if it comes, reaches the actor "producer", which sets these; the
+    // send loop looks at the flag. Declared before the node: its actor uses them until
+    // the node's end stops it.
+    std::atomic<bool> consumer_down{false};
+    std::mutex down_mutex;
+    std::string down_detail;
+    std::promise<void> monitoring;
+
     courier::NodeOptions options;
     options.name = "producer";
     options.config = courier::Config::from_environment(config_file);
@@ -49,11 +57,6 @@ int main(int argc, char** argv) try {
         return 1;
     }
 
-    // The consumer's Down, if it comes, reaches this actor; the loop below looks at the flag.
-    std::atomic<bool> consumer_down{false};
-    std::mutex down_mutex;
-    std::string down_detail;
-    std::promise<void> monitoring;
     node.spawn("producer", [&](courier::Actor& self) {
         self.handle([&](courier::Down& down) {
             {

@@ -4,6 +4,7 @@
 
 #include "transport_fixtures.hpp"
 
+#include <courier/transports/owner.hpp>
 #include <courier/transports/transport.hpp>
 
 #include <fcntl.h>
@@ -69,15 +70,19 @@ TEST_CASE("a fifo listener removes FIFOs a dead listener left, and no others",
     REQUIRE(dead >= 0);
     if (dead == 0) ::_exit(0);
     REQUIRE(::waitpid(dead, nullptr, 0) == dead);
-    const std::string stale = endpoint.address + "." + std::to_string(dead) + ".7.up";
-    const std::string live = endpoint.address + "." + std::to_string(::getpid()) + ".7.down";
+    const std::string stale = owned_name(endpoint.address, Owner{dead, 1}, 7) + ".up";
+    // Our pid, but not our start: a process before us that had our pid.
+    const std::string reused = owned_name(endpoint.address, Owner{::getpid(), 1}, 8) + ".up";
+    const std::string live = owned_name(endpoint.address, Owner::self(), 7) + ".down";
     const std::string other = endpoint.address + ".notes.up";
     REQUIRE(::kill(dead, 0) == -1);
     REQUIRE(::mkfifo(stale.c_str(), 0600) == 0);
+    REQUIRE(::mkfifo(reused.c_str(), 0600) == 0);
     REQUIRE(::mkfifo(live.c_str(), 0600) == 0);
     REQUIRE(::mkfifo(other.c_str(), 0600) == 0);
     auto listener = registry().listen(endpoint);
     CHECK_FALSE(fs::exists(stale));
+    CHECK_FALSE(fs::exists(reused));
     CHECK(fs::exists(live));
     CHECK(fs::exists(other));
 }

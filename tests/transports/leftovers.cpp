@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 namespace {
 
 /// Queue names a process may have made carry a counter; no test makes this many links.
-constexpr int max_queue_counter = 1000;
+constexpr unsigned max_queue_counter = 1000;
 
 struct SysvQueue {
     int id = 0;
@@ -90,15 +90,17 @@ std::vector<std::string> Leftovers::find() const {
         }
     }
 
-    std::vector<pid_t> pids{::getpid()};
+    std::vector<Owner> owners{Owner::self()};
     const auto& children = forked_children();
-    pids.insert(pids.end(), children.begin() + static_cast<std::ptrdiff_t>(children_before_),
-                children.end());
-    for (const pid_t pid : pids) {
-        for (int n = 1; n <= max_queue_counter; ++n) {
+    owners.insert(owners.end(), children.begin() + static_cast<std::ptrdiff_t>(children_before_),
+                  children.end());
+    std::vector<pid_t> pids;
+    for (const auto& owner : owners) pids.push_back(owner.pid);
+    for (const auto& owner : owners) {
+        for (unsigned n = 1; n <= max_queue_counter; ++n) {
             for (const char* direction : {".up", ".down"}) {
                 std::string name = "/";
-                name += stem + "." + std::to_string(pid) + "." + std::to_string(n) + direction;
+                name += owned_name(stem, owner, n) + direction;
                 const mqd_t queue = ::mq_open(name.c_str(), O_RDONLY);
                 if (queue != static_cast<mqd_t>(-1)) {
                     ::mq_close(queue);

@@ -4,6 +4,8 @@
 
 #include "transport_fixtures.hpp"
 
+#include <courier/transports/owner.hpp>
+
 #include "posixmq/posixmq_transport.hpp"
 
 #include <courier/transports/transport.hpp>
@@ -34,9 +36,9 @@ const TransportRegistry& registry() {
 }
 
 /// The queues named after `endpoint` that exist now. Lists /dev/mqueue where it is
-/// mounted; otherwise asks mq_open for every name a listener in `pid` may have made
+/// mounted; otherwise asks mq_open for every name a listener in `owner` may have made
 /// (counter up to 5000), since a queue cannot be listed without the mount.
-std::vector<std::string> queues_of(const Endpoint& endpoint, pid_t pid) {
+std::vector<std::string> queues_of(const Endpoint& endpoint, const Owner& owner) {
     std::vector<std::string> found;
     const std::string prefix = endpoint.address + ".";
     struct statfs fs {};
@@ -51,10 +53,9 @@ std::vector<std::string> queues_of(const Endpoint& endpoint, pid_t pid) {
         }
         return found;
     }
-    for (int n = 1; n <= 5000; ++n) {
+    for (unsigned n = 1; n <= 5000; ++n) {
         for (const char* suffix : {".up", ".down"}) {
-            const std::string name =
-                prefix + std::to_string(pid) + "." + std::to_string(n) + suffix;
+            const std::string name = owned_name(endpoint.address, owner, n) + suffix;
             const mqd_t q = ::mq_open(name.c_str(), O_RDONLY);
             if (q != static_cast<mqd_t>(-1)) {
                 ::mq_close(q);
@@ -79,7 +80,7 @@ long proc_value(const char* path) {
 TEST_CASE("a posixmq link leaves no queue behind, open or closed", "[transport][posixmq]") {
     const Endpoint endpoint = posixmq_endpoint();
     auto pair = connect_pair(endpoint);
-    CHECK(queues_of(endpoint, ::getpid()).empty());  // made, opened and unlinked at setup
+    CHECK(queues_of(endpoint, Owner::self()).empty());  // made, opened and unlinked at setup
 
     pair.client->send(pattern(100, 1));
     pair.server->send(pattern(200, 2));
@@ -92,7 +93,7 @@ TEST_CASE("a posixmq link leaves no queue behind, open or closed", "[transport][
     CHECK(receive_until_end(*pair.server).status.state == State::closed);
     pair.server.reset();
     pair.listener.reset();
-    CHECK(queues_of(endpoint, ::getpid()).empty());
+    CHECK(queues_of(endpoint, Owner::self()).empty());
 }
 
 TEST_CASE("posixmq reports the kernel's queue limits and frames by mq_msgsize",

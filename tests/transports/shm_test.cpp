@@ -7,6 +7,7 @@
 #include "shm/shm_transport.hpp"
 
 #include <courier/transports/buffer_pool.hpp>
+#include <courier/transports/owner.hpp>
 #include <courier/transports/transport.hpp>
 
 #include <fcntl.h>
@@ -105,14 +106,19 @@ TEST_CASE("shm listeners remove segments left by dead processes", "[transport][s
         REQUIRE(::waitpid(pid, nullptr, 0) == pid);
         dead = pid;
     }
-    const std::string leftover = name.base + "." + std::to_string(dead) + ".1";
-    const int fd = ::shm_open(slash(leftover).c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
-    REQUIRE(fd >= 0);
-    ::close(fd);
-    REQUIRE(segments_of(name.base).size() == 1);
+    const std::string leftover = owned_name(name.base, Owner{dead, 1}, 1);
+    // Our pid, but not our start: a process before us that had our pid.
+    const std::string reused = owned_name(name.base, Owner{::getpid(), 1}, 2);
+    const std::string live = owned_name(name.base, Owner::self(), 3);
+    for (const auto& segment : {leftover, reused, live}) {
+        const int fd = ::shm_open(slash(segment).c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+        REQUIRE(fd >= 0);
+        ::close(fd);
+    }
+    REQUIRE(segments_of(name.base).size() == 3);
     auto listener = TransportRegistry::builtin().listen(name.endpoint());
-    CHECK(segments_of(name.base).empty());
-    ::shm_unlink(slash(leftover).c_str());
+    CHECK(segments_of(name.base) == std::vector<std::string>{live});
+    for (const auto& segment : {leftover, reused, live}) ::shm_unlink(slash(segment).c_str());
 }
 
 TEST_CASE("shm ring records written in parts wrap around the end with odd sizes",

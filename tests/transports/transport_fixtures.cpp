@@ -13,6 +13,10 @@
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include <iterator>
+
+#include <sstream>
+
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -283,21 +287,35 @@ std::vector<std::byte> length_prefix(std::uint32_t length) {
 
 namespace {
 
-std::vector<pid_t>& children() {
-    static std::vector<pid_t> pids;
-    return pids;
+std::vector<Owner>& children() {
+    static std::vector<Owner> owners;
+    return owners;
+}
+
+/// The child's start time, read while it is not yet reaped (a zombie still tells it).
+Owner child_owner(pid_t pid) {
+    std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+    const std::string stat((std::istreambuf_iterator<char>(file)),
+                           std::istreambuf_iterator<char>());
+    std::istringstream fields(stat.substr(stat.rfind(')') + 1));
+    std::string field;
+    for (int i = 3; i < 22 && fields >> field; ++i) {
+    }
+    Owner owner{pid, 0};
+    fields >> owner.start;
+    return owner;
 }
 
 }  // namespace
 
-const std::vector<pid_t>& forked_children() {
+const std::vector<Owner>& forked_children() {
     return children();
 }
 
 Child::Child(const std::function<int()>& body) {
     pid_ = ::fork();
     if (pid_ < 0) throw std::system_error(errno, std::generic_category(), "fork");
-    if (pid_ > 0) children().push_back(pid_);
+    if (pid_ > 0) children().push_back(child_owner(pid_));
     if (pid_ == 0) {
         int code = 100;
         try {

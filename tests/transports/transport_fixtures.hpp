@@ -9,6 +9,7 @@
 #include <courier/transports/frame.hpp>
 #include <courier/transports/link.hpp>
 #include <courier/transports/listener.hpp>
+#include <courier/transports/owner.hpp>
 #include <courier/transports/transport.hpp>
 
 #include <sys/types.h>
@@ -146,8 +147,8 @@ class Child {
     pid_t pid_ = -1;
 };
 
-/// The pids of every Child forked so far, oldest first (Leftovers looks for what they made).
-const std::vector<pid_t>& forked_children();
+/// Every Child forked so far, oldest first (Leftovers looks for what they made).
+const std::vector<Owner>& forked_children();
 
 /// Runs `body` on a thread and rethrows what it threw at join(). If the test fails
 /// first, `unblock` runs before the join (typically: close the peer, so a send blocked

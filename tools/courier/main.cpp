@@ -1,13 +1,13 @@
 /// courier: the command-line tool. `courier ps` lists the nodes of this host's registry
 /// and their dead letters; `courier links` asks each node for its links and dead letters;
-/// `courier bench` runs courier-bench.
-/// Subcommand to come: `clean`.
+/// `courier clean` removes what dead processes left; `courier bench` runs courier-bench.
 
 #include "node_protocol.hpp"
 #include "registry/registry_client.hpp"
 
 #include <courier/framework/runtime_dir.hpp>
 #include <courier/serialization/codec.hpp>
+#include <courier/transports/orphans.hpp>
 #include <courier/transports/transport.hpp>
 
 #include <poll.h>
@@ -124,14 +124,82 @@ std::string dead_letter_targets(const courier::LinkList& list) {
     return out.empty() ? "-" : out;
 }
 
+/// Where orphans are looked for: the runtime directory (FIFOs of default endpoints) and
+/// the directories of the registered nodes' fifo: endpoints.
+courier::OrphanSearch orphan_search(const std::string& runtime_dir,
+                                    const courier::registry::NodeList* nodes) {
+    courier::OrphanSearch search;
+    search.fifo_dirs.push_back(registry_dir(runtime_dir));
+    if (nodes == nullptr) return search;
+    for (const auto& node : nodes->nodes) {
+        for (const auto& uri : node.endpoints) {
+            try {
+                const auto endpoint = courier::Endpoint::parse(uri);
+                if (endpoint.scheme != "fifo") continue;
+                const auto dir = std::filesystem::path(endpoint.address).parent_path();
+                if (std::find(search.fifo_dirs.begin(), search.fifo_dirs.end(), dir) ==
+                    search.fifo_dirs.end())
+                    search.fifo_dirs.push_back(dir);
+            } catch (const std::exception&) {
+            }
+        }
+    }
+    return search;
+}
+
+/// The line `courier ps` ends with when dead processes left something.
+void mention_orphans(const std::string& runtime_dir, const courier::registry::NodeList* nodes) {
+    const auto orphans = courier::find_orphans(orphan_search(runtime_dir, nodes));
+    if (orphans.empty()) return;
+    std::cout << orphans.size() << (orphans.size() == 1 ? " object" : " objects")
+              << " left by dead processes: run courier clean\n";
+}
+
+/// Lists the orphans of dead processes and, unless `dry_run`, removes them.
+int clean(const std::string& runtime_dir, bool dry_run) {
+    courier::registry::NodeList nodes;
+    {
+        // Quietly: clean needs no registry, it only borrows the nodes' fifo directories.
+        courier::RegistryOptions options;
+        options.runtime_dir = registry_dir(runtime_dir);
+        options.autostart = false;
+        try {
+            courier::RegistryClient client(options);
+            nodes = client.list_nodes();
+        } catch (const courier::RegistryError&) {
+        }
+    }
+    const auto orphans = courier::find_orphans(orphan_search(runtime_dir, &nodes));
+    int status = 0;
+    for (const auto& orphan : orphans) {
+        if (dry_run) {
+            std::cout << "would remove " << orphan.describe() << "\n";
+            continue;
+        }
+        std::string why;
+        if (courier::remove_orphan(orphan, &why)) {
+            std::cout << "removed " << orphan.describe() << "\n";
+        } else {
+            std::cerr << "courier clean: kept " << orphan.describe() << ": " << why << "\n";
+            status = 1;
+        }
+    }
+    if (orphans.empty()) std::cout << "nothing left by dead processes\n";
+    return status;
+}
+
 /// Prints a table of the registry's nodes, with each node's dead letters (asked of it).
 int ps(const std::string& runtime_dir) {
     using namespace std::chrono_literals;
     auto nodes = registered_nodes(runtime_dir, "ps");
-    if (!nodes) return 0;
+    if (!nodes) {
+        mention_orphans(runtime_dir, nullptr);
+        return 0;
+    }
     const auto& list = *nodes;
     if (list.nodes.empty()) {
         std::cout << "no nodes are registered in " << registry_dir(runtime_dir).string() << "\n";
+        mention_orphans(runtime_dir, &list);
         return 0;
     }
     std::vector<std::vector<std::string>> rows{
@@ -148,6 +216,7 @@ int ps(const std::string& runtime_dir) {
                         joined(node.names), dead});
     }
     print_table(rows);
+    mention_orphans(runtime_dir, &list);
     return 0;
 }
 
@@ -239,11 +308,17 @@ int main(int argc, char** argv) {
                            "`courier bench --help` lists its options)");
     bench_command->prefix_command();  // everything after `bench` is courier-bench's
     bench_command->set_help_flag();
-    // Each subcommand is one function; `clean` will join here.
+    bool dry_run = false;
+    auto* clean_command = app.add_subcommand(
+        "clean", "remove the IPC objects (queues, segments, FIFOs) of dead processes");
+    clean_command->add_option("--runtime-dir", runtime_dir, "registry directory (as for ps)");
+    clean_command->add_flag("--dry-run", dry_run, "list them only");
+    // Each subcommand is one function.
 
     CLI11_PARSE(app, argc, argv);
     if (ps_command->parsed()) return ps(runtime_dir);
     if (links_command->parsed()) return links(runtime_dir);
+    if (clean_command->parsed()) return clean(runtime_dir, dry_run);
     if (bench_command->parsed()) return bench(bench_command->remaining());
     return 2;
 }

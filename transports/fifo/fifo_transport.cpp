@@ -5,9 +5,10 @@
 #include "src/rendezvous.hpp"
 
 #include <courier/posix_call.hpp>
+#include <courier/transports/orphans.hpp>
+#include <courier/transports/owner.hpp>
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,8 +28,8 @@ namespace fs = std::filesystem;
 
 /// The setup frame's bytes; its two descriptors are the connector's write and read ends.
 constexpr std::string_view setup_tag = "courier-fifo/1";
-/// Room a FIFO's suffix takes in a file name: ".<pid>.<counter>.down".
-constexpr std::size_t suffix_room = 1 + 10 + 1 + 10 + 5;
+/// Room a FIFO's suffix takes in a file name: ".<pid>@<start>.<counter>.down".
+constexpr std::size_t suffix_room = 1 + 10 + 1 + 20 + 1 + 10 + 5;
 
 /// `fifo:<path>` with the path made absolute and checked. Throws std::invalid_argument.
 Endpoint resolve(const Endpoint& endpoint) {
@@ -57,29 +58,14 @@ std::string file_name(const fs::path& path) {
     return path.filename().string();
 }
 
-/// Removes FIFOs "<name>.<pid>.<n>.up/.down" next to `path` whose creator is dead: the
-/// only leftovers a crash can leave (a listener killed between mkfifo and unlink).
+/// Removes FIFOs "<name>.<pid>@<start>.<n>.up/.down" next to `path` whose owner is dead:
+/// the only leftovers a crash can leave (a listener killed between mkfifo and unlink).
 void clear_stale_fifos(const fs::path& path) {
-    const std::string prefix = file_name(path) + ".";
-    std::error_code error;
-    for (const auto& entry : fs::directory_iterator(path.parent_path(), error)) {
-        const std::string name = file_name(entry.path());
-        if (!name.starts_with(prefix)) continue;
-        if (!(name.ends_with(".up") || name.ends_with(".down"))) continue;
-        struct stat status {};
-        if (::lstat(entry.path().c_str(), &status) != 0 || !S_ISFIFO(status.st_mode) ||
-            status.st_uid != ::geteuid()) {
-            continue;
-        }
-        const std::string rest = name.substr(prefix.size());
-        const auto dot = rest.find('.');
-        if (dot == 0 || dot == std::string::npos || rest.find_first_not_of("0123456789") != dot) {
-            continue;
-        }
-        const auto pid = static_cast<pid_t>(std::stol(rest.substr(0, dot)));
-        if (pid > 0 && ::kill(pid, 0) == -1 && errno == ESRCH)
-            (void)detail::remove_name(detail::NameKind::file, entry.path());
-    }
+    OrphanSearch search;
+    search.fifo_dirs = {path.parent_path()};
+    search.base = file_name(path);
+    search.only = Orphan::Kind::fifo;
+    (void)remove_orphans(search);
 }
 
 Fd open_end(const std::string& path, int mode) {
@@ -105,8 +91,8 @@ std::unique_ptr<Link> make_listener_link(const Endpoint& endpoint, const Transpo
     // the guards do, whatever happens; their open ends live on.
     detail::CreatedName up, down;
     for (int attempt = 0;; ++attempt) {
-        const std::string base =
-            endpoint.address + "." + std::to_string(::getpid()) + "." + std::to_string(++counter);
+        // The name records its owner: a leftover tells whose it was (orphans.hpp).
+        const std::string base = owned_name(endpoint.address, Owner::self(), ++counter);
         const auto made = COURIER_SYSCALL(::mkfifo, (base + ".up").c_str(), mode_t{0600});
         if (!made.ok() && made.error == EEXIST && attempt < 100) continue;  // a dead one's
         made.value_or_throw("mkfifo " + base + ".up");

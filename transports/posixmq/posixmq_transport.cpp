@@ -5,6 +5,8 @@
 #include "src/rendezvous.hpp"
 
 #include <courier/posix_call.hpp>
+#include <courier/transports/orphans.hpp>
+#include <courier/transports/owner.hpp>
 
 #include <fcntl.h>
 #include <mqueue.h>
@@ -28,8 +30,8 @@ namespace {
 /// The setup frame's bytes; its two descriptors are the connector's sending and
 /// receiving queues.
 constexpr std::string_view setup_tag = "courier-posixmq/1";
-/// Room a queue's suffix takes in its name: ".<pid>.<counter>.down".
-constexpr std::size_t suffix_room = 1 + 10 + 1 + 10 + 5;
+/// Room a queue's suffix takes in its name: ".<pid>@<start>.<counter>.down".
+constexpr std::size_t suffix_room = 1 + 10 + 1 + 20 + 1 + 10 + 5;
 /// Largest message courier asks for even where the system allows more: beyond this, the
 /// syscalls saved do not pay for the memory a queue pins.
 constexpr long preferred_msgsize = 64L << 10;
@@ -129,8 +131,8 @@ std::unique_ptr<Link> make_listener_link(const Endpoint& endpoint, const Transpo
     detail::CreatedName up, down;
     Fd server_in;
     for (int attempt = 0;; ++attempt) {
-        const std::string base =
-            endpoint.address + "." + std::to_string(::getpid()) + "." + std::to_string(++counter);
+        // The name records its owner: a leftover tells whose it was (orphans.hpp).
+        const std::string base = owned_name(endpoint.address, Owner::self(), ++counter);
         const auto result =
             COURIER_SYSCALL(::mq_open, (base + ".up").c_str(),
                             O_RDONLY | O_CREAT | O_EXCL | O_NONBLOCK, mode_t{0600}, &attr);
@@ -138,8 +140,8 @@ std::unique_ptr<Link> make_listener_link(const Endpoint& endpoint, const Transpo
         if (!result.ok()) throw open_error(result, base + ".up", &attr);
         server_in = Fd(static_cast<int>(result.value));
         up = detail::CreatedName(detail::NameKind::message_queue, base + ".up");
-        // Guarded before it exists: a queue of that name (our pid) can only be a dead
-        // process's, and if creating ours fails on it, it goes too.
+        // Guarded before it exists: the name carries our owner tag, so nobody else makes
+        // it, and if creating it fails nothing is removed that was not ours.
         down = detail::CreatedName(detail::NameKind::message_queue, base + ".down");
         break;
     }
@@ -201,10 +203,17 @@ Capabilities PosixMqTransport::capabilities() noexcept {
 std::unique_ptr<Listener> PosixMqTransport::listen(const Endpoint& endpoint,
                                                    const TransportOptions& options) {
     validate(endpoint);
-    return std::make_unique<detail::RendezvousListener>(
+    auto listener = std::make_unique<detail::RendezvousListener>(
         endpoint, options, [endpoint, options](detail::ControlChannel control) {
             return make_listener_link(endpoint, options, std::move(control));
         });
+    // Only now: a live listener on the same name made the line above throw. Queues can be
+    // listed only where /dev/mqueue is mounted; elsewhere nothing is found.
+    OrphanSearch search;
+    search.base = endpoint.address.substr(1);
+    search.only = Orphan::Kind::posix_queue;
+    (void)remove_orphans(search);
+    return listener;
 }
 
 std::unique_ptr<Link> PosixMqTransport::connect(const Endpoint& endpoint,

@@ -6,13 +6,14 @@
 #include "src/rendezvous.hpp"
 
 #include <courier/posix_call.hpp>
+#include <courier/transports/orphans.hpp>
+#include <courier/transports/owner.hpp>
 
 #include <boost/interprocess/exceptions.hpp>
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/permissions.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 
-#include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -20,7 +21,6 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <new>
@@ -65,22 +65,14 @@ std::string base_name(const Endpoint& endpoint) {
     throw std::system_error(code, std::generic_category(), context + ": " + e.what());
 }
 
-/// Segments `<name>.<pid>.<n>` whose process is gone: a listener killed between creating
-/// a segment and handing it over. The creator clears its crashed predecessors' leftovers.
+/// Segments `<name>.<pid>@<start>.<n>` whose owner is gone: a listener killed between
+/// creating a segment and handing it over. The creator clears its crashed predecessors'
+/// leftovers.
 void remove_leftovers(const std::string& name) {
-    std::error_code error;
-    for (const auto& entry : std::filesystem::directory_iterator("/dev/shm", error)) {
-        const std::string file = entry.path().filename();
-        if (!file.starts_with(name + ".")) continue;
-        const std::string_view rest = std::string_view(file).substr(name.size() + 1);
-        long pid = 0;
-        const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), pid);
-        if (ec != std::errc() || end == rest.data() + rest.size() || *end != '.' || pid <= 0)
-            continue;
-        if (::kill(static_cast<pid_t>(pid), 0) == -1 && errno == ESRCH) {
-            (void)detail::remove_name(detail::NameKind::shared_memory, file);
-        }
-    }
+    OrphanSearch search;
+    search.base = name;
+    search.only = Orphan::Kind::shared_memory;
+    (void)remove_orphans(search);
 }
 
 detail::ShmEvents make_events() {
@@ -101,8 +93,8 @@ std::string describe(const Endpoint& endpoint, const std::string& segment, std::
 std::unique_ptr<Link> accept_link(const Endpoint& endpoint, const std::string& base,
                                   const TransportOptions& options, detail::ControlChannel control) {
     static std::atomic<unsigned> counter{0};
-    const std::string name =
-        base + "." + std::to_string(::getpid()) + "." + std::to_string(++counter);
+    // The name records its owner: a leftover tells whose it was (orphans.hpp).
+    const std::string name = owned_name(base, Owner::self(), ++counter);
     const std::size_t capacity = detail::shm_ring_capacity(options.size(ShmTransport::ring_size));
     detail::CreatedName created;  // removes the name if setting the link up fails
     bip::mapped_region region;

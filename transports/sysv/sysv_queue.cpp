@@ -69,11 +69,30 @@ void set_sysv_queue_bytes(int id, std::size_t bytes) {
 }
 
 SysvQueue SysvQueue::create() {
-    const auto id = COURIER_SYSCALL(::msgget, IPC_PRIVATE, IPC_CREAT | 0600)
-                        .value_or_throw(
-                            "create a System V message queue (msgmni limit: "
-                            "/proc/sys/kernel/msgmni)");
+    const auto id =
+        COURIER_SYSCALL(::msgget, IPC_PRIVATE, IPC_CREAT | static_cast<int>(sysv_queue_mode))
+            .value_or_throw(
+                "create a System V message queue (msgmni limit: "
+                "/proc/sys/kernel/msgmni)");
     return SysvQueue(static_cast<int>(id));
+}
+
+void SysvQueue::stamp_sender() {
+    long stamp = owner_stamp_type;
+    COURIER_SYSCALL(::msgsnd, id_, &stamp, std::size_t{0}, IPC_NOWAIT)
+        .value_or_throw("stamp System V queue " + std::to_string(id_) + " with its sender");
+}
+
+void SysvQueue::stamp_receiver() {
+    long stamp = 0;
+    auto taken =
+        COURIER_SYSCALL(::msgrcv, id_, &stamp, std::size_t{0}, owner_stamp_type, IPC_NOWAIT);
+    if (!taken.ok() && taken.error == ENOMSG) {
+        stamp_sender();
+        taken =
+            COURIER_SYSCALL(::msgrcv, id_, &stamp, std::size_t{0}, owner_stamp_type, IPC_NOWAIT);
+    }
+    taken.value_or_throw("stamp System V queue " + std::to_string(id_) + " with its receiver");
 }
 
 void SysvQueue::remove() noexcept {

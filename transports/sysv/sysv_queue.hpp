@@ -1,12 +1,21 @@
 #pragma once
 /// @file
 /// System V message queues: the kernel's limits, and the owner of a queue, which removes it.
+/// A queue has no name to carry its owners (owner.hpp): the kernel's record of its last
+/// sender and receiver does, stamped at setup (stamp_sender, stamp_receiver).
 
 #include <cstddef>
 #include <string>
 #include <utility>
 
 namespace courier::detail {
+
+/// The mode courier's queues are made with: owner-only, and the execute bit, which means
+/// nothing to a queue, tells courier's from other programs' (orphans.hpp).
+constexpr unsigned sysv_queue_mode = 0700;
+/// The type of the empty messages that stamp a queue's owners: above every type a link
+/// reads (data lanes 1-256, the end marker 257), so no link ever takes one.
+constexpr long owner_stamp_type = 258;
 
 /// The limits in force, read from /proc/sys/kernel (the documented defaults when a
 /// file cannot be read).
@@ -35,7 +44,8 @@ void set_sysv_queue_bytes(int id, std::size_t bytes);
 /// call on it with EINVAL or EIDRM.
 class SysvQueue {
   public:
-    /// msgget(IPC_PRIVATE, IPC_CREAT | 0600): a new queue; throws std::system_error.
+    /// msgget(IPC_PRIVATE, IPC_CREAT | sysv_queue_mode): a new queue; throws
+    /// std::system_error.
     static SysvQueue create();
     /// Takes charge of a queue another process created and handed over by id.
     static SysvQueue adopt(int id) noexcept { return SysvQueue(id); }
@@ -56,6 +66,13 @@ class SysvQueue {
 
     /// -1 for no queue (default-constructed or moved from).
     int id() const noexcept { return id_; }
+    /// Makes this process the queue's last sender (msg_lspid) with an empty message of
+    /// owner_stamp_type, which stays (it costs no byte of the queue's room). Throws
+    /// std::system_error.
+    void stamp_sender();
+    /// Makes this process the queue's last receiver (msg_lrpid): takes a stamp message,
+    /// first sending one if there is none. Throws std::system_error.
+    void stamp_receiver();
     /// IPC_RMID now, once; a queue already gone is not an error.
     void remove() noexcept;
     /// Leaves the queue in place, to whoever else removes it (the peer): no longer ours.

@@ -68,6 +68,10 @@ std::unique_ptr<Listener> SysvTransport::listen(const Endpoint& endpoint,
             // The guards remove both queues if anything below throws.
             auto to_connector = detail::SysvQueue::create();
             auto to_listener = detail::SysvQueue::create();
+            // Owners, for whoever finds the queues after both ends died (orphans.hpp): we
+            // send on one and receive on the other; the connector stamps the other halves.
+            to_connector.stamp_sender();
+            to_listener.stamp_receiver();
             if (queue_bytes > 0) {
                 detail::set_sysv_queue_bytes(to_connector.id(), queue_bytes);
                 detail::set_sysv_queue_bytes(to_listener.id(), queue_bytes);
@@ -99,9 +103,13 @@ std::unique_ptr<Link> SysvTransport::connect(const Endpoint& endpoint,
     std::int32_t ids[2] = {};
     std::memcpy(ids, bytes.data() + setup_magic.size(), sizeof(ids));
     auto description = describe(endpoint, ids[0], ids[1], connection.control.peer());
-    return std::make_unique<detail::SysvLink>(
-        std::move(connection.control), detail::SysvQueue::adopt(ids[0]),
-        detail::SysvQueue::adopt(ids[1]), options, std::move(description));
+    auto in = detail::SysvQueue::adopt(ids[0]);
+    auto out = detail::SysvQueue::adopt(ids[1]);
+    // Our halves of the owners' record: each queue now names both ends.
+    in.stamp_receiver();
+    out.stamp_sender();
+    return std::make_unique<detail::SysvLink>(std::move(connection.control), std::move(in),
+                                              std::move(out), options, std::move(description));
 }
 
 }  // namespace courier

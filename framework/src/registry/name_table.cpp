@@ -408,6 +408,12 @@ bool NameTable::has_connected_nodes() const noexcept {
     return false;
 }
 
+std::optional<NameTable::NodeProcess> NameTable::node_process(ConnectionId id) const {
+    auto it = clients_.find(id);
+    if (it == clients_.end() || it->second.node.empty()) return std::nullopt;
+    return NodeProcess{it->second.pid, it->second.endpoints};
+}
+
 std::string NameTable::describe(ConnectionId id) const {
     // Appended, not "#" + std::to_string(...): GCC 12 warns falsely (-Wrestrict) there.
     std::string text = "#";

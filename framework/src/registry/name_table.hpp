@@ -68,6 +68,14 @@ class NameTable {
     /// NameDown "node exited"), its watches, its waiting lookups and the names it awaits.
     void forget(ConnectionId id, const std::string& reason);
 
+    /// The pid and endpoints of the node on connection `id`; nullopt for a client that is
+    /// no node.
+    struct NodeProcess {
+        std::int64_t pid = 0;
+        std::vector<std::string> endpoints;
+    };
+    std::optional<NodeProcess> node_process(ConnectionId id) const;
+
     /// True while a node is registered; courierd exits on idle only when none is.
     bool has_nodes() const noexcept { return !nodes_.empty(); }
     /// True while a node is connected; the others are held after a restart (detached).

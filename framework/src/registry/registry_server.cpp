@@ -2,6 +2,7 @@
 
 #include "reactor.hpp"
 #include "registry/name_table.hpp"
+#include "registry/orphan_sweep.hpp"
 #include "registry/registry_protocol.hpp"
 
 #include <courier/framework/runtime_dir.hpp>
@@ -71,6 +72,7 @@ struct RegistryServer::Impl final : Outbox {
     // ---- set by run() while it serves ----
     detail::Reactor* reactor = nullptr;
     NameTable* table = nullptr;
+    OrphanSweep* sweep = nullptr;
     ConnectionId next_id = 1;
     std::map<ConnectionId, Connection> connections;
     std::vector<std::pair<ConnectionId, std::string>> doomed;  ///< closed after the event
@@ -126,8 +128,10 @@ struct RegistryServer::Impl final : Outbox {
         // thread does not survive fork.
         detail::Reactor serving;
         NameTable names(*this, serving, snapshot_path(options.runtime_dir));
+        OrphanSweep orphans(serving, options.runtime_dir);
         reactor = &serving;
         table = &names;
+        sweep = &orphans;
         try {
             arm_idle_check();
             if (signals) serving.add(signals.get(), [this] { on_signal(); });
@@ -135,6 +139,7 @@ struct RegistryServer::Impl final : Outbox {
         } catch (...) {
             serving.stop();
             shutdown("cannot serve");
+            sweep = nullptr;
             table = nullptr;
             reactor = nullptr;
             throw;
@@ -146,7 +151,9 @@ struct RegistryServer::Impl final : Outbox {
             reason = *stop_reason;
         }
         serving.stop();  // joins the reactor thread: from here on all is ours
+        orphans.finish();
         shutdown(reason);
+        sweep = nullptr;
         table = nullptr;
         reactor = nullptr;
     }
@@ -312,6 +319,9 @@ struct RegistryServer::Impl final : Outbox {
         reactor->remove(it->second.link->poll_fd());
         connections.erase(it);  // closes the link
         const bool had_nodes = table->has_nodes();
+        // A node's connection closing is how courierd learns first that it died.
+        if (auto node = table->node_process(id))
+            sweep->node_left(static_cast<pid_t>(node->pid), node->endpoints);
         table->forget(id, reason);
         if (had_nodes && !table->has_nodes()) {
             last_activity = Clock::now();
