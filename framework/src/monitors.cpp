@@ -80,6 +80,11 @@ std::uint64_t Monitors::start(const std::string& watcher, std::string_view name_
         Watch& watch = it->second;
         watch.resolving = false;
         watch.local = local;
+        // Stopped since we looked: its local_stopped found this monitor not yet local.
+        if (local && !node_.actors().find(name)) {
+            reason = DownReason::stopped;
+            unreachable = "actor '" + name + "' stopped";
+        }
         if (where.found) {
             watch.node = where.node;
             watch.pid = where.pid;
