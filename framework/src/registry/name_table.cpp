@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 namespace courier::registry {
 
@@ -137,8 +138,8 @@ Status NameTable::register_name(ConnectionId id, Client& c, const RegisterName& 
     if (!is_valid_name(r.name)) return refuse(invalid_name("name", r.name));
     if (auto it = names_.find(r.name); it != names_.end()) {
         if (it->second == id) return {};
-        // A live holder keeps it: connected (its connection is its life), or held for it
-        // after a restart while its process runs.
+        // A holder keeps it while its process runs (pid and start time): connected, or
+        // held for it after a restart of courierd.
         if (!drop_if_dead(it->second)) {
             const Client& owner = clients_.at(it->second);
             return refuse("name '" + r.name + "' is already registered by node '" + owner.node +
@@ -297,8 +298,6 @@ void NameTable::forget(ConnectionId id, const std::string& reason) {
         spdlog::debug("connection #{} closed: {}", id, reason);
         return;
     }
-    const Client c = std::move(it->second);
-    clients_.erase(it);
     auto unlist = [id](std::map<std::string, std::set<ConnectionId>>& lists,
                        const std::set<std::string>& names) {
         for (const auto& name : names) {
@@ -308,41 +307,46 @@ void NameTable::forget(ConnectionId id, const std::string& reason) {
             if (w->second.empty()) lists.erase(w);
         }
     };
-    unlist(watchers_, c.watching);
-    unlist(awaiting_up_, c.awaiting_up);
-    if (c.node.empty()) {
+    unlist(watchers_, it->second.watching);
+    unlist(awaiting_up_, it->second.awaiting_up);
+    if (it->second.node.empty()) {
         spdlog::debug("connection #{} closed: {}", id, reason);
-        return;
+    } else {
+        spdlog::info("node '{}' (pid {}) left: {}", it->second.node, it->second.pid, reason);
+        drop_node(id, reason);
     }
-    spdlog::info("node '{}' (pid {}) left: {}", c.node, c.pid, reason);
-    clients_.emplace(id, c);  // for drop_node, which takes it out again
-    drop_node(id, reason);
+    clients_.erase(id);
 }
 
 void NameTable::drop_node(ConnectionId id, const std::string& reason) {
     auto it = clients_.find(id);
-    if (it == clients_.end()) return;
-    const Client c = std::move(it->second);
-    clients_.erase(it);
-    if (c.detached) spdlog::info("node '{}' (pid {}) is gone: {}", c.node, c.pid, reason);
-    if (auto node = nodes_.find(c.node); node != nodes_.end() && node->second == id)
-        nodes_.erase(node);
-    for (const auto& name : c.names) {
+    if (it == clients_.end() || it->second.node.empty()) return;
+    // The node goes; a connection stays a client (forget() ends it when it closes).
+    Client& c = it->second;
+    const std::string node = std::exchange(c.node, {});
+    const std::set<std::string> names = std::exchange(c.names, {});
+    if (c.detached) spdlog::info("node '{}' (pid {}) is gone: {}", node, c.pid, reason);
+    if (auto held = nodes_.find(node); held != nodes_.end() && held->second == id)
+        nodes_.erase(held);
+    for (const auto& name : names) {
         Location gone;
         gone.name = name;
-        gone.node = c.node;
+        gone.node = node;
         gone.pid = c.pid;
         gone.incarnation = incarnations_[name];
         names_.erase(name);
         incarnations_.erase(name);
         name_down(gone, down_node_exited);
     }
+    if (c.detached) clients_.erase(it);
     save();
 }
 
 bool NameTable::drop_if_dead(ConnectionId id) {
     auto it = clients_.find(id);
-    if (it == clients_.end() || !it->second.detached) return false;
+    if (it == clients_.end() || it->second.node.empty()) return false;
+    // Also a connected one: a process that has ended may not have had its connection's
+    // end read yet (a restarted child asks for its name first).
     if (process_alive(it->second.pid, it->second.start_time)) return false;
     drop_node(id, "its process ended");
     return true;

@@ -131,7 +131,8 @@ class NameTable {
 
     /// Forgets the node of connection `id` and its names (their watchers get NameDown).
     void drop_node(ConnectionId id, const std::string& reason);
-    /// Drops a detached node whose process has ended; true if it did.
+    /// Drops a node whose process has ended (detached, or connected with its connection's
+    /// end not read yet); true if it did.
     bool drop_if_dead(ConnectionId id);
     /// Holds the names of the saved nodes that still run (a courierd before us died).
     void adopt(const Snapshot& saved);
