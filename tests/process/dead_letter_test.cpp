@@ -51,13 +51,6 @@ using namespace courier::test;
 using courier_test::LogCapture;
 using Clock = std::chrono::steady_clock;
 
-NodeOptions node_options(const TempRuntimeDir& dir, std::string name) {
-    NodeOptions options;
-    options.name = std::move(name);
-    options.registry = dir.options();
-    return options;
-}
-
 void echo(Actor& self) {
     self.handle<dead_wire::Ping>(
         [&self](dead_wire::Ping& p) { self.reply(dead_wire::Pong{p.n + 1}); });

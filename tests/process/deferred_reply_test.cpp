@@ -41,13 +41,6 @@ namespace {
 using namespace courier;
 using namespace courier::test;
 
-NodeOptions node_options(const TempRuntimeDir& dir, std::string name) {
-    NodeOptions options;
-    options.name = std::move(name);
-    options.registry = dir.options();
-    return options;
-}
-
 /// A child process whose node hosts "keeper" (keeps the answer to an Ask, sends n + 1 on
 /// the next Note) and "forgetful" (drops it). Writes 'r' once both are registered, and
 /// stays until the parent writes 'q' or goes away.

@@ -54,14 +54,6 @@ using courier_test::make_pipe;
 using courier_test::open_fd_count;
 using courier_test::read_to_eof;
 
-NodeOptions configured(const TempRuntimeDir& dir, std::string name, const std::string& toml) {
-    NodeOptions options;
-    options.name = std::move(name);
-    options.registry = dir.options();
-    options.config = Config::parse(toml, "test.toml");
-    return options;
-}
-
 /// A child process whose node hosts "writer": it writes what it is asked into the
 /// descriptor it is given (which closes when the message goes), answers Ping, and
 /// answers Ask with the read end of a fresh pipe whose write end it has closed.

@@ -17,13 +17,6 @@ namespace {
 using namespace courier;
 using namespace courier::test;
 
-NodeOptions node_options(const TempRuntimeDir& dir, std::string name) {
-    NodeOptions options;
-    options.name = std::move(name);
-    options.registry = dir.options();
-    return options;
-}
-
 /// A child whose node hosts `actor` (which does nothing), once the parent writes 'g'.
 Child spawn_late_node(const TempRuntimeDir& dir, std::string node, std::string actor) {
     return Child::fork([&dir, node, actor](ChildChannel& channel) {

@@ -63,13 +63,6 @@ namespace {
 using namespace courier;
 using namespace courier::test;
 
-NodeOptions node_options(const TempRuntimeDir& dir, std::string name) {
-    NodeOptions options;
-    options.name = std::move(name);
-    options.registry = dir.options();
-    return options;
-}
-
 /// A child process with a node named `node` hosting `actor`, built by `setup`. Writes 'r'
 /// once the actor is registered and stays until the parent writes 'q' or goes away.
 Child spawn_node(NodeOptions options, std::string actor, std::function<void(Actor&)> setup) {
@@ -395,12 +388,6 @@ TEST_CASE("a frame for a name or a type the node lacks comes back as a DeadLette
 }
 
 namespace {
-NodeOptions configured(const TempRuntimeDir& dir, std::string name, const std::string& toml) {
-    auto options = node_options(dir, std::move(name));
-    options.config = Config::parse(toml, "test.toml");
-    return options;
-}
-
 const LinkInfo* link_to(const std::vector<LinkInfo>& links, const std::string& node) {
     for (const auto& link : links)
         if (link.peer_node == node) return &link;

@@ -288,4 +288,17 @@ std::optional<registry::NameDown> NameDownBox::wait_for(const std::string& name,
     return found;
 }
 
+NodeOptions node_options(const TempRuntimeDir& dir, std::string name) {
+    NodeOptions options;
+    options.name = std::move(name);
+    options.registry = dir.options();
+    return options;
+}
+
+NodeOptions configured(const TempRuntimeDir& dir, std::string name, const std::string& toml) {
+    auto options = node_options(dir, std::move(name));
+    options.config = Config::parse(toml, "test.toml");
+    return options;
+}
+
 }  // namespace courier::test

@@ -6,6 +6,8 @@
 
 #include "registry/registry_client.hpp"
 
+#include <courier/framework/node.hpp>
+
 #include <sys/types.h>
 
 #include <chrono>
@@ -54,6 +56,11 @@ class TempRuntimeDir {
   private:
     std::filesystem::path path_;
 };
+
+/// Options for a node named `name` on `dir`'s registry (its config from the environment).
+NodeOptions node_options(const TempRuntimeDir& dir, std::string name);
+/// The same, with the config `toml`.
+NodeOptions configured(const TempRuntimeDir& dir, std::string name, const std::string& toml);
 
 /// The child's side of the pipes to its parent.
 class ChildChannel {

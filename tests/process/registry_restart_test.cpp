@@ -35,13 +35,6 @@ namespace {
 using namespace courier;
 using namespace courier::test;
 
-NodeOptions node_options(const TempRuntimeDir& dir, std::string name) {
-    NodeOptions options;
-    options.name = std::move(name);
-    options.registry = dir.options();
-    return options;
-}
-
 /// Kills the courierd serving `dir` with SIGKILL and waits until it is gone.
 void kill_courierd(const TempRuntimeDir& dir) {
     auto pids = courierd_pids(dir.path());

@@ -45,14 +45,6 @@ using Clock = std::chrono::steady_clock;
 constexpr int in_flight = 100;
 constexpr auto never = std::chrono::seconds(60);  // a request timeout no test waits out
 
-NodeOptions configured(const TempRuntimeDir& dir, std::string name, const std::string& toml) {
-    NodeOptions options;
-    options.name = std::move(name);
-    options.registry = dir.options();
-    options.config = Config::parse(toml, "test.toml");
-    return options;
-}
-
 /// A child whose "replier" keeps every Ask unanswered; it writes 'r' once registered and
 /// 'a' once it holds `expected` of them, then waits to be killed.
 Child spawn_silent_replier(NodeOptions options, int expected) {
