@@ -136,8 +136,11 @@ void NodeCore::start() {
 
 NodeCore::~NodeCore() {
     if (enlisted_) StopSignals::leave(*this);  // a node whose start failed
-    registry_.reset();  // joins its reader thread: no more NameDown callbacks
+    // The reactor first: a timer of its may still talk to the registry (registering
+    // again after courierd came back). Then the registry's reader thread, whose callbacks
+    // only deliver letters and post (never-run) timers.
     if (reactor_) reactor_->stop();
+    registry_.reset();
     if (scheduler_) scheduler_->stop();
     dead_letter_log_.reset();  // no more dead letters; says the counts still unsaid
     peers_.close_listeners();
