@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -221,6 +222,18 @@ TEST_CASE("courier clean removes what dead processes left, and only that", "[pro
         ::close(fd);
     }
     REQUIRE(::mkfifo(live_fifo.c_str(), 0600) == 0);
+    int dead_queue = -1;
+    // What this test made goes whatever happens below (a failed REQUIRE included).
+    struct Planted {
+        std::function<void()> remove;
+        ~Planted() { remove(); }
+    } planted{[&] {
+        ::shm_unlink(shm_name(live_segment).c_str());
+        ::unlink(live_fifo.c_str());
+        ::msgctl(foreign_queue, IPC_RMID, nullptr);
+        ::shm_unlink(shm_name(dead_segment).c_str());
+        if (dead_queue >= 0) ::msgctl(dead_queue, IPC_RMID, nullptr);
+    }};
     const auto spared = [&] {
         return fs::exists("/dev/shm/" + live_segment) && fs::exists(live_fifo) &&
                queue_exists(foreign_queue);
@@ -230,7 +243,6 @@ TEST_CASE("courier clean removes what dead processes left, and only that", "[pro
     // a parallel ctest other tests' nodes die all the time: a --dry-run during which one
     // took a segment or a queue of ours proves nothing, and is made again. The FIFO is in
     // our runtime directory, where only we look: what `courier clean` did shows there.
-    int dead_queue = -1;
     CommandResult ps, dry;
     bool listed = false;
     for (int attempt = 0; attempt < 20 && !listed; ++attempt) {
@@ -266,8 +278,4 @@ TEST_CASE("courier clean removes what dead processes left, and only that", "[pro
     CHECK_FALSE(fs::exists(dead_fifo));
     CHECK_FALSE(queue_exists(dead_queue));
     CHECK(spared());
-
-    ::shm_unlink(shm_name(live_segment).c_str());
-    ::unlink(live_fifo.c_str());
-    ::msgctl(foreign_queue, IPC_RMID, nullptr);
 }
