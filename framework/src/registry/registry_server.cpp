@@ -192,15 +192,18 @@ struct RegistryServer::Impl final : Outbox {
     }
 
     /// Checks for idle exit when the last activity is an idle period old, unless a check
-    /// is already on its way. A check that finds activity since it was set sets the next;
-    /// one that finds a node gives up, and the last node to leave sets one again.
+    /// is already on its way. A check that finds activity since it was set, or a node,
+    /// sets the next.
     void arm_idle_check() {
         if (options.idle_exit.count() <= 0 || idle_check_pending) return;
         idle_check_pending = true;
         reactor->after(until(last_activity + options.idle_exit), [this] {
             idle_check_pending = false;
-            if (stopping || table->has_connected_nodes()) return;
-            if (table->has_nodes()) {  // held for nodes that may connect again: look later
+            if (stopping) return;
+            // Nodes (connected, or held for ones that may connect again): look again an
+            // idle period later. Never giving up means no way for nodes to go (a connection
+            // closing, a holder found dead) can leave courierd up for good.
+            if (table->has_nodes()) {
                 last_activity = Clock::now();
                 arm_idle_check();
                 return;
