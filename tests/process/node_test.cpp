@@ -2,7 +2,7 @@
 // with SIGKILL, and a malformed frame. Children are forked before the test's own node
 // starts threads; every test has its own registry and leaves its runtime dir empty.
 
-#include "process_support.hpp"
+#include "node_support.hpp"
 
 #include <courier/courier.hpp>
 #include <courier/transports/transport.hpp>
@@ -18,84 +18,10 @@
 #include <tuple>
 #include <vector>
 
-namespace wire {
-struct Ping {
-    std::int64_t n = 0;
-    template <class A>
-    void serialize(A& a) {
-        a(n);
-    }
-};
-struct Pong {
-    std::int64_t n = 0;
-    template <class A>
-    void serialize(A& a) {
-        a(n);
-    }
-};
-struct Report {
-    template <class A>
-    void serialize(A&) {}
-};
-struct Go {
-    template <class A>
-    void serialize(A&) {}
-};
-/// Numbered, with `n`-dependent contents whose size ranges up to beyond a link's batch.
-struct Numbered {
-    std::int64_t n = 0;
-    std::string data;
-    template <class A>
-    void serialize(A& a) {
-        a(n, data);
-    }
-};
-}  // namespace wire
-
-COURIER_MESSAGE(wire::Ping, "test.process.Ping");
-COURIER_MESSAGE(wire::Pong, "test.process.Pong");
-COURIER_MESSAGE(wire::Report, "test.process.Report");
-COURIER_MESSAGE(wire::Go, "test.process.Go");
-COURIER_MESSAGE(wire::Numbered, "test.process.Numbered");
-
 namespace {
 
 using namespace courier;
 using namespace courier::test;
-
-/// A child process with a node named `node` hosting `actor`, built by `setup`. Writes 'r'
-/// once the actor is registered and stays until the parent writes 'q' or goes away.
-Child spawn_node(NodeOptions options, std::string actor, std::function<void(Actor&)> setup) {
-    return Child::fork([=](ChildChannel& channel) {
-        Node n(options);
-        n.spawn(actor, setup);
-        channel.send('r');
-        while (char c = channel.receive())
-            if (c == 'q') break;
-        return 0;
-    });
-}
-
-Child spawn_node(const TempRuntimeDir& dir, std::string node, std::string actor,
-                 std::function<void(Actor&)> setup) {
-    return spawn_node(node_options(dir, std::move(node)), std::move(actor), std::move(setup));
-}
-
-void echo(Actor& self) {
-    self.handle<wire::Ping>([&self](wire::Ping& p) { self.reply(wire::Pong{p.n + 1}); });
-}
-
-/// Records the Pings it gets; answers Report with the count, or -1 if any came out of order.
-void recorder(Actor& self) {
-    auto next = std::make_shared<std::int64_t>(0);
-    auto in_order = std::make_shared<bool>(true);
-    self.handle<wire::Ping>([=](wire::Ping& p) {
-        *in_order = *in_order && p.n == *next;
-        ++*next;
-    });
-    self.handle<wire::Report>(
-        [=, &self](wire::Report&) { self.reply(wire::Pong{*in_order ? *next : -1}); });
-}
 
 /// A child node hosting an echo named `actor`; on 's' it runs `change(node)` (which
 /// stops the actor, and perhaps starts another under its name) and answers 's'.
@@ -383,118 +309,6 @@ TEST_CASE("a frame for a name or a type the node lacks comes back as a DeadLette
         CHECK(pong.n == 42);
         CHECK(node.stats().bad_frames == 0);
         CHECK(node.stats().dead_letters == 2);
-    }
-    CHECK(dir.wait_until_empty());
-}
-
-namespace {
-const LinkInfo* link_to(const std::vector<LinkInfo>& links, const std::string& node) {
-    for (const auto& link : links)
-        if (link.peer_node == node) return &link;
-    return nullptr;
-}
-}  // namespace
-
-TEST_CASE("a link takes the first preferred transport both nodes offer, or the one a rule pins",
-          "[process][node][config]") {
-    TempRuntimeDir dir;
-    const std::string by_preference = "[links]\npreference = [\"tcp\", \"unix\"]\n";
-    const std::string by_rule = by_preference +
-                                "[[links.rule]]\nfrom = \"asker-*\"\nto = \"echo-node\"\n"
-                                "transport = \"unix\"\n";
-    auto [toml, transport, reason] =
-        GENERATE_COPY(std::make_tuple(by_preference, std::string("tcp"), std::string("default")),
-                      std::make_tuple(by_rule, std::string("unix"),
-                                      std::string("rule \"asker-* -> echo-node\"")));
-    {
-        auto child_options = configured(dir, "echo-node", by_preference);
-        auto child = spawn_node(child_options, "echo", echo);
-        REQUIRE(child.expect('r'));
-        Node node(configured(dir, "asker-1", toml));
-        REQUIRE(node.request<wire::Pong>("echo", wire::Ping{1}, 5s).has_value());
-        auto links = node.links();
-        const auto* link = link_to(links, "echo-node");
-        REQUIRE(link);
-        CHECK(link->transport == transport);
-        CHECK(link->reason == reason);
-        CHECK(link->initiated);
-        CHECK(link->frames_sent >= 1);
-        CHECK(link->frames_received >= 1);
-        child.send('q');
-    }
-    CHECK(dir.wait_until_empty());
-}
-
-TEST_CASE("a link counts every frame and byte it carries, sent within a turn or alone",
-          "[process][node]") {
-    TempRuntimeDir dir;
-    {
-        auto child = spawn_node(dir, "recorder-node", "recorder", recorder);
-        REQUIRE(child.expect('r'));
-        Node node(node_options(dir, "counting-node"));
-        auto link_now = [&node] {
-            auto links = node.links();
-            const auto* link = link_to(links, "recorder-node");
-            REQUIRE(link);
-            return *link;
-        };
-        REQUIRE(node.request<wire::Pong>("recorder", wire::Report{}, 5s));  // opens the link
-        const LinkInfo before = link_now();
-
-        // Sends of one turn are counted when the turn ends, all of them.
-        Mailbag<std::int64_t> result;
-        constexpr std::int64_t count = 100;
-        node.spawn("pinger", [&](Actor& self) {
-            for (std::int64_t i = 0; i < count; ++i) self.send("recorder", wire::Ping{i});
-            self.request<wire::Pong>(
-                "recorder", wire::Report{}, 5s,
-                [&](Expected<wire::Pong, Error> r) { result.put(r ? r->n : -2); });
-        });
-        auto received = result.take();
-        REQUIRE(received);
-        REQUIRE(*received == count);
-        const LinkInfo after = link_now();
-        EnvelopeHeader ping{0, 0, 0, 0, "pinger", "recorder"};
-        EnvelopeHeader report{envelope_flags::request, 0, 0, 0, "pinger", "recorder"};
-        EnvelopeHeader pong{envelope_flags::reply, 0, 0, 0, "recorder", "pinger"};
-        const auto ping_size = encode_message(ping, wire::Ping{}).size();
-        const auto report_size = encode_message(report, wire::Report{}).size();
-        const auto pong_size = encode_message(pong, wire::Pong{}).size();
-        CHECK(after.frames_sent - before.frames_sent == count + 1);
-        CHECK(after.bytes_sent - before.bytes_sent == count * ping_size + report_size);
-        CHECK(after.frames_received - before.frames_received == 1);
-        CHECK(after.bytes_received - before.bytes_received == pong_size);
-
-        // A send outside any turn is counted at once.
-        REQUIRE(node.request<wire::Pong>("recorder", wire::Report{}, 5s));
-        const LinkInfo last = link_now();
-        CHECK(last.frames_sent - after.frames_sent == 1);
-        CHECK(last.frames_received - after.frames_received == 1);
-        child.send('q');
-    }
-    CHECK(dir.wait_until_empty());
-}
-
-TEST_CASE("courier links shows each node's links with transport and reason",
-          "[process][node][cli]") {
-    TempRuntimeDir dir;
-    {
-        const std::string toml = "[links]\npreference = [\"fifo\", \"unix\"]\n";
-        auto child_options = configured(dir, "echo-node", toml);
-        auto child = spawn_node(child_options, "echo", echo);
-        REQUIRE(child.expect('r'));
-        Node node(configured(dir, "asker-node", toml));
-        REQUIRE(node.request<wire::Pong>("echo", wire::Ping{1}, 5s).has_value());
-
-        auto out = run_command(
-            {(bin_dir() / "courier").string(), "links", "--runtime-dir", dir.path().string()});
-        CHECK(out.exit_code == 0);
-        INFO(out.out);
-        // Both ends report the link: the asker chose fifo by preference, the echo node accepted.
-        CHECK_THAT(out.out, Catch::Contains("TRANSPORT") && Catch::Contains("WHY"));
-        CHECK_THAT(out.out, Catch::Matches("(.|\n)*asker-node +echo-node +fifo +default(.|\n)*"));
-        CHECK_THAT(out.out, Catch::Matches("(.|\n)*echo-node +asker-node +fifo +accepted(.|\n)*"));
-        child.send('q');
     }
     CHECK(dir.wait_until_empty());
 }
