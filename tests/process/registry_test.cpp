@@ -26,21 +26,6 @@
 
 namespace {
 
-/// A type courierd does not know.
-struct NotARegistryMessage {
-    std::string text;
-    template <class A>
-    void serialize(A& a) {
-        a(text);
-    }
-};
-
-}  // namespace
-
-COURIER_MESSAGE(NotARegistryMessage, "courier.test.NotARegistryMessage");
-
-namespace {
-
 using namespace courier;
 using namespace courier::test;
 namespace fs = std::filesystem;
@@ -72,52 +57,6 @@ Child spawn_node(const TempRuntimeDir& dir, std::string node, std::vector<std::s
 
 bool exited_cleanly(std::optional<int> status) {
     return status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0;
-}
-
-/// Waits for the registry to close a link; true when it did within `within`.
-bool closed_by_peer(Link& link, milliseconds within = 5s) {
-    auto deadline = std::chrono::steady_clock::now() + within;
-    std::vector<Frame> frames;
-    for (;;) {
-        auto left =
-            std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) return false;
-        pollfd p{link.poll_fd(), POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-        if (link.receive(frames).state != ReceiveStatus::State::open) return true;
-    }
-}
-
-std::vector<std::byte> bytes_of(std::string_view text) {
-    std::vector<std::byte> out;
-    for (char c : text) out.push_back(static_cast<std::byte>(c));
-    return out;
-}
-
-template <class T>
-std::vector<std::byte> frame_to(std::string_view recipient, std::uint8_t flags, const T& message) {
-    EnvelopeHeader header;
-    header.flags = flags;
-    header.correlation = 7;
-    header.sender = "test";
-    header.recipient = recipient;
-    return encode_message(header, message);
-}
-
-/// A ListNodes envelope carrying a Lookup payload.
-std::vector<std::byte> lookup_payload_as_list_nodes() {
-    std::vector<std::byte> payload;
-    encode_payload(registry::Lookup{"a-name-where-nothing-is-expected", 0}, payload);
-    EnvelopeHeader header;
-    header.flags = envelope_flags::request;
-    header.type = type_id_of<registry::ListNodes>();
-    header.correlation = 7;
-    header.sender = "test";
-    header.recipient = registry::daemon_name;
-    std::vector<std::byte> frame;
-    encode_envelope_header(header, payload.size(), frame);
-    frame.insert(frame.end(), payload.begin(), payload.end());
-    return frame;
 }
 
 }  // namespace
@@ -432,57 +371,6 @@ TEST_CASE("a connection that is not a node does not keep courierd up", "[registr
         REQUIRE(told.wait_for(lock, 5s, [&] { return reason.has_value(); }));
     }
     CHECK_THROWS_AS(client.list_nodes(), RegistryError);
-    REQUIRE(dir.wait_until_empty());
-}
-
-TEST_CASE("a bad frame closes that connection and courierd keeps serving the others",
-          "[registry][robustness]") {
-    TempRuntimeDir dir;
-    const auto socket = registry_socket_path(dir.path());
-    {
-        RegistryClient node(dir.options());
-        REQUIRE(node.register_node("steady", {}).ok);
-        REQUIRE(node.register_name("steady-actor").ok);
-
-        const std::vector<std::pair<std::string, std::vector<std::byte>>> bad_frames = {
-            {"not an envelope", bytes_of("this is not an envelope at all")},
-            {"an unknown message type",
-             frame_to(registry::daemon_name, envelope_flags::request, NotARegistryMessage{"hi"})},
-            {"a payload of the wrong type", lookup_payload_as_list_nodes()},
-            {"a request to someone else",
-             frame_to("someone-else", envelope_flags::request, registry::ListNodes{})},
-            {"a message that is not a request",
-             frame_to(registry::daemon_name, 0, registry::ListNodes{})},
-        };
-        for (const auto& [what, frame] : bad_frames) {
-            INFO("sending " << what);
-            auto link =
-                TransportRegistry::builtin().connect(local_socket_endpoint(socket.string()));
-            link->send(frame);
-            CHECK(closed_by_peer(*link));
-            CHECK(node.lookup("steady-actor").found);
-        }
-
-        // Garbage below the framing: raw bytes on the socket.
-        int raw = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        REQUIRE(raw >= 0);
-        sockaddr_un address{};
-        address.sun_family = AF_UNIX;
-        std::strncpy(address.sun_path, socket.c_str(), sizeof address.sun_path - 1);
-        REQUIRE(::connect(raw, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
-        std::string junk(64, '\xff');
-        REQUIRE(::send(raw, junk.data(), junk.size(), MSG_NOSIGNAL) ==
-                static_cast<ssize_t>(junk.size()));
-        pollfd p{raw, POLLIN, 0};
-        REQUIRE(::poll(&p, 1, 5000) == 1);
-        char byte = 0;
-        CHECK(::recv(raw, &byte, 1, 0) <= 0);
-        ::close(raw);
-
-        CHECK(node.list_nodes().nodes.size() == 1);
-        RegistryClient another(dir.options());
-        CHECK(another.lookup("steady-actor").node == "steady");
-    }
     REQUIRE(dir.wait_until_empty());
 }
 
