@@ -3,7 +3,7 @@
 // meanwhile; the new courierd holds the names of nodes that have not come back yet while
 // their processes live, and refuses a process that claims another's pid.
 
-#include "process_support.hpp"
+#include "node_support.hpp"
 #include "registry/registry_client.hpp"
 
 #include <courier/courier.hpp>
@@ -18,17 +18,6 @@
 #include <unistd.h>
 
 #include <string>
-
-namespace restart {
-struct Ping {
-    std::int64_t n = 0;
-    template <class A>
-    void serialize(A& a) {
-        a(n);
-    }
-};
-}  // namespace restart
-COURIER_MESSAGE(restart::Ping, "test.process.restart.Ping");
 
 namespace {
 
@@ -58,7 +47,7 @@ TEST_CASE("after courierd is killed, nodes register again within a second and li
         auto child = Child::fork([&dir](ChildChannel& channel) {
             Node node(node_options(dir, "svc-node"));
             node.spawn("svc", [](Actor& self) {
-                self.handle([&self](restart::Ping& p) { self.reply(restart::Ping{p.n + 1}); });
+                self.handle([&self](wire::Ping& p) { self.reply(wire::Ping{p.n + 1}); });
             });
             channel.send('r');
             while (char c = channel.receive())
@@ -67,7 +56,7 @@ TEST_CASE("after courierd is killed, nodes register again within a second and li
         });
         REQUIRE(child.expect('r'));
         Node node(node_options(dir, "client-node"));
-        REQUIRE(node.request<restart::Ping>("svc", restart::Ping{1}, 5s));  // the link is open
+        REQUIRE(node.request<wire::Ping>("svc", wire::Ping{1}, 5s));  // the link is open
         const auto before = where(dir, "svc");
         REQUIRE(before.found);
         Mailbag<Down> downs;
@@ -80,7 +69,7 @@ TEST_CASE("after courierd is killed, nodes register again within a second and li
 
         kill_courierd(dir);
         // The link needs no registry.
-        auto answer = node.request<restart::Ping>("svc", restart::Ping{2}, 5s);
+        auto answer = node.request<wire::Ping>("svc", wire::Ping{2}, 5s);
         REQUIRE(answer);
         CHECK(answer->n == 3);
 

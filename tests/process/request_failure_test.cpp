@@ -2,7 +2,7 @@
 // with requests in flight, on each transport, and every request ends with peer_down,
 // long before its timeout, in an actor and in a thread outside the actors alike.
 
-#include "process_support.hpp"
+#include "node_support.hpp"
 
 #include <courier/courier.hpp>
 
@@ -15,26 +15,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-namespace reqfail {
-struct Ask {
-    std::int64_t n = 0;
-    template <class A>
-    void serialize(A& a) {
-        a(n);
-    }
-};
-struct Answer {
-    std::int64_t n = 0;
-    template <class A>
-    void serialize(A& a) {
-        a(n);
-    }
-};
-}  // namespace reqfail
-
-COURIER_MESSAGE(reqfail::Ask, "test.process.reqfail.Ask");
-COURIER_MESSAGE(reqfail::Answer, "test.process.reqfail.Answer");
 
 namespace {
 
@@ -52,7 +32,7 @@ Child spawn_silent_replier(NodeOptions options, int expected) {
         Node node(options);
         node.spawn("replier", [&channel, expected](Actor& self) {
             auto owed = std::make_shared<std::vector<ReplyHandle>>();
-            self.handle([&self, &channel, owed, expected](reqfail::Ask&) {
+            self.handle([&self, &channel, owed, expected](wire::Ping&) {
                 owed->push_back(self.reply_later());
                 if (static_cast<int>(owed->size()) == expected) channel.send('a');
             });
@@ -65,7 +45,7 @@ Child spawn_silent_replier(NodeOptions options, int expected) {
 }
 
 struct Outcome {
-    Expected<reqfail::Answer, Error> result;
+    Expected<wire::Pong, Error> result;
     Clock::time_point at;
 };
 
@@ -85,14 +65,14 @@ TEST_CASE("requests in flight to a process killed with SIGKILL all fail at once 
         Mailbag<Outcome> outcomes;
         node.spawn("asker", [&outcomes](Actor& self) {
             for (int i = 0; i < in_flight; ++i)
-                self.request<reqfail::Answer>("replier", reqfail::Ask{i}, never,
-                                              [&outcomes](Expected<reqfail::Answer, Error> r) {
-                                                  outcomes.put({std::move(r), Clock::now()});
-                                              });
+                self.request<wire::Pong>("replier", wire::Ping{i}, never,
+                                         [&outcomes](Expected<wire::Pong, Error> r) {
+                                             outcomes.put({std::move(r), Clock::now()});
+                                         });
         });
         // And one from a thread outside the actors (Node::request).
         std::thread outside([&] {
-            auto r = node.request<reqfail::Answer>("replier", reqfail::Ask{in_flight}, never);
+            auto r = node.request<wire::Pong>("replier", wire::Ping{in_flight}, never);
             outcomes.put({std::move(r), Clock::now()});
         });
         REQUIRE(child.expect('a', 20s));  // all of them are in its hands, unanswered
