@@ -12,6 +12,18 @@ if [ -n "${3:-}" ]; then export COURIER_TRANSPORT=$3; fi
 export COURIER_RUNTIME_DIR COURIER_REGISTRY_IDLE_MS=200
 COURIER_RUNTIME_DIR=$(mktemp -d /tmp/courier-sample.XXXXXX)
 trap 'rm -rf "$COURIER_RUNTIME_DIR"' EXIT
+# registered NODE NAME: waits until `courier ps` lists NAME among NODE's names (a field
+# of its own: endpoints hold node names only inside URIs); fails after 10 s.
+registered() {
+    for _ in $(seq 200); do
+        "$bin/courier" ps 2>/dev/null | awk -v node="$1" -v name="$2" '
+            $1 == node { for (i = 3; i <= NF; i++) if ($i == name || $i == name ",") found = 1 }
+            END { exit !found }' && return 0
+        sleep 0.05
+    done
+    echo "no name '$2' in node '$1' within 10 s" >&2
+    return 1
+}
 case $sample in
 hello)
     timeout 30 "$bin/hello"
@@ -33,10 +45,7 @@ consumer_sigterm)
     # stop it): it must stop cleanly and exit 0.
     timeout 60 "$bin/consumer" &
     consumer=$!
-    for _ in $(seq 200); do
-        "$bin/courier" ps 2>/dev/null | grep -q consumer-node && break
-        sleep 0.05
-    done
+    registered consumer-node consumer
     kill -TERM "$consumer"  # timeout passes it on to the consumer
     status=0
     wait "$consumer" || status=$?
@@ -50,10 +59,8 @@ consumer_dies)
     consumer=$!
     timeout 60 "$bin/producer" --count 100000000 --size 16 &
     producer=$!
-    for _ in $(seq 200); do
-        "$bin/courier" ps 2>/dev/null | grep -qw producer && break
-        sleep 0.05
-    done
+    # Its actor "producer" is registered once the consumer is there and monitored.
+    registered producer producer
     kill -KILL "$consumer"
     status=0
     wait "$producer" || status=$?
@@ -66,11 +73,9 @@ producer_dies)
     consumer=$!
     "$bin/producer" --count 100000000 --size 16 > /dev/null &
     producer=$!
-    for _ in $(seq 200); do
-        "$bin/courier" ps 2>/dev/null | grep -qw producer && break
-        sleep 0.05
-    done
-    sleep 0.2  # the consumer's monitor of it: Up, then monitor, a few ms
+    # Once the actor "producer" is registered the consumer learns it (Up) and monitors it:
+    # a kill before the monitor is set makes the monitor's Down come at once.
+    registered producer producer
     kill -KILL "$producer"
     status=0
     wait "$consumer" || status=$?
