@@ -60,6 +60,7 @@ NodeCore::NodeCore(Node& owner, NodeOptions options, bool by_hand)
     (void)type_id_of<Down>();
     (void)type_id_of<ChildFailed>();
     (void)type_id_of<Hello>();
+    (void)type_id_of<Heartbeat>();
     // A peer that goes away must surface as a link error, not kill the process.
     struct sigaction current {};
     if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)

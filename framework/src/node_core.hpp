@@ -8,6 +8,7 @@
 /// - LinkSender (link_sender.hpp): encoding letters onto links, and when they leave;
 /// - Peers (peers.hpp): the links to other nodes, and the frames that come in on them;
 /// - Requests (requests.hpp): correlations, reply waiters, timeouts;
+/// - Heartbeats (heartbeats.hpp): links that must show they live, or are dropped;
 /// - Monitors (monitors.hpp): who waits for a Down about which name;
 /// - DeadLetterLog (dead_letter_log.hpp): what could not be delivered, said once a second;
 /// - Scheduler (scheduler.hpp) and Reactor (reactor.hpp): the threads.
@@ -16,6 +17,7 @@
 
 #include "actor_cell.hpp"
 #include "dead_letter_log.hpp"
+#include "heartbeats.hpp"
 #include "link_sender.hpp"
 #include "local_actors.hpp"
 #include "monitors.hpp"
@@ -96,6 +98,7 @@ class NodeCore final {
     LinkSender& sender() noexcept { return sender_; }
     Requests& requests() noexcept { return requests_; }
     Monitors& monitors() noexcept { return monitors_; }
+    Heartbeats& heartbeats() noexcept { return heartbeats_; }
 
     struct Counters {
         std::atomic<std::uint64_t> delivered_local{0}, sent_remote{0}, received_remote{0},
@@ -154,6 +157,7 @@ class NodeCore final {
     Router router_{*this};
     Requests requests_{*this};
     Monitors monitors_{*this};
+    Heartbeats heartbeats_{*this};
 
     std::unique_ptr<Reactor> reactor_;
     std::unique_ptr<DeadLetterLog> dead_letter_log_;  ///< on reactor_'s timers, from start()

@@ -1,6 +1,7 @@
 #pragma once
 /// @file
-/// The messages between nodes that are not for actors: the first frame on every link, and
+/// The messages between nodes that are not for actors: the first frame on every link, the
+/// heartbeat, and
 /// the query `courier ps` and `courier links` send to a node. Internal: tools/courier speaks
 /// it too.
 
@@ -23,6 +24,14 @@ struct Hello {
     void serialize(A& a) {
         a(node);
     }
+};
+
+/// Sent on a link that has sent nothing for a while, on transports with heartbeat
+/// settings (heartbeats.hpp): it says this end lives. It carries nothing and is not
+/// delivered to any actor.
+struct Heartbeat {
+    template <class A>
+    void serialize(A&) {}
 };
 
 /// The name a node answers LinksQuery under; not registered, reachable over any link.
@@ -69,5 +78,6 @@ struct LinkList {
 }  // namespace courier
 
 COURIER_MESSAGE(courier::Hello, "courier.Hello");
+COURIER_MESSAGE(courier::Heartbeat, "courier.Heartbeat");
 COURIER_MESSAGE(courier::LinksQuery, "courier.LinksQuery");
 COURIER_MESSAGE(courier::LinkList, "courier.LinkList");

@@ -244,6 +244,7 @@ void Peers::watch(const std::shared_ptr<PeerLink>& peer) {
             ++polled_version_;
         }
     }
+    node_.heartbeats().watch(peer);
     std::weak_ptr<PeerLink> weak = peer;
     // Shared: an idle worker polling the links runs it too (Peers::poll), unless it
     // looks at the link in memory anyway.
@@ -308,6 +309,8 @@ void Peers::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
         return;
     }
     if (header.type != peer->last.type) {
+        // Never remembered as the last type, so the stream's own type skips this test.
+        if (header.type == type_id_of<Heartbeat>()) return;  // it arrived: that was its point
         if (!MessageRegistry::global().contains(header.type)) {
             node_.dead_letter(undeliverable(header, peer), ErrorCode::bad_message,
                               type_name(header.type) + " is not a message type known to node '" +

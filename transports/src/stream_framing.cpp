@@ -52,6 +52,8 @@ ReceiveStatus failed(std::string reason) {
     return ReceiveStatus{ReceiveStatus::State::failed, std::move(reason)};
 }
 
+}  // namespace
+
 /// Blocks SIGPIPE in this thread for its scope. A pipe has no MSG_NOSIGNAL: a write to one
 /// whose reader is gone raises SIGPIPE, which kills by default. Blocked, the signal stays
 /// pending; consume() takes it (unless one was pending before we came) before the mask is
@@ -84,8 +86,6 @@ class SigpipeBlocked {
     sigset_t saved_{};
     bool was_pending_ = false;
 };
-
-}  // namespace
 
 StreamLink::StreamLink(Fd socket, Capabilities capabilities, const TransportOptions& options,
                        std::string peer)
@@ -181,62 +181,111 @@ void StreamLink::write_out(std::optional<std::span<const std::byte>> bytes) {
 
 void StreamLink::write_all(std::span<const std::span<const std::byte>> parts,
                            std::span<const int> fds) {
-    constexpr std::size_t max_parts = 3;
-    if (parts.size() > max_parts) throw std::logic_error("StreamLink::write_all: too many parts");
     std::size_t total = 0;
     for (auto part : parts) total += part.size();
-    std::size_t sent = 0;
-    ControlBuffer control{};
     std::optional<SigpipeBlocked> no_sigpipe;
     if (write_end_) no_sigpipe.emplace();
-
-    while (sent < total) {
-        // The iovecs of what is left to send.
-        std::array<iovec, max_parts> iov{};
-        std::size_t iov_count = 0;
-        std::size_t skip = sent;
-        for (auto part : parts) {
-            if (skip >= part.size()) {  // also skips empty parts: an iovec needs no 0 bytes
-                skip -= part.size();
-                continue;
-            }
-            iov[iov_count++] =
-                iovec{const_cast<std::byte*>(part.data() + skip), part.size() - skip};
-            skip = 0;
-        }
-        msghdr message{};
-        message.msg_iov = iov.data();
-        message.msg_iovlen = iov_count;
-        if (sent == 0 && !fds.empty()) {
-            // The descriptors ride on the frame's first byte; once any byte is out, so are they.
-            message.msg_control = control.bytes.data();
-            message.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
-            cmsghdr* header = CMSG_FIRSTHDR(&message);
-            if (header == nullptr) throw LinkError(peer_ + ": no room for SCM_RIGHTS");
-            header->cmsg_level = SOL_SOCKET;
-            header->cmsg_type = SCM_RIGHTS;
-            header->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-            std::memcpy(CMSG_DATA(header), fds.data(), sizeof(int) * fds.size());
-        }
-        const auto result = write_end_
-                                ? COURIER_SYSCALL(::writev, write_end_.get(), iov.data(),
-                                                  static_cast<int>(iov_count))
-                                : COURIER_SYSCALL(::sendmsg, socket_.get(), &message, MSG_NOSIGNAL);
-        if (result.ok()) {
-            sent += static_cast<std::size_t>(result.value);
-            continue;
-        }
-        if (result.error == EAGAIN || result.error == EWOULDBLOCK) {
-            wait_writable();
-            continue;
-        }
-        if (result.error == EPIPE || result.error == ECONNRESET) {
-            if (no_sigpipe) no_sigpipe->consume();
-            throw LinkError(peer_ + ": the peer closed the link (" +
-                            std::generic_category().message(result.error) + ")");
-        }
-        throw LinkError(system_error_from(result, peer_).what());
+    for (std::size_t sent = 0; sent < total;) {
+        const std::size_t wrote = write_once(parts, sent == 0 ? fds : std::span<const int>{}, sent,
+                                             no_sigpipe ? &*no_sigpipe : nullptr);
+        if (wrote == 0) wait_writable();
+        sent += wrote;
     }
+}
+
+std::size_t StreamLink::write_once(std::span<const std::span<const std::byte>> parts,
+                                   std::span<const int> fds, std::size_t sent,
+                                   SigpipeBlocked* no_sigpipe) {
+    constexpr std::size_t max_parts = 3;
+    if (parts.size() > max_parts) throw std::logic_error("StreamLink::write_once: too many parts");
+    // The iovecs of what is left to send.
+    std::array<iovec, max_parts> iov{};
+    std::size_t iov_count = 0;
+    std::size_t skip = sent;
+    for (auto part : parts) {
+        if (skip >= part.size()) {  // also skips empty parts: an iovec needs no 0 bytes
+            skip -= part.size();
+            continue;
+        }
+        iov[iov_count++] = iovec{const_cast<std::byte*>(part.data() + skip), part.size() - skip};
+        skip = 0;
+    }
+    msghdr message{};
+    message.msg_iov = iov.data();
+    message.msg_iovlen = iov_count;
+    ControlBuffer control{};
+    if (!fds.empty()) {
+        // The descriptors ride on the frame's first byte; once any byte is out, so are they.
+        message.msg_control = control.bytes.data();
+        message.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+        cmsghdr* header = CMSG_FIRSTHDR(&message);
+        if (header == nullptr) throw LinkError(peer_ + ": no room for SCM_RIGHTS");
+        header->cmsg_level = SOL_SOCKET;
+        header->cmsg_type = SCM_RIGHTS;
+        header->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+        std::memcpy(CMSG_DATA(header), fds.data(), sizeof(int) * fds.size());
+    }
+    const auto result =
+        write_end_
+            ? COURIER_SYSCALL(::writev, write_end_.get(), iov.data(), static_cast<int>(iov_count))
+            : COURIER_SYSCALL(::sendmsg, socket_.get(), &message, MSG_NOSIGNAL);
+    if (result.ok()) return static_cast<std::size_t>(result.value);
+    if (result.error == EAGAIN || result.error == EWOULDBLOCK) return 0;
+    if (result.error == EPIPE || result.error == ECONNRESET) {
+        if (no_sigpipe) no_sigpipe->consume();
+        throw LinkError(peer_ + ": the peer closed the link (" +
+                        std::generic_category().message(result.error) + ")");
+    }
+    throw LinkError(system_error_from(result, peer_).what());
+}
+
+bool StreamLink::try_send(std::span<const std::byte> bytes) {
+    if (bytes.size() > max_frame_size_)
+        throw LinkError(peer_ + ": frame of " + std::to_string(bytes.size()) +
+                        " bytes exceeds the limit of " + std::to_string(max_frame_size_) +
+                        " bytes (TransportOptions::max_frame_size)");
+    std::unique_lock lock(send_mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return false;  // another thread is writing
+    if (!send_broken_.empty()) throw LinkError(peer_ + ": link is broken: " + send_broken_);
+    std::optional<SigpipeBlocked> no_sigpipe;
+    if (write_end_) no_sigpipe.emplace();
+    try {
+        // What is kept goes first: frames of send(more), or the tail of an earlier
+        // try_send. Written as far as the stream takes it now.
+        if (!out_.empty()) {
+            const std::array<std::span<const std::byte>, 1> kept{out_};
+            const std::size_t wrote = write_once(kept, {}, 0, no_sigpipe ? &*no_sigpipe : nullptr);
+            out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(wrote));
+            if (!out_.empty()) return false;
+        }
+        const auto prefix = le32(static_cast<std::uint32_t>(bytes.size()));
+        const std::array<std::span<const std::byte>, 2> parts{prefix, bytes};
+        const std::size_t wrote = write_once(parts, {}, 0, no_sigpipe ? &*no_sigpipe : nullptr);
+        if (wrote == 0) return false;
+        // Begun, so it must be finished: its tail is kept, and the next send, flush or
+        // try_send writes it before anything else (a pipe takes small writes whole).
+        if (wrote < prefix.size()) {
+            out_.insert(out_.end(), prefix.begin() + static_cast<std::ptrdiff_t>(wrote),
+                        prefix.end());
+            out_.insert(out_.end(), bytes.begin(), bytes.end());
+        } else {
+            out_.insert(out_.end(),
+                        bytes.begin() + static_cast<std::ptrdiff_t>(wrote - prefix.size()),
+                        bytes.end());
+        }
+        return true;
+    } catch (const LinkError& error) {
+        out_.clear();
+        send_broken_ = error.what();
+        throw;
+    }
+}
+
+void StreamLink::abort() noexcept {
+    // A socket shut down wakes a writer blocked in wait_writable(), whose next write fails
+    // with EPIPE; reading finds the end. Pipes cannot be shut down: their writers block
+    // only while a live reader does not read, which the rendezvous watch ends if it dies.
+    if (!write_end_) (void)COURIER_SYSCALL(::shutdown, socket_.get(), SHUT_RDWR);
 }
 
 void StreamLink::wait_writable() {

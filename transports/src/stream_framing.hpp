@@ -31,6 +31,8 @@ inline constexpr std::size_t max_fds_per_frame = 253;
 /// Most bytes a StreamLink keeps from send(..., more = true) before it writes them.
 inline constexpr std::size_t send_batch_limit = std::size_t{64} << 10;
 
+class SigpipeBlocked;
+
 /// A Link over a connected SOCK_STREAM socket. The socket must be non-blocking: the
 /// reactor reads it, and send() waits for room with poll() instead.
 ///
@@ -58,6 +60,8 @@ class StreamLink : public Link {
     void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
               std::uint8_t priority = 0, bool more = false) override;
     void flush() override;
+    bool try_send(std::span<const std::byte> bytes) override;
+    void abort() noexcept override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return peer_; }
     /// True while part of a frame has arrived and the rest has not.
@@ -75,6 +79,11 @@ class StreamLink : public Link {
     /// Writes `parts` back to back, blocking while the stream is full; `fds` ride on the
     /// first byte. Caller holds send_mutex_.
     void write_all(std::span<const std::span<const std::byte>> parts, std::span<const int> fds);
+    /// One write of what is left of `parts` after their first `sent` bytes, `fds` riding
+    /// on its first byte; returns how many bytes went, 0 when the stream is full. Throws
+    /// LinkError. Caller holds send_mutex_, and for a pipe blocks SIGPIPE (`no_sigpipe`).
+    std::size_t write_once(std::span<const std::span<const std::byte>> parts,
+                           std::span<const int> fds, std::size_t sent, SigpipeBlocked* no_sigpipe);
     /// Writes the kept frames, then the frame `bytes` if given, then empties the buffer;
     /// on failure marks the link broken. Caller holds send_mutex_.
     void write_out(std::optional<std::span<const std::byte>> bytes);

@@ -5,6 +5,7 @@
 
 #include <courier/transports/capabilities.hpp>
 #include <courier/transports/endpoint.hpp>
+#include <courier/transports/heartbeat.hpp>
 #include <courier/transports/link.hpp>
 #include <courier/transports/listener.hpp>
 #include <courier/transports/transport.hpp>
@@ -22,9 +23,11 @@ struct TcpTransport {
     /// Its place in the default preference order, fastest first (lower is preferred).
     static constexpr int preference_rank = 70;
 
-    /// Settings (`[transport.tcp]`): SO_SNDBUF / SO_RCVBUF of both ends of a link.
+    /// Settings (`[transport.tcp]`): SO_SNDBUF / SO_RCVBUF of both ends of a link, and
+    /// the heartbeat the node keeps on its links (heartbeat.hpp).
     static constexpr std::array settings{detail::send_buffer_setting,
-                                         detail::receive_buffer_setting};
+                                         detail::receive_buffer_setting, heartbeat_interval_setting,
+                                         heartbeat_timeout_setting};
 
     static Capabilities capabilities() noexcept {
         return Capabilities{.fd_passing = false, .priorities = false, .cross_host = true};

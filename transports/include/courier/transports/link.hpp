@@ -66,6 +66,17 @@ class Link {
     virtual void send_parts(std::span<const std::span<const std::byte>> parts,
                             std::span<const int> fds = {}, std::uint8_t priority = 0,
                             bool more = false);
+    /// Sends one whole frame only if the mechanism takes it now, without waiting; false
+    /// when it would have to wait (full, or another thread is writing), and then nothing
+    /// of it was sent. For the node's own small frames, sent from its reactor thread,
+    /// which must never block (heartbeats). Thread-safe; throws LinkError like send. A
+    /// transport that declares heartbeat settings (heartbeat.hpp) must implement it: the
+    /// default never sends.
+    virtual bool try_send(std::span<const std::byte> /*bytes*/) { return false; }
+    /// Breaks the link at once: a send() blocked on it, now or later, throws LinkError
+    /// instead of waiting for a peer that no longer reads (one that hangs). Any thread.
+    /// The default, for links whose sends cannot block forever, does nothing.
+    virtual void abort() noexcept {}
     /// Hands every frame kept by `send(..., more = true)` to the mechanism. Thread-safe;
     /// throws LinkError like send. The default, for links that keep nothing, does nothing.
     virtual void flush() {}
