@@ -1,7 +1,9 @@
 // Supervisor: real child processes (courier-test-spawned-node) started, killed and
 // restarted by each strategy; a child that keeps crashing makes its supervisor give up
-// (a monitor of it gets Down); backoff delays grow; children die with their parent; a
-// child starts with its parent's config. No test leaves a zombie.
+// (a monitor of it gets Down); the intensity counts all children's restarts and forgets
+// those older than its period; backoff delays grow; children die with their parent; a
+// child starts with its parent's config. No test leaves a zombie. Restart policies,
+// starts and stops have files of their own (supervisor_*_test.cpp).
 
 #include "spawn_messages.hpp"
 #include "supervisor_support.hpp"
@@ -11,6 +13,7 @@
 #include <signal.h>
 
 #include <map>
+#include <thread>
 
 namespace {
 
@@ -106,6 +109,82 @@ TEST_CASE(
         CHECK(eventually([&] { return registered_pid(dir, "steady") == 0; }));
         CHECK(zombies().empty());
     }
+    CHECK(zombies().empty());
+}
+
+TEST_CASE("the restart intensity counts the restarts of all children together",
+          "[process][supervisor]") {
+    TempRuntimeDir dir;
+    std::map<std::string, ChildInfo> first, second;
+    {
+        Node node(parent_options(dir));
+        SupervisorSpec spec;
+        spec.max_restarts = 1;
+        spec.period = 60s;
+        for (const char* id : {"a", "b"}) spec.children.push_back(worker(dir, id));
+        Mailbag<Down> downs;
+        node.spawn("watcher", [&](Actor& self) {
+            self.handle<Down>([&downs](Down& down) { downs.put(down); });
+            self.node().spawn<Supervisor>("sup", spec);
+            self.monitor("sup");
+        });
+        REQUIRE(eventually([&] { return all_running(first = which(node), 2); }, 20s));
+
+        // a's restart is the one allowed.
+        REQUIRE(::kill(static_cast<pid_t>(first["a"].pid), SIGKILL) == 0);
+        REQUIRE(eventually(
+            [&] {
+                second = which(node);
+                return all_running(second, 2) && second["a"].pid != first["a"].pid;
+            },
+            20s));
+        CHECK(second["b"].pid == first["b"].pid);
+        CHECK_FALSE(downs.take(0ms));
+
+        // b's first crash is the second restart in the period: one too many.
+        REQUIRE(::kill(static_cast<pid_t>(second["b"].pid), SIGKILL) == 0);
+        auto down = downs.take(20s);
+        REQUIRE(down);
+        CHECK(down->name == "sup");
+        CHECK(down->reason == DownReason::stopped);
+        CHECK(gone(static_cast<pid_t>(second["a"].pid)));
+    }
+    for (auto* children : {&first, &second})
+        for (auto& [id, child] : *children) CHECK(gone(static_cast<pid_t>(child.pid)));
+    CHECK(zombies().empty());
+}
+
+TEST_CASE("restarts older than the intensity period no longer count", "[process][supervisor]") {
+    TempRuntimeDir dir;
+    std::vector<std::int64_t> pids;
+    {
+        Node node(parent_options(dir));
+        SupervisorSpec spec;
+        spec.max_restarts = 1;
+        spec.period = 500ms;
+        spec.children.push_back(worker(dir, "a"));
+        node.spawn<Supervisor>("sup", spec);
+        std::map<std::string, ChildInfo> children;
+        REQUIRE(eventually([&] { return all_running(children = which(node), 1); }, 20s));
+        pids.push_back(children["a"].pid);
+
+        for (std::uint32_t restarts = 1; restarts <= 2; ++restarts) {
+            REQUIRE(::kill(static_cast<pid_t>(pids.back()), SIGKILL) == 0);
+            // Restarted, so the supervisor has not given up (it would answer no more).
+            REQUIRE(eventually(
+                [&] {
+                    children = which(node);
+                    return all_running(children, 1) && children["a"].pid != pids.back();
+                },
+                20s));
+            const auto seen = std::chrono::steady_clock::now();
+            CHECK(children["a"].restarts == restarts);
+            pids.push_back(children["a"].pid);
+            // The restart, counted before it was seen here, leaves the period.
+            std::this_thread::sleep_until(seen + spec.period + 100ms);
+        }
+    }
+    for (auto pid : pids) CHECK(gone(static_cast<pid_t>(pid)));
     CHECK(zombies().empty());
 }
 
