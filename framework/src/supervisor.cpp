@@ -191,7 +191,7 @@ struct Supervisor::State {
             s.process = self.node().spawn_process(std::move(options));
         } catch (const std::exception& e) {
             s.last_exit = e.what();
-            failed(i, e.what());
+            ended(i, e.what(), true);
             return;
         }
         s.start_times_ms.push_back(
@@ -302,13 +302,21 @@ struct Supervisor::State {
         s.last_exit = status->describe();
         const std::string what = "(pid " + std::to_string(pid) + ") " + s.last_exit +
                                  (was_starting ? " before its names were up" : "");
+        // Exiting before its names are up is a failed start, whatever the exit code.
+        ended(i, what, was_starting || !status->success());
+    }
+
+    /// Slot `i`'s process ended (or never started): restarted if its policy says so,
+    /// else left stopped.
+    void ended(std::uint32_t i, const std::string& why, bool failure) {
+        Slot& s = slots[i];
         if (s.spec.restart == RestartPolicy::temporary ||
-            (s.spec.restart == RestartPolicy::transient && status->success())) {
-            spdlog::info("{} {}; not restarted", who(i), what);
+            (s.spec.restart == RestartPolicy::transient && !failure)) {
+            spdlog::info("{} {}; not restarted", who(i), why);
             s.phase = Phase::stopped;
             return;
         }
-        failed(i, what);
+        failed(i, why);
     }
 
     /// Slot `i` crashed or failed to start: restart what the strategy says, after its
@@ -341,12 +349,21 @@ struct Supervisor::State {
         }
         for (auto j = affected.rbegin(); j != affected.rend(); ++j) {
             if (*j == i) continue;
-            terminate(*j, slots[*j].spec.shutdown);
-            ++slots[*j].restarts;
+            Slot& sibling = slots[*j];
+            // A temporary sibling that ran is stopped for good (never restarted); one
+            // still waiting for its first start keeps its place.
+            const bool for_good =
+                sibling.spec.restart == RestartPolicy::temporary && sibling.phase != Phase::waiting;
+            terminate(*j, sibling.spec.shutdown);
+            if (for_good)
+                sibling.phase = Phase::stopped;
+            else
+                ++sibling.restarts;
         }
         ++s.restarts;
         s.phase = Phase::waiting;
-        queue.insert(affected.begin(), affected.end());
+        for (auto j : affected)
+            if (slots[j].phase != Phase::stopped) queue.insert(j);
     }
 
     void stop_children() {
@@ -381,8 +398,10 @@ struct Supervisor::State {
             case ChildEvent::start_timeout:
                 if (s.phase != Phase::starting) break;
                 terminate(event.slot, milliseconds(0));
-                failed(event.slot, "did not register its names within " +
-                                       std::to_string(s.spec.start_timeout.count()) + " ms");
+                ended(event.slot,
+                      "did not register its names within " +
+                          std::to_string(s.spec.start_timeout.count()) + " ms",
+                      true);
                 break;
             default:  // start_due: advance() below
                 break;

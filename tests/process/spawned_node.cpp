@@ -8,6 +8,11 @@
 //   --crash-after MS   end the process MS ms after its actors started, with --exit's code
 //   --exit CODE        (default 1)
 //   --no-parent-guard  do not die with the parent by ourselves (the parent must see to it)
+//   --log FILE         append this process's pid to FILE as it begins (counts its starts)
+//   --exit-at-start CODE  exit with CODE before making its node: it registers nothing
+//   --start-delay MS   wait MS before making its node (a child slow to come up, or one
+//                      that never does within its start timeout)
+//   --ignore-sigterm   only SIGKILL ends it (no clean stop on SIGTERM)
 
 #include "spawn_messages.hpp"
 
@@ -20,6 +25,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -64,6 +70,10 @@ int main(int argc, char** argv) {
     bool parent_guard = true;
     long crash_after_ms = -1;
     int crash_code = 1;
+    std::string log;
+    int exit_at_start = -1;
+    long start_delay_ms = 0;
+    bool ignore_sigterm = false;
     for (int i = 3; i < argc; ++i) {
         const std::string flag = argv[i];
         const bool has_value = i + 1 < argc;
@@ -77,6 +87,14 @@ int main(int argc, char** argv) {
             crash_code = std::atoi(argv[++i]);
         } else if (flag == "--no-parent-guard") {
             parent_guard = false;
+        } else if (flag == "--log" && has_value) {
+            log = argv[++i];
+        } else if (flag == "--exit-at-start" && has_value) {
+            exit_at_start = std::atoi(argv[++i]);
+        } else if (flag == "--start-delay" && has_value) {
+            start_delay_ms = std::atol(argv[++i]);
+        } else if (flag == "--ignore-sigterm") {
+            ignore_sigterm = true;
         } else {
             std::cerr << "courier-test-spawned-node: unknown option " << flag << "\n";
             return 2;
@@ -91,10 +109,15 @@ int main(int argc, char** argv) {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (::getppid() != parent_pid) return 1;
     }
+    if (!log.empty()) std::ofstream(log, std::ios::app) << ::getpid() << "\n";
+    if (exit_at_start >= 0) return exit_at_start;
+    if (ignore_sigterm) ::signal(SIGTERM, SIG_IGN);
+    std::this_thread::sleep_for(std::chrono::milliseconds(start_delay_ms));
     const std::string parent = argv[2];
 
     courier::NodeOptions options;
     options.name = report.node;
+    options.handle_signals = !ignore_sigterm;
     courier::Node node(options);
     report.inherited_cloexec = true;
     for (int fd : report.fds_at_start)

@@ -1,111 +1,24 @@
 // Supervisor: real child processes (courier-test-spawned-node) started, killed and
 // restarted by each strategy; a child that keeps crashing makes its supervisor give up
-// (a monitor of it gets Down); backoff delays grow; children die with their parent; a
-// child starts with its parent's config. No test leaves a zombie.
+// (a monitor of it gets Down); the intensity counts all children's restarts and forgets
+// those older than its period; backoff delays grow; children die with their parent; a
+// child starts with its parent's config. No test leaves a zombie. Restart policies,
+// starts and stops have files of their own (supervisor_*_test.cpp).
 
-#include "process_support.hpp"
 #include "spawn_messages.hpp"
-
-#include <courier/courier.hpp>
+#include "supervisor_support.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <dirent.h>
 #include <signal.h>
-#include <unistd.h>
 
-#include <fstream>
 #include <map>
-#include <sstream>
+#include <thread>
 
 namespace {
 
 using namespace courier;
 using namespace courier::test;
-
-/// A child that registers the name `id` (its node is `<id>-node`).
-ChildSpec worker(const TempRuntimeDir& dir, const std::string& id,
-                 std::vector<std::string> extra = {}) {
-    ChildSpec spec;
-    spec.id = id;
-    spec.names = {id};
-    spec.process.argv = {(bin_dir() / "courier-test-spawned-node").string(),
-                         id + "-node",
-                         "sup-parent",
-                         "--names",
-                         id,
-                         "--no-report"};
-    spec.process.argv.insert(spec.process.argv.end(), extra.begin(), extra.end());
-    spec.process.environment = {"COURIER_RUNTIME_DIR=" + dir.path().string(),
-                                "COURIER_COURIERD=" + (bin_dir() / "courierd").string()};
-    spec.process.node = id + "-node";
-    spec.backoff_initial = 10ms;
-    spec.backoff_max = 100ms;
-    spec.start_timeout = 10s;
-    return spec;
-}
-
-NodeOptions parent_options(const TempRuntimeDir& dir) {
-    NodeOptions options;
-    options.name = "sup-parent";
-    options.registry = dir.options();
-    return options;
-}
-
-std::map<std::string, ChildInfo> which(Node& node, const std::string& supervisor = "sup") {
-    std::map<std::string, ChildInfo> out;
-    auto answer = node.request<Children>(supervisor, WhichChildren{}, 5s);
-    if (answer)
-        for (auto& child : answer->children) out[child.id] = child;
-    return out;
-}
-
-/// Every child in one answer running, with a pid.
-bool all_running(const std::map<std::string, ChildInfo>& children, std::size_t count) {
-    if (children.size() != count) return false;
-    for (const auto& [id, child] : children)
-        if (child.state != "running" || child.pid == 0) return false;
-    return true;
-}
-
-bool all_running(Node& node, std::size_t count) {
-    return all_running(which(node), count);
-}
-
-/// The pids of this process's children that are zombies (state Z in /proc).
-std::vector<pid_t> zombies() {
-    std::vector<pid_t> out;
-    DIR* proc = ::opendir("/proc");
-    while (proc != nullptr) {
-        const dirent* entry = ::readdir(proc);
-        if (entry == nullptr) break;
-        std::ifstream stat(std::string("/proc/") + entry->d_name + "/stat");
-        std::string line;
-        if (!std::getline(stat, line)) continue;
-        // pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
-        std::istringstream rest(line.substr(line.rfind(')') + 1));
-        char state = 0;
-        pid_t ppid = 0;
-        rest >> state >> ppid;
-        if (state == 'Z' && ppid == ::getpid()) out.push_back(std::atoi(entry->d_name));
-    }
-    if (proc != nullptr) ::closedir(proc);
-    return out;
-}
-
-/// Gone: no such process, or a zombie about to be reaped by whoever adopted it.
-bool gone(pid_t pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    if (!std::getline(stat, line)) return true;
-    return line.substr(line.rfind(')') + 2, 1) == "Z";
-}
-
-std::int64_t registered_pid(const TempRuntimeDir& dir, const std::string& name) {
-    RegistryClient registry(dir.options());
-    auto where = registry.lookup(name);
-    return where.found ? where.pid : 0;
-}
 
 /// Starts a, b and c under `strategy`, kills b with SIGKILL, and returns the children's
 /// pids before and after every child is running again, and b's restarts.
@@ -196,6 +109,82 @@ TEST_CASE(
         CHECK(eventually([&] { return registered_pid(dir, "steady") == 0; }));
         CHECK(zombies().empty());
     }
+    CHECK(zombies().empty());
+}
+
+TEST_CASE("the restart intensity counts the restarts of all children together",
+          "[process][supervisor]") {
+    TempRuntimeDir dir;
+    std::map<std::string, ChildInfo> first, second;
+    {
+        Node node(parent_options(dir));
+        SupervisorSpec spec;
+        spec.max_restarts = 1;
+        spec.period = 60s;
+        for (const char* id : {"a", "b"}) spec.children.push_back(worker(dir, id));
+        Mailbag<Down> downs;
+        node.spawn("watcher", [&](Actor& self) {
+            self.handle<Down>([&downs](Down& down) { downs.put(down); });
+            self.node().spawn<Supervisor>("sup", spec);
+            self.monitor("sup");
+        });
+        REQUIRE(eventually([&] { return all_running(first = which(node), 2); }, 20s));
+
+        // a's restart is the one allowed.
+        REQUIRE(::kill(static_cast<pid_t>(first["a"].pid), SIGKILL) == 0);
+        REQUIRE(eventually(
+            [&] {
+                second = which(node);
+                return all_running(second, 2) && second["a"].pid != first["a"].pid;
+            },
+            20s));
+        CHECK(second["b"].pid == first["b"].pid);
+        CHECK_FALSE(downs.take(0ms));
+
+        // b's first crash is the second restart in the period: one too many.
+        REQUIRE(::kill(static_cast<pid_t>(second["b"].pid), SIGKILL) == 0);
+        auto down = downs.take(20s);
+        REQUIRE(down);
+        CHECK(down->name == "sup");
+        CHECK(down->reason == DownReason::stopped);
+        CHECK(gone(static_cast<pid_t>(second["a"].pid)));
+    }
+    for (auto* children : {&first, &second})
+        for (auto& [id, child] : *children) CHECK(gone(static_cast<pid_t>(child.pid)));
+    CHECK(zombies().empty());
+}
+
+TEST_CASE("restarts older than the intensity period no longer count", "[process][supervisor]") {
+    TempRuntimeDir dir;
+    std::vector<std::int64_t> pids;
+    {
+        Node node(parent_options(dir));
+        SupervisorSpec spec;
+        spec.max_restarts = 1;
+        spec.period = 500ms;
+        spec.children.push_back(worker(dir, "a"));
+        node.spawn<Supervisor>("sup", spec);
+        std::map<std::string, ChildInfo> children;
+        REQUIRE(eventually([&] { return all_running(children = which(node), 1); }, 20s));
+        pids.push_back(children["a"].pid);
+
+        for (std::uint32_t restarts = 1; restarts <= 2; ++restarts) {
+            REQUIRE(::kill(static_cast<pid_t>(pids.back()), SIGKILL) == 0);
+            // Restarted, so the supervisor has not given up (it would answer no more).
+            REQUIRE(eventually(
+                [&] {
+                    children = which(node);
+                    return all_running(children, 1) && children["a"].pid != pids.back();
+                },
+                20s));
+            const auto seen = std::chrono::steady_clock::now();
+            CHECK(children["a"].restarts == restarts);
+            pids.push_back(children["a"].pid);
+            // The restart, counted before it was seen here, leaves the period.
+            std::this_thread::sleep_until(seen + spec.period + 100ms);
+        }
+    }
+    for (auto pid : pids) CHECK(gone(static_cast<pid_t>(pid)));
     CHECK(zombies().empty());
 }
 

@@ -10,12 +10,13 @@
 ///
 /// A child counts as started once every name of ChildSpec::names is registered by its
 /// process (the registry's NameUp), or at once when it lists none; the next child starts
-/// then. A child that exits first, or is not up within start_timeout, failed to start,
-/// which counts as a crash. Each restart waits out the child's backoff (initial, doubled
-/// for every restart of that child within the intensity period, at most backoff_max).
-/// More than max_restarts restarts within period and the supervisor gives up: it stops
-/// every child (last started first) and then itself, so whoever monitors its name gets
-/// Down{stopped}. It stops its children the same way when it stops for any other reason.
+/// then. A child that exits first (whatever its exit code), or is not up within
+/// start_timeout (it gets SIGKILL), failed to start, which counts as a crash. Each
+/// restart waits out the child's backoff (initial, doubled for every restart of that
+/// child within the intensity period, at most backoff_max). More than max_restarts
+/// restarts within period and the supervisor gives up: it stops every child (last
+/// started first) and then itself, so whoever monitors its name gets Down{stopped}. It
+/// stops its children the same way when it stops for any other reason.
 ///
 /// The children die with this process however it ends (ProcessOptions::
 /// parent_death_signal, SIGKILL unless the spec says otherwise), and start with this
@@ -47,8 +48,10 @@ enum class RestartStrategy : std::uint8_t {
 /// When a child that ended is restarted.
 enum class RestartPolicy : std::uint8_t {
     permanent,  ///< always
-    transient,  ///< only when it failed (a signal, or an exit code other than 0)
-    temporary,  ///< never: it is left stopped
+    transient,  ///< only when it failed (a signal, an exit code other than 0, a failed start)
+    /// Never: it is left stopped, also when a sibling's restart (one_for_all,
+    /// rest_for_one) stopped it.
+    temporary,
 };
 
 struct ChildSpec {
