@@ -302,8 +302,9 @@ struct Supervisor::State {
         s.last_exit = status->describe();
         const std::string what = "(pid " + std::to_string(pid) + ") " + s.last_exit +
                                  (was_starting ? " before its names were up" : "");
-        // Exiting before its names are up is a failed start, whatever the exit code.
-        ended(i, what, was_starting || !status->success());
+        // Exit 0 is a normal end, also before its names are up (a transient job that
+        // found nothing to do, as in Erlang); a permanent child is restarted anyway.
+        ended(i, what, !status->success());
     }
 
     /// Slot `i`'s process ended (or never started): restarted if its policy says so,

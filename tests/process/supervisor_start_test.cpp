@@ -116,10 +116,6 @@ TEST_CASE(
     SECTION("it exits with code 1 before registering") {
         first = worker(dir, "first", {"--exit-at-start", "1", "--log", log.string()});
     }
-    SECTION("a transient child exits with code 0 before registering") {
-        first = worker(dir, "first", {"--exit-at-start", "0", "--log", log.string()});
-        first.restart = RestartPolicy::transient;
-    }
     SECTION("it is not up within its start timeout") {
         first = worker(dir, "first", {"--start-delay", "600000", "--log", log.string()});
         first.start_timeout = 200ms;
@@ -135,6 +131,38 @@ TEST_CASE(
     CHECK(log_lines(log).size() == 3);
     CHECK(log_lines(later).empty());
     for (const auto& pid : log_lines(log)) CHECK(gone(std::stoi(pid)));
+    CHECK(zombies().empty());
+}
+
+TEST_CASE(
+    "a transient child that exits 0 before its names are up stays stopped, and the next "
+    "child starts",
+    "[process][supervisor][start]") {
+    TempRuntimeDir dir;
+    const auto log = dir.path() / "job.log";
+    const auto later = dir.path() / "later.log";
+    {
+        Node node(parent_options(dir));
+        SupervisorSpec spec;
+        ChildSpec job = worker(dir, "job", {"--exit-at-start", "0", "--log", log.string()});
+        job.restart = RestartPolicy::transient;
+        spec.children.push_back(job);
+        spec.children.push_back(worker(dir, "later", {"--log", later.string()}));
+        node.spawn<Supervisor>("sup", spec);
+        std::map<std::string, ChildInfo> children;
+        REQUIRE(eventually(
+            [&] {
+                children = which(node);
+                return children["later"].state == "running" && children["job"].state == "stopped";
+            },
+            20s));
+        CHECK(children["job"].restarts == 0);
+        CHECK_THAT(children["job"].last_exit, Catch::StartsWith("exited with code 0"));
+        CHECK(log_lines(log).size() == 1);
+        CHECK(log_lines(later).size() == 1);
+    }
+    for (const auto& pid : log_lines(log)) CHECK(gone(std::stoi(pid)));
+    for (const auto& pid : log_lines(later)) CHECK(gone(std::stoi(pid)));
     CHECK(zombies().empty());
 }
 

@@ -48,7 +48,7 @@ enum class RestartStrategy : std::uint8_t {
 /// When a child that ended is restarted.
 enum class RestartPolicy : std::uint8_t {
     permanent,  ///< always
-    transient,  ///< only when it failed (a signal, an exit code other than 0, a failed start)
+    transient,  ///< only when it failed (a signal, an exit code other than 0, a start timeout)
     /// Never: it is left stopped, also when a sibling's restart (one_for_all,
     /// rest_for_one) stopped it.
     temporary,
