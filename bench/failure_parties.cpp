@@ -2,9 +2,14 @@
 
 #include "failure_messages.hpp"
 #include "failure_peer.hpp"
+#include "peer_process.hpp"
 #include "peer_protocol.hpp"
 
+#include <courier/posix_call.hpp>
+
+#include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,13 +43,36 @@ std::optional<Event> Events::take(const std::string& party, const std::string& n
 
 // ---- Peer ------------------------------------------------------------------------------
 
-Peer::Peer(std::vector<std::string> args, const RunOptions& options)
-    : process_(
-          [&] {
-              args.insert(args.begin(), {"--role", "peer", "--log-level", options.log_level});
-              return args;
-          }(),
-          {}, {{"COURIER_RUNTIME_DIR", options.runtime_dir.string()}}) {}
+Peer::Peer(std::vector<std::string> args, const RunOptions& options, Node* spawner) {
+    int report[2], control[2];
+    COURIER_SYSCALL(::pipe2, report, O_CLOEXEC).value_or_throw("a report pipe for a peer");
+    report_ = Fd(report[0]);
+    const Fd report_write(report[1]);
+    COURIER_SYSCALL(::pipe2, control, O_CLOEXEC).value_or_throw("a control pipe for a peer");
+    const Fd control_read(control[0]);
+    control_ = Fd(control[1]);
+
+    ProcessOptions process;
+    process.argv = {bench::self_executable(), "--role", "peer", "--log-level", options.log_level};
+    process.argv.insert(process.argv.end(), args.begin(), args.end());
+    process.argv.insert(process.argv.end(), {"--report-fd", "3", "--control-fd", "4"});
+    process.environment = {"COURIER_RUNTIME_DIR=" + options.runtime_dir.string()};
+    process.inherit = {report_write.get(), control_read.get()};  // at 3 and 4
+    process.parent_death_signal = SIGKILL;  // no peer outlives a measurement that died
+    child_ = spawner ? spawner->spawn_process(process) : ChildProcess::start(process);
+}
+
+bool Peer::read() {
+    char buffer[4096];
+    auto got = COURIER_SYSCALL(::read, report_.get(), buffer, sizeof(buffer));
+    if (!got.ok() || got.value == 0) return false;
+    partial_.append(buffer, static_cast<std::size_t>(got.value));
+    for (std::size_t end; (end = partial_.find('\n')) != std::string::npos;) {
+        lines_.push_back(partial_.substr(0, end));
+        partial_.erase(0, end + 1);
+    }
+    return true;
+}
 
 std::map<std::string, std::string> Peer::await(const std::string& event,
                                                std::chrono::milliseconds within) {
@@ -63,23 +91,24 @@ std::map<std::string, std::string> Peer::await(const std::string& event,
             }
         }
         const auto now = Clock::now();
-        if (process_.at_eof() || now >= deadline)
+        if (ended_ || now >= deadline)
             throw std::runtime_error("peer " + std::to_string(pid()) + " " +
-                                     (process_.at_eof() ? "ended" : "said nothing") +
-                                     " while awaited for '" + event + "'");
-        pollfd p{process_.report_fd(), POLLIN, 0};
+                                     (ended_ ? "ended" : "said nothing") + " while awaited for '" +
+                                     event + "'");
+        pollfd p{report_.get(), POLLIN, 0};
         const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
-        if (::poll(&p, 1, static_cast<int>(wait.count()) + 1) > 0) process_.read_lines(lines_);
+        if (::poll(&p, 1, static_cast<int>(wait.count()) + 1) > 0) ended_ = !read();
     }
 }
 
 bool Peer::finish(std::chrono::milliseconds within) {
-    process_.finish();
-    return process_.wait_exit(Clock::now() + within) == 0;
+    control_.reset();
+    const auto status = child_.wait_for(within);
+    return status && status->success();
 }
 
 void Peer::reap(std::chrono::milliseconds within) {
-    process_.wait_exit(Clock::now() + within);
+    (void)child_.wait_for(within);
 }
 
 // ---- Observers -------------------------------------------------------------------------

@@ -5,8 +5,8 @@
 /// of them saw and when.
 
 #include "failure_scenarios.hpp"
-#include "peer_process.hpp"
 
+#include <courier/fd.hpp>
 #include <courier/framework/node.hpp>
 
 #include <chrono>
@@ -43,13 +43,17 @@ class Events {
     std::vector<Event> events_;
 };
 
-/// A peer process (failure_peer.hpp). Killed and reaped if still running when it goes.
+/// A peer process (failure_peer.hpp): a copy of this program, which reports on a pipe
+/// (peer_protocol.hpp) and ends at the end of its control pipe. Ended and reaped if still
+/// running when it goes (ChildProcess), and killed if this process dies.
 class Peer {
   public:
-    /// Starts it with `args` (its --role options) on `options.runtime_dir`'s registry.
-    Peer(std::vector<std::string> args, const RunOptions& options);
+    /// Starts it with `args` (its --role options) on `options.runtime_dir`'s registry:
+    /// as a plain process, or with `spawner` as `spawner`'s child, linked to it
+    /// (Node::spawn_process: the pipe: transport).
+    Peer(std::vector<std::string> args, const RunOptions& options, Node* spawner = nullptr);
 
-    pid_t pid() const noexcept { return process_.pid(); }
+    pid_t pid() const noexcept { return child_.pid(); }
     /// The fields of its next report of `event` ("ready" for its ready line). Throws
     /// std::runtime_error if it reports an error, ends, or says nothing within `within`.
     std::map<std::string, std::string> await(const std::string& event,
@@ -60,8 +64,14 @@ class Peer {
     void reap(std::chrono::milliseconds within);
 
   private:
-    bench::PeerProcess process_;
+    /// Reads what the peer said; false at the end of its report pipe.
+    bool read();
+
+    Fd report_, control_;
+    ChildProcess child_;
+    std::string partial_;
     std::vector<std::string> lines_;  ///< read, not yet awaited
+    bool ended_ = false;
 };
 
 /// The watching side in the measuring process, over one transport: node A, whose

@@ -7,6 +7,8 @@
 
 #include "registry/registry_client.hpp"
 
+#include <courier/transports/transport.hpp>
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -59,6 +61,25 @@ class Gate {
     std::condition_variable changed_;
     bool open_ = true;
 };
+
+/// Who starts a peer: the linked node, for a transport that links a node to its children
+/// only (pipe:); else nobody, and the peer links through the registry like any node.
+Node* spawner(const std::string& transport, Observers& observers) {
+    const auto* entry = TransportRegistry::builtin().find(transport);
+    return entry && entry->child_link && !entry->default_endpoint ? &observers.linked() : nullptr;
+}
+
+/// Throws unless `node`'s link to `peer_node` is over `transport`: figures put in the
+/// wrong column would mislead.
+void expect_link(const Node& node, const std::string& peer_node, const std::string& transport) {
+    for (const auto& link : node.links())
+        if (link.peer_node == peer_node) {
+            if (link.transport == transport) return;
+            throw std::runtime_error("the link to " + peer_node + " is over " + link.transport +
+                                     ", not " + transport);
+        }
+    throw std::runtime_error("no link to " + peer_node);
+}
 
 }  // namespace
 
@@ -134,15 +155,17 @@ void measure_peer_failures(const std::string& transport, const RunOptions& optio
     for (int round = 0; round < options.rounds; ++round) {
         const std::string suffix = transport + "-" + std::to_string(round);
         const std::string stopper = "stopper-" + suffix, replier = "replier-" + suffix;
-        Peer peer({"--transport", transport, "--node", "failure-peer-" + suffix, "--stopper",
-                   stopper, "--replier", replier},
-                  options);
+        const std::string peer_node = "failure-peer-" + suffix;
+        Peer peer({"--transport", transport, "--node", peer_node, "--stopper", stopper, "--replier",
+                   replier},
+                  options, spawner(transport, observers));
         pids.push_back(peer.pid());
         peer.await("ready", peer_start);
 
         // The actor stops itself: t0 is its own, taken just before Actor::stop().
         observers.ask(stopper);
         peer.await("held", peer_start);
+        expect_link(observers.linked(), peer_node, transport);
         observers.monitor(stopper);
         observers.linked().send(stopper, Quit{});
         const auto t0_stop = std::stoull(peer.await("stopping", peer_start).at("t0"));
@@ -179,13 +202,15 @@ void measure_registry_death(const std::string& transport, const RunOptions& opti
     Events events;
     Observers observers(transport, options, events);
     const std::string echo = "echo-" + transport;
-    Peer peer({"--transport", transport, "--node", "failure-peer-" + transport, "--echo", echo},
-              options);
+    const std::string peer_node = "failure-peer-" + transport;
+    Peer peer({"--transport", transport, "--node", peer_node, "--echo", echo}, options,
+              spawner(transport, observers));
     pids.push_back(peer.pid());
     peer.await("ready", peer_start);
     Node& node = observers.linked();
     if (!node.request<Echo>(echo, Echo{0}, 5s))
         throw std::runtime_error("no link to " + echo + " before the registry was killed");
+    expect_link(node, peer_node, transport);
 
     // Requests, one a millisecond, on the open link throughout.
     std::atomic<bool> done{false}, outage{false};

@@ -10,6 +10,7 @@
 
 #include <courier/transports/transport.hpp>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
@@ -27,7 +28,8 @@ namespace {
 using namespace courier;
 using namespace courier::failure_times;
 
-const std::vector<std::string> default_transports{"unix", "tcp", "fifo", "shm", "sysv", "posixmq"};
+const std::vector<std::string> default_transports{"unix", "tcp",     "fifo", "shm",
+                                                  "sysv", "posixmq", "pipe"};
 
 struct Options {
     RunOptions run;
@@ -123,7 +125,7 @@ int main(int argc, char** argv) {
     PeerOptions peer;
     app.add_option("--transports", options.run.transports,
                    "transports to measure, comma-separated (default: unix,tcp,fifo,shm,sysv,"
-                   "posixmq)")
+                   "posixmq,pipe; pipe: the peer is the measuring node's child)")
         ->delimiter(',');
     app.add_option("--rounds", options.run.rounds, "rounds of each failure (default: 10)")
         ->check(CLI::PositiveNumber);
@@ -148,15 +150,17 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
+    // Logs go to stderr: stdout is the table.
+    spdlog::set_default_logger(spdlog::stderr_color_mt("courier-failure-times"));
     spdlog::set_level(spdlog::level::from_str(options.run.log_level));
     if (!role.empty()) return run_peer(peer);
 
     if (quick && app.count("--rounds") == 0) options.run.rounds = 3;
     if (options.run.transports.empty()) options.run.transports = default_transports;
     for (const auto& transport : options.run.transports) {
-        if (transport == "pipe" || TransportRegistry::builtin().find(transport) == nullptr) {
-            std::cerr << "courier-failure-times: cannot measure transport '" << transport
-                      << "' (one of unix, tcp, fifo, shm, sysv, posixmq that this build has)\n";
+        if (TransportRegistry::builtin().find(transport) == nullptr) {
+            std::cerr << "courier-failure-times: this build has no transport '" << transport
+                      << "'\n";
             return 2;
         }
     }
