@@ -173,11 +173,11 @@ void measure_peer_failures(const std::string& transport, const RunOptions& optio
             record(*stop_rows[i], transport, events, parties[i], stopper, t0_stop, options);
 
         // The process is killed: t0 just before kill(2).
-        RegistryClient registry(registry_options);
-        registry.on_name_down([&events](const registry::NameDown& down) {
+        RegistryClient name_watch(registry_options);
+        name_watch.on_name_down([&events](const registry::NameDown& down) {
             events.put({"registry", down.name, down.reason, bench::now_ns()});
         });
-        if (!registry.watch(replier).found)
+        if (!name_watch.watch(replier).found)
             throw std::runtime_error("the registry does not know " + replier);
         observers.ask(replier);
         peer.await("held", peer_start);
@@ -191,7 +191,7 @@ void measure_peer_failures(const std::string& transport, const RunOptions& optio
 }
 
 void measure_registry_death(const std::string& transport, const RunOptions& options,
-                            const bench::PrivateRegistry& registry, Results& results,
+                            const bench::PrivateRegistry& courierd, Results& results,
                             std::vector<pid_t>& pids) {
     Row& row_a = results.row(registry_dies,
                              "a new lookup finds node A's names (the measuring process)", "found");
@@ -236,40 +236,45 @@ void measure_registry_death(const std::string& transport, const RunOptions& opti
         {&row_b, {echo, peer.pid()}},
     };
     std::string failure;
-    for (int round = 0; round < options.rounds && failure.empty(); ++round) {
-        const auto daemons = registry.serving();
-        if (daemons.size() != 1) {
-            failure = std::to_string(daemons.size()) +
-                      " courierd processes serve the runtime "
-                      "directory, not one";
-            break;
-        }
-        outage = true;
-        const auto t0 = bench::now_ns();
-        ::kill(daemons.front(), SIGKILL);
-        std::optional<std::uint64_t> found[2];
-        const auto deadline = Clock::now() + options.deadline;
-        while ((!found[0] || !found[1]) && Clock::now() < deadline) {
-            try {
-                RegistryClient client(lookups);
-                for (std::size_t i = 0; i < 2; ++i) {
-                    if (found[i]) continue;
-                    const auto where = client.lookup(wanted[i].second.first);
-                    if (where.found && where.pid == wanted[i].second.second)
-                        found[i] = bench::now_ns();
-                }
-            } catch (const RegistryError&) {
-                // not back yet
+    try {  // the traffic thread must be joined, whatever happens
+        for (int round = 0; round < options.rounds && failure.empty(); ++round) {
+            const auto daemons = courierd.serving();
+            if (daemons.size() != 1) {
+                failure = std::to_string(daemons.size()) +
+                          " courierd processes serve the runtime "
+                          "directory, not one";
+                break;
             }
-            std::this_thread::sleep_for(1ms);
+            outage = true;
+            const auto t0 = bench::now_ns();
+            ::kill(daemons.front(), SIGKILL);
+            std::optional<std::uint64_t> found[2];
+            const auto deadline = Clock::now() + options.deadline;
+            while ((!found[0] || !found[1]) && Clock::now() < deadline) {
+                try {
+                    RegistryClient client(lookups);
+                    for (std::size_t i = 0; i < 2; ++i) {
+                        if (found[i]) continue;
+                        const auto where = client.lookup(wanted[i].second.first);
+                        if (where.found && where.pid == wanted[i].second.second)
+                            found[i] = bench::now_ns();
+                    }
+                } catch (const RegistryError&) {
+                    // not back yet
+                }
+                std::this_thread::sleep_for(1ms);
+            }
+            outage = false;
+            for (std::size_t i = 0; i < 2; ++i)
+                wanted[i].first->samples[transport].push_back(
+                    found[i] ? Sample{ms_between(t0, *found[i]), "found"}
+                             : Sample{std::nullopt, {}});
+            // Each node tries again every 100 ms: a few periods let all of them register with
+            // the new courierd before it is killed in turn.
+            std::this_thread::sleep_for(400ms);
         }
-        outage = false;
-        for (std::size_t i = 0; i < 2; ++i)
-            wanted[i].first->samples[transport].push_back(
-                found[i] ? Sample{ms_between(t0, *found[i]), "found"} : Sample{std::nullopt, {}});
-        // Each node tries again every 100 ms: a few periods let all of them register with
-        // the new courierd before it is killed in turn.
-        std::this_thread::sleep_for(400ms);
+    } catch (const std::exception& e) {
+        failure = e.what();
     }
     done = true;
     traffic_thread.join();

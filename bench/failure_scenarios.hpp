@@ -47,9 +47,9 @@ void measure_peer_failures(const std::string& transport, const RunOptions& optio
 /// Over `transport`, with a link between the measuring process's node and a peer's
 /// carrying requests: courierd killed with SIGKILL in each round; how soon a new lookup
 /// finds each node's name again, and whether a request on the link was lost.
-/// `registry` serves options.runtime_dir and says which courierd to kill.
+/// `courierd` serves options.runtime_dir and says which courierd to kill.
 void measure_registry_death(const std::string& transport, const RunOptions& options,
-                            const bench::PrivateRegistry& registry, Results& results,
+                            const bench::PrivateRegistry& courierd, Results& results,
                             std::vector<pid_t>& pids);
 
 }  // namespace courier::failure_times
