@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -32,6 +33,13 @@ bool reaped(pid_t pid, std::chrono::steady_clock::time_point deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     return false;
+}
+
+std::vector<std::string> arguments_of(const std::filesystem::path& proc_entry) {
+    std::ifstream in(proc_entry / "cmdline", std::ios::binary);
+    std::vector<std::string> args;
+    for (std::string arg; std::getline(in, arg, '\0');) args.push_back(arg);
+    return args;
 }
 
 }  // namespace
@@ -65,7 +73,7 @@ PrivateRegistry::PrivateRegistry() {
             failure = "courierd (" + program + ") did not serve " + dir_.string() + " within 10 s";
         }
         if (!failure.empty()) {
-            stop();
+            shut_down();
             throw std::runtime_error(failure);
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -73,7 +81,22 @@ PrivateRegistry::PrivateRegistry() {
 }
 
 PrivateRegistry::~PrivateRegistry() {
-    stop();
+    shut_down();
+}
+
+std::vector<pid_t> PrivateRegistry::serving() const {
+    std::vector<pid_t> pids;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        const auto args = arguments_of(entry.path());  // empty for a zombie
+        if (args.empty() || std::filesystem::path(args[0]).filename() != "courierd") continue;
+        for (std::size_t i = 0; i + 1 < args.size(); ++i)
+            if (args[i] == "--runtime-dir" && args[i + 1] == dir_.string())
+                pids.push_back(static_cast<pid_t>(std::stol(name)));
+    }
+    return pids;
 }
 
 void PrivateRegistry::stop() noexcept {
@@ -85,8 +108,33 @@ void PrivateRegistry::stop() noexcept {
         }
         pid_ = -1;
     }
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
+    if (dir_.empty()) return;
+    // Ones the nodes started (not our children: we can only watch them go).
+    try {
+        const auto others = serving();
+        for (pid_t pid : others) ::kill(pid, SIGTERM);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (!serving().empty() && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        for (pid_t pid : serving()) ::kill(pid, SIGKILL);
+    } catch (const std::exception&) {
+        // /proc unreadable: nothing more we can find to stop
+    }
+}
+
+std::vector<std::string> PrivateRegistry::shut_down() noexcept {
+    std::vector<std::string> left;
+    stop();
+    if (dir_.empty()) return left;
+    std::error_code ec;
+    try {
+        for (const auto& entry : std::filesystem::directory_iterator(dir_, ec))
+            left.push_back(entry.path().filename().string());
+    } catch (const std::exception&) {
+    }
+    std::filesystem::remove_all(dir_, ec);
+    dir_.clear();
+    return left;
 }
 
 }  // namespace courier::bench
