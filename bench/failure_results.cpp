@@ -27,7 +27,7 @@ Summary summarize(const std::vector<Sample>& samples, const std::string& expecte
     std::vector<double> times;
     for (const auto& sample : samples) {
         if (!sample.ms) {
-            ++summary.unexpected["nothing within the deadline"];
+            if (expected != nothing_expected) ++summary.unexpected["nothing within the deadline"];
             continue;
         }
         times.push_back(*sample.ms);
@@ -66,7 +66,7 @@ Row& Results::row(const std::string& failure, const std::string& party, const st
                   bool in_process) {
     for (auto& row : rows_)
         if (row.failure == failure && row.party == party) return row;
-    rows_.push_back(Row{failure, party, expected, in_process, {}});
+    rows_.push_back(Row{failure, party, expected, in_process, {}, {}});
     return rows_.back();
 }
 
@@ -87,7 +87,9 @@ void Results::markdown(std::ostream& out, const std::vector<std::string>& transp
         }
         for (const auto& transport : transports) {
             auto found = row.samples.find(transport);
-            out << " " << (found == row.samples.end() ? "–" : cell(found->second, row.expected))
+            out << " "
+                << (found == row.samples.end() ? "–"
+                                               : cell(found->second, row.expected_for(transport)))
                 << " |";
         }
         out << "\n";
@@ -108,7 +110,8 @@ void Results::csv(std::ostream& out) const {
     out << "failure,party,transport,expected,rounds,seen,median_ms,max_ms,outcomes\n";
     for (const auto& row : rows_) {
         for (const auto& [transport, samples] : row.samples) {
-            const Summary summary = summarize(samples, row.expected);
+            const std::string& expected = row.expected_for(transport);
+            const Summary summary = summarize(samples, expected);
             std::map<std::string, std::size_t> outcomes;
             for (const auto& sample : samples)
                 ++outcomes[sample.ms ? sample.outcome : std::string("nothing")];
@@ -116,7 +119,7 @@ void Results::csv(std::ostream& out) const {
             for (const auto& [outcome, rounds] : outcomes)
                 listed += (listed.empty() ? "" : ";") + outcome + ":" + std::to_string(rounds);
             out << quoted(row.failure) << "," << quoted(row.party) << "," << transport << ","
-                << quoted(row.expected) << "," << samples.size() << "," << summary.seen << ",";
+                << quoted(expected) << "," << samples.size() << "," << summary.seen << ",";
             if (summary.seen > 0)
                 out << summary.median << "," << summary.max;
             else
@@ -140,10 +143,14 @@ std::vector<std::string> Results::surprises() const {
                 const auto& sample = samples[i];
                 const std::string where = row.failure + ", " + row.party + ", " + transport +
                                           ", round " + std::to_string(i + 1) + ": ";
-                if (!sample.ms)
+                const std::string& expected = row.expected_for(transport);
+                if (expected == nothing_expected) {
+                    if (sample.ms)
+                        found.push_back(where + "saw " + sample.outcome + ", expected nothing");
+                } else if (!sample.ms)
                     found.push_back(where + "nothing within the deadline");
-                else if (!row.expected.empty() && sample.outcome != row.expected)
-                    found.push_back(where + "saw " + sample.outcome + ", not " + row.expected);
+                else if (!expected.empty() && sample.outcome != expected)
+                    found.push_back(where + "saw " + sample.outcome + ", not " + expected);
             }
         }
     }

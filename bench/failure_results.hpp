@@ -18,6 +18,10 @@ namespace courier::failure_times {
 /// The failure whose Traffic row the table shows under its own rows.
 inline constexpr const char* registry_dies = "courierd killed (SIGKILL)";
 
+/// Row::expected of a party that should see nothing within the time it is watched (a
+/// process that hangs, where nothing tells).
+inline constexpr const char* nothing_expected = "nothing";
+
 /// One round's observation by one party.
 struct Sample {
     std::optional<double> ms;  ///< empty: the party saw nothing before the deadline
@@ -28,10 +32,19 @@ struct Sample {
 struct Row {
     std::string failure;      ///< "process killed (SIGKILL)"
     std::string party;        ///< "pending `Node::request` fails"
-    std::string expected;     ///< the outcome every sample should have; empty: any
+    std::string expected;     ///< the outcome every sample should have; empty: any;
+                              ///< nothing_expected: none (the cell then says "never")
     bool in_process = false;  ///< measured once, not per transport
     /// Samples by transport ("in-process" for an in_process row).
     std::map<std::string, std::vector<Sample>> samples;
+    /// Per transport, where it differs from `expected` (a hung peer: only a transport
+    /// with a heartbeat tells).
+    std::map<std::string, std::string> expected_on;
+
+    const std::string& expected_for(const std::string& transport) const {
+        auto found = expected_on.find(transport);
+        return found == expected_on.end() ? expected : found->second;
+    }
 };
 
 /// The rows that count rather than time: the traffic on an open link while courierd was

@@ -7,6 +7,7 @@
 
 #include "registry/registry_client.hpp"
 
+#include <courier/transports/heartbeat.hpp>
 #include <courier/transports/transport.hpp>
 
 #include <signal.h>
@@ -186,6 +187,67 @@ void measure_peer_failures(const std::string& transport, const RunOptions& optio
         ::kill(peer.pid(), SIGKILL);
         for (std::size_t i = 0; i < 4; ++i)
             record(*kill_rows[i], transport, events, parties[i], replier, t0_kill, options);
+        peer.reap(5s);
+    }
+}
+
+void measure_peer_hangs(const std::string& transport, const RunOptions& options, Results& results,
+                        std::vector<pid_t>& pids) {
+    const auto* entry = TransportRegistry::builtin().find(transport);
+    const bool heartbeat = entry && entry->find_setting(heartbeat_interval_setting.name);
+    const std::string hung = "process hung (SIGSTOP)";
+    const std::string peer_down(to_string(ErrorCode::peer_down));
+    const std::string broken(to_string(DownReason::link_broken));
+    Row* rows[] = {
+        &results.row(hung, "pending request (`Node::request`) fails: `" + peer_down + "`",
+                     peer_down),
+        &results.row(hung, "`monitor()` in a node linked to it: `Down`, " + broken, broken),
+        &results.row(hung, "`monitor()` in a node with no link to it", nothing_expected),
+        &results.row(hung, "the registry", nothing_expected),
+    };
+    if (!heartbeat)
+        for (Row* row : rows) row->expected_on[transport] = nothing_expected;
+    const char* parties[] = {"request", "linked monitor", "unlinked monitor", "registry"};
+
+    Events events;
+    Observers observers(transport, options, events);
+    RegistryOptions registry_options;
+    registry_options.runtime_dir = options.runtime_dir;
+    registry_options.autostart = false;
+    const int rounds = heartbeat ? options.rounds : 1;
+    for (int round = 0; round < rounds; ++round) {
+        const std::string suffix = transport + "-hung-" + std::to_string(round);
+        const std::string replier = "replier-" + suffix;
+        Peer peer(
+            {"--transport", transport, "--node", "failure-peer-" + suffix, "--replier", replier},
+            options, spawner(transport, observers));
+        pids.push_back(peer.pid());
+        peer.await("ready", peer_start);
+        RegistryClient name_watch(registry_options);
+        name_watch.on_name_down([&events](const registry::NameDown& down) {
+            events.put({"registry", down.name, down.reason, bench::now_ns()});
+        });
+        if (!name_watch.watch(replier).found)
+            throw std::runtime_error("the registry does not know " + replier);
+        observers.ask(replier);
+        peer.await("held", peer_start);
+        expect_link(observers.linked(), "failure-peer-" + suffix, transport);
+        observers.monitor(replier);
+
+        const auto t0 = bench::now_ns();
+        ::kill(peer.pid(), SIGSTOP);
+        // Those the heartbeat tells, up to the deadline; then the others, which must have
+        // said nothing by then (or within hung_watch, where nobody is told).
+        for (std::size_t i = 0; i < 4; ++i) {
+            const bool waits = rows[i]->expected_for(transport) != nothing_expected;
+            RunOptions watch = options;
+            watch.deadline = waits       ? options.deadline
+                             : heartbeat ? std::chrono::milliseconds(0)
+                                         : hung_watch / 4;
+            record(*rows[i], transport, events, parties[i], replier, t0, watch);
+        }
+        ::kill(peer.pid(), SIGCONT);
+        ::kill(peer.pid(), SIGKILL);
         peer.reap(5s);
     }
 }

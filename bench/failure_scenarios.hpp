@@ -44,6 +44,18 @@ void measure_actor_throws(const RunOptions& options, Results& results);
 void measure_peer_failures(const std::string& transport, const RunOptions& options,
                            Results& results, std::vector<pid_t>& pids);
 
+/// Over `transport`, in each round: a peer process is stopped with SIGSTOP (it hangs);
+/// what a requester, the monitors and the registry see. Only a transport whose links keep
+/// a heartbeat (tcp:; the tool's nodes use 100 ms / 500 ms) tells anyone: the others are
+/// watched for `hung_watch` in one round and must show nothing.
+void measure_peer_hangs(const std::string& transport, const RunOptions& options, Results& results,
+                        std::vector<pid_t>& pids);
+/// How long a hung peer is watched on a transport without heartbeats.
+inline constexpr std::chrono::milliseconds hung_watch{1000};
+/// The heartbeat of the tool's nodes, on transports that keep one.
+inline constexpr std::chrono::milliseconds heartbeat_interval{100};
+inline constexpr std::chrono::milliseconds heartbeat_timeout{500};
+
 /// Over `transport`, with a link between the measuring process's node and a peer's
 /// carrying requests: courierd killed with SIGKILL in each round; how soon a new lookup
 /// finds each node's name again, and whether a request on the link was lost.

@@ -70,6 +70,7 @@ int measure(const Options& options) {
         std::cerr << "courier-failure-times: " << transport << ", " << run.rounds << " rounds\n";
         try {
             measure_peer_failures(transport, run, results, pids);
+            measure_peer_hangs(transport, run, results, pids);
             measure_registry_death(transport, run, registry, results, pids);
         } catch (const std::exception& e) {
             errors.push_back(transport + ": " + e.what());

@@ -166,10 +166,11 @@ void Monitors::link_lost(const PeerLink& peer, const std::string& reason) {
         take(ended,
              [&](const Watch& w) { return !w.local && !w.resolving && w.node == peer.node; });
     }
-    judge(std::move(ended), peer.node, reason, verdict_tries);
+    judge(std::move(ended), peer.node, reason, verdict_tries, first_verdict_wait);
 }
 
-void Monitors::judge(Ended ended, const std::string& node, const std::string& reason, int tries) {
+void Monitors::judge(Ended ended, const std::string& node, const std::string& reason, int tries,
+                     std::chrono::milliseconds wait) {
     // What happened to their node, the watched pid tells when it is known. A process's
     // descriptors close before it is a zombie: a link may end while its process is still
     // exiting, so a live pid is looked at again a few times before "link broken".
@@ -182,8 +183,8 @@ void Monitors::judge(Ended ended, const std::string& node, const std::string& re
     tell(exited, DownReason::node_exited, "node '" + node + "' exited (" + reason + ")");
     tell(broken, DownReason::link_broken, "the link to node '" + node + "' broke: " + reason);
     if (unsure.empty()) return;
-    node_.reactor().after(verdict_interval, [this, unsure, node, reason, tries]() mutable {
-        judge(std::move(unsure), node, reason, tries - 1);
+    node_.reactor().after(wait, [this, unsure, node, reason, tries, wait]() mutable {
+        judge(std::move(unsure), node, reason, tries - 1, wait * 2);
     });
 }
 
