@@ -1,11 +1,13 @@
 // The courier runs: actors on nodes, sending the typed Payload by name. Two processes
 // (a node each, over the transport COURIER_TRANSPORT names) or one node with both actors.
+// The slow-receiver scenario's actors are in slow_receiver_peer.cpp.
 #include "alloc_counter.hpp"
 #include "messages.hpp"
 #include "payload.hpp"
 #include "peer_process.hpp"
 #include "peer_protocol.hpp"
 #include "peers.hpp"
+#include "slow_receiver_peer.hpp"
 #include "statistics.hpp"
 
 #include <courier/courier.hpp>
@@ -47,14 +49,6 @@ class AllocWindow {
 Fields joined(Fields a, const Fields& b) {
     a.insert(a.end(), b.begin(), b.end());
     return a;
-}
-
-Payload make_payload(const Pattern& pattern, std::uint64_t seq) {
-    Payload payload;
-    payload.bytes.resize(pattern.size());
-    payload.seq = seq;
-    pattern.fill(payload.bytes, seq);
-    return payload;
 }
 
 /// Sends `count` Payloads to the sink when Start comes, then Done.
@@ -170,8 +164,16 @@ int run_courier_peer(const RoleOptions& o) {
     try {
         if (o.count_allocs) alloc_counter::enable();
         pin_to(o.cpus);  // before the node starts its threads, which inherit it
-        const std::string a_name = (o.kind == Kind::throughput ? "source-" : "ping-") + o.run_id;
-        const std::string b_name = (o.kind == Kind::throughput ? "sink-" : "echo-") + o.run_id;
+        const bool slow = o.kind == Kind::slow_receiver;
+        const std::string a_name = (slow                         ? "producer-"
+                                    : o.kind == Kind::throughput ? "source-"
+                                                                 : "ping-") +
+                                   o.run_id;
+        const std::string b_name = (slow                         ? "consumer-"
+                                    : o.kind == Kind::throughput ? "sink-"
+                                                                 : "echo-") +
+                                   o.run_id;
+        const bool from_thread = slow && o.producer == Producer::thread;
 
         NodeOptions options;
         options.name = std::string("bench-") +
@@ -184,13 +186,17 @@ int run_courier_peer(const RoleOptions& o) {
         Node node(options);
 
         if (o.side != Side::a) {
-            if (o.kind == Kind::throughput)
+            if (slow)
+                spawn_paced_consumer(node, b_name, o, report);
+            else if (o.kind == Kind::throughput)
                 spawn_sink(node, b_name, o, report);
             else
                 spawn_echo(node, b_name);
         }
-        if (o.side != Side::b) {
-            if (o.kind == Kind::throughput)
+        if (o.side != Side::b && !from_thread) {
+            if (slow)
+                spawn_batch_producer(node, a_name, b_name, o, report);
+            else if (o.kind == Kind::throughput)
                 spawn_source(node, a_name, b_name, o, report);
             else
                 spawn_pinger(node, a_name, b_name, o, report);
@@ -223,9 +229,17 @@ int run_courier_peer(const RoleOptions& o) {
         if (o.side != Side::b) {
             if (!control.wait_go())
                 throw std::runtime_error("the orchestrator went away before the start");
-            node.send(a_name, Start{});
+            if (from_thread)
+                produce_from_thread(node, b_name, o, report);
+            else
+                node.send(a_name, Start{});
         }
-        control.wait_end();
+        // Until the end, answer memory requests (slow-receiver runs make them).
+        while (control.wait_memory_request()) {
+            report_memory(o.side, report);
+            const char ask = 'm';  // side b answers through our report pipe
+            if (peer_b) (void)COURIER_SYSCALL(::write, peer_b_control.get(), &ask, std::size_t{1});
+        }
         if (peer_b) {
             peer_b_control.reset();
             if (const auto status = peer_b.wait(); status.code != 0 || status.signal != 0)

@@ -74,9 +74,55 @@ std::string medians_json(const Medians& m, Kind kind) {
     return out.str();
 }
 
+/// A slow-receiver run's figures as JSON members (after a comma).
+std::string slow_receiver_json(const RunRecord& r, const BenchOptions& o) {
+    const auto& s = r.slow;
+    std::ostringstream out;
+    out << "\"producer\": \"" << to_string(r.producer)
+        << "\", \"pace_us\": " << number(static_cast<double>(o.pace.count()) / 1000)
+        << ", \"sent\": " << s.sent << ", \"received\": " << s.received
+        << ", \"lost\": " << s.lost() << ", \"out_of_order\": " << s.out_of_order
+        << ", \"bound_s\": " << number(s.pace_bound_s) << ", \"elapsed_over_bound\": "
+        << (s.pace_bound_s > 0 ? number(r.seconds / s.pace_bound_s) : "null")
+        << ", \"sends_s\": " << number(s.sends_s)
+        << ", \"peak_mib_producer\": " << number(s.peak_mib_producer)
+        << ", \"peak_mib_consumer\": " << number(s.peak_mib_consumer)
+        << ", \"one_process\": " << (s.one_process ? "true" : "false");
+    return out.str();
+}
+
+/// Slow-receiver runs have no medians: one CSV row per run.
+std::string slow_receiver_csv(const Results& results) {
+    const auto& o = *results.options;
+    std::ostringstream out;
+    out << "kind,transport,producer,size,count,pace_us,repeat,status,sent,received,lost,"
+           "out_of_order,elapsed_s,bound_s,elapsed_over_bound,sends_s,peak_mib_producer,"
+           "peak_mib_consumer,one_process\n";
+    for (const auto& r : results.records) {
+        if (r.kind != Kind::slow_receiver) continue;
+        const auto& s = r.slow;
+        const bool measured = s.sent > 0;
+        out << to_string(r.kind) << "," << r.transport << "," << to_string(r.producer) << ","
+            << r.size << "," << r.count << "," << number(static_cast<double>(o.pace.count()) / 1000)
+            << "," << r.repeat + 1 << "," << csv_field(r.ok ? "ok" : "FAILED: " + r.error) << ",";
+        if (measured)
+            out << s.sent << "," << s.received << "," << s.lost() << "," << s.out_of_order << ","
+                << number(r.seconds) << "," << number(s.pace_bound_s) << ","
+                << (s.pace_bound_s > 0 ? number(r.seconds / s.pace_bound_s) : "") << ","
+                << number(s.sends_s) << "," << number(s.peak_mib_producer) << ","
+                << number(s.peak_mib_consumer) << "," << (s.one_process ? "true" : "false");
+        else
+            out << ",,,,,,,,,,";
+        out << "\n";
+    }
+    return out.str();
+}
+
 }  // namespace
 
 std::string write_csv(const Results& results, const std::string& path) {
+    if (results.options->scenario == Scenario::slow_receiver)
+        return write_file(path, slow_receiver_csv(results));
     std::ostringstream out;
     out << "kind,transport,size,impl,count,runs,ok_runs,status,msgs_per_s,mb_per_s,p50_us,"
            "p99_us,p999_us,ratio,allocs_per_msg_sender,allocs_per_msg_receiver\n";
@@ -106,9 +152,10 @@ std::string write_json(const Results& results, const std::string& path) {
         << json_string(machine.cpu_model) << ", \"cpus\": " << machine.cpus
         << ", \"kernel\": " << json_string(machine.kernel)
         << ", \"hostname\": " << json_string(machine.hostname) << "},\n";
-    out << "  \"options\": {\"repeat\": " << o.repeat
-        << ", \"quick\": " << (o.quick ? "true" : "false") << ", \"threads\": " << o.threads
-        << ", \"pin\": [";
+    out << "  \"options\": {\"scenario\": \""
+        << (o.scenario == Scenario::slow_receiver ? "slow-receiver" : "standard")
+        << "\", \"repeat\": " << o.repeat << ", \"quick\": " << (o.quick ? "true" : "false")
+        << ", \"threads\": " << o.threads << ", \"pin\": [";
     for (std::size_t i = 0; i < o.pin.size(); ++i) out << (i ? ", " : "") << o.pin[i];
     out << "], \"count_allocs\": " << (o.count_allocs ? "true" : "false") << "},\n";
     out << "  \"raw_settings\": {";
@@ -138,7 +185,9 @@ std::string write_json(const Results& results, const std::string& path) {
             << ", \"impl\": \"" << to_string(r.impl) << "\", \"repeat\": " << r.repeat
             << ", \"count\": " << r.count << ", \"ok\": " << (r.ok ? "true" : "false")
             << ", \"error\": " << json_string(r.error) << ", \"seconds\": " << number(r.seconds);
-        if (r.kind == Kind::throughput)
+        if (r.kind == Kind::slow_receiver)
+            out << ", " << slow_receiver_json(r, o);
+        else if (r.kind == Kind::throughput)
             out << ", \"msgs_per_s\": " << number(r.msgs_per_s)
                 << ", \"mb_per_s\": " << number(r.mb_per_s)
                 << ", \"allocs_per_msg_sender\": " << optional_number(r.allocs_sender)

@@ -3,6 +3,7 @@
 /// The typed messages of the courier runs.
 
 #include "alloc_counter.hpp"
+#include "payload.hpp"
 
 #include <courier/courier.hpp>
 
@@ -98,8 +99,24 @@ struct Payload {
     }
 };
 
+/// Message `seq` of a run: the pattern with `seq` stamped in.
+inline Payload make_payload(const Pattern& pattern, std::uint64_t seq) {
+    Payload payload;
+    payload.bytes.resize(pattern.size());
+    payload.seq = seq;
+    pattern.fill({payload.bytes.data(), payload.bytes.size()}, seq);
+    return payload;
+}
+
 /// Asks the local sending actor to begin.
 struct Start {
+    template <class Archive>
+    void serialize(Archive&) {}
+};
+
+/// A sending actor's note to itself: send the next batch. Sending in turns lets the actor
+/// handle other letters between batches, as an application's actor would.
+struct Continue {
     template <class Archive>
     void serialize(Archive&) {}
 };
@@ -128,6 +145,7 @@ struct Ack {
 
 COURIER_MESSAGE(courier::bench::Payload, "courier_bench.Payload");
 COURIER_MESSAGE(courier::bench::Start, "courier_bench.Start");
+COURIER_MESSAGE(courier::bench::Continue, "courier_bench.Continue");
 COURIER_MESSAGE(courier::bench::Done, "courier_bench.Done");
 COURIER_MESSAGE(courier::bench::Hello, "courier_bench.Hello");
 COURIER_MESSAGE(courier::bench::Ack, "courier_bench.Ack");

@@ -12,7 +12,19 @@
 namespace courier::bench {
 
 const char* to_string(Kind kind) noexcept {
-    return kind == Kind::throughput ? "throughput" : "latency";
+    switch (kind) {
+        case Kind::throughput:
+            return "throughput";
+        case Kind::latency:
+            return "latency";
+        case Kind::slow_receiver:
+            return "slow-receiver";
+    }
+    return "?";
+}
+
+const char* to_string(Producer producer) noexcept {
+    return producer == Producer::actor ? "actor" : "thread";
 }
 
 std::optional<std::size_t> parse_size(const std::string& text) {
@@ -73,6 +85,23 @@ std::vector<std::size_t> sizes_of(const std::vector<std::string>& texts, const c
     return sizes;
 }
 
+Producer producer_of(const std::string& text) {
+    return text == "thread" ? Producer::thread : Producer::actor;
+}
+
+/// Options that mean something in one scenario only: given in the other, they are an
+/// error rather than silently ignored.
+void check_scenario_options(const CLI::App& app, Scenario scenario) {
+    const bool slow = scenario == Scenario::slow_receiver;
+    const std::vector<std::string> standard_only{"--sizes",  "--latency-sizes", "--round-trips",
+                                                 "--warmup", "--only",          "--count-allocs"};
+    const std::vector<std::string> slow_only{"--size", "--pace-us", "--producers"};
+    for (const auto& name : slow ? standard_only : slow_only)
+        if (app.count(name) > 0)
+            throw CLI::ValidationError(name, slow ? "not used by --scenario slow-receiver"
+                                                  : "only used by --scenario slow-receiver");
+}
+
 std::string all_transports() {
     std::string names;
     for (const auto& row : transport_table()) names += (names.empty() ? "" : ",") + row.name;
@@ -87,7 +116,14 @@ Parsed parse_options(int argc, char** argv) {
         "(and two actors of one process), beside the raw mechanism under each transport"};
     BenchOptions bench;
     std::vector<std::string> transports, sizes{"64", "4K", "64K", "1M"}, latency_sizes{"64", "4K"};
-    std::string only;
+    std::string only, scenario = "standard", slow_size = "1K";
+    std::vector<std::string> producers{"actor", "thread"};
+    double pace_us = 10;
+    app.add_option("--scenario", scenario,
+                   "standard: throughput and latency beside the raw mechanisms (default); "
+                   "slow-receiver: a producer floods a consumer that takes --pace-us per "
+                   "message, courier alone, and the memory of both processes is measured")
+        ->check(CLI::IsMember({"standard", "slow-receiver"}));
     app.add_option("--transports", transports,
                    "transports to measure, comma-separated (default: " + all_transports() + ")")
         ->delimiter(',');
@@ -97,7 +133,18 @@ Parsed parse_options(int argc, char** argv) {
         ->delimiter(',');
     app.add_option(
         "--count", bench.count,
-        "messages per throughput run (default: by size, 256..500000; --quick 64..20000)");
+        "messages per throughput run (default: by size, 256..500000; --quick 64..20000); "
+        "slow receiver: messages per run (default: 1000000; --quick 20000)");
+    app.add_option("--size", slow_size, "slow receiver: the payload size (default: 1K)");
+    app.add_option("--pace-us", pace_us,
+                   "slow receiver: microseconds the consumer takes per message, "
+                   "busy-waiting on the clock (default: 10)")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--producers", producers,
+                   "slow receiver: how the producer sends, comma-separated: actor (an actor, "
+                   "64 messages per turn), thread (Node::send in a loop) (default: actor,thread)")
+        ->delimiter(',')
+        ->check(CLI::IsMember({"actor", "thread"}));
     app.add_option("--round-trips", bench.round_trips,
                    "measured round trips per latency run (default: 20000; --quick 2000)");
     app.add_option("--warmup", bench.warmup,
@@ -128,22 +175,28 @@ Parsed parse_options(int argc, char** argv) {
 
     // Hidden: the measured processes are copies of this program.
     RoleOptions role;
-    std::string side = "a", kind = "throughput", cpus;
+    std::string side = "a", kind = "throughput", producer = "actor", cpus;
     const char* hidden = "";
     app.add_flag("--inject-fault", bench.inject_fault, "corrupt one payload per run")
         ->group(hidden);
     app.add_option("--role", role.role)->group(hidden)->check(CLI::IsMember({"courier", "raw"}));
     app.add_option("--side", side)->group(hidden)->check(CLI::IsMember({"a", "b", "both"}));
-    app.add_option("--kind", kind)->group(hidden)->check(CLI::IsMember({"throughput", "latency"}));
+    app.add_option("--kind", kind)
+        ->group(hidden)
+        ->check(CLI::IsMember({"throughput", "latency", "slow-receiver"}));
     app.add_option("--transport", role.transport)->group(hidden);
     app.add_option("--run-id", role.run_id)->group(hidden);
-    app.add_option("--size", role.size)->group(hidden);
+    app.add_option("--payload-bytes", role.size)->group(hidden);
     app.add_option("--messages", role.count)->group(hidden);
     app.add_option("--warmup-rounds", role.warmup)->group(hidden);
     app.add_option("--report-fd", role.report_fd)->group(hidden);
     app.add_option("--control-fd", role.control_fd)->group(hidden);
     app.add_option("--cpus", role.cpus)->group(hidden)->delimiter(',');
     app.add_option("--raw-spec", role.raw_spec)->group(hidden);
+    app.add_option("--pace-ns", role.pace_ns)->group(hidden);
+    app.add_option("--producer", producer)
+        ->group(hidden)
+        ->check(CLI::IsMember({"actor", "thread"}));
     app.add_option("--spawn-peer", role.spawn_peer)->group(hidden)->delimiter('\x1f');
 
     try {
@@ -151,7 +204,10 @@ Parsed parse_options(int argc, char** argv) {
         Options options;
         if (!role.role.empty()) {
             role.side = side == "a" ? Side::a : side == "b" ? Side::b : Side::both;
-            role.kind = kind == "latency" ? Kind::latency : Kind::throughput;
+            role.kind = kind == "latency"         ? Kind::latency
+                        : kind == "slow-receiver" ? Kind::slow_receiver
+                                                  : Kind::throughput;
+            role.producer = producer_of(producer);
             role.threads = bench.threads;
             role.count_allocs = bench.count_allocs;
             role.inject_fault = bench.inject_fault;
@@ -163,6 +219,8 @@ Parsed parse_options(int argc, char** argv) {
             options.role = role;
             return {options, 0};
         }
+        bench.scenario = scenario == "slow-receiver" ? Scenario::slow_receiver : Scenario::standard;
+        check_scenario_options(app, bench.scenario);
         bench.transports = transports;
         if (bench.transports.empty())
             for (const auto& row : transport_table()) bench.transports.push_back(row.name);
@@ -177,6 +235,28 @@ Parsed parse_options(int argc, char** argv) {
         bench.latency = only != "throughput";
         if (bench.quick && app.count("--repeat") == 0) bench.repeat = 1;
         bench.timeout = std::chrono::seconds(timeout_s);
+        if (bench.scenario == Scenario::slow_receiver) {
+            auto size = parse_size(slow_size);
+            if (!size || *size == 0)
+                throw CLI::ValidationError("--size",
+                                           "'" + slow_size + "' is not a size (64, 1K, 1M, ...)");
+            bench.slow_size = *size;
+            bench.pace = std::chrono::nanoseconds(static_cast<std::int64_t>(pace_us * 1000));
+            bench.producers.clear();
+            for (const auto& name : producers) bench.producers.push_back(producer_of(name));
+            if (!bench.count)
+                bench.count = bench.quick ? BenchOptions::slow_receiver_quick_count
+                                          : BenchOptions::slow_receiver_count;
+            // One run each unless asked: a run lasts at least count x pace.
+            if (app.count("--repeat") == 0) bench.repeat = 1;
+            bench.throughput = bench.latency = false;
+            if (app.count("--timeout") == 0) {
+                // Room for a loaded machine: four times the consumer's bound, plus a minute.
+                const auto bound = std::chrono::duration_cast<std::chrono::seconds>(
+                    bench.pace * static_cast<std::int64_t>(*bench.count));
+                bench.timeout = std::max(bench.timeout, std::chrono::seconds(60) + 4 * bound);
+            }
+        }
         options.bench = std::move(bench);
         return {options, 0};
     } catch (const CLI::ParseError& e) {

@@ -12,8 +12,17 @@
 
 namespace courier::bench {
 
-enum class Kind { throughput, latency };
+enum class Kind { throughput, latency, slow_receiver };
 const char* to_string(Kind kind) noexcept;
+
+/// What a bench run measures: throughput and latency beside the raw mechanisms, or a
+/// producer flooding a consumer that is slower than it (issue #16), courier alone.
+enum class Scenario { standard, slow_receiver };
+
+/// How the slow-receiver scenario's producer sends: as an actor, in turns of a bounded
+/// batch; or with Node::send from a plain thread, in a loop.
+enum class Producer { actor, thread };
+const char* to_string(Producer producer) noexcept;
 
 /// The user's options.
 struct BenchOptions {
@@ -33,6 +42,14 @@ struct BenchOptions {
     std::size_t threads = 2;    ///< threads of each courier node
     std::chrono::seconds timeout{120};
     std::string csv, json, png;
+    Scenario scenario = Scenario::standard;
+    /// Slow receiver: the payload size, the consumer's time per message and the ways of
+    /// producing (the count is `count`, by default slow_receiver_count).
+    std::size_t slow_size = 1024;
+    std::chrono::nanoseconds pace{std::chrono::microseconds(10)};
+    std::vector<Producer> producers{Producer::actor, Producer::thread};
+    static constexpr std::uint64_t slow_receiver_count = 1'000'000;
+    static constexpr std::uint64_t slow_receiver_quick_count = 20'000;
 
     /// Messages of a throughput run of `size` bytes.
     std::uint64_t messages_for(std::size_t size) const;
@@ -51,12 +68,14 @@ struct RoleOptions {
     std::string transport;  ///< a transport_table() name
     std::string run_id;
     std::size_t size = 0;
-    std::uint64_t count = 0;   ///< messages, or measured round trips
-    std::uint64_t warmup = 0;  ///< round trips before the measured ones
-    int report_fd = -1;        ///< where to write "ready", "result ...", "error ..."
-    int control_fd = -1;       ///< 'g' starts the run; end of file ends the process
-    std::vector<int> cpus;     ///< CPUs to run on; empty: any
-    std::string raw_spec;      ///< how to open the raw mechanism (raw roles)
+    std::uint64_t count = 0;              ///< messages, or measured round trips
+    std::uint64_t warmup = 0;             ///< round trips before the measured ones
+    int report_fd = -1;                   ///< where to write "ready", "result ...", "error ..."
+    int control_fd = -1;                  ///< 'g' starts the run; end of file ends the process
+    std::vector<int> cpus;                ///< CPUs to run on; empty: any
+    std::uint64_t pace_ns = 0;            ///< slow receiver: the consumer's time per message
+    Producer producer = Producer::actor;  ///< slow receiver
+    std::string raw_spec;                 ///< how to open the raw mechanism (raw roles)
     /// Side a of a spawned row: side b's role arguments (without its fds), which side a
     /// starts with Node::spawn_process; empty otherwise.
     std::vector<std::string> spawn_peer;

@@ -40,6 +40,10 @@ std::vector<Measurement> plan_measurements(const BenchOptions& o) {
     for (const auto& name : o.transports) {
         const TransportRow& row = *find_transport(name);
         const std::string unavailable = row.courier == CourierMode::not_yet ? row.note : "";
+        if (o.scenario == Scenario::slow_receiver)
+            for (auto producer : o.producers)
+                plan.push_back(
+                    {Kind::slow_receiver, name, o.slow_size, *o.count, unavailable, producer});
         if (o.throughput)
             for (auto size : o.sizes)
                 plan.push_back({Kind::throughput, name, size, o.messages_for(size), unavailable});
@@ -89,6 +93,7 @@ class Orchestrator {
         record.impl = impl;
         record.repeat = repeat;
         record.count = m.count;
+        record.producer = m.producer;
         try {
             measure(m, impl, record);
             record.ok = record.error.empty();
@@ -123,7 +128,7 @@ class Orchestrator {
                 "--kind",          to_string(m.kind),
                 "--transport",     m.transport,
                 "--run-id",        run_id,
-                "--size",          std::to_string(m.size),
+                "--payload-bytes", std::to_string(m.size),
                 "--messages",      std::to_string(m.count),
                 "--warmup-rounds", std::to_string(o_.warmup_or_default()),
                 "--threads",       std::to_string(o_.threads)};
@@ -132,6 +137,9 @@ class Orchestrator {
             if (wiring) args.insert(args.end(), {"--raw-spec", wiring->spec(side)});
             if (o_.count_allocs) args.push_back("--count-allocs");
             if (o_.inject_fault) args.push_back("--inject-fault");
+            if (m.kind == Kind::slow_receiver)
+                args.insert(args.end(), {"--pace-ns", std::to_string(o_.pace.count()), "--producer",
+                                         to_string(m.producer)});
             return args;
         };
         auto fds_for = [&](Side side) { return wiring ? wiring->fds(side) : std::vector<int>{}; };
@@ -174,8 +182,9 @@ class Orchestrator {
         if (!starter.go()) throw std::runtime_error("the sending peer went away before the start");
 
         const bool throughput = m.kind == Kind::throughput;
+        const bool slow = m.kind == Kind::slow_receiver;
         auto finished = [&](const PeerReports& r) {
-            return r.results.contains("a") && (!throughput || r.results.contains("b"));
+            return r.results.contains("a") && (!(throughput || slow) || r.results.contains("b"));
         };
         if (!collect_reports(peers, reports, deadline, finished))
             throw std::runtime_error(interrupted
@@ -183,6 +192,20 @@ class Orchestrator {
                                          : "timed out after " + std::to_string(o_.timeout.count()) +
                                                " s (" + describe_progress(reports) + ")");
         check(reports, "during the run");
+        if (slow) {
+            // Each process reads its own peak while it is still there; a spawned side b
+            // is asked by side a, and answers through the same pipe.
+            for (auto* peer : peers)
+                if (!peer->ask_memory())
+                    throw std::runtime_error("a peer went away before reporting its memory");
+            auto reported = [](const PeerReports& r) {
+                return r.results.at("a").contains("peak_kib") &&
+                       r.results.at("b").contains("peak_kib");
+            };
+            if (!collect_reports(peers, reports, deadline, reported))
+                throw std::runtime_error("timed out waiting for the peers' memory");
+            check(reports, "before reporting its memory");
+        }
         for (auto* peer : peers) peer->finish();
         for (auto* peer : peers) {
             int status = peer->wait_exit(Clock::now() + std::chrono::seconds(10));
@@ -191,7 +214,9 @@ class Orchestrator {
         }
 
         const auto& a = reports.results.at("a");
-        if (throughput) {
+        if (slow) {
+            slow_receiver_figures(m, a, reports.results.at("b"), one_process, record);
+        } else if (throughput) {
             const auto& b = reports.results.at("b");
             const auto sent = field(a, "sent"), received = field(b, "received");
             if (received != sent)
@@ -223,6 +248,34 @@ class Orchestrator {
         }
     }
 
+    void slow_receiver_figures(const Measurement& m, const std::map<std::string, std::string>& a,
+                               const std::map<std::string, std::string>& b, bool one_process,
+                               RunRecord& record) const {
+        auto& s = record.slow;
+        s.sent = field(a, "sent");
+        s.received = field(b, "received");
+        s.out_of_order = field(b, "out_of_order");
+        s.one_process = one_process;
+        s.pace_bound_s = static_cast<double>(m.count) * static_cast<double>(o_.pace.count()) / 1e9;
+        s.sends_s = static_cast<double>(field(a, "t_sent") - field(a, "t_start")) / 1e9;
+        s.peak_mib_producer = static_cast<double>(field(a, "peak_kib")) / 1024;
+        s.peak_mib_consumer = static_cast<double>(field(b, "peak_kib")) / 1024;
+        // The consumer's last message handled, or the producer's last send if the
+        // consumer received nothing.
+        record.seconds = static_cast<double>(std::max(field(b, "t_end"), field(a, "t_sent")) -
+                                             field(a, "t_start")) /
+                         1e9;
+        if (s.received != s.sent)
+            record.error = "lost " + std::to_string(s.lost()) + ": sent " + std::to_string(s.sent) +
+                           ", received " + std::to_string(s.received);
+        else if (s.out_of_order != 0)
+            record.error = std::to_string(s.out_of_order) + " messages out of order";
+        else if (field(a, "checksum") != field(b, "checksum"))
+            record.error =
+                "checksum mismatch: the consumer's checksum of the payloads differs from the "
+                "producer's";
+    }
+
     static void check(const PeerReports& reports, const char* when) {
         if (!reports.errors.empty()) throw std::runtime_error(reports.errors.front());
         if (reports.closed > 0)
@@ -243,9 +296,21 @@ class Orchestrator {
 
 std::string progress_line(const RunRecord& r) {
     char buffer[256];
-    const std::string head = r.transport + " " + size_label(r.size) + " " + to_string(r.kind) +
-                             " " + to_string(r.impl) + " #" + std::to_string(r.repeat + 1) + ": ";
-    if (!r.ok) return head + "FAILED: " + r.error;
+    const std::string head =
+        r.transport + " " + size_label(r.size) + " " + to_string(r.kind) + " " + to_string(r.impl) +
+        (r.kind == Kind::slow_receiver ? std::string(" ") + to_string(r.producer) + " producer"
+                                       : std::string()) +
+        " #" + std::to_string(r.repeat + 1) + ": ";
+    if (!r.ok && r.slow.sent == 0) return head + "FAILED: " + r.error;
+    if (r.kind == Kind::slow_receiver) {
+        const auto& s = r.slow;
+        std::snprintf(buffer, sizeof(buffer),
+                      "%.2f s (consumer bound %.2f s), sends %.2f s, peak RSS producer %.0f MiB, "
+                      "consumer %.0f MiB, lost %lld",
+                      r.seconds, s.pace_bound_s, s.sends_s, s.peak_mib_producer,
+                      s.peak_mib_consumer, static_cast<long long>(s.lost()));
+        return head + buffer + (r.ok ? "" : "; FAILED: " + r.error);
+    }
     if (r.kind == Kind::throughput)
         std::snprintf(buffer, sizeof(buffer), "%.0f msg/s, %.1f MB/s", r.msgs_per_s, r.mb_per_s);
     else
@@ -262,9 +327,11 @@ int run_bench(const BenchOptions& o) {
     Results results;
     results.machine = describe_machine();
     results.options = &o;
-    for (const auto& name : o.transports) {
-        const auto& mechanism = raw_mechanism(find_transport(name)->raw);
-        results.raw_settings.emplace_back(name, mechanism.describe());
+    if (o.scenario == Scenario::standard) {  // the slow receiver runs courier alone
+        for (const auto& name : o.transports) {
+            const auto& mechanism = raw_mechanism(find_transport(name)->raw);
+            results.raw_settings.emplace_back(name, mechanism.describe());
+        }
     }
     const auto plan = plan_measurements(o);
     Orchestrator orchestrator(o);
@@ -273,7 +340,8 @@ int run_bench(const BenchOptions& o) {
             if (interrupted) break;
             std::vector<Impl> order;
             if (m.courier_unavailable.empty()) order.push_back(Impl::courier);
-            order.push_back(Impl::raw);
+            // A slow receiver is courier's matter: a raw mechanism's kernel buffer is bounded.
+            if (m.kind != Kind::slow_receiver) order.push_back(Impl::raw);
             // Alternate which goes first, so slow drift in the machine hits both alike.
             if (repeat % 2 == 1) std::reverse(order.begin(), order.end());
             for (auto impl : order) {

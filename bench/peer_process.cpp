@@ -88,8 +88,15 @@ PeerProcess::~PeerProcess() {
 }
 
 bool PeerProcess::go() {
-    const char go = 'g';
-    auto wrote = COURIER_SYSCALL(::write, control_.get(), &go, std::size_t{1});
+    return command('g');
+}
+
+bool PeerProcess::ask_memory() {
+    return command('m');
+}
+
+bool PeerProcess::command(char c) {
+    auto wrote = COURIER_SYSCALL(::write, control_.get(), &c, std::size_t{1});
     return wrote.ok() && wrote.value == 1;
 }
 
@@ -149,7 +156,7 @@ void poll_reports(std::vector<PeerProcess*>& peers, PeerReports& reports,
                     ++reports.ready;
                     break;
                 case Report::Type::result:
-                    reports.results[report.side] = report.fields;
+                    reports.results[report.side].merge(report.fields);
                     break;
                 case Report::Type::error:
                     reports.errors.push_back(report.text);

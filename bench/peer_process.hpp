@@ -34,6 +34,8 @@ class PeerProcess {
 
     /// Tells the peer to start; false if it is gone.
     bool go();
+    /// Asks the peer to report its memory; false if it is gone.
+    bool ask_memory();
     /// Tells the peer to exit (closes its control pipe).
     void finish() noexcept;
     /// Waits for the exit until `deadline`, then kills. The exit status, or -1 if killed.
@@ -46,6 +48,7 @@ class PeerProcess {
     pid_t pid() const noexcept { return pid_; }
 
   private:
+    bool command(char c);
     pid_t pid_ = -1;
     Fd report_, control_;
     std::string partial_;
@@ -58,7 +61,8 @@ std::string self_executable();
 /// What the peers of one run said.
 struct PeerReports {
     std::size_t ready = 0;
-    std::map<std::string, std::map<std::string, std::string>> results;  ///< by side
+    /// By side; the fields of a side's result lines together.
+    std::map<std::string, std::map<std::string, std::string>> results;
     std::vector<std::string> errors;
     std::size_t closed = 0;  ///< peers whose report pipe closed
 };

@@ -46,6 +46,15 @@ void Control::wait_end() const {
     }
 }
 
+bool Control::wait_memory_request() const {
+    for (;;) {
+        char c = 0;
+        auto got = COURIER_SYSCALL(::read, fd_, &c, std::size_t{1});
+        if (!got.ok() || got.value == 0) return false;
+        if (c == 'm') return true;
+    }
+}
+
 Report parse_report(std::string_view line) {
     Report report;
     if (line == "ready") {

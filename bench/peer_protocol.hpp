@@ -2,8 +2,10 @@
 /// @file
 /// How courier-bench talks with the copies of itself it measures. Each peer gets two
 /// pipes: on its report fd it writes lines — `ready`, `result side=<a|b> key=value ...`
-/// or `error <text>` — and on its control fd it reads `g` (start) and then end of file
-/// (exit). Every line is one write(2) below PIPE_BUF, so threads may report at once.
+/// (a side may report in several lines, whose fields add up) or `error <text>` — and on
+/// its control fd it reads `g` (start), then `m` (report your memory; slow-receiver runs)
+/// any number of times, then end of file (exit). Every line is one write(2) below
+/// PIPE_BUF, so threads may report at once.
 
 #include "options.hpp"
 
@@ -40,6 +42,9 @@ class Control {
     bool wait_go() const;
     /// Blocks until the orchestrator closes the pipe.
     void wait_end() const;
+    /// Blocks until the orchestrator asks for a memory report (true) or closes the pipe
+    /// (false).
+    bool wait_memory_request() const;
 
   private:
     int fd_;

@@ -51,6 +51,7 @@ std::vector<Summary> summarize(const std::vector<Measurement>& plan,
                                const std::vector<RunRecord>& records) {
     std::vector<Summary> out;
     for (const auto& m : plan) {
+        if (m.kind == Kind::slow_receiver) continue;
         Summary s{m.kind, m.transport, m.size, m.count, {}, {}, std::nullopt};
         std::vector<const RunRecord*> courier, raw;
         for (const auto& r : records) {

@@ -16,6 +16,20 @@ namespace courier::bench {
 enum class Impl { courier, raw };
 const char* to_string(Impl impl) noexcept;
 
+/// What a slow-receiver run shows (Kind::slow_receiver; courier only).
+struct SlowReceiverFigures {
+    std::uint64_t sent = 0, received = 0;
+    std::uint64_t out_of_order = 0;  ///< Payloads whose seq was not the one after the last
+    double pace_bound_s = 0;         ///< count x pace: the least time the consumer needs
+    double sends_s = 0;              ///< the producer's first send to its last send's return
+    double peak_mib_producer = 0, peak_mib_consumer = 0;  ///< VmHWM, MiB
+    bool one_process = false;                             ///< both ends in one process
+    /// Sent minus received: must be 0.
+    std::int64_t lost() const noexcept {
+        return static_cast<std::int64_t>(sent) - static_cast<std::int64_t>(received);
+    }
+};
+
 /// One run of one implementation.
 struct RunRecord {
     Kind kind = Kind::throughput;
@@ -30,6 +44,8 @@ struct RunRecord {
     double msgs_per_s = 0, mb_per_s = 0;                                 ///< throughput
     double p50_ns = 0, p99_ns = 0, p999_ns = 0, min_ns = 0, max_ns = 0;  ///< latency
     std::optional<double> allocs_sender, allocs_receiver;  ///< per message, --count-allocs
+    Producer producer = Producer::actor;                   ///< slow receiver
+    SlowReceiverFigures slow;                              ///< slow receiver
 };
 
 /// The medians of the successful runs of one implementation.
@@ -59,9 +75,11 @@ struct Measurement {
     std::string transport;
     std::size_t size;
     std::uint64_t count;
-    std::string courier_unavailable;  ///< why there is no courier run; empty if there is
+    std::string courier_unavailable;      ///< why there is no courier run; empty if there is
+    Producer producer = Producer::actor;  ///< slow receiver
 };
 
+/// Throughput and latency measurements only: slow-receiver runs are shown one by one.
 std::vector<Summary> summarize(const std::vector<Measurement>& plan,
                                const std::vector<RunRecord>& records);
 

@@ -67,14 +67,61 @@ std::string allocs(const Medians& m) {
     return allocs(m.allocs_sender) + " / " + allocs(m.allocs_receiver);
 }
 
+std::string seconds(double s) {
+    return format(s >= 100 ? "%.0f" : s >= 10 ? "%.1f" : "%.2f", s);
+}
+
+/// Every slow-receiver run, one row each: memory, losses, and whether the consumer's pace
+/// bounds the time (ELAPSED/BOUND near 1) and reaches the producer (SENDS near ELAPSED).
+void print_slow_receiver(const Results& results) {
+    const auto& o = *results.options;
+    std::cout << "\nSlow receiver: " << *o.count << " messages of " << size_label(o.slow_size)
+              << " to a consumer that takes "
+              << format("%g", static_cast<double>(o.pace.count()) / 1000)
+              << " us per message (seconds; peak resident memory, VmHWM, in MiB)\n";
+    std::vector<std::vector<std::string>> rows{{"TRANSPORT", "PRODUCER", "MESSAGES", "ELAPSED",
+                                                "BOUND", "ELAPSED/BOUND", "SENDS", "PEAK PRODUCER",
+                                                "PEAK CONSUMER", "LOST", "STATUS"}};
+    std::vector<std::string> failures;
+    bool one_process = false;
+    for (const auto& r : results.records) {
+        if (r.kind != Kind::slow_receiver) continue;
+        const auto& s = r.slow;
+        std::vector<std::string> row{r.transport, to_string(r.producer), std::to_string(r.count)};
+        if (s.sent == 0) {  // failed before any figure
+            row.insert(row.end(), {"", "", "", "", "", "", "", "FAILED"});
+        } else {
+            one_process |= s.one_process;
+            row.insert(row.end(),
+                       {seconds(r.seconds), seconds(s.pace_bound_s),
+                        s.pace_bound_s > 0 ? format("%.2f", r.seconds / s.pace_bound_s) : "-",
+                        seconds(s.sends_s), megabytes(s.peak_mib_producer),
+                        megabytes(s.peak_mib_consumer) + (s.one_process ? "*" : ""),
+                        std::to_string(s.lost()), r.ok ? "ok" : "FAILED"});
+        }
+        if (!r.ok)
+            failures.push_back(r.transport + " slow-receiver " + to_string(r.producer) +
+                               " producer: " + r.error);
+        rows.push_back(std::move(row));
+    }
+    print_rows(rows);
+    if (one_process)
+        std::cout << "* one process holds both ends: its peak is shown in both columns\n";
+    if (!failures.empty()) {
+        std::cout << "\n";
+        for (const auto& f : failures) std::cout << "FAILED: " << f << "\n";
+    }
+}
+
 }  // namespace
 
 void print_tables(const Results& results) {
     const auto& o = *results.options;
     const auto& m = results.machine;
     std::cout << "courier-bench on " << m.cpu_model << " (" << m.cpus << " CPUs), " << m.kernel
-              << "\n"
-              << o.repeat << (o.repeat == 1 ? " run" : " runs (medians shown)")
+              << "\n";
+    if (o.scenario == Scenario::slow_receiver) return print_slow_receiver(results);
+    std::cout << o.repeat << (o.repeat == 1 ? " run" : " runs (medians shown)")
               << " per measurement, courier and raw runs interleaved; "
               << (o.pin.size() == 2 ? "sender on CPU " + std::to_string(o.pin[0]) +
                                           ", receiver on CPU " + std::to_string(o.pin[1])

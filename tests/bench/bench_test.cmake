@@ -1,4 +1,4 @@
-# cmake -DBENCH=<courier-bench> -DMODE=smoke|fault -DWORK_DIR=<dir> -P bench_test.cmake
+# cmake -DBENCH=<courier-bench> -DMODE=smoke|fault|slow -DWORK_DIR=<dir> -P bench_test.cmake
 #
 # Runs courier-bench with TMPDIR pointing to an empty directory, so that anything it
 # leaves behind there (a registry directory, FIFOs, a gnuplot script) fails the test.
@@ -112,7 +112,66 @@ elseif(MODE STREQUAL "fault")
         fail("the CSV does not show the failure: ${csv}")
     endif()
     expect_clean_tmp()
+elseif(MODE STREQUAL "slow")
+    # The slow-receiver scenario, small: every message arrives, and each run has a row
+    # with its figures (times, both processes' peak memory) in the table, CSV and JSON.
+    execute_process(
+        COMMAND ${CMAKE_COMMAND} -E env TMPDIR=${TMP_DIR}
+                ${BENCH} --scenario slow-receiver --transports shm,unix --count 20000
+                --pace-us 1 --csv ${WORK_DIR}/out.csv --json ${WORK_DIR}/out.json
+        RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 240)
+    if(NOT status EQUAL 0)
+        fail("courier-bench exited with ${status}")
+    endif()
+    if(NOT out MATCHES "Slow receiver: 20000 messages of 1 KiB to a consumer that takes 1 us")
+        fail("the table lacks its title")
+    endif()
+    set(number "[0-9]+(\\.[0-9]+)?")
+    foreach(transport shm unix)
+        foreach(producer actor thread)
+            # elapsed, bound, elapsed/bound, sends, peak producer, peak consumer, lost, status
+            set(row "${transport} +${producer} +20000 +${number} +${number} +${number} +${number}")
+            set(row "${row} +${number} +${number} +0 +ok")
+            if(NOT out MATCHES "${row}")
+                fail("the table lacks a row like '${row}'")
+            endif()
+        endforeach()
+    endforeach()
+
+    file(STRINGS "${WORK_DIR}/out.csv" csv)
+    list(LENGTH csv lines)
+    if(NOT lines EQUAL 5)
+        fail("expected 5 CSV lines (a header, a row per run), got ${lines}: ${csv}")
+    endif()
+    foreach(row "slow-receiver,shm,actor,1024,20000,1,1,ok,20000,20000,0,0,[0-9]"
+                "slow-receiver,shm,thread,1024,20000,1,1,ok,20000,20000,0,0,[0-9]"
+                "slow-receiver,unix,actor,1024,20000,1,1,ok,20000,20000,0,0,[0-9]"
+                "slow-receiver,unix,thread,1024,20000,1,1,ok,20000,20000,0,0,[0-9]")
+        if(NOT csv MATCHES "${row}")
+            fail("the CSV lacks a row like '${row}': ${csv}")
+        endif()
+    endforeach()
+
+    file(READ "${WORK_DIR}/out.json" json)
+    string(JSON scenario GET "${json}" options scenario)
+    string(JSON runs LENGTH "${json}" runs)
+    if(NOT scenario STREQUAL "slow-receiver" OR NOT runs EQUAL 4)
+        fail("unexpected JSON: ${json}")
+    endif()
+    foreach(i RANGE 3)
+        string(JSON ok GET "${json}" runs ${i} ok)
+        string(JSON lost GET "${json}" runs ${i} lost)
+        string(JSON received GET "${json}" runs ${i} received)
+        string(JSON producer_mib GET "${json}" runs ${i} peak_mib_producer)
+        string(JSON consumer_mib GET "${json}" runs ${i} peak_mib_consumer)
+        string(JSON sends GET "${json}" runs ${i} sends_s)
+        if(NOT ok OR NOT lost EQUAL 0 OR NOT received EQUAL 20000 OR NOT producer_mib GREATER 0
+           OR NOT consumer_mib GREATER 0 OR NOT sends GREATER 0)
+            fail("unexpected run ${i} in the JSON: ${json}")
+        endif()
+    endforeach()
+    expect_clean_tmp()
 else()
-    message(FATAL_ERROR "MODE must be smoke or fault")
+    message(FATAL_ERROR "MODE must be smoke, fault or slow")
 endif()
 file(REMOVE_RECURSE "${WORK_DIR}")
