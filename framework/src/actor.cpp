@@ -130,6 +130,11 @@ FailurePolicy Actor::policy() const noexcept {
     return policy_ ? *policy_ : node_->core_->options().actor_failure;
 }
 
+void Actor::mailbox_limit(const MailboxLimit& limit) {
+    mailbox_limit_ = limit;
+    if (cell_) cell_->limit_mailbox(limit);
+}
+
 RestartLimit Actor::limit() const noexcept {
     return restart_limit_ ? *restart_limit_ : node_->core_->options().actor_restart_limit;
 }

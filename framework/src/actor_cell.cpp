@@ -8,6 +8,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <limits>
+
 namespace courier::detail {
 
 namespace {
@@ -15,7 +18,30 @@ namespace {
 bool is_internal(TypeId type) {
     return type == start_type || type == stop_type || type == request_timeout_type;
 }
+/// The framework's letters: a full mailbox takes them anyway (they are few, and an actor
+/// must learn that its requests failed or what it monitors went down).
+bool is_framework(const Letter& letter) {
+    const TypeId type = letter.type;
+    return is_internal(type) || type == type_id_of<DeadLetter>() || type == type_id_of<Failure>() ||
+           type == type_id_of<Down>() || type == type_id_of<Up>() ||
+           type == type_id_of<ChildFailed>();
+}
+/// The cell whose turn this thread runs, if any: its sends are an actor's.
+thread_local ActorCell* running_cell = nullptr;
+struct Running {
+    explicit Running(ActorCell* cell) noexcept : outer(std::exchange(running_cell, cell)) {}
+    ~Running() { running_cell = outer; }
+    ActorCell* outer;
+};
+std::uint32_t frame_bytes(const Frame& frame) {
+    return static_cast<std::uint32_t>(
+        std::min<std::size_t>(frame.data().size(), std::numeric_limits<std::uint32_t>::max()));
+}
 }  // namespace
+
+bool ActorCell::in_turn() noexcept {
+    return running_cell != nullptr;
+}
 
 ActorCell::ActorCell(NodeCore& owner, std::unique_ptr<Actor> a, ActorFactory factory,
                      std::string parent)
@@ -24,26 +50,200 @@ ActorCell::ActorCell(NodeCore& owner, std::unique_ptr<Actor> a, ActorFactory fac
 // ---- Letters in ------------------------------------------------------------------------
 
 void ActorCell::deliver(Letter&& letter) {
-    if (mailbox_.push(std::move(letter))) woken();
+    (void)deliver_checked(std::move(letter));
+}
+
+Expected<void, Error> ActorCell::deliver_checked(Letter&& letter) {
+    const auto pushed = mailbox_.push(std::move(letter), admission());
+    if (pushed.refused) {
+        if (auto error = refused(std::move(letter))) return Unexpected{std::move(*error)};
+        return {};
+    }
+    if (pushed.woke) woken();
+    if (pushed.full) after_push(pushed);
+    return {};
 }
 
 void ActorCell::deliver(const EnvelopeHeader& header, Frame&& frame,
                         std::span<const std::byte> payload,
                         const std::shared_ptr<PeerLink>& origin) {
-    const bool woke = mailbox_.push_built([&](Letter& letter) {
+    const auto fill = [&](Letter& letter) {
         address(letter, header);  // its names view the frame: before the body takes it
         letter.origin = origin;
         letter.body.emplace<WireBody>(std::move(frame), payload);
-    });
-    if (woke) woken();
+    };
+    const std::uint32_t bytes = frame_bytes(frame);
+    const auto pushed = mailbox_.push_built(bytes, admission(), fill);
+    if (pushed.refused) {
+        Letter letter;
+        fill(letter);
+        letter.bytes = bytes;
+        (void)refused(std::move(letter));
+        return;
+    }
+    if (pushed.woke) woken();
+    if (pushed.full) after_push(pushed);
 }
 
 void ActorCell::deliver(const EnvelopeHeader& header, Draft& draft) {
-    const bool woke = mailbox_.push_built([&](Letter& letter) {
+    const auto fill = [&](Letter& letter) {
         address(letter, header);
         draft.detach(letter.body);
-    });
-    if (woke) woken();
+    };
+    const auto pushed = mailbox_.push_built(0, admission(), fill);
+    if (pushed.refused) {
+        Letter letter;
+        fill(letter);
+        (void)refused(std::move(letter));
+        return;
+    }
+    if (pushed.woke) woken();
+    if (pushed.full) after_push(pushed);
+}
+
+// ---- A full mailbox ----------------------------------------------------------------------
+
+inline LetterQueue::Admit ActorCell::admission() const noexcept {
+    // Under block every letter goes in: an actor's sender is slowed after its turn (its
+    // memory is what one turn sends), a thread outside waited for room already, a link's
+    // letters are bounded by its credit.
+    return overflow_.load(std::memory_order_relaxed) == Overflow::block
+               ? LetterQueue::Admit::always
+               : LetterQueue::Admit::below_limit;
+}
+
+void ActorCell::after_push(const LetterQueue::Pushed&) {
+    // Others wait on a parked actor that is full now: it runs, so that it drains.
+    if (parked_.load(std::memory_order_relaxed)) unpark();
+    if (ActorCell* sender = running_cell;
+        sender && sender != this && overflow_.load(std::memory_order_relaxed) == Overflow::block)
+        sender->blocked_on_ = shared_from_this();
+}
+
+std::optional<Error> ActorCell::refused(Letter&& letter) {
+    if (is_framework(letter) || letter.is_reply()) {
+        const auto pushed = mailbox_.push(std::move(letter), LetterQueue::Admit::always);
+        if (pushed.woke) woken();
+        return std::nullopt;
+    }
+    std::string why;
+    {
+        std::lock_guard lock(room_mutex_);
+        why = "the mailbox of '" + actor->name() + "' is full (" + std::to_string(limit_.letters) +
+              " letters or " + std::to_string(limit_.bytes) + " bytes, overflow " +
+              std::string(to_string(limit_.overflow)) + ")";
+    }
+    if (overflow_.load(std::memory_order_relaxed) == Overflow::drop_newest) {
+        ++dropped_;
+        why += ": dropped";
+        node.dead_letter(letter, ErrorCode::mailbox_full, why, /*bounce=*/false);
+    } else {
+        ++refused_;
+        node.dead_letter(letter, ErrorCode::mailbox_full, why);
+    }
+    return Error{ErrorCode::mailbox_full, why};
+}
+
+void ActorCell::limit_mailbox(const MailboxLimit& limit) {
+    {
+        std::lock_guard lock(room_mutex_);
+        limit_ = limit;
+    }
+    mailbox_.set_limit(limit.letters, limit.bytes);
+    overflow_.store(limit.overflow, std::memory_order_relaxed);
+    let_senders_go();  // a larger limit may have room for them now
+}
+
+bool ActorCell::wait_for_room(std::chrono::steady_clock::time_point deadline) {
+    if (overflow_.load(std::memory_order_relaxed) != Overflow::block || !mailbox_.full())
+        return true;
+    const auto start = std::chrono::steady_clock::now();
+    bool room = true;
+    {
+        std::unique_lock lock(room_mutex_);
+        for (;;) {
+            if (closed.load()) break;  // the letter bounces as `stopped`
+            senders_slowed_.store(true, std::memory_order_relaxed);
+            std::atomic_thread_fence(std::memory_order_seq_cst);  // with let_senders_go's
+            if (!mailbox_.full()) break;
+            if (parked_.load()) {  // it must drain for us: let it run
+                lock.unlock();
+                unpark();
+                lock.lock();
+                continue;
+            }
+            if (room_.wait_until(lock, deadline) == std::cv_status::timeout) {
+                room = !mailbox_.full();
+                break;
+            }
+        }
+    }
+    blocked_ns_ += static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                  std::chrono::steady_clock::now() - start)
+                                                  .count());
+    return room;
+}
+
+void ActorCell::let_senders_go(bool all) {
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // with park's and wait_for_room's
+    if (!senders_slowed_.load(std::memory_order_relaxed)) return;
+    if (!all && !mailbox_.half_empty()) return;
+    std::vector<std::weak_ptr<ActorCell>> parked;
+    {
+        std::lock_guard lock(room_mutex_);
+        senders_slowed_.store(false, std::memory_order_relaxed);
+        parked.swap(parked_senders_);
+    }
+    room_.notify_all();  // waiting threads look again, and wait again if need be
+    for (const auto& each : parked)
+        if (auto cell = each.lock()) cell->unpark();
+}
+
+bool ActorCell::park(const std::shared_ptr<ActorCell>& sender) {
+    // An actor others wait on is never parked: it must drain for them (so a cycle of
+    // actors flooding each other cannot all wait).
+    if (sender->mailbox_.full() || sender->senders_slowed_.load()) return false;
+    std::lock_guard lock(room_mutex_);
+    if (closed.load()) return false;
+    sender->parked_on_ = weak_from_this();
+    sender->parked_at_ = std::chrono::steady_clock::now();
+    sender->parked_.store(true);
+    parked_senders_.push_back(sender);
+    senders_slowed_.store(true, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // with let_senders_go's
+    if (mailbox_.half_empty()) {                          // drained meanwhile: no need to wait
+        parked_senders_.pop_back();
+        sender->parked_.store(false);
+        return false;
+    }
+    // A parked mailbox with a sender waiting on it runs, to drain.
+    if (parked_.load()) unpark();
+    return true;
+}
+
+void ActorCell::unpark() {
+    if (!parked_.exchange(false)) return;
+    if (auto target = parked_on_.lock())
+        target->blocked_ns_ +=
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                           std::chrono::steady_clock::now() - parked_at_)
+                                           .count());
+    node.scheduler().schedule(shared_from_this());
+}
+
+MailboxStats ActorCell::mailbox_stats() const {
+    MailboxStats stats;
+    stats.name = actor->name();
+    stats.depth = mailbox_.depth();
+    stats.high_water = std::max<std::size_t>(high_water_.load(), stats.depth);
+    {
+        std::lock_guard lock(room_mutex_);
+        stats.limit = limit_;
+    }
+    stats.blocked_us = blocked_ns_.load() / 1000;
+    stats.refused = refused_.load();
+    stats.dropped = dropped_.load();
+    return stats;
 }
 
 void ActorCell::woken() {
@@ -137,6 +337,9 @@ void ActorCell::send(Letter&& letter, Draft* draft) {
 // ---- Turns -----------------------------------------------------------------------------
 
 bool ActorCell::run() {
+    const Running running(this);
+    if (const auto depth = mailbox_.depth(); depth > high_water_.load(std::memory_order_relaxed))
+        high_water_.store(depth, std::memory_order_relaxed);
     bool stops = false;
     {
         // Remote sends of the turn may wait in their links; they all go out when it ends,
@@ -157,12 +360,17 @@ bool ActorCell::run() {
                 stops = !restarted();
         }
     }
+    let_senders_go();
     if (stops) {
         // After the turn's sends went out: once the actor is finished, a stopping node
         // may close its links (node_stop.cpp), and a reply still held in one would be lost.
         finish();
         return false;
     }
+    // It sent into a full mailbox: it waits, held, until that one has room (unpark).
+    if (auto target = std::exchange(blocked_on_, nullptr);
+        target && target->park(shared_from_this()))
+        return false;
     if (!mailbox_.empty()) return true;
     // Dry: the letters handled let go of their bodies, and the cell sleeps unless a letter came
     // meanwhile (then it runs on; else the next letter's push schedules it again).
@@ -268,6 +476,8 @@ void ActorCell::finish() {
         else
             spdlog::error("{}: its parent '{}' is told", why, parent_);
     }
+    blocked_on_.reset();
+    let_senders_go(/*all=*/true);  // their letters bounce now
     node.forget(name, this, why);
     // After forget: the parent may spawn the name anew as soon as it reads this.
     if (escalates && !parent_.empty())

@@ -10,16 +10,24 @@
 #include "restart_window.hpp"
 #include "wire_body.hpp"
 
+#include <courier/expected.hpp>
 #include <courier/framework/actor.hpp>
 #include <courier/framework/detail/letter.hpp>
+#include <courier/framework/error.hpp>
+#include <courier/framework/mailbox_limit.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace courier::detail {
 
@@ -32,9 +40,15 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     ActorCell(NodeCore& node, std::unique_ptr<Actor> actor, ActorFactory again = {},
               std::string parent = {});
 
+    /// True on a thread running an actor's turn (its sends are an actor's).
+    static bool in_turn() noexcept;
+
     /// Any thread. The letter that finds the cell asleep schedules it (or, once it has
-    /// stopped, bounces).
+    /// stopped, bounces). A full mailbox (MailboxLimit) takes it, slows its sender,
+    /// refuses it or drops it, by its Overflow policy and who sends.
     void deliver(Letter&& letter) override;
+    /// As deliver, saying why the mailbox refused the letter (its Overflow policy).
+    Expected<void, Error> deliver_checked(Letter&& letter);
     /// As deliver, the letter built in the mailbox (no letter moved on the way).
     void deliver(const EnvelopeHeader& header, Frame&& frame, std::span<const std::byte> payload,
                  const std::shared_ptr<PeerLink>& origin) override;
@@ -58,6 +72,19 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     /// by its holder, once it is closed.
     void bounce_all();
 
+    // ---- its mailbox's limit (docs/flow_control.md) ----
+
+    /// Sets the limit and overflow policy of its mailbox; any thread.
+    void limit_mailbox(const MailboxLimit& limit);
+    /// For a thread outside the actors, before it sends here: waits while the mailbox is
+    /// full under Overflow::block, until it has room or `deadline` passes (false then).
+    /// True at once under another policy, or for a closed cell.
+    bool wait_for_room(std::chrono::steady_clock::time_point deadline);
+    /// A cell parked because its last turn sent into a full mailbox runs again; nothing
+    /// if it is not parked. Any thread.
+    void unpark();
+    MailboxStats mailbox_stats() const;
+
     NodeCore& node;
     /// Before `actor`: an actor it built may refer to the arguments it keeps.
     const ActorFactory again;
@@ -68,6 +95,21 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
   private:
     /// A letter found the cell asleep, so this thread holds it now.
     void woken();
+    /// How a letter from the calling thread goes in when the mailbox is full.
+    LetterQueue::Admit admission() const noexcept;
+    /// After a letter went in: a sender in its turn that found the mailbox full (block) is
+    /// slowed, and a parked cell that others wait on runs again.
+    void after_push(const LetterQueue::Pushed& pushed);
+    /// A letter the full mailbox refused: the framework's letters and answers go in
+    /// anyway; others bounce (fail) or are dropped (drop_newest),
+    /// and the error says why.
+    std::optional<Error> refused(Letter&& letter);
+    /// Senders slowed by this mailbox go on once it is half empty (or closed: `all`).
+    void let_senders_go(bool all = false);
+    /// Parks `sender` (the cell whose turn just ended) until this mailbox has room; false
+    /// when it must not wait: its own mailbox is full (others wait on it), this cell is
+    /// closed, or there is room already.
+    bool park(const std::shared_ptr<ActorCell>& sender);
     void finish();
     void handle(Letter& letter);
     /// Runs the actor's on_start; one that throws stops it (and never restarts it).
@@ -113,6 +155,22 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     RestartWindow restarts_;
     /// Why a failure that should have restarted it stopped it instead (empty otherwise).
     std::string gave_up_;
+
+    // Flow control. What senders read on every letter is one atomic; the rest is for the
+    // slow path, when the mailbox is full.
+    std::atomic<Overflow> overflow_{Overflow::block};
+    /// Set in its turn when it sent into a full mailbox (block): parked there after it.
+    std::shared_ptr<ActorCell> blocked_on_;
+    std::atomic<bool> parked_{false};
+    std::weak_ptr<ActorCell> parked_on_;  ///< written before parked_ is set
+    std::chrono::steady_clock::time_point parked_at_;
+    /// Those slowed by this mailbox: cells parked on it, threads waiting for room.
+    mutable std::mutex room_mutex_;
+    std::condition_variable room_;
+    std::vector<std::weak_ptr<ActorCell>> parked_senders_;  ///< guarded by room_mutex_
+    std::atomic<bool> senders_slowed_{false};               ///< someone to let go
+    MailboxLimit limit_;                                    ///< guarded by room_mutex_
+    std::atomic<std::uint64_t> blocked_ns_{0}, refused_{0}, dropped_{0}, high_water_{0};
 };
 
 }  // namespace courier::detail

@@ -350,11 +350,29 @@ class Reader {
             } else if (key.str() == "actor_restart_window_ms") {
                 node.actor_restart_window = std::chrono::milliseconds(
                     integer_of(key, value, "node.actor_restart_window_ms", 1));
+            } else if (key.str() == "mailbox_letters") {
+                node.mailbox_letters =
+                    static_cast<std::size_t>(integer_of(key, value, "node.mailbox_letters", 1));
+            } else if (key.str() == "mailbox_bytes") {
+                node.mailbox_bytes =
+                    static_cast<std::size_t>(integer_of(key, value, "node.mailbox_bytes", 1));
+            } else if (key.str() == "mailbox_overflow") {
+                const std::string& word = string_of(key, value, "node.mailbox_overflow");
+                node.mailbox_overflow = overflow_named(word);
+                if (!node.mailbox_overflow)
+                    fail(key.source(),
+                         "node.mailbox_overflow must be block, fail or "
+                         "drop_newest, not \"" +
+                             word + "\"");
+            } else if (key.str() == "send_timeout_ms") {
+                node.send_timeout =
+                    std::chrono::milliseconds(integer_of(key, value, "node.send_timeout_ms", 0));
             } else {
                 unknown(key, "key", "[node]",
                         {"threads", "worker_spin_us", "runtime_dir", "handle_signals",
                          "drain_timeout_ms", "actor_failure", "actor_max_restarts",
-                         "actor_restart_window_ms"});
+                         "actor_restart_window_ms", "mailbox_letters", "mailbox_bytes",
+                         "mailbox_overflow", "send_timeout_ms"});
             }
         }
     }

@@ -21,6 +21,12 @@
 
 namespace courier::detail {
 
+/// The queue counts what it holds against a limit (MailboxLimit): letters, and bytes of
+/// letters that came over links (Letter::bytes). Senders decide under their lock from
+/// what the reader last took as far as they know (an estimate that only overstates what
+/// is held); only a queue that looks full makes them read the reader's counters, so a
+/// queue with room costs its senders nothing more.
+///
 /// The queue also decides who runs the actor: the reader *holds* the queue until it
 /// finds it empty and goes to sleep (`sleep`); the push that finds it asleep wakes it and
 /// hands the caller the reader's part (it schedules the actor, or bounces the letters of a
@@ -35,18 +41,44 @@ class LetterQueue {
 
     // ---- senders (any thread) ----
 
-    /// Appends the letter. True when the queue was asleep: the caller holds it now.
-    bool push(Letter&& letter) {
+    /// Whether a letter goes in when the queue is full.
+    enum class Admit : std::uint8_t {
+        always,       ///< in whatever it holds (Overflow::block, the framework's letters)
+        below_limit,  ///< refused at the limit (Overflow::fail, drop_newest)
+    };
+    /// What a push did.
+    struct Pushed {
+        bool woke = false;     ///< the queue was asleep: the caller holds it now
+        bool full = false;     ///< it was at its limit when the letter came
+        bool refused = false;  ///< so the letter was not appended (see Admit)
+    };
+
+    /// Appends the letter (unless refused: then it is left to the caller).
+    Pushed push(Letter&& letter, Admit admit = Admit::always) {
         std::lock_guard lock(senders_.lock);
+        Pushed pushed;
+        pushed.full = at_limit(letter.bytes);
+        if (pushed.full && refuses(admit)) {
+            pushed.refused = true;
+            return pushed;
+        }
         append(std::move(letter));
-        return wake();
+        pushed.woke = wake();
+        return pushed;
     }
-    /// Builds a letter in its slot with `fill(Letter&)` (given a fresh letter) and appends
-    /// it, so that no letter is moved; as push. `fill` runs under the senders' lock. If it
-    /// throws, nothing is appended and the exception goes to the caller.
+    /// Builds a letter of `bytes` in its slot with `fill(Letter&)` (given a fresh letter)
+    /// and appends it, so that no letter is moved; as push (refused: `fill` does not run).
+    /// `fill` runs under the senders' lock. If it throws, nothing is appended and the
+    /// exception goes to the caller.
     template <class Fill>
-    bool push_built(Fill&& fill) {
+    Pushed push_built(std::uint32_t bytes, Admit admit, Fill&& fill) {
         std::lock_guard lock(senders_.lock);
+        Pushed pushed;
+        pushed.full = at_limit(bytes);
+        if (pushed.full && refuses(admit)) {
+            pushed.refused = true;
+            return pushed;
+        }
         if (senders_.count == segment_letters) add_segment();
         Slot& slot = senders_.tail->slots[senders_.count];
         // Default-initialized: `Letter()` would zero all its bytes first, a store to every
@@ -58,9 +90,39 @@ class LetterQueue {
             std::destroy_at(letter);
             throw;
         }
+        letter->bytes = bytes;
+        counted(bytes);
         ++senders_.count;
         slot.ready.store(true, std::memory_order_release);
-        return wake();
+        pushed.woke = wake();
+        return pushed;
+    }
+
+    /// Sets the limit; any thread.
+    void set_limit(std::size_t letters, std::size_t bytes) {
+        std::lock_guard lock(senders_.lock);
+        senders_.max_letters = letters;
+        senders_.max_bytes = bytes;
+    }
+    /// Letters in the queue now (taken ones excepted), and their bytes; any thread.
+    std::size_t depth() const noexcept {
+        return static_cast<std::size_t>(senders_.pushed.load(std::memory_order_acquire) -
+                                        reader_.taken.load(std::memory_order_acquire));
+    }
+    std::size_t held_bytes() const noexcept {
+        return static_cast<std::size_t>(senders_.pushed_bytes.load(std::memory_order_acquire) -
+                                        reader_.taken_bytes.load(std::memory_order_acquire));
+    }
+    /// At its limit (of letters or of bytes). Any thread.
+    bool full() const noexcept {
+        std::lock_guard lock(senders_.lock);
+        return depth() >= senders_.max_letters || held_bytes() >= senders_.max_bytes;
+    }
+    /// At most half full (of both limits): room enough to let slowed senders go on
+    /// without waking them for each letter taken. Any thread.
+    bool half_empty() const noexcept {
+        std::lock_guard lock(senders_.lock);
+        return depth() <= senders_.max_letters / 2 && held_bytes() <= senders_.max_bytes / 2;
     }
 
     // ---- the holder only ----
@@ -80,7 +142,15 @@ class LetterQueue {
         Slot& slot = reader_.head->slots[reader_.next];
         if (!slot.ready.load(std::memory_order_acquire)) return nullptr;
         ++reader_.next;
-        return slot.letter();
+        Letter* letter = slot.letter();
+        // Only the reader writes these: a plain add, published for the senders' limit.
+        reader_.taken.store(reader_.taken.load(std::memory_order_relaxed) + 1,
+                            std::memory_order_release);
+        if (letter->bytes != 0)
+            reader_.taken_bytes.store(
+                reader_.taken_bytes.load(std::memory_order_relaxed) + letter->bytes,
+                std::memory_order_release);
+        return letter;
     }
     /// No letter to take now.
     bool empty() const noexcept {
@@ -115,10 +185,38 @@ class LetterQueue {
 
     void append(Letter&& letter) {
         if (senders_.count == segment_letters) add_segment();
+        counted(letter.bytes);
         Slot& slot = senders_.tail->slots[senders_.count++];
         ::new (static_cast<void*>(slot.storage)) Letter(std::move(letter));
         slot.ready.store(true, std::memory_order_release);
     }
+    /// A letter of `bytes` goes in (under the senders' lock; only senders write these).
+    void counted(std::uint32_t bytes) noexcept {
+        senders_.pushed.store(senders_.pushed.load(std::memory_order_relaxed) + 1,
+                              std::memory_order_release);
+        if (bytes != 0)
+            senders_.pushed_bytes.store(
+                senders_.pushed_bytes.load(std::memory_order_relaxed) + bytes,
+                std::memory_order_release);
+    }
+    /// Full before a letter of `bytes` goes in (under the senders' lock): at the letter
+    /// limit, or past the byte limit with it unless empty of bytes. Reads the reader's
+    /// counters only when the estimate says full.
+    bool at_limit(std::uint32_t bytes) noexcept {
+        const auto full = [&] {
+            const auto letters =
+                senders_.pushed.load(std::memory_order_relaxed) - senders_.taken_seen;
+            const auto held =
+                senders_.pushed_bytes.load(std::memory_order_relaxed) - senders_.taken_bytes_seen;
+            return letters >= senders_.max_letters ||
+                   (held != 0 && held + bytes > senders_.max_bytes);
+        };
+        if (!full()) return false;
+        senders_.taken_seen = reader_.taken.load(std::memory_order_acquire);
+        senders_.taken_bytes_seen = reader_.taken_bytes.load(std::memory_order_acquire);
+        return full();
+    }
+    static bool refuses(Admit admit) noexcept { return admit == Admit::below_limit; }
     bool wake() noexcept { return std::exchange(senders_.asleep, false); }
     void add_segment();
     /// A segment the reader used up (its letters destroyed) goes back to the senders.
@@ -135,15 +233,23 @@ class LetterQueue {
 
     // The senders' side and the reader's side on cache lines of their own.
     struct alignas(64) Senders {
-        SpinLock lock;
+        mutable SpinLock lock;
         bool asleep = false;    ///< the reader slept on an empty queue (under `lock`)
         Segment* tail;          ///< the segment letters go to
         std::size_t count = 0;  ///< letters in `tail`
+        /// Letters and bytes ever appended (written under `lock`, read by anyone).
+        std::atomic<std::uint64_t> pushed{0}, pushed_bytes{0};
+        /// The reader's counters as last read (under `lock`): what they say is held is
+        /// at least what is.
+        std::uint64_t taken_seen = 0, taken_bytes_seen = 0;
+        std::uint64_t max_letters = ~std::uint64_t{0} / 4, max_bytes = ~std::uint64_t{0} / 4;
     } senders_;
     struct alignas(64) Reader {
         Segment* head;            ///< the segment letters are taken from
         std::size_t next = 0;     ///< the next slot of `head` to take
         std::size_t dropped = 0;  ///< the slots of `head` before this are destroyed
+        /// Letters and bytes ever taken (written by the reader, read by anyone).
+        std::atomic<std::uint64_t> taken{0}, taken_bytes{0};
     } reader_;
     /// Used-up segments the reader left for the senders' next: a few, so that a reader a
     /// few segments behind costs no allocation; more would be the memory of a burst.

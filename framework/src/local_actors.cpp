@@ -51,4 +51,18 @@ std::vector<std::string> LocalActors::actor_names() {
     return names;
 }
 
+std::vector<MailboxStats> LocalActors::mailbox_stats() {
+    std::vector<std::shared_ptr<ActorCell>> cells;
+    {
+        std::shared_lock lock(mutex_);
+        for (const auto& [name, box] : boxes_)
+            if (name.front() != '$')
+                if (auto cell = std::dynamic_pointer_cast<ActorCell>(box)) cells.push_back(cell);
+    }
+    std::vector<MailboxStats> stats;
+    stats.reserve(cells.size());
+    for (const auto& cell : cells) stats.push_back(cell->mailbox_stats());
+    return stats;
+}
+
 }  // namespace courier::detail

@@ -7,6 +7,8 @@
 #include "mailbox.hpp"
 #include "peer_link.hpp"
 
+#include <courier/framework/mailbox_limit.hpp>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -42,6 +44,8 @@ class LocalActors {
     std::vector<std::shared_ptr<Mailbox>> all();
     /// The names of the actors (not the framework's `$` waiters), for registering again.
     std::vector<std::string> actor_names();
+    /// The mailboxes of the actors (not the waiters nor the node's own), by name.
+    std::vector<MailboxStats> mailbox_stats();
 
   private:
     Mailbox* find_for_slow(PeerLink& peer, std::string_view recipient);

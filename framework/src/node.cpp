@@ -44,8 +44,12 @@ void Node::adopt(std::string name, std::unique_ptr<Actor> actor, detail::ActorFa
 void Node::stop(std::string_view actor) {
     core_->stop_actor(actor);
 }
-void Node::post(detail::Letter letter) {
-    core_->router().post(std::move(letter));
+Expected<void, Error> Node::post(detail::Letter letter) {
+    return core_->router().post_outside(
+        std::move(letter), std::chrono::steady_clock::now() + core_->options().send_timeout);
+}
+std::vector<MailboxStats> Node::mailboxes() const {
+    return core_->actors().mailbox_stats();
 }
 detail::Letter Node::await_reply(detail::Letter request, std::chrono::milliseconds timeout) {
     return core_->requests().await(std::move(request), timeout);

@@ -44,6 +44,12 @@ NodeCore::NodeCore(Node& owner, NodeOptions options, bool by_hand)
     if (config_.node.runtime_dir) options_.registry.runtime_dir = *config_.node.runtime_dir;
     if (config_.node.handle_signals) options_.handle_signals = *config_.node.handle_signals;
     if (config_.node.drain_timeout) options_.drain_timeout = *config_.node.drain_timeout;
+    if (config_.node.mailbox_letters)
+        options_.mailbox_limit.letters = *config_.node.mailbox_letters;
+    if (config_.node.mailbox_bytes) options_.mailbox_limit.bytes = *config_.node.mailbox_bytes;
+    if (config_.node.mailbox_overflow)
+        options_.mailbox_limit.overflow = *config_.node.mailbox_overflow;
+    if (config_.node.send_timeout) options_.send_timeout = *config_.node.send_timeout;
     if (config_.node.actor_failure) options_.actor_failure = *config_.node.actor_failure;
     if (config_.node.actor_max_restarts)
         options_.actor_restart_limit.restarts = *config_.node.actor_max_restarts;
@@ -189,6 +195,7 @@ void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor, ActorFactor
     auto cell =
         std::make_shared<ActorCell>(*this, std::move(actor), std::move(again), std::move(parent));
     cell->actor->cell_ = cell.get();
+    cell->limit_mailbox(cell->actor->mailbox_limit_.value_or(options_.mailbox_limit));
     // The start letter goes in first, so on_start runs before any letter that arrives as
     // soon as the name is visible.
     Letter start;
@@ -230,6 +237,7 @@ void NodeCore::stop_actor(std::string_view name) {
     Letter stop;
     stop.type = stop_type;
     cell->deliver(std::move(stop));
+    cell->unpark();  // parked on a full mailbox, it would see its stop only once that drains
 }
 
 void NodeCore::forget(const std::string& name, const ActorCell* cell, const std::string& why) {
@@ -283,7 +291,8 @@ bool NodeCore::wait_for(std::string_view name, std::chrono::milliseconds timeout
 
 // ---- What could not be delivered -------------------------------------------------------
 
-void NodeCore::dead_letter(const Letter& letter, ErrorCode code, const std::string& reason) {
+void NodeCore::dead_letter(const Letter& letter, ErrorCode code, const std::string& reason,
+                           bool bounce) {
     ++counters_.dead_letters;
     if (dead_letter_log_)
         dead_letter_log_->record(letter, code, reason);
@@ -292,7 +301,8 @@ void NodeCore::dead_letter(const Letter& letter, ErrorCode code, const std::stri
                      type_name(letter.type), letter.sender.empty() ? "(anonymous)" : letter.sender,
                      letter.recipient, reason);
     // Never bounce a bounce, an answer, or a letter nobody can be told about.
-    if (letter.sender.empty() || letter.is_reply() || letter.type == type_id_of<DeadLetter>())
+    if (!bounce || letter.sender.empty() || letter.is_reply() ||
+        letter.type == type_id_of<DeadLetter>())
         return;
     Letter back = make_letter(DeadLetter{letter.recipient, letter.type, code, reason},
                               std::string(), letter.sender);

@@ -132,7 +132,9 @@ class NodeCore final {
     }
     /// Sends `letter` back to its sender as a DeadLetter (if it has one), counts it, and
     /// logs it (once a second for its recipient and code: DeadLetterLog).
-    void dead_letter(const Letter& letter, ErrorCode code, const std::string& reason);
+    /// `bounce` false: counted and logged only (a letter dropped by Overflow::drop_newest).
+    void dead_letter(const Letter& letter, ErrorCode code, const std::string& reason,
+                     bool bounce = true);
     /// What `courier links` and `courier ps` get: the links and the dead letters.
     LinkList link_list();
 

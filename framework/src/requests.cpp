@@ -38,7 +38,11 @@ Letter Requests::await(Letter request, std::chrono::milliseconds timeout) {
     request.sender = "$request." + std::to_string(correlation);
     const std::string waiter_name = request.sender;
     node_.actors().add(waiter_name, waiter);
-    node_.router().post(std::move(request));
+    // A full mailbox's refusal or a wait for room in vain comes back to the waiter as a
+    // DeadLetter: the answer below.
+    (void)node_.router().post_outside(
+        std::move(request),
+        std::min(deadline, std::chrono::steady_clock::now() + node_.options().send_timeout));
     node_.sender().flush();  // a handler that waits for an answer must not hold back its question
     auto answer = waiter->wait(deadline);
     node_.actors().remove(waiter_name);

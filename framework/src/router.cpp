@@ -61,4 +61,33 @@ void Router::send(const Expected<Route, Error>& route, const EnvelopeHeader& hea
     node_.deliver_local(*route->box, std::move(letter));
 }
 
+Expected<void, Error> Router::post_outside(Letter&& letter,
+                                           std::chrono::steady_clock::time_point deadline) {
+    if (ActorCell::in_turn() || letter.origin) {
+        post(std::move(letter));
+        return {};
+    }
+    auto found = route(letter.recipient);
+    if (!found) {
+        Error error = found.error();
+        send(found, std::move(letter), nullptr);  // the dead letter
+        return Unexpected{std::move(error)};
+    }
+    auto* cell = dynamic_cast<ActorCell*>(found->box.get());
+    if (!cell) {
+        send(found, std::move(letter), nullptr);
+        return {};
+    }
+    if (!cell->wait_for_room(deadline)) {
+        Error error{ErrorCode::mailbox_full,
+                    "the mailbox of '" + letter.recipient + "' stayed full for " +
+                        std::to_string(node_.options().send_timeout.count()) +
+                        " ms (NodeOptions::send_timeout)"};
+        node_.dead_letter(letter, error.code, error.message);
+        return Unexpected{std::move(error)};
+    }
+    node_.counters().delivered_local.fetch_add(1, std::memory_order_relaxed);
+    return cell->deliver_checked(std::move(letter));
+}
+
 }  // namespace courier::detail

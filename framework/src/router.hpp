@@ -13,6 +13,7 @@
 #include <courier/framework/detail/letter.hpp>
 #include <courier/framework/error.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -49,6 +50,13 @@ class Router {
     /// this node the letter is built in place, to another node it is encoded from the
     /// header (no letter at all).
     void send(const Expected<Route, Error>& route, const EnvelopeHeader& header, Draft& draft);
+
+    /// Routes a letter from a thread outside the actors (Node::send, Node::request): to a
+    /// full mailbox of this node (Overflow::block) it waits for room until `deadline`;
+    /// the error says why the letter was not delivered here. From an actor's turn it is
+    /// post(), never waiting.
+    Expected<void, Error> post_outside(Letter&& letter,
+                                       std::chrono::steady_clock::time_point deadline);
 
   private:
     NodeCore& node_;

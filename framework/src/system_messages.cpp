@@ -35,6 +35,8 @@ std::string_view to_string(ErrorCode code) noexcept {
             return "os_error";
         case ErrorCode::peer_down:
             return "peer_down";
+        case ErrorCode::mailbox_full:
+            return "mailbox_full";
     }
     return "unknown_error";
 }
@@ -55,7 +57,7 @@ std::string_view to_string(DownReason reason) noexcept {
 
 bool is_error_code(std::uint8_t value) noexcept {
     return value >= static_cast<std::uint8_t>(ErrorCode::timeout) &&
-           value <= static_cast<std::uint8_t>(ErrorCode::peer_down);
+           value <= static_cast<std::uint8_t>(ErrorCode::mailbox_full);
 }
 
 namespace detail {

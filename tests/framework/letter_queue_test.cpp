@@ -43,6 +43,12 @@ struct Watched final : courier::detail::Body {
     bool moved_ = false;
 };
 
+/// push_built with no limit in the way: true when it woke the queue.
+template <class Fill>
+bool push_built(LetterQueue& queue, Fill&& fill) {
+    return queue.push_built(0, LetterQueue::Admit::always, std::forward<Fill>(fill)).woke;
+}
+
 }  // namespace
 
 TEST_CASE("a letter queue gives its letters back in the order they came, over many segments",
@@ -73,7 +79,7 @@ TEST_CASE("letters pushed after the reader caught up are taken too, in order",
         CHECK(queue.empty());
         if (round % 3 == 0) {
             REQUIRE(queue.sleep());
-            REQUIRE(queue.push(numbered(pushed++)));  // wakes it: this caller holds it now
+            REQUIRE(queue.push(numbered(pushed++)).woke);  // wakes it: this caller holds it now
         }
     }
 }
@@ -81,17 +87,17 @@ TEST_CASE("letters pushed after the reader caught up are taken too, in order",
 TEST_CASE("a new queue is held, and once asleep, exactly the next push wakes it",
           "[framework][mailbox]") {
     LetterQueue queue;
-    CHECK_FALSE(queue.push(numbered(0)));  // its creator holds it
-    CHECK_FALSE(queue.sleep());            // a letter waits: the holder keeps it
+    CHECK_FALSE(queue.push(numbered(0)).woke);  // its creator holds it
+    CHECK_FALSE(queue.sleep());                 // a letter waits: the holder keeps it
     REQUIRE(queue.take()->correlation == 0);
     REQUIRE(queue.sleep());
-    CHECK(queue.push(numbered(1)));  // this sender holds it now
-    CHECK_FALSE(queue.push(numbered(2)));
-    CHECK_FALSE(queue.push_built([](Letter& letter) { letter.correlation = 3; }));
+    CHECK(queue.push(numbered(1)).woke);  // this sender holds it now
+    CHECK_FALSE(queue.push(numbered(2)).woke);
+    CHECK_FALSE(push_built(queue, [](Letter& letter) { letter.correlation = 3; }));
     for (std::uint64_t n = 1; n <= 3; ++n) REQUIRE(queue.take()->correlation == n);
     REQUIRE(queue.sleep());
-    CHECK(queue.push_built([](Letter& letter) { letter.correlation = 4; }));  // wakes it too
-    CHECK_FALSE(queue.push(numbered(5)));
+    CHECK(push_built(queue, [](Letter& letter) { letter.correlation = 4; }));  // wakes it too
+    CHECK_FALSE(queue.push(numbered(5)).woke);
     REQUIRE(queue.take()->correlation == 4);
     REQUIRE(queue.take()->correlation == 5);
 }
@@ -151,10 +157,10 @@ TEST_CASE(
             for (std::uint64_t i = 0; i < per_sender; ++i) {
                 bool woke;
                 if (i % 3 == 1) {  // some letters are built in their slot
-                    woke =
-                        queue.push_built([&](Letter& letter) { letter.correlation = s << 32 | i; });
+                    woke = push_built(queue,
+                                      [&](Letter& letter) { letter.correlation = s << 32 | i; });
                 } else {
-                    woke = queue.push(numbered(s << 32 | i));
+                    woke = queue.push(numbered(s << 32 | i)).woke;
                 }
                 if (woke) {
                     wakes.fetch_add(1, std::memory_order_relaxed);
@@ -213,13 +219,13 @@ TEST_CASE("a letter built in its slot is taken where it was built, in order with
     LetterQueue queue;
     REQUIRE(queue.sleep());
     const Letter* built = nullptr;
-    CHECK(queue.push_built([&](Letter& letter) {  // finds it asleep: wakes it
+    CHECK(push_built(queue, [&](Letter& letter) {  // finds it asleep: wakes it
         letter.correlation = 0;
         built = &letter;
     }));
-    CHECK_FALSE(queue.push(numbered(1)));
+    CHECK_FALSE(queue.push(numbered(1)).woke);
     for (std::uint64_t i = 2; i < 2 * LetterQueue::segment_letters; ++i)
-        CHECK_FALSE(queue.push_built([&](Letter& letter) { letter.correlation = i; }));
+        CHECK_FALSE(push_built(queue, [&](Letter& letter) { letter.correlation = i; }));
     Letter* first = queue.take();
     REQUIRE(first != nullptr);
     CHECK(first == built);  // not moved on the way
@@ -238,14 +244,15 @@ TEST_CASE("a letter whose building throws is not appended, and the queue goes on
     REQUIRE(queue.sleep());
     // Thrown after the letter got a body: the body is destroyed, nothing is appended, and
     // the asleep queue stays asleep (the throwing sender does not hold it).
-    CHECK_THROWS_AS(queue.push_built([&](Letter& letter) {
-        letter.body.emplace<Watched>(gone);
-        throw std::runtime_error("no room");
-    }),
+    CHECK_THROWS_AS(push_built(queue,
+                               [&](Letter& letter) {
+                                   letter.body.emplace<Watched>(gone);
+                                   throw std::runtime_error("no room");
+                               }),
                     std::runtime_error);
     CHECK(gone == 1);
     CHECK(queue.empty());
-    CHECK(queue.push(numbered(7)));  // the next push still finds it asleep
+    CHECK(queue.push(numbered(7)).woke);  // the next push still finds it asleep
     Letter* letter = queue.take();
     REQUIRE(letter != nullptr);
     CHECK(letter->correlation == 7);

@@ -6,6 +6,7 @@
 /// [[nodiscard]]: every function that returns one makes its caller look at it.
 
 #include <cassert>
+#include <optional>
 #include <utility>
 #include <variant>
 
@@ -48,6 +49,27 @@ class [[nodiscard]] Expected {
         return std::get<0>(state_);
     }
     std::variant<T, E> state_;
+};
+
+/// Success without a value, or an error. Not [[nodiscard]], unlike the primary template:
+/// it is returned by operations mostly fired and forgotten (Node::send), whose failure is
+/// also reported where it matters (a dead letter, a log line).
+template <class E>
+class Expected<void, E> {
+  public:
+    Expected() = default;
+    template <class G>
+    Expected(Unexpected<G> error) : error_(std::move(error.error)) {}
+
+    bool has_value() const noexcept { return !error_.has_value(); }
+    explicit operator bool() const noexcept { return has_value(); }
+    const E& error() const& {
+        assert(!has_value());
+        return *error_;
+    }
+
+  private:
+    std::optional<E> error_;
 };
 
 }  // namespace courier

@@ -16,6 +16,7 @@
 #include <courier/framework/detail/reply.hpp>
 #include <courier/framework/error.hpp>
 #include <courier/framework/failure_policy.hpp>
+#include <courier/framework/mailbox_limit.hpp>
 
 #include <chrono>
 #include <concepts>
@@ -160,6 +161,10 @@ class Actor {
     void failure_policy(FailurePolicy policy) noexcept { policy_ = policy; }
     /// How often it may restart before it escalates; unset: NodeOptions::actor_restart_limit.
     void restart_limit(RestartLimit limit) noexcept { restart_limit_ = limit; }
+    /// How much its mailbox holds and what a letter that finds it full does: set it in the
+    /// constructor or in on_start (it holds from then on, also for a restarted actor's new
+    /// object unless that sets another). Unset: NodeOptions::mailbox_limit.
+    void mailbox_limit(const MailboxLimit& limit);
 
     /// Spawns an actor of type A in this node, as Node::spawn does, with this actor as its
     /// parent: when the child fails past what its FailurePolicy handles (escalate, or past
@@ -226,6 +231,7 @@ class Actor {
     std::optional<std::string> failure_;
     std::optional<FailurePolicy> policy_;
     std::optional<RestartLimit> restart_limit_;
+    std::optional<MailboxLimit> mailbox_limit_;
     detail::Letter* current_ = nullptr;
     std::unordered_map<TypeId, std::function<void(detail::Letter&)>> handlers_;
     /// The handler of the last letter's type: a stream of one type skips the hash lookup.

@@ -18,6 +18,7 @@
 #include <courier/expected.hpp>
 #include <courier/framework/failure_policy.hpp>
 #include <courier/framework/link_selection.hpp>
+#include <courier/framework/mailbox_limit.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -78,6 +79,11 @@ struct NodeSettings {
     /// NodeOptions::actor_restart_limit, its two halves
     std::optional<std::uint32_t> actor_max_restarts;
     std::optional<std::chrono::milliseconds> actor_restart_window;
+    /// NodeOptions::mailbox_limit, its three parts
+    std::optional<std::size_t> mailbox_letters;
+    std::optional<std::size_t> mailbox_bytes;
+    std::optional<Overflow> mailbox_overflow;
+    std::optional<std::chrono::milliseconds> send_timeout;  ///< NodeOptions::send_timeout
 };
 
 /// `[registry]`: only what the file sets (see RegistryOptions).

@@ -32,6 +32,9 @@ enum class ErrorCode : std::uint8_t {
     /// the request was sent, but the link to the target's node broke (the node died, or
     /// closed the link) before an answer came: no answer can come any more
     peer_down = 13,
+    /// the recipient's mailbox is full and its Overflow policy refused the letter, or a
+    /// thread outside the node waited NodeOptions::send_timeout for room in vain
+    mailbox_full = 14,
 };
 
 std::string_view to_string(ErrorCode code) noexcept;

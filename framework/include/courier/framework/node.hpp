@@ -13,6 +13,7 @@
 #include <courier/framework/detail/reply.hpp>
 #include <courier/framework/error.hpp>
 #include <courier/framework/failure_policy.hpp>
+#include <courier/framework/mailbox_limit.hpp>
 #include <courier/framework/registry_options.hpp>
 #include <courier/framework/system_messages.hpp>
 
@@ -66,6 +67,12 @@ struct NodeOptions {
     FailurePolicy actor_failure = FailurePolicy::restart;
     /// How often an actor may restart before it escalates (Actor::restart_limit).
     RestartLimit actor_restart_limit;
+    /// How much an actor's mailbox holds, and what a letter that finds it full does,
+    /// unless the actor chose for itself (Actor::mailbox_limit). docs/flow_control.md.
+    MailboxLimit mailbox_limit;
+    /// How long Node::send and Node::request, from a thread outside the actors, wait for
+    /// room in a full mailbox (Overflow::block) before they fail with `mailbox_full`.
+    std::chrono::milliseconds send_timeout{5000};
     /// Without a registry the node is alone: its actors reach only each other.
     bool use_registry = true;
     RegistryOptions registry;
@@ -133,11 +140,16 @@ class Node {
     /// Stops the named actor of this node after the letter it is handling.
     void stop(std::string_view actor);
 
-    /// Sends from outside any actor (anonymous sender: a dead letter is only counted and logged).
+    /// Sends from outside any actor (anonymous sender: a dead letter is only counted and
+    /// logged). To a full mailbox of this node (Overflow::block) it waits for room, up to
+    /// NodeOptions::send_timeout; the error says why a letter was not delivered here
+    /// (`mailbox_full`, `unknown_name`, ...). From inside an actor's turn it never waits.
     template <Message M>
-    void send(std::string_view to, M message) {
-        post(detail::make_letter(std::move(message), std::string(), std::string(to)));
+    Expected<void, Error> send(std::string_view to, M message) {
+        return post(detail::make_letter(std::move(message), std::string(), std::string(to)));
     }
+    /// The mailboxes of this node's actors: what they hold, held, and what their limit did.
+    std::vector<MailboxStats> mailboxes() const;
 
     /// Sends a request from outside any actor and waits for the reply or an error.
     template <Message R, Message M>
@@ -162,8 +174,8 @@ class Node {
   private:
     Node(NodeOptions options, detail::SteppedByHand);
     void adopt(std::string name, std::unique_ptr<Actor> actor, detail::ActorFactory again);
-    /// Routes a letter to its recipient, here or on another node.
-    void post(detail::Letter letter);
+    /// Routes a letter to its recipient, here or on another node (see send()).
+    Expected<void, Error> post(detail::Letter letter);
     detail::Letter await_reply(detail::Letter request, std::chrono::milliseconds timeout);
 
     friend class Actor;

@@ -27,6 +27,9 @@ struct Letter {
     TypeId type = 0;
     std::uint8_t flags = 0;  ///< envelope_flags: request, reply
     std::uint8_t priority = 0;
+    /// What it counts against its mailbox's byte limit: its frame's size if it came over
+    /// a link, else 0 (set by the mailbox).
+    std::uint32_t bytes = 0;
     std::uint64_t correlation = 0;
     std::string sender;                ///< the sending actor's name; empty when anonymous
     std::string recipient;             ///< the name it was sent to
