@@ -45,7 +45,11 @@ bool ActorCell::in_turn() noexcept {
 
 ActorCell::ActorCell(NodeCore& owner, std::unique_ptr<Actor> a, ActorFactory factory,
                      std::string parent)
-    : node(owner), again(std::move(factory)), actor(std::move(a)), parent_(std::move(parent)) {}
+    : node(owner),
+      actor_name(a->name()),
+      again(std::move(factory)),
+      actor(std::move(a)),
+      parent_(std::move(parent)) {}
 
 // ---- Letters in ------------------------------------------------------------------------
 
@@ -112,6 +116,13 @@ inline LetterQueue::Admit ActorCell::admission() const noexcept {
                : LetterQueue::Admit::below_limit;
 }
 
+void ActorCell::note_depth() noexcept {
+    const auto depth = mailbox_.depth();
+    auto seen = high_water_.load(std::memory_order_relaxed);
+    while (depth > seen && !high_water_.compare_exchange_weak(seen, depth)) {
+    }
+}
+
 void ActorCell::after_push(const LetterQueue::Pushed&) {
     // Others wait on a parked actor that is full now: it runs, so that it drains.
     if (parked_.load(std::memory_order_relaxed)) unpark();
@@ -121,6 +132,7 @@ void ActorCell::after_push(const LetterQueue::Pushed&) {
 }
 
 std::optional<Error> ActorCell::refused(Letter&& letter) {
+    note_depth();
     if (is_framework(letter) || letter.is_reply()) {
         const auto pushed = mailbox_.push(std::move(letter), LetterQueue::Admit::always);
         if (pushed.woke) woken();
@@ -129,7 +141,7 @@ std::optional<Error> ActorCell::refused(Letter&& letter) {
     std::string why;
     {
         std::lock_guard lock(room_mutex_);
-        why = "the mailbox of '" + actor->name() + "' is full (" + std::to_string(limit_.letters) +
+        why = "the mailbox of '" + actor_name + "' is full (" + std::to_string(limit_.letters) +
               " letters or " + std::to_string(limit_.bytes) + " bytes, overflow " +
               std::string(to_string(limit_.overflow)) + ")";
     }
@@ -154,10 +166,11 @@ void ActorCell::limit_mailbox(const MailboxLimit& limit) {
     let_senders_go();  // a larger limit may have room for them now
 }
 
-bool ActorCell::wait_for_room(std::chrono::steady_clock::time_point deadline) {
+bool ActorCell::wait_for_room(std::chrono::milliseconds timeout) {
     if (overflow_.load(std::memory_order_relaxed) != Overflow::block || !mailbox_.full())
         return true;
     const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + timeout;
     bool room = true;
     {
         std::unique_lock lock(room_mutex_);
@@ -207,13 +220,16 @@ bool ActorCell::park(const std::shared_ptr<ActorCell>& sender) {
     if (closed.load()) return false;
     sender->parked_on_ = weak_from_this();
     sender->parked_at_ = std::chrono::steady_clock::now();
-    sender->parked_.store(true);
+    sender->parked_.store(true);  // seq_cst: before the looks below
     parked_senders_.push_back(sender);
     senders_slowed_.store(true, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);  // with let_senders_go's
-    if (mailbox_.half_empty()) {                          // drained meanwhile: no need to wait
+    // Drained meanwhile, or someone came to wait on the sender (wait_for_room and park
+    // look at its parked_ after setting its senders_slowed_): no need, or no right, to wait.
+    if (mailbox_.half_empty() || sender->senders_slowed_.load() || sender->mailbox_.full()) {
+        // Unless someone unparked it already: then it is scheduled, and theirs to run.
+        if (!sender->parked_.exchange(false)) return true;
         parked_senders_.pop_back();
-        sender->parked_.store(false);
         return false;
     }
     // A parked mailbox with a sender waiting on it runs, to drain.
@@ -233,9 +249,9 @@ void ActorCell::unpark() {
 
 MailboxStats ActorCell::mailbox_stats() const {
     MailboxStats stats;
-    stats.name = actor->name();
+    stats.name = actor_name;
     stats.depth = mailbox_.depth();
-    stats.high_water = std::max<std::size_t>(high_water_.load(), stats.depth);
+    stats.high_water = std::max({high_water_.load(), mailbox_.high_water(), stats.depth});
     {
         std::lock_guard lock(room_mutex_);
         stats.limit = limit_;
@@ -338,9 +354,8 @@ void ActorCell::send(Letter&& letter, Draft* draft) {
 
 bool ActorCell::run() {
     const Running running(this);
-    if (const auto depth = mailbox_.depth(); depth > high_water_.load(std::memory_order_relaxed))
-        high_water_.store(depth, std::memory_order_relaxed);
     bool stops = false;
+    bool behind = false;  // a whole turn's letters were waiting
     {
         // Remote sends of the turn may wait in their links; they all go out when it ends,
         // before the letters handled are destroyed (a reply must not wait for that) and
@@ -351,16 +366,27 @@ bool ActorCell::run() {
         stops = node.hurried() && started_;
         // A turn bounds how long one busy actor keeps a worker from the others.
         constexpr std::size_t turn_letters = 64;
-        for (std::size_t handled = 0; !stops && handled < turn_letters; ++handled) {
+        for (std::size_t handled = 0; !stops; ++handled) {
+            if (handled == turn_letters) {
+                behind = true;
+                break;
+            }
             Letter* letter = mailbox_.take();
             if (!letter) break;
             handle(*letter);
             // The one check a letter costs, as before: a throwing handler sets it too.
             if (actor->stopping_) [[unlikely]]
                 stops = !restarted();
+            // It sent into a full mailbox: its turn ends here, to wait (below).
+            if (blocked_on_) [[unlikely]]
+                break;
         }
     }
-    let_senders_go();
+    // What it holds is looked at when it falls behind, not every turn: the senders' count
+    // is on their cache line. Slowed senders are looked for with a plain load here, and
+    // for sure (a fence) before it sleeps: a flag missed now is seen at the next turn.
+    if (behind) note_depth();
+    if (senders_slowed_.load(std::memory_order_relaxed)) let_senders_go();
     if (stops) {
         // After the turn's sends went out: once the actor is finished, a stopping node
         // may close its links (node_stop.cpp), and a reply still held in one would be lost.
@@ -372,6 +398,7 @@ bool ActorCell::run() {
         target && target->park(shared_from_this()))
         return false;
     if (!mailbox_.empty()) return true;
+    let_senders_go();  // with its fence: nobody may be left waiting on a sleeping mailbox
     // Dry: the letters handled let go of their bodies, and the cell sleeps unless a letter came
     // meanwhile (then it runs on; else the next letter's push schedules it again).
     return !mailbox_.sleep();

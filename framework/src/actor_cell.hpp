@@ -77,15 +77,17 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     /// Sets the limit and overflow policy of its mailbox; any thread.
     void limit_mailbox(const MailboxLimit& limit);
     /// For a thread outside the actors, before it sends here: waits while the mailbox is
-    /// full under Overflow::block, until it has room or `deadline` passes (false then).
+    /// full under Overflow::block, until it has room or `timeout` passes (false then).
     /// True at once under another policy, or for a closed cell.
-    bool wait_for_room(std::chrono::steady_clock::time_point deadline);
+    bool wait_for_room(std::chrono::milliseconds timeout);
     /// A cell parked because its last turn sent into a full mailbox runs again; nothing
     /// if it is not parked. Any thread.
     void unpark();
     MailboxStats mailbox_stats() const;
 
     NodeCore& node;
+    /// Its actor's name, for other threads (the actor object changes when it restarts).
+    const std::string actor_name;
     /// Before `actor`: an actor it built may refer to the arguments it keeps.
     const ActorFactory again;
     std::unique_ptr<Actor> actor;
@@ -104,6 +106,10 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     /// anyway; others bounce (fail) or are dropped (drop_newest),
     /// and the error says why.
     std::optional<Error> refused(Letter&& letter);
+    /// Raises the high-water mark to what the mailbox holds now: after a turn that left
+    /// letters behind, and when it refuses a letter. (Senders that find it full raise the
+    /// queue's own, LetterQueue::high_water.)
+    void note_depth() noexcept;
     /// Senders slowed by this mailbox go on once it is half empty (or closed: `all`).
     void let_senders_go(bool all = false);
     /// Parks `sender` (the cell whose turn just ended) until this mailbox has room; false

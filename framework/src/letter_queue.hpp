@@ -57,7 +57,7 @@ class LetterQueue {
     Pushed push(Letter&& letter, Admit admit = Admit::always) {
         std::lock_guard lock(senders_.lock);
         Pushed pushed;
-        pushed.full = at_limit(letter.bytes);
+        pushed.full = at_limit(letter.bytes, admit);
         if (pushed.full && refuses(admit)) {
             pushed.refused = true;
             return pushed;
@@ -74,7 +74,7 @@ class LetterQueue {
     Pushed push_built(std::uint32_t bytes, Admit admit, Fill&& fill) {
         std::lock_guard lock(senders_.lock);
         Pushed pushed;
-        pushed.full = at_limit(bytes);
+        pushed.full = at_limit(bytes, admit);
         if (pushed.full && refuses(admit)) {
             pushed.refused = true;
             return pushed;
@@ -112,6 +112,10 @@ class LetterQueue {
     std::size_t held_bytes() const noexcept {
         return static_cast<std::size_t>(senders_.pushed_bytes.load(std::memory_order_acquire) -
                                         reader_.taken_bytes.load(std::memory_order_acquire));
+    }
+    /// The most letters held, as senders found when they looked (at the limit). Any thread.
+    std::size_t high_water() const noexcept {
+        return static_cast<std::size_t>(senders_.high_water.load(std::memory_order_relaxed));
     }
     /// At its limit (of letters or of bytes). Any thread.
     bool full() const noexcept {
@@ -202,20 +206,32 @@ class LetterQueue {
     /// Full before a letter of `bytes` goes in (under the senders' lock): at the letter
     /// limit, or past the byte limit with it unless empty of bytes. Reads the reader's
     /// counters only when the estimate says full.
-    bool at_limit(std::uint32_t bytes) noexcept {
+    ///
+    /// A queue found full that takes every letter anyway (Admit::always, a flood over a
+    /// link) would make each push read the reader's line: it is said full without a look
+    /// for the next `full_recheck` letters. The rest of the time the look is exact, and
+    /// what it finds raises the high-water mark.
+    bool at_limit(std::uint32_t bytes, Admit admit) noexcept {
+        const auto pushed = senders_.pushed.load(std::memory_order_relaxed);
         const auto full = [&] {
-            const auto letters =
-                senders_.pushed.load(std::memory_order_relaxed) - senders_.taken_seen;
+            const auto letters = pushed - senders_.taken_seen;
             const auto held =
                 senders_.pushed_bytes.load(std::memory_order_relaxed) - senders_.taken_bytes_seen;
             return letters >= senders_.max_letters ||
                    (held != 0 && held + bytes > senders_.max_bytes);
         };
         if (!full()) return false;
+        if (admit == Admit::always && pushed < senders_.full_until) return true;
         senders_.taken_seen = reader_.taken.load(std::memory_order_acquire);
         senders_.taken_bytes_seen = reader_.taken_bytes.load(std::memory_order_acquire);
-        return full();
+        const auto depth = pushed - senders_.taken_seen;
+        if (depth > senders_.high_water.load(std::memory_order_relaxed))
+            senders_.high_water.store(depth, std::memory_order_relaxed);
+        if (!full()) return false;
+        senders_.full_until = pushed + full_recheck;
+        return true;
     }
+    static constexpr std::uint64_t full_recheck = 32;
     static bool refuses(Admit admit) noexcept { return admit == Admit::below_limit; }
     bool wake() noexcept { return std::exchange(senders_.asleep, false); }
     void add_segment();
@@ -243,6 +259,9 @@ class LetterQueue {
         /// at least what is.
         std::uint64_t taken_seen = 0, taken_bytes_seen = 0;
         std::uint64_t max_letters = ~std::uint64_t{0} / 4, max_bytes = ~std::uint64_t{0} / 4;
+        std::uint64_t full_until = 0;  ///< said full without a look until `pushed` is here
+        /// The most letters a look found held (written under `lock`).
+        std::atomic<std::uint64_t> high_water{0};
     } senders_;
     struct alignas(64) Reader {
         Segment* head;            ///< the segment letters are taken from

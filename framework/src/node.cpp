@@ -45,8 +45,7 @@ void Node::stop(std::string_view actor) {
     core_->stop_actor(actor);
 }
 Expected<void, Error> Node::post(detail::Letter letter) {
-    return core_->router().post_outside(
-        std::move(letter), std::chrono::steady_clock::now() + core_->options().send_timeout);
+    return core_->router().post_outside(std::move(letter), core_->options().send_timeout);
 }
 std::vector<MailboxStats> Node::mailboxes() const {
     return core_->actors().mailbox_stats();

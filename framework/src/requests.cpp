@@ -40,9 +40,8 @@ Letter Requests::await(Letter request, std::chrono::milliseconds timeout) {
     node_.actors().add(waiter_name, waiter);
     // A full mailbox's refusal or a wait for room in vain comes back to the waiter as a
     // DeadLetter: the answer below.
-    (void)node_.router().post_outside(
-        std::move(request),
-        std::min(deadline, std::chrono::steady_clock::now() + node_.options().send_timeout));
+    (void)node_.router().post_outside(std::move(request),
+                                      std::min(timeout, node_.options().send_timeout));
     node_.sender().flush();  // a handler that waits for an answer must not hold back its question
     auto answer = waiter->wait(deadline);
     node_.actors().remove(waiter_name);

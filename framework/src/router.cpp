@@ -61,8 +61,7 @@ void Router::send(const Expected<Route, Error>& route, const EnvelopeHeader& hea
     node_.deliver_local(*route->box, std::move(letter));
 }
 
-Expected<void, Error> Router::post_outside(Letter&& letter,
-                                           std::chrono::steady_clock::time_point deadline) {
+Expected<void, Error> Router::post_outside(Letter&& letter, std::chrono::milliseconds timeout) {
     if (ActorCell::in_turn() || letter.origin) {
         post(std::move(letter));
         return {};
@@ -78,11 +77,10 @@ Expected<void, Error> Router::post_outside(Letter&& letter,
         send(found, std::move(letter), nullptr);
         return {};
     }
-    if (!cell->wait_for_room(deadline)) {
-        Error error{ErrorCode::mailbox_full,
-                    "the mailbox of '" + letter.recipient + "' stayed full for " +
-                        std::to_string(node_.options().send_timeout.count()) +
-                        " ms (NodeOptions::send_timeout)"};
+    if (!cell->wait_for_room(timeout)) {
+        Error error{ErrorCode::mailbox_full, "the mailbox of '" + letter.recipient +
+                                                 "' stayed full for " +
+                                                 std::to_string(timeout.count()) + " ms"};
         node_.dead_letter(letter, error.code, error.message);
         return Unexpected{std::move(error)};
     }

@@ -52,11 +52,10 @@ class Router {
     void send(const Expected<Route, Error>& route, const EnvelopeHeader& header, Draft& draft);
 
     /// Routes a letter from a thread outside the actors (Node::send, Node::request): to a
-    /// full mailbox of this node (Overflow::block) it waits for room until `deadline`;
+    /// full mailbox of this node (Overflow::block) it waits for room up to `timeout`;
     /// the error says why the letter was not delivered here. From an actor's turn it is
     /// post(), never waiting.
-    Expected<void, Error> post_outside(Letter&& letter,
-                                       std::chrono::steady_clock::time_point deadline);
+    Expected<void, Error> post_outside(Letter&& letter, std::chrono::milliseconds timeout);
 
   private:
     NodeCore& node_;

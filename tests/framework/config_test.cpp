@@ -98,6 +98,10 @@ drain_timeout_ms = 250
 actor_failure = "escalate"
 actor_max_restarts = 3
 actor_restart_window_ms = 2000
+mailbox_letters = 64
+mailbox_bytes = 65536
+mailbox_overflow = "drop_newest"
+send_timeout_ms = 750
 
 [registry]
 autostart = false
@@ -135,6 +139,10 @@ receive_buffer = 131072
     CHECK(config.node.actor_failure == courier::FailurePolicy::escalate);
     CHECK(config.node.actor_max_restarts == 3u);
     CHECK(config.node.actor_restart_window == 2000ms);
+    CHECK(config.node.mailbox_letters == 64u);
+    CHECK(config.node.mailbox_bytes == 65536u);
+    CHECK(config.node.mailbox_overflow == courier::Overflow::drop_newest);
+    CHECK(config.node.send_timeout == 750ms);
     CHECK(config.registry.autostart == false);
     CHECK(config.registry.idle_exit == 0ms);
     CHECK(config.registry.timeout == 250ms);
@@ -187,6 +195,10 @@ TEST_CASE("the example file lists every setting of every transport with its defa
     CHECK(config.node.actor_failure == courier::NodeOptions{}.actor_failure);
     CHECK(config.node.actor_max_restarts == courier::NodeOptions{}.actor_restart_limit.restarts);
     CHECK(config.node.actor_restart_window == courier::NodeOptions{}.actor_restart_limit.within);
+    CHECK(config.node.mailbox_letters == courier::NodeOptions{}.mailbox_limit.letters);
+    CHECK(config.node.mailbox_bytes == courier::NodeOptions{}.mailbox_limit.bytes);
+    CHECK(config.node.mailbox_overflow == courier::NodeOptions{}.mailbox_limit.overflow);
+    CHECK(config.node.send_timeout == courier::NodeOptions{}.send_timeout);
     CHECK(config.registry.autostart == courier::RegistryOptions{}.autostart);
     CHECK(config.registry.timeout == courier::RegistryOptions{}.timeout);
     CHECK(config.registry.idle_exit == 10000ms);  // courierd's own default
@@ -233,6 +245,17 @@ TEST_CASE("a config error names the file, line, column and reason", "[config]") 
         CHECK(error.line() == 2);
         CHECK(error.reason() ==
               "node.actor_failure must be resume, restart, stop or escalate, not \"retry\"");
+    }
+    SECTION("an overflow policy that does not exist") {
+        auto error = error_of("[node]\nmailbox_overflow = \"drop_oldest\"\n");
+        CHECK(error.line() == 2);
+        CHECK(error.reason() ==
+              "node.mailbox_overflow must be block, fail or drop_newest, not \"drop_oldest\"");
+    }
+    SECTION("a mailbox that holds nothing") {
+        auto error = error_of("[node]\nmailbox_letters = 0\n");
+        CHECK(error.line() == 2);
+        CHECK(error.reason() == "node.mailbox_letters must be at least 1, not 0");
     }
     SECTION("negative size") {
         auto error = error_of("[transport.unix]\n\nsend_buffer = -1\n");
