@@ -179,7 +179,8 @@ LinkList NodeCore::link_list() {
     constexpr std::size_t shown_targets = 5;
     return LinkList{name_, peers_.links(), counters_.dead_letters.load(),
                     dead_letter_log_ ? dead_letter_log_->targets(shown_targets)
-                                     : std::vector<DeadLetterCount>{}};
+                                     : std::vector<DeadLetterCount>{},
+                    actors_.mailbox_stats()};
 }
 
 // ---- Actors ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 /// the query `courier ps` and `courier links` send to a node. Internal: tools/courier speaks
 /// it too.
 
+#include <courier/framework/mailbox_limit.hpp>
 #include <courier/framework/system_messages.hpp>
 #include <courier/serialization/message_type.hpp>
 
@@ -12,6 +13,7 @@
 #include <cereal/types/vector.hpp>
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -63,15 +65,36 @@ struct DeadLetterCount {
     }
 };
 
+/// MailboxStats on the wire: sizes as u64, the overflow policy as a byte it checks.
+template <class A>
+void save(A& a, const MailboxStats& m) {
+    a(m.name, static_cast<std::uint64_t>(m.depth), static_cast<std::uint64_t>(m.high_water),
+      static_cast<std::uint64_t>(m.limit.letters), static_cast<std::uint64_t>(m.limit.bytes),
+      static_cast<std::uint8_t>(m.limit.overflow), m.blocked_us, m.refused, m.dropped);
+}
+template <class A>
+void load(A& a, MailboxStats& m) {
+    std::uint64_t depth = 0, high_water = 0, letters = 0, bytes = 0;
+    std::uint8_t overflow = 0;
+    a(m.name, depth, high_water, letters, bytes, overflow, m.blocked_us, m.refused, m.dropped);
+    if (overflow > static_cast<std::uint8_t>(Overflow::drop_newest))
+        throw std::runtime_error("unknown overflow policy " + std::to_string(overflow));
+    m.depth = static_cast<std::size_t>(depth);
+    m.high_water = static_cast<std::size_t>(high_water);
+    m.limit = {static_cast<std::size_t>(letters), static_cast<std::size_t>(bytes),
+               static_cast<Overflow>(overflow)};
+}
+
 struct LinkList {
     std::string node;
     std::vector<LinkInfo> links;
     std::uint64_t dead_letters = 0;  ///< NodeStats::dead_letters
     /// The names with the most dead letters among those lately sent to, most first.
     std::vector<DeadLetterCount> dead_letter_targets;
+    std::vector<MailboxStats> mailboxes;  ///< Node::mailboxes()
     template <class A>
     void serialize(A& a) {
-        a(node, links, dead_letters, dead_letter_targets);
+        a(node, links, dead_letters, dead_letter_targets, mailboxes);
     }
 };
 

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <future>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -115,6 +116,48 @@ TEST_CASE("courier links shows each node's links with transport and reason",
         CHECK_THAT(out.out, Catch::Matches("(.|\n)*asker-node +echo-node +fifo +default(.|\n)*"));
         CHECK_THAT(out.out, Catch::Matches("(.|\n)*echo-node +asker-node +fifo +accepted(.|\n)*"));
         child.send('q');
+    }
+    CHECK(dir.wait_until_empty());
+}
+
+TEST_CASE(
+    "courier links and courier ps show each actor's mailbox: what it holds, its limit "
+    "and what the limit did",
+    "[process][node][cli][mailbox_limit]") {
+    TempRuntimeDir dir;
+    {
+        std::promise<void> held, release;
+        std::shared_future<void> released = release.get_future().share();
+        Node node(node_options(dir, "held-node"));
+        node.spawn("slow", [&held, released](Actor& self) {
+            self.mailbox_limit({3, std::size_t{1} << 20, Overflow::fail});
+            self.handle([&held, released](wire::Go&) {
+                held.set_value();
+                released.wait();
+            });
+            self.handle([](wire::Ping&) {});
+        });
+        REQUIRE(node.wait_for("slow", 5s));
+        REQUIRE(node.send("slow", wire::Go{}));
+        REQUIRE(held.get_future().wait_for(10s) == std::future_status::ready);
+        for (int i = 0; i < 3; ++i) REQUIRE(node.send("slow", wire::Ping{i}));
+        auto refused = node.send("slow", wire::Ping{3});
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().code == ErrorCode::mailbox_full);
+
+        const std::string cli = (bin_dir() / "courier").string();
+        auto links = run_command({cli, "links", "--runtime-dir", dir.path().string()});
+        CHECK(links.exit_code == 0);
+        INFO(links.out);
+        CHECK_THAT(links.out, Catch::Contains("MAILBOX") && Catch::Contains("OVERFLOW"));
+        CHECK_THAT(links.out, Catch::Matches("(.|\n)*held-node +slow +3 +3 +3 \\(1048576 B\\) "
+                                             "+fail +[0-9]+ ms +1 +0\n(.|\n)*"));
+        auto ps = run_command({cli, "ps", "--runtime-dir", dir.path().string()});
+        CHECK(ps.exit_code == 0);
+        INFO(ps.out);
+        CHECK_THAT(ps.out, Catch::Contains("FULLEST MAILBOX"));
+        CHECK_THAT(ps.out, Catch::Matches("(.|\n)*held-node +[0-9]+ .* slow 3/3 +1 .*\n(.|\n)*"));
+        release.set_value();
     }
     CHECK(dir.wait_until_empty());
 }

@@ -1,5 +1,6 @@
-/// courier: the command-line tool. `courier ps` lists the nodes of this host's registry
-/// and their dead letters; `courier links` asks each node for its links and dead letters;
+/// courier: the command-line tool. `courier ps` lists the nodes of this host's registry,
+/// their fullest mailboxes and dead letters; `courier links` asks each node for its links,
+/// dead letters and mailboxes;
 /// `courier clean` removes what dead processes left; `courier bench` runs courier-bench.
 
 #include "node_protocol.hpp"
@@ -188,6 +189,19 @@ int clean(const std::string& runtime_dir, bool dry_run) {
     return status;
 }
 
+/// "consumer 9800/10000": the mailbox fullest against its limit; "-" when all are empty.
+std::string fullest_mailbox(const courier::LinkList& list) {
+    const courier::MailboxStats* fullest = nullptr;
+    for (const auto& box : list.mailboxes) {
+        if (box.depth == 0) continue;
+        if (!fullest || box.depth * fullest->limit.letters > fullest->depth * box.limit.letters)
+            fullest = &box;
+    }
+    if (!fullest) return "-";
+    return fullest->name + " " + std::to_string(fullest->depth) + "/" +
+           std::to_string(fullest->limit.letters);
+}
+
 /// Prints a table of the registry's nodes, with each node's dead letters (asked of it).
 int ps(const std::string& runtime_dir) {
     using namespace std::chrono_literals;
@@ -203,17 +217,18 @@ int ps(const std::string& runtime_dir) {
         return 0;
     }
     std::vector<std::vector<std::string>> rows{
-        {"NODE", "PID", "ENDPOINTS", "NAMES", "DEAD LETTERS"}};
+        {"NODE", "PID", "ENDPOINTS", "NAMES", "FULLEST MAILBOX", "DEAD LETTERS"}};
     for (const auto& node : list.nodes) {
         // "?": the node cannot be asked (it listens on nothing, or did not answer).
-        std::string dead = "?";
+        std::string dead = "?", fullest = "?";
         if (auto asked = ask_node(node, 1s)) {
             dead = std::to_string(asked->dead_letters);
             if (!asked->dead_letter_targets.empty())
                 dead += " (most to " + asked->dead_letter_targets.front().recipient + ")";
+            fullest = fullest_mailbox(*asked);
         }
         rows.push_back({node.node, std::to_string(node.pid), joined(node.endpoints),
-                        joined(node.names), dead});
+                        joined(node.names), fullest, dead});
     }
     print_table(rows);
     mention_orphans(runtime_dir, &list);
@@ -229,6 +244,9 @@ int links(const std::string& runtime_dir) {
     std::vector<std::vector<std::string>> rows{
         {"NODE", "PEER", "TRANSPORT", "WHY", "SENT", "RECEIVED", "ERRORS"}};
     std::vector<std::vector<std::string>> dead_rows{{"NODE", "DEAD LETTERS", "MOST TO"}};
+    std::vector<std::vector<std::string>> mailbox_rows{{"NODE", "ACTOR", "MAILBOX", "HIGHEST",
+                                                        "LIMIT", "OVERFLOW", "SLOWED", "REFUSED",
+                                                        "DROPPED"}};
     int status = 0;
     for (const auto& node : nodes->nodes) {
         if (node.endpoints.empty()) {
@@ -257,6 +275,13 @@ int links(const std::string& runtime_dir) {
         if (list->dead_letters != 0)
             dead_rows.push_back(
                 {node.node, std::to_string(list->dead_letters), dead_letter_targets(*list)});
+        for (const auto& box : list->mailboxes)
+            mailbox_rows.push_back(
+                {node.node, box.name, std::to_string(box.depth), std::to_string(box.high_water),
+                 std::to_string(box.limit.letters) + " (" + std::to_string(box.limit.bytes) + " B)",
+                 std::string(courier::to_string(box.limit.overflow)),
+                 std::to_string(box.blocked_us / 1000) + " ms", std::to_string(box.refused),
+                 std::to_string(box.dropped)});
     }
     if (rows.size() == 1)
         std::cout << "no links are open\n";
@@ -265,6 +290,10 @@ int links(const std::string& runtime_dir) {
     if (dead_rows.size() > 1) {
         std::cout << "\n";
         print_table(dead_rows);
+    }
+    if (mailbox_rows.size() > 1) {
+        std::cout << "\n";
+        print_table(mailbox_rows);
     }
     return status;
 }
