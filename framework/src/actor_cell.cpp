@@ -77,6 +77,13 @@ void ActorCell::deliver(const EnvelopeHeader& header, Frame&& frame,
         letter.body.emplace<WireBody>(std::move(frame), payload);
     };
     const std::uint32_t bytes = frame_bytes(frame);
+    if (header.priority != 0) [[unlikely]] {  // to its lane: built first
+        Letter letter;
+        fill(letter);
+        letter.bytes = bytes;
+        (void)deliver_checked(std::move(letter));
+        return;
+    }
     const auto pushed = mailbox_.push_built(bytes, admission(), fill);
     if (pushed.refused) {
         Letter letter;
@@ -94,6 +101,12 @@ void ActorCell::deliver(const EnvelopeHeader& header, Draft& draft) {
         address(letter, header);
         draft.detach(letter.body);
     };
+    if (header.priority != 0) [[unlikely]] {  // to its lane: built first
+        Letter letter;
+        fill(letter);
+        (void)deliver_checked(std::move(letter));
+        return;
+    }
     const auto pushed = mailbox_.push_built(0, admission(), fill);
     if (pushed.refused) {
         Letter letter;

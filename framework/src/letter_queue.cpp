@@ -44,8 +44,35 @@ void LetterQueue::retire(Segment* segment) noexcept {
     delete segment;
 }
 
+void LetterQueue::append_urgent(Letter&& letter) {
+    if (!lanes_) lanes_ = std::make_unique<decltype(lanes_)::element_type>();
+    counted(letter.bytes);
+    (*lanes_)[letter.priority].push_back(std::move(letter));
+    urgent_.fetch_add(1, std::memory_order_release);
+}
+
+Letter* LetterQueue::take_urgent() noexcept {
+    std::optional<Letter> done = std::exchange(urgent_taken_, std::nullopt);  // handled
+    {
+        std::lock_guard lock(senders_.lock);
+        auto lane = lanes_->begin();  // urgent_ != 0: a lane holds a letter
+        urgent_taken_.emplace(std::move(lane->second.front()));
+        lane->second.pop_front();
+        if (lane->second.empty()) lanes_->erase(lane);
+        urgent_.fetch_sub(1, std::memory_order_release);
+    }
+    reader_.taken.store(reader_.taken.load(std::memory_order_relaxed) + 1,
+                        std::memory_order_release);
+    if (urgent_taken_->bytes != 0)
+        reader_.taken_bytes.store(
+            reader_.taken_bytes.load(std::memory_order_relaxed) + urgent_taken_->bytes,
+            std::memory_order_release);
+    return &*urgent_taken_;
+}
+
 bool LetterQueue::sleep() noexcept {
     drop_taken();  // outside the senders' lock: a body's destructor may take a while
+    urgent_taken_.reset();
     // A reader that keeps up finds the queue empty while a sender is writing the next
     // letter, under the lock. Taking the lock then would stall that sender and pull its
     // lock's line away from it; a short wait for the letter costs less.

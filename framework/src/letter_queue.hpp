@@ -14,9 +14,13 @@
 
 #include <atomic>
 #include <cstddef>
+#include <deque>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <utility>
 
 namespace courier::detail {
@@ -26,6 +30,12 @@ namespace courier::detail {
 /// what the reader last took as far as they know (an estimate that only overstates what
 /// is held); only a queue that looks full makes them read the reader's counters, so a
 /// queue with room costs its senders nothing more.
+///
+/// Letters with a priority above 0 go in lanes of their own, one FIFO per priority, which
+/// the reader empties first, highest first: an urgent letter overtakes the letters of
+/// lower priority already queued, and letters of one priority keep their order. They are
+/// rare: the lanes live under the senders' lock, and the reader looks at a count of them,
+/// on a line of its own, before each letter of the fast FIFO.
 ///
 /// The queue also decides who runs the actor: the reader *holds* the queue until it
 /// finds it empty and goes to sleep (`sleep`); the push that finds it asleep wakes it and
@@ -53,7 +63,8 @@ class LetterQueue {
         bool refused = false;  ///< so the letter was not appended (see Admit)
     };
 
-    /// Appends the letter (unless refused: then it is left to the caller).
+    /// Appends the letter, to its priority's lane if above 0 (unless refused: then it is
+    /// left to the caller).
     Pushed push(Letter&& letter, Admit admit = Admit::always) {
         std::lock_guard lock(senders_.lock);
         Pushed pushed;
@@ -62,7 +73,10 @@ class LetterQueue {
             pushed.refused = true;
             return pushed;
         }
-        append(std::move(letter));
+        if (letter.priority != 0) [[unlikely]]
+            append_urgent(std::move(letter));
+        else
+            append(std::move(letter));
         pushed.woke = wake();
         return pushed;
     }
@@ -136,6 +150,8 @@ class LetterQueue {
     /// nothing into a slot (destroying its letter, clearing its flag) while a sender may
     /// be writing the next one beside it on the same cache line.
     Letter* take() noexcept {
+        if (urgent_.load(std::memory_order_acquire) != 0) [[unlikely]]
+            return take_urgent();
         if (reader_.next == segment_letters) {
             Segment* next = reader_.head->next.load(std::memory_order_acquire);
             if (!next) return nullptr;
@@ -158,6 +174,7 @@ class LetterQueue {
     }
     /// No letter to take now.
     bool empty() const noexcept {
+        if (urgent_.load(std::memory_order_acquire) != 0) return false;
         const Slot* slot;
         if (reader_.next < segment_letters) {
             slot = &reader_.head->slots[reader_.next];
@@ -194,6 +211,10 @@ class LetterQueue {
         ::new (static_cast<void*>(slot.storage)) Letter(std::move(letter));
         slot.ready.store(true, std::memory_order_release);
     }
+    /// Into its priority's lane (under the senders' lock).
+    void append_urgent(Letter&& letter);
+    /// The first letter of the highest lane, moved out for the reader to handle.
+    Letter* take_urgent() noexcept;
     /// A letter of `bytes` goes in (under the senders' lock; only senders write these).
     void counted(std::uint32_t bytes) noexcept {
         senders_.pushed.store(senders_.pushed.load(std::memory_order_relaxed) + 1,
@@ -270,6 +291,13 @@ class LetterQueue {
         /// Letters and bytes ever taken (written by the reader, read by anyone).
         std::atomic<std::uint64_t> taken{0}, taken_bytes{0};
     } reader_;
+    /// The lanes of letters with a priority, highest first (guarded by senders_.lock; made
+    /// by the first such letter), and how many letters they hold, on a line of its own: the
+    /// reader looks at it before every letter, senders write it only for these letters.
+    std::unique_ptr<std::map<std::uint8_t, std::deque<Letter>, std::greater<>>> lanes_;
+    alignas(64) std::atomic<std::size_t> urgent_{0};
+    /// The reader's: the last letter taken from a lane, valid until the next take or sleep.
+    alignas(64) std::optional<Letter> urgent_taken_;
     /// Used-up segments the reader left for the senders' next: a few, so that a reader a
     /// few segments behind costs no allocation; more would be the memory of a burst.
     alignas(64) std::atomic<Segment*> spares_[4] = {};

@@ -258,3 +258,35 @@ TEST_CASE("a letter whose building throws is not appended, and the queue goes on
     CHECK(letter->correlation == 7);
     CHECK(queue.take() == nullptr);
 }
+
+TEST_CASE("letters with a priority overtake those of lower priority, each priority in order",
+          "[framework][mailbox]") {
+    LetterQueue queue;
+    REQUIRE(queue.sleep());
+    const auto with_priority = [](std::uint64_t n, std::uint8_t priority) {
+        Letter letter = numbered(n);
+        letter.priority = priority;
+        return letter;
+    };
+    CHECK(queue.push(numbered(0)).woke);
+    CHECK_FALSE(queue.push(numbered(1)).woke);
+    CHECK_FALSE(queue.push(with_priority(10, 5)).woke);
+    CHECK_FALSE(queue.push(with_priority(11, 9)).woke);
+    CHECK_FALSE(queue.push(with_priority(12, 5)).woke);
+    CHECK_FALSE(queue.push(numbered(2)).woke);
+    CHECK(queue.depth() == 6);
+    std::vector<std::uint64_t> order;
+    while (Letter* letter = queue.take()) order.push_back(letter->correlation);
+    CHECK(order == std::vector<std::uint64_t>{11, 10, 12, 0, 1, 2});
+    CHECK(queue.depth() == 0);
+    REQUIRE(queue.sleep());
+    // One with a priority alone wakes the queue, and keeps it awake.
+    CHECK(queue.push(with_priority(20, 1)).woke);
+    CHECK_FALSE(queue.empty());
+    CHECK_FALSE(queue.sleep());
+    Letter* urgent = queue.take();
+    REQUIRE(urgent != nullptr);
+    CHECK(urgent->correlation == 20);
+    CHECK(queue.take() == nullptr);
+    CHECK(queue.sleep());
+}

@@ -414,3 +414,35 @@ TEST_CASE("an actor parked on a full mailbox still stops at once when told",
     CHECK(stopped.get_future().wait_for(10s) == std::future_status::ready);
     gate.open();
 }
+
+TEST_CASE(
+    "a letter with a priority is handled before the letters of lower priority queued "
+    "before it",
+    "[framework][mailbox_limit][priority]") {
+    Gate gate;
+    std::mutex mutex;
+    std::vector<int> pings;
+    courier::Node node(alone("priority"));
+    spawn_held(node, "busy", {10'000, std::size_t{1} << 20, Overflow::block}, gate, pings, mutex);
+    REQUIRE(node.send("busy", test::Go{}));
+    REQUIRE(gate.wait_held());
+    std::promise<void> sent;
+    node.spawn("sender", [&sent](courier::Actor& self) {
+        for (int i = 0; i < 1000; ++i) self.send("busy", test::Ping{i});
+        self.send("busy", test::Ping{-2}, 100);
+        self.send("busy", test::Ping{-1}, 255);
+        self.send("busy", test::Ping{-3}, 100);
+        sent.set_value();
+    });
+    REQUIRE(sent.get_future().wait_for(10s) == std::future_status::ready);
+    gate.open();
+    REQUIRE(eventually([&] {
+        std::lock_guard lock(mutex);
+        return pings.size() == 1003;
+    }));
+    std::lock_guard lock(mutex);
+    CHECK(pings[0] == -1);  // 255 first, then the two of 100 in their order
+    CHECK(pings[1] == -2);
+    CHECK(pings[2] == -3);
+    for (int i = 0; i < 1000; ++i) REQUIRE(pings[static_cast<std::size_t>(i) + 3] == i);
+}
