@@ -82,6 +82,27 @@ void expect_link(const Node& node, const std::string& peer_node, const std::stri
     throw std::runtime_error("no link to " + peer_node);
 }
 
+/// Every party set on `replier`, the peer's actor: the registry watches its name (its
+/// NameDown goes to `events`; the returned client keeps the watch), a request is pending at
+/// it, and both observers monitor it.
+std::unique_ptr<RegistryClient> watch_all(const std::string& replier, Peer& peer,
+                                          Observers& observers, Events& events,
+                                          const RunOptions& options) {
+    RegistryOptions registry_options;
+    registry_options.runtime_dir = options.runtime_dir;
+    registry_options.autostart = false;
+    auto name_watch = std::make_unique<RegistryClient>(registry_options);
+    name_watch->on_name_down([&events](const registry::NameDown& down) {
+        events.put({"registry", down.name, down.reason, bench::now_ns()});
+    });
+    if (!name_watch->watch(replier).found)
+        throw std::runtime_error("the registry does not know " + replier);
+    observers.ask(replier);
+    peer.await("held", peer_start);
+    observers.monitor(replier);
+    return name_watch;
+}
+
 }  // namespace
 
 void measure_actor_throws(const RunOptions& options, Results& results) {
@@ -150,9 +171,6 @@ void measure_peer_failures(const std::string& transport, const RunOptions& optio
 
     Events events;
     Observers observers(transport, options, events);
-    RegistryOptions registry_options;
-    registry_options.runtime_dir = options.runtime_dir;
-    registry_options.autostart = false;
     for (int round = 0; round < options.rounds; ++round) {
         const std::string suffix = transport + "-" + std::to_string(round);
         const std::string stopper = "stopper-" + suffix, replier = "replier-" + suffix;
@@ -174,15 +192,7 @@ void measure_peer_failures(const std::string& transport, const RunOptions& optio
             record(*stop_rows[i], transport, events, parties[i], stopper, t0_stop, options);
 
         // The process is killed: t0 just before kill(2).
-        RegistryClient name_watch(registry_options);
-        name_watch.on_name_down([&events](const registry::NameDown& down) {
-            events.put({"registry", down.name, down.reason, bench::now_ns()});
-        });
-        if (!name_watch.watch(replier).found)
-            throw std::runtime_error("the registry does not know " + replier);
-        observers.ask(replier);
-        peer.await("held", peer_start);
-        observers.monitor(replier);
+        const auto name_watch = watch_all(replier, peer, observers, events, options);
         const auto t0_kill = bench::now_ns();
         ::kill(peer.pid(), SIGKILL);
         for (std::size_t i = 0; i < 4; ++i)
@@ -211,9 +221,6 @@ void measure_peer_hangs(const std::string& transport, const RunOptions& options,
 
     Events events;
     Observers observers(transport, options, events);
-    RegistryOptions registry_options;
-    registry_options.runtime_dir = options.runtime_dir;
-    registry_options.autostart = false;
     const int rounds = heartbeat ? options.rounds : 1;
     for (int round = 0; round < rounds; ++round) {
         const std::string suffix = transport + "-hung-" + std::to_string(round);
@@ -223,16 +230,8 @@ void measure_peer_hangs(const std::string& transport, const RunOptions& options,
             options, spawner(transport, observers));
         pids.push_back(peer.pid());
         peer.await("ready", peer_start);
-        RegistryClient name_watch(registry_options);
-        name_watch.on_name_down([&events](const registry::NameDown& down) {
-            events.put({"registry", down.name, down.reason, bench::now_ns()});
-        });
-        if (!name_watch.watch(replier).found)
-            throw std::runtime_error("the registry does not know " + replier);
-        observers.ask(replier);
-        peer.await("held", peer_start);
+        const auto name_watch = watch_all(replier, peer, observers, events, options);
         expect_link(observers.linked(), "failure-peer-" + suffix, transport);
-        observers.monitor(replier);
 
         const auto t0 = bench::now_ns();
         ::kill(peer.pid(), SIGSTOP);

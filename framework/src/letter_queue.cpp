@@ -61,12 +61,7 @@ Letter* LetterQueue::take_urgent() noexcept {
         if (lane->second.empty()) lanes_->erase(lane);
         urgent_.fetch_sub(1, std::memory_order_release);
     }
-    reader_.taken.store(reader_.taken.load(std::memory_order_relaxed) + 1,
-                        std::memory_order_release);
-    if (urgent_taken_->bytes != 0)
-        reader_.taken_bytes.store(
-            reader_.taken_bytes.load(std::memory_order_relaxed) + urgent_taken_->bytes,
-            std::memory_order_release);
+    count_taken(*urgent_taken_);
     return &*urgent_taken_;
 }
 

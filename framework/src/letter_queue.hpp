@@ -163,13 +163,7 @@ class LetterQueue {
         if (!slot.ready.load(std::memory_order_acquire)) return nullptr;
         ++reader_.next;
         Letter* letter = slot.letter();
-        // Only the reader writes these: a plain add, published for the senders' limit.
-        reader_.taken.store(reader_.taken.load(std::memory_order_relaxed) + 1,
-                            std::memory_order_release);
-        if (letter->bytes != 0)
-            reader_.taken_bytes.store(
-                reader_.taken_bytes.load(std::memory_order_relaxed) + letter->bytes,
-                std::memory_order_release);
+        count_taken(*letter);
         return letter;
     }
     /// No letter to take now.
@@ -210,6 +204,16 @@ class LetterQueue {
         Slot& slot = senders_.tail->slots[senders_.count++];
         ::new (static_cast<void*>(slot.storage)) Letter(std::move(letter));
         slot.ready.store(true, std::memory_order_release);
+    }
+    /// The reader took `letter`. Only the reader writes these: a plain add, published for
+    /// the senders' limit.
+    void count_taken(const Letter& letter) noexcept {
+        reader_.taken.store(reader_.taken.load(std::memory_order_relaxed) + 1,
+                            std::memory_order_release);
+        if (letter.bytes != 0)
+            reader_.taken_bytes.store(
+                reader_.taken_bytes.load(std::memory_order_relaxed) + letter.bytes,
+                std::memory_order_release);
     }
     /// Into its priority's lane (under the senders' lock).
     void append_urgent(Letter&& letter);

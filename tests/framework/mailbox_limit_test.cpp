@@ -87,25 +87,42 @@ courier::MailboxStats stats_of(const courier::Node& node, const std::string& nam
     return {};
 }
 
-/// An actor `name` with the given limit that counts its Pings (in order or not), held at
-/// `gate` by a Go. Returns once its limit is set (on_start ran).
-void spawn_held(courier::Node& node, const std::string& name, MailboxLimit limit, Gate& gate,
-                std::vector<int>& pings, std::mutex& mutex) {
-    std::promise<void> started;
-    node.spawn(name, [&, limit](courier::Actor& self) {
-        self.mailbox_limit(limit);
-        self.handle([&gate](test::Go&) { gate.pass(); });
-        self.handle([&self, &pings, &mutex](test::Ping& ping) {
-            {
-                std::lock_guard lock(mutex);
-                pings.push_back(ping.n);
-            }
-            if (!self.sender().empty()) self.reply(test::Pong{ping.n});  // a request's
+/// A node whose actor `name`, of the given limit, counts its Pings (and answers them when
+/// asked) and is held in a Go until gate.open(): its mailbox fills as the test sends.
+/// What its actors use comes before the node, which stops them as it goes.
+struct Held {
+    Gate gate;
+    std::mutex mutex;
+    std::vector<int> pings;
+    courier::Node node;
+
+    Held(courier::NodeOptions options, const std::string& name, MailboxLimit limit)
+        : node(std::move(options)) {
+        std::promise<void> started;
+        node.spawn(name, [&, limit](courier::Actor& self) {
+            self.mailbox_limit(limit);
+            self.handle([this](test::Go&) { gate.pass(); });
+            self.handle([&self, this](test::Ping& ping) {
+                {
+                    std::lock_guard lock(mutex);
+                    pings.push_back(ping.n);
+                }
+                if (!self.sender().empty()) self.reply(test::Pong{ping.n});  // a request's
+            });
+            started.set_value();
         });
-        started.set_value();
-    });
-    started.get_future().wait();
-}
+        started.get_future().wait();  // its limit is set
+        REQUIRE(node.send(name, test::Go{}));
+        REQUIRE(gate.wait_held());  // it handles the Go: its mailbox is empty, and fills now
+    }
+    std::vector<int> handled() {
+        std::lock_guard lock(mutex);
+        return pings;
+    }
+    bool handled_all(std::size_t count) {
+        return eventually([&] { return handled().size() == count; });
+    }
+};
 
 }  // namespace
 
@@ -113,15 +130,9 @@ TEST_CASE(
     "Overflow::fail refuses what does not fit: Node::send says mailbox_full, a request "
     "fails at once, an actor gets DeadLetter",
     "[framework][mailbox_limit]") {
-    Gate gate;  // these before the node: its actors use them until it is gone
-    std::mutex mutex;
-    std::vector<int> pings;
-    std::promise<courier::DeadLetter> bounced;
-    std::promise<int> dead_letters;
-    courier::Node node(alone("fail"));
-    spawn_held(node, "slow", {4, std::size_t{1} << 20, Overflow::fail}, gate, pings, mutex);
-    REQUIRE(node.send("slow", test::Go{}));
-    REQUIRE(gate.wait_held());  // it handles the Go: its mailbox is empty, and stays so
+    std::promise<courier::DeadLetter> bounced;  // before the node: its actors use it
+    Held held(alone("fail"), "slow", {4, std::size_t{1} << 20, Overflow::fail});
+    courier::Node& node = held.node;
     for (int i = 0; i < 4; ++i) REQUIRE(node.send("slow", test::Ping{i}));
     auto refused = node.send("slow", test::Ping{4});
     REQUIRE_FALSE(refused);
@@ -143,31 +154,21 @@ TEST_CASE(
     CHECK(dead.code == courier::ErrorCode::mailbox_full);
     CHECK(dead.recipient == "slow");
 
-    gate.open();
-    REQUIRE(eventually([&] {
-        std::lock_guard lock(mutex);
-        return pings.size() == 4;
-    }));
+    held.gate.open();
+    REQUIRE(held.handled_all(4));
     const auto stats = stats_of(node, "slow");
     CHECK(stats.refused == 3);
     CHECK(stats.dropped == 0);
     CHECK(stats.limit.letters == 4);
     CHECK(stats.high_water >= 4);
-    std::lock_guard lock(mutex);
-    CHECK(pings == std::vector<int>{0, 1, 2, 3});
+    CHECK(held.handled() == std::vector<int>{0, 1, 2, 3});
 }
 
 TEST_CASE("Overflow::drop_newest drops what does not fit, counts it, and does not bounce it",
           "[framework][mailbox_limit]") {
-    Gate gate;  // these before the node: its actors use them until it is gone
-    std::mutex mutex;
-    std::vector<int> pings;
-    std::promise<courier::DeadLetter> bounced;
-    std::promise<int> dead_letters;
-    courier::Node node(alone("drop"));
-    spawn_held(node, "slow", {2, std::size_t{1} << 20, Overflow::drop_newest}, gate, pings, mutex);
-    REQUIRE(node.send("slow", test::Go{}));
-    REQUIRE(gate.wait_held());
+    std::promise<int> dead_letters;  // before the node: its actors use it
+    Held held(alone("drop"), "slow", {2, std::size_t{1} << 20, Overflow::drop_newest});
+    courier::Node& node = held.node;
     REQUIRE(node.send("slow", test::Ping{0}));
     REQUIRE(node.send("slow", test::Ping{1}));
     auto dropped = node.send("slow", test::Ping{2});
@@ -186,28 +187,19 @@ TEST_CASE("Overflow::drop_newest drops what does not fit, counts it, and does no
     auto future = dead_letters.get_future();
     REQUIRE(future.wait_for(10s) == std::future_status::ready);
     CHECK(future.get() == 0);
-    gate.open();
-    REQUIRE(eventually([&] {
-        std::lock_guard lock(mutex);
-        return pings.size() == 2;
-    }));
+    held.gate.open();
+    REQUIRE(held.handled_all(2));
     CHECK(stats_of(node, "slow").dropped == 2);
     CHECK(node.stats().dead_letters == 2);  // counted and logged as dead letters
-    std::lock_guard lock(mutex);
-    CHECK(pings == std::vector<int>{0, 1});
+    CHECK(held.handled() == std::vector<int>{0, 1});
 }
 
 TEST_CASE("Overflow::block makes a thread outside the actors wait for room, up to send_timeout",
           "[framework][mailbox_limit]") {
     auto options = alone("block-outside");
     options.send_timeout = 300ms;
-    Gate gate;  // these before the node: its actors use them until it is gone
-    std::mutex mutex;
-    std::vector<int> pings;
-    courier::Node node(options);
-    spawn_held(node, "slow", {2, std::size_t{1} << 20, Overflow::block}, gate, pings, mutex);
-    REQUIRE(node.send("slow", test::Go{}));
-    REQUIRE(gate.wait_held());
+    Held held(options, "slow", {2, std::size_t{1} << 20, Overflow::block});
+    courier::Node& node = held.node;
     REQUIRE(node.send("slow", test::Ping{0}));
     REQUIRE(node.send("slow", test::Ping{1}));
 
@@ -221,11 +213,8 @@ TEST_CASE("Overflow::block makes a thread outside the actors wait for room, up t
     auto asked = node.request<test::Pong>("slow", test::Ping{3}, 30s);
     REQUIRE_FALSE(asked);
     CHECK(asked.error().code == courier::ErrorCode::mailbox_full);
-    gate.open();
-    REQUIRE(eventually([&] {
-        std::lock_guard lock(mutex);
-        return pings.size() == 2;
-    }));
+    held.gate.open();
+    REQUIRE(held.handled_all(2));
     CHECK(stats_of(node, "slow").blocked_us >= 600'000);  // both waits
 }
 
@@ -233,13 +222,8 @@ TEST_CASE("Overflow::block: a waiting thread goes on once the mailbox has room, 
           "[framework][mailbox_limit]") {
     auto options = alone("block-room");
     options.send_timeout = 20s;
-    Gate gate;  // these before the node: its actors use them until it is gone
-    std::mutex mutex;
-    std::vector<int> pings;
-    courier::Node node(options);
-    spawn_held(node, "slow", {2, std::size_t{1} << 20, Overflow::block}, gate, pings, mutex);
-    REQUIRE(node.send("slow", test::Go{}));
-    REQUIRE(gate.wait_held());
+    Held held(options, "slow", {2, std::size_t{1} << 20, Overflow::block});
+    courier::Node& node = held.node;
     std::atomic<int> sent{0};
     Clock::time_point last_sent;
     std::thread outside([&] {
@@ -255,16 +239,12 @@ TEST_CASE("Overflow::block: a waiting thread goes on once the mailbox has room, 
     std::this_thread::sleep_for(50ms);
     CHECK(sent == 2);
     const auto opened = Clock::now();
-    gate.open();
+    held.gate.open();
     outside.join();
     CHECK(sent == 10);
     CHECK(last_sent >= opened);
-    REQUIRE(eventually([&] {
-        std::lock_guard lock(mutex);
-        return pings.size() == 10;
-    }));
-    std::lock_guard lock(mutex);
-    CHECK(pings == std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+    REQUIRE(held.handled_all(10));
+    CHECK(held.handled() == std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
 }
 
 namespace {
@@ -392,14 +372,9 @@ TEST_CASE("two actors flooding each other through small mailboxes do not deadloc
 
 TEST_CASE("an actor parked on a full mailbox still stops at once when told",
           "[framework][mailbox_limit]") {
-    Gate gate;
-    std::mutex mutex;
-    std::vector<int> pings;
-    std::promise<void> stopped;
-    courier::Node node(alone("stop-parked"));
-    spawn_held(node, "slow", {2, std::size_t{1} << 20, Overflow::block}, gate, pings, mutex);
-    REQUIRE(node.send("slow", test::Go{}));
-    REQUIRE(gate.wait_held());
+    std::promise<void> stopped;  // before the node: its actors use it
+    Held held(alone("stop-parked"), "slow", {2, std::size_t{1} << 20, Overflow::block});
+    courier::Node& node = held.node;
     struct Producer : courier::Actor {
         explicit Producer(std::promise<void>& s) : stopped(s) {}
         void on_start() override {
@@ -412,21 +387,16 @@ TEST_CASE("an actor parked on a full mailbox still stops at once when told",
     REQUIRE(eventually([&] { return stats_of(node, "slow").depth == 4; }));
     node.stop("producer");
     CHECK(stopped.get_future().wait_for(10s) == std::future_status::ready);
-    gate.open();
+    held.gate.open();
 }
 
 TEST_CASE(
     "a letter with a priority is handled before the letters of lower priority queued "
     "before it",
     "[framework][mailbox_limit][priority]") {
-    Gate gate;
-    std::mutex mutex;
-    std::vector<int> pings;
-    courier::Node node(alone("priority"));
-    spawn_held(node, "busy", {10'000, std::size_t{1} << 20, Overflow::block}, gate, pings, mutex);
-    REQUIRE(node.send("busy", test::Go{}));
-    REQUIRE(gate.wait_held());
-    std::promise<void> sent;
+    std::promise<void> sent;  // before the node: its actors use it
+    Held held(alone("priority"), "busy", {10'000, std::size_t{1} << 20, Overflow::block});
+    courier::Node& node = held.node;
     node.spawn("sender", [&sent](courier::Actor& self) {
         for (int i = 0; i < 1000; ++i) self.send("busy", test::Ping{i});
         self.send("busy", test::Ping{-2}, 100);
@@ -435,12 +405,9 @@ TEST_CASE(
         sent.set_value();
     });
     REQUIRE(sent.get_future().wait_for(10s) == std::future_status::ready);
-    gate.open();
-    REQUIRE(eventually([&] {
-        std::lock_guard lock(mutex);
-        return pings.size() == 1003;
-    }));
-    std::lock_guard lock(mutex);
+    held.gate.open();
+    REQUIRE(held.handled_all(1003));
+    const auto pings = held.handled();
     CHECK(pings[0] == -1);  // 255 first, then the two of 100 in their order
     CHECK(pings[1] == -2);
     CHECK(pings[2] == -3);
