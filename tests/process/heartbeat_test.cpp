@@ -78,11 +78,13 @@ TEST_CASE(
         // The link is up and carries frames both ways (heartbeats at least).
         const auto up = Clock::now() + 10s;
         while (Clock::now() < up) {
-            auto link = link_to(node.links(), "replier-node");
+            const auto links = node.links();
+            const auto* link = link_to(links, "replier-node");
             if (link && link->frames_received > 0) break;
             std::this_thread::sleep_for(10ms);
         }
-        REQUIRE(link_to(node.links(), "replier-node"));
+        const auto links = node.links();
+        REQUIRE(link_to(links, "replier-node"));
 
         const auto stopped = Clock::now();
         child.kill(SIGSTOP);
@@ -127,7 +129,8 @@ TEST_CASE("an idle tcp link is kept by heartbeats for many timeouts, both ways",
         });
         auto first = node.request<wire::Pong>("echo", wire::Ping{1}, 10s);
         REQUIRE(first);
-        auto link = link_to(node.links(), "echo-node");
+        const auto first_links = node.links();
+        const auto* link = link_to(first_links, "echo-node");
         REQUIRE(link);
         const auto received = link->frames_received;
         const auto sent = link->frames_sent;

@@ -89,6 +89,8 @@ inline void recorder(Actor& self) {
 }
 
 /// The link to `node` among `links`, or null.
+/// Not of a temporary list: the pointer would outlive it.
+const LinkInfo* link_to(std::vector<LinkInfo>&& links, const std::string& node) = delete;
 inline const LinkInfo* link_to(const std::vector<LinkInfo>& links, const std::string& node) {
     for (const auto& link : links)
         if (link.peer_node == node) return &link;
