@@ -158,7 +158,9 @@ std::optional<Error> ActorCell::refused(Letter&& letter) {
               " letters or " + std::to_string(limit_.bytes) + " bytes, overflow " +
               std::string(to_string(limit_.overflow)) + ")";
     }
-    if (overflow_.load(std::memory_order_relaxed) == Overflow::drop_newest) {
+    // A request is refused rather than dropped: its requester would wait out its timeout.
+    if (overflow_.load(std::memory_order_relaxed) == Overflow::drop_newest &&
+        !letter.is_request()) {
         ++dropped_;
         why += ": dropped";
         node.dead_letter(letter, ErrorCode::mailbox_full, why, /*bounce=*/false);

@@ -1,5 +1,5 @@
 // Links between nodes in separate processes: which transport a link takes and why, what
-// it counts, and what `courier links` shows of it.
+// it counts, and what `courier links` and `courier ps` show of it and of the mailboxes.
 
 #include "node_support.hpp"
 
@@ -7,14 +7,9 @@
 
 #include <catch2/catch.hpp>
 
-#include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <future>
-#include <memory>
 #include <string>
-#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -163,79 +158,6 @@ TEST_CASE(
         CHECK_THAT(ps.out, Catch::Contains("FULLEST MAILBOX"));
         CHECK_THAT(ps.out, Catch::Matches("(.|\n)*held-node +[0-9]+ .* slow 3/3 +1 .*\n(.|\n)*"));
         release.set_value();
-    }
-    CHECK(dir.wait_until_empty());
-}
-
-TEST_CASE(
-    "a letter with a priority overtakes the letters already queued at a busy actor in "
-    "another process, on every transport",
-    "[process][node][priority]") {
-    const std::string transport =
-        GENERATE(as<std::string>{}, "unix", "tcp", "fifo", "shm", "sysv", "posixmq");
-    INFO("transport " << transport);
-    const std::string toml = "[links]\npreference = [\"" + transport + "\"]\n";
-    constexpr int normal = 1000;
-    TempRuntimeDir dir;
-    {
-        // The busy actor's process: held in a Go until told ('g'); reports when its mailbox
-        // holds `n` letters ('w' for the normal ones, 'x' for one more) with 'f'.
-        auto child = Child::fork([&](ChildChannel& channel) {
-            Node node(configured(dir, "busy-node", toml));
-            std::promise<void> go;
-            std::shared_future<void> going = go.get_future().share();
-            std::atomic<bool> held{false};  // in its Go: what its mailbox holds are Pings
-            node.spawn("busy", [going, &held](Actor& self) {
-                auto order = std::make_shared<std::vector<std::int64_t>>();
-                self.handle([going, &held](wire::Go&) {
-                    held = true;
-                    going.wait();
-                });
-                self.handle([order](wire::Ping& ping) { order->push_back(ping.n); });
-                self.handle([&self, order](wire::Report&) {
-                    const auto at = std::find(order->begin(), order->end(), -1);
-                    self.reply(wire::Pong{at == order->end() ? -1 : at - order->begin()});
-                });
-            });
-            const auto depth = [&node] {
-                for (const auto& box : node.mailboxes())
-                    if (box.name == "busy") return box.depth;
-                return std::size_t{0};
-            };
-            channel.send('r');
-            while (char c = channel.receive()) {
-                if (c == 'w' || c == 'x') {
-                    const std::size_t want = c == 'w' ? normal : normal + 1;
-                    const auto until = std::chrono::steady_clock::now() + 20s;
-                    while ((!held || depth() < want) && std::chrono::steady_clock::now() < until)
-                        std::this_thread::sleep_for(1ms);
-                    channel.send(held && depth() >= want ? 'f' : 'n');
-                } else if (c == 'g') {
-                    go.set_value();
-                } else if (c == 'q') {
-                    break;
-                }
-            }
-            return 0;
-        });
-        REQUIRE(child.expect('r'));
-        Node node(configured(dir, "sender-node", toml));
-        node.spawn("sender", [](Actor& self) {
-            self.send("busy", wire::Go{});
-            for (int i = 0; i < normal; ++i) self.send("busy", wire::Ping{i});
-            self.handle([&self](wire::Go&) { self.send("busy", wire::Ping{-1}, 255); });
-        });
-        child.send('w');
-        REQUIRE(child.expect('f', 30s));  // all queued behind the Go
-        REQUIRE(node.send("sender", wire::Go{}));
-        child.send('x');
-        REQUIRE(child.expect('f', 30s));
-        child.send('g');
-        auto where = node.request<wire::Pong>("busy", wire::Report{}, 30s);
-        REQUIRE(where);
-        CHECK(where->n == 0);  // handled first once the actor was free
-        child.send('q');
-        CHECK(child.wait_exit());
     }
     CHECK(dir.wait_until_empty());
 }

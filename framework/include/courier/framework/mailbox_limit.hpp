@@ -27,7 +27,8 @@ enum class Overflow : std::uint8_t {
     /// with `mailbox_full`, Node::send returns that error.
     fail,
     /// The letter is dropped: counted (MailboxStats::dropped) and logged once a second, as
-    /// dead letters are; its sender is not told.
+    /// dead letters are; its sender is not told. A request is refused as under `fail`
+    /// instead: its requester would otherwise wait out its timeout.
     drop_newest,
 };
 
