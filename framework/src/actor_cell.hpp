@@ -101,7 +101,7 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     LetterQueue::Admit admission() const noexcept;
     /// After a letter went in: a sender in its turn that found the mailbox full (block) is
     /// slowed, and a parked cell that others wait on runs again.
-    void after_push(const LetterQueue::Pushed& pushed);
+    void after_push();
     /// A letter the full mailbox refused: the framework's letters and answers go in
     /// anyway; others bounce (fail) or are dropped (drop_newest),
     /// and the error says why.
