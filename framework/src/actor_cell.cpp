@@ -21,10 +21,7 @@ bool is_internal(TypeId type) {
 /// The framework's letters: a full mailbox takes them anyway (they are few, and an actor
 /// must learn that its requests failed or what it monitors went down).
 bool is_framework(const Letter& letter) {
-    const TypeId type = letter.type;
-    return is_internal(type) || type == type_id_of<DeadLetter>() || type == type_id_of<Failure>() ||
-           type == type_id_of<Down>() || type == type_id_of<Up>() ||
-           type == type_id_of<ChildFailed>();
+    return is_internal(letter.type) || is_framework_type(letter.type);
 }
 /// The cell whose turn this thread runs, if any: its sends are an actor's.
 thread_local ActorCell* running_cell = nullptr;
@@ -32,6 +29,34 @@ struct Running {
     explicit Running(ActorCell* cell) noexcept : outer(std::exchange(running_cell, cell)) {}
     ~Running() { running_cell = outer; }
     ActorCell* outer;
+};
+/// The credit of the letters a turn took that came over links, given back once at the
+/// turn's end: a turn's letters mostly come over one link.
+class TakenFromLinks {
+  public:
+    explicit TakenFromLinks(LinkSender& sender) noexcept : sender_(sender) {}
+    ~TakenFromLinks() { give_back(); }
+    TakenFromLinks(const TakenFromLinks&) = delete;
+    TakenFromLinks& operator=(const TakenFromLinks&) = delete;
+    void add(const Letter& letter) {
+        if ((letter.flags & envelope_flags::credited) == 0) return;
+        if (letter.origin != peer_) {
+            give_back();
+            peer_ = letter.origin;
+        }
+        ++letters_;
+        bytes_ += letter.bytes;
+    }
+
+  private:
+    void give_back() noexcept {
+        if (letters_ == 0) return;
+        sender_.returned(peer_, letters_, bytes_, /*here=*/true);
+        letters_ = bytes_ = 0;
+    }
+    LinkSender& sender_;
+    std::shared_ptr<PeerLink> peer_;
+    std::uint64_t letters_ = 0, bytes_ = 0;
 };
 std::uint32_t frame_bytes(const Frame& frame) {
     return static_cast<std::uint32_t>(
@@ -41,6 +66,10 @@ std::uint32_t frame_bytes(const Frame& frame) {
 
 bool ActorCell::in_turn() noexcept {
     return running_cell != nullptr;
+}
+
+void ActorCell::wait_for_credit(const std::shared_ptr<PeerLink>& link) noexcept {
+    if (running_cell) running_cell->waits_for_credit_ = link;
 }
 
 ActorCell::ActorCell(NodeCore& owner, std::unique_ptr<Actor> a, ActorFactory factory,
@@ -144,6 +173,9 @@ std::optional<Error> ActorCell::refused(Letter&& letter) {
         if (pushed.woke) woken();
         return std::nullopt;
     }
+    // Its credit goes back at once (from a worker: this may be the reactor's thread).
+    if (letter.flags & envelope_flags::credited)
+        node.sender().returned(letter.origin, 1, letter.bytes, /*here=*/false);
     std::string why;
     {
         std::lock_guard lock(room_mutex_);
@@ -263,6 +295,7 @@ bool ActorCell::run() {
         // before the letters handled are destroyed (a reply must not wait for that) and
         // before this worker takes another cell or sleeps (link_sender.hpp).
         LinkSender::Turn turn(node.sender());
+        TakenFromLinks taken(node.sender());  // before the turn's sends are flushed
         // Past a stopping node's drain deadline: stop now, what is left bounces. (Once a
         // turn, not once a letter: the send path pays nothing for it.)
         stops = node.hurried() && started_;
@@ -275,12 +308,14 @@ bool ActorCell::run() {
             }
             Letter* letter = mailbox_.take();
             if (!letter) break;
+            taken.add(*letter);
             handle(*letter);
             // The one check a letter costs, as before: a throwing handler sets it too.
             if (actor->stopping_) [[unlikely]]
                 stops = !restarted();
-            // It sent into a full mailbox: its turn ends here, to wait (below).
-            if (blocked_on_) [[unlikely]]
+            // It sent into a full mailbox or a link's outbox: its turn ends here, to wait
+            // (below).
+            if (blocked_on_ || waits_for_credit_) [[unlikely]]
                 break;
         }
     }
@@ -295,10 +330,12 @@ bool ActorCell::run() {
         finish();
         return false;
     }
-    // It sent into a full mailbox: it waits, held, until that one has room (unpark).
-    if (auto target = std::exchange(blocked_on_, nullptr);
-        target && target->park(shared_from_this()))
-        return false;
+    // It sent into a full mailbox or a link's outbox: it waits, held, until that one has
+    // room (unpark).
+    auto target = std::exchange(blocked_on_, nullptr);
+    auto link = std::exchange(waits_for_credit_, nullptr);
+    if (target && target->park(shared_from_this())) return false;
+    if (link && park_for_credit(link)) return false;
     if (!mailbox_.empty()) return true;
     let_senders_go();  // with its fence: nobody may be left waiting on a sleeping mailbox
     // Dry: the letters handled let go of their bodies, and the cell sleeps unless a letter came
@@ -420,6 +457,8 @@ void ActorCell::bounce_all() {
     // Letters that come while it bounces find the cell held, and are bounced here too.
     do {
         while (Letter* letter = mailbox_.take()) {
+            if (letter->flags & envelope_flags::credited)
+                node.sender().returned(letter->origin, 1, letter->bytes, /*here=*/false);
             if (is_internal(letter->type)) continue;
             node.dead_letter(*letter, ErrorCode::stopped,
                              "actor '" + actor->name() + "' has stopped");

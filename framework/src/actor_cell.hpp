@@ -8,6 +8,7 @@
 #include "letter_queue.hpp"
 #include "mailbox.hpp"
 #include "restart_window.hpp"
+#include "scheduler.hpp"
 #include "wire_body.hpp"
 
 #include <courier/expected.hpp>
@@ -34,7 +35,7 @@ namespace courier::detail {
 class NodeCore;
 struct Route;
 
-struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
+struct ActorCell final : Mailbox, Runnable, std::enable_shared_from_this<ActorCell> {
     /// `again` builds the actor anew for a restart (empty: it cannot restart); `parent`
     /// gets ChildFailed when it escalates (empty: its node logs it).
     ActorCell(NodeCore& node, std::unique_ptr<Actor> actor, ActorFactory again = {},
@@ -64,7 +65,7 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     /// Runs up to a turn of letters on the calling worker. True when letters remain: the
     /// caller still holds the cell and runs it again or queues it; false when it went to
     /// sleep (or stopped).
-    bool run();
+    bool run() override;
     /// Hands a new cell to the scheduler. Its creator holds it until then (the node, while
     /// it puts the start letter in first and makes the name known).
     void start();
@@ -80,9 +81,12 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     /// full under Overflow::block, until it has room or `timeout` passes (false then).
     /// True at once under another policy, or for a closed cell.
     bool wait_for_room(std::chrono::milliseconds timeout);
-    /// A cell parked because its last turn sent into a full mailbox runs again; nothing
-    /// if it is not parked. Any thread.
+    /// A cell parked because its last turn sent into a full mailbox, or into a link's
+    /// outbox, runs again; nothing if it is not parked. Any thread.
     void unpark();
+    /// The actor whose turn runs on this thread, if any, sent into `link`'s outbox (it had
+    /// no credit): it is parked after its turn until the outbox drains.
+    static void wait_for_credit(const std::shared_ptr<PeerLink>& link) noexcept;
     MailboxStats mailbox_stats() const;
 
     NodeCore& node;
@@ -116,6 +120,10 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     /// when it must not wait: its own mailbox is full (others wait on it), this cell is
     /// closed, or there is room already.
     bool park(const std::shared_ptr<ActorCell>& sender);
+    /// Parks this cell (its turn just ended) until `link`'s outbox drains; false when it
+    /// must not wait: others wait on it (its mailbox is full, someone is slowed by it, or
+    /// the link's peer is short of the credit this node grants), or the outbox drained.
+    bool park_for_credit(const std::shared_ptr<PeerLink>& link);
     void finish();
     void handle(Letter& letter);
     /// Runs the actor's on_start; one that throws stops it (and never restarts it).
@@ -167,6 +175,8 @@ struct ActorCell final : Mailbox, std::enable_shared_from_this<ActorCell> {
     std::atomic<Overflow> overflow_{Overflow::block};
     /// Set in its turn when it sent into a full mailbox (block): parked there after it.
     std::shared_ptr<ActorCell> blocked_on_;
+    /// Set in its turn when it sent into a link's outbox (no credit): parked there after it.
+    std::shared_ptr<PeerLink> waits_for_credit_;
     std::atomic<bool> parked_{false};
     std::weak_ptr<ActorCell> parked_on_;  ///< written before parked_ is set
     std::chrono::steady_clock::time_point parked_at_;

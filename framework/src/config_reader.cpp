@@ -367,12 +367,18 @@ class Reader {
             } else if (key.str() == "send_timeout_ms") {
                 node.send_timeout =
                     std::chrono::milliseconds(integer_of(key, value, "node.send_timeout_ms", 0));
+            } else if (key.str() == "credit_letters") {
+                node.credit_letters =
+                    static_cast<std::uint64_t>(integer_of(key, value, "node.credit_letters", 1));
+            } else if (key.str() == "credit_bytes") {
+                node.credit_bytes =
+                    static_cast<std::uint64_t>(integer_of(key, value, "node.credit_bytes", 1));
             } else {
                 unknown(key, "key", "[node]",
                         {"threads", "worker_spin_us", "runtime_dir", "handle_signals",
                          "drain_timeout_ms", "actor_failure", "actor_max_restarts",
                          "actor_restart_window_ms", "mailbox_letters", "mailbox_bytes",
-                         "mailbox_overflow", "send_timeout_ms"});
+                         "mailbox_overflow", "send_timeout_ms", "credit_letters", "credit_bytes"});
             }
         }
     }

@@ -1,5 +1,6 @@
 #include "link_sender.hpp"
 
+#include "actor_cell.hpp"
 #include "node_core.hpp"
 
 #include <courier/framework/system_messages.hpp>
@@ -7,7 +8,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <vector>
 
 namespace courier::detail {
@@ -116,15 +121,26 @@ void LinkSender::send(const EnvelopeHeader& header, const Body& body,
     SendBuffer buffer;
     auto& frame = buffer.bytes;
     std::vector<int> fds;  // borrowed from the body, which closes them when it goes
+    // Every letter but an answer and the framework's own counts against the link's credit.
+    EnvelopeHeader sent = header;
+    const bool credited =
+        (header.flags & envelope_flags::reply) == 0 && !is_framework_type(header.type);
+    sent.flags = static_cast<std::uint8_t>((header.flags & envelope_flags::known) &
+                                           ~envelope_flags::credited);
+    if (credited) sent.flags |= envelope_flags::credited;
     if (names_checked)
-        encode_envelope_header(header, 0, frame, NamesChecked{});
+        encode_envelope_header(sent, 0, frame, NamesChecked{});
     else
-        encode_envelope_header(header, 0, frame);
+        encode_envelope_header(sent, 0, frame);
     std::size_t payload_start = frame.size();
     body.encode(frame, fds);
     patch_payload_length(frame, frame.size() - payload_start);
     if (!fds.empty() && !peer->link->capabilities().fd_passing) {
         refuse_fds(header, fds.size(), peer);  // the message is refused, not the link
+        return;
+    }
+    if (credited && !peer->credit.take(frame.size())) [[unlikely]] {
+        hold(sent, frame, fds, peer);
         return;
     }
     // Inside a turn the link may keep the frame; the turn's end flushes it.
@@ -175,6 +191,89 @@ void LinkSender::refuse_fds(const EnvelopeHeader& header, std::size_t count,
     answer.flags = envelope_flags::reply;
     answer.correlation = letter.correlation;
     send(header_of(answer), *answer.body, peer);
+}
+
+// ---- Credit -------------------------------------------------------------------------
+
+void LinkSender::hold(const EnvelopeHeader& header, std::vector<std::byte>& frame,
+                      std::span<const int> fds, const std::shared_ptr<PeerLink>& peer) {
+    LinkCredit::Held held;
+    held.frame = std::move(frame);  // the thread's buffer: it starts a new one
+    held.priority = header.priority;
+    // The body closes its descriptors when it goes, and the letter waits longer than that.
+    for (int fd : fds) {
+        Fd copy(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+        if (!copy) {
+            node_.dead_letter(letter_from(header), ErrorCode::link_failed,
+                              "cannot keep a descriptor of the letter while it waits for "
+                              "credit: " +
+                                  std::string(std::strerror(errno)));
+            return;
+        }
+        held.fds.push_back(std::move(copy));
+    }
+    // Until it is answered, the link's failure is the request's.
+    if (header.flags & envelope_flags::request) node_.requests().sent_over(header, peer);
+    ActorCell::wait_for_credit(peer);
+    if (peer->credit.hold(std::move(held))) drain(peer);
+}
+
+void LinkSender::drain(const std::shared_ptr<PeerLink>& peer) {
+    std::lock_guard lock(peer->credit.drain_mutex());
+    for (auto go = peer->credit.sendable(); !go.empty(); go = peer->credit.sendable()) {
+        if (peer->broken) break;  // Peers::drop bounces what is left
+        std::uint64_t bytes = 0;
+        std::vector<int> fds;
+        try {
+            for (const auto& held : go) {
+                fds.clear();
+                for (const auto& fd : held.fds) fds.push_back(fd.get());
+                peer->link->send(held.frame, fds, held.priority, /*more=*/true);
+                bytes += held.frame.size();
+            }
+            peer->link->flush();
+        } catch (const LinkError& e) {
+            ++peer->errors;
+            spdlog::error("node '{}': up to {} letters sent to node '{}' are lost with its link",
+                          node_.name(), go.size(), peer->node);
+            node_.peers().drop(peer, e.what());
+            break;
+        }
+        node_.counters().sent_remote.fetch_add(go.size(), std::memory_order_relaxed);
+        peer->frames_sent.fetch_add(go.size(), std::memory_order_relaxed);
+        peer->bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
+    }
+    peer->credit.drained();
+}
+
+void LinkSender::returned(const std::shared_ptr<PeerLink>& peer, std::uint64_t letters,
+                          std::uint64_t bytes, bool here) noexcept {
+    if (!peer || peer->broken) return;
+    try {
+        auto grant = peer->credit.consumed(letters, bytes);
+        if (!grant) return;
+        if (here)
+            send_grant(peer, *grant);
+        else
+            node_.scheduler().post([this, peer, g = *grant] { send_grant(peer, g); });
+    } catch (const std::exception& e) {  // memory for the task: the link would stall
+        spdlog::error("node '{}': cannot grant credit to node '{}': {}; closing the link",
+                      node_.name(), peer->node, e.what());
+        node_.peers().drop(peer, "cannot grant credit");
+    }
+}
+
+void LinkSender::send_grant(const std::shared_ptr<PeerLink>& peer, const Credit& grant) noexcept {
+    if (peer->broken) return;
+    try {
+        EnvelopeHeader header;
+        header.recipient = node_service_name;
+        // Not through a turn's batch: a grant is never held back.
+        peer->link->send(encode_message(header, grant));
+    } catch (const std::exception& e) {
+        ++peer->errors;
+        node_.peers().drop(peer, e.what());
+    }
 }
 
 }  // namespace courier::detail

@@ -16,7 +16,10 @@
 #include <courier/framework/detail/body.hpp>
 #include <courier/framework/detail/letter.hpp>
 
+#include <cstdint>
 #include <memory>
+#include <span>
+#include <vector>
 
 namespace courier::detail {
 
@@ -48,7 +51,29 @@ class LinkSender {
     /// Flushes the links this thread's open turn sent to (before a handler blocks).
     void flush() noexcept;
 
+    // ---- Credit (link_credit.hpp) ----
+
+    /// Sends what `peer`'s outbox may send now, in order; its senders go on once it is
+    /// empty. On a thread that may block on the link: a worker, a thread outside the node.
+    void drain(const std::shared_ptr<PeerLink>& peer);
+    /// This node took `letters` letters of `bytes` bytes that came over `peer` (handled,
+    /// refused, dropped, bounced): their credit goes back to the peer when a grant is due.
+    /// The grant is sent from this thread if `here` (a worker, at the end of a turn), else
+    /// from a worker soon (this may be the reactor's thread, which must never block).
+    void returned(const std::shared_ptr<PeerLink>& peer, std::uint64_t letters,
+                  std::uint64_t bytes, bool here) noexcept;
+    /// Sends `peer` the grant due now, if any (the first one, as a link opens).
+    void grant_due(const std::shared_ptr<PeerLink>& peer) noexcept {
+        returned(peer, 0, 0, /*here=*/false);
+    }
+
   private:
+    /// Keeps a letter that has no credit yet in `peer`'s outbox, its frame taken from
+    /// `frame`; the actor sending it is parked after its turn.
+    void hold(const EnvelopeHeader& header, std::vector<std::byte>& frame, std::span<const int> fds,
+              const std::shared_ptr<PeerLink>& peer);
+    /// Sends a grant of credit to `peer`, at once (never held back).
+    void send_grant(const std::shared_ptr<PeerLink>& peer, const Credit& grant) noexcept;
     /// Refuses a letter holding descriptors that `peer` cannot carry: a dead letter, and
     /// for a reply, the requester is told why instead of timing out.
     void refuse_fds(const EnvelopeHeader& header, std::size_t count,

@@ -2,7 +2,15 @@
 
 #include "wire_body.hpp"
 
+#include <courier/framework/system_messages.hpp>
+
 namespace courier::detail {
+
+bool is_framework_type(TypeId type) noexcept {
+    return type == type_id_of<DeadLetter>() || type == type_id_of<Failure>() ||
+           type == type_id_of<Down>() || type == type_id_of<Up>() ||
+           type == type_id_of<ChildFailed>();
+}
 
 void Mailbox::deliver(const EnvelopeHeader& header, Frame&& frame,
                       std::span<const std::byte> payload, const std::shared_ptr<PeerLink>& origin) {

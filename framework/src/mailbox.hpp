@@ -25,6 +25,10 @@ class Mailbox {
                          const std::shared_ptr<PeerLink>& origin);
 };
 
+/// The framework's letters that travel (DeadLetter, Failure, Down, Up, ChildFailed): a
+/// full mailbox takes them anyway, and a link never holds them back for credit.
+bool is_framework_type(TypeId type) noexcept;
+
 /// Internal letter types, never on a link.
 inline constexpr TypeId start_type = type_id_from_name("courier.internal.Start");
 inline constexpr TypeId stop_type = type_id_from_name("courier.internal.Stop");

@@ -125,6 +125,19 @@ bool ActorCell::park(const std::shared_ptr<ActorCell>& sender) {
     return true;
 }
 
+bool ActorCell::park_for_credit(const std::shared_ptr<PeerLink>& link) {
+    // Never an actor others wait on. Nor while the peer is short of the credit this node
+    // grants: this actor may hold the letters whose taking would grant it (two actors
+    // flooding each other across one link must not both wait).
+    if (mailbox_.full() || senders_slowed_.load() || link->credit.peer_waits()) return false;
+    parked_on_.reset();  // its time waiting is the link's (LinkInfo::blocked_us)
+    parked_.store(true);
+    if (link->credit.park(weak_from_this())) return true;
+    // Drained meanwhile. Unless someone unparked it already: then it is scheduled, and
+    // theirs to run.
+    return !parked_.exchange(false);
+}
+
 void ActorCell::unpark() {
     if (!parked_.exchange(false)) return;
     if (auto target = parked_on_.lock())

@@ -1,8 +1,7 @@
 #pragma once
 /// @file
 /// The messages between nodes that are not for actors: the first frame on every link, the
-/// heartbeat, and
-/// the query `courier ps` and `courier links` send to a node. Internal: tools/courier speaks
+/// heartbeat, credit grants, and the query `courier ps` and `courier links` send to a node. Internal: tools/courier speaks
 /// it too.
 
 #include <courier/framework/mailbox_limit.hpp>
@@ -34,6 +33,19 @@ struct Hello {
 struct Heartbeat {
     template <class A>
     void serialize(A&) {}
+};
+
+/// Grants credit on a link (link_credit.hpp): the sender may have sent, in all since the
+/// link opened, `letters` credited letters, and start one within `bytes` bytes of them.
+/// Cumulative, so a grant is never added twice. Not delivered to any actor, and never
+/// held back.
+struct Credit {
+    std::uint64_t letters = 0;
+    std::uint64_t bytes = 0;
+    template <class A>
+    void serialize(A& a) {
+        a(letters, bytes);
+    }
 };
 
 /// The name a node answers LinksQuery under; not registered, reachable over any link.
@@ -102,5 +114,6 @@ struct LinkList {
 
 COURIER_MESSAGE(courier::Hello, "courier.Hello");
 COURIER_MESSAGE(courier::Heartbeat, "courier.Heartbeat");
+COURIER_MESSAGE(courier::Credit, "courier.Credit");
 COURIER_MESSAGE(courier::LinksQuery, "courier.LinksQuery");
 COURIER_MESSAGE(courier::LinkList, "courier.LinkList");

@@ -4,6 +4,7 @@
 /// table (peers.hpp) and by the letters that came over it, so that a reply goes back the
 /// way its request came.
 
+#include "link_credit.hpp"
 #include "mailbox.hpp"
 
 #include <courier/transports/link.hpp>
@@ -26,6 +27,8 @@ struct PeerLink {
     std::atomic<bool> broken{false};
     std::atomic<std::uint64_t> frames_sent{0}, bytes_sent{0}, frames_received{0}, bytes_received{0},
         errors{0};
+    /// What this node may send the peer and what it granted the peer (link_credit.hpp).
+    LinkCredit credit;
     /// Frames sent with `more` since the link last wrote everything: lost if a flush fails.
     std::atomic<std::uint64_t> unflushed{0};
     /// Held while frames are taken from the link and delivered, by the reactor or by a

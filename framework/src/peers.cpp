@@ -1,5 +1,6 @@
 #include "peers.hpp"
 
+#include "link_sender.hpp"
 #include "local_actors.hpp"
 #include "node_core.hpp"
 
@@ -108,10 +109,12 @@ std::vector<LinkInfo> Peers::links() {
     std::lock_guard lock(mutex_);
     std::vector<LinkInfo> infos;
     for (const auto& peer : links_) {
+        const auto credit = peer->credit.stats();
         infos.push_back(LinkInfo{peer->node, peer->transport, peer->reason, peer->link->peer(),
                                  peer->initiated, peer->frames_sent.load(), peer->bytes_sent.load(),
                                  peer->frames_received.load(), peer->bytes_received.load(),
-                                 peer->errors.load()});
+                                 peer->errors.load(), credit.credit, credit.outbox,
+                                 credit.unreturned, credit.blocked_us});
     }
     return infos;
 }
@@ -236,6 +239,7 @@ std::shared_ptr<PeerLink> Peers::connect(const registry::Location& where) {
 // ---- Taking frames in ------------------------------------------------------------------
 
 void Peers::watch(const std::shared_ptr<PeerLink>& peer) {
+    peer->credit.set_window(node_.options().credit_window);  // before anything arrives
     {
         std::lock_guard lock(mutex_);
         links_.insert(peer);
@@ -254,6 +258,8 @@ void Peers::watch(const std::shared_ptr<PeerLink>& peer) {
             if (auto p = weak.lock()) on_readable(p);
         },
         /*shared=*/!peer->link->capabilities().memory_polling);
+    // The peer may send LinkCredit::initial until it hears our window.
+    node_.sender().grant_due(peer);
 }
 
 void Peers::on_readable(const std::shared_ptr<PeerLink>& peer) {
@@ -279,16 +285,28 @@ void Peers::receive(const std::shared_ptr<PeerLink>& peer) {
         peer->frames_received.fetch_add(frames.size(), std::memory_order_relaxed);
         peer->bytes_received.fetch_add(bytes, std::memory_order_relaxed);
     }
+    std::uint64_t credited = 0;
     for (auto& frame : frames) {
         if (peer->broken) break;
-        on_frame(peer, frame);
+        on_frame(peer, frame, credited);
     }
     frames.clear();
+    if (credited != 0 && !peer->broken) [[likely]] {
+        if (!peer->credit.arrived(credited)) {
+            ++peer->errors;
+            spdlog::error("node '{}': {} sent more letters than its credit allows; closing the link",
+                          node_.name(), peer->node.empty() ? peer->link->peer() : "node '" + peer->node + "'");
+            drop(peer, "sent beyond its credit");
+            return;
+        }
+        // Actors parked on its credit may hold its letters: they run, to take them.
+        if (peer->credit.has_parked() && peer->credit.peer_waits()) peer->credit.release_parked();
+    }
     if (status.state == ReceiveStatus::State::closed) drop(peer, closed_by_peer);
     if (status.state == ReceiveStatus::State::failed) drop(peer, status.reason);
 }
 
-void Peers::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
+void Peers::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame, std::uint64_t& credited) {
     auto view = decode_envelope(frame.data());
     if (!view) {
         ++node_.counters().bad_frames;
@@ -299,6 +317,7 @@ void Peers::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
         return;
     }
     const auto& header = view->header;
+    if (header.flags & envelope_flags::credited) ++credited;
     if (header.type == type_id_of<Hello>()) {
         auto hello = decode_payload<Hello>(view->payload);
         if (hello && is_valid_name(hello->node)) {
@@ -311,7 +330,12 @@ void Peers::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
     if (header.type != peer->last.type) {
         // Never remembered as the last type, so the stream's own type skips this test.
         if (header.type == type_id_of<Heartbeat>()) return;  // it arrived: that was its point
+        if (header.type == type_id_of<Credit>()) {
+            granted(peer, view->payload);
+            return;
+        }
         if (!MessageRegistry::global().contains(header.type)) {
+            refused(peer, header, frame);
             node_.dead_letter(undeliverable(header, peer), ErrorCode::bad_message,
                               type_name(header.type) + " is not a message type known to node '" +
                                   node_.name() + "'");
@@ -321,12 +345,34 @@ void Peers::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame) {
     }
     Mailbox* box = node_.actors().find_for(*peer, header.recipient);
     if (!box) {
+        refused(peer, header, frame);
         node_.dead_letter(undeliverable(header, peer), ErrorCode::unknown_name,
                           "no actor named '" + std::string(header.recipient) + "' in node '" +
                               node_.name() + "'");
         return;
     }
     box->deliver(header, std::move(frame), view->payload, peer);
+}
+
+void Peers::granted(const std::shared_ptr<PeerLink>& peer, std::span<const std::byte> payload) {
+    auto grant = decode_payload<Credit>(payload);
+    if (!grant) {
+        ++node_.counters().bad_frames;
+        ++peer->errors;
+        spdlog::error("node '{}': malformed credit grant from {}: {}; closing the link",
+                      node_.name(), peer->link->peer(), grant.error().message);
+        drop(peer, "malformed credit grant");
+        return;
+    }
+    // The outbox drains on a worker: its sends may block, and this may be the reactor.
+    if (peer->credit.granted(*grant))
+        node_.scheduler().post([this, peer] { node_.sender().drain(peer); });
+}
+
+void Peers::refused(const std::shared_ptr<PeerLink>& peer, const EnvelopeHeader& header,
+                    const Frame& frame) {
+    if (header.flags & envelope_flags::credited)
+        node_.sender().returned(peer, 1, frame.data().size(), /*here=*/false);
 }
 
 void Peers::drop(const std::shared_ptr<PeerLink>& peer, const std::string& reason) {
@@ -338,6 +384,7 @@ void Peers::drop(const std::shared_ptr<PeerLink>& peer, const std::string& reaso
                 "node '{}': link to {} closed: {}", node_.name(),
                 peer->node.empty() ? peer->link->peer() : "node '" + peer->node + "'", reason);
     node_.reactor().remove(peer->link->poll_fd());
+    bool polled = false;
     {
         std::lock_guard lock(mutex_);
         if (auto it = by_node_.find(peer->node); it != by_node_.end() && it->second == peer)
@@ -345,11 +392,24 @@ void Peers::drop(const std::shared_ptr<PeerLink>& peer, const std::string& reaso
         std::erase_if(routes_, [&](const auto& route) { return route.second == peer->node; });
         ++generation_;
         links_.erase(peer);
-        if (std::erase(polled_, peer) != 0) ++polled_version_;
+        polled = std::erase(polled_, peer) != 0;
+        if (polled) ++polled_version_;
     }
+    // The worker that polls next lets go of its copy of the list, and with it the link (so
+    // that the peer sees it closed): wake one, in case they all sleep.
+    if (polled) node_.scheduler().post([] {});
     // After the mark above: a request leaving now sees it (Requests::sent_over).
     node_.requests().link_lost(*peer, reason);
     node_.monitors().link_lost(*peer, reason);
+    // The letters still waiting for credit go back to their senders; actors parked on it
+    // run again.
+    for (const auto& held : peer->credit.close()) {
+        auto view = decode_envelope(held.frame);
+        if (!view) continue;  // encoded here: cannot happen
+        node_.dead_letter(letter_from(view->header), ErrorCode::link_failed,
+                          "the link to node '" + peer->node + "' closed (" + reason +
+                              ") while the letter waited for credit");
+    }
 }
 
 void Peers::close_links(std::string_view reason) {

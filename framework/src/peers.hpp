@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -85,7 +86,13 @@ class Peers final : public IdlePoll {
     void on_readable(const std::shared_ptr<PeerLink>& peer);
     /// Takes the link's frames and delivers them; caller holds peer->receiving.
     void receive(const std::shared_ptr<PeerLink>& peer);
-    void on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame);
+    /// Delivers the frame's letter; counts it in `credited` if it was.
+    void on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame, std::uint64_t& credited);
+    /// The peer granted credit (a Credit frame's payload).
+    void granted(const std::shared_ptr<PeerLink>& peer, std::span<const std::byte> payload);
+    /// A letter from `peer` goes no further than here (a dead letter): its credit goes back.
+    void refused(const std::shared_ptr<PeerLink>& peer, const EnvelopeHeader& header,
+                 const Frame& frame);
     /// The link to a child we spawned that `where` names, recorded under its node name;
     /// null when `where` is not such a child. Called with mutex_ held.
     std::shared_ptr<PeerLink> spawned(const registry::Location& where);

@@ -72,6 +72,20 @@ Expected<void, Error> Router::post_outside(Letter&& letter, std::chrono::millise
         send(found, std::move(letter), nullptr);  // the dead letter
         return Unexpected{std::move(error)};
     }
+    if (found->peer) {
+        // A letter for another node waits for credit, as one for a full mailbox waits for
+        // room (an answer or a framework letter never waits, and never comes here).
+        if (!found->peer->credit.wait(timeout)) {
+            Error error{ErrorCode::mailbox_full,
+                        "node '" + found->peer->node + "' of '" + letter.recipient +
+                            "' granted no credit for " + std::to_string(timeout.count()) +
+                            " ms (its actors are slower than its senders)"};
+            node_.dead_letter(letter, error.code, error.message);
+            return Unexpected{std::move(error)};
+        }
+        send(found, std::move(letter), nullptr);
+        return {};
+    }
     auto* cell = dynamic_cast<ActorCell*>(found->box.get());
     if (!cell) {
         send(found, std::move(letter), nullptr);

@@ -1,7 +1,7 @@
 #include "scheduler.hpp"
 
 #include <courier/spin_lock.hpp>
-#include "actor_cell.hpp"
+#include <spdlog/spdlog.h>
 
 #include <pthread.h>
 
@@ -15,13 +15,51 @@ namespace {
 /// its poll makes ready goes.
 struct Claim {
     const Scheduler* scheduler = nullptr;
-    std::shared_ptr<ActorCell>* cell = nullptr;
+    std::shared_ptr<Runnable>* cell = nullptr;
 };
 thread_local Claim this_thread_claim;
 }  // namespace
 
+/// The tasks posted: one Runnable, queued once while it has tasks (as a cell is while it
+/// has letters), so they run one at a time and in order.
+class Scheduler::Tasks final : public Runnable {
+  public:
+    /// True when the caller must queue it (it was not queued).
+    bool add(std::function<void()> task) {
+        std::lock_guard lock(mutex_);
+        tasks_.push_back(std::move(task));
+        return !std::exchange(queued_, true);
+    }
+    bool run() override {
+        std::deque<std::function<void()>> now;
+        {
+            std::lock_guard lock(mutex_);
+            now.swap(tasks_);
+        }
+        for (auto& task : now) {
+            try {
+                task();
+            } catch (const std::exception& e) {
+                spdlog::error("a framework task failed: {}", e.what());
+            }
+        }
+        std::lock_guard lock(mutex_);
+        if (!tasks_.empty()) return true;
+        queued_ = false;
+        return false;
+    }
+
+  private:
+    std::mutex mutex_;
+    std::deque<std::function<void()>> tasks_;
+    bool queued_ = false;
+};
+
 Scheduler::Scheduler(std::size_t threads, std::chrono::microseconds spin, IdlePoll* poll)
-    : spin_(spin), poll_(poll), manual_(threads == 0 ? std::make_unique<Manual>() : nullptr) {
+    : spin_(spin),
+      poll_(poll),
+      tasks_(std::make_shared<Tasks>()),
+      manual_(threads == 0 ? std::make_unique<Manual>() : nullptr) {
     for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
 }
 
@@ -29,7 +67,11 @@ Scheduler::~Scheduler() {
     stop();
 }
 
-void Scheduler::schedule(std::shared_ptr<ActorCell> cell) {
+void Scheduler::post(std::function<void()> task) {
+    if (tasks_->add(std::move(task))) schedule(tasks_);
+}
+
+void Scheduler::schedule(std::shared_ptr<Runnable> cell) {
     if (auto& claim = this_thread_claim; claim.scheduler == this && !*claim.cell) {
         *claim.cell = std::move(cell);
         return;
@@ -47,7 +89,7 @@ void Scheduler::schedule(std::shared_ptr<ActorCell> cell) {
 
 void Scheduler::stop() {
     if (manual_) {
-        std::deque<std::shared_ptr<ActorCell>> dropped;  // let go outside the lock
+        std::deque<std::shared_ptr<Runnable>> dropped;  // let go outside the lock
         {
             std::lock_guard lock(manual_->mutex);
             manual_->stopped = true;
@@ -61,7 +103,7 @@ void Scheduler::stop() {
     workers_.clear();  // joins
 }
 
-bool Scheduler::idle(std::shared_ptr<ActorCell>& cell) {
+bool Scheduler::idle(std::shared_ptr<Runnable>& cell) {
     using Clock = std::chrono::steady_clock;
     const bool polls = poll_ != nullptr && !poll_taken_.exchange(true, std::memory_order_acquire);
     if (polls) poll_->polling(true);
@@ -105,7 +147,7 @@ bool Scheduler::idle(std::shared_ptr<ActorCell>& cell) {
 void Scheduler::work() {
     pthread_setname_np(pthread_self(), "courier-worker");  // for top -H, perf, gdb
     for (;;) {
-        std::shared_ptr<ActorCell> cell;
+        std::shared_ptr<Runnable> cell;
         // Spin, then sleep (the queue's own wait spins a little more before it blocks).
         if (!idle(cell)) ready_.wait_dequeue(cell);
         if (!cell) return;
@@ -128,7 +170,7 @@ Scheduler::Manual& Scheduler::manual_mode() {
 
 bool Scheduler::run_one() {
     auto& manual = manual_mode();
-    std::shared_ptr<ActorCell> cell;
+    std::shared_ptr<Runnable> cell;
     {
         std::lock_guard lock(manual.mutex);
         if (manual.stopped || manual.ready.empty()) return false;

@@ -29,6 +29,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -37,7 +38,14 @@
 
 namespace courier::detail {
 
-struct ActorCell;
+/// What a worker runs: an actor's cell (a turn of its letters), or the node's tasks.
+class Runnable {
+  public:
+    virtual ~Runnable() = default;
+    /// Runs a turn; true when there is more to run (the caller keeps it, or queues it
+    /// again), false when it went to sleep.
+    virtual bool run() = 0;
+};
 
 /// What an idle worker polls besides the ready queue (the node's memory-polled links).
 class IdlePoll {
@@ -62,7 +70,12 @@ class Scheduler {
 
     /// Queues a cell to run its mailbox. Called only by the one who woke it. A cell
     /// made ready by a worker's own poll runs on that worker next instead.
-    void schedule(std::shared_ptr<ActorCell> cell);
+    void schedule(std::shared_ptr<Runnable> cell);
+    /// Runs `task` on a worker soon: for work that may block on a link, which the
+    /// reactor's thread must never do (a grant of credit, draining an outbox). Tasks run
+    /// in the order posted, one at a time. A task that throws is logged. Manual: run by
+    /// run_one() like a cell.
+    void post(std::function<void()> task);
     /// Lets the workers finish the cell they run, then joins them. Manual: no turn runs
     /// after it, and the cells still queued are let go.
     void stop();
@@ -85,14 +98,14 @@ class Scheduler {
     void work();
     /// Polls the ready queue (and, with the poll token, the links) for up to `spin_`;
     /// false if nothing came.
-    bool idle(std::shared_ptr<ActorCell>& cell);
+    bool idle(std::shared_ptr<Runnable>& cell);
 
     /// The ready queue of a manual scheduler: a strict FIFO over every queuing thread
     /// (moodycamel's orders only per producer), so a test's steps come in a known order.
     struct Manual {
         std::mutex mutex;
         std::condition_variable queued;
-        std::deque<std::shared_ptr<ActorCell>> ready;
+        std::deque<std::shared_ptr<Runnable>> ready;
         bool stopped = false;
     };
     Manual& manual_mode();
@@ -100,7 +113,10 @@ class Scheduler {
     const std::chrono::microseconds spin_;
     IdlePoll* const poll_;
     std::atomic<bool> poll_taken_{false};  ///< a worker is polling the links
-    moodycamel::BlockingConcurrentQueue<std::shared_ptr<ActorCell>> ready_;
+    moodycamel::BlockingConcurrentQueue<std::shared_ptr<Runnable>> ready_;
+    /// The tasks posted and not yet run: queued as one Runnable while it has any.
+    class Tasks;
+    const std::shared_ptr<Tasks> tasks_;
     std::vector<std::jthread> workers_;
     const std::unique_ptr<Manual> manual_;  ///< null unless manual
 };

@@ -24,6 +24,8 @@ constexpr std::size_t off_sender_len = 24;
 constexpr std::size_t off_recipient_len = 26;
 constexpr std::size_t off_payload_len = 28;
 static_assert(off_payload_len + 4 == envelope_header_size);
+/// Request and reply are never set together.
+constexpr std::uint8_t both = envelope_flags::request | envelope_flags::reply;
 
 /// True when each of the 8 bytes of `word` is in 0x21..0x7e: names are checked a word at a
 /// time, as every envelope sent and received checks two. The lowest byte below 0x21
@@ -92,7 +94,7 @@ void encode_envelope_header(const EnvelopeHeader& header, std::size_t payload_si
                                     " bytes is larger than an envelope can carry");
     if ((header.flags & ~envelope_flags::known) != 0)
         throw std::invalid_argument("reserved envelope flag set");
-    if ((header.flags & envelope_flags::known) == envelope_flags::known)
+    if ((header.flags & both) == both)
         throw std::invalid_argument("an envelope cannot be both request and reply");
 
     // Built here and appended with the names, not resized into and then written: resize
@@ -141,7 +143,7 @@ Expected<EnvelopeView, DecodeError> decode_envelope(std::span<const std::byte> f
         return fail(Code::bad_flags, "reserved envelope flag bits are set");
     if (at[off_reserved] != std::byte{0})
         return fail(Code::bad_flags, "reserved envelope byte 7 is not zero");
-    if ((flags & envelope_flags::known) == envelope_flags::known)
+    if ((flags & both) == both)
         return fail(Code::bad_flags, "an envelope cannot be both request and reply");
 
     auto sender_len = load_le<std::uint16_t>(at + off_sender_len);

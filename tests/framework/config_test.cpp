@@ -102,6 +102,8 @@ mailbox_letters = 64
 mailbox_bytes = 65536
 mailbox_overflow = "drop_newest"
 send_timeout_ms = 750
+credit_letters = 128
+credit_bytes = 131072
 
 [registry]
 autostart = false
@@ -143,6 +145,8 @@ receive_buffer = 131072
     CHECK(config.node.mailbox_bytes == 65536u);
     CHECK(config.node.mailbox_overflow == courier::Overflow::drop_newest);
     CHECK(config.node.send_timeout == 750ms);
+    CHECK(config.node.credit_letters == 128u);
+    CHECK(config.node.credit_bytes == 131072u);
     CHECK(config.registry.autostart == false);
     CHECK(config.registry.idle_exit == 0ms);
     CHECK(config.registry.timeout == 250ms);
@@ -199,6 +203,8 @@ TEST_CASE("the example file lists every setting of every transport with its defa
     CHECK(config.node.mailbox_bytes == courier::NodeOptions{}.mailbox_limit.bytes);
     CHECK(config.node.mailbox_overflow == courier::NodeOptions{}.mailbox_limit.overflow);
     CHECK(config.node.send_timeout == courier::NodeOptions{}.send_timeout);
+    CHECK(config.node.credit_letters == courier::NodeOptions{}.credit_window.letters);
+    CHECK(config.node.credit_bytes == courier::NodeOptions{}.credit_window.bytes);
     CHECK(config.registry.autostart == courier::RegistryOptions{}.autostart);
     CHECK(config.registry.timeout == courier::RegistryOptions{}.timeout);
     CHECK(config.registry.idle_exit == 10000ms);  // courierd's own default

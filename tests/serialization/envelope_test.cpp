@@ -238,7 +238,7 @@ TEST_CASE("an encoder that checked the names itself gets the same bytes, other c
 TEST_CASE("encoding refuses reserved flags and request with reply", "[serialization][envelope]") {
     std::vector<std::byte> out;
     auto header = sample_header();
-    for (unsigned bit = 2; bit < 8; ++bit) {
+    for (unsigned bit = 3; bit < 8; ++bit) {
         header.flags = static_cast<std::uint8_t>(1u << bit);
         CHECK_THROWS_AS(encode_envelope_header(header, 0, out), std::invalid_argument);
     }
@@ -283,7 +283,7 @@ TEST_CASE("a frame of another version is refused", "[serialization][envelope]") 
 }
 
 TEST_CASE("a frame with reserved bits set is refused", "[serialization][envelope]") {
-    for (unsigned bit = 2; bit < 8; ++bit) {
+    for (unsigned bit = 3; bit < 8; ++bit) {
         auto frame = sample_frame();
         frame[5] = static_cast<std::byte>(1u << bit);
         CHECK(decode_error(frame) == Code::bad_flags);
@@ -291,6 +291,19 @@ TEST_CASE("a frame with reserved bits set is refused", "[serialization][envelope
     auto frame = sample_frame();
     frame[7] = std::byte{1};
     CHECK(decode_error(frame) == Code::bad_flags);
+}
+
+TEST_CASE("the credited flag travels with a request or a plain letter",
+          "[serialization][envelope]") {
+    for (std::uint8_t with : {std::uint8_t{0}, flags::request}) {
+        auto header = sample_header();
+        header.flags = static_cast<std::uint8_t>(with | flags::credited);
+        std::vector<std::byte> frame;
+        encode_envelope_header(header, 0, frame);
+        auto decoded = decode_envelope(frame);
+        REQUIRE(decoded);
+        CHECK(decoded->header.flags == header.flags);
+    }
 }
 
 TEST_CASE("a frame that is both request and reply is refused", "[serialization][envelope]") {

@@ -84,6 +84,9 @@ struct NodeSettings {
     std::optional<std::size_t> mailbox_bytes;
     std::optional<Overflow> mailbox_overflow;
     std::optional<std::chrono::milliseconds> send_timeout;  ///< NodeOptions::send_timeout
+    /// NodeOptions::credit_window, its two parts
+    std::optional<std::uint64_t> credit_letters;
+    std::optional<std::uint64_t> credit_bytes;
 };
 
 /// `[registry]`: only what the file sets (see RegistryOptions).

@@ -13,6 +13,7 @@
 #include <courier/framework/detail/reply.hpp>
 #include <courier/framework/error.hpp>
 #include <courier/framework/failure_policy.hpp>
+#include <courier/framework/credit_window.hpp>
 #include <courier/framework/mailbox_limit.hpp>
 #include <courier/framework/registry_options.hpp>
 #include <courier/framework/system_messages.hpp>
@@ -71,8 +72,11 @@ struct NodeOptions {
     /// unless the actor chose for itself (Actor::mailbox_limit). docs/flow_control.md.
     MailboxLimit mailbox_limit;
     /// How long Node::send and Node::request, from a thread outside the actors, wait for
-    /// room in a full mailbox (Overflow::block) before they fail with `mailbox_full`.
+    /// room in a full mailbox (Overflow::block), or for credit on a link to another node,
+    /// before they fail with `mailbox_full`.
     std::chrono::milliseconds send_timeout{5000};
+    /// How much each other node may send this one ahead of its actors (per link).
+    CreditWindow credit_window;
     /// Without a registry the node is alone: its actors reach only each other.
     bool use_registry = true;
     RegistryOptions registry;

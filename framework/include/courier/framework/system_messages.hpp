@@ -141,10 +141,16 @@ struct LinkInfo {
     bool initiated = false;  ///< this node connected (and chose the transport)
     std::uint64_t frames_sent = 0, bytes_sent = 0, frames_received = 0, bytes_received = 0;
     std::uint64_t errors = 0;  ///< frames that could not be sent or were refused
+    // Credit (docs/flow_control.md, "Between processes"):
+    std::uint64_t credit = 0;  ///< letters this node may still send before the peer grants more
+    std::uint64_t outbox = 0;  ///< letters waiting here for credit
+    /// Letters from the peer not yet taken by this node's actors: its credit in use.
+    std::uint64_t unreturned = 0;
+    std::uint64_t blocked_us = 0;  ///< time this node's senders waited for credit
     template <class A>
     void serialize(A& a) {
         a(peer_node, transport, reason, peer, initiated, frames_sent, bytes_sent, frames_received,
-          bytes_received, errors);
+          bytes_received, errors, credit, outbox, unreturned, blocked_us);
     }
 };
 

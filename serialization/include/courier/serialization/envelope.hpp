@@ -26,7 +26,9 @@ inline constexpr std::size_t max_name_length = 255;
 namespace envelope_flags {
 inline constexpr std::uint8_t request = 0x01;  ///< the sender waits for a reply
 inline constexpr std::uint8_t reply = 0x02;    ///< answers the request with the same correlation
-inline constexpr std::uint8_t known = request | reply;
+/// counted against the link's credit: the receiver grants it back once the letter is taken
+inline constexpr std::uint8_t credited = 0x04;
+inline constexpr std::uint8_t known = request | reply | credited;
 }  // namespace envelope_flags
 
 /// Everything in an envelope but the payload. Names are views: into the caller's strings
