@@ -87,7 +87,7 @@ bool LinkCredit::park(std::weak_ptr<ActorCell> cell) {
     std::lock_guard lock(mutex_);
     if (closed_ || outbox_.empty()) return false;
     parked_.emplace_back(std::move(cell), Clock::now());
-    parked_count_.store(parked_.size(), std::memory_order_relaxed);
+    parked_count_.store(parked_.size());  // seq_cst: before the caller looks at the peer again
     return true;
 }
 
@@ -141,13 +141,13 @@ std::vector<LinkCredit::Held> LinkCredit::close() {
 // ---- Receiving -------------------------------------------------------------------------
 
 bool LinkCredit::arrived(std::uint64_t letters) noexcept {
-    const auto total = arrived_.fetch_add(letters, std::memory_order_relaxed) + letters;
+    // seq_cst: before the receiving thread looks for parked actors (park).
+    const auto total = arrived_.fetch_add(letters) + letters;
     return total <= granted_letters_.load(std::memory_order_acquire);
 }
 
 bool LinkCredit::peer_waits() const noexcept {
-    return arrived_.load(std::memory_order_relaxed) + window_.letters / 4 >=
-           granted_letters_.load(std::memory_order_relaxed);
+    return arrived_.load() + window_.letters / 4 >= granted_letters_.load();
 }
 
 std::optional<Credit> LinkCredit::consumed(std::uint64_t letters, std::uint64_t bytes) {

@@ -73,12 +73,14 @@ class LinkCredit {
     /// threads look again.
     void drained();
     /// Parks `cell` (its turn sent into the outbox) until the outbox drains; false when
-    /// it drained already.
+    /// it drained already. Seq_cst, before the caller looks at the peer again
+    /// (ActorCell::park_for_credit).
     bool park(std::weak_ptr<ActorCell> cell);
     /// Lets every parked actor run again now (the peer waits on this node: one of them may
     /// hold its letters).
     void release_parked();
-    bool has_parked() const noexcept { return parked_count_.load(std::memory_order_relaxed) != 0; }
+    /// Seq_cst, after arrived(): see park().
+    bool has_parked() const noexcept { return parked_count_.load() != 0; }
     /// For a thread outside the actors: waits until a credited letter may go at once, or
     /// `timeout` passes (false).
     bool wait(std::chrono::milliseconds timeout);

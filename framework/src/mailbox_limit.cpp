@@ -102,8 +102,8 @@ void ActorCell::let_senders_go(bool all) {
 
 bool ActorCell::park(const std::shared_ptr<ActorCell>& sender) {
     // An actor others wait on is never parked: it must drain for them (so a cycle of
-    // actors flooding each other cannot all wait).
-    if (sender->mailbox_.full() || sender->senders_slowed_.load()) return false;
+    // actors flooding each other cannot all wait). Nor one of a node that hurries to stop.
+    if (sender->mailbox_.full() || sender->senders_slowed_.load() || node.hurried()) return false;
     std::lock_guard lock(room_mutex_);
     if (closed.load()) return false;
     sender->parked_on_ = weak_from_this();
@@ -126,15 +126,20 @@ bool ActorCell::park(const std::shared_ptr<ActorCell>& sender) {
 }
 
 bool ActorCell::park_for_credit(const std::shared_ptr<PeerLink>& link) {
-    // Never an actor others wait on. Nor while the peer is short of the credit this node
-    // grants: this actor may hold the letters whose taking would grant it (two actors
-    // flooding each other across one link must not both wait).
-    if (mailbox_.full() || senders_slowed_.load() || link->credit.peer_waits()) return false;
+    // Never an actor others wait on. Nor while the peer node is short of the credit this
+    // node grants it: this actor may hold the letters whose taking would grant it (two
+    // actors flooding each other across processes must not both wait).
+    if (mailbox_.full() || senders_slowed_.load() || node.hurried() ||
+        node.peers().waits_on_us(*link))
+        return false;
     parked_on_.reset();  // its time waiting is the link's (LinkInfo::blocked_us)
     parked_.store(true);
-    if (link->credit.park(weak_from_this())) return true;
-    // Drained meanwhile. Unless someone unparked it already: then it is scheduled, and
-    // theirs to run.
+    // Letters that make the peer wait on us may come as it parks: the receiving thread
+    // counts them before it looks for parked actors (Peers::receive), and this looks
+    // again after it is seen parked.
+    if (link->credit.park(weak_from_this()) && !node.peers().waits_on_us(*link)) return true;
+    // Not parked after all. Unless someone unparked it already: then it is scheduled, and
+    // theirs to run. (An entry left in the link's list unparks nothing that is not parked.)
     return !parked_.exchange(false);
 }
 

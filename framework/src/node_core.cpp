@@ -147,11 +147,13 @@ void NodeCore::start() {
 NodeCore::~NodeCore() {
     if (enlisted_) StopSignals::leave(*this);  // a node whose start failed
     // The reactor first: a timer of its may still talk to the registry (registering
-    // again after courierd came back). Then the registry's reader thread, whose callbacks
-    // only deliver letters and post (never-run) timers.
+    // again after courierd came back). Then the workers: an actor's last turn may still
+    // run after the node stopped counting it (its letters bounce after its name went),
+    // and look a name up. Then the registry's reader thread, whose callbacks only deliver
+    // letters and post (never-run) timers.
     if (reactor_) reactor_->stop();
-    registry_.reset();
     if (scheduler_) scheduler_->stop();
+    registry_.reset();
     dead_letter_log_.reset();  // no more dead letters; says the counts still unsaid
     peers_.close_listeners();
 }

@@ -17,6 +17,7 @@
 
 #include "node_core.hpp"
 
+#include "actor_cell.hpp"
 #include "stop_signals.hpp"
 
 #include <spdlog/spdlog.h>
@@ -56,10 +57,12 @@ void NodeCore::begin_stop() {
             spdlog::error("node '{}': the reactor did not close the listeners within 5 s", name_);
     }
     for (auto& box : actors_.all()) {
-        if (!dynamic_cast<ActorCell*>(box.get())) continue;
+        auto* cell = dynamic_cast<ActorCell*>(box.get());
+        if (!cell) continue;
         Letter stop;
         stop.type = stop_type;
-        box->deliver(std::move(stop));
+        cell->deliver(std::move(stop));
+        cell->unpark();  // parked, it would see its stop only once it has room or credit
     }
 }
 
@@ -72,6 +75,12 @@ void NodeCore::finish_stop() {
             spdlog::warn("node '{}': {} actors still busy after {} ms; bouncing their letters",
                          name_, live_cells_, options_.drain_timeout.count());
             hurry_.store(true);
+            // A hurried actor is never parked again (ActorCell::park): each one parked now
+            // runs its last turn.
+            lock.unlock();
+            for (auto& box : actors_.all())
+                if (auto* cell = dynamic_cast<ActorCell*>(box.get())) cell->unpark();
+            lock.lock();
             // Only a handler still running delays them now.
             if (!run_cv_.wait_for(lock, std::chrono::seconds(10), stopped))
                 spdlog::error("node '{}': {} actors did not stop within 10 s", name_, live_cells_);

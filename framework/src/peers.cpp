@@ -299,8 +299,8 @@ void Peers::receive(const std::shared_ptr<PeerLink>& peer) {
             drop(peer, "sent beyond its credit");
             return;
         }
-        // Actors parked on its credit may hold its letters: they run, to take them.
-        if (peer->credit.has_parked() && peer->credit.peer_waits()) peer->credit.release_parked();
+        // It waits on us: actors parked on its node's credit may hold its letters.
+        if (peer->credit.peer_waits()) release_parked(*peer);
     }
     if (status.state == ReceiveStatus::State::closed) drop(peer, closed_by_peer);
     if (status.state == ReceiveStatus::State::failed) drop(peer, status.reason);
@@ -352,6 +352,31 @@ void Peers::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame, std::u
         return;
     }
     box->deliver(header, std::move(frame), view->payload, peer);
+}
+
+std::vector<std::shared_ptr<PeerLink>> Peers::links_of(const PeerLink& peer) {
+    // Two nodes that link to each other at once have two links: either may carry the
+    // letters of one and the credit of the other.
+    if (peer.node.empty()) return {};
+    std::lock_guard lock(mutex_);
+    std::vector<std::shared_ptr<PeerLink>> same;
+    for (const auto& each : links_)
+        if (each->node == peer.node) same.push_back(each);
+    return same;
+}
+
+bool Peers::waits_on_us(const PeerLink& peer) {
+    if (peer.credit.peer_waits()) return true;
+    for (const auto& each : links_of(peer))
+        if (each->credit.peer_waits()) return true;
+    return false;
+}
+
+void Peers::release_parked(PeerLink& peer) {
+    // Seq_cst after the letters were counted (LinkCredit::arrived): see park_for_credit.
+    if (peer.credit.has_parked()) peer.credit.release_parked();
+    for (const auto& each : links_of(peer))
+        if (each->credit.has_parked()) each->credit.release_parked();
 }
 
 void Peers::granted(const std::shared_ptr<PeerLink>& peer, std::span<const std::byte> payload) {

@@ -68,6 +68,10 @@ class Peers final : public IdlePoll {
     /// The node a send found the actor `name` on, while the link to it is open; else empty.
     std::string node_of(const std::string& name);
 
+    /// The node at the other end of `peer` is short of the credit this node grants it, on
+    /// any link to it: it waits on this node's actors.
+    bool waits_on_us(const PeerLink& peer);
+
     /// Closes the link and forgets it and the names that lived behind it.
     void drop(const std::shared_ptr<PeerLink>& peer, const std::string& reason);
 
@@ -88,6 +92,11 @@ class Peers final : public IdlePoll {
     void receive(const std::shared_ptr<PeerLink>& peer);
     /// Delivers the frame's letter; counts it in `credited` if it was.
     void on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame, std::uint64_t& credited);
+    /// The open links to the node at the other end of `peer` (`peer` too, if open).
+    std::vector<std::shared_ptr<PeerLink>> links_of(const PeerLink& peer);
+    /// Lets the actors parked on the credit of any link to `peer`'s node run again: the
+    /// node waits on us, and they may hold its letters.
+    void release_parked(PeerLink& peer);
     /// The peer granted credit (a Credit frame's payload).
     void granted(const std::shared_ptr<PeerLink>& peer, std::span<const std::byte> payload);
     /// A letter from `peer` goes no further than here (a dead letter): its credit goes back.
