@@ -128,7 +128,8 @@ std::vector<LinkCredit::Held> LinkCredit::close() {
     {
         std::lock_guard lock(mutex_);
         closed_ = true;
-        held.assign(std::make_move_iterator(outbox_.begin()), std::make_move_iterator(outbox_.end()));
+        held.assign(std::make_move_iterator(outbox_.begin()),
+                    std::make_move_iterator(outbox_.end()));
         outbox_.clear();
         parked.swap(parked_);
         parked_count_.store(0, std::memory_order_relaxed);
@@ -140,10 +141,9 @@ std::vector<LinkCredit::Held> LinkCredit::close() {
 
 // ---- Receiving -------------------------------------------------------------------------
 
-bool LinkCredit::arrived(std::uint64_t letters) noexcept {
+void LinkCredit::arrived(std::uint64_t letters) noexcept {
     // seq_cst: before the receiving thread looks for parked actors (park).
-    const auto total = arrived_.fetch_add(letters) + letters;
-    return total <= granted_letters_.load(std::memory_order_acquire);
+    arrived_.fetch_add(letters);
 }
 
 bool LinkCredit::peer_waits() const noexcept {

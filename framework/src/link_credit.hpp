@@ -90,9 +90,14 @@ class LinkCredit {
 
     // ---- Receiving ----
 
-    /// `letters` credited letters arrived; false when the peer sent more than it was
-    /// granted. Only the link's receiving thread calls it.
-    bool arrived(std::uint64_t letters) noexcept;
+    /// How many more credited letters the peer may send on what it was granted.
+    std::uint64_t room() const noexcept {
+        const auto granted = granted_letters_.load(), arrived = arrived_.load();
+        return granted > arrived ? granted - arrived : 0;
+    }
+    /// `letters` credited letters arrived (within room()). Only the link's receiving
+    /// thread calls it.
+    void arrived(std::uint64_t letters) noexcept;
     /// The peer has less than a quarter of its window left: it waits on this node.
     bool peer_waits() const noexcept;
     /// This node's actors took `letters` of the peer's letters, `bytes` bytes in all (or
@@ -111,8 +116,9 @@ class LinkCredit {
     bool take_credit(std::size_t bytes) noexcept;
     bool has_credit() const noexcept;
     /// Unparks the cells in `parked`; with mutex_ not held.
-    void let_go(std::vector<std::pair<std::weak_ptr<ActorCell>, std::chrono::steady_clock::time_point>>
-                    parked);
+    void let_go(
+        std::vector<std::pair<std::weak_ptr<ActorCell>, std::chrono::steady_clock::time_point>>
+            parked);
 
     // Sending: what this node sent and was allowed, cumulative.
     std::atomic<std::uint64_t> sent_letters_{0}, sent_bytes_{0};
@@ -122,8 +128,7 @@ class LinkCredit {
     mutable std::mutex mutex_;
     std::condition_variable room_;  ///< for threads waiting in wait()
     std::deque<Held> outbox_;       ///< highest priority first, FIFO within one
-    std::vector<std::pair<std::weak_ptr<ActorCell>, std::chrono::steady_clock::time_point>>
-        parked_;
+    std::vector<std::pair<std::weak_ptr<ActorCell>, std::chrono::steady_clock::time_point>> parked_;
     std::atomic<std::size_t> parked_count_{0};
     bool closed_ = false;
     std::atomic<std::uint64_t> blocked_ns_{0};

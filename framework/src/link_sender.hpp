@@ -60,8 +60,8 @@ class LinkSender {
     /// refused, dropped, bounced): their credit goes back to the peer when a grant is due.
     /// The grant is sent from this thread if `here` (a worker, at the end of a turn), else
     /// from a worker soon (this may be the reactor's thread, which must never block).
-    void returned(const std::shared_ptr<PeerLink>& peer, std::uint64_t letters,
-                  std::uint64_t bytes, bool here) noexcept;
+    void returned(const std::shared_ptr<PeerLink>& peer, std::uint64_t letters, std::uint64_t bytes,
+                  bool here) noexcept;
     /// Sends `peer` the grant due now, if any (the first one, as a link opens).
     void grant_due(const std::shared_ptr<PeerLink>& peer) noexcept {
         returned(peer, 0, 0, /*here=*/false);

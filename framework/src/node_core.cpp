@@ -50,8 +50,7 @@ NodeCore::NodeCore(Node& owner, NodeOptions options, bool by_hand)
     if (config_.node.mailbox_overflow)
         options_.mailbox_limit.overflow = *config_.node.mailbox_overflow;
     if (config_.node.send_timeout) options_.send_timeout = *config_.node.send_timeout;
-    if (config_.node.credit_letters)
-        options_.credit_window.letters = *config_.node.credit_letters;
+    if (config_.node.credit_letters) options_.credit_window.letters = *config_.node.credit_letters;
     if (config_.node.credit_bytes) options_.credit_window.bytes = *config_.node.credit_bytes;
     if (config_.node.actor_failure) options_.actor_failure = *config_.node.actor_failure;
     if (config_.node.actor_max_restarts)

@@ -1,8 +1,8 @@
 #pragma once
 /// @file
 /// The messages between nodes that are not for actors: the first frame on every link, the
-/// heartbeat, credit grants, and the query `courier ps` and `courier links` send to a node. Internal: tools/courier speaks
-/// it too.
+/// heartbeat, credit grants, and the query `courier ps` and `courier links` send to a node.
+/// Internal: tools/courier speaks it too.
 
 #include <courier/framework/mailbox_limit.hpp>
 #include <courier/framework/system_messages.hpp>

@@ -285,20 +285,15 @@ void Peers::receive(const std::shared_ptr<PeerLink>& peer) {
         peer->frames_received.fetch_add(frames.size(), std::memory_order_relaxed);
         peer->bytes_received.fetch_add(bytes, std::memory_order_relaxed);
     }
-    std::uint64_t credited = 0;
+    // After the frames are in: they were sent on grants made before now.
+    Intake intake{0, peer->credit.room()};
     for (auto& frame : frames) {
         if (peer->broken) break;
-        on_frame(peer, frame, credited);
+        on_frame(peer, frame, intake);
     }
     frames.clear();
-    if (credited != 0 && !peer->broken) [[likely]] {
-        if (!peer->credit.arrived(credited)) {
-            ++peer->errors;
-            spdlog::error("node '{}': {} sent more letters than its credit allows; closing the link",
-                          node_.name(), peer->node.empty() ? peer->link->peer() : "node '" + peer->node + "'");
-            drop(peer, "sent beyond its credit");
-            return;
-        }
+    if (intake.credited != 0 && !peer->broken) [[likely]] {
+        peer->credit.arrived(intake.credited);
         // It waits on us: actors parked on its node's credit may hold its letters.
         if (peer->credit.peer_waits()) release_parked(*peer);
     }
@@ -306,7 +301,7 @@ void Peers::receive(const std::shared_ptr<PeerLink>& peer) {
     if (status.state == ReceiveStatus::State::failed) drop(peer, status.reason);
 }
 
-void Peers::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame, std::uint64_t& credited) {
+void Peers::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame, Intake& intake) {
     auto view = decode_envelope(frame.data());
     if (!view) {
         ++node_.counters().bad_frames;
@@ -317,7 +312,14 @@ void Peers::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame, std::u
         return;
     }
     const auto& header = view->header;
-    if (header.flags & envelope_flags::credited) ++credited;
+    if ((header.flags & envelope_flags::credited) && ++intake.credited > intake.room) {
+        ++peer->errors;
+        spdlog::error("node '{}': {} sent more letters than its credit allows; closing the link",
+                      node_.name(),
+                      peer->node.empty() ? peer->link->peer() : "node '" + peer->node + "'");
+        drop(peer, "sent beyond its credit");
+        return;
+    }
     if (header.type == type_id_of<Hello>()) {
         auto hello = decode_payload<Hello>(view->payload);
         if (hello && is_valid_name(hello->node)) {

@@ -90,8 +90,14 @@ class Peers final : public IdlePoll {
     void on_readable(const std::shared_ptr<PeerLink>& peer);
     /// Takes the link's frames and delivers them; caller holds peer->receiving.
     void receive(const std::shared_ptr<PeerLink>& peer);
-    /// Delivers the frame's letter; counts it in `credited` if it was.
-    void on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame, std::uint64_t& credited);
+    /// What one receive() took in: credited letters, and how many the peer may send.
+    struct Intake {
+        std::uint64_t credited = 0;
+        std::uint64_t room = 0;
+    };
+    /// Delivers the frame's letter, counted in `intake`; a credited letter beyond the
+    /// peer's credit closes the link instead.
+    void on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame, Intake& intake);
     /// The open links to the node at the other end of `peer` (`peer` too, if open).
     std::vector<std::shared_ptr<PeerLink>> links_of(const PeerLink& peer);
     /// Lets the actors parked on the credit of any link to `peer`'s node run again: the

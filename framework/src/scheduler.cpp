@@ -1,7 +1,7 @@
 #include "scheduler.hpp"
 
-#include <courier/spin_lock.hpp>
 #include <spdlog/spdlog.h>
+#include <courier/spin_lock.hpp>
 
 #include <pthread.h>
 

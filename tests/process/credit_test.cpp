@@ -6,9 +6,11 @@
 #include "node_support.hpp"
 
 #include <courier/courier.hpp>
+#include <courier/transports/transport.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <poll.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -30,8 +32,9 @@ constexpr std::size_t letter_size = 4096;
 
 /// The config of both nodes: one transport, and a credit window of 512 letters.
 std::string over(const std::string& transport) {
-    return "[links]\npreference = [\"" + transport + "\"]\n[node]\ncredit_letters = " +
-           std::to_string(window_letters) + "\ncredit_bytes = 4194304\n";
+    return "[links]\npreference = [\"" + transport +
+           "\"]\n[node]\ncredit_letters = " + std::to_string(window_letters) +
+           "\ncredit_bytes = 4194304\n";
 }
 
 /// A field of /proc/<pid>/status in KiB (VmRSS, VmHWM).
@@ -199,6 +202,18 @@ TEST_CASE(
         // letters every link starts with).
         CHECK(sent >= 255);
         CHECK(sent < static_cast<std::int64_t>(window_letters));
+        // courier links: this end has no credit left and waited; the consumer's end holds
+        // every letter sent, not yet taken (and the Go, still in its handler).
+        auto out = run_command(
+            {(bin_dir() / "courier").string(), "links", "--runtime-dir", dir.path().string()});
+        CHECK(out.exit_code == 0);
+        INFO(out.out);
+        CHECK_THAT(out.out, Catch::Contains("CREDIT") && Catch::Contains("UNRETURNED"));
+        CHECK_THAT(out.out, Catch::Matches("(.|\n)*outside-node +consumer-node +" + transport +
+                                           " +default .* 0 +0 +0 +0 +[0-9]{3,} ms\n(.|\n)*"));
+        CHECK_THAT(out.out, Catch::Matches("(.|\n)*consumer-node +outside-node +" + transport +
+                                           " +accepted .* 0 +[0-9]+ +0 +" +
+                                           std::to_string(sent + 1) + " +0 ms\n(.|\n)*"));
         child.send('g');
         CHECK(consumed(node, sent) == sent);
         child.send('q');
@@ -232,8 +247,8 @@ TEST_CASE(
         GENERATE(as<std::string>{}, "unix", "tcp", "fifo", "shm", "sysv", "posixmq");
     INFO("transport " << transport);
     constexpr std::int64_t total = 5000;
-    const std::string toml = "[links]\npreference = [\"" + transport +
-                             "\"]\n[node]\ncredit_letters = 16\n";
+    const std::string toml =
+        "[links]\npreference = [\"" + transport + "\"]\n[node]\ncredit_letters = 16\n";
     TempRuntimeDir dir;
     {
         auto child = spawn_node(configured(dir, "b-node", toml), "b",
@@ -303,6 +318,69 @@ TEST_CASE(
         child.send('g');
         child.send('q');
         CHECK(child.wait_exit());
+    }
+    CHECK(dir.wait_until_empty());
+}
+
+TEST_CASE(
+    "a peer that sends more letters than its credit allows is cut off, and the node "
+    "goes on serving",
+    "[process][credit]") {
+    TempRuntimeDir dir;
+    {
+        NodeOptions options = node_options(dir, "strict-node");
+        options.credit_window = {16, 1 << 20};  // below what every link starts with (256)
+        Node node(options);
+        std::promise<void> release;
+        std::shared_future<void> released = release.get_future().share();
+        std::atomic<int> handled{0};
+        node.spawn("slow", [released, &handled](Actor& self) {
+            self.handle([released, &handled](wire::Ping&) {
+                released.wait();
+                ++handled;
+            });
+            self.handle([&self, &handled](wire::Report&) { self.reply(wire::Pong{handled}); });
+        });
+        RegistryClient registry(dir.options());
+        auto where = registry.lookup("slow");
+        REQUIRE(where.found);
+        auto raw = TransportRegistry::builtin().connect(Endpoint::parse(where.endpoints.front()));
+        EnvelopeHeader header;
+        header.sender = "greedy";
+        header.recipient = "slow";
+        header.flags = envelope_flags::credited;
+        // 256 letters are allowed before any grant; the node grants nothing more while its
+        // actor holds them.
+        // On its own thread: a send may block once the node stops reading.
+        std::atomic<bool> cut{false};
+        std::thread sender([&] {
+            for (int i = 0; i < 400 && !cut; ++i) {
+                try {
+                    raw->send(encode_message(header, wire::Ping{i}));
+                } catch (const LinkError&) {
+                    cut = true;
+                }
+            }
+        });
+        const auto until = std::chrono::steady_clock::now() + 10s;
+        while (!node.links().empty() && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(1ms);
+        CHECK(node.links().empty());
+        // The letters it let in hold the link until they are handled; then the peer sees
+        // it closed.
+        release.set_value();
+        std::vector<Frame> frames;
+        while (!cut && std::chrono::steady_clock::now() < until) {
+            pollfd p{raw->poll_fd(), POLLIN, 0};
+            ::poll(&p, 1, 100);
+            if (raw->receive(frames).state != ReceiveStatus::State::open) cut = true;
+        }
+        sender.join();
+        CHECK(cut);
+        // The node still serves; its actor took the letters the credit let in, no more.
+        auto count = node.request<wire::Pong>("slow", wire::Report{}, 5s);
+        REQUIRE(count);
+        CHECK(count->n == 256);
     }
     CHECK(dir.wait_until_empty());
 }

@@ -235,14 +235,17 @@ int ps(const std::string& runtime_dir) {
     return 0;
 }
 
-/// Prints every open link of every node: ends, transport, why, and counters; then the
+/// Prints every open link of every node: ends, transport, why, counters and credit
+/// (what it may still send, letters waiting for credit, the peer's letters not yet taken,
+/// how long its senders waited); then the
 /// nodes that have dead letters, and where they went.
 int links(const std::string& runtime_dir) {
     using namespace std::chrono_literals;
     auto nodes = registered_nodes(runtime_dir, "links");
     if (!nodes) return 0;
-    std::vector<std::vector<std::string>> rows{
-        {"NODE", "PEER", "TRANSPORT", "WHY", "SENT", "RECEIVED", "ERRORS"}};
+    std::vector<std::vector<std::string>> rows{{"NODE", "PEER", "TRANSPORT", "WHY", "SENT",
+                                                "RECEIVED", "ERRORS", "CREDIT", "OUTBOX",
+                                                "UNRETURNED", "WAITED"}};
     std::vector<std::vector<std::string>> dead_rows{{"NODE", "DEAD LETTERS", "MOST TO"}};
     std::vector<std::vector<std::string>> mailbox_rows{{"NODE", "ACTOR", "MAILBOX", "HIGHEST",
                                                         "LIMIT", "OVERFLOW", "SLOWED", "REFUSED",
@@ -270,7 +273,9 @@ int links(const std::string& runtime_dir) {
                  std::to_string(link.frames_sent) + " (" + std::to_string(link.bytes_sent) + " B)",
                  std::to_string(link.frames_received) + " (" + std::to_string(link.bytes_received) +
                      " B)",
-                 std::to_string(link.errors)});
+                 std::to_string(link.errors), std::to_string(link.credit),
+                 std::to_string(link.outbox), std::to_string(link.unreturned),
+                 std::to_string(link.blocked_us / 1000) + " ms"});
         }
         if (list->dead_letters != 0)
             dead_rows.push_back(

@@ -9,11 +9,11 @@
 #include <courier/framework/actor.hpp>
 #include <courier/framework/child_process.hpp>
 #include <courier/framework/config.hpp>
+#include <courier/framework/credit_window.hpp>
 #include <courier/framework/detail/letter.hpp>
 #include <courier/framework/detail/reply.hpp>
 #include <courier/framework/error.hpp>
 #include <courier/framework/failure_policy.hpp>
-#include <courier/framework/credit_window.hpp>
 #include <courier/framework/mailbox_limit.hpp>
 #include <courier/framework/registry_options.hpp>
 #include <courier/framework/system_messages.hpp>
