@@ -72,6 +72,12 @@ void ActorCell::wait_for_credit(const std::shared_ptr<PeerLink>& link) noexcept 
     if (running_cell) running_cell->waits_for_credit_ = link;
 }
 
+bool ActorCell::may_wait_for_credit(const PeerLink& link) {
+    ActorCell* cell = running_cell;
+    return cell && !cell->mailbox_.full() && !cell->senders_slowed_.load() &&
+           !cell->node.hurried() && !cell->node.peers().waits_on_us(link);
+}
+
 ActorCell::ActorCell(NodeCore& owner, std::unique_ptr<Actor> a, ActorFactory factory,
                      std::string parent)
     : node(owner),
@@ -168,7 +174,15 @@ void ActorCell::after_push() {
 
 std::optional<Error> ActorCell::refused(Letter&& letter) {
     note_depth();
-    if (is_framework(letter) || letter.is_reply()) {
+    bool keeps = is_framework(letter) || letter.is_reply();
+    // Under drop_oldest it goes in, and the oldest goes when the actor next takes a letter
+    // (unless the mailbox fell a whole limit behind: then this one goes).
+    if (!keeps && overflow_.load(std::memory_order_relaxed) == Overflow::drop_oldest &&
+        below_twice_the_limit()) {
+        drop_due_.fetch_add(1, std::memory_order_relaxed);
+        keeps = true;
+    }
+    if (keeps) {
         const auto pushed = mailbox_.push(std::move(letter), LetterQueue::Admit::always);
         if (pushed.woke) woken();
         return std::nullopt;
@@ -184,7 +198,8 @@ std::optional<Error> ActorCell::refused(Letter&& letter) {
               std::string(to_string(limit_.overflow)) + ")";
     }
     // A request is refused rather than dropped: its requester would wait out its timeout.
-    if (overflow_.load(std::memory_order_relaxed) == Overflow::drop_newest &&
+    const Overflow overflow = overflow_.load(std::memory_order_relaxed);
+    if ((overflow == Overflow::drop_newest || overflow == Overflow::drop_oldest) &&
         !letter.is_request()) {
         ++dropped_;
         why += ": dropped";
@@ -194,6 +209,26 @@ std::optional<Error> ActorCell::refused(Letter&& letter) {
         node.dead_letter(letter, ErrorCode::mailbox_full, why);
     }
     return Error{ErrorCode::mailbox_full, why};
+}
+
+bool ActorCell::below_twice_the_limit() const {
+    std::lock_guard lock(room_mutex_);
+    return mailbox_.depth() < 2 * limit_.letters && mailbox_.held_bytes() < 2 * limit_.bytes;
+}
+
+bool ActorCell::dropped_oldest(Letter& letter) {
+    if (is_framework(letter) || letter.is_reply()) return false;  // never dropped
+    drop_due_.fetch_sub(1, std::memory_order_relaxed);
+    const std::string why = "the mailbox of '" + actor_name + "' is full (overflow drop_oldest)";
+    if (letter.is_request()) {  // refused: its requester would wait out its timeout
+        ++refused_;
+        node.dead_letter(letter, ErrorCode::mailbox_full, why);
+    } else {
+        ++dropped_;
+        node.dead_letter(letter, ErrorCode::mailbox_full, why + ": dropped, the oldest",
+                         /*bounce=*/false);
+    }
+    return true;
 }
 
 void ActorCell::woken() {
@@ -309,6 +344,9 @@ bool ActorCell::run() {
             Letter* letter = mailbox_.take();
             if (!letter) break;
             taken.add(*letter);
+            if (drop_due_.load(std::memory_order_relaxed) != 0 && dropped_oldest(*letter))
+                [[unlikely]]
+                continue;
             handle(*letter);
             // The one check a letter costs, as before: a throwing handler sets it too.
             if (actor->stopping_) [[unlikely]]

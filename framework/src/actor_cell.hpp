@@ -87,6 +87,10 @@ struct ActorCell final : Mailbox, Runnable, std::enable_shared_from_this<ActorCe
     /// The actor whose turn runs on this thread, if any, sent into `link`'s outbox (it had
     /// no credit): it is parked after its turn until the outbox drains.
     static void wait_for_credit(const std::shared_ptr<PeerLink>& link) noexcept;
+    /// For a send from this thread that found no credit on `link`: true when the thread
+    /// may wait a moment for some. Only an actor's turn that did not wait in vain already,
+    /// of an actor nobody waits on (as for parking).
+    static bool may_wait_for_credit(const PeerLink& link);
     MailboxStats mailbox_stats() const;
 
     NodeCore& node;
@@ -107,9 +111,15 @@ struct ActorCell final : Mailbox, Runnable, std::enable_shared_from_this<ActorCe
     /// slowed, and a parked cell that others wait on runs again.
     void after_push();
     /// A letter the full mailbox refused: the framework's letters and answers go in
-    /// anyway; others bounce (fail) or are dropped (drop_newest),
-    /// and the error says why.
+    /// anyway; others bounce (fail) or are dropped (drop_newest), or go in while an old
+    /// one is dropped (drop_oldest); the error says why.
     std::optional<Error> refused(Letter&& letter);
+    /// Under drop_oldest: room for one more beside the limit's worth of letters waiting
+    /// to be dropped (twice the limit in all).
+    bool below_twice_the_limit() const;
+    /// Under drop_oldest, with letters due to be dropped: drops `letter`, the oldest, and
+    /// says true; false for a letter never dropped (the framework's, an answer).
+    bool dropped_oldest(Letter& letter);
     /// Raises the high-water mark to what the mailbox holds now: after a turn that left
     /// letters behind, and when it refuses a letter. (Senders that find it full raise the
     /// queue's own, LetterQueue::high_water.)
@@ -187,6 +197,8 @@ struct ActorCell final : Mailbox, Runnable, std::enable_shared_from_this<ActorCe
     std::atomic<bool> senders_slowed_{false};               ///< someone to let go
     MailboxLimit limit_;                                    ///< guarded by room_mutex_
     std::atomic<std::uint64_t> blocked_ns_{0}, refused_{0}, dropped_{0}, high_water_{0};
+    /// Under drop_oldest: letters that went in over the limit, so as many old ones go.
+    std::atomic<std::uint64_t> drop_due_{0};
 };
 
 }  // namespace courier::detail

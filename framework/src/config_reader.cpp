@@ -361,8 +361,8 @@ class Reader {
                 node.mailbox_overflow = overflow_named(word);
                 if (!node.mailbox_overflow)
                     fail(key.source(),
-                         "node.mailbox_overflow must be block, fail or "
-                         "drop_newest, not \"" +
+                         "node.mailbox_overflow must be block, fail, drop_newest or "
+                         "drop_oldest, not \"" +
                              word + "\"");
             } else if (key.str() == "send_timeout_ms") {
                 node.send_timeout =

@@ -3,6 +3,7 @@
 #include "actor_cell.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace courier::detail {
 
@@ -41,9 +42,10 @@ bool LinkCredit::hold(Held&& held) {
     std::lock_guard lock(mutex_);
     queued_.store(true, std::memory_order_release);
     // Behind every letter of its priority or higher: an urgent letter overtakes the
-    // ordinary ones waiting, letters of one priority keep their order.
-    auto at = std::find_if(outbox_.begin(), outbox_.end(),
-                           [&](const Held& each) { return each.priority < held.priority; });
+    // ordinary ones waiting, letters of one priority keep their order. Looked for from
+    // the back: most letters have the priority of the last one.
+    auto at = outbox_.end();
+    while (at != outbox_.begin() && std::prev(at)->priority < held.priority) --at;
     outbox_.insert(at, std::move(held));
     return has_credit();
 }

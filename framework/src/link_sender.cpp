@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -139,7 +140,8 @@ void LinkSender::send(const EnvelopeHeader& header, const Body& body,
         refuse_fds(header, fds.size(), peer);  // the message is refused, not the link
         return;
     }
-    if (credited && !peer->credit.take(frame.size())) [[unlikely]] {
+    if (credited && !peer->credit.take(frame.size()) && !waited_for_credit(frame.size(), peer))
+        [[unlikely]] {
         hold(sent, frame, fds, peer);
         return;
     }
@@ -195,6 +197,17 @@ void LinkSender::refuse_fds(const EnvelopeHeader& header, std::size_t count,
 
 // ---- Credit -------------------------------------------------------------------------
 
+bool LinkSender::waited_for_credit(std::size_t bytes, const std::shared_ptr<PeerLink>& peer) {
+    // A consumer that keeps up grants within a round trip, and a letter kept in the outbox
+    // costs its sender more than the wait: an actor's turn waits that long for credit,
+    // until once in the turn it waited in vain (then its letters go to the outbox, and it
+    // is parked after the turn). A worker is never held longer.
+    constexpr auto credit_wait = std::chrono::milliseconds(1);
+    if (!ActorCell::may_wait_for_credit(*peer)) return false;
+    flush();  // what the turn sent so far must reach the peer, or nothing comes back
+    return peer->credit.wait(credit_wait) && peer->credit.take(bytes);
+}
+
 void LinkSender::hold(const EnvelopeHeader& header, std::vector<std::byte>& frame,
                       std::span<const int> fds, const std::shared_ptr<PeerLink>& peer) {
     LinkCredit::Held held;
@@ -221,21 +234,31 @@ void LinkSender::hold(const EnvelopeHeader& header, std::vector<std::byte>& fram
 void LinkSender::drain(const std::shared_ptr<PeerLink>& peer) {
     std::lock_guard lock(peer->credit.drain_mutex());
     for (auto go = peer->credit.sendable(); !go.empty(); go = peer->credit.sendable()) {
-        if (peer->broken) break;  // Peers::drop bounces what is left
         std::uint64_t bytes = 0;
+        std::size_t sent = 0;
         std::vector<int> fds;
         try {
-            for (const auto& held : go) {
+            if (peer->broken) throw LinkError("the link to node '" + peer->node + "' is closed");
+            for (; sent < go.size(); ++sent) {
                 fds.clear();
-                for (const auto& fd : held.fds) fds.push_back(fd.get());
-                peer->link->send(held.frame, fds, held.priority, /*more=*/true);
-                bytes += held.frame.size();
+                for (const auto& fd : go[sent].fds) fds.push_back(fd.get());
+                peer->link->send(go[sent].frame, fds, go[sent].priority, /*more=*/true);
+                bytes += go[sent].frame.size();
             }
             peer->link->flush();
         } catch (const LinkError& e) {
             ++peer->errors;
-            spdlog::error("node '{}': up to {} letters sent to node '{}' are lost with its link",
-                          node_.name(), go.size(), peer->node);
+            if (sent > 0)
+                spdlog::error(
+                    "node '{}': up to {} letters sent to node '{}' are lost with its link",
+                    node_.name(), sent, peer->node);
+            // Those not written yet go back to their senders, as the rest of the outbox does
+            // (Peers::drop).
+            for (auto held = go.begin() + static_cast<std::ptrdiff_t>(sent); held != go.end();
+                 ++held)
+                if (auto view = decode_envelope(held->frame))
+                    node_.dead_letter(letter_from(view->header), ErrorCode::link_failed,
+                                      "the link to node '" + peer->node + "' failed: " + e.what());
             node_.peers().drop(peer, e.what());
             break;
         }

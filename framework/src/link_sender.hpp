@@ -68,6 +68,9 @@ class LinkSender {
     }
 
   private:
+    /// For a letter that found no credit: an actor's turn may wait a moment for some (true:
+    /// taken, the letter goes now).
+    bool waited_for_credit(std::size_t bytes, const std::shared_ptr<PeerLink>& peer);
     /// Keeps a letter that has no credit yet in `peer`'s outbox, its frame taken from
     /// `frame`; the actor sending it is parked after its turn.
     void hold(const EnvelopeHeader& header, std::vector<std::byte>& frame, std::span<const int> fds,

@@ -14,10 +14,11 @@
 namespace courier {
 
 namespace {
-constexpr std::array<std::pair<Overflow, std::string_view>, 3> words{{
+constexpr std::array<std::pair<Overflow, std::string_view>, 4> words{{
     {Overflow::block, "block"},
     {Overflow::fail, "fail"},
     {Overflow::drop_newest, "drop_newest"},
+    {Overflow::drop_oldest, "drop_oldest"},
 }};
 }  // namespace
 

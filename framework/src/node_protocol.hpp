@@ -89,7 +89,7 @@ void load(A& a, MailboxStats& m) {
     std::uint64_t depth = 0, high_water = 0, letters = 0, bytes = 0;
     std::uint8_t overflow = 0;
     a(m.name, depth, high_water, letters, bytes, overflow, m.blocked_us, m.refused, m.dropped);
-    if (overflow > static_cast<std::uint8_t>(Overflow::drop_newest))
+    if (overflow > static_cast<std::uint8_t>(Overflow::drop_oldest))
         throw std::runtime_error("unknown overflow policy " + std::to_string(overflow));
     m.depth = static_cast<std::size_t>(depth);
     m.high_water = static_cast<std::size_t>(high_water);

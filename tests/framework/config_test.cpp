@@ -253,10 +253,11 @@ TEST_CASE("a config error names the file, line, column and reason", "[config]") 
               "node.actor_failure must be resume, restart, stop or escalate, not \"retry\"");
     }
     SECTION("an overflow policy that does not exist") {
-        auto error = error_of("[node]\nmailbox_overflow = \"drop_oldest\"\n");
+        auto error = error_of("[node]\nmailbox_overflow = \"drop_middle\"\n");
         CHECK(error.line() == 2);
         CHECK(error.reason() ==
-              "node.mailbox_overflow must be block, fail or drop_newest, not \"drop_oldest\"");
+              "node.mailbox_overflow must be block, fail, drop_newest or drop_oldest, not "
+              "\"drop_middle\"");
     }
     SECTION("a mailbox that holds nothing") {
         auto error = error_of("[node]\nmailbox_letters = 0\n");

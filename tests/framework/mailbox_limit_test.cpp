@@ -1,7 +1,7 @@
 // Mailbox limits in one process (docs/flow_control.md): what a full mailbox does under
 // each Overflow policy, and what each kind of sender sees: a thread outside the actors
-// waits (block) or is told (fail, drop_newest); an actor is parked after its turn, so
-// memory stays bounded and nobody deadlocks.
+// waits (block) or is told (fail, drop_newest; drop_oldest keeps the newest); an actor is parked
+// after its turn, so memory stays bounded and nobody deadlocks.
 #include <courier/courier.hpp>
 
 #include "test_messages.hpp"
@@ -192,6 +192,27 @@ TEST_CASE("Overflow::drop_newest drops what does not fit, counts it, and does no
     CHECK(stats_of(node, "slow").dropped == 2);
     CHECK(node.stats().dead_letters == 2);  // counted and logged as dead letters
     CHECK(held.handled() == std::vector<int>{0, 1});
+}
+
+TEST_CASE(
+    "Overflow::drop_oldest keeps the newest letters: the oldest are dropped, counted, not "
+    "bounced, and a mailbox a whole limit behind drops the newest",
+    "[framework][mailbox_limit]") {
+    Held held(alone("drop-oldest"), "slow", {2, std::size_t{1} << 20, Overflow::drop_oldest});
+    courier::Node& node = held.node;
+    for (int i = 0; i < 4; ++i) REQUIRE(node.send("slow", test::Ping{i}));
+    // Twice the limit waits now: the next is dropped as under drop_newest.
+    auto dropped = node.send("slow", test::Ping{4});
+    REQUIRE_FALSE(dropped);
+    CHECK(dropped.error().code == courier::ErrorCode::mailbox_full);
+    CHECK_THAT(dropped.error().message, Catch::EndsWith("dropped"));
+    held.gate.open();
+    REQUIRE(held.handled_all(2));
+    CHECK(held.handled() == std::vector<int>{2, 3});
+    const auto stats = stats_of(node, "slow");
+    CHECK(stats.dropped == 3);
+    CHECK(stats.refused == 0);
+    CHECK(node.stats().dead_letters == 3);
 }
 
 TEST_CASE("Overflow::block makes a thread outside the actors wait for room, up to send_timeout",

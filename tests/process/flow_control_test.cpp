@@ -24,7 +24,8 @@ using namespace courier::test;
 namespace {
 
 /// A child whose actor "busy" (its mailbox limited by `limit`) is held in a Go until the
-/// parent writes 'g'; 'h', 'w' and 'x' ask it to write 'f' once "busy" is held, and holds
+/// parent writes 'g' ('e' then: 'f' once its mailbox is empty); 'h', 'w' and 'x' ask it to
+/// write 'f' once "busy" is held, and holds
 /// `first` and `first` + 1 letters besides ('w': and has turned `turned_away` away); Report answers
 /// where the Ping -1 came among the Pings it handled (-1: not among them), and how many it handled.
 Child spawn_busy(const TempRuntimeDir& dir, const std::string& toml, MailboxLimit limit,
@@ -68,6 +69,11 @@ Child spawn_busy(const TempRuntimeDir& dir, const std::string& toml, MailboxLimi
                 channel.send(there() ? 'f' : 'n');
             } else if (c == 'g') {
                 go.set_value();
+            } else if (c == 'e') {  // writes 'f' once "busy" has taken every letter
+                const auto until = std::chrono::steady_clock::now() + 20s;
+                while (busy().depth != 0 && std::chrono::steady_clock::now() < until)
+                    std::this_thread::sleep_for(1ms);
+                channel.send(busy().depth == 0 ? 'f' : 'n');
             } else if (c == 'q') {
                 break;
             }
@@ -96,16 +102,20 @@ std::string over(const std::string& transport) {
 
 TEST_CASE(
     "a full mailbox refuses what another process sends under Overflow::fail (the sender "
-    "gets DeadLetter{mailbox_full} back over the link) and drops it under drop_newest, "
-    "on every transport",
+    "gets DeadLetter{mailbox_full} back over the link), drops it under drop_newest, and "
+    "drops the oldest under drop_oldest, on every transport",
     "[process][flow_control]") {
     const std::string transport =
         GENERATE(as<std::string>{}, "unix", "tcp", "fifo", "shm", "sysv", "posixmq");
-    const Overflow overflow = GENERATE(Overflow::fail, Overflow::drop_newest);
+    const Overflow overflow =
+        GENERATE(Overflow::fail, Overflow::drop_newest, Overflow::drop_oldest);
     INFO("transport " << transport << ", overflow " << to_string(overflow));
+    // Under drop_oldest all five go in, and two are dropped once the actor takes letters.
+    const bool oldest = overflow == Overflow::drop_oldest;
     TempRuntimeDir dir;
     {
-        auto child = spawn_busy(dir, over(transport), {3, std::size_t{1} << 20, overflow}, 3, 2);
+        auto child = spawn_busy(dir, over(transport), {3, std::size_t{1} << 20, overflow},
+                                oldest ? 5 : 3, oldest ? 0 : 2);
         REQUIRE(child.expect('r'));
         Mailbag<DeadLetter> bounced;
         Node node(configured(dir, "sender-node", over(transport)));
@@ -132,9 +142,13 @@ TEST_CASE(
             }
         }
         child.send('g');
+        if (oldest) {  // a Report that found it full would have one more dropped
+            child.send('e');
+            REQUIRE(child.expect('f', 30s));
+        }
         auto report = report_of(node);  // it may still hold the three when asked
         REQUIRE(report);
-        CHECK(report->data == "3");  // the three that fitted, and no more
+        CHECK(report->data == "3");  // the three that fitted (the newest), and no more
         // Dropped ones are not told (and the two refused ones were told once).
         CHECK_FALSE(bounced.take(0ms));
         child.send('q');

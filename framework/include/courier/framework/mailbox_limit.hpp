@@ -30,9 +30,15 @@ enum class Overflow : std::uint8_t {
     /// dead letters are; its sender is not told. A request is refused as under `fail`
     /// instead: its requester would otherwise wait out its timeout.
     drop_newest,
+    /// The oldest letter is dropped to make room: the letter goes in, and the actor drops
+    /// the oldest it holds when it next takes one (counted and logged, not told; an old
+    /// request is refused as under `fail`). So the freshest letters are kept. A mailbox
+    /// that falls a whole limit behind (its actor busy in one long handler) drops the
+    /// newest instead: it never holds more than twice its limit.
+    drop_oldest,
 };
 
-/// "block", "fail", "drop_newest".
+/// "block", "fail", "drop_newest", "drop_oldest".
 std::string_view to_string(Overflow overflow) noexcept;
 /// The policy named `word` (as to_string writes it), if any.
 std::optional<Overflow> overflow_named(std::string_view word) noexcept;
@@ -56,7 +62,7 @@ struct MailboxStats {
     MailboxLimit limit;
     std::uint64_t blocked_us = 0;  ///< time its senders spent slowed (waiting or parked)
     std::uint64_t refused = 0;     ///< letters refused (Overflow::fail)
-    std::uint64_t dropped = 0;     ///< letters dropped (Overflow::drop_newest)
+    std::uint64_t dropped = 0;     ///< letters dropped (drop_newest, drop_oldest)
 };
 
 }  // namespace courier
