@@ -155,6 +155,13 @@ TEST_CASE(
         CHECK(link.outbox <= static_cast<std::uint64_t>(per_turn));
         CHECK(sent <= static_cast<std::int64_t>(window_letters) + 2 * per_turn);
         CHECK(status_kib(child.pid(), "VmRSS") < before_kib + 32 * 1024);
+        auto ps = run_command(
+            {(bin_dir() / "courier").string(), "ps", "--runtime-dir", dir.path().string()});
+        CHECK(ps.exit_code == 0);
+        INFO(ps.out);
+        CHECK_THAT(ps.out, Catch::Contains("WAITING FOR CREDIT"));
+        CHECK_THAT(ps.out,
+                   Catch::Matches("(.|\n)*producer-node .* consumer-node [0-9]+ .*\n(.|\n)*"));
 
         child.send('g');
         CHECK(consumed(node, total) == total);

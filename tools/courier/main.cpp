@@ -202,6 +202,17 @@ std::string fullest_mailbox(const courier::LinkList& list) {
            std::to_string(fullest->limit.letters);
 }
 
+/// "node-b 64": the link with the most letters waiting for credit, and how many; "-" if
+/// none wait.
+std::string waiting_for_credit(const courier::LinkList& list) {
+    const courier::LinkInfo* most = nullptr;
+    for (const auto& link : list.links)
+        if (link.outbox != 0 && (!most || link.outbox > most->outbox)) most = &link;
+    if (!most) return "-";
+    return (most->peer_node.empty() ? most->peer : most->peer_node) + " " +
+           std::to_string(most->outbox);
+}
+
 /// Prints a table of the registry's nodes, with each node's dead letters (asked of it).
 int ps(const std::string& runtime_dir) {
     using namespace std::chrono_literals;
@@ -216,19 +227,21 @@ int ps(const std::string& runtime_dir) {
         mention_orphans(runtime_dir, &list);
         return 0;
     }
-    std::vector<std::vector<std::string>> rows{
-        {"NODE", "PID", "ENDPOINTS", "NAMES", "FULLEST MAILBOX", "DEAD LETTERS"}};
+    std::vector<std::vector<std::string>> rows{{"NODE", "PID", "ENDPOINTS", "NAMES",
+                                                "FULLEST MAILBOX", "WAITING FOR CREDIT",
+                                                "DEAD LETTERS"}};
     for (const auto& node : list.nodes) {
         // "?": the node cannot be asked (it listens on nothing, or did not answer).
-        std::string dead = "?", fullest = "?";
+        std::string dead = "?", fullest = "?", waiting = "?";
         if (auto asked = ask_node(node, 1s)) {
             dead = std::to_string(asked->dead_letters);
             if (!asked->dead_letter_targets.empty())
                 dead += " (most to " + asked->dead_letter_targets.front().recipient + ")";
             fullest = fullest_mailbox(*asked);
+            waiting = waiting_for_credit(*asked);
         }
         rows.push_back({node.node, std::to_string(node.pid), joined(node.endpoints),
-                        joined(node.names), fullest, dead});
+                        joined(node.names), fullest, waiting, dead});
     }
     print_table(rows);
     mention_orphans(runtime_dir, &list);
