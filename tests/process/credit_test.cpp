@@ -28,6 +28,14 @@ using namespace courier::test;
 namespace {
 
 constexpr std::uint64_t window_letters = 512;
+
+/// AddressSanitizer keeps freed memory in quarantine (256 MiB by default): a process's
+/// peak says nothing about what it holds, so the memory checks are left out under it.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool measures_memory = false;
+#else
+constexpr bool measures_memory = true;
+#endif
 constexpr std::size_t letter_size = 4096;
 
 /// The config of both nodes: one transport, and a credit window of 512 letters.
@@ -154,7 +162,7 @@ TEST_CASE(
         CHECK(link.outbox > 0);
         CHECK(link.outbox <= static_cast<std::uint64_t>(per_turn));
         CHECK(sent <= static_cast<std::int64_t>(window_letters) + 2 * per_turn);
-        CHECK(status_kib(child.pid(), "VmRSS") < before_kib + 32 * 1024);
+        if (measures_memory) CHECK(status_kib(child.pid(), "VmRSS") < before_kib + 32 * 1024);
         auto ps = run_command(
             {(bin_dir() / "courier").string(), "ps", "--runtime-dir", dir.path().string()});
         CHECK(ps.exit_code == 0);
@@ -168,7 +176,7 @@ TEST_CASE(
         // All 80 MiB went through a window of 4 MiB: the consumer's peak stayed near it.
         const std::uint64_t peak_kib = status_kib(child.pid(), "VmHWM");
         INFO("consumer: " << before_kib << " KiB at start, peak " << peak_kib << " KiB");
-        CHECK(peak_kib < before_kib + 32 * 1024);
+        if (measures_memory) CHECK(peak_kib < before_kib + 32 * 1024);
         const auto after = node.links();
         REQUIRE(link_to(after, "consumer-node"));
         CHECK(link_to(after, "consumer-node")->outbox == 0);
