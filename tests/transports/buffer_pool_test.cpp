@@ -37,6 +37,19 @@ TEST_CASE("a buffer given to the pool comes back empty with its memory", "[buffe
     CHECK(pool.take().capacity() == 0);
 }
 
+TEST_CASE("a small frame is not given a spare far larger than it, which it would pin",
+          "[buffer_pool]") {
+    BufferPool pool(1 << 20, 1 << 16);
+    auto big = buffer_of(60'000);
+    const std::byte* memory = big.data();
+    pool.give(std::move(big));
+    CHECK(pool.take(1000).capacity() == 0);  // 60 kB for 1 kB: it stays spare
+    CHECK(pool.spare_bytes() == 60'000);
+    auto fits = pool.take(20'000);  // within four times: lent
+    CHECK(fits.data() == memory);
+    CHECK(pool.spare_bytes() == 0);
+}
+
 TEST_CASE("the pool keeps no buffer above its largest size or beyond its budget", "[buffer_pool]") {
     BufferPool pool(/*budget=*/1000, /*largest=*/600);
     pool.give(buffer_of(700));  // too large: freed

@@ -1,5 +1,7 @@
 #include <courier/transports/buffer_pool.hpp>
 
+#include <algorithm>
+
 namespace courier {
 
 BufferPool::BufferPool(std::size_t budget, std::size_t largest, std::size_t per_thread,
@@ -18,7 +20,16 @@ BufferPool& BufferPool::frames() {
 
 std::vector<std::byte> BufferPool::take(std::size_t size) noexcept {
     std::vector<std::byte> buffer;
-    if ((size > small_largest_ ? large_ : small_).take(buffer)) buffer.clear();
+    auto& stock = size > small_largest_ ? large_ : small_;
+    if (!stock.take(buffer)) return buffer;
+    // A spare far larger than the frame would stay pinned under it as long as its letter
+    // waits: it goes back, and the frame gets memory of its own size.
+    constexpr std::size_t least = std::size_t{4} << 10;
+    if (size != 0 && buffer.capacity() > 4 * std::max(size, least)) {
+        stock.give(std::move(buffer));
+        return {};
+    }
+    buffer.clear();
     return buffer;
 }
 

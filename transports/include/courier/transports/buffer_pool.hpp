@@ -30,7 +30,9 @@ class BufferPool {
     static BufferPool& frames();
 
     /// An empty buffer: with the memory of an earlier frame when one of the right kind is
-    /// spare, for a frame of `size` bytes (0 when it is not known yet: a small one).
+    /// spare, for a frame of `size` bytes (0 when it is not known yet: a small one). Not a
+    /// spare of more than four times `size` (or 4 KiB): a small frame would pin it for as
+    /// long as its letter waits.
     std::vector<std::byte> take(std::size_t size = 0) noexcept;
     /// Keeps `buffer`'s memory for a later take() if the bounds allow, else frees it.
     void give(std::vector<std::byte> buffer) noexcept;
