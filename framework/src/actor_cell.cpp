@@ -14,15 +14,6 @@
 namespace courier::detail {
 
 namespace {
-/// Letters the framework posts to itself; never bounced to anyone.
-bool is_internal(TypeId type) {
-    return type == start_type || type == stop_type || type == request_timeout_type;
-}
-/// The framework's letters: a full mailbox takes them anyway (they are few, and an actor
-/// must learn that its requests failed or what it monitors went down).
-bool is_framework(const Letter& letter) {
-    return is_internal(letter.type) || is_framework_type(letter.type);
-}
 /// The cell whose turn this thread runs, if any: its sends are an actor's.
 thread_local ActorCell* running_cell = nullptr;
 struct Running {
@@ -174,7 +165,7 @@ void ActorCell::after_push() {
 
 std::optional<Error> ActorCell::refused(Letter&& letter) {
     note_depth();
-    bool keeps = is_framework(letter) || letter.is_reply();
+    bool keeps = is_framework_letter(letter) || letter.is_reply();
     // Under drop_oldest it goes in, and the oldest goes when the actor next takes a letter
     // (unless the mailbox fell a whole limit behind: then this one goes).
     if (!keeps && overflow_.load(std::memory_order_relaxed) == Overflow::drop_oldest &&
@@ -209,26 +200,6 @@ std::optional<Error> ActorCell::refused(Letter&& letter) {
         node.dead_letter(letter, ErrorCode::mailbox_full, why);
     }
     return Error{ErrorCode::mailbox_full, why};
-}
-
-bool ActorCell::below_twice_the_limit() const {
-    std::lock_guard lock(room_mutex_);
-    return mailbox_.depth() < 2 * limit_.letters && mailbox_.held_bytes() < 2 * limit_.bytes;
-}
-
-bool ActorCell::dropped_oldest(Letter& letter) {
-    if (is_framework(letter) || letter.is_reply()) return false;  // never dropped
-    drop_due_.fetch_sub(1, std::memory_order_relaxed);
-    const std::string why = "the mailbox of '" + actor_name + "' is full (overflow drop_oldest)";
-    if (letter.is_request()) {  // refused: its requester would wait out its timeout
-        ++refused_;
-        node.dead_letter(letter, ErrorCode::mailbox_full, why);
-    } else {
-        ++dropped_;
-        node.dead_letter(letter, ErrorCode::mailbox_full, why + ": dropped, the oldest",
-                         /*bounce=*/false);
-    }
-    return true;
 }
 
 void ActorCell::woken() {
@@ -497,7 +468,7 @@ void ActorCell::bounce_all() {
         while (Letter* letter = mailbox_.take()) {
             if (letter->flags & envelope_flags::credited)
                 node.sender().returned(letter->origin, 1, letter->bytes, /*here=*/false);
-            if (is_internal(letter->type)) continue;
+            if (is_internal_type(letter->type)) continue;
             node.dead_letter(*letter, ErrorCode::stopped,
                              "actor '" + actor->name() + "' has stopped");
         }

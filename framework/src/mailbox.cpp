@@ -2,9 +2,14 @@
 
 #include "wire_body.hpp"
 
+#include <courier/framework/detail/reply.hpp>
 #include <courier/framework/system_messages.hpp>
 
 namespace courier::detail {
+
+bool is_internal_type(TypeId type) noexcept {
+    return type == start_type || type == stop_type || type == request_timeout_type;
+}
 
 bool is_framework_type(TypeId type) noexcept {
     return type == type_id_of<DeadLetter>() || type == type_id_of<Failure>() ||

@@ -28,6 +28,15 @@ class Mailbox {
 /// The framework's letters that travel (DeadLetter, Failure, Down, Up, ChildFailed): a
 /// full mailbox takes them anyway, and a link never holds them back for credit.
 bool is_framework_type(TypeId type) noexcept;
+/// Letters the framework posts to itself (start, stop, a request's timeout); never bounced
+/// to anyone, never on a link.
+bool is_internal_type(TypeId type) noexcept;
+/// A letter a full mailbox takes anyway, whatever its policy, and never drops: the
+/// framework's own (they are few, and an actor must learn that its requests failed or
+/// what it monitors went down).
+inline bool is_framework_letter(const Letter& letter) noexcept {
+    return is_internal_type(letter.type) || is_framework_type(letter.type);
+}
 
 /// Internal letter types, never on a link.
 inline constexpr TypeId start_type = type_id_from_name("courier.internal.Start");

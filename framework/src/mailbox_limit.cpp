@@ -1,6 +1,7 @@
-// Mailbox limits: the names of the overflow policies, and how an actor's cell slows the
-// senders of a full mailbox (threads waiting for room, actors parked) and lets them go.
-// Which letters a full mailbox takes is decided where letters come in (actor_cell.cpp).
+// Mailbox limits: the names of the overflow policies, how an actor's cell slows the
+// senders of a full mailbox (threads waiting for room, actors parked) and lets them go,
+// drop_oldest's dropping, and parking an actor on a link's credit. Which letters a full
+// mailbox takes is decided where letters come in (actor_cell.cpp).
 #include <courier/framework/mailbox_limit.hpp>
 
 #include "actor_cell.hpp"
@@ -123,6 +124,26 @@ bool ActorCell::park(const std::shared_ptr<ActorCell>& sender) {
     }
     // A parked mailbox with a sender waiting on it runs, to drain.
     if (parked_.load()) unpark();
+    return true;
+}
+
+bool ActorCell::below_twice_the_limit() const {
+    std::lock_guard lock(room_mutex_);
+    return mailbox_.depth() < 2 * limit_.letters && mailbox_.held_bytes() < 2 * limit_.bytes;
+}
+
+bool ActorCell::dropped_oldest(Letter& letter) {
+    if (is_framework_letter(letter) || letter.is_reply()) return false;  // never dropped
+    drop_due_.fetch_sub(1, std::memory_order_relaxed);
+    const std::string why = "the mailbox of '" + actor_name + "' is full (overflow drop_oldest)";
+    if (letter.is_request()) {  // refused: its requester would wait out its timeout
+        ++refused_;
+        node.dead_letter(letter, ErrorCode::mailbox_full, why);
+    } else {
+        ++dropped_;
+        node.dead_letter(letter, ErrorCode::mailbox_full, why + ": dropped, the oldest",
+                         /*bounce=*/false);
+    }
     return true;
 }
 

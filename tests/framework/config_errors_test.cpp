@@ -1,0 +1,162 @@
+// What a config file that is wrong is told: the file, line, column and reason.
+#include <courier/framework/config.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "config_support.hpp"
+
+using namespace config_support;
+
+TEST_CASE("a config error names the file, line, column and reason", "[config]") {
+    SECTION("TOML syntax") {
+        auto error = error_of("[links]\npreference = [\"unix\"\n");
+        CHECK(error.source() == "test.toml");
+        CHECK(error.line() >= 2);
+        CHECK(std::string(error.what()).rfind("test.toml:", 0) == 0);
+    }
+    SECTION("unknown table, with a suggestion") {
+        auto error = error_of("[links]\n[nod]\nthreads = 2\n");
+        CHECK(error.line() == 2);
+        CHECK(error.reason() == "unknown table \"nod\"; did you mean \"node\"?");
+        CHECK(std::string(error.what()) ==
+              "test.toml:2:2: unknown table \"nod\"; did you mean \"node\"?");
+    }
+    SECTION("unknown key, with a suggestion") {
+        auto error = error_of("[node]\nthreads = 2\nthread = 4\n");
+        CHECK(error.line() == 3);
+        CHECK(error.column() == 1);
+        CHECK(error.reason() == "unknown key \"thread\" in [node]; did you mean \"threads\"?");
+    }
+    SECTION("unknown key, nothing close") {
+        auto error = error_of("[registry]\n\n  colour = \"blue\"\n");
+        CHECK(error.line() == 3);
+        CHECK(error.column() == 3);
+        CHECK(error.reason() == "unknown key \"colour\" in [registry]");
+    }
+    SECTION("wrong type") {
+        auto error = error_of("[node]\nthreads = \"2\"\n");
+        CHECK(error.line() == 2);
+        CHECK(error.reason() == "node.threads must be an integer, not a string");
+    }
+    SECTION("a number where a boolean is needed") {
+        auto error = error_of("[node]\nhandle_signals = 0\n");
+        CHECK(error.line() == 2);
+        CHECK(error.reason() == "node.handle_signals must be true or false, not an integer");
+    }
+    SECTION("a failure policy that does not exist") {
+        auto error = error_of("[node]\nactor_failure = \"retry\"\n");
+        CHECK(error.line() == 2);
+        CHECK(error.reason() ==
+              "node.actor_failure must be resume, restart, stop or escalate, not \"retry\"");
+    }
+    SECTION("an overflow policy that does not exist") {
+        auto error = error_of("[node]\nmailbox_overflow = \"drop_middle\"\n");
+        CHECK(error.line() == 2);
+        CHECK(error.reason() ==
+              "node.mailbox_overflow must be block, fail, drop_newest or drop_oldest, not "
+              "\"drop_middle\"");
+    }
+    SECTION("a mailbox that holds nothing") {
+        auto error = error_of("[node]\nmailbox_letters = 0\n");
+        CHECK(error.line() == 2);
+        CHECK(error.reason() == "node.mailbox_letters must be at least 1, not 0");
+    }
+    SECTION("negative size") {
+        auto error = error_of("[transport.unix]\n\nsend_buffer = -1\n");
+        CHECK(error.line() == 3);
+        CHECK(error.reason() == "transport.unix.send_buffer must be 0 or more, not -1");
+    }
+    SECTION("zero where a positive size is needed") {
+        auto error = error_of("[transport.shm]\nring_size = 0\n");
+        CHECK(error.line() == 2);
+        CHECK(error.reason() == "transport.shm.ring_size must be at least 1, not 0");
+    }
+    SECTION("a setting of another transport") {
+        auto error = error_of("[transport.unix]\nring_size = 4096\n");
+        CHECK(error.line() == 2);
+        CHECK(error.reason() ==
+              "key \"ring_size\" does not apply to transport \"unix\" (it is a setting of shm)");
+    }
+    SECTION("a setting two other transports declare") {
+        auto error = error_of("[transport.shm]\nsend_buffer = 4096\n");
+        CHECK(error.reason() ==
+              "key \"send_buffer\" does not apply to transport \"shm\" (it is "
+              "a setting of unix, tcp)");
+    }
+    SECTION("a transport setting of the wrong type") {
+        auto error = error_of("[transport.shm]\n\nspin_us = 1.5\n");
+        CHECK(error.line() == 3);
+        CHECK(error.reason() == "transport.shm.spin_us must be an integer, not a float");
+    }
+    SECTION("a generic setting below its minimum") {
+        auto error = error_of("[transport.fifo]\nmax_frame_size = 0\n");
+        CHECK(error.reason() == "transport.fifo.max_frame_size must be at least 1, not 0");
+    }
+    SECTION("unknown transport setting") {
+        auto error = error_of("[transport.tcp]\nsend_bufer = 1\n");
+        CHECK(error.reason() ==
+              "unknown key \"send_bufer\" in [transport.tcp]; did you mean \"send_buffer\"?");
+    }
+    SECTION("unknown transport in the preference list points at the element") {
+        auto error = error_of("[links]\npreference = [\"unix\",\n  \"shmm\"]\n");
+        CHECK(error.line() == 3);
+        CHECK(error.column() == 3);
+        CHECK(error.reason() ==
+              "unknown transport \"shmm\"; did you mean \"shm\"? (available: shm, posixmq, "
+              "sysv, pipe, fifo, unix, tcp)");
+    }
+    SECTION("a transport this build lacks") {
+        auto error = error_of("[links]\npreference = [\"shm\", \"unix\"]\n", {"unix"});
+        CHECK(error.line() == 2);
+        CHECK(error.reason() ==
+              "transport \"shm\" is not available in this build (available: unix)");
+    }
+    SECTION("a typo of a transport this build lacks still gets a suggestion") {
+        auto error = error_of("[links]\npreference = [\"shmm\"]\n", {"unix", "tcp"});
+        CHECK(error.reason() ==
+              "unknown transport \"shmm\"; did you mean \"shm\"? (available: unix, tcp)");
+    }
+    SECTION("unknown transport table") {
+        auto error = error_of("[transport.pipes]\nmax_frame_size = 1\n");
+        CHECK(error.line() == 1);
+        CHECK(error.reason().rfind("unknown transport \"pipes\"", 0) == 0);
+    }
+    SECTION("a transport named twice") {
+        auto error = error_of("[links]\npreference = [\"unix\", \"tcp\", \"unix\"]\n");
+        CHECK(error.reason() == "transport \"unix\" appears twice in links.preference");
+    }
+    SECTION("an empty preference list") {
+        auto error = error_of("[links]\npreference = []\n");
+        CHECK(error.reason() == "links.preference must name at least one transport");
+    }
+    SECTION("a rule with an unknown transport") {
+        auto error =
+            error_of("[[links.rule]]\nfrom = \"a\"\nto = \"b\"\ntransport = \"carrier-pigeon\"\n");
+        CHECK(error.line() == 4);
+        CHECK(error.reason().rfind("unknown transport \"carrier-pigeon\"", 0) == 0);
+    }
+    SECTION("a rule without a transport") {
+        auto error = error_of("\n[[links.rule]]\nfrom = \"a\"\nto = \"b\"\n");
+        CHECK(error.line() == 2);
+        CHECK(error.reason() ==
+              "[[links.rule]] lacks \"transport\"; a rule needs from, to and transport (or "
+              "fds = true)");
+    }
+    SECTION("a rule with an unknown key") {
+        auto error = error_of("[[links.rule]]\nfrom = \"a\"\ntoo = \"b\"\ntransport = \"unix\"\n");
+        CHECK(error.line() == 3);
+        CHECK(error.reason() == "unknown key \"too\" in [[links.rule]]; did you mean \"to\"?");
+    }
+    SECTION("rules that are not tables") {
+        auto error = error_of("[links]\nrule = \"a -> b\"\n");
+        CHECK(error.line() == 2);
+        CHECK(error.reason().rfind("links.rule must be an array of tables", 0) == 0);
+    }
+    SECTION("a section that is a value") {
+        auto error = error_of("node = 3\n");
+        CHECK(error.line() == 1);
+        CHECK(error.reason() == "[node] must be a table, not an integer");
+    }
+}
