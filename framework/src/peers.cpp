@@ -243,6 +243,7 @@ void Peers::watch(const std::shared_ptr<PeerLink>& peer) {
     {
         std::lock_guard lock(mutex_);
         links_.insert(peer);
+        recount_twice_linked();
         if (peer->link->capabilities().memory_polling) {
             polled_.push_back(peer);
             ++polled_version_;
@@ -326,6 +327,7 @@ void Peers::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame, Intake
             std::lock_guard lock(mutex_);
             peer->node = hello->node;
             by_node_.try_emplace(hello->node, peer);
+            recount_twice_linked();
         }
         return;
     }
@@ -358,13 +360,22 @@ void Peers::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame, Intake
 
 std::vector<std::shared_ptr<PeerLink>> Peers::links_of(const PeerLink& peer) {
     // Two nodes that link to each other at once have two links: either may carry the
-    // letters of one and the credit of the other.
-    if (peer.node.empty()) return {};
+    // letters of one and the credit of the other. Rare: most receive batches of a peer
+    // short of credit come here, and find no other without taking the lock.
+    if (peer.node.empty() || twice_linked_.load() == 0) return {};
     std::lock_guard lock(mutex_);
     std::vector<std::shared_ptr<PeerLink>> same;
     for (const auto& each : links_)
         if (each->node == peer.node) same.push_back(each);
     return same;
+}
+
+void Peers::recount_twice_linked() {
+    std::set<std::string_view> named;
+    std::size_t twice = 0;
+    for (const auto& each : links_)
+        if (!each->node.empty() && !named.insert(each->node).second) ++twice;
+    twice_linked_.store(twice);
 }
 
 bool Peers::waits_on_us(const PeerLink& peer) {
@@ -419,6 +430,7 @@ void Peers::drop(const std::shared_ptr<PeerLink>& peer, const std::string& reaso
         std::erase_if(routes_, [&](const auto& route) { return route.second == peer->node; });
         ++generation_;
         links_.erase(peer);
+        recount_twice_linked();
         polled = std::erase(polled_, peer) != 0;
         if (polled) ++polled_version_;
     }

@@ -103,6 +103,9 @@ class Peers final : public IdlePoll {
     /// Lets the actors parked on the credit of any link to `peer`'s node run again: the
     /// node waits on us, and they may hold its letters.
     void release_parked(PeerLink& peer);
+    /// Counts the open links whose node has another open link (twice_linked_). Called
+    /// with mutex_ held, whenever a link opens, learns its node or closes.
+    void recount_twice_linked();
     /// The peer granted credit (a Credit frame's payload).
     void granted(const std::shared_ptr<PeerLink>& peer, std::span<const std::byte> payload);
     /// A letter from `peer` goes no further than here (a dead letter): its credit goes back.
@@ -124,6 +127,8 @@ class Peers final : public IdlePoll {
     std::atomic<bool> closed_{false};
     std::map<std::string, std::shared_ptr<PeerLink>, std::less<>> by_node_;
     std::set<std::shared_ptr<PeerLink>> links_;            ///< every open link, named or not
+    /// Links in links_ to a node that another one also links to (both linked at once).
+    std::atomic<std::size_t> twice_linked_{0};
     std::unordered_map<std::string, std::string> routes_;  ///< actor name -> node name
     std::atomic<std::uint64_t> generation_{0};             ///< bumped when routes_ loses entries
     UnknownNames unknown_;  ///< names the registry did not know (its own lock)
