@@ -65,8 +65,23 @@ void ActorCell::wait_for_credit(const std::shared_ptr<PeerLink>& link) noexcept 
 
 bool ActorCell::may_wait_for_credit(const PeerLink& link) {
     ActorCell* cell = running_cell;
-    return cell && !cell->mailbox_.full() && !cell->senders_slowed_.load() &&
-           !cell->node.hurried() && !cell->node.peers().waits_on_us(link);
+    if (!cell) return false;
+    // A peer that granted nothing through that many waits is stopped or stuck: its letters
+    // go to the outbox without a wait, until it grants again.
+    if (auto& vain = cell->vain_credit_; vain.link == &link &&
+                                         vain.waits >= max_vain_credit_waits &&
+                                         vain.grants == link.credit.grants())
+        return false;
+    return !cell->mailbox_.full() && !cell->senders_slowed_.load() && !cell->node.hurried() &&
+           !cell->node.peers().waits_on_us(link);
+}
+
+void ActorCell::waited_for_credit_in_vain(const PeerLink& link) noexcept {
+    if (!running_cell) return;
+    auto& vain = running_cell->vain_credit_;
+    const auto grants = link.credit.grants();
+    if (vain.link != &link || vain.grants != grants) vain = {&link, grants, 0};
+    ++vain.waits;
 }
 
 ActorCell::ActorCell(NodeCore& owner, std::unique_ptr<Actor> a, ActorFactory factory,
@@ -343,6 +358,7 @@ bool ActorCell::run() {
     // room (unpark).
     auto target = std::exchange(blocked_on_, nullptr);
     auto link = std::exchange(waits_for_credit_, nullptr);
+    vain_credit_ = {};
     if (target && target->park(shared_from_this())) return false;
     if (link && park_for_credit(link)) return false;
     if (!mailbox_.empty()) return true;

@@ -88,9 +88,16 @@ struct ActorCell final : Mailbox, Runnable, std::enable_shared_from_this<ActorCe
     /// no credit): it is parked after its turn until the outbox drains.
     static void wait_for_credit(const std::shared_ptr<PeerLink>& link) noexcept;
     /// For a send from this thread that found no credit on `link`: true when the thread
-    /// may wait a moment for some. Only an actor's turn that did not wait in vain already,
-    /// of an actor nobody waits on (as for parking).
+    /// may wait a moment for some. Only an actor's turn, of an actor nobody waits on (as
+    /// for parking), and not once it waited in vain max_vain_credit_waits times in a row
+    /// without a grant from the peer.
     static bool may_wait_for_credit(const PeerLink& link);
+    /// That moment passed without credit on `link`.
+    static void waited_for_credit_in_vain(const PeerLink& link) noexcept;
+    /// A turn that sends thousands of letters to a stopped peer holds its worker for this
+    /// many waits, not one a letter. A live consumer grants between them: a wait in vain
+    /// is one that a busy machine kept it from answering in time.
+    static constexpr unsigned max_vain_credit_waits = 16;
     MailboxStats mailbox_stats() const;
 
     NodeCore& node;
@@ -187,6 +194,12 @@ struct ActorCell final : Mailbox, Runnable, std::enable_shared_from_this<ActorCe
     std::shared_ptr<ActorCell> blocked_on_;
     /// Set in its turn when it sent into a link's outbox (no credit): parked there after it.
     std::shared_ptr<PeerLink> waits_for_credit_;
+    /// This turn's waits for credit in vain on one link since its last grant.
+    struct VainCreditWaits {
+        const PeerLink* link = nullptr;
+        std::uint64_t grants = 0;  ///< the link's LinkCredit::grants() then
+        unsigned waits = 0;
+    } vain_credit_;
     std::atomic<bool> parked_{false};
     std::weak_ptr<ActorCell> parked_on_;  ///< written before parked_ is set
     std::chrono::steady_clock::time_point parked_at_;

@@ -81,6 +81,11 @@ class LinkCredit {
     void release_parked();
     /// Seq_cst, after arrived(): see park().
     bool has_parked() const noexcept { return parked_count_.load() != 0; }
+    /// Grows with every grant that gives more: whether the peer granted any since.
+    std::uint64_t grants() const noexcept {
+        return allowed_letters_.load(std::memory_order_acquire) +
+               allowed_bytes_.load(std::memory_order_acquire);
+    }
     /// For a thread outside the actors: waits until a credited letter may go at once, or
     /// `timeout` passes (false).
     bool wait(std::chrono::milliseconds timeout);

@@ -199,13 +199,15 @@ void LinkSender::refuse_fds(const EnvelopeHeader& header, std::size_t count,
 
 bool LinkSender::waited_for_credit(std::size_t bytes, const std::shared_ptr<PeerLink>& peer) {
     // A consumer that keeps up grants within a round trip, and a letter kept in the outbox
-    // costs its sender more than the wait: an actor's turn waits that long for credit,
-    // until once in the turn it waited in vain (then its letters go to the outbox, and it
-    // is parked after the turn). A worker is never held longer.
+    // costs its sender more than the wait: an actor's turn waits that long for credit
+    // (then its letters go to the outbox, and it is parked after the turn), unless the
+    // peer granted nothing through many such waits (ActorCell::may_wait_for_credit).
     constexpr auto credit_wait = std::chrono::milliseconds(1);
     if (!ActorCell::may_wait_for_credit(*peer)) return false;
     flush();  // what the turn sent so far must reach the peer, or nothing comes back
-    return peer->credit.wait(credit_wait) && peer->credit.take(bytes);
+    if (peer->credit.wait(credit_wait) && peer->credit.take(bytes)) return true;
+    ActorCell::waited_for_credit_in_vain(*peer);
+    return false;
 }
 
 void LinkSender::hold(const EnvelopeHeader& header, std::vector<std::byte>& frame,

@@ -126,7 +126,7 @@ class Peers final : public IdlePoll {
     /// close_links() ran: no link is made any more.
     std::atomic<bool> closed_{false};
     std::map<std::string, std::shared_ptr<PeerLink>, std::less<>> by_node_;
-    std::set<std::shared_ptr<PeerLink>> links_;            ///< every open link, named or not
+    std::set<std::shared_ptr<PeerLink>> links_;  ///< every open link, named or not
     /// Links in links_ to a node that another one also links to (both linked at once).
     std::atomic<std::size_t> twice_linked_{0};
     std::unordered_map<std::string, std::string> routes_;  ///< actor name -> node name

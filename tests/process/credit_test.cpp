@@ -188,6 +188,50 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "an actor that sends many windows to a held consumer in one handler waits for credit "
+    "once, not once a letter: its turn ends with the rest in the outbox, which drains in "
+    "order once the consumer goes",
+    "[process][credit]") {
+    const std::string transport = GENERATE(as<std::string>{}, "unix", "shm");
+    INFO("transport " << transport);
+    constexpr std::int64_t total = 2'000;  // the window is 512
+    TempRuntimeDir dir;
+    {
+        auto child = spawn_consumer(dir, over(transport));
+        REQUIRE(child.expect('r'));
+        std::promise<void> turn_ended;
+        Node node(configured(dir, "producer-node", over(transport)));
+        node.spawn("producer", [&turn_ended](Actor& self) {
+            self.handle([&self, &turn_ended](wire::Go&) {
+                const std::string data(letter_size, 'x');
+                for (std::int64_t i = 0; i < total; ++i)
+                    self.send("consumer", wire::Numbered{i, data});
+                turn_ended.set_value();
+            });
+            self.send("consumer", wire::Go{});  // held there
+        });
+        child.send('h');
+        REQUIRE(child.expect('f', 20s));
+        REQUIRE(node.send("producer", wire::Go{}));
+        REQUIRE(turn_ended.get_future().wait_for(20s) == std::future_status::ready);
+
+        // One wait of 1 ms in vain, then no more: waiting once a letter would have held
+        // the worker for more than 1.4 s (a condition variable waits at least its timeout).
+        const LinkInfo link = outbox_filled(node, "consumer-node");
+        CHECK(link.outbox >= static_cast<std::uint64_t>(total) - window_letters);
+        CHECK(link.blocked_us < 1'000'000);
+        child.send('g');
+        CHECK(consumed(node, total) == total);
+        const auto after = node.links();
+        REQUIRE(link_to(after, "consumer-node"));
+        CHECK(link_to(after, "consumer-node")->outbox == 0);
+        child.send('q');
+        CHECK(child.wait_exit());
+    }
+    CHECK(dir.wait_until_empty());
+}
+
+TEST_CASE(
     "Node::send from a thread outside the node waits for credit, then fails with "
     "mailbox_full, and what it sent before arrives",
     "[process][credit]") {
