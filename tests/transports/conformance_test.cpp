@@ -314,8 +314,7 @@ TEST_CASE("receive returns nothing until a frame is complete", "[transport][conf
         [](const TransportFixture& fixture, const TempDir&, const Endpoint& endpoint) {
             if (!fixture.raw_connect) return;  // not a byte stream: frames cannot be cut
             auto listener = registry().listen(endpoint);
-            Fd raw = fixture.raw_connect(listener->endpoint());
-            auto server = accept_one(*listener);
+            auto [raw, server] = raw_accepted(fixture, *listener);
 
             const auto body = pattern(10, 7);
             auto wire = length_prefix(10);
@@ -342,8 +341,7 @@ TEST_CASE("a length above max_frame_size fails the link before anything is alloc
             if (!fixture.raw_connect) return;
             SECTION("with the default limit, a 4 GiB announcement") {
                 auto listener = registry().listen(endpoint);
-                Fd raw = fixture.raw_connect(listener->endpoint());
-                auto server = accept_one(*listener);
+                auto [raw, server] = raw_accepted(fixture, *listener);
                 write_raw(raw.get(), length_prefix(0xffffffffU));
                 auto received = receive_until_end(*server);
                 CHECK(received.frames.empty());
@@ -355,8 +353,7 @@ TEST_CASE("a length above max_frame_size fails the link before anything is alloc
                 TransportOptions options;
                 options.max_frame_size = 1024;
                 auto listener = registry().listen(endpoint, options);
-                Fd raw = fixture.raw_connect(listener->endpoint());
-                auto server = accept_one(*listener);
+                auto [raw, server] = raw_accepted(fixture, *listener);
                 auto wire = length_prefix(1024);
                 const auto body = pattern(1024, 1);
                 wire.insert(wire.end(), body.begin(), body.end());
@@ -420,8 +417,7 @@ TEST_CASE("a peer that closes in the middle of a frame fails the link",
             INFO("a frame of " << length << " bytes");
             const std::uint32_t sent = length / 10;
             auto listener = registry().listen(endpoint);
-            Fd raw = fixture.raw_connect(listener->endpoint());
-            auto server = accept_one(*listener);
+            auto [raw, server] = raw_accepted(fixture, *listener);
             auto wire = length_prefix(length);
             const auto part = pattern(sent, 0);
             wire.insert(wire.end(), part.begin(), part.end());

@@ -1,5 +1,7 @@
 #include "transport_fixtures.hpp"
 
+#include "tcp/tcp_handshake.hpp"
+
 #include <courier/posix_call.hpp>
 
 #include <fcntl.h>
@@ -124,6 +126,10 @@ Fd tcp_raw_connect(const Endpoint& endpoint) {
     COURIER_SYSCALL(::connect, fd.get(), reinterpret_cast<const sockaddr*>(&address),
                     socklen_t{sizeof(address)})
         .value_or_throw("raw connect " + endpoint.to_string());
+    // The handshake a courier connector makes: what follows is as raw as on unix:.
+    detail::authenticate_to_listener(fd.get(), detail::load_cookie(detail::cookie_location()),
+                                     Clock::now() + deadline,
+                                     "raw connect " + endpoint.to_string());
     return fd;
 }
 
@@ -216,6 +222,16 @@ class ChildEndpointListener final : public Listener {
 };
 
 }  // namespace
+
+RawAccepted raw_accepted(const TransportFixture& fixture, Listener& listener) {
+    auto raw =
+        std::async(std::launch::async, [&] { return fixture.raw_connect(listener.endpoint()); });
+    RawAccepted accepted;
+    accepted.server = accept_one(listener);
+    REQUIRE(raw.wait_for(deadline) == std::future_status::ready);
+    accepted.raw = raw.get();
+    return accepted;
+}
 
 Connected connect_pair(const Endpoint& endpoint, const TransportOptions& options) {
     Connected pair;

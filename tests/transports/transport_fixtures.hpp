@@ -115,6 +115,13 @@ struct Connected {
 Connected connect_pair(const Endpoint& endpoint, const TransportOptions& options = {});
 /// Accepts one link within the deadline (REQUIREs it).
 std::unique_ptr<Link> accept_one(Listener& listener, milliseconds timeout = deadline);
+/// A raw connection to `listener` (fixture.raw_connect, run beside the accept: tcp:'s
+/// handshake needs both ends) and the link the listener accepted for it.
+struct RawAccepted {
+    Fd raw;
+    std::unique_ptr<Link> server;
+};
+RawAccepted raw_accepted(const TransportFixture& fixture, Listener& listener);
 
 struct Received {
     std::vector<Frame> frames;

@@ -2,6 +2,8 @@
 
 #include "src/stream_framing.hpp"
 #include "tcp/tcp_address.hpp"
+#include "tcp/tcp_cookie.hpp"
+#include "tcp/tcp_handshake.hpp"
 #include "tcp/tcp_listener.hpp"
 
 #include <courier/posix_call.hpp>
@@ -22,6 +24,7 @@ std::unique_ptr<Link> TcpTransport::connect(const Endpoint& endpoint,
                                             const TransportOptions& options) {
     const auto address = detail::TcpAddress::parse(endpoint);
     const std::string context = "connect " + endpoint.to_string();
+    const auto cookie = detail::load_cookie(detail::cookie_location());
     std::optional<SysResult> failure;
     for (const auto& candidate : address.resolve(context)) {
         // Blocking, so a full backlog waits for the listener instead of failing.
@@ -45,6 +48,9 @@ std::unique_ptr<Link> TcpTransport::connect(const Endpoint& endpoint,
             static_cast<int>(COURIER_SYSCALL(::fcntl, fd.get(), F_GETFL).value_or_throw(context));
         COURIER_SYSCALL(::fcntl, fd.get(), F_SETFL, flags | O_NONBLOCK).value_or_throw(context);
         std::string peer = detail::describe_tcp_peer(fd.get());
+        detail::authenticate_to_listener(
+            fd.get(), cookie,
+            std::chrono::steady_clock::now() + options.duration(handshake_timeout), peer);
         return std::make_unique<detail::StreamLink>(std::move(fd), capabilities(), options,
                                                     std::move(peer));
     }
