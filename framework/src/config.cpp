@@ -60,6 +60,22 @@ const std::vector<std::string>& default_preference_order() {
     return order;
 }
 
+namespace {
+std::vector<std::string> same_host_only(const TransportRegistry& available) {
+    std::vector<std::string> order = available.preference_order();
+    std::erase_if(order, [&](const std::string& scheme) {
+        const auto* entry = available.find(scheme);
+        return entry && entry->capabilities.cross_host;
+    });
+    return order;
+}
+}  // namespace
+
+const std::vector<std::string>& default_same_host_preference() {
+    static const std::vector<std::string> order = same_host_only(TransportRegistry::builtin());
+    return order;
+}
+
 // The overloads without a registry, instead of default arguments: config.hpp then needs
 // no more of the transports layer than two names.
 Config Config::defaults() {
@@ -77,7 +93,7 @@ Config Config::from_environment(const std::filesystem::path& config_flag) {
 
 Config Config::defaults(const TransportRegistry& available) {
     Config config;
-    config.preference = available.preference_order();
+    config.preference = same_host_only(available);
     return config;
 }
 

@@ -279,6 +279,21 @@ class Reader {
     void read_setting(const TransportEntry& transport, const toml::key& key,
                       const toml::node& value, TransportSettings& settings) const {
         const std::string_view name = key.str();
+        if (name == "listen") {
+            const auto* text = value.as_string();
+            if (text == nullptr)
+                fail(key.source(), "transport." + transport.scheme +
+                                       ".listen must be a string (the address after \"" +
+                                       transport.scheme + "://\"), not " +
+                                       std::string(type_name(value)));
+            try {
+                (void)Endpoint::parse(transport.scheme + "://" + text->get());
+            } catch (const std::invalid_argument& e) {
+                fail(key.source(), "transport." + transport.scheme + ".listen: " + e.what());
+            }
+            settings.listen = text->get();
+            return;
+        }
         const SettingSpec* spec = find_generic(name);
         if (spec == nullptr) spec = transport.find_setting(name);
         if (spec == nullptr) {
@@ -293,7 +308,7 @@ class Reader {
                                        "\" does not apply to transport \"" + transport.scheme +
                                        "\" (it is a setting of " + owners + ")");
             }
-            std::vector<std::string_view> names;
+            std::vector<std::string_view> names{"listen"};
             for (const auto& generic : generic_settings()) names.push_back(generic.name);
             for (const auto& own : transport.settings) names.push_back(own.name);
             fail(key.source(), "unknown key \"" + std::string(name) + "\" in [transport." +

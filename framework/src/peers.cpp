@@ -50,6 +50,11 @@ void Peers::listen() {
         for (const auto& scheme : config.preference) want(scheme);
         for (const auto& rule : config.rules) want(rule.transport);
     }
+    // A transport other hosts can reach (tcp) is in the default preference of no config
+    // (docs/security.md): it is listened on when the override, the preference list or a
+    // rule names it, or when it is given an address to listen on.
+    for (const auto& [scheme, settings] : config.transports)
+        if (settings.listen) want(scheme);
     const auto& runtime_dir = node_.options().registry.runtime_dir;
     EndpointHint hint{node_.name(), static_cast<long>(::getpid()),
                       runtime_dir.empty() ? default_runtime_dir() : runtime_dir};
@@ -60,8 +65,11 @@ void Peers::listen() {
         if (!transport || !transport->default_endpoint) continue;
         try {
             // Through the registry, which adds fragmentation where the mechanism needs it.
-            auto listener = TransportRegistry::builtin().listen(transport->default_endpoint(hint),
-                                                                config.settings(scheme).options());
+            const auto& settings = config.settings(scheme);
+            auto listener = TransportRegistry::builtin().listen(
+                settings.listen ? Endpoint{scheme, *settings.listen}
+                                : transport->default_endpoint(hint),
+                settings.options());
             Listener& ref = *listener;
             node_.reactor().add(ref.poll_fd(), [this, &ref] { on_accept(ref); });
             std::lock_guard lock(mutex_);

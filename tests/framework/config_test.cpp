@@ -25,9 +25,12 @@ using courier::SelectionReason;
 using courier::SettingSpec;
 using courier::SettingType;
 
-TEST_CASE("defaults prefer the fastest transport the build has", "[config]") {
+TEST_CASE(
+    "defaults prefer the fastest transport the build has, and leave out those other "
+    "hosts can reach",
+    "[config]") {
     Config config = Config::defaults(registry_of({"tcp", "unix", "shm"}));
-    CHECK(config.preference == std::vector<std::string>{"shm", "unix", "tcp"});
+    CHECK(config.preference == std::vector<std::string>{"shm", "unix"});
     CHECK(config.rules.empty());
     CHECK_FALSE(config.override_transport);
     CHECK(config.source.empty());

@@ -61,6 +61,9 @@ class ConfigError : public std::runtime_error {
 /// durations microseconds, booleans 0/1; a key not set takes its declared default.
 struct TransportSettings {
     std::map<std::string, std::int64_t, std::less<>> values;
+    /// `listen = "..."`: the address this node listens on (the endpoint after `scheme://`)
+    /// instead of the transport's default. For tcp it is also what asks for a listener.
+    std::optional<std::string> listen;
 
     /// For the transport's listen/connect: generic keys in their fields, the
     /// transport's own in TransportOptions::settings.
@@ -100,10 +103,15 @@ struct RegistrySettings {
 /// by their preference_rank (TransportRegistry::preference_order()). Only those that are
 /// also available are usable; the rest are refused as "not built".
 const std::vector<std::string>& default_preference_order();
+/// default_preference_order() without the transports other hosts can reach: the default
+/// of links.preference.
+const std::vector<std::string>& default_same_host_preference();
 
 struct Config {
-    /// Same-host links take the first of these that both nodes offer.
-    std::vector<std::string> preference = default_preference_order();
+    /// Same-host links take the first of these that both nodes offer. By default every
+    /// transport but those other hosts can reach (tcp), which a node listens on only when
+    /// its config names them (docs/security.md).
+    std::vector<std::string> preference = default_same_host_preference();
     /// Tried in order; the first rule that matches a link decides its transport.
     std::vector<LinkRule> rules;
     /// From COURIER_TRANSPORT: the transport of every same-host link, rules or not.
