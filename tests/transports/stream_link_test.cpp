@@ -9,12 +9,15 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <fstream>
 #include <functional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -113,5 +116,61 @@ TEST_CASE("abort frees a sender blocked on a peer that does not read, and later 
         // The peer sees the link end.
         auto end = receive_until_end(*pair.server);
         CHECK(end.status.state != State::open);
+    });
+}
+
+namespace {
+
+/// This process's resident memory, in KiB (VmRSS of /proc/self/status).
+std::size_t resident_kib() {
+    std::ifstream status("/proc/self/status");
+    std::string key;
+    while (status >> key) {
+        if (key == "VmRSS:") {
+            std::size_t kib = 0;
+            status >> kib;
+            return kib;
+        }
+        status.ignore(1 << 12, '\n');
+    }
+    FAIL("no VmRSS in /proc/self/status");
+    return 0;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "400 connections that each announce a 4 MiB frame and send nothing more hold less "
+    "than 32 MiB: a frame's buffer grows with what arrives, not with its length",
+    "[transport][stream][security]") {
+#if defined(__SANITIZE_ADDRESS__)
+    WARN("not run under AddressSanitizer, whose quarantine keeps freed memory");
+    return;
+#endif
+    // 800 descriptors and a few: raise the soft limit to the hard one if it is lower.
+    rlimit files{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &files) == 0);
+    if (files.rlim_cur < 1024 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = std::min<rlim_t>(files.rlim_max, 4096);
+        REQUIRE(::setrlimit(RLIMIT_NOFILE, &files) == 0);
+    }
+    for_each_stream([](const TransportFixture& fixture, const TempDir&, const Endpoint& endpoint) {
+        constexpr std::size_t connections = 400;
+        auto listener = TransportRegistry::builtin().listen(endpoint);
+        std::vector<RawAccepted> strangers;
+        strangers.reserve(connections);
+        for (std::size_t i = 0; i < connections; ++i)
+            strangers.push_back(raw_accepted(fixture, *listener));
+        const std::size_t before = resident_kib();
+        for (auto& [raw, server] : strangers) {
+            write_raw(raw.get(), length_prefix(4U << 20));
+            REQUIRE(wait_readable(server->poll_fd()));
+            std::vector<Frame> frames;
+            CHECK(server->receive(frames).state == ReceiveStatus::State::open);
+            CHECK(frames.empty());
+        }
+        const std::size_t after = resident_kib();
+        INFO("resident " << before << " KiB before the lengths, " << after << " KiB after");
+        CHECK(after < before + 32 * 1024);
     });
 }

@@ -333,10 +333,13 @@ std::optional<ReceiveStatus> StreamLink::read_some(bool& would_block) {
         }
     }
     // Read a whole pending large frame in few calls, straight into it, never past its
-    // end; small frames in 64 KiB chunks.
+    // end; small frames in 64 KiB chunks. A large frame's buffer grows with what arrived
+    // (at most doubling, from 16 KiB), not with what its length says: a peer that
+    // announces 64 MiB and sends nothing more costs 16 KiB, not 64 MiB zero-filled.
     std::size_t want = read_chunk;
     if (large_length_ != 0) {
-        want = std::min(large_length_ - large_got_, max_read);
+        constexpr std::size_t first_step = read_chunk / 4;
+        want = std::min({large_length_ - large_got_, max_read, std::max(first_step, large_got_)});
     } else if (in_.size() >= frame_prefix_size) {
         const std::size_t frame_end = frame_prefix_size + read_le32(in_.data());
         if (frame_end > in_.size()) want = std::clamp(frame_end - in_.size(), read_chunk, max_read);
