@@ -139,3 +139,43 @@ TEST_CASE("a bad frame closes that connection and courierd keeps serving the oth
     }
     REQUIRE(dir.wait_until_empty());
 }
+
+TEST_CASE(
+    "a client that sends requests and never reads its answers is disconnected, and "
+    "courierd keeps answering the others",
+    "[registry][robustness]") {
+    TempRuntimeDir dir;
+    const auto socket = registry_socket_path(dir.path());
+    {
+        RegistryClient node(dir.options());
+        REQUIRE(node.register_node("steady", {}).ok);
+        REQUIRE(node.register_name("steady-actor").ok);
+
+        // 100,000 requests, about 10 MiB of answers, never read. Before, courierd waited
+        // for this client to read, and every other client waited for courierd.
+        auto deaf = TransportRegistry::builtin().connect(local_socket_endpoint(socket.string()));
+        const auto request =
+            frame_to(registry::daemon_name, envelope_flags::request, registry::ListNodes{});
+        std::size_t sent = 0;
+        try {
+            for (; sent < 100'000; ++sent) deaf->send(request, {}, 0, /*more=*/true);
+            deaf->flush();
+        } catch (const LinkError&) {
+            // courierd closed it on us: that is the point.
+        }
+        INFO(sent << " requests sent");
+        CHECK(sent > 0);
+
+        // The others are still served, at once.
+        RegistryClient other(dir.options());
+        CHECK(other.lookup("steady-actor").node == "steady");
+        CHECK(node.list_nodes().nodes.size() == 1);
+        auto ps = run_command(
+            {(bin_dir() / "courier").string(), "ps", "--runtime-dir", dir.path().string()});
+        CHECK(ps.exit_code == 0);
+        CHECK_THAT(ps.out, Catch::Contains("steady"));
+        // And the deaf one was let go.
+        CHECK(closed_by_peer(*deaf, 10s));
+    }
+    REQUIRE(dir.wait_until_empty());
+}

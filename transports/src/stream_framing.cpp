@@ -159,6 +159,25 @@ void StreamLink::flush() {
     write_out(std::nullopt);
 }
 
+bool StreamLink::try_flush() {
+    std::unique_lock lock(send_mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return false;  // another thread is writing
+    if (out_.empty()) return true;
+    if (!send_broken_.empty()) throw LinkError(peer_ + ": link is broken: " + send_broken_);
+    std::optional<SigpipeBlocked> no_sigpipe;
+    if (write_end_) no_sigpipe.emplace();
+    try {
+        const std::array<std::span<const std::byte>, 1> kept{out_};
+        const std::size_t wrote = write_once(kept, {}, 0, no_sigpipe ? &*no_sigpipe : nullptr);
+        out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(wrote));
+    } catch (const LinkError& error) {
+        out_.clear();
+        send_broken_ = error.what();
+        throw;
+    }
+    return out_.empty();
+}
+
 void StreamLink::write_out(std::optional<std::span<const std::byte>> bytes) {
     try {
         if (bytes) {

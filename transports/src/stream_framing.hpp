@@ -60,6 +60,7 @@ class StreamLink : public Link {
     void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
               std::uint8_t priority = 0, bool more = false) override;
     void flush() override;
+    bool try_flush() override;
     bool try_send(std::span<const std::byte> bytes) override;
     void abort() noexcept override;
     ReceiveStatus receive(std::vector<Frame>& out) override;

@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -40,6 +41,10 @@ struct Connection {
     std::unique_ptr<Link> link;
     std::string peer;      ///< for logs
     std::int64_t pid = 0;  ///< the process at the other end (SO_PEERCRED), 0 unknown
+    /// Frames its socket could not take yet, written as it reads (pump()).
+    std::deque<std::vector<std::byte>> unsent;
+    std::size_t unsent_bytes = 0;
+    bool pump_due = false;  ///< a timer will pump it
 };
 
 /// The pid of the process at the other end of a registry connection: a unix: stream, whose
@@ -75,6 +80,8 @@ struct RegistryServer::Impl final : Outbox {
     OrphanSweep* sweep = nullptr;
     ConnectionId next_id = 1;
     std::map<ConnectionId, Connection> connections;
+    std::size_t refused_clients = 0;  ///< past max_clients, since the last log line
+    Clock::time_point refusal_logged{};
     std::vector<std::pair<ConnectionId, std::string>> doomed;  ///< closed after the event
     Clock::time_point last_activity = Clock::now();
     bool idle_check_pending = false;
@@ -225,8 +232,13 @@ struct RegistryServer::Impl final : Outbox {
                 return;
             }
             if (!link) return;
+            if (connections.size() >= options.max_clients) {
+                refuse_client(*link);
+                continue;  // closes it
+            }
             const ConnectionId id = next_id++;
-            Connection c{std::move(link), {}, 0};
+            Connection c;
+            c.link = std::move(link);
             c.peer = c.link->peer();
             c.pid = peer_pid_of(*c.link);
             try {
@@ -239,6 +251,18 @@ struct RegistryServer::Impl final : Outbox {
             last_activity = Clock::now();
             connections.emplace(id, std::move(c));
         }
+    }
+
+    /// A connection past max_clients: logged once a second at most, with a count.
+    void refuse_client(const Link& link) {
+        ++refused_clients;
+        if (Clock::now() - refusal_logged < std::chrono::seconds(1)) return;
+        refusal_logged = Clock::now();
+        spdlog::warn(
+            "refused {} connection(s), the last from {}: {} clients are connected "
+            "already (the most courierd serves)",
+            refused_clients, link.peer(), options.max_clients);
+        refused_clients = 0;
     }
 
     /// Reads what connection `id` sent and hands each frame to the table.
@@ -279,8 +303,9 @@ struct RegistryServer::Impl final : Outbox {
         close_doomed();
     }
 
-    /// Outbox: the table's answers and notices. A connection that cannot take one is
-    /// closed after the event. The send blocks while the peer's socket is full.
+    /// Outbox: the table's answers and notices. Never waits for a client: what its socket
+    /// cannot take now waits in its unsent queue, up to max_unread_bytes; a client past
+    /// that does not read, and is closed after the event.
     std::int64_t peer_pid(ConnectionId id) const override {
         auto it = connections.find(id);
         return it == connections.end() ? 0 : it->second.pid;
@@ -289,12 +314,43 @@ struct RegistryServer::Impl final : Outbox {
     void send(ConnectionId to, std::span<const std::byte> frame) override {
         auto it = connections.find(to);
         if (it == connections.end() || is_doomed(to)) return;
-        try {
-            it->second.link->send(frame);
-        } catch (const std::exception& e) {
-            spdlog::warn("cannot send to connection {}: {}", table->describe(to), e.what());
-            doom(to, "send failed");
+        Connection& c = it->second;
+        if (c.unsent_bytes + frame.size() > options.max_unread_bytes) {
+            spdlog::warn(
+                "closing connection {} ({}): it leaves its answers unread ({} bytes "
+                "waiting beyond what its socket holds)",
+                table->describe(to), c.peer, c.unsent_bytes + frame.size());
+            doom(to, "does not read");
+            return;
         }
+        c.unsent.emplace_back(frame.begin(), frame.end());
+        c.unsent_bytes += frame.size();
+        pump(to, c);
+    }
+
+    /// Writes what connection `id`'s socket takes now; if some is left, looks again soon.
+    void pump(ConnectionId id, Connection& c) {
+        try {
+            while (c.link->try_flush() && !c.unsent.empty() && c.link->try_send(c.unsent.front())) {
+                c.unsent_bytes -= c.unsent.front().size();
+                c.unsent.pop_front();
+            }
+        } catch (const std::exception& e) {
+            spdlog::warn("cannot send to connection {}: {}", table->describe(id), e.what());
+            doom(id, "send failed");
+            return;
+        }
+        if (c.unsent.empty() && c.link->try_flush()) return;
+        if (c.pump_due) return;
+        // The reactor watches reads only: a short timer stands in for "writable".
+        c.pump_due = true;
+        reactor->after(std::chrono::milliseconds(5), [this, id] {
+            auto it = connections.find(id);
+            if (it == connections.end() || is_doomed(id)) return;
+            it->second.pump_due = false;
+            pump(id, it->second);
+            close_doomed();
+        });
     }
 
     // ---- closing: after the event, since a handler may still hold the connection ----

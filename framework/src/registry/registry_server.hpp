@@ -19,6 +19,12 @@ struct ServerOptions {
     std::chrono::milliseconds idle_exit{10000};
     /// Stop cleanly on SIGTERM and SIGINT (the server blocks them and reads a signalfd).
     bool handle_signals = true;
+    /// Connections served at once (all of one user: the socket refuses others); more are
+    /// closed as they come, with a log line.
+    std::size_t max_clients = 1024;
+    /// Answers and notices a client may leave unread beyond what its socket holds; a
+    /// client past it does not read, and is disconnected, never waited for.
+    std::size_t max_unread_bytes = std::size_t{1} << 20;
 };
 
 /// Serves the registry protocol (registry_protocol.hpp) on `<dir>/registry.sock`.

@@ -80,6 +80,13 @@ class Link {
     /// Hands every frame kept by `send(..., more = true)` to the mechanism. Thread-safe;
     /// throws LinkError like send. The default, for links that keep nothing, does nothing.
     virtual void flush() {}
+    /// As flush(), but writes only what the mechanism takes now, never waiting: true when
+    /// nothing kept is left (what try_send began is finished). For a server that must not
+    /// wait on a peer that does not read (courierd). The default flushes.
+    virtual bool try_flush() {
+        flush();
+        return true;
+    }
     /// Appends every frame that has arrived to `out` without blocking.
     virtual ReceiveStatus receive(std::vector<Frame>& out) = 0;
 
