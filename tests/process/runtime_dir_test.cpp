@@ -6,7 +6,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -114,4 +116,58 @@ TEST_CASE("ensure_runtime_dir refuses a directory owned by another user",
     } catch (const std::system_error& e) {
         CHECK(std::string(e.what()).find("belongs to uid 65534") != std::string::npos);
     }
+}
+
+TEST_CASE(
+    "a /tmp/courier-UID that another user made is refused, and that user's processes "
+    "all use ~/.cache/courier/run instead",
+    "[registry][runtime-dir][security]") {
+    if (::geteuid() != 0) {
+        WARN("needs root to act as two users; skipped");
+        return;
+    }
+    constexpr uid_t nobody = 65534;
+    const fs::path squatted = "/tmp/courier-" + std::to_string(nobody);
+    struct stat existing {};
+    if (::lstat(squatted.c_str(), &existing) == 0 && existing.st_uid == nobody) {
+        WARN(squatted << " exists and belongs to uid 65534: not touched; skipped");
+        return;
+    }
+    const bool made = ::mkdir(squatted.c_str(), 0755) == 0;  // root's: as an attacker would
+    TempRuntimeDir base;
+    const auto home = base.path() / "home";
+    REQUIRE(::mkdir(home.c_str(), 0700) == 0);
+    REQUIRE(::chown(home.c_str(), nobody, nobody) == 0);
+    REQUIRE(::chmod(base.path().c_str(), 0711) == 0);
+    auto child = courier::test::Child::fork([&](courier::test::ChildChannel&) {
+        if (::setgroups(0, nullptr) != 0 || ::setresgid(nobody, nobody, nobody) != 0 ||
+            ::setresuid(nobody, nobody, nobody) != 0)
+            return 10;
+        ::unsetenv("COURIER_RUNTIME_DIR");
+        ::unsetenv("XDG_RUNTIME_DIR");
+        ::setenv("HOME", home.c_str(), 1);
+        const auto dir = courier::default_runtime_dir();
+        if (dir != home / ".cache" / "courier" / "run") return 11;
+        if (courier::default_runtime_dir() != dir) return 12;  // every process the same
+        courier::ensure_runtime_dir(dir);
+        struct stat st {};
+        if (::lstat(dir.c_str(), &st) != 0 || st.st_uid != nobody || (st.st_mode & 07777) != 0700)
+            return 13;
+        try {
+            courier::ensure_runtime_dir(squatted);
+            return 14;
+        } catch (const std::system_error& e) {
+            const std::string what = e.what();
+            if (what.find("belongs to uid 0") == std::string::npos ||
+                what.find("COURIER_RUNTIME_DIR") == std::string::npos)
+                return 15;
+        }
+        return 0;
+    });
+    const auto status = child.wait_exit(std::chrono::seconds(10));
+    if (made) ::rmdir(squatted.c_str());
+    fs::remove_all(home);
+    REQUIRE(status);
+    CHECK(WIFEXITED(*status));
+    CHECK(WEXITSTATUS(*status) == 0);
 }

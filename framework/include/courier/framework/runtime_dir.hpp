@@ -7,7 +7,9 @@
 namespace courier {
 
 /// `$COURIER_RUNTIME_DIR` if set, else `$XDG_RUNTIME_DIR/courier`, else
-/// `/tmp/courier-<uid>`. Tests point nodes at a private directory with the variable.
+/// `/tmp/courier-<uid>`, unless another user made that one (or it is not a directory):
+/// then `$HOME/.cache/courier/run`, with a warning saying why (docs/security.md). Tests
+/// point nodes at a private directory with the variable.
 std::filesystem::path default_runtime_dir();
 
 /// Creates `dir` (and parents) if missing, owner-only (0700). Throws std::system_error
