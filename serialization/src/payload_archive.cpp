@@ -96,13 +96,17 @@ detail::LentArchive<Archive, Bytes, Fds>::LentArchive(Bytes bytes, Fds fds)
     archive_ = &*slot_.archive;
 }
 
+// Inside the namespace: a destructor named as detail::LentArchive<...>::~LentArchive is
+// not found in the scope ISO C++ asks (clang's -Wdtor-name).
+namespace detail {
 template <class Archive, class Bytes, class Fds>
-detail::LentArchive<Archive, Bytes, Fds>::~LentArchive() {
+LentArchive<Archive, Bytes, Fds>::~LentArchive() {
     if (lent_ && finished_ && archive_->reusable())
         slot_.lent = false;
     else
         give_back();
 }
+}  // namespace detail
 
 template <class Archive, class Bytes, class Fds>
 [[gnu::noinline]] void detail::LentArchive<Archive, Bytes, Fds>::set_up(Bytes bytes, Fds fds) {

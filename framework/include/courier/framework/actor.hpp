@@ -250,8 +250,7 @@ class Actor {
 
 template <Message M, class F>
 void Actor::handle(F&& handler) {
-    handlers_[type_id_of<M>()] = [this,
-                                  h = std::forward<F>(handler)](detail::Letter& letter) mutable {
+    handlers_[type_id_of<M>()] = [h = std::forward<F>(handler)](detail::Letter& letter) mutable {
         auto message = detail::open_letter<M>(letter);
         if (!message) throw detail::UndecodableMessage(message.error().message);
         // Moved when the handler can take it so (`const M&`, `M&&`, `M`): a by-value
