@@ -14,6 +14,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -21,10 +23,13 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <future>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 using namespace courier;
 using namespace courier::test;
@@ -110,6 +115,34 @@ const std::string cookie_a(40, 'a');
 const std::string cookie_b(40, 'b');
 
 }  // namespace
+
+// prove() once built its message in an array shorter than a role and both nonces
+// and wrote past its end on every handshake (tests/fuzz/regressions/handshake_fuzz/).
+TEST_CASE("a proof is HMAC-SHA256 with the cookie over the role, its NUL and both nonces",
+          "[transport][tcp]") {
+    const detail::TcpCookie cookie{std::vector<unsigned char>(32, 'k'), "test"};
+    detail::handshake::Nonce first{};
+    detail::handshake::Nonce second{};
+    for (std::size_t i = 0; i < first.size(); ++i) {
+        first[i] = static_cast<unsigned char>(i);
+        second[i] = static_cast<unsigned char>(0xff - i);
+    }
+    for (const char* role : {"courier tcp connector", "courier tcp listener"}) {
+        // docs/protocol.md, "The tcp: handshake", spelled out.
+        std::vector<unsigned char> message(role, role + std::strlen(role) + 1);
+        message.insert(message.end(), first.begin(), first.end());
+        message.insert(message.end(), second.begin(), second.end());
+        detail::handshake::Proof expected{};
+        unsigned int length = 0;
+        REQUIRE(HMAC(EVP_sha256(), cookie.secret.data(), static_cast<int>(cookie.secret.size()),
+                     message.data(), message.size(), expected.data(), &length));
+        REQUIRE(length == expected.size());
+        CHECK(detail::handshake::prove(cookie, role, first, second) == expected);
+    }
+    const std::string too_long(40, 'r');
+    CHECK_THROWS_AS(detail::handshake::prove(cookie, too_long.c_str(), first, second),
+                    std::invalid_argument);
+}
 
 TEST_CASE("a connector whose cookie differs is told it was refused, and no link is accepted",
           "[transport][tcp][security]") {

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 #include <system_error>
 
 namespace courier::detail {
@@ -27,8 +28,13 @@ Nonce fresh_nonce() {
 }
 
 Proof prove(const TcpCookie& cookie, const char* role, const Nonce& first, const Nonce& second) {
-    std::array<unsigned char, 16 + 2 * nonce_size> message{};
+    // Room for the role checked, not assumed: the roles outgrew an array of 16 and the
+    // nonces were copied past its end (handshake_fuzz found it; regressions/handshake_fuzz).
+    constexpr std::size_t max_role_size = 32;
+    std::array<unsigned char, max_role_size + 2 * nonce_size> message{};
     const std::size_t role_size = std::strlen(role) + 1;  // with its NUL: roles cannot blur
+    if (role_size > max_role_size)
+        throw std::invalid_argument("a tcp handshake role longer than 31 bytes");
     std::memcpy(message.data(), role, role_size);
     std::memcpy(message.data() + role_size, first.data(), nonce_size);
     std::memcpy(message.data() + role_size + nonce_size, second.data(), nonce_size);
