@@ -8,8 +8,11 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 using courier::Endpoint;
+using courier::EndpointHint;
+using courier::TransportRegistry;
 
 TEST_CASE("an endpoint parses scheme:address and scheme://address", "[transport][endpoint]") {
     CHECK(Endpoint::parse("unix:/run/user/1000/courier/a.sock") ==
@@ -69,4 +72,48 @@ TEST_CASE("local_socket_endpoint names a socket file that a listener binds and a
         CHECK(Endpoint::parse(endpoint.to_string()) == endpoint);
     }
     CHECK_FALSE(std::filesystem::exists(path));  // the listener removes what it bound
+}
+
+TEST_CASE(
+    "a node's name never reaches a kernel object's name or a path as it is: no '/', "
+    "'..', NUL or control byte, and a bounded length, on every transport that listens",
+    "[transport][endpoint][security]") {
+    const std::vector<std::string> names = {"../../etc/passwd",
+                                            "a/b/../../c",
+                                            std::string("nul\0byte", 8),
+                                            "..",
+                                            ".",
+                                            std::string(255, 'x'),
+                                            "tab\there",
+                                            "ok-name_1"};
+    for (const auto& name : names) {
+        INFO("node name '" << name << "'");
+        const EndpointHint hint{name, 4242, "/run/user/1000/courier"};
+        const std::string tag = hint.tag();
+        CHECK(tag.size() <= 48);
+        CHECK(tag.rfind("courier.4242.", 0) == 0);
+        CHECK(tag.find('/') == std::string::npos);
+        CHECK(tag.find("..") == std::string::npos);
+        for (char c : tag)
+            CHECK(((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '_' || c == '-' || c == '.'));
+        for (const auto& entry : TransportRegistry::builtin().entries()) {
+            if (!entry.default_endpoint) continue;
+            INFO("transport " << entry.scheme);
+            const Endpoint endpoint = entry.default_endpoint(hint);
+            // The name is in the tag only, if at all (tcp's is an address and port); what
+            // surrounds it is the transport's own.
+            if (endpoint.address.find(tag) == std::string::npos) {
+                CHECK(endpoint.address.find('/') == std::string::npos);
+                continue;
+            }
+            std::string rest = endpoint.address;
+            rest.erase(rest.find(tag), tag.size());
+            CHECK(rest.find("..") == std::string::npos);
+            if (endpoint.address.front() == '/' && entry.scheme == "fifo")
+                CHECK(std::filesystem::path(endpoint.address).parent_path() == hint.runtime_dir);
+        }
+    }
+    // Names that differ only where they were made safe still get different tags.
+    CHECK(EndpointHint{"a/b", 1, "/r"}.tag() != EndpointHint{"a_b", 1, "/r"}.tag());
 }
