@@ -4,9 +4,9 @@
 /// transports offer, every refusal a ConfigError that names the place (file:line:column).
 /// config.cpp finds the text (a file, the environment) and hands it here.
 
-#include <courier/framework/config.hpp>
+#include "toml_guard.hpp"
 
-#include <toml++/toml.h>
+#include <courier/framework/config.hpp>
 
 #include <string>
 #include <string_view>

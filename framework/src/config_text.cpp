@@ -1,9 +1,8 @@
 #include "config_text.hpp"
+#include "toml_guard.hpp"
 
 #include <courier/transports/transport.hpp>
 #include <courier/transports/transport_options.hpp>
-
-#include <toml++/toml.h>
 
 #include <sstream>
 

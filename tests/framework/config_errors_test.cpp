@@ -160,3 +160,51 @@ TEST_CASE("a config error names the file, line, column and reason", "[config]") 
         CHECK(error.reason() == "[node] must be a table, not an integer");
     }
 }
+
+// Found by fuzzing Config::parse (tests/fuzz/regressions/config_fuzz/): with toml++ 3.3
+// compiled without NDEBUG, "[" then a newline aborted in an assertion of its parser, and
+// bytes c7 b0 (U+01F0 outside a string) reached an "unreachable" of it in any build
+// (framework/src/toml_guard.hpp).
+TEST_CASE("bytes toml++ cannot read are a config error, not an abort", "[config]") {
+    SECTION("[ then a newline") {
+        auto error = error_of("[\n");
+        CHECK(error.source() == "test.toml");
+        CHECK(error.line() == 1);
+    }
+    SECTION("bytes c7 b0") {
+        auto error = error_of("\xc7\xb0");
+        CHECK(error.line() == 1);
+        CHECK(error.column() == 1);
+        CHECK(error.reason() ==
+              "a non-ASCII character outside a string or comment (TOML allows them only there)");
+    }
+    SECTION("a non-ASCII key, placed") {
+        auto error = error_of("[node]\n  \xc3\xa9t\xc3\xa9 = 1\n");
+        CHECK(error.line() == 2);
+        CHECK(error.column() == 3);
+    }
+    SECTION("a non-ASCII character first after a line-ending backslash") {
+        auto error = error_of("[node]\nruntime_dir = \"\"\"/tmp/\\\n   \xc2\xa7\"\"\"\n");
+        CHECK(error.line() == 3);
+        CHECK(error.column() == 4);
+        CHECK(error.reason() ==
+              "a non-ASCII character first after a line-ending backslash: write it as an "
+              "escape (\\uXXXX)");
+    }
+}
+
+TEST_CASE("non-ASCII text in strings and comments is read", "[config]") {
+    const Config config = parse(
+        "\xef\xbb\xbf# caf\xc3\xa9\n"
+        "[node] # \xc2\xa7\n"
+        "runtime_dir = \"/tmp/caf\xc3\xa9 \\\"\xc2\xa7\\\"\"\n"
+        "[[links.rule]]\n"
+        "from = '\xc3\xa9*'\n"
+        "to = '''\xc2\xa7'''\n"
+        "transport = \"\"\"\\\n  unix\"\"\"\n");
+    CHECK(config.node.runtime_dir == "/tmp/caf\xc3\xa9 \"\xc2\xa7\"");
+    REQUIRE(config.rules.size() == 1);
+    CHECK(config.rules[0].from == "\xc3\xa9*");
+    CHECK(config.rules[0].to == "\xc2\xa7");
+    CHECK(config.rules[0].transport == "unix");
+}
