@@ -57,9 +57,8 @@ class TomlChecks {
 /// comments (never valid TOML 1.0), or in a """ string right after a backslash, past the
 /// whitespace and line breaks a line-ending backslash skips (valid TOML, refused with
 /// advice: write it as \uXXXX). A leading UTF-8 byte order mark is allowed, as toml++
-/// allows it. The text is scanned as toml++ does: a quote begins a string outside a
-/// comment; where the two could differ (a string broken by a line break, which toml++
-/// refuses) the scan takes the text as outside a string, so it refuses more, never less.
+/// allows it. The text is scanned as toml++ walks it (toml_guard.cpp, TomlScan): where
+/// the two could differ, in text that is not TOML, the scan refuses more, never less.
 void check_toml_text(std::string_view text, const std::string& source);
 
 }  // namespace courier::detail

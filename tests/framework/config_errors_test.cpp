@@ -163,7 +163,8 @@ TEST_CASE("a config error names the file, line, column and reason", "[config]") 
 
 // Found by fuzzing Config::parse (tests/fuzz/regressions/config_fuzz/): with toml++ 3.3
 // compiled without NDEBUG, "[" then a newline aborted in an assertion of its parser, and
-// bytes c7 b0 (U+01F0 outside a string) reached an "unreachable" of it in any build
+// bytes c7 b0 (U+01F0 outside a string) reached an "unreachable" of it in any build, also
+// where a quote in a number or in nested arrays seemed to begin a string
 // (framework/src/toml_guard.hpp).
 TEST_CASE("bytes toml++ cannot read are a config error, not an abort", "[config]") {
     SECTION("[ then a newline") {
@@ -182,6 +183,14 @@ TEST_CASE("bytes toml++ cannot read are a config error, not an abort", "[config]
         auto error = error_of("[node]\n  \xc3\xa9t\xc3\xa9 = 1\n");
         CHECK(error.line() == 2);
         CHECK(error.column() == 3);
+    }
+    SECTION("a quote inside a number begins no string") {
+        // toml++ reads a bare value up to a blank, ',', ']', '}', '#' or a line break.
+        auto error = error_of("[node]\nthreads = 65.000\"\xc7\xb0\"\n");
+        CHECK(error.line() == 2);
+        CHECK(error.column() == 18);
+        CHECK(error.reason() ==
+              "a non-ASCII character outside a string or comment (TOML allows them only there)");
     }
     SECTION("a non-ASCII character first after a line-ending backslash") {
         auto error = error_of("[node]\nruntime_dir = \"\"\"/tmp/\\\n   \xc2\xa7\"\"\"\n");
