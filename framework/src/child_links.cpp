@@ -125,7 +125,7 @@ std::shared_ptr<PeerLink> Peers::spawned(const registry::Location& where) {
     if (found == children_.end()) return nullptr;
     auto peer = found->second.lock();
     if (!peer || peer->broken) return nullptr;
-    if (peer->node.empty()) peer->node = where.node;
+    if (peer->node().empty()) peer->name(where.node);
     by_node_.try_emplace(where.node, peer);
     return peer;
 }
@@ -149,7 +149,7 @@ void Peers::adopt_parent_link() {
     if (!is_valid_name(parent) || parent == name)
         throw SetupError(ErrorCode::link_failed, context + ": not a valid parent node name");
     auto peer = std::make_shared<PeerLink>();
-    peer->node = parent;
+    peer->name(parent);
     peer->reason = "inherited";
     try {
         const Endpoint endpoint = Endpoint::parse(uri);
@@ -157,14 +157,14 @@ void Peers::adopt_parent_link() {
         peer->link = TransportRegistry::builtin().connect(
             endpoint, node_.config().settings(endpoint.scheme).options());
         EnvelopeHeader header;
-        header.recipient = peer->node;
+        header.recipient = peer->node();
         peer->link->send(encode_message(header, Hello{name}));
     } catch (const std::exception& e) {
         throw SetupError(ErrorCode::link_failed, context + ": " + e.what());
     }
     watch(peer);
     std::lock_guard lock(mutex_);
-    by_node_[peer->node] = peer;
+    by_node_[peer->node()] = peer;
 }
 
 }  // namespace courier::detail

@@ -67,8 +67,8 @@ std::string cannot_carry_fds(TypeId type, std::size_t count, const PeerLink& pee
         if (entry.capabilities.fd_passing) capable += (capable.empty() ? "" : ", ") + entry.scheme;
     return type_name(type) + " holds " + std::to_string(count) +
            (count == 1 ? " file descriptor" : " file descriptors") + ", which the " +
-           peer.transport + " link to node '" + peer.node +
-           "' cannot carry; links that carry descriptors need a transport with fd passing (" +
+           peer.transport + " link to " + peer.who() +
+           " cannot carry; links that carry descriptors need a transport with fd passing (" +
            (capable.empty() ? std::string("none in this build") : capable) +
            "): declare them with fds = true in a [[links.rule]]";
 }
@@ -102,8 +102,8 @@ void LinkSender::flush() noexcept {
         } catch (const LinkError& e) {
             ++peer->errors;
             // These letters were accepted by send(): nobody can be told with a DeadLetter.
-            spdlog::error("node '{}': up to {} letters sent to node '{}' are lost with its link",
-                          node_.name(), peer->unflushed.exchange(0), peer->node);
+            spdlog::error("node '{}': up to {} letters sent to {} are lost with its link",
+                          node_.name(), peer->unflushed.exchange(0), peer->who());
             node_.peers().drop(peer, e.what());
         }
     }
@@ -116,7 +116,7 @@ void LinkSender::send(const EnvelopeHeader& header, const Body& body,
                       const std::shared_ptr<PeerLink>& peer, bool names_checked) {
     if (peer->broken) {
         node_.dead_letter(letter_from(header), ErrorCode::link_failed,
-                          "the link to node '" + peer->node + "' is closed");
+                          "the link to " + peer->who() + " is closed");
         return;
     }
     SendBuffer buffer;
@@ -170,13 +170,13 @@ void LinkSender::send(const EnvelopeHeader& header, const Body& body,
         ++peer->errors;
         if (auto lost = peer->unflushed.exchange(0); lost > 0) {
             spdlog::error(
-                "node '{}': up to {} letters sent earlier to node '{}' are lost with "
+                "node '{}': up to {} letters sent earlier to {} are lost with "
                 "its link",
-                node_.name(), lost, peer->node);
+                node_.name(), lost, peer->who());
         }
         node_.peers().drop(peer, e.what());
         node_.dead_letter(letter_from(header), ErrorCode::link_failed,
-                          "the link to node '" + peer->node + "' failed: " + e.what());
+                          "the link to " + peer->who() + " failed: " + e.what());
     }
 }
 
@@ -240,7 +240,7 @@ void LinkSender::drain(const std::shared_ptr<PeerLink>& peer) {
         std::size_t sent = 0;
         std::vector<int> fds;
         try {
-            if (peer->broken) throw LinkError("the link to node '" + peer->node + "' is closed");
+            if (peer->broken) throw LinkError("the link to " + peer->who() + " is closed");
             for (; sent < go.size(); ++sent) {
                 fds.clear();
                 for (const auto& fd : go[sent].fds) fds.push_back(fd.get());
@@ -251,16 +251,15 @@ void LinkSender::drain(const std::shared_ptr<PeerLink>& peer) {
         } catch (const LinkError& e) {
             ++peer->errors;
             if (sent > 0)
-                spdlog::error(
-                    "node '{}': up to {} letters sent to node '{}' are lost with its link",
-                    node_.name(), sent, peer->node);
+                spdlog::error("node '{}': up to {} letters sent to {} are lost with its link",
+                              node_.name(), sent, peer->who());
             // Those not written yet go back to their senders, as the rest of the outbox does
             // (Peers::drop).
             for (auto held = go.begin() + static_cast<std::ptrdiff_t>(sent); held != go.end();
                  ++held)
                 if (auto view = decode_envelope(held->frame))
                     node_.dead_letter(letter_from(view->header), ErrorCode::link_failed,
-                                      "the link to node '" + peer->node + "' failed: " + e.what());
+                                      "the link to " + peer->who() + " failed: " + e.what());
             node_.peers().drop(peer, e.what());
             break;
         }
@@ -282,8 +281,8 @@ void LinkSender::returned(const std::shared_ptr<PeerLink>& peer, std::uint64_t l
         else
             node_.scheduler().post([this, peer, g = *grant] { send_grant(peer, g); });
     } catch (const std::exception& e) {  // memory for the task: the link would stall
-        spdlog::error("node '{}': cannot grant credit to node '{}': {}; closing the link",
-                      node_.name(), peer->node, e.what());
+        spdlog::error("node '{}': cannot grant credit to {}: {}; closing the link", node_.name(),
+                      peer->who(), e.what());
         node_.peers().drop(peer, "cannot grant credit");
     }
 }

@@ -159,14 +159,14 @@ void Monitors::on_name_down(const registry::NameDown& down) {
 }
 
 void Monitors::link_lost(const PeerLink& peer, const std::string& reason) {
-    if (peer.node.empty()) return;  // it never said who it is: nobody monitors through it
+    if (peer.node().empty()) return;  // it never said who it is: nobody monitors through it
     Ended ended;
     {
         std::lock_guard lock(mutex_);
         take(ended,
-             [&](const Watch& w) { return !w.local && !w.resolving && w.node == peer.node; });
+             [&](const Watch& w) { return !w.local && !w.resolving && w.node == peer.node(); });
     }
-    judge(std::move(ended), peer.node, reason, verdict_tries, first_verdict_wait);
+    judge(std::move(ended), peer.node(), reason, verdict_tries, first_verdict_wait);
 }
 
 void Monitors::judge(Ended ended, const std::string& node, const std::string& reason, int tries,

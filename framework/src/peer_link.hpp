@@ -19,7 +19,24 @@
 namespace courier::detail {
 
 struct PeerLink {
-    std::string node;  ///< learned from the Hello frame on accepted links
+    /// The node at the other end; empty while it is not known. A link this node makes
+    /// knows it before the link is shared. An accepted link learns it from the peer's
+    /// Hello once the claim is checked (Peers::claim), a spawned child's link from its
+    /// Hello or from the registry. Read from any thread.
+    const std::string& node() const noexcept {
+        static const std::string unknown;
+        return named_.load(std::memory_order_acquire) ? node_ : unknown;
+    }
+    /// Names the node at the other end: once, before the link is shared or under the
+    /// peer table's lock.
+    void name(std::string node) {
+        node_ = std::move(node);
+        named_.store(true, std::memory_order_release);
+    }
+    /// "node 'x'" once the node is known, else the link's own description of the other
+    /// end: for logs and errors.
+    std::string who() const { return named_.load() ? "node '" + node_ + "'" : link->peer(); }
+
     std::unique_ptr<Link> link;
     std::string transport;  ///< scheme
     std::string reason;     ///< why this transport (Selection::describe, or "accepted")
@@ -43,6 +60,10 @@ struct PeerLink {
         std::uint64_t names_generation = 0;  ///< LocalActors::generation() when found
         TypeId type = 0;                     ///< a type known to MessageRegistry
     } last;
+
+  private:
+    std::string node_;
+    std::atomic<bool> named_{false};
 };
 
 }  // namespace courier::detail

@@ -118,7 +118,7 @@ std::vector<LinkInfo> Peers::links() {
     std::vector<LinkInfo> infos;
     for (const auto& peer : links_) {
         const auto credit = peer->credit.stats();
-        infos.push_back(LinkInfo{peer->node, peer->transport, peer->reason, peer->link->peer(),
+        infos.push_back(LinkInfo{peer->node(), peer->transport, peer->reason, peer->link->peer(),
                                  peer->initiated, peer->frames_sent.load(), peer->bytes_sent.load(),
                                  peer->frames_received.load(), peer->bytes_received.load(),
                                  peer->errors.load(), credit.credit, credit.outbox,
@@ -176,6 +176,14 @@ std::shared_ptr<PeerLink> Peers::find(const std::string& name, std::string& why_
         if (auto peer = by_node_.find(where.node); peer != by_node_.end() && !peer->second->broken)
             return peer->second;
         if (auto child = spawned(where)) return child;
+        // A link it made to us waits for this very answer to be named (claim).
+        for (auto [it, end] = claims_.equal_range(where.node); it != end; ++it) {
+            if (it->second.pid != where.pid || it->second.peer->broken) continue;
+            auto peer = std::move(it->second.peer);
+            claims_.erase(it);
+            bind(peer, where.node);
+            return peer;
+        }
     }
     try {
         auto peer = connect(where);
@@ -225,7 +233,7 @@ std::shared_ptr<PeerLink> Peers::connect(const registry::Location& where) {
         const std::string uri = endpoint.to_string();
         try {
             auto peer = std::make_shared<PeerLink>();
-            peer->node = where.node;
+            peer->name(where.node);
             peer->transport = endpoint.scheme;
             peer->reason = selection->describe();
             peer->initiated = true;
@@ -324,19 +332,14 @@ void Peers::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame, Intake
     if ((header.flags & envelope_flags::credited) && ++intake.credited > intake.room) {
         ++peer->errors;
         spdlog::error("node '{}': {} sent more letters than its credit allows; closing the link",
-                      node_.name(),
-                      peer->node.empty() ? peer->link->peer() : "node '" + peer->node + "'");
+                      node_.name(), peer->who());
         drop(peer, "sent beyond its credit");
         return;
     }
     if (header.type == type_id_of<Hello>()) {
         auto hello = decode_payload<Hello>(view->payload);
-        if (hello && is_valid_name(hello->node)) {
-            std::lock_guard lock(mutex_);
-            peer->node = hello->node;
-            by_node_.try_emplace(hello->node, peer);
-            recount_twice_linked();
-        }
+        if (hello && is_valid_name(hello->node) && hello->node != node_.name())
+            claim(peer, hello->node);
         return;
     }
     if (header.type != peer->last.type) {
@@ -370,11 +373,11 @@ std::vector<std::shared_ptr<PeerLink>> Peers::links_of(const PeerLink& peer) {
     // Two nodes that link to each other at once have two links: either may carry the
     // letters of one and the credit of the other. Rare: most receive batches of a peer
     // short of credit come here, and find no other without taking the lock.
-    if (peer.node.empty() || twice_linked_.load() == 0) return {};
+    if (peer.node().empty() || twice_linked_.load() == 0) return {};
     std::lock_guard lock(mutex_);
     std::vector<std::shared_ptr<PeerLink>> same;
     for (const auto& each : links_)
-        if (each->node == peer.node) same.push_back(each);
+        if (each->node() == peer.node()) same.push_back(each);
     return same;
 }
 
@@ -382,7 +385,7 @@ void Peers::recount_twice_linked() {
     std::set<std::string_view> named;
     std::size_t twice = 0;
     for (const auto& each : links_)
-        if (!each->node.empty() && !named.insert(each->node).second) ++twice;
+        if (!each->node().empty() && !named.insert(each->node()).second) ++twice;
     twice_linked_.store(twice);
 }
 
@@ -427,17 +430,17 @@ void Peers::drop(const std::shared_ptr<PeerLink>& peer, const std::string& reaso
     // stop; anything else is news.
     bool clean = reason == closed_by_peer || reason == node_stopped;
     spdlog::log(clean ? spdlog::level::debug : spdlog::level::warn,
-                "node '{}': link to {} closed: {}", node_.name(),
-                peer->node.empty() ? peer->link->peer() : "node '" + peer->node + "'", reason);
+                "node '{}': link to {} closed: {}", node_.name(), peer->who(), reason);
     node_.reactor().remove(peer->link->poll_fd());
     bool polled = false;
     {
         std::lock_guard lock(mutex_);
-        if (auto it = by_node_.find(peer->node); it != by_node_.end() && it->second == peer)
+        if (auto it = by_node_.find(peer->node()); it != by_node_.end() && it->second == peer)
             by_node_.erase(it);
-        std::erase_if(routes_, [&](const auto& route) { return route.second == peer->node; });
+        std::erase_if(routes_, [&](const auto& route) { return route.second == peer->node(); });
         ++generation_;
         links_.erase(peer);
+        std::erase_if(claims_, [&](const auto& c) { return c.second.peer == peer; });
         recount_twice_linked();
         polled = std::erase(polled_, peer) != 0;
         if (polled) ++polled_version_;
@@ -454,7 +457,7 @@ void Peers::drop(const std::shared_ptr<PeerLink>& peer, const std::string& reaso
         auto view = decode_envelope(held.frame);
         if (!view) continue;  // encoded here: cannot happen
         node_.dead_letter(letter_from(view->header), ErrorCode::link_failed,
-                          "the link to node '" + peer->node + "' closed (" + reason +
+                          "the link to " + peer->who() + " closed (" + reason +
                               ") while the letter waited for credit");
     }
 }

@@ -98,6 +98,19 @@ class Peers final : public IdlePoll {
     /// Delivers the frame's letter, counted in `intake`; a credited letter beyond the
     /// peer's credit closes the link instead.
     void on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame, Intake& intake);
+    /// The peer's Hello says it is node `node`. The link is named at once when the way
+    /// it was made vouches for that: our spawned child's (we hold the only other end), or
+    /// tcp's, whose peer proved the cookie (Link::peer_pid() is 0). Else the claim waits
+    /// in claims_ for the registry to say which pid has that node (verify, on a worker;
+    /// or find(), which asks it anyway). Only the first Hello of a link counts.
+    void claim(const std::shared_ptr<PeerLink>& peer, const std::string& node);
+    /// Asks the registry which pid has node `node`, and settles the claim of `peer`
+    /// (process `pid`): named if the registry lists that pid; refused, logged and closed
+    /// if it lists another; left unnamed, with a warning, if it lists none.
+    void verify(const std::shared_ptr<PeerLink>& peer, const std::string& node, pid_t pid);
+    /// Names the link and routes to its node over it (unless a link to it is known
+    /// already). Called with mutex_ held.
+    void bind(const std::shared_ptr<PeerLink>& peer, const std::string& node);
     /// The open links to the node at the other end of `peer` (`peer` too, if open).
     std::vector<std::shared_ptr<PeerLink>> links_of(const PeerLink& peer);
     /// Lets the actors parked on the credit of any link to `peer`'s node run again: the
@@ -129,6 +142,13 @@ class Peers final : public IdlePoll {
     std::set<std::shared_ptr<PeerLink>> links_;  ///< every open link, named or not
     /// Links in links_ to a node that another one also links to (both linked at once).
     std::atomic<std::size_t> twice_linked_{0};
+    /// Accepted links whose Hello's claim the registry has not confirmed yet, by the node
+    /// they claim to be, with the pid the kernel gave for them.
+    struct Claim {
+        std::shared_ptr<PeerLink> peer;
+        pid_t pid = 0;
+    };
+    std::multimap<std::string, Claim, std::less<>> claims_;
     std::unordered_map<std::string, std::string> routes_;  ///< actor name -> node name
     std::atomic<std::uint64_t> generation_{0};             ///< bumped when routes_ loses entries
     UnknownNames unknown_;  ///< names the registry did not know (its own lock)

@@ -103,7 +103,7 @@ void Requests::link_lost(const PeerLink& peer, const std::string& reason) {
         }
         in_flight_count_.store(in_flight_.size(), std::memory_order_relaxed);
     }
-    const std::string node = peer.node.empty() ? peer.link->peer() : "node '" + peer.node + "'";
+    const std::string node = peer.who();
     // Told as the answer would have come: a reply with the request's correlation, in the
     // requester's mailbox. An answer that beat it wins; this one is then dropped as late.
     for (auto& [correlation, request] : lost) {

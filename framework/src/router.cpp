@@ -77,7 +77,7 @@ Expected<void, Error> Router::post_outside(Letter&& letter, std::chrono::millise
         // room (an answer or a framework letter never waits, and never comes here).
         if (!found->peer->credit.wait(timeout)) {
             Error error{ErrorCode::mailbox_full,
-                        "node '" + found->peer->node + "' of '" + letter.recipient +
+                        found->peer->who() + " of '" + letter.recipient +
                             "' granted no credit for " + std::to_string(timeout.count()) +
                             " ms (its actors are slower than its senders)"};
             node_.dead_letter(letter, error.code, error.message);

@@ -127,6 +127,18 @@ TEST_CASE("a listener and its links describe themselves", "[transport][conforman
     });
 }
 
+TEST_CASE("a link made over a unix: socket gives the pid of the process at the other end",
+          "[transport][conformance]") {
+    for_each_transport([](const TransportFixture&, const TempDir&, const Endpoint& endpoint) {
+        auto pair = connect_pair(endpoint);
+        // Both ends are in this process here; tests/process/peer_claim_test.cpp has them
+        // in two. tcp: cannot tell (its handshake proves the cookie instead), nor pipe:.
+        const bool told = endpoint.scheme != "tcp" && endpoint.scheme != "pipe";
+        CHECK(pair.server->peer_pid() == (told ? ::getpid() : 0));
+        CHECK(pair.client->peer_pid() == (told ? ::getpid() : 0));
+    });
+}
+
 TEST_CASE("frames of 0 B, 1 B, 64 KiB and 64 MiB arrive whole and in order",
           "[transport][conformance]") {
     // Every transport carries 64 MiB: those with a smaller native limit through the

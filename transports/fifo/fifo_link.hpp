@@ -33,6 +33,7 @@ class FifoLink final : public Link {
     void flush() override { stream_.flush(); }
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return stream_.peer(); }
+    pid_t peer_pid() const noexcept override { return control_.peer_pid(); }
 
   private:
     ReceiveStatus finish(ReceiveStatus status);

@@ -37,6 +37,7 @@ class PosixMqLink final : public Link {
               std::uint8_t priority = 0, bool more = false) override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return peer_; }
+    pid_t peer_pid() const noexcept override { return control_.peer_pid(); }
 
   private:
     /// Called when a send found the queue full for a while: throws LinkError if the peer

@@ -70,6 +70,7 @@ class ShmLink final : public Link, public LendingLink {
     bool input_pending() const noexcept override { return in_.pending(); }
     void set_polled(bool polled) noexcept override;
     std::string peer() const override { return description_; }
+    pid_t peer_pid() const noexcept override { return control_.peer_pid(); }
 
     /// Records of more bytes than this are lent: a smaller one is copied cheaply, and a
     /// batch of them keeps freeing room as it is read.

@@ -86,6 +86,7 @@ class FragmentingLink final : public Link {
     bool input_pending() const noexcept override { return inner_->input_pending(); }
     void set_polled(bool polled) noexcept override { inner_->set_polled(polled); }
     std::string peer() const override { return inner_->peer(); }
+    pid_t peer_pid() const noexcept override { return inner_->peer_pid(); }
 
   private:
     /// A frame whose last chunk is still due, and its announced total length.

@@ -61,6 +61,7 @@ class ControlChannel {
     /// Readable when check() has news.
     int poll_fd() const noexcept { return link_->poll_fd(); }
     std::string peer() const { return link_->peer(); }
+    pid_t peer_pid() const noexcept { return link_->peer_pid(); }
 
   private:
     std::unique_ptr<Link> link_;

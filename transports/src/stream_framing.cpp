@@ -112,6 +112,14 @@ StreamLink::StreamLink(Fd read_end, Fd write_end, Capabilities capabilities,
     apply_pipe_buffer(write_end_.get(), options, peer_);
 }
 
+pid_t StreamLink::peer_pid() const noexcept {
+    if (!capabilities_.fd_passing) return 0;  // only an AF_UNIX socket passes descriptors
+    ucred credentials{};
+    socklen_t size = sizeof credentials;
+    if (::getsockopt(socket_.get(), SOL_SOCKET, SO_PEERCRED, &credentials, &size) != 0) return 0;
+    return credentials.pid;
+}
+
 void StreamLink::send(std::span<const std::byte> bytes, std::span<const int> fds, std::uint8_t,
                       bool more) {
     if (!fds.empty() && !capabilities_.fd_passing) {

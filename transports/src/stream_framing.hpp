@@ -65,6 +65,8 @@ class StreamLink : public Link {
     void abort() noexcept override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return peer_; }
+    /// SO_PEERCRED's pid on a unix: socket; 0 on TCP and pipes.
+    pid_t peer_pid() const noexcept override;
     /// True while part of a frame has arrived and the rest has not.
     bool mid_frame() const noexcept { return !in_.empty(); }
 

@@ -52,6 +52,7 @@ class SysvLink final : public Link {
                     bool more = false) override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return description_; }
+    pid_t peer_pid() const noexcept override { return control_.peer_pid(); }
 
   private:
     void wait_loop();

@@ -11,6 +11,8 @@
 #include <courier/transports/capabilities.hpp>
 #include <courier/transports/frame.hpp>
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -100,6 +102,11 @@ class Link {
     virtual void set_polled(bool) noexcept {}
     /// Human-readable description of the other end, for logs and `courier links`.
     virtual std::string peer() const = 0;
+    /// The process at the other end as the kernel tells it: SO_PEERCRED of the unix:
+    /// socket the link was made over (unix:, and the rendezvous of fifo:, posixmq:,
+    /// sysv: and shm:). 0 where the kernel cannot tell (tcp:, pipe:). The node checks a
+    /// peer's claimed name against it (docs/security.md).
+    virtual pid_t peer_pid() const noexcept { return 0; }
 };
 
 }  // namespace courier
