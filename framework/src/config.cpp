@@ -47,6 +47,8 @@ TransportOptions TransportSettings::options() const {
     for (const auto& [name, value] : values) {
         if (name == max_frame_size_setting.name) {
             options.max_frame_size = static_cast<std::size_t>(value);
+        } else if (name == handshake_timeout_setting.name) {
+            options.handshake_timeout = std::chrono::microseconds(value);
         } else {
             options.settings.emplace(name, value);
         }

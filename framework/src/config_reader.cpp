@@ -5,6 +5,8 @@
 #include "scheme_lists.hpp"
 #include "suggestion.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <limits>
 #include <string>
@@ -38,6 +40,13 @@ std::string_view type_name(const toml::node& node) {
             break;
     }
     return "nothing";
+}
+
+/// The machine's memory in bytes; 0 if the system does not say.
+std::int64_t machine_memory() {
+    const long pages = ::sysconf(_SC_PHYS_PAGES);
+    const long page_size = ::sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page_size > 0 ? std::int64_t{pages} * page_size : 0;
 }
 
 /// A generic key of `[transport.<scheme>]` (max_frame_size), or nullptr.
@@ -332,6 +341,13 @@ class Reader {
             number = integer->get();
         }
         if (auto why = spec->check(number); !why.empty()) fail(key.source(), where + " " + why);
+        // A peer may make a node hold a frame this large: one that cannot fit is a mistake.
+        if (const std::int64_t memory = machine_memory();
+            spec->name == max_frame_size_setting.name && memory != 0 && number > memory) {
+            fail(key.source(), where + " is " + std::to_string(number) +
+                                   " bytes, more than this machine's memory (" +
+                                   std::to_string(memory) + " bytes)");
+        }
         settings.values.insert_or_assign(std::string(name), number);
     }
 

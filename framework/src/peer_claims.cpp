@@ -18,9 +18,8 @@ void Peers::claim(const std::shared_ptr<PeerLink>& peer, const std::string& node
     const pid_t pid = peer->link->peer_pid();
     {
         std::lock_guard lock(mutex_);
-        if (!peer->node().empty() ||
-            std::ranges::any_of(claims_, [&](const auto& c) { return c.second.peer == peer; }))
-            return;
+        if (peer->said_hello || !peer->node().empty()) return;
+        peer->said_hello = true;
         if (peer->initiated || pid == 0) {
             bind(peer, node);
             return;

@@ -38,6 +38,8 @@ struct PeerLink {
     std::string who() const { return named_.load() ? "node '" + node_ + "'" : link->peer(); }
 
     std::unique_ptr<Link> link;
+    /// An accepted link's Hello arrived (Peers::claim). Guarded by the peer table's lock.
+    bool said_hello = false;
     std::string transport;  ///< scheme
     std::string reason;     ///< why this transport (Selection::describe, or "accepted")
     bool initiated = false;

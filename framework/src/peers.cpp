@@ -128,12 +128,28 @@ std::vector<LinkInfo> Peers::links() {
 }
 
 void Peers::on_accept(Listener& listener) {
+    const auto timeout = std::chrono::ceil<std::chrono::milliseconds>(
+        node_.config().settings(listener.endpoint().scheme).options().handshake_timeout);
     while (auto link = listener.accept()) {
         auto peer = std::make_shared<PeerLink>();
         peer->link = std::move(link);
         peer->transport = listener.endpoint().scheme;
         peer->reason = "accepted";
         watch(peer);
+        // A connection that never says who it is holds its buffers and descriptors for
+        // nothing: it gets handshake_timeout_us to send its Hello.
+        node_.reactor().after(timeout, [this, weak = std::weak_ptr<PeerLink>(peer), timeout] {
+            auto silent = weak.lock();
+            if (!silent || silent->broken) return;
+            {
+                std::lock_guard lock(mutex_);
+                if (silent->said_hello) return;
+            }
+            ++silent->errors;
+            spdlog::warn("node '{}': {} said no Hello within {} ms; closing the link", node_.name(),
+                         silent->link->peer(), timeout.count());
+            drop(silent, "no Hello within " + std::to_string(timeout.count()) + " ms");
+        });
     }
 }
 

@@ -93,6 +93,12 @@ TEST_CASE("a config error names the file, line, column and reason", "[config]") 
     SECTION("a generic setting below its minimum") {
         auto error = error_of("[transport.fifo]\nmax_frame_size = 0\n");
         CHECK(error.reason() == "transport.fifo.max_frame_size must be at least 1, not 0");
+        // 1 PiB: a peer could make the node try to hold a frame that large.
+        auto huge = error_of("[transport.fifo]\nmax_frame_size = 1125899906842624\n");
+        CHECK(huge.line() == 2);
+        CHECK_THAT(huge.reason(),
+                   Catch::StartsWith("transport.fifo.max_frame_size is 1125899906842624 bytes, "
+                                     "more than this machine's memory ("));
     }
     SECTION("unknown transport setting") {
         auto error = error_of("[transport.tcp]\nsend_bufer = 1\n");

@@ -33,8 +33,8 @@ std::string over(const std::string& transport) {
 }
 
 /// A process that, once the parent writes 'g', links to node `victim` over `transport`
-/// as a node would and says it is node `claimed`. Writes 'c' when the victim closes the
-/// link, 'o' if it is still open `patience` later; stays until 'q'.
+/// as a node would and says it is node `claimed` (nothing, if empty). Writes 'c' when the victim
+/// closes the link, 'o' if it is still open `patience` later; stays until 'q'.
 Child liar(const TempRuntimeDir& dir, const std::string& transport, const std::string& victim,
            const std::string& claimed, std::chrono::milliseconds patience) {
     return Child::fork([=, &dir](ChildChannel& channel) {
@@ -47,9 +47,11 @@ Child liar(const TempRuntimeDir& dir, const std::string& transport, const std::s
                     if (uri.starts_with(transport + ":")) endpoint = uri;
         if (endpoint.empty()) return 2;
         auto link = TransportRegistry::builtin().connect(Endpoint::parse(endpoint));
-        EnvelopeHeader header;
-        header.recipient = victim;
-        link->send(encode_message(header, Hello{claimed}));
+        if (!claimed.empty()) {
+            EnvelopeHeader header;
+            header.recipient = victim;
+            link->send(encode_message(header, Hello{claimed}));
+        }
         std::vector<Frame> frames;
         const auto deadline = std::chrono::steady_clock::now() + patience;
         bool closed = false;
@@ -71,7 +73,8 @@ Child liar(const TempRuntimeDir& dir, const std::string& transport, const std::s
 TEST_CASE(
     "the node a peer claims to be: a true claim names the link, another node's name is "
     "refused, logged and closed (letters to that node still reach it), a name nobody has "
-    "leaves the link unnamed",
+    "leaves the link unnamed, and a link that says nothing is closed after "
+    "handshake_timeout_us",
     "[process][security]") {
     const std::string transport =
         GENERATE(as<std::string>{}, "unix", "fifo", "shm", "sysv", "posixmq");
@@ -82,6 +85,7 @@ TEST_CASE(
         // Forked before this process has a node, and with it threads.
         auto forger = liar(dir, transport, "victim-node", "bob-node", 10s);
         auto stranger = liar(dir, transport, "victim-node", "ghost-node", 1s);
+        auto mute = liar(dir, transport, "victim-node", "", 10s);
         auto bob = Child::fork([&dir, transport](ChildChannel& channel) {
             Node node(configured(dir, "bob-node", over(transport)));
             node.spawn("bob", echo);
@@ -96,7 +100,10 @@ TEST_CASE(
             return 0;
         });
         REQUIRE(bob.expect('r'));
-        Node victim(configured(dir, "victim-node", over(transport)));
+        // A link gets 200 ms to say who it is.
+        Node victim(configured(
+            dir, "victim-node",
+            over(transport) + "[transport." + transport + "]\nhandshake_timeout_us = 200000\n"));
         victim.spawn("victim", echo);
 
         // bob-node's link to the victim is named after it once the registry agrees.
@@ -128,7 +135,8 @@ TEST_CASE(
         }
 
         stranger.send('g');
-        CHECK(stranger.expect('o', 10s));  // not closed: no lie the registry can show
+        // Not closed: no lie the registry can show, and it said Hello in time.
+        CHECK(stranger.expect('o', 10s));
         CHECK(eventually([&] {
             return log.text().find(
                        "says it is node 'ghost-node', which the registry does not "
@@ -139,8 +147,17 @@ TEST_CASE(
             CHECK(link_to(links, "ghost-node") == nullptr);
         }
 
+        // One that says nothing is closed when its time is up.
+        mute.send('g');
+        CHECK(mute.expect('c', 10s));
+        CHECK(eventually([&] {
+            return log.text().find("said no Hello within 200 ms; closing the link") !=
+                   std::string::npos;
+        }));
+
         forger.send('q');
         stranger.send('q');
+        mute.send('q');
         bob.send('q');
     }
     CHECK(dir.wait_until_empty());

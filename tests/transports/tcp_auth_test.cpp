@@ -223,7 +223,7 @@ TEST_CASE(
     TempDir dir;
     ScopedEnv env("COURIER_COOKIE", write_cookie(dir, "a", cookie_a));
     TransportOptions options;
-    options.set(TcpTransport::handshake_timeout, 200'000);
+    options.handshake_timeout = std::chrono::milliseconds(200);
     auto listener = TransportRegistry::builtin().listen(tcp_loopback_endpoint(), options);
 
     SECTION("an HTTP request") {

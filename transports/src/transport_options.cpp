@@ -18,7 +18,7 @@ void expect(const SettingSpec& spec, SettingType type) {
 }  // namespace
 
 std::span<const SettingSpec> generic_settings() noexcept {
-    static constexpr std::array settings{max_frame_size_setting};
+    static constexpr std::array settings{max_frame_size_setting, handshake_timeout_setting};
     return settings;
 }
 

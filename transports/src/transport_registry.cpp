@@ -116,6 +116,10 @@ void check_options(const TransportEntry& entry, const TransportOptions& options)
         !why.empty()) {
         throw std::invalid_argument("max_frame_size " + why);
     }
+    if (auto why = handshake_timeout_setting.check(options.handshake_timeout.count());
+        !why.empty()) {
+        throw std::invalid_argument("handshake_timeout_us " + why);
+    }
 }
 
 }  // namespace

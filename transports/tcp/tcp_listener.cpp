@@ -67,7 +67,7 @@ TcpListener::TcpListener(Endpoint endpoint, const TransportOptions& options, Fd 
           COURIER_SYSCALL(::timerfd_create, CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)
               .value_or_throw("listen " + endpoint_.to_string()))),
       cookie_(std::move(cookie)),
-      timeout_(options.duration(TcpTransport::handshake_timeout)) {
+      timeout_(options.handshake_timeout) {
     for (int fd : {socket_.get(), timer_.get()}) {
         epoll_event event{};
         event.events = EPOLLIN;

@@ -49,8 +49,7 @@ std::unique_ptr<Link> TcpTransport::connect(const Endpoint& endpoint,
         COURIER_SYSCALL(::fcntl, fd.get(), F_SETFL, flags | O_NONBLOCK).value_or_throw(context);
         std::string peer = detail::describe_tcp_peer(fd.get());
         detail::authenticate_to_listener(
-            fd.get(), cookie,
-            std::chrono::steady_clock::now() + options.duration(handshake_timeout), peer);
+            fd.get(), cookie, std::chrono::steady_clock::now() + options.handshake_timeout, peer);
         return std::make_unique<detail::StreamLink>(std::move(fd), capabilities(), options,
                                                     std::move(peer));
     }

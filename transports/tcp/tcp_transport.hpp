@@ -24,15 +24,12 @@ struct TcpTransport {
     /// Its place in the default preference order, fastest first (lower is preferred).
     static constexpr int preference_rank = 70;
 
-    static constexpr SettingSpec handshake_timeout{
-        "handshake_timeout_us", SettingType::duration, 5'000'000, 1'000,
-        "close a connection that has not completed the cookie handshake within this long"};
-
-    /// Settings (`[transport.tcp]`): SO_SNDBUF / SO_RCVBUF of both ends of a link, the
-    /// handshake's deadline, and the heartbeat the node keeps on its links (heartbeat.hpp).
+    /// Settings (`[transport.tcp]`): SO_SNDBUF / SO_RCVBUF of both ends of a link, and the
+    /// heartbeat the node keeps on its links (heartbeat.hpp). The cookie handshake's
+    /// deadline is the generic handshake_timeout_us (TransportOptions::handshake_timeout).
     static constexpr std::array settings{detail::send_buffer_setting,
-                                         detail::receive_buffer_setting, handshake_timeout,
-                                         heartbeat_interval_setting, heartbeat_timeout_setting};
+                                         detail::receive_buffer_setting, heartbeat_interval_setting,
+                                         heartbeat_timeout_setting};
 
     static Capabilities capabilities() noexcept {
         return Capabilities{.fd_passing = false, .priorities = false, .cross_host = true};

@@ -18,16 +18,26 @@ namespace courier {
 /// The generic `max_frame_size`: frames larger than this are refused by the sender and
 /// are a protocol violation for the receiver.
 inline constexpr SettingSpec max_frame_size_setting{
-    "max_frame_size", SettingType::size, std::int64_t{256} << 20, 1,
+    "max_frame_size", SettingType::size, std::int64_t{64} << 20, 1,
     "largest frame; larger ones are refused by the sender and close the link at the receiver"};
 
-/// The settings every transport takes (today max_frame_size), held in named fields of
-/// TransportOptions rather than in TransportOptions::settings.
+/// The generic `handshake_timeout_us`: how long an accepted connection may take to say
+/// who it is before it is closed. tcp's cookie handshake must end within it, and then,
+/// on every transport, the node's Hello must arrive within it (docs/security.md).
+inline constexpr SettingSpec handshake_timeout_setting{
+    "handshake_timeout_us", SettingType::duration, 5'000'000, 1'000,
+    "close a connection that has not said who it is (tcp: proved the cookie; then the "
+    "node's Hello) within this long"};
+
+/// The settings every transport takes, held in named fields of TransportOptions rather
+/// than in TransportOptions::settings.
 std::span<const SettingSpec> generic_settings() noexcept;
 
 struct TransportOptions {
     /// Generic: see max_frame_size_setting.
     std::size_t max_frame_size = static_cast<std::size_t>(max_frame_size_setting.default_value);
+    /// Generic: see handshake_timeout_setting.
+    std::chrono::microseconds handshake_timeout{handshake_timeout_setting.default_value};
     /// The transport's own settings by name (sizes in bytes, durations in microseconds,
     /// booleans 0/1). A setting not here takes its declared default. The registry refuses
     /// a name the transport does not declare and a value below its minimum.
