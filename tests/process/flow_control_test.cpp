@@ -173,9 +173,16 @@ TEST_CASE(
         Node node(configured(dir, "sender-node", toml));
         node.spawn("sender", [](Actor& self) {
             self.send("busy", wire::Go{});
-            for (int i = 0; i < normal; ++i) self.send("busy", wire::Ping{i});
+            self.handle([&self](wire::Pong&) {
+                for (int i = 0; i < normal; ++i) self.send("busy", wire::Ping{i});
+            });
             self.handle([&self](wire::Go&) { self.send("busy", wire::Ping{-1}, 255); });
         });
+        // The normal letters only once busy holds its Go: a turn may take letters that
+        // are already there along with its first, and none can overtake those.
+        child.send('h');
+        REQUIRE(child.expect('f', 30s));
+        REQUIRE(node.send("sender", wire::Pong{}));
         child.send('w');
         REQUIRE(child.expect('f', 30s));  // all queued behind the Go
         REQUIRE(node.send("sender", wire::Go{}));

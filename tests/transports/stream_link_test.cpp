@@ -141,7 +141,7 @@ std::size_t resident_kib() {
 
 TEST_CASE(
     "400 connections that each announce a 4 MiB frame and send nothing more hold less "
-    "than 32 MiB: a frame's buffer grows with what arrives, not with its length",
+    "than 32 MiB, for a frame's buffer grows with what arrives, not with its length",
     "[transport][stream][security]") {
 #if defined(__SANITIZE_ADDRESS__)
     WARN("not run under AddressSanitizer, whose quarantine keeps freed memory");
