@@ -1,6 +1,7 @@
 // sysv: what the conformance suite cannot see — queue cleanup, the waiter thread
 // (docs/transports/sysv.md). A killed peer is in the conformance suite.
 
+#include "sysv/sysv_link.hpp"
 #include "transport_fixtures.hpp"
 
 #include <courier/transports/transport.hpp>
@@ -49,9 +50,16 @@ bool queues_gone(const std::vector<int>& ids) {
     return false;
 }
 
+/// The sysv links' waiter threads of this process: by name, as a sanitizer's runtime
+/// may start threads of its own at any time.
 std::size_t thread_count() {
-    const auto tasks = std::filesystem::directory_iterator("/proc/self/task");
-    return static_cast<std::size_t>(std::distance(begin(tasks), end(tasks)));
+    std::size_t waiters = 0;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+        std::string name;
+        std::getline(std::ifstream(task.path() / "comm"), name);
+        if (name == detail::SysvLink::waiter_thread_name) ++waiters;
+    }
+    return waiters;
 }
 
 std::size_t read_proc(const char* path) {

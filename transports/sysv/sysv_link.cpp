@@ -7,6 +7,7 @@
 #include <courier/transports/buffer_pool.hpp>
 
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/ipc.h>
@@ -67,6 +68,8 @@ SysvLink::SysvLink(ControlChannel control, SysvQueue in_queue, SysvQueue out_que
     poll_set_.add(event_.get());
     poll_set_.add(control_.poll_fd());
     waiter_ = std::thread([this] { wait_loop(); });
+    // Named, for `top -H` and ps: a sysv link costs a thread.
+    ::pthread_setname_np(waiter_.native_handle(), waiter_thread_name);
 }
 
 SysvLink::~SysvLink() {

@@ -35,6 +35,8 @@ namespace courier::detail {
 
 class SysvLink final : public Link {
   public:
+    /// The name of each link's waiter thread (/proc/<pid>/task/<tid>/comm).
+    static constexpr const char* waiter_thread_name = "courier-sysv";
     /// Takes over both queues (it removes them as described above).
     SysvLink(ControlChannel control, SysvQueue in_queue, SysvQueue out_queue,
              const TransportOptions& options, std::string description);
