@@ -245,7 +245,9 @@ TEST_CASE("courier clean removes what dead processes left, and only that", "[pro
     // our runtime directory, where only we look: what `courier clean` did shows there.
     CommandResult ps, dry;
     bool listed = false;
-    for (int attempt = 0; attempt < 20 && !listed; ++attempt) {
+    // A minute of attempts: a sanitized build's parallel tests kill many nodes at once.
+    for (const auto until = std::chrono::steady_clock::now() + 60s;
+         !listed && std::chrono::steady_clock::now() < until;) {
         const int fd = ::shm_open(shm_name(dead_segment).c_str(), O_CREAT | O_RDWR, 0600);
         REQUIRE(fd >= 0);
         ::close(fd);
