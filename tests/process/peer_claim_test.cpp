@@ -28,8 +28,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string over(const std::string& transport) {
-    return "[links]\npreference = [\"" + transport + "\"]\n";
+/// The config of the test's nodes: one transport; small queues on posixmq, whose
+/// queues count against the user's RLIMIT_MSGQUEUE (800 KiB) with other tests' running
+/// at once; and `more` settings of the transport.
+std::string over(const std::string& transport, const std::string& more = "") {
+    return "[links]\npreference = [\"" + transport + "\"]\n[transport." + transport + "]\n" +
+           (transport == "posixmq" ? "max_messages = 2\nmessage_size = 1024\n" : "") + more;
 }
 
 /// A process that, once the parent writes 'g', links to node `victim` over `transport`
@@ -101,9 +105,8 @@ TEST_CASE(
         });
         REQUIRE(bob.expect('r'));
         // A link gets 200 ms to say who it is.
-        Node victim(configured(
-            dir, "victim-node",
-            over(transport) + "[transport." + transport + "]\nhandshake_timeout_us = 200000\n"));
+        Node victim(
+            configured(dir, "victim-node", over(transport, "handshake_timeout_us = 200000\n")));
         victim.spawn("victim", echo);
 
         // bob-node's link to the victim is named after it once the registry agrees.
