@@ -64,6 +64,7 @@ struct RegistryClient::Impl {
     std::string broken_reason;
     std::function<void(const registry::NameDown&)> name_down_handler;
     std::function<void(const registry::NameUp&)> name_up_handler;
+    std::function<void(const registry::GroupChange&)> group_change_handler;
     std::function<void(const std::string&)> disconnect_handler;
     std::function<void()> reconnect_handler;
 
@@ -284,6 +285,8 @@ struct RegistryClient::Impl {
             notify(envelope->payload, &Impl::name_down_handler);
         else if (h.type == type_id_of<registry::NameUp>())
             notify(envelope->payload, &Impl::name_up_handler);
+        else if (h.type == type_id_of<registry::GroupChange>())
+            notify(envelope->payload, &Impl::group_change_handler);
     }
 
     /// Hands an unsolicited notice to its handler, if it decodes and one is set.
@@ -389,6 +392,35 @@ registry::Location RegistryClient::watch(const std::string& name) {
 
 registry::NodeList RegistryClient::list_nodes() {
     return impl_->call<registry::NodeList>(registry::ListNodes{});
+}
+
+registry::Status RegistryClient::join_group(const std::string& group, const std::string& member) {
+    return impl_->call<registry::Status>(registry::JoinGroup{group, member});
+}
+
+registry::Status RegistryClient::leave_group(const std::string& group, const std::string& member) {
+    return impl_->call<registry::Status>(registry::LeaveGroup{group, member});
+}
+
+registry::GroupList RegistryClient::list_group(const std::string& group) {
+    return impl_->call<registry::GroupList>(registry::ListGroup{group});
+}
+
+registry::GroupList RegistryClient::watch_group(const std::string& group) {
+    return impl_->call<registry::GroupList>(registry::WatchGroup{group});
+}
+
+registry::Status RegistryClient::unwatch_group(const std::string& group) {
+    return impl_->call<registry::Status>(registry::UnwatchGroup{group});
+}
+
+registry::GroupDirectory RegistryClient::list_groups() {
+    return impl_->call<registry::GroupDirectory>(registry::ListGroups{});
+}
+
+void RegistryClient::on_group_change(std::function<void(const registry::GroupChange&)> handler) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->group_change_handler = std::move(handler);
 }
 
 void RegistryClient::on_name_down(std::function<void(const registry::NameDown&)> handler) {

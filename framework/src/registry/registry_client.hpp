@@ -53,12 +53,23 @@ class RegistryClient {
     registry::Location watch(const std::string& name);
     registry::NodeList list_nodes();
 
+    /// Groups (registry_protocol.hpp): `member` is a name this client's node registered.
+    registry::Status join_group(const std::string& group, const std::string& member);
+    registry::Status leave_group(const std::string& group, const std::string& member);
+    registry::GroupList list_group(const std::string& group);
+    /// Lists the group and asks for its GroupChanges, delivered to on_group_change.
+    registry::GroupList watch_group(const std::string& group);
+    registry::Status unwatch_group(const std::string& group);
+    registry::GroupDirectory list_groups();
+
     /// Called on the client's reader thread for every NameDown. Set before watching.
     /// Handlers must not call back into this client (its answers arrive on that thread).
     void on_name_down(std::function<void(const registry::NameDown&)> handler);
     /// Called on the reader thread for every NameUp: a name a lookup did not find (with
     /// Location::notify_up) is registered now. Set before looking up; as on_name_down.
     void on_name_up(std::function<void(const registry::NameUp&)> handler);
+    /// Called on the reader thread for every GroupChange of a watched group; as on_name_down.
+    void on_group_change(std::function<void(const registry::GroupChange&)> handler);
     /// Called on the reader thread if the connection to the registry breaks.
     void on_disconnect(std::function<void(const std::string& reason)> handler);
     /// With a handler set, a broken connection is made again (a courierd started if none

@@ -163,6 +163,118 @@ struct NameUp {
     }
 };
 
+// ---- Groups (docs/groups.md) -----------------------------------------------------------
+
+/// One member of a group: an actor's name, and the node and process it lives in.
+struct GroupMember {
+    std::string name;
+    std::string node;
+    std::int64_t pid = 0;
+    template <class A>
+    void serialize(A& a) {
+        a(name, node, pid);
+    }
+    friend bool operator==(const GroupMember&, const GroupMember&) = default;
+};
+
+/// Makes `member`, an actor name this connection's node registered, a member of `group`
+/// (the group exists while it has members). Answered with Status; joining twice is no
+/// error. The member leaves when it leaves, when its name is unregistered, or when its
+/// node's connection closes; the group's watchers get a GroupChange for each.
+struct JoinGroup {
+    std::string group;
+    std::string member;
+    template <class A>
+    void serialize(A& a) {
+        a(group, member);
+    }
+};
+
+/// Takes `member` (a name of this connection's node) out of `group`. Answered with
+/// Status; it fails when the member is not in the group.
+struct LeaveGroup {
+    std::string group;
+    std::string member;
+    template <class A>
+    void serialize(A& a) {
+        a(group, member);
+    }
+};
+
+/// Asks for a group's members. Answered with GroupList (empty: no such group).
+struct ListGroup {
+    std::string group;
+    template <class A>
+    void serialize(A& a) {
+        a(group);
+    }
+};
+
+/// As ListGroup, and from then on this connection gets a GroupChange for every join and
+/// leave in the group, sent after the answer. Answered with GroupList; watching twice is
+/// no error.
+struct WatchGroup {
+    std::string group;
+    template <class A>
+    void serialize(A& a) {
+        a(group);
+    }
+};
+
+/// Ends a WatchGroup. Answered with Status (ok also when it did not watch).
+struct UnwatchGroup {
+    std::string group;
+    template <class A>
+    void serialize(A& a) {
+        a(group);
+    }
+};
+
+/// Asks for every group and its members (`courier groups`). Answered with GroupDirectory.
+struct ListGroups {
+    template <class A>
+    void serialize(A&) {}
+};
+
+/// Answer to ListGroup and WatchGroup: the members, in the order they joined.
+struct GroupList {
+    std::string group;
+    std::vector<GroupMember> members;
+    /// For WatchGroup: this connection now gets the group's GroupChanges. False when it
+    /// watches as many groups as courierd keeps for one (max_watched_groups), or the
+    /// group name is invalid (then `error` says why).
+    bool watching = false;
+    std::string error;
+    template <class A>
+    void serialize(A& a) {
+        a(group, members, watching, error);
+    }
+};
+
+/// Answer to ListGroups, by group name.
+struct GroupDirectory {
+    std::vector<GroupList> groups;
+    template <class A>
+    void serialize(A& a) {
+        a(groups);
+    }
+};
+
+/// Unsolicited, to each connection watching `group`: `member` joined (joined = true) or
+/// left it, and why it left.
+struct GroupChange {
+    std::string group;
+    GroupMember member;
+    bool joined = false;
+    std::string reason;  ///< when it left: group_left, down_unregistered, down_node_exited
+    template <class A>
+    void serialize(A& a) {
+        a(group, member, joined, reason);
+    }
+};
+/// GroupChange's reason for a member that left by LeaveGroup.
+inline constexpr const char* group_left = "left";
+
 }  // namespace courier::registry
 
 COURIER_MESSAGE(courier::registry::RegisterNode, "courier.registry.RegisterNode");
@@ -176,3 +288,12 @@ COURIER_MESSAGE(courier::registry::Location, "courier.registry.Location");
 COURIER_MESSAGE(courier::registry::NodeList, "courier.registry.NodeList");
 COURIER_MESSAGE(courier::registry::NameDown, "courier.registry.NameDown");
 COURIER_MESSAGE(courier::registry::NameUp, "courier.registry.NameUp");
+COURIER_MESSAGE(courier::registry::JoinGroup, "courier.registry.JoinGroup");
+COURIER_MESSAGE(courier::registry::LeaveGroup, "courier.registry.LeaveGroup");
+COURIER_MESSAGE(courier::registry::ListGroup, "courier.registry.ListGroup");
+COURIER_MESSAGE(courier::registry::WatchGroup, "courier.registry.WatchGroup");
+COURIER_MESSAGE(courier::registry::UnwatchGroup, "courier.registry.UnwatchGroup");
+COURIER_MESSAGE(courier::registry::ListGroups, "courier.registry.ListGroups");
+COURIER_MESSAGE(courier::registry::GroupList, "courier.registry.GroupList");
+COURIER_MESSAGE(courier::registry::GroupDirectory, "courier.registry.GroupDirectory");
+COURIER_MESSAGE(courier::registry::GroupChange, "courier.registry.GroupChange");
