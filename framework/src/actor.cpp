@@ -37,6 +37,34 @@ void Actor::await_up(std::string_view name) {
     node_->core_->monitors().await_up(name_, name);
 }
 
+Expected<void, Error> Actor::join(std::string_view group) {
+    return node_->core_->groups().join(name_, group);
+}
+
+Expected<void, Error> Actor::leave(std::string_view group) {
+    return node_->core_->groups().leave(name_, group);
+}
+
+Expected<std::vector<GroupMember>, Error> Actor::members(std::string_view group) {
+    return node_->core_->groups().members(group);
+}
+
+Expected<std::vector<GroupMember>, Error> Actor::watch_group(std::string_view group) {
+    return node_->core_->groups().watch(name_, group);
+}
+
+void Actor::unwatch_group(std::string_view group) {
+    node_->core_->groups().unwatch(name_, group);
+}
+
+std::vector<std::string> Actor::pick(const GroupTarget& to, std::string& why) {
+    return node_->core_->groups().pick(to, why);
+}
+
+void Actor::no_members(const detail::Letter& letter, const std::string& why) {
+    node_->core_->dead_letter(letter, ErrorCode::unknown_name, why);
+}
+
 const std::string& Actor::sender() const noexcept {
     return current_ ? current_->sender : no_sender;
 }

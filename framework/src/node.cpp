@@ -47,6 +47,18 @@ void Node::stop(std::string_view actor) {
 Expected<void, Error> Node::post(detail::Letter letter) {
     return core_->router().post_outside(std::move(letter), core_->options().send_timeout);
 }
+Expected<std::vector<GroupMember>, Error> Node::members(std::string_view group) {
+    return core_->groups().members(group);
+}
+
+std::vector<std::string> Node::pick(const GroupTarget& to, Error& why) {
+    std::string reason;
+    auto members = core_->groups().pick(to, reason);
+    // A group that cannot be known (the registry away) or has no member: no one to take it.
+    if (members.empty()) why = Error{ErrorCode::unknown_name, std::move(reason)};
+    return members;
+}
+
 std::vector<MailboxStats> Node::mailboxes() const {
     return core_->actors().mailbox_stats();
 }

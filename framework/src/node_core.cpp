@@ -126,6 +126,8 @@ void NodeCore::start() {
         peers_.name_up(up.name);
         monitors_.on_name_up(up);
     });
+    registry_->on_group_change(
+        [this](const registry::GroupChange& change) { groups_.on_change(change); });
     registry_->on_disconnect([this](const std::string& reason) {
         peers_.registry_lost();
         spdlog::error("node '{}': lost the registry: {}; connecting again", name_, reason);
@@ -249,6 +251,7 @@ void NodeCore::forget(const std::string& name, const ActorCell* cell, const std:
     actors_.remove(name, cell);
     monitors_.watcher_stopped(name);
     monitors_.local_stopped(name, why);
+    groups_.actor_stopped(name);
     if (registry_ && name.front() != '$') {
         try {
             registry_->unregister_name(name);
@@ -281,6 +284,7 @@ void NodeCore::register_again() {
                               taken.error);
         }
         monitors_.watch_again();
+        groups_.register_again();
         spdlog::info("node '{}': registered again with {} names", name_, names);
     } catch (const RegistryError& e) {
         // Broken again: the next reconnection calls us once more.

@@ -10,6 +10,7 @@
 /// - Requests (requests.hpp): correlations, reply waiters, timeouts;
 /// - Heartbeats (heartbeats.hpp): links that must show they live, or are dropped;
 /// - Monitors (monitors.hpp): who waits for a Down about which name;
+/// - Groups (groups.hpp): the groups this node's actors joined, send to or watch;
 /// - DeadLetterLog (dead_letter_log.hpp): what could not be delivered, said once a second;
 /// - Scheduler (scheduler.hpp) and Reactor (reactor.hpp): the threads.
 ///
@@ -17,6 +18,7 @@
 
 #include "actor_cell.hpp"
 #include "dead_letter_log.hpp"
+#include "groups.hpp"
 #include "heartbeats.hpp"
 #include "link_sender.hpp"
 #include "local_actors.hpp"
@@ -98,6 +100,7 @@ class NodeCore final {
     LinkSender& sender() noexcept { return sender_; }
     Requests& requests() noexcept { return requests_; }
     Monitors& monitors() noexcept { return monitors_; }
+    Groups& groups() noexcept { return groups_; }
     Heartbeats& heartbeats() noexcept { return heartbeats_; }
 
     struct Counters {
@@ -159,6 +162,7 @@ class NodeCore final {
     Router router_{*this};
     Requests requests_{*this};
     Monitors monitors_{*this};
+    Groups groups_{*this};
     Heartbeats heartbeats_{*this};
 
     std::unique_ptr<Reactor> reactor_;

@@ -12,6 +12,7 @@
 #include <courier/framework/config.hpp>
 #include <courier/framework/error.hpp>
 #include <courier/framework/failure_policy.hpp>
+#include <courier/framework/group.hpp>
 #include <courier/framework/node.hpp>
 #include <courier/framework/registry_options.hpp>
 #include <courier/framework/supervisor.hpp>

@@ -8,6 +8,7 @@
 /// it looked up in vain.
 /// docs/protocol.md describes the exchange.
 
+#include <courier/framework/group.hpp>
 #include <courier/serialization/message_type.hpp>
 
 #include <cereal/types/string.hpp>
@@ -165,17 +166,8 @@ struct NameUp {
 
 // ---- Groups (docs/groups.md) -----------------------------------------------------------
 
-/// One member of a group: an actor's name, and the node and process it lives in.
-struct GroupMember {
-    std::string name;
-    std::string node;
-    std::int64_t pid = 0;
-    template <class A>
-    void serialize(A& a) {
-        a(name, node, pid);
-    }
-    friend bool operator==(const GroupMember&, const GroupMember&) = default;
-};
+/// One member of a group: the public type (an actor's name, its node and pid).
+using courier::GroupMember;
 
 /// Makes `member`, an actor name this connection's node registered, a member of `group`
 /// (the group exists while it has members). Answered with Status; joining twice is no

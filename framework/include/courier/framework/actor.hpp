@@ -16,6 +16,7 @@
 #include <courier/framework/detail/reply.hpp>
 #include <courier/framework/error.hpp>
 #include <courier/framework/failure_policy.hpp>
+#include <courier/framework/group.hpp>
 #include <courier/framework/mailbox_limit.hpp>
 
 #include <chrono>
@@ -24,12 +25,14 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+#include <vector>
 
 namespace courier {
 
@@ -120,6 +123,13 @@ class Actor {
     template <Message M>
     void send(std::string_view to, M message, std::uint8_t priority = 0);
 
+    /// Sends `message` to a member of the group `to.name`, chosen by `to.pick`, or to each
+    /// of them (Pick::all): `send(group("workers"), job)`. A group with no members makes
+    /// it a DeadLetter (unknown_name), as an unknown name does. Pick::all copies the
+    /// message for all members but the last.
+    template <Message M>
+    void send(const GroupTarget& to, M message, std::uint8_t priority = 0);
+
     /// Answers the request (or message) being handled now, to its sender.
     template <Message M>
     void reply(M message);
@@ -137,6 +147,30 @@ class Actor {
     /// as the link to the target's node breaks (its process died) with the request unanswered.
     template <Message R, Message M, class F>
     void request(std::string_view to, M message, std::chrono::milliseconds timeout, F&& on_result);
+
+    /// As request() to a name, to one member of the group `to.name` chosen by `to.pick`
+    /// (round_robin or random; Pick::all throws std::invalid_argument). A group with no
+    /// members answers Error{unknown_name}. docs/groups.md shows a pool on top.
+    template <Message R, Message M, class F>
+    void request(const GroupTarget& to, M message, std::chrono::milliseconds timeout,
+                 F&& on_result);
+
+    /// Joins the group `group` (docs/groups.md): host-wide, through the registry. A member
+    /// leaves when it calls leave(), when it stops, or when its process dies; watchers of
+    /// the group hear of each. Joining twice is no error. Errors: unknown_name (an invalid
+    /// group name), link_failed (the registry cannot be asked, or refuses).
+    Expected<void, Error> join(std::string_view group);
+    /// Leaves `group`; nothing when this actor is no member.
+    Expected<void, Error> leave(std::string_view group);
+    /// The members of `group` now, in the order they joined; empty: no such group. The
+    /// first call for a group asks the registry; from then on this node follows the
+    /// group's changes and answers without asking.
+    Expected<std::vector<GroupMember>, Error> members(std::string_view group);
+    /// From now on this actor gets a MemberJoined or MemberLeft for each change of
+    /// `group`, until it stops or unwatches; answers the members now, so that no change
+    /// falls between the answer and the first message.
+    Expected<std::vector<GroupMember>, Error> watch_group(std::string_view group);
+    void unwatch_group(std::string_view group);
 
     /// Asks for one Down message when the actor named `name` goes: it stops, its process
     /// exits, or the link to its node breaks; at once (DownReason::unreachable) when no
@@ -213,6 +247,10 @@ class Actor {
     void abandon_deferred() noexcept;
     /// The last handle of `reply` went without answering it.
     void dropped(detail::DeferredReply& reply) noexcept;
+    /// The members a letter to `to` goes to; empty (and `why` says) when none.
+    std::vector<std::string> pick(const GroupTarget& to, std::string& why);
+    /// A letter to a group no member of which can take it: a dead letter (unknown_name).
+    void no_members(const detail::Letter& letter, const std::string& why);
     /// Answers `request` with Failure{code, reason} (when it is a request).
     void fail(const detail::Letter& request, ErrorCode code, const std::string& reason);
     /// A handler or callback threw (`what`, in words): unless its policy is resume, the
@@ -274,6 +312,39 @@ void Actor::send(std::string_view to, M message, std::uint8_t priority) {
     header.sender = name_;
     header.recipient = to;
     post(header, draft);
+}
+
+template <Message M>
+void Actor::send(const GroupTarget& to, M message, std::uint8_t priority) {
+    std::string why;
+    const auto members = pick(to, why);
+    if (members.empty()) return no_members(detail::letter_of<M>(name_, to.name), why);
+    if constexpr (std::is_copy_constructible_v<M>) {
+        for (std::size_t i = 0; i + 1 < members.size(); ++i) send(members[i], M(message), priority);
+    } else if (members.size() > 1) {
+        throw std::invalid_argument("a message that cannot be copied cannot go to every member");
+    }
+    send(members.back(), std::move(message), priority);
+}
+
+template <Message R, Message M, class F>
+void Actor::request(const GroupTarget& to, M message, std::chrono::milliseconds timeout,
+                    F&& on_result) {
+    if (to.pick == Pick::all)
+        throw std::invalid_argument("a request goes to one member: Pick::all is for send");
+    std::string why;
+    const auto members = pick(to, why);
+    if (!members.empty())
+        return request<R>(members.front(), std::move(message), timeout,
+                          std::forward<F>(on_result));
+    // Answered as a request to an unknown name is: by a DeadLetter its callback gets.
+    detail::Letter letter = detail::letter_of<M>(name_, to.name);
+    start_request(letter, timeout,
+                  [cb = std::forward<F>(on_result), target = to.name,
+                   timeout](detail::Letter& answer) mutable {
+                      cb(detail::reply_to_result<R>(answer, target, timeout));
+                  });
+    no_members(letter, why);
 }
 
 template <Message M>

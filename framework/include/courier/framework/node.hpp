@@ -14,6 +14,7 @@
 #include <courier/framework/detail/reply.hpp>
 #include <courier/framework/error.hpp>
 #include <courier/framework/failure_policy.hpp>
+#include <courier/framework/group.hpp>
 #include <courier/framework/mailbox_limit.hpp>
 #include <courier/framework/registry_options.hpp>
 #include <courier/framework/system_messages.hpp>
@@ -27,6 +28,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <vector>
 
 namespace courier {
 
@@ -152,6 +155,14 @@ class Node {
     Expected<void, Error> send(std::string_view to, M message) {
         return post(detail::make_letter(std::move(message), std::string(), std::string(to)));
     }
+    /// Sends from outside any actor to a member of the group `to.name` chosen by
+    /// `to.pick`, or to each (Pick::all), as send() to a name does; a group with no
+    /// members is an error (unknown_name).
+    template <Message M>
+    Expected<void, Error> send(const GroupTarget& to, M message);
+    /// The members of `group` now, as Actor::members.
+    Expected<std::vector<GroupMember>, Error> members(std::string_view group);
+
     /// The mailboxes of this node's actors: what they hold, held, and what their limit did.
     std::vector<MailboxStats> mailboxes() const;
 
@@ -177,6 +188,7 @@ class Node {
 
   private:
     Node(NodeOptions options, detail::SteppedByHand);
+    std::vector<std::string> pick(const GroupTarget& to, Error& why);
     void adopt(std::string name, std::unique_ptr<Actor> actor, detail::ActorFactory again);
     /// Routes a letter to its recipient, here or on another node (see send()).
     Expected<void, Error> post(detail::Letter letter);
@@ -186,6 +198,21 @@ class Node {
     friend struct detail::NodeAccess;  // framework/src/node_access.hpp: tests and tools
     std::unique_ptr<detail::NodeCore> core_;
 };
+
+template <Message M>
+Expected<void, Error> Node::send(const GroupTarget& to, M message) {
+    Error why;
+    const auto members = pick(to, why);
+    if (members.empty()) return Unexpected{std::move(why)};
+    if constexpr (std::is_copy_constructible_v<M>) {
+        for (std::size_t i = 0; i + 1 < members.size(); ++i)
+            if (auto sent = send(members[i], M(message)); !sent) return sent;
+    } else if (members.size() > 1) {
+        return Unexpected{Error{ErrorCode::unsupported,
+                                "a message that cannot be copied cannot go to every member"}};
+    }
+    return send(members.back(), std::move(message));
+}
 
 template <Message R, Message M>
 Expected<R, Error> Node::request(std::string_view to, M message,
