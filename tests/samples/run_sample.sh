@@ -4,7 +4,8 @@
 # leaves its runtime directory empty afterwards. Samples: hello, pipe_handover,
 # producer_consumer (two processes started here), producer_spawns_consumer (the producer
 # starts the consumer), consumer_sigterm (a consumer stopped by SIGTERM), consumer_bad_config,
-# consumer_dies and producer_dies (one of the two killed with SIGKILL).
+# consumer_dies and producer_dies (one of the two killed with SIGKILL), taskfarm (the main
+# demo) and taskfarm_chaos (its workers killed and stopped at random while it runs).
 # samples/*/README.md show these commands and their output: change them together.
 set -euo pipefail
 sample=$1 bin=$2
@@ -81,6 +82,52 @@ producer_dies)
     wait "$consumer" || status=$?
     echo "consumer exited with $status when its producer was killed"
     [ "$status" -eq 3 ] || exit 1
+    ;;
+taskfarm)
+    timeout 120 "$bin/taskfarm" --workers 3 --tasks 500 --span 2000
+    ;;
+taskfarm_chaos)
+    # The task farm with 4 workers and 10,000 tasks while this loop kills a random worker
+    # with SIGKILL every 30 ms (one time in ten it stops one with SIGSTOP for 300 ms and
+    # continues it), until the master ends. Every result must come exactly once and the
+    # total must match the sieve (the master checks both and says "-> OK"), at least 100
+    # workers must have been killed, within 10 minutes; nothing may be left behind (the
+    # runtime directory, checked below; shared-memory segments of the killed, here).
+    "$bin/taskfarm" --workers 4 --tasks 10000 --span 3000 --attempt-timeout-ms 1000 &
+    master=$!
+    kills=0 stops=0 deadline=$((SECONDS + 600))
+    while kill -0 "$master" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+        mapfile -t workers < <(pgrep -P "$master" -x taskfarm-worker || true)
+        if [ "${#workers[@]}" -gt 0 ]; then
+            victim=${workers[RANDOM % ${#workers[@]}]}
+            if [ $((RANDOM % 10)) -eq 0 ]; then
+                kill -STOP "$victim" 2>/dev/null && stops=$((stops + 1))
+                sleep 0.3
+                kill -CONT "$victim" 2>/dev/null || true
+            elif kill -KILL "$victim" 2>/dev/null; then
+                kills=$((kills + 1))
+            fi
+        fi
+        sleep 0.03
+    done
+    if kill -0 "$master" 2>/dev/null; then
+        echo "the task farm did not finish within 10 minutes" >&2
+        kill -KILL "$master"
+        exit 1
+    fi
+    status=0
+    wait "$master" || status=$?
+    echo "taskfarm exited with $status after $kills SIGKILLs and $stops SIGSTOPs"
+    [ "$status" -eq 0 ] && [ "$kills" -ge 100 ] || exit 1
+    for segment in /dev/shm/courier.*.taskfarm*; do
+        [ -e "$segment" ] || continue
+        pid=${segment#/dev/shm/courier.}
+        pid=${pid%%.*}
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "left behind: $segment" >&2
+            exit 1
+        fi
+    done
     ;;
 consumer_bad_config)
     # A config that cannot be read: the reason on stderr and exit 2, never an abort.
