@@ -1,6 +1,6 @@
 /// courier: the command-line tool. `courier ps` lists the nodes of this host's registry,
-/// their fullest mailboxes and dead letters; `courier links` asks each node for its links,
-/// dead letters and mailboxes;
+/// their fullest mailboxes and dead letters; `courier groups` its actor groups and their
+/// members; `courier links` asks each node for its links, dead letters and mailboxes;
 /// `courier clean` removes what dead processes left; `courier bench` runs courier-bench.
 
 #include "node_protocol.hpp"
@@ -25,6 +25,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -57,22 +58,30 @@ std::filesystem::path registry_dir(const std::string& runtime_dir) {
                                : std::filesystem::path(runtime_dir);
 }
 
-/// The registry's nodes, or nullopt (with a message printed) when there is no registry.
-/// Never starts a registry.
-std::optional<courier::registry::NodeList> registered_nodes(const std::string& runtime_dir,
-                                                            const char* command) {
+/// What `ask` asks the registry, or nullopt (with a message printed) when there is no
+/// registry. Never starts a registry.
+template <class Ask>
+auto ask_registry(const std::string& runtime_dir, const char* command, Ask ask)
+    -> std::optional<decltype(ask(std::declval<courier::RegistryClient&>()))> {
     courier::RegistryOptions options;
     options.runtime_dir = registry_dir(runtime_dir);
     options.autostart = false;
     try {
         courier::RegistryClient client(options);
-        return client.list_nodes();
+        return ask(client);
     } catch (const courier::RegistryNotRunning&) {
         std::cout << "no courier registry is running in " << options.runtime_dir.string() << "\n";
     } catch (const courier::RegistryError& e) {
         std::cerr << "courier " << command << ": " << e.what() << "\n";
     }
     return std::nullopt;
+}
+
+/// The registry's nodes, or nullopt (with a message printed) when there is no registry.
+std::optional<courier::registry::NodeList> registered_nodes(const std::string& runtime_dir,
+                                                            const char* command) {
+    return ask_registry(runtime_dir, command,
+                        [](courier::RegistryClient& client) { return client.list_nodes(); });
 }
 
 /// Asks one node for its links and dead letters over the first of its endpoints that
@@ -248,6 +257,28 @@ int ps(const std::string& runtime_dir) {
     return 0;
 }
 
+/// Prints each group of the registry, how many members it has and who they are, in the
+/// order they joined ("worker/1@node-a 41022").
+int groups(const std::string& runtime_dir) {
+    auto directory = ask_registry(runtime_dir, "groups", [](courier::RegistryClient& client) {
+        return client.list_groups();
+    });
+    if (!directory) return 0;
+    if (directory->groups.empty()) {
+        std::cout << "no groups in " << registry_dir(runtime_dir).string() << "\n";
+        return 0;
+    }
+    std::vector<std::vector<std::string>> rows{{"GROUP", "COUNT", "MEMBERS"}};
+    for (const auto& group : directory->groups) {
+        std::vector<std::string> members;
+        for (const auto& member : group.members)
+            members.push_back(member.name + "@" + member.node + " " + std::to_string(member.pid));
+        rows.push_back({group.group, std::to_string(group.members.size()), joined(members)});
+    }
+    print_table(rows);
+    return 0;
+}
+
 /// Prints every open link of every node: ends, transport, why, counters and credit
 /// (what it may still send, letters waiting for credit, the peer's letters not yet taken,
 /// how long its senders waited); then the
@@ -346,6 +377,9 @@ int main(int argc, char** argv) {
     ps_command->add_option("--runtime-dir", runtime_dir,
                            "registry directory (default: $COURIER_RUNTIME_DIR, "
                            "$XDG_RUNTIME_DIR/courier, /tmp/courier-$UID)");
+    auto* groups_command = app.add_subcommand(
+        "groups", "list the actor groups, how many members each has, and who they are");
+    groups_command->add_option("--runtime-dir", runtime_dir, "registry directory (as for ps)");
     auto* links_command = app.add_subcommand(
         "links", "list every open link (its ends, transport and why) and the dead letters");
     links_command->add_option("--runtime-dir", runtime_dir, "registry directory (as for ps)");
@@ -364,6 +398,7 @@ int main(int argc, char** argv) {
 
     CLI11_PARSE(app, argc, argv);
     if (ps_command->parsed()) return ps(runtime_dir);
+    if (groups_command->parsed()) return groups(runtime_dir);
     if (links_command->parsed()) return links(runtime_dir);
     if (clean_command->parsed()) return clean(runtime_dir, dry_run);
     if (bench_command->parsed()) return bench(bench_command->remaining());

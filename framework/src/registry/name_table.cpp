@@ -1,5 +1,7 @@
 #include "registry/name_table.hpp"
 
+#include "registry/refusals.hpp"
+
 #include <courier/process_info.hpp>
 #include <courier/serialization/codec.hpp>
 
@@ -24,15 +26,6 @@ T payload_as(const EnvelopeView& envelope) {
     return std::move(*value);
 }
 
-Status refuse(std::string why) {
-    return Status{false, std::move(why)};
-}
-
-std::string invalid_name(const std::string& what, const std::string& name) {
-    return "invalid " + what + " '" + name +
-           "': use 1 to 255 printable ASCII characters, no spaces";
-}
-
 }  // namespace
 
 NameTable::NameTable(Outbox& out, detail::Reactor& timers, std::filesystem::path snapshot)
@@ -44,7 +37,8 @@ NameTable::NameTable(Outbox& out, detail::Reactor& timers, std::filesystem::path
           static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                          std::chrono::system_clock::now().time_since_epoch())
                                          .count())),
-      snapshot_(std::move(snapshot)) {
+      snapshot_(std::move(snapshot)),
+      groups_([this](ConnectionId to, const GroupChange& change) { send(to, 0, 0, change); }) {
     if (snapshot_.empty()) return;
     if (auto saved = load_snapshot(snapshot_)) adopt(*saved);
     save();  // without the nodes that died meanwhile (no file at all when none is left)
@@ -87,6 +81,20 @@ void NameTable::handle(ConnectionId from, std::span<const std::byte> frame) {
     } else if (h.type == type_id_of<ListNodes>()) {
         payload_as<ListNodes>(envelope);
         reply(from, corr, list_nodes());
+    } else if (h.type == type_id_of<JoinGroup>()) {
+        const GroupTable::Joiner joiner{c.node, c.pid, c.names};
+        reply(from, corr, groups_.join(from, joiner, payload_as<JoinGroup>(envelope)));
+    } else if (h.type == type_id_of<LeaveGroup>()) {
+        reply(from, corr, groups_.leave(from, payload_as<LeaveGroup>(envelope)));
+    } else if (h.type == type_id_of<ListGroup>()) {
+        reply(from, corr, groups_.list(payload_as<ListGroup>(envelope).group));
+    } else if (h.type == type_id_of<WatchGroup>()) {
+        reply(from, corr, groups_.watch(from, payload_as<WatchGroup>(envelope).group));
+    } else if (h.type == type_id_of<UnwatchGroup>()) {
+        reply(from, corr, groups_.unwatch(from, payload_as<UnwatchGroup>(envelope).group));
+    } else if (h.type == type_id_of<ListGroups>()) {
+        payload_as<ListGroups>(envelope);
+        reply(from, corr, groups_.directory());
     } else {
         throw ProtocolViolation{"unknown message type " + std::to_string(h.type)};
     }
@@ -166,6 +174,7 @@ Status NameTable::unregister_name(ConnectionId id, Client& c, const UnregisterNa
     c.names.erase(r.name);
     spdlog::debug("node '{}' unregistered name '{}'", c.node, r.name);
     name_down(gone, down_unregistered);
+    groups_.drop_member(r.name, down_unregistered);
     save();
     return {};
 }
@@ -309,6 +318,7 @@ void NameTable::forget(ConnectionId id, const std::string& reason) {
     };
     unlist(watchers_, it->second.watching);
     unlist(awaiting_up_, it->second.awaiting_up);
+    groups_.forget(id);
     if (it->second.node.empty()) {
         spdlog::debug("connection #{} closed: {}", id, reason);
     } else {
@@ -337,6 +347,7 @@ void NameTable::drop_node(ConnectionId id, const std::string& reason) {
         names_.erase(name);
         incarnations_.erase(name);
         name_down(gone, down_node_exited);
+        groups_.drop_member(name, down_node_exited);
     }
     if (c.detached) clients_.erase(it);
     save();

@@ -3,10 +3,12 @@
 /// What courierd knows and what each registry request does to it: the live nodes, the
 /// actor names they hold, watches, waiting lookups, and who awaits a name's coming up.
 /// The server around it (registry_server.cpp) owns the connections and hands it whole
-/// frames.
+/// frames. The groups of those names are a table of their own (group_table.hpp) that it
+/// hands the group requests to.
 
 #include "reactor.hpp"
 
+#include "registry/group_table.hpp"
 #include "registry/name_table_file.hpp"
 #include "registry/registry_protocol.hpp"
 
@@ -65,7 +67,8 @@ class NameTable {
     /// Throws ProtocolViolation for a frame that is not a valid request to courierd.
     void handle(ConnectionId from, std::span<const std::byte> frame);
     /// Forgets connection `id` as it closes: its node and names (their watchers get
-    /// NameDown "node exited"), its watches, its waiting lookups and the names it awaits.
+    /// NameDown "node exited", and their groups' watchers GroupChange), its watches of names
+    /// and of groups, its waiting lookups and the names it awaits.
     void forget(ConnectionId id, const std::string& reason);
 
     /// The pid and endpoints of the node on connection `id`; nullopt for a client that is
@@ -156,6 +159,8 @@ class NameTable {
     static constexpr ConnectionId detached_base = ConnectionId{1} << 62;
     ConnectionId next_detached_ = detached_base;
     std::optional<detail::Reactor::TimerId> sweep_;
+    /// The groups of the names above; sends its notices through send(). Not in the snapshot.
+    GroupTable groups_;
 };
 
 }  // namespace courier::registry
