@@ -16,9 +16,9 @@ namespace courier::detail {
 namespace {
 
 Unexpected<Error> invalid_group(const std::string& group) {
-    return Unexpected{Error{ErrorCode::unknown_name,
-                            "invalid group name '" + group +
-                                "': use 1 to 255 printable ASCII characters, no spaces"}};
+    return Unexpected{Error{
+        ErrorCode::unknown_name,
+        "invalid group name '" + group + "': use 1 to 255 printable ASCII characters, no spaces"}};
 }
 
 Unexpected<Error> unreachable(const std::string& what, const std::string& why) {
@@ -39,10 +39,14 @@ namespace courier {
 
 std::string_view to_string(LeaveReason reason) noexcept {
     switch (reason) {
-        case LeaveReason::left: return "left";
-        case LeaveReason::stopped: return "stopped";
-        case LeaveReason::node_exited: return "node exited";
-        case LeaveReason::registry_restarted: return "registry restarted";
+        case LeaveReason::left:
+            return "left";
+        case LeaveReason::stopped:
+            return "stopped";
+        case LeaveReason::node_exited:
+            return "node exited";
+        case LeaveReason::registry_restarted:
+            return "registry restarted";
     }
     return "unknown";
 }
@@ -65,8 +69,8 @@ Expected<void, Error> Groups::join(const std::string& actor, std::string_view gr
         } catch (const RegistryError& e) {
             return unreachable("'" + actor + "' cannot join group '" + group + "'", e.what());
         }
-        if (!status.ok) return unreachable("'" + actor + "' cannot join group '" + group + "'",
-                                           status.error);
+        if (!status.ok)
+            return unreachable("'" + actor + "' cannot join group '" + group + "'", status.error);
         std::lock_guard lock(mutex_);
         joined_.emplace(actor, group);
         return {};

@@ -34,6 +34,7 @@ struct Settings {
     std::uint64_t span = 5000;
     std::uint64_t window = 64;
     std::uint64_t attempt_timeout_ms = 10000;
+    std::uint64_t backoff_max_ms = 500;
     std::string worker_program;
 };
 
@@ -131,7 +132,7 @@ courier::SupervisorSpec workers_spec(const Settings& s) {
         child.names = {name};
         child.start_timeout = 10s;
         child.backoff_initial = 10ms;
-        child.backoff_max = 500ms;
+        child.backoff_max = std::chrono::milliseconds(s.backoff_max_ms);
         spec.children.push_back(std::move(child));
     }
     return spec;
@@ -140,12 +141,16 @@ courier::SupervisorSpec workers_spec(const Settings& s) {
 struct Snapshot {
     std::uint64_t active = 0;    ///< members of the pool's group now
     std::uint64_t restarts = 0;  ///< of the supervised workers
+    std::uint64_t retried = 0;   ///< attempts the pool made again on another worker
 };
 
 Snapshot look(courier::Node& node) {
     Snapshot now;
-    if (auto stats = node.request<courier::PoolStats>(taskfarm::pool_name, courier::PoolQuery{}, 2s))
+    if (auto stats =
+            node.request<courier::PoolStats>(taskfarm::pool_name, courier::PoolQuery{}, 2s)) {
         now.active = stats->members.size();
+        now.retried = stats->retried;
+    }
     if (auto children =
             node.request<courier::Children>("taskfarm.supervisor", courier::WhichChildren{}, 2s))
         for (const auto& child : children->children) now.restarts += child.restarts;
@@ -188,11 +193,13 @@ int summarize(courier::Node& node, const Settings& s, Tally& tally, double secon
               << seconds << " s (" << std::setprecision(0)
               << static_cast<double>(tally.done) / std::max(seconds, 1e-9) << " tasks/s), "
               << s.workers << " supervised workers, " << now.restarts << " restarts, "
-              << tally.resubmitted << " tasks submitted again\n";
+              << now.retried << " attempts retried by the pool, " << tally.resubmitted
+              << " tasks submitted again\n";
     std::cout << "taskfarm: tasks per worker:";
     for (const auto& [worker, count] : tally.per_worker) std::cout << " " << worker << "=" << count;
     std::cout << "\ntaskfarm: links:";
-    for (const auto& link : node.links()) std::cout << " " << link.peer_node << "=" << link.transport;
+    for (const auto& link : node.links())
+        std::cout << " " << link.peer_node << "=" << link.transport;
     std::cout << "\ntaskfarm: primes below " << s.tasks * s.span << ": " << tally.primes
               << ", the sieve says " << expected << "; " << tally.duplicates
               << " results counted twice -> " << (ok ? "OK" : "FAILED") << std::endl;
@@ -212,6 +219,9 @@ int main(int argc, char** argv) try {
     app.add_option("--window", s.window, "tasks kept in the pool at once")->capture_default_str();
     app.add_option("--attempt-timeout-ms", s.attempt_timeout_ms,
                    "how long a worker may take over a task before it goes to another")
+        ->capture_default_str();
+    app.add_option("--backoff-max-ms", s.backoff_max_ms,
+                   "the longest a worker that keeps dying waits before its restart")
         ->capture_default_str();
     app.add_option("--worker-program", s.worker_program,
                    "the worker (default: taskfarm-worker next to this program)");

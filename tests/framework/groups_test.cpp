@@ -128,8 +128,8 @@ TEST_CASE("a watcher gets the members, then a message for each join and leave",
     node.run();
     node->stop("worker-0");
     node.run();
-    CHECK(seen == std::vector<std::string>{"+worker-0", "+leaver", "-leaver left",
-                                           "-worker-0 stopped"});
+    CHECK(seen ==
+          std::vector<std::string>{"+worker-0", "+leaver", "-leaver left", "-worker-0 stopped"});
     auto members = node->members("workers");
     REQUIRE(members);
     CHECK(members->empty());
@@ -182,10 +182,10 @@ TEST_CASE("a request to a group is answered by one member", "[framework][groups]
                                              REQUIRE(result);
                                              answers.push_back(result->n);
                                          });
-            CHECK_THROWS_AS(self.request<test::Pong>(courier::group("squarers", Pick::all),
-                                                     test::Ping{0}, std::chrono::milliseconds(1),
-                                                     [](auto) {}),
-                            std::invalid_argument);
+            CHECK_THROWS_AS(
+                self.request<test::Pong>(courier::group("squarers", Pick::all), test::Ping{0},
+                                         std::chrono::milliseconds(1), [](auto) {}),
+                std::invalid_argument);
         });
     });
     REQUIRE(node->send("asker", test::Go{}));

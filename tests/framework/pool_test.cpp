@@ -198,7 +198,7 @@ TEST_CASE("on demand, a member gets as many tasks as it asked for", "[framework]
     node.run();
     REQUIRE(node->send("client", test::Go{}));
     node.run();
-    CHECK(eager.tasks.empty());  // nobody asked yet: all 5 wait
+    CHECK(eager.tasks.empty());                        // nobody asked yet: all 5 wait
     REQUIRE(node->send("eager", courier::Demand{3}));  // it asks the pool for 3
     node.run();
     CHECK(eager.tasks == std::vector<int>{1, 2, 3});
@@ -213,8 +213,7 @@ TEST_CASE("on demand, a member gets as many tasks as it asked for", "[framework]
     CHECK(idle.answered == 0);
 }
 
-TEST_CASE("a Demand that overtakes its member's join is kept until the join",
-          "[framework][pool]") {
+TEST_CASE("a Demand that overtakes its member's join is kept until the join", "[framework][pool]") {
     courier::detail::PoolMembers members(PoolPolicy::on_demand, 4);
     CHECK_FALSE(members.asked("w", 2));
     CHECK_FALSE(members.choose());

@@ -17,6 +17,7 @@
 #include "registry/registry_protocol.hpp"
 #include "serialization/test_messages.hpp"
 
+#include <courier/framework/pool.hpp>
 #include <courier/framework/supervisor.hpp>
 #include <courier/framework/system_messages.hpp>
 #include <courier/serialization/codec.hpp>
@@ -87,6 +88,11 @@ const std::vector<Decoder>& decoders() {
         decoder_of<courier::WhichChildren>(),
         decoder_of<courier::ChildInfo>(),
         decoder_of<courier::Children>(),
+        decoder_of<courier::MemberJoined>(),
+        decoder_of<courier::MemberLeft>(),
+        decoder_of<courier::Demand>(),
+        decoder_of<courier::PoolQuery>(),
+        decoder_of<courier::PoolStats>(),
         decoder_of<courier::registry::RegisterNode>(),
         decoder_of<courier::registry::RegisterName>(),
         decoder_of<courier::registry::UnregisterName>(),
@@ -98,6 +104,15 @@ const std::vector<Decoder>& decoders() {
         decoder_of<courier::registry::NodeList>(),
         decoder_of<courier::registry::NameDown>(),
         decoder_of<courier::registry::NameUp>(),
+        decoder_of<courier::registry::JoinGroup>(),
+        decoder_of<courier::registry::LeaveGroup>(),
+        decoder_of<courier::registry::ListGroup>(),
+        decoder_of<courier::registry::WatchGroup>(),
+        decoder_of<courier::registry::UnwatchGroup>(),
+        decoder_of<courier::registry::ListGroups>(),
+        decoder_of<courier::registry::GroupList>(),
+        decoder_of<courier::registry::GroupDirectory>(),
+        decoder_of<courier::registry::GroupChange>(),
         decoder_of<courier::registry::Snapshot>(),
         decoder_of<courier_test::Order>(),
         decoder_of<courier_test::Ping>(),

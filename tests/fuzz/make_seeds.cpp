@@ -201,6 +201,19 @@ void registry_seeds() {
     op(waits, 0x0b, 0);  // connection 2 closes
     write(t, "waits", waits);
 
+    Bytes groups;
+    op(groups, c1, request(registry::RegisterNode{"node-a", 0, {}}, 1));
+    op(groups, c1, request(registry::RegisterName{"worker"}, 2));
+    op(groups, c2, request(registry::WatchGroup{"workers"}, 1, "cli"));
+    op(groups, c1, request(registry::JoinGroup{"workers", "worker"}, 3));
+    op(groups, c2, request(registry::ListGroup{"workers"}, 2, "cli"));
+    op(groups, c2, request(registry::ListGroups{}, 3, "cli"));
+    op(groups, c1, request(registry::LeaveGroup{"workers", "worker"}, 4));
+    op(groups, c1, request(registry::JoinGroup{"workers", "worker"}, 5));
+    op(groups, c2, request(registry::UnwatchGroup{"workers"}, 4, "cli"));
+    op(groups, 0x03, 0);  // connection 1 closes: its member leaves
+    write(t, "groups", groups);
+
     Bytes client;  // courierd's frames, as its client decodes them
     op(client, 0x05,
        frame_of(registry::Status{false, "no"}, courier::envelope_flags::reply, 1, "courierd",
@@ -213,6 +226,12 @@ void registry_seeds() {
     registry::NodeList list;
     list.nodes.push_back({"node-a", 4242, {"unix:/run/a"}, {"ledger"}});
     op(client, 0x05, frame_of(list, courier::envelope_flags::reply, 2, "courierd", "cli"));
+    const registry::GroupMember member{"worker", "node-a", 4242};
+    op(client, 0x05,
+       frame_of(registry::GroupChange{"workers", member, true, ""}, 0, 0, "courierd", "node-a"));
+    op(client, 0x05,
+       frame_of(registry::GroupList{"workers", {member}, true, ""}, courier::envelope_flags::reply,
+                3, "courierd", "node-a"));
     write(t, "client", client);
 }
 

@@ -57,6 +57,12 @@ bool client_decodes(Bytes frame) {
         return courier::decode_payload<registry::NameDown>(payload).has_value();
     if (type == courier::type_id_of<registry::NameUp>())
         return courier::decode_payload<registry::NameUp>(payload).has_value();
+    if (type == courier::type_id_of<registry::GroupList>())
+        return courier::decode_payload<registry::GroupList>(payload).has_value();
+    if (type == courier::type_id_of<registry::GroupDirectory>())
+        return courier::decode_payload<registry::GroupDirectory>(payload).has_value();
+    if (type == courier::type_id_of<registry::GroupChange>())
+        return courier::decode_payload<registry::GroupChange>(payload).has_value();
     return false;
 }
 

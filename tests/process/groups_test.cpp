@@ -12,8 +12,8 @@
 
 #include <map>
 #include <stdexcept>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -81,18 +81,16 @@ TEST_CASE("a member in another process is seen joining, is sent to, and leaves w
             auto now = self.watch_group("workers");
             REQUIRE(now);
             events.put("members " + std::to_string(now->size()));
-            self.handle([&](MemberJoined& j) {
-                events.put("+" + j.member.name + " " + j.member.node);
-            });
+            self.handle(
+                [&](MemberJoined& j) { events.put("+" + j.member.name + " " + j.member.node); });
             self.handle([&](MemberLeft& l) {
                 events.put("-" + l.member.name + " " + std::string(to_string(l.reason)));
             });
         });
         node.spawn("dispatcher", [&](Actor& self) {
             self.handle([&](Go&) {
-                self.request<Result>(group("workers"), Task{7}, 10s, [&](auto result) {
-                    results.put(result ? result->n : -1);
-                });
+                self.request<Result>(group("workers"), Task{7}, 10s,
+                                     [&](auto result) { results.put(result ? result->n : -1); });
             });
         });
         CHECK(events.take() == "members 0");

@@ -88,12 +88,13 @@ taskfarm)
     ;;
 taskfarm_chaos)
     # The task farm with 4 workers and 10,000 tasks while this loop kills a random worker
-    # with SIGKILL every 30 ms (one time in ten it stops one with SIGSTOP for 300 ms and
-    # continues it), until the master ends. Every result must come exactly once and the
+    # with SIGKILL every 10 ms (one time in ten it stops one with SIGSTOP for 1.2 s and
+    # then continues it), until the master ends. Every result must come exactly once and the
     # total must match the sieve (the master checks both and says "-> OK"), at least 100
     # workers must have been killed, within 10 minutes; nothing may be left behind (the
     # runtime directory, checked below; shared-memory segments of the killed, here).
-    "$bin/taskfarm" --workers 4 --tasks 10000 --span 3000 --attempt-timeout-ms 1000 &
+    "$bin/taskfarm" --workers 4 --tasks 10000 --span 6000 --attempt-timeout-ms 1000 \
+        --backoff-max-ms 20 &
     master=$!
     kills=0 stops=0 deadline=$((SECONDS + 600))
     while kill -0 "$master" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
@@ -101,14 +102,15 @@ taskfarm_chaos)
         if [ "${#workers[@]}" -gt 0 ]; then
             victim=${workers[RANDOM % ${#workers[@]}]}
             if [ $((RANDOM % 10)) -eq 0 ]; then
+                # Stopped longer than the pool waits for an answer: its task goes to
+                # another worker, and its own late answer must not count.
                 kill -STOP "$victim" 2>/dev/null && stops=$((stops + 1))
-                sleep 0.3
-                kill -CONT "$victim" 2>/dev/null || true
+                (sleep 1.2; kill -CONT "$victim" 2>/dev/null || true) &
             elif kill -KILL "$victim" 2>/dev/null; then
                 kills=$((kills + 1))
             fi
         fi
-        sleep 0.03
+        sleep 0.01
     done
     if kill -0 "$master" 2>/dev/null; then
         echo "the task farm did not finish within 10 minutes" >&2
@@ -117,6 +119,7 @@ taskfarm_chaos)
     fi
     status=0
     wait "$master" || status=$?
+    wait  # the SIGCONTs still on their way
     echo "taskfarm exited with $status after $kills SIGKILLs and $stops SIGSTOPs"
     [ "$status" -eq 0 ] && [ "$kills" -ge 100 ] || exit 1
     for segment in /dev/shm/courier.*.taskfarm*; do

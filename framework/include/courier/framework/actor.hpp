@@ -335,8 +335,7 @@ void Actor::request(const GroupTarget& to, M message, std::chrono::milliseconds 
     std::string why;
     const auto members = pick(to, why);
     if (!members.empty())
-        return request<R>(members.front(), std::move(message), timeout,
-                          std::forward<F>(on_result));
+        return request<R>(members.front(), std::move(message), timeout, std::forward<F>(on_result));
     // Answered as a request to an unknown name is: by a DeadLetter its callback gets.
     detail::Letter letter = detail::letter_of<M>(name_, to.name);
     start_request(letter, timeout,

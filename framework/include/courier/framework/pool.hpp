@@ -122,9 +122,9 @@ class Pool final : public Actor {
 
     void take(Task&& task) {
         if (queue_.size() >= options_.max_queued) {
-            reply(Failure{ErrorCode::mailbox_full, "pool '" + name() + "' holds " +
-                                                       std::to_string(queue_.size()) +
-                                                       " tasks already"});
+            reply(Failure{
+                ErrorCode::mailbox_full,
+                "pool '" + name() + "' holds " + std::to_string(queue_.size()) + " tasks already"});
             return;
         }
         ++submitted_;
@@ -148,10 +148,9 @@ class Pool final : public Actor {
         const std::uint64_t id = next_id_++;
         Task copy = job.task;  // the job keeps one to try again with
         in_flight_.emplace(id, InFlight{member, std::move(job)});
-        request<Result>(member, std::move(copy), options_.attempt_timeout,
-                        [this, id](Expected<Result, Error> result) {
-                            finished(id, std::move(result));
-                        });
+        request<Result>(
+            member, std::move(copy), options_.attempt_timeout,
+            [this, id](Expected<Result, Error> result) { finished(id, std::move(result)); });
     }
 
     void finished(std::uint64_t id, Expected<Result, Error> result) {
@@ -169,10 +168,10 @@ class Pool final : public Actor {
             queue_.push_front(std::move(done.job));  // first in line: it waited longest
         } else {
             ++failed_;
-            done.job.reply.send(Failure{
-                result.error().code, "task failed on '" + done.member + "' (attempt " +
-                                         std::to_string(done.job.attempts) +
-                                         "): " + result.error().message});
+            done.job.reply.send(Failure{result.error().code, "task failed on '" + done.member +
+                                                                 "' (attempt " +
+                                                                 std::to_string(done.job.attempts) +
+                                                                 "): " + result.error().message});
         }
         dispatch();
     }
@@ -193,8 +192,7 @@ class Pool final : public Actor {
     }
 
     PoolStats stats() const {
-        PoolStats s{submitted_, answered_, retried_, failed_, queue_.size(), in_flight_.size(),
-                    {}};
+        PoolStats s{submitted_, answered_, retried_, failed_, queue_.size(), in_flight_.size(), {}};
         for (const auto& m : members_.all())
             s.members.push_back(PoolMemberStats{m.who, m.in_flight, m.done, m.retried});
         return s;

@@ -42,9 +42,9 @@ class PoolMembers {
     void joined(const GroupMember& member);
     /// It left: it gets nothing more (its tasks in flight come back by their requests).
     void left(const std::string& name);
-    /// `name` asked for `count` more tasks (on_demand): true when it may get them now. From one that is no member yet
-    /// (its Demand overtook the news of its join) it is kept until it joins; false when
-    /// that is not kept either (too many such names).
+    /// `name` asked for `count` more tasks (on_demand): true when it may get them now. From one
+    /// that is no member yet (its Demand overtook the news of its join) it is kept until it joins;
+    /// false when that is not kept either (too many such names).
     bool asked(const std::string& name, std::size_t count);
 
     /// The member the next task goes to, or nullopt when none may take one now. A task
