@@ -10,6 +10,11 @@ PoolMembers::Member* PoolMembers::find(const std::string& name) {
     return it == members_.end() ? nullptr : &*it;
 }
 
+PoolMembers::Member* PoolMembers::find(const GroupMember& member) {
+    Member* m = find(member.name);
+    return m && m->who.pid == member.pid ? m : nullptr;
+}
+
 bool PoolMembers::may_take(const Member& m) const noexcept {
     if (m.in_flight >= max_in_flight_) return false;
     return policy_ != PoolPolicy::on_demand || m.demand > 0;
@@ -44,39 +49,39 @@ bool PoolMembers::asked(const std::string& name, std::size_t count) {
     return false;  // nothing to send it yet
 }
 
-std::optional<std::string> PoolMembers::choose(const std::string& avoid) {
+std::optional<GroupMember> PoolMembers::choose(const std::string& avoid) {
     if (!avoid.empty())
         if (auto other = pick(avoid)) return other;
     return pick({});
 }
 
-std::optional<std::string> PoolMembers::pick(const std::string& avoid) {
+std::optional<GroupMember> PoolMembers::pick(const std::string& avoid) {
     if (members_.empty()) return std::nullopt;
     if (policy_ == PoolPolicy::least_in_flight) {
         const Member* best = nullptr;
         for (const auto& m : members_)
             if (may_take(m) && m.who.name != avoid && (!best || m.in_flight < best->in_flight))
                 best = &m;
-        if (best) return best->who.name;
+        if (best) return best->who;
         return std::nullopt;
     }
     // round_robin and on_demand: the next in turn that may take one.
     for (std::size_t tried = 0; tried < members_.size(); ++tried) {
         const Member& m = members_[turn_++ % members_.size()];
-        if (may_take(m) && m.who.name != avoid) return m.who.name;
+        if (may_take(m) && m.who.name != avoid) return m.who;
     }
     return std::nullopt;
 }
 
-void PoolMembers::sent(const std::string& name) {
-    if (Member* m = find(name)) {
+void PoolMembers::sent(const GroupMember& member) {
+    if (Member* m = find(member)) {
         ++m->in_flight;
         if (m->demand > 0) --m->demand;
     }
 }
 
-void PoolMembers::returned(const std::string& name, bool ok) {
-    Member* m = find(name);
+void PoolMembers::returned(const GroupMember& member, bool ok) {
+    Member* m = find(member);
     if (!m) return;  // it left meanwhile
     if (m->in_flight > 0) --m->in_flight;
     ++(ok ? m->done : m->retried);

@@ -217,11 +217,27 @@ TEST_CASE("a Demand that overtakes its member's join is kept until the join", "[
     courier::detail::PoolMembers members(PoolPolicy::on_demand, 4);
     CHECK_FALSE(members.asked("w", 2));
     CHECK_FALSE(members.choose());
-    members.joined(courier::GroupMember{"w", "n", 1});
-    CHECK(members.choose() == std::optional<std::string>("w"));
-    members.sent("w");
-    members.sent("w");
+    const courier::GroupMember w{"w", "n", 1};
+    members.joined(w);
+    CHECK(members.choose() == std::optional<courier::GroupMember>(w));
+    members.sent(w);
+    members.sent(w);
     CHECK_FALSE(members.choose());  // both asked for are out
+}
+
+TEST_CASE("a task of a member that left does not count against a new process of its name",
+          "[framework][pool]") {
+    courier::detail::PoolMembers members(PoolPolicy::least_in_flight, 1);
+    const courier::GroupMember old{"w", "n", 1}, renewed{"w", "n", 2};
+    members.joined(old);
+    members.sent(old);
+    members.left("w");
+    members.joined(renewed);  // restarted under the same name
+    members.sent(renewed);
+    members.returned(old, false);   // the old process's task failed as it died
+    CHECK_FALSE(members.choose());  // the new one still has its one task: no room
+    members.returned(renewed, true);
+    CHECK(members.choose() == std::optional<courier::GroupMember>(renewed));
 }
 
 TEST_CASE("a pool with no members refuses tasks past max_queued with mailbox_full",

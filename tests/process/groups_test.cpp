@@ -167,3 +167,57 @@ TEST_CASE("a pool's tasks held by a worker that is killed are done by another, e
     }
     CHECK(dir.wait_until_empty());
 }
+
+TEST_CASE("after courierd is killed, members join again and a group send reaches them",
+          "[process][groups][restart]") {
+    TempRuntimeDir dir;
+    {
+        auto child = spawn_worker(dir, "worker-node", "remote-worker", false);
+        Node node(node_options(dir, "dispatcher-node"));
+        Mailbag<std::string> events;
+        Mailbag<int> results;
+        node.spawn("watcher", [&](Actor& self) {
+            REQUIRE(self.watch_group("workers"));
+            self.handle([&](MemberJoined& j) { events.put("+" + j.member.name); });
+            self.handle([&](MemberLeft& l) {
+                events.put("-" + l.member.name + " " + std::string(to_string(l.reason)));
+            });
+        });
+        node.spawn("dispatcher", [&](Actor& self) {
+            self.handle([&](Go&) {
+                self.request<Result>(group("workers"), Task{3}, 10s, [&](auto result) {
+                    results.put(result ? result->n : -1);
+                });
+            });
+        });
+        child.send('g');
+        REQUIRE(child.expect('r', 20s));
+        CHECK(events.take() == "+remote-worker");
+
+        REQUIRE(kill_courierd(dir));
+        // A new courierd knows no groups until the nodes join and watch again.
+        REQUIRE(eventually(
+            [&] {
+                try {
+                    RegistryClient client(dir.options());
+                    const auto list = client.list_group("workers");
+                    return list.members.size() == 1 && list.members[0].pid == child.pid();
+                } catch (const RegistryError&) {
+                    return false;
+                }
+            },
+            10s));
+        REQUIRE(eventually([&] {
+            auto members = node.members("workers");
+            return members && members->size() == 1;
+        }));
+        // What the watcher heard, if anything, leaves the member in: a Left while its node
+        // had not joined again is followed by its Joined.
+        int in = 1;
+        while (auto e = events.take(in == 1 ? 0ms : 10s)) in += e->front() == '+' ? 1 : -1;
+        CHECK(in == 1);
+        REQUIRE(node.send("dispatcher", Go{}));
+        CHECK(results.take() == 30);
+    }
+    CHECK(dir.wait_until_empty());
+}

@@ -85,6 +85,12 @@ std::vector<pid_t> courierd_pids(const std::filesystem::path& runtime_dir) {
     return pids;
 }
 
+bool kill_courierd(const TempRuntimeDir& dir) {
+    const auto pids = courierd_pids(dir.path());
+    if (pids.size() != 1 || ::kill(pids.front(), SIGKILL) != 0) return false;
+    return eventually([&] { return ::kill(pids.front(), 0) != 0; });
+}
+
 // -- TempRuntimeDir -------------------------------------------------------------------------
 
 TempRuntimeDir::TempRuntimeDir() {

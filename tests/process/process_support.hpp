@@ -35,6 +35,11 @@ bool eventually(const std::function<bool()>& condition, milliseconds within = 5s
 /// The pids of the courierd processes serving `runtime_dir` (from /proc).
 std::vector<pid_t> courierd_pids(const std::filesystem::path& runtime_dir);
 
+class TempRuntimeDir;
+/// Kills the one courierd serving `dir` with SIGKILL and waits until it is gone; false if
+/// there was not exactly one, or it outlived the wait.
+bool kill_courierd(const TempRuntimeDir& dir);
+
 /// A private runtime directory (mkdtemp, 0700), so tests never share a registry and
 /// `ctest -j` works. The destructor kills a courierd still serving it (a failed test) and
 /// removes the directory.

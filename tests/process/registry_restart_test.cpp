@@ -24,14 +24,6 @@ namespace {
 using namespace courier;
 using namespace courier::test;
 
-/// Kills the courierd serving `dir` with SIGKILL and waits until it is gone.
-void kill_courierd(const TempRuntimeDir& dir) {
-    auto pids = courierd_pids(dir.path());
-    REQUIRE(pids.size() == 1);
-    REQUIRE(::kill(pids.front(), SIGKILL) == 0);
-    REQUIRE(eventually([&] { return ::kill(pids.front(), 0) != 0; }));
-}
-
 /// Where `name` is registered now, as a fresh client asks (starting courierd if need be).
 registry::Location where(const TempRuntimeDir& dir, const std::string& name) {
     RegistryClient client(dir.options());
@@ -67,7 +59,7 @@ TEST_CASE("after courierd is killed, nodes register again within a second and li
         });
         REQUIRE(monitors.take());
 
-        kill_courierd(dir);
+        REQUIRE(kill_courierd(dir));
         // The link needs no registry.
         auto answer = node.request<wire::Ping>("svc", wire::Ping{2}, 5s);
         REQUIRE(answer);
@@ -120,7 +112,7 @@ TEST_CASE("a new courierd holds the names of a node that has not come back while
         const auto before = where(dir, "held");
         REQUIRE(before.found);
 
-        kill_courierd(dir);
+        REQUIRE(kill_courierd(dir));
         RegistryClient other(dir.options());  // starts the new courierd
         const auto held = other.lookup("held");
         REQUIRE(held.found);

@@ -116,7 +116,7 @@ class Pool final : public Actor {
         std::string failed_on;  ///< the member of its last attempt, when that failed
     };
     struct InFlight {
-        std::string member;
+        GroupMember member;
         Job job;
     };
 
@@ -142,14 +142,14 @@ class Pool final : public Actor {
         }
     }
 
-    void start(const std::string& member, Job job) {
+    void start(const GroupMember& member, Job job) {
         members_.sent(member);
         ++job.attempts;
         const std::uint64_t id = next_id_++;
         Task copy = job.task;  // the job keeps one to try again with
         in_flight_.emplace(id, InFlight{member, std::move(job)});
         request<Result>(
-            member, std::move(copy), options_.attempt_timeout,
+            member.name, std::move(copy), options_.attempt_timeout,
             [this, id](Expected<Result, Error> result) { finished(id, std::move(result)); });
     }
 
@@ -164,11 +164,11 @@ class Pool final : public Actor {
         } else if (worth_retrying(result.error().code) &&
                    done.job.attempts < options_.max_attempts) {
             ++retried_;
-            done.job.failed_on = done.member;
+            done.job.failed_on = done.member.name;
             queue_.push_front(std::move(done.job));  // first in line: it waited longest
         } else {
             ++failed_;
-            done.job.reply.send(Failure{result.error().code, "task failed on '" + done.member +
+            done.job.reply.send(Failure{result.error().code, "task failed on '" + done.member.name +
                                                                  "' (attempt " +
                                                                  std::to_string(done.job.attempts) +
                                                                  "): " + result.error().message});

@@ -49,18 +49,21 @@ class PoolMembers {
 
     /// The member the next task goes to, or nullopt when none may take one now. A task
     /// that failed on `avoid` goes to another member when one may take it.
-    std::optional<std::string> choose(const std::string& avoid = {});
-    /// A task went to `name` (chosen just now).
-    void sent(const std::string& name);
-    /// A task of `name` came back: answered (`ok`) or failed.
-    void returned(const std::string& name, bool ok);
+    std::optional<GroupMember> choose(const std::string& avoid = {});
+    /// A task went to `member` (chosen just now).
+    void sent(const GroupMember& member);
+    /// A task of `member` came back: answered (`ok`) or failed. Nothing when that member
+    /// left meanwhile, even if a new process joined under its name (its pid differs): the
+    /// new one has none of the old one's tasks.
+    void returned(const GroupMember& member, bool ok);
 
     const std::vector<Member>& all() const noexcept { return members_; }
 
   private:
     Member* find(const std::string& name);
+    Member* find(const GroupMember& member);
     bool may_take(const Member& m) const noexcept;
-    std::optional<std::string> pick(const std::string& avoid);
+    std::optional<GroupMember> pick(const std::string& avoid);
 
     PoolPolicy policy_;
     std::size_t max_in_flight_;
