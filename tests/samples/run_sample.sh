@@ -5,7 +5,9 @@
 # producer_consumer (two processes started here), producer_spawns_consumer (the producer
 # starts the consumer), consumer_sigterm (a consumer stopped by SIGTERM), consumer_bad_config,
 # consumer_dies and producer_dies (one of the two killed with SIGKILL), taskfarm (the main
-# demo) and taskfarm_chaos (its workers killed and stopped at random while it runs).
+# demo), taskfarm_chaos (its workers killed and stopped at random while it runs), and
+# prefork_httpd, prefork_httpd_load and prefork_httpd_kill (the web server with curl, under
+# wrk, and with a worker killed under wrk).
 # samples/*/README.md show these commands and their output: change them together.
 set -euo pipefail
 sample=$1 bin=$2
@@ -24,6 +26,69 @@ registered() {
     done
     echo "no name '$2' in node '$1' within 10 s" >&2
     return 1
+}
+# For the prefork_httpd cases: a served root with known files; the server started on a
+# free port of 127.0.0.1 (its output in $log) and, at the end, stopped by SIGTERM, which
+# must end it with 0. Sets $master, $port, $url, $www.
+httpd_start() {
+    www=$(mktemp -d /tmp/prefork_httpd-www.XXXXXX)
+    log=$www.log
+    trap 'kill -KILL "${master:-}" 2>/dev/null || true; rm -rf "$COURIER_RUNTIME_DIR" "$www" "$www".*' EXIT
+    printf 'hello from prefork_httpd\n' > "$www/hello.txt"
+    printf '<h1>index</h1>\n' > "$www/index.html"
+    head -c 100000 /dev/urandom > "$www/blob.bin"
+    printf 'secret\n' > "$www.secret"  # beside the root: never to be served
+    "$bin/prefork_httpd" --workers 4 --root "$www" > "$log" 2>&1 &
+    master=$!
+    for _ in $(seq 200); do
+        grep -q "all 4 workers up" "$log" && break
+        sleep 0.05
+    done
+    port=$(sed -n 's/^prefork_httpd: listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$log")
+    if [ -z "$port" ] || ! grep -q "all 4 workers up" "$log"; then
+        cat "$log"
+        echo "prefork_httpd did not listen with 4 workers up within 10 s" >&2
+        return 1
+    fi
+    url=http://127.0.0.1:$port
+    echo "prefork_httpd listens on 127.0.0.1:$port"
+}
+httpd_stop() {
+    kill -TERM "$master"
+    local status=0
+    wait "$master" || status=$?
+    master=
+    cat "$log"
+    echo "prefork_httpd exited with $status"
+    [ "$status" -eq 0 ]
+}
+# http_code ARGS...: the status code curl gets.
+http_code() {
+    curl -sS --max-time 5 -o /dev/null -w '%{http_code}' "$@"
+}
+# raw_exchange BYTES: sends BYTES (a printf format) on a connection of its own, without
+# curl's manners, and prints what comes back until the server closes it (or 5 s pass),
+# CRs removed. raw_status BYTES: only the status lines of that.
+raw_exchange() {
+    exec 3<>"/dev/tcp/127.0.0.1/$port"
+    printf "$1" >&3
+    timeout 5 cat <&3 | tr -d '\r' || true
+    exec 3<&-
+}
+raw_status() {
+    raw_exchange "$1" | grep '^HTTP/' || true
+}
+# worker_rows: the rows of /stats, one per worker: name pid open connections requests restarts.
+worker_rows() {
+    curl -sS --max-time 5 "$url/stats" | grep '^httpd\.worker-'
+}
+# wrk_failures FILE: the connections wrk saw fail (socket errors of every kind) plus the
+# responses that were not 2xx or 3xx. (wrk runs with --timeout 10s: its default of 2 s
+# counts an answer slowed by a busy machine as a socket error, though it arrives whole.)
+wrk_failures() {
+    awk '/Socket errors:/ { gsub(",", ""); n += $4 + $6 + $8 + $10 }
+         /Non-2xx or 3xx responses:/ { n += $5 }
+         END { print n + 0 }' "$1"
 }
 case $sample in
 hello)
@@ -131,6 +196,117 @@ taskfarm_chaos)
             exit 1
         fi
     done
+    ;;
+prefork_httpd)
+    # curl and raw bytes against the server: contents, HEAD, keep-alive, 404, traversal,
+    # /stats, a malformed request and a huge head, after which every worker still serves.
+    httpd_start
+    [ "$(curl -sS --max-time 5 "$url/hello.txt")" = "hello from prefork_httpd" ]
+    curl -sS --max-time 5 -o "$www.got" "$url/blob.bin"
+    cmp "$www.got" "$www/blob.bin"
+    [ "$(curl -sS --max-time 5 "$url/")" = "<h1>index</h1>" ]
+    echo "GET: exact contents of hello.txt, blob.bin (100000 random bytes) and / (index.html)"
+    head=$(curl -sS --max-time 5 -I "$url/hello.txt" | tr -d '\r')
+    grep -q '^HTTP/1.1 200 OK$' <<<"$head"
+    grep -q '^Content-Length: 25$' <<<"$head"
+    grep -q '^Content-Type: text/plain; charset=utf-8$' <<<"$head"
+    head=$(raw_exchange 'HEAD /hello.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n')
+    grep -q '^Content-Length: 25$' <<<"$head"
+    if grep -q 'hello from' <<<"$head"; then exit 1; fi  # (a `!` would not stop set -e)
+    echo "HEAD: 200, Content-Length: 25, text/plain, no body"
+    reused=$(curl -sS -v --max-time 5 "$url/hello.txt" "$url/index.html" 2>&1 >/dev/null |
+             grep -c 'Re-using existing connection' || true)
+    [ "$reused" -ge 1 ]
+    closed=$(curl -sS -i --max-time 5 -H 'Connection: close' "$url/hello.txt" | tr -d '\r')
+    grep -q '^Connection: close$' <<<"$closed"
+    pipelined=$(raw_status 'GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\nGET /nope HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n')
+    [ "$pipelined" = "$(printf 'HTTP/1.1 200 OK\nHTTP/1.1 404 Not Found')" ]
+    echo "keep-alive: curl reused its connection; Connection: close honoured; 2 pipelined requests answered in order"
+    [ "$(http_code "$url/missing.txt")" = 404 ]
+    echo "GET /missing.txt: 404"
+    for target in "/../$(basename "$www").secret" /%2e%2e/etc/passwd /a/../../etc/passwd; do
+        code=$(http_code --path-as-is "$url$target")
+        echo "GET $target: $code"
+        [ "$code" = 400 ] || [ "$code" = 404 ]
+    done
+    stats=$(curl -sS --max-time 5 "$url/stats")
+    echo "$stats"
+    [ "$(grep -c '^httpd\.worker-' <<<"$stats")" -eq 4 ]
+    malformed=$(raw_status 'GARBAGE\r\n\r\n')
+    echo "malformed request: $malformed"
+    [ "$malformed" = "HTTP/1.1 400 Bad Request" ]
+    big=$(head -c 16384 /dev/zero | tr '\0' x)
+    huge=$(raw_status "GET / HTTP/1.1\r\nHost: t\r\nX-Big: $big\r\n\r\n")
+    echo "16 KiB header: $huge"
+    [ "$huge" = "HTTP/1.1 413 Content Too Large" ]
+    for _ in 1 2 3 4 5 6 7 8; do
+        [ "$(curl -sS --max-time 5 "$url/hello.txt")" = "hello from prefork_httpd" ]
+    done
+    rows=$(worker_rows)
+    echo "$rows"
+    [ "$(awk '$2 != "down" && $6 == 0' <<<"$rows" | wc -l)" -eq 4 ]
+    if grep -q ' left (' "$log"; then exit 1; fi
+    echo "after them, 8 GETs answered; 4 workers up, none restarted"
+    httpd_stop
+    ;;
+prefork_httpd_load)
+    # wrk: more than 20,000 requests over 100 keep-alive connections, not one failed, and
+    # every worker served some.
+    httpd_start
+    timeout 60 wrk -t2 -c100 -d10s --timeout 10s "$url/hello.txt" > "$www.wrk"
+    cat "$www.wrk"
+    requests=$(awk '/requests in/ { print $1 }' "$www.wrk")
+    failures=$(wrk_failures "$www.wrk")
+    echo "wrk: $requests requests, $failures failed, $(awk '/Requests\/sec/ { print $2 }' "$www.wrk") requests/s"
+    [ "$requests" -ge 20000 ] || exit 1
+    [ "$failures" -eq 0 ]
+    # wrk's connections close as it ends; their requests count once the master hears so
+    # (the connection that asks for /stats is the one left open).
+    for _ in $(seq 100); do
+        rows=$(worker_rows)
+        [ "$(awk '$5 > 0' <<<"$rows" | wc -l)" -eq 4 ] &&
+            [ "$(awk '{ n += $3 } END { print n }' <<<"$rows")" -le 1 ] && break
+        sleep 0.05
+    done
+    echo "$rows"
+    [ "$(awk '$5 > 0' <<<"$rows" | wc -l)" -eq 4 ]
+    echo "every worker served some: $(awk '{ printf "%s=%s ", $1, $5 }' <<<"$rows")"
+    httpd_stop
+    ;;
+prefork_httpd_kill)
+    # A worker killed with SIGKILL while wrk runs: only its connections fail, requests
+    # after the kill succeed, and the supervisor starts it again.
+    httpd_start
+    timeout 60 wrk -t2 -c100 -d8s --timeout 10s "$url/hello.txt" > "$www.wrk" &
+    load=$!
+    sleep 3
+    mapfile -t workers < <(pgrep -P "$master" -f prefork_httpd-worker)
+    victim=${workers[RANDOM % ${#workers[@]}]}
+    kill -KILL "$victim"
+    echo "killed worker pid $victim under load"
+    sleep 0.5
+    for _ in $(seq 20); do
+        [ "$(curl -sS --max-time 5 "$url/hello.txt")" = "hello from prefork_httpd" ]
+    done
+    echo "20 GETs after the kill, under load: all answered"
+    wait "$load"
+    cat "$www.wrk"
+    held=$(sed -n "s/.*(pid $victim) left (node exited) holding \([0-9]*\) open connections/\1/p" "$log")
+    failures=$(wrk_failures "$www.wrk")
+    requests=$(awk '/requests in/ { print $1 }' "$www.wrk")
+    echo "wrk: $requests requests, $failures failed connections; the killed worker held $held"
+    [ -n "$held" ] || exit 1
+    [ "$failures" -le "$held" ]
+    for _ in $(seq 100); do
+        rows=$(worker_rows)
+        [ "$(awk '$2 != "down"' <<<"$rows" | wc -l)" -eq 4 ] && break
+        sleep 0.05
+    done
+    echo "$rows"
+    [ "$(awk '$2 != "down"' <<<"$rows" | wc -l)" -eq 4 ]
+    [ "$(awk '{ n += $6 } END { print n }' <<<"$rows")" -ge 1 ]
+    echo "the supervisor restarted the killed worker: 4 workers up"
+    httpd_stop
     ;;
 consumer_bad_config)
     # A config that cannot be read: the reason on stderr and exit 2, never an abort.
