@@ -83,6 +83,17 @@ producer_dies)
     echo "consumer exited with $status when its producer was killed"
     [ "$status" -eq 3 ] || exit 1
     ;;
+pc_pool)
+    # pc-launcher: 3 producers and 2 consumers with a pool between them. Beside the
+    # launcher's own verdict, the consumers' own lines must add up to every item, and
+    # each producer must have had all of its items answered.
+    out=$(timeout 120 "$bin/pc-launcher" --producers 3 --consumers 2 --count 20000)
+    echo "$out"
+    took=$(awk '/^consumer-[0-9]+: took [0-9]+ items/ { n += $3 } END { print n + 0 }' <<< "$out")
+    answered=$(grep -c '^producer-[0-9]: sent 20000 items .*; 20000 answered with their checksum$' <<< "$out" || true)
+    echo "the consumers say they took $took items; $answered producers had all 20000 answered"
+    [ "$took" -eq 60000 ] && [ "$answered" -eq 3 ] || exit 1
+    ;;
 pipeline)
     # generate | filter | count with their defaults: the count's line is checked exactly.
     timeout 60 "$bin/pipeline-generate" --count 20000 --size 100
