@@ -2,12 +2,47 @@
 // producer's Done with its verdict. Exits after one producer has finished, or when
 // stopped by SIGTERM or SIGINT (then with 0: the node stopped cleanly). It awaits the
 // producer's actor and monitors it: if the producer goes down before its Done, the
-// consumer says so and exits 3.
+// consumer says so and exits 3. With --group it joins that group instead, as pc-launcher
+// starts it: a courier::Pool hands it items as requests, it answers each with a Taken,
+// and it answers Done with its totals and exits.
 #include "messages.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <memory>
+
+namespace {
+
+/// The consumer as a member of `group`: answers each Item (a request from the group's
+/// pool) with a Taken, and Done with what it took: a Verdict with its count and the sum
+/// of their checksums. Then it stops.
+void take_from_pool(courier::Actor& self, const std::string& group, int& exit_code) {
+    struct Totals {
+        std::uint64_t taken = 0;
+        std::uint64_t sum = 0;  ///< of pc::item_checksum, mod 2^64
+    };
+    auto totals = std::make_shared<Totals>();
+    self.handle([&self, totals](pc::Item& item) {
+        const std::uint64_t checksum = pc::item_checksum(item);
+        ++totals->taken;
+        totals->sum += checksum;
+        self.reply(pc::Taken{item.seq, checksum});
+    });
+    self.handle([&self, totals, group](pc::Done&) {
+        std::cout << self.name() << ": took " << totals->taken << " items from the group '" << group
+                  << "', checksum sum " << std::hex << totals->sum << std::dec << std::endl;
+        self.reply(pc::Verdict{true, totals->taken, totals->sum});
+        self.node().shutdown();
+    });
+    if (auto joined = self.join(group); !joined) {
+        std::cerr << self.name() << ": " << joined.error().message << "\n";
+        exit_code = 2;
+        self.node().shutdown();
+    }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) try {
     CLI::App app{"courier sample: the consumer"};
@@ -19,14 +54,23 @@ int main(int argc, char** argv) try {
     std::string config_file;
     app.add_option("--name", name, "actor name to register");
     app.add_option("--config", config_file, "TOML config (default: $COURIER_CONFIG)");
+    std::string node_name = "consumer-node";
+    app.add_option("--node", node_name, "its node's name")->capture_default_str();
+    std::string group;
+    app.add_option("--group", group, "join this group and take items from its pool");
     CLI11_PARSE(app, argc, argv);
 
     courier::NodeOptions options;
-    options.name = "consumer-node";
+    options.name = node_name;
     options.config = courier::Config::from_environment(config_file);
     int exit_code = 0;  // stays 0 if a signal stops the node before any Done; before the
                         // node, whose actor sets it until the node's end stops it
     courier::Node node(options);
+    if (!group.empty()) {
+        node.spawn(name, [&](courier::Actor& self) { take_from_pool(self, group, exit_code); });
+        node.wait();
+        return exit_code;
+    }
     node.spawn(name, [&](courier::Actor& self) {
         struct State {
             std::uint64_t received = 0;

@@ -1,8 +1,9 @@
 #pragma once
-// The messages the producer and the consumer share.
+// The messages the producer and the consumer share, and the pool's (pc-launcher).
 
 #include <courier/courier.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -40,6 +41,17 @@ struct Verdict {
     }
 };
 
+/// A consumer's answer to an Item that came through the pool (a request): which item it
+/// took, and the checksum of what it got (item_checksum), for the producer to compare.
+struct Taken {
+    std::uint64_t seq = 0;
+    std::uint64_t checksum = 0;
+    template <class Archive>
+    void serialize(Archive& archive) {
+        archive(seq, checksum);
+    }
+};
+
 /// FNV-1a over the payloads in order, folded with the sequence numbers: any lost,
 /// duplicated, reordered or corrupted item changes it.
 inline std::uint64_t fold(std::uint64_t sum, const Item& item) {
@@ -53,8 +65,24 @@ inline std::uint64_t fold(std::uint64_t sum, const Item& item) {
 }
 inline constexpr std::uint64_t checksum_seed = 0xcbf29ce484222325ULL;
 
+/// Item number `seq` with `size` payload bytes: byte i is (seq + i) mod 256.
+inline Item make_item(std::uint64_t seq, std::size_t size) {
+    Item item{seq, std::vector<std::uint8_t>(size)};
+    for (std::size_t i = 0; i < size; ++i) item.payload[i] = static_cast<std::uint8_t>(seq + i);
+    return item;
+}
+
+/// One item's checksum. Through a pool the items of several producers reach several
+/// consumers in no fixed order, so totals are sums of these (mod 2^64), which any order
+/// gives alike; the items' numbers are unique across producers (--first-seq), so an
+/// item lost and another duplicated still change the sum.
+inline std::uint64_t item_checksum(const Item& item) {
+    return fold(checksum_seed, item);
+}
+
 }  // namespace pc
 
 COURIER_MESSAGE(pc::Item, "producer_consumer.Item");
 COURIER_MESSAGE(pc::Done, "producer_consumer.Done");
 COURIER_MESSAGE(pc::Verdict, "producer_consumer.Verdict");
+COURIER_MESSAGE(pc::Taken, "producer_consumer.Taken");

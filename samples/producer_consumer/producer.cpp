@@ -2,8 +2,10 @@
 // runs on this host, then asks it whether everything arrived. With --spawn-consumer it
 // starts the consumer itself, as its child (linked over pipe: when the config picks it).
 // Its actor "producer" monitors the consumer: if the consumer goes down, the producer
-// stops sending, says so, and exits 3.
+// stops sending, says so, and exits 3. With --pool it sends each item as a request to a
+// courier::Pool instead (through_pool.cpp), as pc-launcher starts it.
 #include "messages.hpp"
+#include "through_pool.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -28,6 +30,17 @@ int main(int argc, char** argv) try {
     std::string spawn;
     app.add_option("--spawn-consumer", spawn,
                    "start this consumer program as a child and exit with its status");
+    std::string name = "producer";
+    app.add_option("--name", name, "its node's and its actor's name")->capture_default_str();
+    pc::PoolRun pooled;
+    auto* pool_option =
+        app.add_option("--pool", pooled.pool, "send each item as a request to this pool actor");
+    app.add_option("--window", pooled.window, "with --pool: requests unanswered at once")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("--first-seq", pooled.first_seq, "with --pool: the first item's number")
+        ->capture_default_str();
+    app.get_option("--spawn-consumer")->excludes(pool_option);
     CLI11_PARSE(app, argc, argv);
 
     // The consumer's Down, if it comes, reaches the actor "producer", which sets these; the
@@ -39,9 +52,15 @@ int main(int argc, char** argv) try {
     std::promise<void> monitoring;
 
     courier::NodeOptions options;
-    options.name = "producer";
+    options.name = name;
     options.config = courier::Config::from_environment(config_file);
     courier::Node node(options);
+    if (!pooled.pool.empty()) {
+        pooled.name = name;
+        pooled.count = count;
+        pooled.size = size;
+        return pc::produce_through_pool(node, pooled);
+    }
     courier::ChildProcess child;
     if (!spawn.empty()) {
         courier::ProcessOptions process;
@@ -57,7 +76,7 @@ int main(int argc, char** argv) try {
         return 1;
     }
 
-    node.spawn("producer", [&](courier::Actor& self) {
+    node.spawn(name, [&](courier::Actor& self) {
         self.handle([&](courier::Down& down) {
             {
                 std::lock_guard lock(down_mutex);
@@ -80,8 +99,7 @@ int main(int argc, char** argv) try {
     std::uint64_t checksum = pc::checksum_seed;
     for (std::uint64_t seq = 0; seq < count; ++seq) {
         if (consumer_down.load(std::memory_order_relaxed)) return went_down(seq);
-        pc::Item item{seq, std::vector<std::uint8_t>(size)};
-        for (std::size_t i = 0; i < size; ++i) item.payload[i] = static_cast<std::uint8_t>(seq + i);
+        pc::Item item = pc::make_item(seq, size);
         checksum = pc::fold(checksum, item);
         node.send(consumer, std::move(item));
     }

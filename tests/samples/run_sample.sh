@@ -148,6 +148,51 @@ producer_dies)
     echo "consumer exited with $status when its producer was killed"
     [ "$status" -eq 3 ] || exit 1
     ;;
+pc_pool)
+    # pc-launcher: 3 producers and 2 consumers with a pool between them. Beside the
+    # launcher's own verdict, the consumers' own lines must add up to every item, and
+    # each producer must have had all of its items answered.
+    out=$(timeout 120 "$bin/pc-launcher" --producers 3 --consumers 2 --count 20000)
+    echo "$out"
+    took=$(awk '/^consumer-[0-9]+: took [0-9]+ items/ { n += $3 } END { print n + 0 }' <<< "$out")
+    answered=$(grep -c '^producer-[0-9]: sent 20000 items .*; 20000 answered with their checksum$' <<< "$out" || true)
+    echo "the consumers say they took $took items; $answered producers had all 20000 answered"
+    [ "$took" -eq 60000 ] && [ "$answered" -eq 3 ] || exit 1
+    ;;
+pipeline)
+    # generate | filter | count with their defaults: the count's line is checked exactly.
+    timeout 60 "$bin/pipeline-generate" --count 20000 --size 100
+    ;;
+pipeline_backpressure)
+    # 100 MB of records (100,000 of 1000 B) down the pipeline, half of them kept, into a
+    # count that sleeps 50 us a record. courier's credit (a window of 4096 letters and
+    # 4 MiB a link) must hold the generator back and bound every stage's memory:
+    # - when the generator has sent its last record, the records count has not taken yet
+    #   are in the two links' windows and in the outboxes of generate and filter (a turn,
+    #   64 letters, each): at most 2 * 4096 + 3 * 64 (the last 64: count reads the clock
+    #   every 64 records). Unpaced, the generator would finish long before count, which
+    #   takes about 5 s over its ~50,000.
+    # - no mailbox holds more than a window of records, and each stage's peak resident
+    #   memory (VmHWM, read by the stage at its end) stays under 64 MiB, where buffering
+    #   the input would take 100 MB: a courier process is about 9 MiB, a window 4 MiB, and
+    #   glibc's malloc keeps freed blocks in an arena per thread (measured: 20 to 30 MiB
+    #   here; the filter's grows to 40 MiB over 1,000,000 records, and no further).
+    out=$(timeout 300 "$bin/pipeline-generate" --count 100000 --size 1000 \
+        "$bin/pipeline-filter" --keep 50 "$bin/pipeline-count" --slow-us 50)
+    echo "$out"
+    read -r then total < <(awk '/^count: when the generator finished/ { print $9, $11 }' <<< "$out")
+    echo "count had taken $then of $total records when the generator finished; at most $((2 * 4096 + 3 * 64)) may be left"
+    [ "$total" -ge 40000 ] && [ $((total - then)) -le $((2 * 4096 + 3 * 64)) ] || exit 1
+    peaks=$(awk '/^(generate|filter|count): peak memory/ { print $1, $4 }' <<< "$out")
+    echo "peak memory (MiB):" $peaks
+    [ "$(wc -l <<< "$peaks")" -eq 3 ] || exit 1
+    awk '$2 >= 64 { exit 1 }' <<< "$peaks" || { echo "a stage used 64 MiB or more" >&2; exit 1; }
+    # What bounds it: no mailbox held more records than a link's window.
+    held=$(awk '/its mailbox held at most/ { print $NF == "records" ? $(NF - 1) : 0 }' <<< "$out")
+    echo "most records in a mailbox:" $held
+    [ "$(wc -l <<< "$held")" -eq 2 ] || exit 1
+    awk '$1 > 4096 { exit 1 }' <<< "$held" || { echo "a mailbox held more than 4096" >&2; exit 1; }
+    ;;
 taskfarm)
     timeout 120 "$bin/taskfarm" --workers 3 --tasks 500 --span 2000
     ;;
