@@ -7,7 +7,8 @@
 # consumer_dies and producer_dies (one of the two killed with SIGKILL), taskfarm (the main
 # demo), taskfarm_chaos (its workers killed and stopped at random while it runs), and
 # prefork_httpd, prefork_httpd_load and prefork_httpd_kill (the web server with curl, under
-# wrk, and with a worker killed under wrk).
+# wrk, and with a worker killed under wrk), pc_pool (M producers, K consumers, a pool),
+# pipeline and pipeline_backpressure (three stages; a slow last one holding back the first).
 # samples/*/README.md show these commands and their output: change them together.
 set -euo pipefail
 sample=$1 bin=$2
