@@ -93,9 +93,14 @@ int main(int argc, char** argv) try {
             std::uint64_t expected = count ? count : done.count;
             bool ok = state->received == expected && done.count == expected &&
                       state->checksum == done.checksum && state->in_order && state->sizes_ok;
+            // The link to "producer"; or, when it is not named yet (an accepted link is
+            // named once the registry confirms who connected: docs/security.md), the one
+            // link this consumer has.
             std::string transport = "?";
-            for (const auto& link : self.node().links())
+            const auto links = self.node().links();
+            for (const auto& link : links)
                 if (link.peer_node == "producer") transport = link.transport;
+            if (transport == "?" && links.size() == 1) transport = links.front().transport;
             std::cout << "consumer: over " << transport << ": received " << state->received
                       << " of " << expected << " items, checksum " << std::hex << state->checksum
                       << std::dec << (state->checksum == done.checksum ? " matches" : " DIFFERS")
