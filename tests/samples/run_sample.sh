@@ -187,7 +187,11 @@ pipeline_backpressure)
     peaks=$(awk '/^(generate|filter|count): peak memory/ { print $1, $4 }' <<< "$out")
     echo "peak memory (MiB):" $peaks
     [ "$(wc -l <<< "$peaks")" -eq 3 ] || exit 1
-    awk '$2 >= 64 { exit 1 }' <<< "$peaks" || { echo "a stage used 64 MiB or more" >&2; exit 1; }
+    if [ -n "${COURIER_SANITIZED:-}" ]; then
+        echo "a sanitized build: its resident memory is mostly the sanitizer's, not bounded here"
+    else
+        awk '$2 >= 64 { exit 1 }' <<< "$peaks" || { echo "a stage used 64 MiB or more" >&2; exit 1; }
+    fi
     # What bounds it: no mailbox held more records than a link's window.
     held=$(awk '/its mailbox held at most/ { print $NF == "records" ? $(NF - 1) : 0 }' <<< "$out")
     echo "most records in a mailbox:" $held
