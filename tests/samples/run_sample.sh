@@ -253,7 +253,12 @@ taskfarm_chaos)
     wait "$master" || status=$?
     wait  # the SIGCONTs still on their way
     echo "taskfarm exited with $status after $kills SIGKILLs and $stops SIGSTOPs"
-    [ "$status" -eq 0 ] && [ "$kills" -ge 100 ] || exit 1
+    # A sanitized build starts a worker several times slower, and its supervisor restarts
+    # one at a time: fewer kills fit in the run. The 100 are the release build's to show;
+    # under ASan this run is about memory errors under the same chaos.
+    need=100
+    if [ -n "${COURIER_SANITIZED:-}" ]; then need=20; fi
+    [ "$status" -eq 0 ] && [ "$kills" -ge "$need" ] || { echo "fewer than $need kills" >&2; exit 1; }
     for segment in /dev/shm/courier.*.taskfarm*; do
         [ -e "$segment" ] || continue
         pid=${segment#/dev/shm/courier.}
