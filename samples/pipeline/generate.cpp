@@ -63,11 +63,7 @@ int main(int argc, char** argv) try {
     CLI11_PARSE(app, argc, argv);
 
     Run run;  // before the node: its actor writes it until the node's end stops it
-    courier::NodeOptions options;
-    options.name = pipeline::node_of(argv[0], ::getpid());
-    options.threads = 1;  // one actor
-    options.config = pipeline::stage_config(config_file);
-    courier::Node node(options);
+    courier::Node node(pipeline::stage_options(argv[0], config_file));
     pipeline::Downstream next =
         pipeline::start_downstream(node, app.remaining(), "pipeline-filter");
 

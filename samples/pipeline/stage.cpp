@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include <unistd.h>
+
 namespace pipeline {
 
 using namespace std::chrono_literals;
@@ -71,6 +73,14 @@ std::int64_t now_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
+}
+
+courier::NodeOptions stage_options(std::string_view program, const std::string& config_file) {
+    courier::NodeOptions options;
+    options.name = node_of(program, ::getpid());
+    options.threads = 1;
+    options.config = stage_config(config_file);
+    return options;
 }
 
 }  // namespace pipeline

@@ -26,6 +26,10 @@ std::string actor_of(pid_t pid);
 /// pipe:. A rule of theirs that matches first, or COURIER_TRANSPORT, decides instead.
 courier::Config stage_config(const std::string& config_file);
 
+/// A stage's node: named by node_of, one worker thread (a stage has one actor), its
+/// config from stage_config.
+courier::NodeOptions stage_options(std::string_view program, const std::string& config_file);
+
 /// The next stage, running as this process's child.
 struct Downstream {
     courier::ChildProcess process;
