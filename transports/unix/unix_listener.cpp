@@ -3,6 +3,7 @@
 #include "src/stream_framing.hpp"
 #include "unix/unix_transport.hpp"
 
+#include <courier/log.hpp>
 #include <courier/posix_call.hpp>
 
 #include <spdlog/spdlog.h>
@@ -49,7 +50,7 @@ void remove_stale_socket_file(const UnixAddress& address, const std::string& con
     if (knock.error != ECONNREFUSED) throw system_error_from(knock, context + " (probing)");
     const auto removed = remove_name(NameKind::file, address.path);
     if (!removed.ok() && removed.error != ENOENT) throw system_error_from(removed, context);
-    spdlog::debug("{}: removed the stale socket file {}", context, address.path);
+    log().debug("{}: removed the stale socket file {}", context, address.path);
 }
 
 /// bind() with umask 0177, so the socket file is born 0600: there is no moment when
@@ -117,11 +118,11 @@ std::unique_ptr<Link> UnixListener::accept() {
         try {
             credentials = peer_credentials(peer.get());
         } catch (const std::system_error& e) {
-            spdlog::warn("{}: refused a connection: {}", endpoint_.to_string(), e.what());
+            log().warn("{}: refused a connection: {}", endpoint_.to_string(), e.what());
             continue;
         }
         if (credentials.uid != ::geteuid()) {
-            spdlog::warn(
+            log().warn(
                 "{}: refused a connection from pid {} running as uid {} (this node "
                 "runs as uid {})",
                 endpoint_.to_string(), credentials.pid, credentials.uid, ::geteuid());
@@ -130,7 +131,7 @@ std::unique_ptr<Link> UnixListener::accept() {
         try {
             apply_socket_buffers(peer.get(), options_, "accept on " + endpoint_.to_string(), false);
         } catch (const std::system_error& e) {
-            spdlog::warn("{}: dropped a connection: {}", endpoint_.to_string(), e.what());
+            log().warn("{}: dropped a connection: {}", endpoint_.to_string(), e.what());
             continue;
         }
         return std::make_unique<StreamLink>(std::move(peer), UnixTransport::capabilities(),

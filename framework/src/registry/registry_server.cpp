@@ -6,6 +6,7 @@
 #include "registry/registry_protocol.hpp"
 
 #include <courier/framework/runtime_dir.hpp>
+#include <courier/log.hpp>
 #include <courier/posix_call.hpp>
 #include <courier/transports/endpoint.hpp>
 #include <courier/transports/transport.hpp>
@@ -100,7 +101,7 @@ struct RegistryServer::Impl final : Outbox {
         socket_path = registry_socket_path(options.runtime_dir);
         // We hold the lock, so any socket file here belongs to a courierd that is gone.
         if (COURIER_SYSCALL(::unlink, socket_path.c_str()).ok())
-            spdlog::info("replaced the stale socket {}", socket_path.string());
+            log().info("replaced the stale socket {}", socket_path.string());
         const mode_t old_umask = ::umask(0077);  // umask cannot fail
         try {
             listener =
@@ -126,8 +127,8 @@ struct RegistryServer::Impl final : Outbox {
                 static_cast<int>(COURIER_SYSCALL(::signalfd, -1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)
                                      .value_or_throw()));
         }
-        spdlog::info("courierd {} serving {} (idle exit {} ms)", ::getpid(), socket_path.string(),
-                     options.idle_exit.count());
+        log().info("courierd {} serving {} (idle exit {} ms)", ::getpid(), socket_path.string(),
+                   options.idle_exit.count());
     }
 
     void run() {
@@ -166,7 +167,7 @@ struct RegistryServer::Impl final : Outbox {
     }
 
     void shutdown(const std::string& reason) {
-        spdlog::info("courierd {} exiting: {}", ::getpid(), reason);
+        log().info("courierd {} exiting: {}", ::getpid(), reason);
         connections.clear();  // closes every link
         // The socket first, then the lock file, still holding the lock: a courierd that
         // starts now either fails to lock (and the client that started it retries) or
@@ -228,7 +229,7 @@ struct RegistryServer::Impl final : Outbox {
             try {
                 link = listener->accept();
             } catch (const std::exception& e) {
-                spdlog::warn("accept failed: {}", e.what());
+                log().warn("accept failed: {}", e.what());
                 return;
             }
             if (!link) return;
@@ -244,10 +245,10 @@ struct RegistryServer::Impl final : Outbox {
             try {
                 reactor->add(c.link->poll_fd(), [this, id] { serve(id); });
             } catch (const std::exception& e) {
-                spdlog::warn("cannot serve connection from {}: {}", c.peer, e.what());
+                log().warn("cannot serve connection from {}: {}", c.peer, e.what());
                 continue;
             }
-            spdlog::debug("connection #{} from {}", id, c.peer);
+            log().debug("connection #{} from {}", id, c.peer);
             last_activity = Clock::now();
             connections.emplace(id, std::move(c));
         }
@@ -258,7 +259,7 @@ struct RegistryServer::Impl final : Outbox {
         ++refused_clients;
         if (Clock::now() - refusal_logged < std::chrono::seconds(1)) return;
         refusal_logged = Clock::now();
-        spdlog::warn(
+        log().warn(
             "refused {} connection(s), the last from {}: {} clients are connected "
             "already (the most courierd serves)",
             refused_clients, link.peer(), options.max_clients);
@@ -283,12 +284,10 @@ struct RegistryServer::Impl final : Outbox {
             try {
                 table->handle(id, frame.data());
             } catch (const ProtocolViolation& v) {
-                spdlog::warn("closing connection {} ({}): {}", table->describe(id), c.peer,
-                             v.reason);
+                log().warn("closing connection {} ({}): {}", table->describe(id), c.peer, v.reason);
                 doom(id, "protocol violation");
             } catch (const std::exception& e) {
-                spdlog::warn("closing connection {} ({}): {}", table->describe(id), c.peer,
-                             e.what());
+                log().warn("closing connection {} ({}): {}", table->describe(id), c.peer, e.what());
                 doom(id, "error");
             }
             if (is_doomed(id)) break;
@@ -296,8 +295,8 @@ struct RegistryServer::Impl final : Outbox {
         if (!is_doomed(id) && status.state == ReceiveStatus::State::closed) {
             doom(id, "connection closed");
         } else if (!is_doomed(id) && status.state == ReceiveStatus::State::failed) {
-            spdlog::warn("closing connection {} ({}): {}", table->describe(id), c.peer,
-                         status.reason);
+            log().warn("closing connection {} ({}): {}", table->describe(id), c.peer,
+                       status.reason);
             doom(id, "connection failed");
         }
         close_doomed();
@@ -316,7 +315,7 @@ struct RegistryServer::Impl final : Outbox {
         if (it == connections.end() || is_doomed(to)) return;
         Connection& c = it->second;
         if (c.unsent_bytes + frame.size() > options.max_unread_bytes) {
-            spdlog::warn(
+            log().warn(
                 "closing connection {} ({}): it leaves its answers unread ({} bytes "
                 "waiting beyond what its socket holds)",
                 table->describe(to), c.peer, c.unsent_bytes + frame.size());
@@ -336,7 +335,7 @@ struct RegistryServer::Impl final : Outbox {
                 c.unsent.pop_front();
             }
         } catch (const std::exception& e) {
-            spdlog::warn("cannot send to connection {}: {}", table->describe(id), e.what());
+            log().warn("cannot send to connection {}: {}", table->describe(id), e.what());
             doom(id, "send failed");
             return;
         }
