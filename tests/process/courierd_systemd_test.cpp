@@ -37,13 +37,14 @@ sockaddr_un unix_address(const fs::path& path) {
     return address;
 }
 
-/// A unix stream socket bound at `path` and listening, as a socket unit's ListenStream=.
-Fd listening_socket(const fs::path& path) {
-    Fd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+/// A unix socket of `type` bound at `path`, and listening if a stream: as a socket unit's
+/// ListenStream= (or ListenDatagram=) makes it.
+Fd listening_socket(const fs::path& path, int type = SOCK_STREAM) {
+    Fd socket(::socket(AF_UNIX, type | SOCK_CLOEXEC, 0));
     REQUIRE(socket);
     const auto address = unix_address(path);
     REQUIRE(::bind(socket.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
-    REQUIRE(::listen(socket.get(), 16) == 0);
+    if (type == SOCK_STREAM) REQUIRE(::listen(socket.get(), 16) == 0);
     return socket;
 }
 
@@ -106,23 +107,25 @@ TEST_CASE(
     CHECK(dir.is_empty());
 }
 
-TEST_CASE("courierd refuses a socket from systemd that is not where nodes look for it",
+TEST_CASE("courierd refuses a socket from systemd that it cannot serve nodes on",
           "[registry][systemd]") {
     TempRuntimeDir dir;
-    const fs::path elsewhere = dir.path() / "elsewhere.sock";
+    // A stream socket where no node looks, or a datagram socket where they do.
+    const bool misplaced = GENERATE(true, false);
+    const fs::path path =
+        misplaced ? dir.path() / "elsewhere.sock" : registry_socket_path(dir.path());
     {
-        Fd listening = listening_socket(elsewhere);
+        Fd passed = listening_socket(path, misplaced ? SOCK_STREAM : SOCK_DGRAM);
         auto courierd = Program::start({(bin_dir() / "courierd").string(), "--foreground",
                                         "--runtime-dir", dir.path().string(), "--idle-exit", "0"},
-                                       {}, listening.get());
+                                       {}, passed.get());
         const auto status = courierd.wait_exit();
         REQUIRE(status);
         CHECK(WIFEXITED(*status));
         CHECK(WEXITSTATUS(*status) == 1);
     }
-    CHECK(::unlink(elsewhere.c_str()) == 0);
-    CHECK_FALSE(fs::exists(registry_socket_path(dir.path())));
-    CHECK(dir.is_empty());
+    CHECK(::unlink(path.c_str()) == 0);  // still there: courierd removes no socket it was given
+    CHECK(dir.is_empty());               // nor did it lock, or bind its own
 }
 
 TEST_CASE("a node registers through courierd started by systemd-socket-activate",
