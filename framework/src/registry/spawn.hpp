@@ -70,7 +70,8 @@ inline void start_courierd(const std::filesystem::path& courierd,
     // Everything the children need is prepared here: after fork in a threaded process
     // only async-signal-safe calls are allowed.
     // We detach it ourselves, so it need not detach again (each detach leaves a process
-    // for init to reap); its stderr is /dev/null, so it logs to syslog.
+    // for init to reap); its stderr is /dev/null, so it logs to syslog, or to courierd.log
+    // where no syslog listens.
     std::vector<std::string> args{courierd.string(), "--runtime-dir", runtime_dir.string(),
                                   "--foreground", "--syslog"};
     if (idle_exit.count() >= 0) {
