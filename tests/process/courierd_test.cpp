@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <fstream>
@@ -94,6 +95,30 @@ TEST_CASE("courierd --log-file logs to that file even in the foreground", "[regi
         CHECK(text.find("exiting: idle for 200 ms") != std::string::npos);
     }
     CHECK(fs::remove(log));
+    CHECK(fs::is_empty(dir.path()));
+}
+
+TEST_CASE("courierd writes to the journal's stream each line with its priority and no time",
+          "[registry][log]") {
+    TempRuntimeDir dir;
+    // Stands in for the journal: what systemd names in JOURNAL_STREAM is the stderr it gave.
+    const fs::path stream = dir.path() / "journal-stream";
+    std::ofstream{stream};
+    struct stat st {};
+    REQUIRE(::stat(stream.c_str(), &st) == 0);
+    const auto result =
+        run_command({"/bin/sh", "-c",
+                     "export JOURNAL_STREAM=\"$3\"; exec \"$0\" --foreground --runtime-dir \"$1\" "
+                     "--idle-exit 100 2>>\"$2\"",
+                     (bin_dir() / "courierd").string(), dir.path().string(), stream.string(),
+                     std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino)});
+    CHECK(result.exit_code == 0);
+    const std::string text = read_file(stream);
+    CHECK(text.starts_with("<6>courierd "));  // info, and no time before it
+    CHECK(text.find(" serving " + registry_socket_path(dir.path()).string()) != std::string::npos);
+    CHECK(text.find("\n<6>courierd ") != std::string::npos);
+    CHECK(text.find("exiting: idle for 100 ms\n") != std::string::npos);
+    CHECK(fs::remove(stream));
     CHECK(fs::is_empty(dir.path()));
 }
 

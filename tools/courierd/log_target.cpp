@@ -3,8 +3,10 @@
 #include <courier/fd.hpp>
 #include <courier/posix_call.hpp>
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/sinks/syslog_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -16,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <string>
 
@@ -58,13 +61,30 @@ bool stderr_is_journal() {
     return device == st.st_dev && inode == st.st_ino;
 }
 
+/// "<N>", the syslog priority of a line's level, which journald takes off a line on a
+/// service's stderr and files the line under (journalctl -p).
+class SyslogPriority final : public spdlog::custom_flag_formatter {
+  public:
+    void format(const spdlog::details::log_msg& message, const std::tm&,
+                spdlog::memory_buf_t& out) override {
+        // trace, debug, info, warn, err, critical, off
+        static constexpr char priority[] = {'7', '7', '6', '4', '3', '2', '6'};
+        out.push_back('<');
+        out.push_back(priority[static_cast<std::size_t>(message.level)]);
+        out.push_back('>');
+    }
+    std::unique_ptr<spdlog::custom_flag_formatter> clone() const override {
+        return std::make_unique<SyslogPriority>();
+    }
+};
+
 }  // namespace
 
 LogTarget choose_log_target(const std::filesystem::path& log_file, bool foreground, bool syslog,
                             const std::filesystem::path& runtime_dir) {
     using Kind = LogTarget::Kind;
     if (!log_file.empty()) return {Kind::file, log_file, "--log-file"};
-    if (stderr_is_journal()) return {Kind::stderr_stream, {}, "stderr is the journal"};
+    if (stderr_is_journal()) return {Kind::journal, {}, "stderr is the journal"};
     if (foreground && !syslog) return {Kind::stderr_stream, {}, "--foreground"};
     const std::string socket = syslog_socket_path();
     if (syslog_listens(socket)) return {Kind::syslog, {}, "syslog listens on " + socket};
@@ -78,6 +98,14 @@ void log_to(const LogTarget& target, spdlog::level::level_enum level) {
             logger = std::make_shared<spdlog::logger>(
                 "courierd", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
             break;
+        case LogTarget::Kind::journal: {
+            logger = std::make_shared<spdlog::logger>(
+                "courierd", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+            auto formatter = std::make_unique<spdlog::pattern_formatter>();
+            formatter->add_flag<SyslogPriority>('*').set_pattern("%*%v");
+            logger->set_formatter(std::move(formatter));
+            break;
+        }
         case LogTarget::Kind::syslog:
             logger = std::make_shared<spdlog::logger>(
                 "courierd", std::make_shared<spdlog::sinks::syslog_sink_mt>("courierd", LOG_PID,

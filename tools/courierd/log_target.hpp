@@ -17,15 +17,17 @@ inline constexpr std::size_t log_file_limit = std::size_t{1} << 20;
 inline constexpr std::size_t log_files_kept = 1;
 
 struct LogTarget {
-    enum class Kind { stderr_stream, syslog, file };
+    /// journal: stderr, which is the journal's stream; each line starts with its syslog
+    /// priority ("<4>"), as journald reads it, and no time (the journal has it).
+    enum class Kind { stderr_stream, journal, syslog, file };
     Kind kind = Kind::stderr_stream;
     std::filesystem::path file;  ///< when kind == file
     std::string why;             ///< said in the first line, for whoever wonders
 };
 
-/// Chooses, in this order: `log_file` when given; stderr when it is the journal
-/// (JOURNAL_STREAM) or when `foreground` without `syslog`; syslog when its socket takes
-/// datagrams; else `<runtime_dir>/courierd.log`.
+/// Chooses, in this order: `log_file` when given; the journal when stderr is its stream
+/// (JOURNAL_STREAM); stderr when `foreground` without `syslog`; syslog when its socket
+/// takes datagrams; else `<runtime_dir>/courierd.log`.
 LogTarget choose_log_target(const std::filesystem::path& log_file, bool foreground, bool syslog,
                             const std::filesystem::path& runtime_dir);
 

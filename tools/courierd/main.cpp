@@ -138,7 +138,8 @@ int main(int argc, char** argv) {
             // The parent must not run the server's destructor: it would unlink the socket.
             if (!detach()) ::_exit(0);
             // Our stderr is /dev/null now, even if it was the journal.
-            if (target.kind == courierd::LogTarget::Kind::stderr_stream) {
+            if (target.kind == courierd::LogTarget::Kind::stderr_stream ||
+                target.kind == courierd::LogTarget::Kind::journal) {
                 target = courierd::choose_log_target(log_file, false, true, options.runtime_dir);
                 courierd::log_to(target, level);
             }
