@@ -72,7 +72,7 @@ struct RegistryServer::Impl final : Outbox {
     DaemonLock lock;
     std::filesystem::path socket_path;
     std::unique_ptr<Listener> listener;
-    bool own_socket_file = false;  ///< false when systemd made it: never ours to remove
+    bool own_socket_file = false;  ///< false when systemd made it (for the log)
     Fd signals;  ///< a signalfd for SIGTERM and SIGINT, when options.handle_signals
     sigset_t old_mask{};
 
@@ -189,8 +189,10 @@ struct RegistryServer::Impl final : Outbox {
         // The socket first, then the lock file, still holding the lock: a courierd that
         // starts now either fails to lock (and the client that started it retries) or
         // locks a fresh file and binds a fresh socket that nothing of ours will unlink.
+        // The listener removes the socket file only if it bound it and the file is still the
+        // one it bound: not systemd's, nor one that replaced ours (a socket unit started
+        // while we ran).
         listener.reset();
-        if (own_socket_file) (void)COURIER_SYSCALL(::unlink, socket_path.c_str());
         lock.remove();
         if (options.handle_signals)
             (void)COURIER_SYSCALL(::sigprocmask, SIG_SETMASK, &old_mask, nullptr);
