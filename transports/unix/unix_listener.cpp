@@ -5,7 +5,9 @@
 
 #include <courier/log.hpp>
 #include <courier/posix_call.hpp>
+#include <courier/transports/adopted_listener.hpp>
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -140,3 +142,20 @@ std::unique_ptr<Link> UnixListener::accept() {
 }
 
 }  // namespace courier::detail
+
+namespace courier {
+
+std::unique_ptr<Listener> adopt_local_socket_listener(Fd socket, std::string_view path) {
+    const std::string context = "adopt the listening socket " + std::string(path);
+    // accept() must say EAGAIN rather than block the reactor; and a program we might start
+    // must not inherit the registry's socket.
+    const int flags =
+        static_cast<int>(COURIER_SYSCALL(::fcntl, socket.get(), F_GETFL).value_or_throw(context));
+    COURIER_SYSCALL(::fcntl, socket.get(), F_SETFL, flags | O_NONBLOCK).value_or_throw(context);
+    COURIER_SYSCALL(::fcntl, socket.get(), F_SETFD, FD_CLOEXEC).value_or_throw(context);
+    // No CreatedName: the file is the creator's to remove, not ours.
+    return std::make_unique<detail::UnixListener>(local_socket_endpoint(path), TransportOptions{},
+                                                  std::move(socket), detail::CreatedName());
+}
+
+}  // namespace courier
