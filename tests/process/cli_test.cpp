@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,7 @@ CommandResult shell(const std::string& command, milliseconds within = 10s) {
     return run_command({"/bin/sh", "-c", command + " 2>&1"}, within);
 }
 
+const json* node_named(json&&, const std::string&) = delete;  // it would dangle
 const json* node_named(const json& nodes, const std::string& name) {
     for (const auto& node : nodes)
         if (node.at("node") == name) return &node;
@@ -64,10 +66,15 @@ TEST_CASE("courier ps links and groups print JSON for scripts", "[process][cli]"
         auto child = spawn_node(dir, "echo-node", "echo", echo);
         REQUIRE(child.expect('r'));
         Node node(node_options(dir, "asker-node"));
-        node.spawn("member", [](Actor& self) { REQUIRE(self.join("workers")); });
+        node.spawn("member", [](Actor& self) {
+            if (!self.join("workers")) throw std::runtime_error("cannot join");
+        });
         for (int i = 0; i < 5; ++i)
             REQUIRE(node.request<wire::Pong>("echo", wire::Ping{i}, 5s).has_value());
-        REQUIRE(eventually([&] { return !node.members("workers").empty(); }));
+        REQUIRE(eventually([&] {
+            auto members = node.members("workers");
+            return members && !members->empty();
+        }));
 
         auto ps = run_command({cli(), "ps", "--json", "--runtime-dir", dir.path().string()});
         REQUIRE(ps.exit_code == 0);
@@ -84,7 +91,8 @@ TEST_CASE("courier ps links and groups print JSON for scripts", "[process][cli]"
         auto links = run_command({cli(), "links", "--json", "--runtime-dir", dir.path().string()});
         REQUIRE(links.exit_code == 0);
         INFO(links.out);
-        const json* asking = node_named(json::parse(links.out), "asker-node");
+        const json linked = json::parse(links.out);
+        const json* asking = node_named(linked, "asker-node");
         REQUIRE(asking);
         REQUIRE(asking->at("links").size() == 1);
         const json& link = asking->at("links")[0];

@@ -391,12 +391,14 @@ esac
 # courierd exits once idle and must take its socket and lock with it.
 # The last line says all went well: the tests' expected output ends with it, because
 # ctest's PASS_REGULAR_EXPRESSION alone would ignore this script's exit status.
+# courierd's own log (courierd.log, where no syslog listens) is meant to stay.
+left() { ls -A "$COURIER_RUNTIME_DIR" | grep -v -x -E 'courierd(\.1)?\.log' || true; }
 for _ in $(seq 100); do
-    if [ -z "$(ls -A "$COURIER_RUNTIME_DIR")" ]; then
+    if [ -z "$(left)" ]; then
         echo "run_sample: $sample passed, runtime directory left empty"
         exit 0
     fi
     sleep 0.05
 done
-echo "left behind in the runtime directory: $(ls -A "$COURIER_RUNTIME_DIR")" >&2
+echo "left behind in the runtime directory: $(left)" >&2
 exit 1
