@@ -154,7 +154,7 @@ void NodeCore::start() {
 }
 
 NodeCore::~NodeCore() {
-    metrics_.reset();  // a node whose start failed: its scrapes read the parts below
+    metrics_.reset();  // stopped already, unless the start failed: a scrape reads the parts below
     if (enlisted_) StopSignals::leave(*this);  // a node whose start failed
     // The reactor first: a timer of its may still talk to the registry (registering
     // again after courierd came back). Then the workers: an actor's last turn may still

@@ -193,8 +193,8 @@ class Node {
     /// The endpoints other nodes can reach this node on, one per transport it listens on.
     std::vector<std::string> endpoints() const;
     /// Where the node serves its metrics, "host:port" with the port it bound (the one
-    /// the kernel picked for port 0); empty without NodeOptions::metrics_address, and once
-    /// the node stopped.
+    /// the kernel picked for port 0); empty without NodeOptions::metrics_address. (Once
+    /// the node stops, nothing answers there any more.)
     std::string metrics_endpoint() const;
 
   private:
