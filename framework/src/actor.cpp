@@ -78,8 +78,8 @@ void Actor::start_request(detail::Letter& letter, std::chrono::milliseconds time
     letter.flags |= envelope_flags::request;
     letter.correlation = requests.next_correlation();
     auto timer = requests.arm_timeout(name_, letter.correlation, timeout);
-    pending_[letter.correlation] =
-        detail::PendingRequest{std::move(complete), timer.due, timer.serial};
+    pending_[letter.correlation] = detail::PendingRequest{
+        std::move(complete), timer.due, timer.serial, std::chrono::steady_clock::now()};
 }
 
 void Actor::cancel_pending() noexcept {
@@ -212,6 +212,7 @@ void Actor::dispatch(detail::Letter& letter) {
             auto complete = std::move(it->second.complete);
             core.requests().finished(letter.correlation,
                                      {it->second.timer_when, it->second.timer_sequence});
+            if (letter.is_reply()) core.requests().answered(it->second.sent);
             pending_.erase(it);
             try {
                 complete(letter);

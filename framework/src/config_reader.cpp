@@ -3,6 +3,7 @@
 #include <courier/log.hpp>
 #include <courier/transports/transport.hpp>
 
+#include "metrics_server.hpp"
 #include "scheme_lists.hpp"
 #include "suggestion.hpp"
 
@@ -407,19 +408,27 @@ class Reader {
                     static_cast<std::uint64_t>(integer_of(key, value, "node.credit_bytes", 1));
             } else if (key.str() == "log_level") {
                 const std::string& word = string_of(key, value, "node.log_level");
+                if (word.empty()) continue;  // as NodeOptions::log_level: leave it
                 if (!log_level_named(word))
                     fail(key.source(),
                          "node.log_level must be trace, debug, info, warn, error, critical or "
                          "off, not \"" +
                              word + "\"");
                 node.log_level = word;
+            } else if (key.str() == "metrics_address") {
+                const std::string& address = string_of(key, value, "node.metrics_address");
+                if (!address.empty()) {
+                    if (auto parsed = parse_metrics_address(address); !parsed)
+                        fail(value.source(), "node.metrics_address: " + parsed.error());
+                }
+                node.metrics_address = address;
             } else {
                 unknown(key, "key", "[node]",
                         {"threads", "worker_spin_us", "runtime_dir", "handle_signals",
                          "drain_timeout_ms", "actor_failure", "actor_max_restarts",
                          "actor_restart_window_ms", "mailbox_letters", "mailbox_bytes",
                          "mailbox_overflow", "send_timeout_ms", "credit_letters", "credit_bytes",
-                         "log_level"});
+                         "log_level", "metrics_address"});
             }
         }
     }

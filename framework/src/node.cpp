@@ -83,6 +83,9 @@ std::vector<LinkInfo> Node::links() const {
 std::vector<std::string> Node::endpoints() const {
     return core_->peers().endpoints();
 }
+std::string Node::metrics_endpoint() const {
+    return core_->metrics_endpoint();
+}
 ChildProcess Node::spawn_process(ProcessOptions options) {
     return core_->peers().spawn_process(std::move(options));
 }

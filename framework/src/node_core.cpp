@@ -1,5 +1,6 @@
 #include "node_core.hpp"
 
+#include "metrics_text.hpp"
 #include "stop_signals.hpp"
 
 #include <courier/framework/runtime_dir.hpp>
@@ -58,6 +59,7 @@ NodeCore::NodeCore(Node& owner, NodeOptions options, bool by_hand)
         options_.actor_restart_limit.restarts = *config_.node.actor_max_restarts;
     if (config_.node.actor_restart_window)
         options_.actor_restart_limit.within = *config_.node.actor_restart_window;
+    if (config_.node.metrics_address) options_.metrics_address = *config_.node.metrics_address;
     if (config_.registry.autostart) options_.registry.autostart = *config_.registry.autostart;
     if (config_.registry.idle_exit) options_.registry.idle_exit = *config_.registry.idle_exit;
     if (config_.registry.timeout) options_.registry.timeout = *config_.registry.timeout;
@@ -107,6 +109,12 @@ void NodeCore::start() {
         }
         enlisted_ = true;
     }
+    // Before the links: the parts it reads (counters, actors, peers, requests) exist from
+    // the constructor, and a node without the registry has metrics too.
+    if (!options_.metrics_address.empty())
+        metrics_ = std::make_unique<MetricsServer>(options_.metrics_address, name_, [this] {
+            return metrics_text(metrics_snapshot(*this));
+        });
     if (!options_.use_registry) return;
 
     try {
@@ -158,6 +166,7 @@ void NodeCore::start() {
 }
 
 NodeCore::~NodeCore() {
+    metrics_.reset();  // stopped already, unless the start failed: a scrape reads the parts below
     if (enlisted_) StopSignals::leave(*this);  // a node whose start failed
     // The reactor first: a timer of its may still talk to the registry (registering
     // again after courierd came back). Then the workers: an actor's last turn may still
@@ -190,6 +199,10 @@ NodeStats NodeCore::stats() const noexcept {
                      counters_.received_remote.load(),  counters_.dead_letters.load(),
                      counters_.handler_failures.load(), counters_.bad_frames.load(),
                      counters_.registry_lookups.load(), counters_.restarts.load()};
+}
+
+std::string NodeCore::metrics_endpoint() const {
+    return metrics_ ? metrics_->endpoint() : std::string();
 }
 
 LinkList NodeCore::link_list() {
@@ -317,6 +330,8 @@ bool NodeCore::wait_for(std::string_view name, std::chrono::milliseconds timeout
 void NodeCore::dead_letter(const Letter& letter, ErrorCode code, const std::string& reason,
                            bool bounce) {
     ++counters_.dead_letters;
+    counters_.dead_letters_by_code[static_cast<std::uint8_t>(code)].fetch_add(
+        1, std::memory_order_relaxed);
     if (dead_letter_log_)
         dead_letter_log_->record(letter, code, reason);
     else  // not started: no timers yet

@@ -22,6 +22,7 @@
 #include "heartbeats.hpp"
 #include "link_sender.hpp"
 #include "local_actors.hpp"
+#include "metrics_server.hpp"
 #include "monitors.hpp"
 #include "node_protocol.hpp"
 #include "peers.hpp"
@@ -33,6 +34,7 @@
 
 #include <courier/framework/node.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -102,10 +104,15 @@ class NodeCore final {
     Monitors& monitors() noexcept { return monitors_; }
     Groups& groups() noexcept { return groups_; }
     Heartbeats& heartbeats() noexcept { return heartbeats_; }
+    /// Where the metrics are served ("host:port", the port bound); empty without them.
+    std::string metrics_endpoint() const;
 
     struct Counters {
         std::atomic<std::uint64_t> delivered_local{0}, sent_remote{0}, received_remote{0},
             dead_letters{0}, handler_failures{0}, bad_frames{0}, registry_lookups{0}, restarts{0};
+        /// dead_letters by ErrorCode, indexed by the code's byte: every byte has a slot,
+        /// so a code added later needs no change here (the metrics: metrics_text.hpp).
+        std::array<std::atomic<std::uint64_t>, 256> dead_letters_by_code{};
     };
     Counters& counters() noexcept { return counters_; }
     void count_handler_failure() noexcept { ++counters_.handler_failures; }
@@ -169,6 +176,7 @@ class NodeCore final {
     std::unique_ptr<DeadLetterLog> dead_letter_log_;  ///< on reactor_'s timers, from start()
     std::unique_ptr<Scheduler> scheduler_;
     std::unique_ptr<RegistryClient> registry_;
+    std::unique_ptr<MetricsServer> metrics_;  ///< NodeOptions::metrics_address; from start()
 
     std::mutex run_mutex_;
     std::condition_variable run_cv_;

@@ -1,6 +1,7 @@
 // How a node stops: the one way for its destructor and for SIGTERM/SIGINT
 // (stop_signals.hpp). The steps, in order, and why:
 //
+// 0. The metrics server (NodeOptions::metrics_address) stops serving.
 // 1. No new links: the listeners close (removing their endpoints), so no peer starts
 //    talking to a node that is going. Links already open stay: replies and letters still
 //    in flight on them are part of the drain.
@@ -39,6 +40,9 @@ void NodeCore::stop() {
 }
 
 void NodeCore::begin_stop() {
+    // First, so that a scraper sees the node go down rather than the counts of a node
+    // half stopped. Joins the server's threads: at most a scrape's time.
+    if (metrics_) metrics_->stop();
     {
         std::lock_guard lock(run_mutex_);
         if (stopping_) return;

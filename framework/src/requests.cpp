@@ -30,7 +30,8 @@ std::optional<Letter> ReplyWaiter::wait(std::chrono::steady_clock::time_point de
 }
 
 Letter Requests::await(Letter request, std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto sent = std::chrono::steady_clock::now();
+    const auto deadline = sent + timeout;
     auto waiter = std::make_shared<ReplyWaiter>();
     request.correlation = next_correlation();
     request.flags |= envelope_flags::request;
@@ -46,7 +47,10 @@ Letter Requests::await(Letter request, std::chrono::milliseconds timeout) {
     auto answer = waiter->wait(deadline);
     node_.actors().remove(waiter_name);
     forget_in_flight(correlation);
-    if (answer) return std::move(*answer);
+    if (answer) {
+        answered(sent);
+        return std::move(*answer);
+    }
     Letter expired;
     expired.type = request_timeout_type;
     return expired;

@@ -7,6 +7,7 @@
 #include "mailbox.hpp"
 #include "peer_link.hpp"
 #include "reactor.hpp"
+#include "request_durations.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -52,6 +53,12 @@ class Requests {
     /// The request `correlation` has its answer (a reply, a failure, its timeout) or its
     /// requester stopped: its timer is cancelled and no link waits for it any more.
     void finished(std::uint64_t correlation, Reactor::TimerId timer) noexcept;
+    /// A request sent at `sent` got its answer (a reply, a Failure, a DeadLetter; not its
+    /// timeout): how long it took goes into durations().
+    void answered(std::chrono::steady_clock::time_point sent) noexcept {
+        durations_.record(std::chrono::steady_clock::now() - sent);
+    }
+    const RequestDurations& durations() const noexcept { return durations_; }
 
     /// `request` left over `peer`: until finished(), the link's failure fails it.
     void sent_over(const EnvelopeHeader& request, const std::shared_ptr<PeerLink>& peer);
@@ -74,6 +81,7 @@ class Requests {
     std::unordered_map<std::uint64_t, InFlight> in_flight_;
     /// in_flight_.size(), read without the lock: most requests never cross a link.
     std::atomic<std::size_t> in_flight_count_{0};
+    RequestDurations durations_;
 };
 
 }  // namespace courier::detail

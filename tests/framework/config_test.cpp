@@ -208,6 +208,7 @@ TEST_CASE("the example file lists every setting of every transport with its defa
     CHECK(config.node.send_timeout == courier::NodeOptions{}.send_timeout);
     CHECK(config.node.credit_letters == courier::NodeOptions{}.credit_window.letters);
     CHECK(config.node.credit_bytes == courier::NodeOptions{}.credit_window.bytes);
+    CHECK(config.node.metrics_address == courier::NodeOptions{}.metrics_address);
     CHECK(config.registry.autostart == courier::RegistryOptions{}.autostart);
     CHECK(config.registry.timeout == courier::RegistryOptions{}.timeout);
     CHECK(config.registry.idle_exit == 10000ms);  // courierd's own default

@@ -47,6 +47,7 @@ struct PendingRequest {
     std::function<void(Letter&)> complete;
     std::chrono::steady_clock::time_point timer_when;
     std::uint64_t timer_sequence = 0;
+    std::chrono::steady_clock::time_point sent;  ///< for the request-duration metric
 };
 
 /// A request whose answer a ReplyHandle owes, shared by the handle's copies. The last copy

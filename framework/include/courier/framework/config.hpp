@@ -91,6 +91,7 @@ struct NodeSettings {
     std::optional<std::uint64_t> credit_letters;
     std::optional<std::uint64_t> credit_bytes;
     std::optional<std::string> log_level;  ///< NodeOptions::log_level
+    std::optional<std::string> metrics_address;  ///< NodeOptions::metrics_address
 };
 
 /// `[registry]`: only what the file sets (see RegistryOptions).

@@ -86,6 +86,11 @@ struct NodeOptions {
     /// (courier/log.hpp). $COURIER_LOG_LEVEL and $SPDLOG_LEVEL win over it, so that an
     /// operator can change it without a rebuild. Empty: leave the level as it is.
     std::string log_level;
+    /// Where the node serves Prometheus metrics over HTTP (GET /metrics): "host:port",
+    /// e.g. "127.0.0.1:9464"; port 0 lets the kernel pick (Node::metrics_endpoint says
+    /// which). Empty: no metrics server. It has no authentication: keep it on loopback
+    /// unless a scraper elsewhere needs it. docs/observability.md.
+    std::string metrics_address;
     /// Without a registry the node is alone: its actors reach only each other.
     bool use_registry = true;
     RegistryOptions registry;
@@ -100,7 +105,9 @@ class Node {
     /// Starts the node: threads, listener, registration. Throws SetupError: name_taken
     /// (the name is taken), unknown_name (an invalid name), link_failed (the registry out
     /// of reach, nothing to listen on), bad_config (the config cannot be read or is
-    /// wrong), os_error (the runtime directory cannot be made).
+    /// wrong, or metrics_address is not "host:port"), os_error (the runtime directory
+    /// cannot be made, or the metrics cannot be served on metrics_address: the port is in
+    /// use, the host is no address of this machine).
     explicit Node(NodeOptions options = {});
     explicit Node(std::string name);
     /// Stops the node as a signal does (without the log line and the exit: see
@@ -178,6 +185,10 @@ class Node {
     std::vector<LinkInfo> links() const;
     /// The endpoints other nodes can reach this node on, one per transport it listens on.
     std::vector<std::string> endpoints() const;
+    /// Where the node serves its metrics, "host:port" with the port it bound (the one
+    /// the kernel picked for port 0); empty without NodeOptions::metrics_address. (Once
+    /// the node stops, nothing answers there any more.)
+    std::string metrics_endpoint() const;
 
   private:
     Node(NodeOptions options, detail::SteppedByHand);
