@@ -170,7 +170,7 @@ TEST_CASE("courier ps and links give a stopped node a line of its own without wa
     CHECK(dir.wait_until_empty());
 }
 
-TEST_CASE("courier top shows every node and link, as plain text off a terminal",
+TEST_CASE("courier top shows every node and link as plain text off a terminal",
           "[process][cli][top]") {
     TempRuntimeDir dir;
     {
@@ -178,6 +178,10 @@ TEST_CASE("courier top shows every node and link, as plain text off a terminal",
         REQUIRE(child.expect('r'));
         Node node(node_options(dir, "asker-node"));
         REQUIRE(node.request<wire::Pong>("echo", wire::Ping{0}, 5s).has_value());
+        const auto links = node.links();
+        const LinkInfo* link = link_to(links, "echo-node");
+        REQUIRE(link);
+        const std::string transport = link->transport;
         auto top = run_command({cli(), "top", "--iterations", "2", "--interval", "100",
                                 "--runtime-dir", dir.path().string()});
         INFO(top.out);
@@ -185,8 +189,10 @@ TEST_CASE("courier top shows every node and link, as plain text off a terminal",
         CHECK_THAT(top.out, Catch::Contains("2 nodes in " + dir.path().string()));
         CHECK_THAT(top.out, Catch::Matches("(.|\n)*NODE +PID +IN/S +OUT/S +BYTES/S +MAILBOX "
                                            "+FULLEST +DEAD LETTERS +DROPS +RESTARTS\n(.|\n)*"));
-        CHECK_THAT(top.out, Catch::Matches("(.|\n)*asker-node +echo-node +unix +(.|\n)*"));
-        CHECK_THAT(top.out, Catch::Matches("(.|\n)*echo-node +asker-node +unix +(.|\n)*"));
+        CHECK_THAT(top.out,
+                   Catch::Matches("(.|\n)*asker-node +echo-node +" + transport + " +(.|\n)*"));
+        CHECK_THAT(top.out,
+                   Catch::Matches("(.|\n)*echo-node +asker-node +" + transport + " +(.|\n)*"));
         child.send('q');
     }
     CHECK(dir.wait_until_empty());

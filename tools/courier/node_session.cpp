@@ -4,6 +4,8 @@
 #include <courier/framework/runtime_dir.hpp>
 #include <courier/transports/transport.hpp>
 
+#include <algorithm>
+
 #include <poll.h>
 #include <unistd.h>
 
@@ -13,11 +15,16 @@ std::filesystem::path registry_dir(const std::string& runtime_dir) {
     return runtime_dir.empty() ? default_runtime_dir() : std::filesystem::path(runtime_dir);
 }
 
-Expected<NodeSession, std::string> NodeSession::open(const std::vector<std::string>& endpoints) {
+Expected<NodeSession, std::string> NodeSession::open(std::vector<std::string> endpoints,
+                                                     std::chrono::milliseconds within) {
+    std::stable_partition(endpoints.begin(), endpoints.end(),
+                          [](const std::string& uri) { return uri.starts_with("unix:"); });
+    TransportOptions options;
+    options.handshake_timeout = within;
     std::string errors;
     for (const auto& uri : endpoints) {
         try {
-            auto link = TransportRegistry::builtin().connect(Endpoint::parse(uri));
+            auto link = TransportRegistry::builtin().connect(Endpoint::parse(uri), options);
             // A Hello without a name: a tool that asks questions, not a node. The node
             // keeps the link (past handshake_timeout_us) and names it after no node.
             EnvelopeHeader header;

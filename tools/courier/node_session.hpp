@@ -48,8 +48,11 @@ auto ask_registry(const std::string& runtime_dir, const char* command, Ask ask,
 /// and lists it as a link to no node.
 class NodeSession {
   public:
-    /// Connects to the first of `endpoints` that accepts; the error says what each said.
-    static Expected<NodeSession, std::string> open(const std::vector<std::string>& endpoints);
+    /// Connects to the first of `endpoints` that accepts, `unix:` ones first (the kernel
+    /// accepts for a process that is stopped; other transports' handshakes wait for it,
+    /// up to `within`); the error says what each said.
+    static Expected<NodeSession, std::string> open(std::vector<std::string> endpoints,
+                                                   std::chrono::milliseconds within);
 
     /// Sends `question` to `recipient` as a request and waits up to `within` for its
     /// answer, an `Answer`. A Failure in answer, or none in time, is the error.

@@ -36,7 +36,7 @@ int ping(const PingOptions& options) {
                   << "', which listens on no transport, so it cannot be reached\n";
         return 1;
     }
-    auto session = NodeSession::open(where->endpoints);
+    auto session = NodeSession::open(where->endpoints, options.timeout);
     if (!session) {
         std::cerr << "courier ping: cannot reach node '" << where->node << "': " << session.error()
                   << "\n";
