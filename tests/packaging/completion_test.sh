@@ -5,6 +5,7 @@
 # exactly those `courier --help` lists, so the completion cannot fall behind the program.
 set -euo pipefail
 completion=$1 courier=$2
+# shellcheck source=tests/packaging/help_text.sh
 source "$(dirname "$0")/help_text.sh"
 work=$(mktemp -d /tmp/courier-completion.XXXXXX)
 trap 'rm -rf "$work"' EXIT

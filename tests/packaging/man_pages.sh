@@ -5,6 +5,7 @@
 # a page cannot fall behind its program.
 set -euo pipefail
 pages=$1 bin=$2
+# shellcheck source=tests/packaging/help_text.sh
 source "$(dirname "$0")/help_text.sh"
 failures=0
 fail() {
