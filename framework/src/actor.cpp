@@ -1,5 +1,6 @@
 #include <courier/framework/actor.hpp>
 #include <courier/framework/node.hpp>
+#include <courier/log.hpp>
 
 #include "actor_cell.hpp"
 #include "monitors.hpp"
@@ -7,6 +8,8 @@
 #include "requests.hpp"
 
 #include <spdlog/spdlog.h>
+
+#include <unistd.h>
 
 #include <stdexcept>
 #include <utility>
@@ -126,7 +129,7 @@ void Actor::abandon_deferred() noexcept {
             fail(reply->request, ErrorCode::stopped,
                  "actor '" + name_ + "' stopped before answering");
         } catch (const std::exception& e) {
-            spdlog::error("actor '{}': could not answer a deferred request: {}", name_, e.what());
+            log().error("actor '{}': could not answer a deferred request: {}", name_, e.what());
         }
     }
 }
@@ -143,7 +146,7 @@ void Actor::dropped(detail::DeferredReply& reply) noexcept {
         fail(reply.request, ErrorCode::stopped,
              "actor '" + name_ + "' dropped its reply handle without answering");
     } catch (const std::exception& e) {
-        spdlog::error("actor '{}': could not answer a dropped request: {}", name_, e.what());
+        log().error("actor '{}': could not answer a dropped request: {}", name_, e.what());
     }
 }
 
@@ -214,15 +217,15 @@ void Actor::dispatch(detail::Letter& letter) {
                 complete(letter);
             } catch (const std::exception& e) {
                 core.count_handler_failure();
-                spdlog::error("actor '{}': reply callback threw: {}", name_, e.what());
+                log().error("actor '{}': reply callback threw: {}", name_, e.what());
                 failed(std::string("its callback for a request threw: ") + e.what());
             }
             return;
         }
         // An answer after its timeout (or a timeout after its answer): nobody waits for it.
         if (letter.type != detail::request_timeout_type)
-            spdlog::debug("actor '{}': late {} from '{}' dropped", name_,
-                          detail::type_name(letter.type), letter.sender);
+            log().debug("actor '{}': late {} from '{}' dropped", name_,
+                        detail::type_name(letter.type), letter.sender);
         return;
     }
 
@@ -235,8 +238,11 @@ void Actor::dispatch(detail::Letter& letter) {
         // Notices from the framework are never bounced back.
         if (letter.type == type_id_of<DeadLetter>() || letter.type == type_id_of<Down>() ||
             letter.type == type_id_of<ChildFailed>()) {
-            spdlog::debug("actor '{}' has no handler for {}", name_,
-                          detail::type_name(letter.type));
+            log().debug("actor '{}' has no handler for {}", name_, detail::type_name(letter.type));
+            return;
+        }
+        if (letter.type == type_id_of<PingRequest>() && letter.is_request()) {
+            reply(PingReply{name_, core.name(), static_cast<std::int64_t>(::getpid())});
             return;
         }
         core.dead_letter(
@@ -249,9 +255,9 @@ void Actor::dispatch(detail::Letter& letter) {
     } catch (const std::exception& e) {
         bool undecodable = dynamic_cast<const detail::UndecodableMessage*>(&e) != nullptr;
         core.count_handler_failure();
-        spdlog::error("actor '{}': handler for {} from '{}' {}: {}", name_,
-                      detail::type_name(letter.type), letter.sender,
-                      undecodable ? "could not decode it" : "threw", e.what());
+        log().error("actor '{}': handler for {} from '{}' {}: {}", name_,
+                    detail::type_name(letter.type), letter.sender,
+                    undecodable ? "could not decode it" : "threw", e.what());
         // A request whose ReplyHandle lives on (or answered already) gets no Failure.
         if (!deferring_ || dropped_while_handling_)
             fail(letter, undecodable ? ErrorCode::bad_message : ErrorCode::handler_failed,

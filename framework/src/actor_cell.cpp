@@ -5,6 +5,7 @@
 #include "router.hpp"
 
 #include <courier/framework/detail/reply.hpp>
+#include <courier/log.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -374,7 +375,7 @@ void ActorCell::start_actor() {
         actor->on_start();
     } catch (const std::exception& e) {
         node.count_handler_failure();
-        spdlog::error("actor '{}': on_start threw: {}; stopping it", actor->name(), e.what());
+        log().error("actor '{}': on_start threw: {}; stopping it", actor->name(), e.what());
         actor->failure_ = std::string("its on_start threw: ") + e.what();
         actor->stopping_ = true;
         start_failed_ = true;
@@ -416,13 +417,14 @@ bool ActorCell::restarted() {
         gave_up_ = std::string("building it again threw: ") + e.what();
         return false;
     }
-    spdlog::warn("actor '{}' restarts ({} within {} ms): {}", old.name(), restarts_.recent(),
-                 limit.within.count(), *old.failure_);
+    node.counters().restarts.fetch_add(1, std::memory_order_relaxed);
+    log().warn("actor '{}' restarts ({} within {} ms): {}", old.name(), restarts_.recent(),
+               limit.within.count(), *old.failure_);
     try {
         old.on_stop();
     } catch (const std::exception& e) {
         node.count_handler_failure();
-        spdlog::error("actor '{}': on_stop threw: {}", old.name(), e.what());
+        log().error("actor '{}': on_stop threw: {}", old.name(), e.what());
     }
     // What the old object owed or awaited ends as when an actor stops; its name, its
     // mailbox and the monitors of it stay.
@@ -443,7 +445,7 @@ void ActorCell::finish() {
         actor->on_stop();
     } catch (const std::exception& e) {
         node.count_handler_failure();
-        spdlog::error("actor '{}': on_stop threw: {}", actor->name(), e.what());
+        log().error("actor '{}': on_stop threw: {}", actor->name(), e.what());
     }
     actor->abandon_deferred();  // what on_stop did not answer: Error{stopped}, at once
     actor->cancel_pending();
@@ -461,11 +463,11 @@ void ActorCell::finish() {
         if (!gave_up_.empty()) failure += "; " + gave_up_;
         why += ": " + failure;
         if (!escalates)
-            spdlog::error("{} (its failure policy is {})", why, to_string(policy));
+            log().error("{} (its failure policy is {})", why, to_string(policy));
         else if (parent_.empty())
-            spdlog::error("{}: it has no parent, so its node stopped it", why);
+            log().error("{}: it has no parent, so its node stopped it", why);
         else
-            spdlog::error("{}: its parent '{}' is told", why, parent_);
+            log().error("{}: its parent '{}' is told", why, parent_);
     }
     blocked_on_.reset();
     let_senders_go(/*all=*/true);  // their letters bounce now

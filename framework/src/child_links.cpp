@@ -13,6 +13,7 @@
 #include "node_core.hpp"
 #include "peers.hpp"
 
+#include <courier/log.hpp>
 #include <courier/transports/transport.hpp>
 
 #include <spdlog/spdlog.h>
@@ -81,7 +82,7 @@ ChildProcess Peers::spawn_process(ProcessOptions options) {
     const TransportEntry* transport =
         selection ? TransportRegistry::builtin().find(selection->transport) : nullptr;
     if (!transport || !transport->child_link) {
-        spdlog::debug(
+        log().debug(
             "node '{}': {} links through the registry: {}", name, child,
             selection ? selection->transport + " does not link children" : selection.error());
         return ChildProcess::start(options);
@@ -115,8 +116,8 @@ ChildProcess Peers::spawn_process(ProcessOptions options) {
         children_[process.pid()] = peer;
     }
     watch(peer);
-    spdlog::debug("node '{}': spawned {} (pid {}) linked over {}", name, options.argv.front(),
-                  process.pid(), peer->link->peer());
+    log().debug("node '{}': spawned {} (pid {}) linked over {}", name, options.argv.front(),
+                process.pid(), peer->link->peer());
     return process;
 }
 
@@ -139,8 +140,8 @@ void Peers::adopt_parent_link() {
     // A grandchild inherits the variables but not the descriptors they name (they are
     // close-on-exec); the pid tells whether they were meant for this process.
     if (std::to_string(::getppid()) != parent_pid) {
-        spdlog::debug("node '{}': {}={} is not for us: our parent is pid {}", name,
-                      parent_link_variable, uri, ::getppid());
+        log().debug("node '{}': {}={} is not for us: our parent is pid {}", name,
+                    parent_link_variable, uri, ::getppid());
         return;
     }
     if (parent_link_taken.exchange(true)) return;

@@ -1,5 +1,6 @@
 #include "config_reader.hpp"
 
+#include <courier/log.hpp>
 #include <courier/transports/transport.hpp>
 
 #include "scheme_lists.hpp"
@@ -404,12 +405,21 @@ class Reader {
             } else if (key.str() == "credit_bytes") {
                 node.credit_bytes =
                     static_cast<std::uint64_t>(integer_of(key, value, "node.credit_bytes", 1));
+            } else if (key.str() == "log_level") {
+                const std::string& word = string_of(key, value, "node.log_level");
+                if (!log_level_named(word))
+                    fail(key.source(),
+                         "node.log_level must be trace, debug, info, warn, error, critical or "
+                         "off, not \"" +
+                             word + "\"");
+                node.log_level = word;
             } else {
                 unknown(key, "key", "[node]",
                         {"threads", "worker_spin_us", "runtime_dir", "handle_signals",
                          "drain_timeout_ms", "actor_failure", "actor_max_restarts",
                          "actor_restart_window_ms", "mailbox_letters", "mailbox_bytes",
-                         "mailbox_overflow", "send_timeout_ms", "credit_letters", "credit_bytes"});
+                         "mailbox_overflow", "send_timeout_ms", "credit_letters", "credit_bytes",
+                         "log_level"});
             }
         }
     }

@@ -1,6 +1,7 @@
 #include "dead_letter_log.hpp"
 
 #include <courier/framework/detail/reply.hpp>
+#include <courier/log.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -27,11 +28,11 @@ void log_count(const std::string& node, const std::string* recipient, ErrorCode 
                std::uint64_t count, std::string_view when) {
     if (count == 0) return;
     if (recipient)
-        spdlog::warn("node '{}': dead letter: ... and {} more like it to '{}' ({}) {}", node,
-                     grouped(count), *recipient, to_string(code), when);
+        log().warn("node '{}': dead letter: ... and {} more like it to '{}' ({}) {}", node,
+                   grouped(count), *recipient, to_string(code), when);
     else
-        spdlog::warn("node '{}': dead letter: ... and {} more to other names {}", node,
-                     grouped(count), when);
+        log().warn("node '{}': dead letter: ... and {} more to other names {}", node,
+                   grouped(count), when);
 }
 
 constexpr std::string_view in_the_last_second = "in the last second";
@@ -69,12 +70,11 @@ void DeadLetterLog::record(const Letter& letter, ErrorCode code, const std::stri
         full = it == keys_.end();
     }
     // The line that opens a window, outside the lock: other senders only count meanwhile.
-    spdlog::warn("node '{}': dead letter: {} from '{}' to '{}': {}{}", node_,
-                 type_name(letter.type), letter.sender.empty() ? "(anonymous)" : letter.sender,
-                 letter.recipient, reason,
-                 full ? " (more names have dead letters than are counted apart: the rest are "
-                        "counted together as other names)"
-                      : "");
+    log().warn("node '{}': dead letter: {} from '{}' to '{}': {}{}", node_, type_name(letter.type),
+               letter.sender.empty() ? "(anonymous)" : letter.sender, letter.recipient, reason,
+               full ? " (more names have dead letters than are counted apart: the rest are "
+                      "counted together as other names)"
+                    : "");
 }
 
 std::vector<DeadLetterCount> DeadLetterLog::targets(std::size_t most) const {

@@ -3,6 +3,7 @@
 #include "local_actors.hpp"
 #include "node_core.hpp"
 
+#include <courier/log.hpp>
 #include <courier/process_info.hpp>
 
 #include <spdlog/spdlog.h>
@@ -96,7 +97,7 @@ Expected<void, Error> Groups::leave(const std::string& actor, std::string_view g
     if (auto* registry = node_.registry()) {
         try {
             auto status = registry->leave_group(group, actor);
-            if (!status.ok) spdlog::debug("node '{}': {}", node_.name(), status.error);
+            if (!status.ok) log().debug("node '{}': {}", node_.name(), status.error);
         } catch (const RegistryError& e) {
             return unreachable("'" + actor + "' cannot leave group '" + group + "'", e.what());
         }
@@ -289,8 +290,8 @@ void Groups::register_again() {
         for (const auto& [actor, group] : joined) {
             auto status = registry->join_group(group, actor);
             if (!status.ok)
-                spdlog::error("node '{}': '{}' cannot join group '{}' again: {}", node_.name(),
-                              actor, group, status.error);
+                log().error("node '{}': '{}' cannot join group '{}' again: {}", node_.name(), actor,
+                            group, status.error);
         }
         for (const auto& name : watched) {
             {
@@ -333,7 +334,7 @@ void Groups::register_again() {
         }
     } catch (const RegistryError& e) {
         // Broken again: the next reconnection calls us once more.
-        spdlog::warn("node '{}': joining groups again failed: {}", node_.name(), e.what());
+        log().warn("node '{}': joining groups again failed: {}", node_.name(), e.what());
     }
 }
 

@@ -4,6 +4,7 @@
 #include "node_core.hpp"
 
 #include <courier/framework/system_messages.hpp>
+#include <courier/log.hpp>
 #include <courier/transports/transport.hpp>
 
 #include <spdlog/spdlog.h>
@@ -102,8 +103,8 @@ void LinkSender::flush() noexcept {
         } catch (const LinkError& e) {
             ++peer->errors;
             // These letters were accepted by send(): nobody can be told with a DeadLetter.
-            spdlog::error("node '{}': up to {} letters sent to {} are lost with its link",
-                          node_.name(), peer->unflushed.exchange(0), peer->who());
+            log().error("node '{}': up to {} letters sent to {} are lost with its link",
+                        node_.name(), peer->unflushed.exchange(0), peer->who());
             node_.peers().drop(peer, e.what());
         }
     }
@@ -169,7 +170,7 @@ void LinkSender::send(const EnvelopeHeader& header, const Body& body,
     } catch (const LinkError& e) {
         ++peer->errors;
         if (auto lost = peer->unflushed.exchange(0); lost > 0) {
-            spdlog::error(
+            log().error(
                 "node '{}': up to {} letters sent earlier to {} are lost with "
                 "its link",
                 node_.name(), lost, peer->who());
@@ -251,8 +252,8 @@ void LinkSender::drain(const std::shared_ptr<PeerLink>& peer) {
         } catch (const LinkError& e) {
             ++peer->errors;
             if (sent > 0)
-                spdlog::error("node '{}': up to {} letters sent to {} are lost with its link",
-                              node_.name(), sent, peer->who());
+                log().error("node '{}': up to {} letters sent to {} are lost with its link",
+                            node_.name(), sent, peer->who());
             // Those not written yet go back to their senders, as the rest of the outbox does
             // (Peers::drop).
             for (auto held = go.begin() + static_cast<std::ptrdiff_t>(sent); held != go.end();
@@ -281,8 +282,8 @@ void LinkSender::returned(const std::shared_ptr<PeerLink>& peer, std::uint64_t l
         else
             node_.scheduler().post([this, peer, g = *grant] { send_grant(peer, g); });
     } catch (const std::exception& e) {  // memory for the task: the link would stall
-        spdlog::error("node '{}': cannot grant credit to {}: {}; closing the link", node_.name(),
-                      peer->who(), e.what());
+        log().error("node '{}': cannot grant credit to {}: {}; closing the link", node_.name(),
+                    peer->who(), e.what());
         node_.peers().drop(peer, "cannot grant credit");
     }
 }

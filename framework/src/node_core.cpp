@@ -3,6 +3,7 @@
 #include "stop_signals.hpp"
 
 #include <courier/framework/runtime_dir.hpp>
+#include <courier/log.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -60,6 +61,12 @@ NodeCore::NodeCore(Node& owner, NodeOptions options, bool by_hand)
     if (config_.registry.autostart) options_.registry.autostart = *config_.registry.autostart;
     if (config_.registry.idle_exit) options_.registry.idle_exit = *config_.registry.idle_exit;
     if (config_.registry.timeout) options_.registry.timeout = *config_.registry.timeout;
+    if (config_.node.log_level) options_.log_level = *config_.node.log_level;
+    if (!options_.log_level.empty() && !set_default_log_level(options_.log_level))
+        throw SetupError(ErrorCode::bad_config, "node '" + name_ + "': unknown log level '" +
+                                                    options_.log_level +
+                                                    "' (trace, debug, info, warn, error, "
+                                                    "critical or off)");
     if (!is_valid_name(name_))
         throw SetupError(ErrorCode::unknown_name, "invalid node name '" + name_ + "'");
     // The framework's own message types must be known before the first frame arrives.
@@ -67,6 +74,7 @@ NodeCore::NodeCore(Node& owner, NodeOptions options, bool by_hand)
     (void)type_id_of<Failure>();
     (void)type_id_of<Down>();
     (void)type_id_of<ChildFailed>();
+    (void)type_id_of<PingRequest>();
     (void)type_id_of<Hello>();
     (void)type_id_of<Heartbeat>();
     // A peer that goes away must surface as a link error, not kill the process.
@@ -107,13 +115,6 @@ void NodeCore::start() {
         throw SetupError(ErrorCode::os_error, "node '" + name_ + "': " + e.what());
     }
     peers_.adopt_parent_link();  // before registering: once our names are visible, the link is up
-    // Answers `courier links`; reachable over any link, not registered.
-    // It keeps no state worth a restart: one that fails answers its Failure and goes on.
-    adopt(node_service_name, std::make_unique<FunctionActor>([this](Actor& self) {
-              self.failure_policy(FailurePolicy::resume);
-              self.handle<LinksQuery>([this, &self](LinksQuery&) { self.reply(link_list()); });
-          }),
-          {}, {}, /*internal=*/true);
     try {
         registry_ = std::make_unique<RegistryClient>(options_.registry);
     } catch (const RegistryError& e) {
@@ -128,9 +129,20 @@ void NodeCore::start() {
     });
     registry_->on_group_change(
         [this](const registry::GroupChange& change) { groups_.on_change(change); });
+    // A tool's question through courierd: answered off the reader thread, which brings
+    // the answer to answer_inspection.
+    registry_->on_inspect([this](const registry::Inspect& question) {
+        reactor_->after(std::chrono::milliseconds{0}, [this, ask = question.ask] {
+            try {
+                (void)registry_->answer_inspection(ask, link_list());
+            } catch (const RegistryError& e) {
+                log().debug("node '{}': cannot answer an inspection: {}", name_, e.what());
+            }
+        });
+    });
     registry_->on_disconnect([this](const std::string& reason) {
         peers_.registry_lost();
-        spdlog::error("node '{}': lost the registry: {}; connecting again", name_, reason);
+        log().error("node '{}': lost the registry: {}; connecting again", name_, reason);
     });
     // Off the registry's reader thread, which brings the answers to these calls.
     registry_->on_reconnect(
@@ -177,13 +189,16 @@ NodeStats NodeCore::stats() const noexcept {
     return NodeStats{counters_.delivered_local.load(),  counters_.sent_remote.load(),
                      counters_.received_remote.load(),  counters_.dead_letters.load(),
                      counters_.handler_failures.load(), counters_.bad_frames.load(),
-                     counters_.registry_lookups.load()};
+                     counters_.registry_lookups.load(), counters_.restarts.load()};
 }
 
 LinkList NodeCore::link_list() {
     // The few names with the most: what `courier links` shows fits a line.
     constexpr std::size_t shown_targets = 5;
-    return LinkList{name_, peers_.links(), counters_.dead_letters.load(),
+    return LinkList{name_,
+                    ::getpid(),
+                    peers_.links(),
+                    stats(),
                     dead_letter_log_ ? dead_letter_log_->targets(shown_targets)
                                      : std::vector<DeadLetterCount>{},
                     actors_.mailbox_stats()};
@@ -192,8 +207,8 @@ LinkList NodeCore::link_list() {
 // ---- Actors ----------------------------------------------------------------------------
 
 void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor, ActorFactory again,
-                     std::string parent, bool internal) {
-    if (!is_valid_name(name) || (name.front() == '$' && !internal))
+                     std::string parent) {
+    if (!is_valid_name(name) || name.front() == '$')
         throw SetupError(ErrorCode::unknown_name,
                          "invalid actor name '" + name +
                              "': use 1-255 printable ASCII characters, not starting with '$'");
@@ -211,7 +226,7 @@ void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor, ActorFactor
     if (!actors_.add(name, cell))
         throw SetupError(ErrorCode::name_taken,
                          "name '" + name + "' is already taken in node '" + name_ + "'");
-    if (registry_ && !internal) {
+    if (registry_) {
         registry::Status status;
         ErrorCode code = ErrorCode::name_taken;
         try {
@@ -235,7 +250,7 @@ void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor, ActorFactor
     }
     cell->start();
     if (stopping) stop_actor(name);  // begin_stop() may have missed it
-    if (!internal) monitors_.local_started(name);
+    monitors_.local_started(name);
 }
 
 void NodeCore::stop_actor(std::string_view name) {
@@ -256,7 +271,7 @@ void NodeCore::forget(const std::string& name, const ActorCell* cell, const std:
         try {
             registry_->unregister_name(name);
         } catch (const RegistryError& e) {
-            spdlog::warn("node '{}': could not unregister '{}': {}", name_, name, e.what());
+            log().warn("node '{}': could not unregister '{}': {}", name_, name, e.what());
         }
     }
     {
@@ -271,7 +286,7 @@ void NodeCore::register_again() {
     try {
         auto status = registry_->register_node(name_, peers_.endpoints());
         if (!status.ok) {
-            spdlog::error("node '{}': the registry refuses it again: {}", name_, status.error);
+            log().error("node '{}': the registry refuses it again: {}", name_, status.error);
             return;
         }
         std::size_t names = 0;
@@ -280,15 +295,14 @@ void NodeCore::register_again() {
             if (taken.ok)
                 ++names;
             else
-                spdlog::error("node '{}': cannot register '{}' again: {}", name_, name,
-                              taken.error);
+                log().error("node '{}': cannot register '{}' again: {}", name_, name, taken.error);
         }
         monitors_.watch_again();
         groups_.register_again();
-        spdlog::info("node '{}': registered again with {} names", name_, names);
+        log().info("node '{}': registered again with {} names", name_, names);
     } catch (const RegistryError& e) {
         // Broken again: the next reconnection calls us once more.
-        spdlog::warn("node '{}': registering again failed: {}", name_, e.what());
+        log().warn("node '{}': registering again failed: {}", name_, e.what());
     }
 }
 
@@ -306,9 +320,9 @@ void NodeCore::dead_letter(const Letter& letter, ErrorCode code, const std::stri
     if (dead_letter_log_)
         dead_letter_log_->record(letter, code, reason);
     else  // not started: no timers yet
-        spdlog::warn("node '{}': dead letter: {} from '{}' to '{}': {}", name_,
-                     type_name(letter.type), letter.sender.empty() ? "(anonymous)" : letter.sender,
-                     letter.recipient, reason);
+        log().warn("node '{}': dead letter: {} from '{}' to '{}': {}", name_,
+                   type_name(letter.type), letter.sender.empty() ? "(anonymous)" : letter.sender,
+                   letter.recipient, reason);
     // Never bounce a bounce, an answer, or a letter nobody can be told about.
     if (!bounce || letter.sender.empty() || letter.is_reply() ||
         letter.type == type_id_of<DeadLetter>())

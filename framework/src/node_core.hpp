@@ -105,17 +105,17 @@ class NodeCore final {
 
     struct Counters {
         std::atomic<std::uint64_t> delivered_local{0}, sent_remote{0}, received_remote{0},
-            dead_letters{0}, handler_failures{0}, bad_frames{0}, registry_lookups{0};
+            dead_letters{0}, handler_failures{0}, bad_frames{0}, registry_lookups{0}, restarts{0};
     };
     Counters& counters() noexcept { return counters_; }
     void count_handler_failure() noexcept { ++counters_.handler_failures; }
     NodeStats stats() const noexcept;
 
-    /// Makes `actor` a live actor of this node under `name`, registered on the host
-    /// (unless internal). `again` builds it anew for a restart (empty: it cannot restart);
+    /// Makes `actor` a live actor of this node under `name`, registered on the host.
+    /// `again` builds it anew for a restart (empty: it cannot restart);
     /// `parent` is told when it fails past its policy (empty: none). Throws SetupError.
     void adopt(std::string name, std::unique_ptr<Actor> actor, ActorFactory again = {},
-               std::string parent = {}, bool internal = false);
+               std::string parent = {});
     void stop_actor(std::string_view name);
     /// The cell finished (stopped): forget its name here and in the registry. `why` is
     /// the detail of its monitors' Down.

@@ -5,6 +5,7 @@
 /// Internal: tools/courier speaks it too.
 
 #include <courier/framework/mailbox_limit.hpp>
+#include <courier/framework/node_stats.hpp>
 #include <courier/framework/system_messages.hpp>
 #include <courier/serialization/message_type.hpp>
 
@@ -48,15 +49,9 @@ struct Credit {
     }
 };
 
-/// The name a node answers LinksQuery under; not registered, reachable over any link.
+/// The recipient of the frames a node sends the node at the other end of a link, not any
+/// of its actors (Hello, Heartbeat, Credit); never registered.
 inline constexpr const char* node_service_name = "$node";
-
-/// Asks a node for its open links and dead letters (`courier links`, `courier ps`).
-/// Answered with LinkList.
-struct LinksQuery {
-    template <class A>
-    void serialize(A&) {}
-};
 
 /// The dead letters of a node to one name for one reason (DeadLetterLog keeps them).
 struct DeadLetterCount {
@@ -99,14 +94,15 @@ void load(A& a, MailboxStats& m) {
 
 struct LinkList {
     std::string node;
+    std::int64_t pid = 0;
     std::vector<LinkInfo> links;
-    std::uint64_t dead_letters = 0;  ///< NodeStats::dead_letters
+    NodeStats stats;  ///< Node::stats()
     /// The names with the most dead letters among those lately sent to, most first.
     std::vector<DeadLetterCount> dead_letter_targets;
     std::vector<MailboxStats> mailboxes;  ///< Node::mailboxes()
     template <class A>
     void serialize(A& a) {
-        a(node, links, dead_letters, dead_letter_targets, mailboxes);
+        a(node, pid, links, stats, dead_letter_targets, mailboxes);
     }
 };
 
@@ -115,5 +111,4 @@ struct LinkList {
 COURIER_MESSAGE(courier::Hello, "courier.Hello");
 COURIER_MESSAGE(courier::Heartbeat, "courier.Heartbeat");
 COURIER_MESSAGE(courier::Credit, "courier.Credit");
-COURIER_MESSAGE(courier::LinksQuery, "courier.LinksQuery");
 COURIER_MESSAGE(courier::LinkList, "courier.LinkList");

@@ -21,6 +21,7 @@
 #include "stop_signals.hpp"
 
 #include <spdlog/spdlog.h>
+#include <courier/log.hpp>
 
 #include <chrono>
 #include <future>
@@ -54,7 +55,7 @@ void NodeCore::begin_stop() {
             closed->set_value();
         });
         if (done.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
-            spdlog::error("node '{}': the reactor did not close the listeners within 5 s", name_);
+            log().error("node '{}': the reactor did not close the listeners within 5 s", name_);
     }
     for (auto& box : actors_.all()) {
         auto* cell = dynamic_cast<ActorCell*>(box.get());
@@ -72,8 +73,8 @@ void NodeCore::finish_stop() {
         std::unique_lock lock(run_mutex_);
         auto stopped = [&] { return live_cells_ == 0; };
         if (!run_cv_.wait_until(lock, drain_deadline_, stopped)) {
-            spdlog::warn("node '{}': {} actors still busy after {} ms; bouncing their letters",
-                         name_, live_cells_, options_.drain_timeout.count());
+            log().warn("node '{}': {} actors still busy after {} ms; bouncing their letters", name_,
+                       live_cells_, options_.drain_timeout.count());
             hurry_.store(true);
             // A hurried actor is never parked again (ActorCell::park): each one parked now
             // runs its last turn.
@@ -83,7 +84,7 @@ void NodeCore::finish_stop() {
             lock.lock();
             // Only a handler still running delays them now.
             if (!run_cv_.wait_for(lock, std::chrono::seconds(10), stopped))
-                spdlog::error("node '{}': {} actors did not stop within 10 s", name_, live_cells_);
+                log().error("node '{}': {} actors did not stop within 10 s", name_, live_cells_);
         }
     }
     peers_.close_links(node_stopped);

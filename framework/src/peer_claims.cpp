@@ -9,6 +9,7 @@
 #include "peers.hpp"
 
 #include <spdlog/spdlog.h>
+#include <courier/log.hpp>
 
 #include <algorithm>
 
@@ -54,7 +55,7 @@ void Peers::verify(const std::shared_ptr<PeerLink>& peer, const std::string& nod
     if (!failure.empty() || listed == 0) {
         // Not a lie the registry can show: its letters are delivered (it got past the
         // transport's checks), but ours to that node take a link of our own.
-        spdlog::warn(
+        log().warn(
             "node '{}': {} says it is node '{}', which the registry {}; the link "
             "stays unnamed",
             node_.name(), peer->link->peer(), node,
@@ -62,7 +63,7 @@ void Peers::verify(const std::shared_ptr<PeerLink>& peer, const std::string& nod
         return;
     }
     ++peer->errors;
-    spdlog::error(
+    log().error(
         "node '{}': refused {}: it says it is node '{}', which the registry lists as "
         "pid {}; closing the link",
         node_.name(), peer->link->peer(), node, listed);

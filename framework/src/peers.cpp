@@ -5,6 +5,7 @@
 #include "node_core.hpp"
 
 #include <courier/framework/runtime_dir.hpp>
+#include <courier/log.hpp>
 #include <courier/transports/transport.hpp>
 
 #include <spdlog/spdlog.h>
@@ -76,7 +77,7 @@ void Peers::listen() {
             listeners_.push_back(std::move(listener));
         } catch (const std::exception& e) {
             failures += "; " + scheme + ": " + e.what();
-            spdlog::warn("node '{}': cannot listen on {}: {}", node_.name(), scheme, e.what());
+            log().warn("node '{}': cannot listen on {}: {}", node_.name(), scheme, e.what());
         }
     }
     // A node may listen on nothing when none of its transports listens (pipe:): it is
@@ -146,8 +147,8 @@ void Peers::on_accept(Listener& listener) {
                 if (silent->said_hello) return;
             }
             ++silent->errors;
-            spdlog::warn("node '{}': {} said no Hello within {} ms; closing the link", node_.name(),
-                         silent->link->peer(), timeout.count());
+            log().warn("node '{}': {} said no Hello within {} ms; closing the link", node_.name(),
+                       silent->link->peer(), timeout.count());
             drop(silent, "no Hello within " + std::to_string(timeout.count()) + " ms");
         });
     }
@@ -236,8 +237,8 @@ std::shared_ptr<PeerLink> Peers::connect(const registry::Location& where) {
             theirs_endpoints.push_back(Endpoint::parse(uri));
             theirs.push_back(theirs_endpoints.back().scheme);
         } catch (const std::invalid_argument& e) {
-            spdlog::warn("node '{}': node '{}' announces a bad endpoint: {}", node_.name(),
-                         where.node, e.what());
+            log().warn("node '{}': node '{}' announces a bad endpoint: {}", node_.name(),
+                       where.node, e.what());
         }
     }
     const Config& config = node_.config();
@@ -339,21 +340,28 @@ void Peers::on_frame(const std::shared_ptr<PeerLink>& peer, Frame& frame, Intake
     if (!view) {
         ++node_.counters().bad_frames;
         ++peer->errors;
-        spdlog::error("node '{}': malformed frame from {}: {} ({}); closing the link", node_.name(),
-                      peer->link->peer(), view.error().message, to_string(view.error().code));
+        log().error("node '{}': malformed frame from {}: {} ({}); closing the link", node_.name(),
+                    peer->link->peer(), view.error().message, to_string(view.error().code));
         drop(peer, "malformed frame");
         return;
     }
     const auto& header = view->header;
     if ((header.flags & envelope_flags::credited) && ++intake.credited > intake.room) {
         ++peer->errors;
-        spdlog::error("node '{}': {} sent more letters than its credit allows; closing the link",
-                      node_.name(), peer->who());
+        log().error("node '{}': {} sent more letters than its credit allows; closing the link",
+                    node_.name(), peer->who());
         drop(peer, "sent beyond its credit");
         return;
     }
     if (header.type == type_id_of<Hello>()) {
         auto hello = decode_payload<Hello>(view->payload);
+        if (hello && hello->node.empty()) {
+            // A tool that asks questions (`courier ping`), not a node: the link stays
+            // unnamed, past handshake_timeout_us.
+            std::lock_guard lock(mutex_);
+            peer->said_hello = true;
+            return;
+        }
         if (hello && is_valid_name(hello->node) && hello->node != node_.name())
             claim(peer, hello->node);
         return;
@@ -424,8 +432,8 @@ void Peers::granted(const std::shared_ptr<PeerLink>& peer, std::span<const std::
     if (!grant) {
         ++node_.counters().bad_frames;
         ++peer->errors;
-        spdlog::error("node '{}': malformed credit grant from {}: {}; closing the link",
-                      node_.name(), peer->link->peer(), grant.error().message);
+        log().error("node '{}': malformed credit grant from {}: {}; closing the link", node_.name(),
+                    peer->link->peer(), grant.error().message);
         drop(peer, "malformed credit grant");
         return;
     }
@@ -445,8 +453,8 @@ void Peers::drop(const std::shared_ptr<PeerLink>& peer, const std::string& reaso
     // A peer that closes cleanly is ordinary (a process that finished), and so is our own
     // stop; anything else is news.
     bool clean = reason == closed_by_peer || reason == node_stopped;
-    spdlog::log(clean ? spdlog::level::debug : spdlog::level::warn,
-                "node '{}': link to {} closed: {}", node_.name(), peer->who(), reason);
+    log().log(clean ? spdlog::level::debug : spdlog::level::warn,
+              "node '{}': link to {} closed: {}", node_.name(), peer->who(), reason);
     node_.reactor().remove(peer->link->poll_fd());
     bool polled = false;
     {

@@ -1,6 +1,7 @@
 #include "scheduler.hpp"
 
 #include <spdlog/spdlog.h>
+#include <courier/log.hpp>
 #include <courier/spin_lock.hpp>
 
 #include <pthread.h>
@@ -40,7 +41,7 @@ class Scheduler::Tasks final : public Runnable {
             try {
                 task();
             } catch (const std::exception& e) {
-                spdlog::error("a framework task failed: {}", e.what());
+                log().error("a framework task failed: {}", e.what());
             }
         }
         std::lock_guard lock(mutex_);

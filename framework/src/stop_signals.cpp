@@ -3,6 +3,7 @@
 #include "node_core.hpp"
 
 #include <courier/fd.hpp>
+#include <courier/log.hpp>
 #include <courier/posix_call.hpp>
 
 #include <spdlog/spdlog.h>
@@ -125,8 +126,8 @@ void stop_nodes(int signo) {
     }
     // Every node starts draining before any is waited for: one deadline for all.
     for (NodeCore* node : nodes) {
-        spdlog::info("node '{}': {} received; stopping (queued letters get up to {} ms)",
-                     node->name(), signal_name(signo), node->options().drain_timeout.count());
+        log().info("node '{}': {} received; stopping (queued letters get up to {} ms)",
+                   node->name(), signal_name(signo), node->options().drain_timeout.count());
         node->begin_stop();
     }
     for (NodeCore* node : nodes) node->finish_stop();
@@ -139,9 +140,9 @@ void stop_nodes(int signo) {
     }
     h.idle.notify_all();
     if (someone_waits) return;
-    spdlog::debug("courier: stopped by {}, and no thread waits in Node::wait(): exiting with 0",
-                  signal_name(signo));
-    if (auto logger = spdlog::default_logger()) logger->flush();
+    log().debug("courier: stopped by {}, and no thread waits in Node::wait(): exiting with 0",
+                signal_name(signo));
+    log().flush();
     std::fflush(nullptr);
     ::_exit(0);
 }

@@ -7,6 +7,7 @@
 
 #include <courier/framework/node.hpp>
 #include <courier/framework/supervisor.hpp>
+#include <courier/log.hpp>
 
 #include "node_access.hpp"
 #include "node_core.hpp"
@@ -201,8 +202,7 @@ struct Supervisor::State {
         watch_exit(i);
         s.pending = {s.spec.names.begin(), s.spec.names.end()};
         if (s.pending.empty() || core->registry() == nullptr) {
-            if (!s.pending.empty())
-                spdlog::warn("{}: no registry to see its names come up", who(i));
+            if (!s.pending.empty()) log().warn("{}: no registry to see its names come up", who(i));
             up(i);
             return;
         }
@@ -267,7 +267,7 @@ struct Supervisor::State {
         if (s.timer) core->reactor().cancel(*s.timer);
         s.timer.reset();
         s.phase = Phase::running;
-        spdlog::info("{} started (pid {})", who(i), s.process.pid());
+        log().info("{} started (pid {})", who(i), s.process.pid());
     }
 
     /// Stops slot `i`'s process: SIGTERM, its shutdown time, then SIGKILL; reaps it.
@@ -313,7 +313,7 @@ struct Supervisor::State {
         Slot& s = slots[i];
         if (s.spec.restart == RestartPolicy::temporary ||
             (s.spec.restart == RestartPolicy::transient && !failure)) {
-            spdlog::info("{} {}; not restarted", who(i), why);
+            log().info("{} {}; not restarted", who(i), why);
             s.phase = Phase::stopped;
             return;
         }
@@ -340,7 +340,7 @@ struct Supervisor::State {
         delay = std::min(delay, s.spec.backoff_max);
         s.recent.push_back(now);
         s.due = now + delay;
-        spdlog::warn("{} {}; restarting in {} ms", who(i), why, delay.count());
+        log().warn("{} {}; restarting in {} ms", who(i), why, delay.count());
 
         std::vector<std::uint32_t> affected;
         for (std::uint32_t j = 0; j < slots.size(); ++j) {
@@ -375,8 +375,8 @@ struct Supervisor::State {
 
     void give_up(const std::string& why) {
         gave_up = true;
-        spdlog::error("supervisor '{}' gives up: more than {} restarts in {} ms; the last: {}",
-                      self.name(), spec.max_restarts, spec.period.count(), why);
+        log().error("supervisor '{}' gives up: more than {} restarts in {} ms; the last: {}",
+                    self.name(), spec.max_restarts, spec.period.count(), why);
         stop_children();
         self.stop();
     }

@@ -78,7 +78,6 @@ const std::vector<Decoder>& decoders() {
         decoder_of<courier::Hello>(),
         decoder_of<courier::Heartbeat>(),
         decoder_of<courier::Credit>(),
-        decoder_of<courier::LinksQuery>(),
         decoder_of<courier::LinkList>(),
         decoder_of<courier::DeadLetter>(),
         decoder_of<courier::Failure>(),

@@ -214,6 +214,16 @@ void registry_seeds() {
     op(groups, 0x03, 0);  // connection 1 closes: its member leaves
     write(t, "groups", groups);
 
+    Bytes inspections;  // a tool's questions: answered, then one never answered
+    op(inspections, c1, request(registry::RegisterNode{"node-a", 0, {}}, 1));
+    op(inspections, c2, request(registry::InspectNode{"node-a"}, 1, "cli"));
+    op(inspections, c1, request(registry::Inspected{1, courier::LinkList{}}, 2));
+    op(inspections, c2, request(registry::InspectNode{"nobody"}, 2, "cli"));
+    op(inspections, c2, request(registry::InspectNode{"node-a"}, 3, "cli"));
+    op(inspections, 0x04, 2500);  // it times out
+    op(inspections, c1, request(registry::Inspected{2, courier::LinkList{}}, 3));  // too late
+    write(t, "inspections", inspections);
+
     Bytes client;  // courierd's frames, as its client decodes them
     op(client, 0x05,
        frame_of(registry::Status{false, "no"}, courier::envelope_flags::reply, 1, "courierd",

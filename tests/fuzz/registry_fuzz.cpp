@@ -63,6 +63,10 @@ bool client_decodes(Bytes frame) {
         return courier::decode_payload<registry::GroupDirectory>(payload).has_value();
     if (type == courier::type_id_of<registry::GroupChange>())
         return courier::decode_payload<registry::GroupChange>(payload).has_value();
+    if (type == courier::type_id_of<registry::Inspect>())
+        return courier::decode_payload<registry::Inspect>(payload).has_value();
+    if (type == courier::type_id_of<registry::Inspection>())
+        return courier::decode_payload<registry::Inspection>(payload).has_value();
     return false;
 }
 

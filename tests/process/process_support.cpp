@@ -5,11 +5,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -107,7 +110,13 @@ TempRuntimeDir::~TempRuntimeDir() {
 
 bool TempRuntimeDir::is_empty() const {
     std::error_code ec;
-    return std::filesystem::is_empty(path_, ec) && !ec;
+    for (const auto& entry : std::filesystem::directory_iterator(path_, ec)) {
+        // courierd's log (where no syslog listens) is meant to outlive it; the destructor
+        // removes it with the directory.
+        const auto name = entry.path().filename().string();
+        if (name != "courierd.log" && name != "courierd.1.log") return false;
+    }
+    return !ec;
 }
 
 bool TempRuntimeDir::wait_until_empty(milliseconds within) const {
@@ -222,6 +231,112 @@ std::optional<int> Child::wait_exit(milliseconds within) {
     if (!done) return std::nullopt;
     reaped_ = true;
     return status;
+}
+
+// -- Program --------------------------------------------------------------------------------
+
+Program Program::start(std::vector<std::string> argv, const std::vector<std::string>& env,
+                       int listen_fd) {
+    // Everything is prepared before fork: the child may only make async-signal-safe calls.
+    auto named = [](const std::string& entry, const std::vector<std::string>& list) {
+        const auto key = entry.substr(0, entry.find('=') + 1);
+        for (const auto& other : list)
+            if (other.starts_with(key)) return true;
+        return false;
+    };
+    std::vector<std::string> environment;
+    const std::vector<std::string> systemd_names{"LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES="};
+    for (char** entry = environ; *entry; ++entry) {
+        const std::string text = *entry;
+        if (!named(text, env) && !named(text, systemd_names)) environment.push_back(text);
+    }
+    environment.insert(environment.end(), env.begin(), env.end());
+    if (listen_fd >= 0) environment.push_back("LISTEN_FDS=1");
+    std::vector<char*> raw_env;
+    for (auto& entry : environment) raw_env.push_back(entry.data());
+    char listen_pid[32] = "LISTEN_PID=";  // the pid is written in by the child
+    if (listen_fd >= 0) raw_env.push_back(listen_pid);
+    raw_env.push_back(nullptr);
+    std::vector<char*> raw_argv;
+    for (auto& arg : argv) raw_argv.push_back(arg.data());
+    raw_argv.push_back(nullptr);
+
+    pid_t pid = ::fork();
+    if (pid < 0) fail("fork");
+    if (pid == 0) {
+        if (listen_fd >= 0) {
+            // Digits by hand: no snprintf after fork.
+            char digits[16];
+            int n = 0;
+            for (pid_t self = ::getpid(); self > 0; self /= 10) digits[n++] = char('0' + self % 10);
+            char* end = listen_pid + 11;
+            while (n > 0) *end++ = digits[--n];
+            *end = '\0';
+            // dup2 clears close-on-exec, except when the descriptor is 3 already.
+            if (listen_fd == 3)
+                ::fcntl(3, F_SETFD, 0);
+            else if (::dup2(listen_fd, 3) != 3)
+                ::_exit(126);
+        }
+        ::execve(raw_argv[0], raw_argv.data(), raw_env.data());
+        ::_exit(127);
+    }
+    return Program(pid);
+}
+
+Program::~Program() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+}
+
+void Program::kill(int signal) {
+    if (pid_ > 0) ::kill(pid_, signal);
+}
+
+std::optional<int> Program::wait_exit(milliseconds within) {
+    if (pid_ <= 0) return std::nullopt;
+    int status = 0;
+    if (!eventually([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, within))
+        return std::nullopt;
+    pid_ = -1;
+    return status;
+}
+
+// -- NotifySocket ---------------------------------------------------------------------------
+
+NotifySocket::NotifySocket(std::filesystem::path path) : path_(std::move(path)) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path_.string().size() >= sizeof address.sun_path) throw std::length_error(path_.string());
+    std::strcpy(address.sun_path, path_.c_str());
+    socket_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (socket_ < 0) fail("socket");
+    if (::bind(socket_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+        ::close(socket_);
+        fail("bind " + path_.string());
+    }
+}
+
+NotifySocket::~NotifySocket() {
+    ::close(socket_);
+    ::unlink(path_.c_str());
+}
+
+std::string NotifySocket::next(milliseconds within) {
+    pollfd p{socket_, POLLIN, 0};
+    auto deadline = Clock::now() + within;
+    for (;;) {
+        const int n = ::poll(&p, 1, ms_left(deadline));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return {};
+        break;
+    }
+    char buffer[512];
+    const auto got = ::recv(socket_, buffer, sizeof buffer, MSG_DONTWAIT);
+    return got > 0 ? std::string(buffer, static_cast<std::size_t>(got)) : std::string();
 }
 
 // -- run_command ----------------------------------------------------------------------------

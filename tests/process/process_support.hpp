@@ -17,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace courier::test {
@@ -51,6 +52,7 @@ class TempRuntimeDir {
     TempRuntimeDir& operator=(const TempRuntimeDir&) = delete;
 
     const std::filesystem::path& path() const noexcept { return path_; }
+    /// Whether nothing but courierd's log is left (docs/registry.md, "Where courierd logs").
     bool is_empty() const;
     /// Waits for courierd to exit on idle and take its socket and lock with it.
     bool wait_until_empty(milliseconds within = 5s) const;
@@ -109,6 +111,48 @@ class Child {
     int to_ = -1;
     int from_ = -1;
     bool reaped_ = false;
+};
+
+/// A program the test runs beside itself (fork and execve), with `env` ("NAME=value")
+/// added to the test's environment. Given `listen_fd`, it gets that descriptor as fd 3
+/// with LISTEN_FDS=1 and LISTEN_PID=<its pid>, as systemd passes a socket-activated
+/// service its socket. The destructor kills (SIGKILL) and reaps it if it still runs.
+class Program {
+  public:
+    static Program start(std::vector<std::string> argv, const std::vector<std::string>& env = {},
+                         int listen_fd = -1);
+    Program(Program&& other) noexcept : pid_(std::exchange(other.pid_, -1)) {}
+    Program& operator=(Program&&) = delete;
+    ~Program();
+
+    pid_t pid() const noexcept { return pid_; }
+    void kill(int signal);
+    /// Waits for it to end: its raw wait status, or nullopt at the deadline.
+    std::optional<int> wait_exit(milliseconds within = 5s);
+
+  private:
+    explicit Program(pid_t pid) : pid_(pid) {}
+    pid_t pid_ = -1;  ///< -1 once reaped
+};
+
+/// The notification socket a service manager binds for a Type=notify service
+/// (NOTIFY_SOCKET), at `path`: what courierd tells systemd, the test reads. Removed on
+/// destruction.
+class NotifySocket {
+  public:
+    explicit NotifySocket(std::filesystem::path path);
+    ~NotifySocket();
+    NotifySocket(const NotifySocket&) = delete;
+    NotifySocket& operator=(const NotifySocket&) = delete;
+
+    /// "NOTIFY_SOCKET=<path>", for Program::start.
+    std::string environment() const { return "NOTIFY_SOCKET=" + path_.string(); }
+    /// The next notification ("READY=1"); empty if none comes within `within`.
+    std::string next(milliseconds within = 5s);
+
+  private:
+    std::filesystem::path path_;
+    int socket_ = -1;
 };
 
 /// What a command printed and how it ended.

@@ -8,6 +8,8 @@
 
 #include <courier/courier.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <dirent.h>
@@ -244,6 +246,60 @@ TEST_CASE("courier links shows a spawned child's pipe link from both ends, with 
                                 "(.|\n)*parent-node +kid-node +pipe +rule \"parent-\\* -> kid-\\*\""
                                 "(.|\n)*"));
         CHECK_THAT(out.out, Catch::Matches("(.|\n)*kid-node +parent-node +pipe +inherited(.|\n)*"));
+        parent.send("echo", spawn_wire::Quit{0});
+        CHECK(child.wait().success());
+    }
+    CHECK(dir.wait_until_empty());
+}
+
+TEST_CASE("courier links and ps show nodes linked only by pipes, with the counts so far",
+          "[process][spawn][pipe][cli]") {
+    TempRuntimeDir dir;
+    {
+        // Neither node listens on anything: the CLI asks both through courierd.
+        NodeOptions options = parent_options(dir, "");
+        options.config->override_transport = "pipe";
+        Node parent(options);
+        Mailbag<spawn_wire::Report> reports;
+        collect_reports(parent, reports);
+        ChildProcess child = parent.spawn_process(kid(dir, "pipe"));
+        auto report = reports.take();
+        REQUIRE(report);
+        CHECK(report->endpoints.empty());
+        constexpr int pings = 7;
+        for (int i = 0; i < pings; ++i)
+            REQUIRE(parent.request<spawn_wire::Pong>("echo", spawn_wire::Ping{i}, 5s));
+        const auto links = parent.links();
+        const LinkInfo* ours = link_to(links, "kid-node");
+        REQUIRE(ours);
+
+        const std::string cli = (bin_dir() / "courier").string();
+        auto out = run_command({cli, "links", "--runtime-dir", dir.path().string()});
+        INFO(out.out);
+        CHECK(out.exit_code == 0);
+        CHECK_THAT(out.out, Catch::Matches("(.|\n)*parent-node +kid-node +pipe +override(.|\n)*"));
+        CHECK_THAT(out.out, Catch::Matches("(.|\n)*kid-node +parent-node +pipe +inherited(.|\n)*"));
+        // What the CLI shows is no turn behind what the node counted before it asked.
+        auto json_out = run_command({cli, "links", "--json", "--runtime-dir", dir.path().string()});
+        REQUIRE(json_out.exit_code == 0);
+        for (const auto& node : nlohmann::json::parse(json_out.out)) {
+            if (node.at("node") != "parent-node") continue;
+            REQUIRE(node.at("links").size() == 1);
+            const auto& shown = node.at("links")[0];
+            CHECK(shown.at("frames_sent").get<std::uint64_t>() >= ours->frames_sent);
+            CHECK(shown.at("frames_received").get<std::uint64_t>() >= ours->frames_received);
+            // Every Ping sent, and the Report and every Pong received, are counted.
+            CHECK(shown.at("frames_sent").get<std::uint64_t>() >= pings);
+            CHECK(shown.at("frames_received").get<std::uint64_t>() >= pings + 1);
+        }
+        CHECK(ours->frames_sent >= pings);
+        CHECK(ours->frames_received >= pings);
+
+        auto ps = run_command({cli, "ps", "--runtime-dir", dir.path().string()});
+        INFO(ps.out);
+        CHECK_THAT(ps.out,
+                   Catch::Matches("(.|\n)*parent-node +[0-9]+ +- +inbox +- +- +0\n(.|\n)*"));
+        CHECK_THAT(ps.out, Catch::Matches("(.|\n)*kid-node +[0-9]+ +- +echo +- +- +0\n(.|\n)*"));
         parent.send("echo", spawn_wire::Quit{0});
         CHECK(child.wait().success());
     }

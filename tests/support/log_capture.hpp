@@ -1,7 +1,9 @@
 #pragma once
 /// @file
-/// Collects what courier logs (spdlog's default logger) while it lives, for tests that
+/// Collects what courier logs (its logger, courier::log()) while it lives, for tests that
 /// check a warning was given.
+
+#include <courier/log.hpp>
 
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
@@ -16,10 +18,10 @@ namespace courier_test {
 class LogCapture {
   public:
     LogCapture() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(text_)) {
-        spdlog::default_logger()->sinks().push_back(sink_);
+        courier::log().sinks().push_back(sink_);
     }
     ~LogCapture() {
-        auto& sinks = spdlog::default_logger()->sinks();
+        auto& sinks = courier::log().sinks();
         sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
     }
     LogCapture(const LogCapture&) = delete;

@@ -1,24 +1,30 @@
 /// courierd: the per-host registry daemon. Nodes start it on demand (RegistryClient);
 /// it can also be run by hand. docs/registry.md describes its options and lifecycle.
 
+#include "courierd/log_target.hpp"
+#include "courierd/systemd.hpp"
 #include "registry/registry_server.hpp"
 
 #include <courier/framework/runtime_dir.hpp>
+#include <courier/log.hpp>
 #include <courier/posix_call.hpp>
+#include <courier/version.hpp>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/sinks/syslog_sink.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <exception>
+#include <optional>
+#include <stdexcept>
 #include <string>
 
 namespace {
@@ -42,14 +48,6 @@ bool detach() {
     return true;
 }
 
-void log_to_syslog(const std::string& level) {
-    auto sink =
-        std::make_shared<spdlog::sinks::syslog_sink_mt>("courierd", LOG_PID, LOG_DAEMON, false);
-    auto logger = std::make_shared<spdlog::logger>("courierd", sink);
-    logger->set_level(spdlog::level::from_str(level));
-    spdlog::set_default_logger(logger);
-}
-
 long idle_from_environment() {
     if (const char* text = std::getenv("COURIER_REGISTRY_IDLE_MS"); text && *text) {
         char* end = nullptr;
@@ -67,6 +65,7 @@ int main(int argc, char** argv) {
     long idle_exit_ms = -1;
     bool foreground = false;
     bool use_syslog = false;
+    std::string log_file;
     std::string log_level = "info";
     app.add_option("--runtime-dir", runtime_dir,
                    "directory of the registry socket and lock (default: $COURIER_RUNTIME_DIR, "
@@ -76,16 +75,26 @@ int main(int argc, char** argv) {
                    "$COURIER_REGISTRY_IDLE_MS, else 10000)")
         ->check(CLI::NonNegativeNumber);
     app.add_flag("--foreground", foreground,
-                 "stay attached and log to stderr (default: detach once serving, log to syslog)");
+                 "stay attached and log to stderr (default: detach once serving, log to syslog, "
+                 "or to courierd.log in the runtime directory when no syslog listens)");
     app.add_flag("--syslog", use_syslog,
-                 "log to syslog even in the foreground (nodes start courierd this way)");
+                 "log to syslog (or courierd.log when no syslog listens) even in the foreground; "
+                 "nodes start courierd this way");
+    app.add_option("--log-file", log_file,
+                   "log to this file instead, rotated at 1 MiB with one older file kept");
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    app.set_version_flag("--version", "courierd " COURIER_VERSION);
     CLI11_PARSE(app, argc, argv);
 
+    const auto level = spdlog::level::from_str(log_level);
     spdlog::set_default_logger(spdlog::stderr_color_mt("courierd"));
-    spdlog::set_level(spdlog::level::from_str(log_level));
+    courier::set_logger(spdlog::default_logger());
+    spdlog::set_level(level);
     ::signal(SIGPIPE, SIG_IGN);
+    // Everything courierd creates (lock, name table, a log file and its rotations) is
+    // the user's alone.
+    ::umask(0077);
 
     using courier::registry::DaemonLock;
     using courier::registry::RegistryServer;
@@ -98,21 +107,51 @@ int main(int argc, char** argv) {
 
     try {
         courier::ensure_runtime_dir(options.runtime_dir);
+        // Taken before the lock, so that LISTEN_FDS is ours to read and no systemd socket
+        // leaks into a courierd that gives way.
+        auto activated =
+            courierd::socket_from_systemd(courier::registry_socket_path(options.runtime_dir));
         auto lock = DaemonLock::try_acquire(options.runtime_dir);
         if (!lock) {
+            if (activated) {
+                // systemd would start us again and again for a socket nobody serves.
+                throw std::runtime_error(
+                    "another courierd, started without systemd, serves " +
+                    options.runtime_dir.string() +
+                    "; stop it (or let it exit on idle), then start courierd.socket again");
+            }
             // Another courierd serves this directory (two nodes raced to start one): fine.
             spdlog::debug("another courierd holds {}",
                           courier::registry_lock_path(options.runtime_dir).string());
             return 0;
         }
-        if (foreground && use_syslog) log_to_syslog(log_level);
-        RegistryServer server(options, std::move(*lock));
-        if (!foreground) {
+        auto target = courierd::choose_log_target(log_file, foreground || activated, use_syslog,
+                                                  options.runtime_dir);
+        courierd::log_to(target, level);
+        options.on_serving = [] { courierd::notify_systemd("READY=1"); };
+        options.on_stopping = [] { courierd::notify_systemd("STOPPING=1"); };
+        std::optional<RegistryServer> server;
+        if (activated)
+            server.emplace(options, std::move(*lock), std::move(*activated));
+        else
+            server.emplace(options, std::move(*lock));
+        // Under systemd the service's main process must stay: it never detaches.
+        if (!foreground && !activated) {
             // The parent must not run the server's destructor: it would unlink the socket.
             if (!detach()) ::_exit(0);
-            log_to_syslog(log_level);
+            // Our stderr is /dev/null now, even if it was the journal.
+            if (target.kind == courierd::LogTarget::Kind::stderr_stream ||
+                target.kind == courierd::LogTarget::Kind::journal) {
+                target = courierd::choose_log_target(log_file, false, true, options.runtime_dir);
+                courierd::log_to(target, level);
+            }
         }
-        server.run();
+        if (target.kind == courierd::LogTarget::Kind::file && log_file.empty())
+            spdlog::info("courierd {}: {}, so logging to {}", ::getpid(), target.why,
+                         target.file.string());
+        else
+            spdlog::debug("courierd {} logs here: {}", ::getpid(), target.why);
+        server->run();
         return 0;
     } catch (const std::exception& e) {
         spdlog::error("courierd: {}", e.what());

@@ -1,5 +1,6 @@
 #include "src/pipe_buffer.hpp"
 
+#include <courier/log.hpp>
 #include <courier/posix_call.hpp>
 
 #include <fcntl.h>
@@ -29,7 +30,7 @@ void apply_pipe_buffer(int fd, const TransportOptions& options, const std::strin
     const auto set = COURIER_SYSCALL(::fcntl, fd, F_SETPIPE_SZ, asked);
     if (set.ok()) return;
     const auto kept = COURIER_SYSCALL(::fcntl, fd, F_GETPIPE_SZ);
-    spdlog::warn(
+    log().warn(
         "{}: pipe_buffer = {} asked, but the kernel refused it ({}); the pipe keeps {} bytes. "
         "An unprivileged process may ask for at most fs.pipe-max-size = {} bytes, and no more "
         "once its user holds fs.pipe-user-pages-hard pages of pipes",

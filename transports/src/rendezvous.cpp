@@ -3,6 +3,7 @@
 #include "src/unix_socket_address.hpp"
 #include "unix/unix_transport.hpp"
 
+#include <courier/log.hpp>
 #include <courier/posix_call.hpp>
 
 #include <spdlog/spdlog.h>
@@ -97,7 +98,7 @@ std::unique_ptr<Link> RendezvousListener::accept() {
             return make_link_(ControlChannel(std::move(control)));
         } catch (const std::exception& e) {
             // One connector's failed setup must not stop the listener.
-            spdlog::warn("{}: setting up a link failed: {}", endpoint_.to_string(), e.what());
+            log().warn("{}: setting up a link failed: {}", endpoint_.to_string(), e.what());
         }
     }
     return nullptr;

@@ -1,5 +1,6 @@
 #include "src/socket_buffers.hpp"
 
+#include <courier/log.hpp>
 #include <courier/posix_call.hpp>
 
 #include <spdlog/spdlog.h>
@@ -44,7 +45,7 @@ void apply(int fd, const Buffer& buffer, std::size_t requested, const std::strin
     const auto got = static_cast<std::size_t>(effective);
     // The kernel reports twice what was asked unless the request was cut.
     if (warn_if_capped && got / 2 < requested) {
-        spdlog::warn(
+        log().warn(
             "{}: {} = {} asked, but the kernel caps it at {} = {} ({} reads {}: the kernel "
             "doubles a request for its bookkeeping); raise the cap (sysctl -w {}={}) or ask "
             "for less",

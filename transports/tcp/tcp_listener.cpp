@@ -4,6 +4,7 @@
 #include "tcp/tcp_address.hpp"
 #include "tcp/tcp_transport.hpp"
 
+#include <courier/log.hpp>
 #include <courier/posix_call.hpp>
 
 #include <netinet/in.h>
@@ -79,7 +80,7 @@ TcpListener::TcpListener(Endpoint endpoint, const TransportOptions& options, Fd 
 
 TcpListener::~TcpListener() {
     if (unlogged_ > 0)
-        spdlog::warn("{}: and {} more tcp connections refused", endpoint_.to_string(), unlogged_);
+        log().warn("{}: and {} more tcp connections refused", endpoint_.to_string(), unlogged_);
 }
 
 std::unique_ptr<Listener> TcpListener::bind(const Endpoint& requested,
@@ -232,16 +233,14 @@ void TcpListener::refused(const std::string& peer, const std::string& why) {
     const auto now = std::chrono::steady_clock::now();
     if (now - log_window_ >= std::chrono::seconds(1)) {
         if (unlogged_ > 0)
-            spdlog::warn("{}: and {} more tcp connections refused", endpoint_.to_string(),
-                         unlogged_);
+            log().warn("{}: and {} more tcp connections refused", endpoint_.to_string(), unlogged_);
         log_window_ = now;
         logged_ = 0;
         unlogged_ = 0;
     }
     if (logged_ < lines_per_second) {
         ++logged_;
-        spdlog::warn("{}: refused the tcp connection from {}: {}", endpoint_.to_string(), peer,
-                     why);
+        log().warn("{}: refused the tcp connection from {}: {}", endpoint_.to_string(), peer, why);
     } else {
         ++unlogged_;
     }

@@ -3,8 +3,11 @@
 #include "src/stream_framing.hpp"
 #include "unix/unix_transport.hpp"
 
+#include <courier/log.hpp>
 #include <courier/posix_call.hpp>
+#include <courier/transports/adopted_listener.hpp>
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -49,7 +52,7 @@ void remove_stale_socket_file(const UnixAddress& address, const std::string& con
     if (knock.error != ECONNREFUSED) throw system_error_from(knock, context + " (probing)");
     const auto removed = remove_name(NameKind::file, address.path);
     if (!removed.ok() && removed.error != ENOENT) throw system_error_from(removed, context);
-    spdlog::debug("{}: removed the stale socket file {}", context, address.path);
+    log().debug("{}: removed the stale socket file {}", context, address.path);
 }
 
 /// bind() with umask 0177, so the socket file is born 0600: there is no moment when
@@ -117,11 +120,11 @@ std::unique_ptr<Link> UnixListener::accept() {
         try {
             credentials = peer_credentials(peer.get());
         } catch (const std::system_error& e) {
-            spdlog::warn("{}: refused a connection: {}", endpoint_.to_string(), e.what());
+            log().warn("{}: refused a connection: {}", endpoint_.to_string(), e.what());
             continue;
         }
         if (credentials.uid != ::geteuid()) {
-            spdlog::warn(
+            log().warn(
                 "{}: refused a connection from pid {} running as uid {} (this node "
                 "runs as uid {})",
                 endpoint_.to_string(), credentials.pid, credentials.uid, ::geteuid());
@@ -130,7 +133,7 @@ std::unique_ptr<Link> UnixListener::accept() {
         try {
             apply_socket_buffers(peer.get(), options_, "accept on " + endpoint_.to_string(), false);
         } catch (const std::system_error& e) {
-            spdlog::warn("{}: dropped a connection: {}", endpoint_.to_string(), e.what());
+            log().warn("{}: dropped a connection: {}", endpoint_.to_string(), e.what());
             continue;
         }
         return std::make_unique<StreamLink>(std::move(peer), UnixTransport::capabilities(),
@@ -139,3 +142,20 @@ std::unique_ptr<Link> UnixListener::accept() {
 }
 
 }  // namespace courier::detail
+
+namespace courier {
+
+std::unique_ptr<Listener> adopt_local_socket_listener(Fd socket, std::string_view path) {
+    const std::string context = "adopt the listening socket " + std::string(path);
+    // accept() must say EAGAIN rather than block the reactor; and a program we might start
+    // must not inherit the registry's socket.
+    const int flags =
+        static_cast<int>(COURIER_SYSCALL(::fcntl, socket.get(), F_GETFL).value_or_throw(context));
+    COURIER_SYSCALL(::fcntl, socket.get(), F_SETFL, flags | O_NONBLOCK).value_or_throw(context);
+    COURIER_SYSCALL(::fcntl, socket.get(), F_SETFD, FD_CLOEXEC).value_or_throw(context);
+    // No CreatedName: the file is the creator's to remove, not ours.
+    return std::make_unique<detail::UnixListener>(local_socket_endpoint(path), TransportOptions{},
+                                                  std::move(socket), detail::CreatedName());
+}
+
+}  // namespace courier

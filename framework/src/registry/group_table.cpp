@@ -2,6 +2,7 @@
 
 #include "registry/refusals.hpp"
 
+#include <courier/log.hpp>
 #include <courier/serialization/envelope.hpp>
 
 #include <spdlog/spdlog.h>
@@ -37,7 +38,7 @@ Status GroupTable::join(ConnectionId id, const Joiner& joiner, const JoinGroup& 
     Memberships& of = memberships_[r.member];
     of.connection = id;
     of.groups.insert(r.group);
-    spdlog::debug("'{}' of node '{}' joined group '{}'", r.member, joiner.node, r.group);
+    log().debug("'{}' of node '{}' joined group '{}'", r.member, joiner.node, r.group);
     tell(GroupChange{r.group, member, true, ""});
     return {};
 }
@@ -141,7 +142,7 @@ void GroupTable::remove(const std::string& group_name, const std::string& name,
     if (auto joined = joined_.find(id); joined != joined_.end() && --joined->second == 0)
         joined_.erase(joined);
 
-    spdlog::debug("'{}' of node '{}' left group '{}': {}", name, gone.node, group_name, reason);
+    log().debug("'{}' of node '{}' left group '{}': {}", name, gone.node, group_name, reason);
     tell(GroupChange{group_name, gone, false, reason});
 }
 

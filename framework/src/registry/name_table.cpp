@@ -2,6 +2,7 @@
 
 #include "registry/refusals.hpp"
 
+#include <courier/log.hpp>
 #include <courier/process_info.hpp>
 #include <courier/serialization/codec.hpp>
 
@@ -38,7 +39,13 @@ NameTable::NameTable(Outbox& out, detail::Reactor& timers, std::filesystem::path
                                          std::chrono::system_clock::now().time_since_epoch())
                                          .count())),
       snapshot_(std::move(snapshot)),
-      groups_([this](ConnectionId to, const GroupChange& change) { send(to, 0, 0, change); }) {
+      groups_([this](ConnectionId to, const GroupChange& change) { send(to, 0, 0, change); }),
+      inspections_(
+          timers_,
+          [this](ConnectionId to, std::uint64_t correlation, const Inspection& answer) {
+              reply(to, correlation, answer);
+          },
+          [this](ConnectionId node, const Inspect& question) { send(node, 0, 0, question); }) {
     if (snapshot_.empty()) return;
     if (auto saved = load_snapshot(snapshot_)) adopt(*saved);
     save();  // without the nodes that died meanwhile (no file at all when none is left)
@@ -95,6 +102,10 @@ void NameTable::handle(ConnectionId from, std::span<const std::byte> frame) {
     } else if (h.type == type_id_of<ListGroups>()) {
         payload_as<ListGroups>(envelope);
         reply(from, corr, groups_.directory());
+    } else if (h.type == type_id_of<InspectNode>()) {
+        inspect(from, corr, payload_as<InspectNode>(envelope));
+    } else if (h.type == type_id_of<Inspected>()) {
+        reply(from, corr, inspections_.answered(from, payload_as<Inspected>(envelope)));
     } else {
         throw ProtocolViolation{"unknown message type " + std::to_string(h.type)};
     }
@@ -122,7 +133,7 @@ Status NameTable::register_node(ConnectionId id, Client& c, const RegisterNode& 
             for (const auto& name : c.names) names_[name] = id;
             it->second = id;
             clients_.erase(held);
-            spdlog::info("node '{}' (pid {}) is back with {} names", c.node, c.pid, c.names.size());
+            log().info("node '{}' (pid {}) is back with {} names", c.node, c.pid, c.names.size());
             save();
             return {};
         }
@@ -135,7 +146,7 @@ Status NameTable::register_node(ConnectionId id, Client& c, const RegisterNode& 
     c.start_time = start;
     c.endpoints = r.endpoints;
     nodes_.emplace(c.node, id);
-    spdlog::info("node '{}' (pid {}) registered", c.node, c.pid);
+    log().info("node '{}' (pid {}) registered", c.node, c.pid);
     save();
     return {};
 }
@@ -158,7 +169,7 @@ Status NameTable::register_name(ConnectionId id, Client& c, const RegisterName& 
     incarnations_[r.name] = next_incarnation_++;
     c.names.insert(r.name);
     save();
-    spdlog::debug("node '{}' registered name '{}'", c.node, r.name);
+    log().debug("node '{}' registered name '{}'", c.node, r.name);
     answer_lookups(r.name);
     name_up(r.name);
     return {};
@@ -172,7 +183,7 @@ Status NameTable::unregister_name(ConnectionId id, Client& c, const UnregisterNa
     names_.erase(it);
     incarnations_.erase(r.name);
     c.names.erase(r.name);
-    spdlog::debug("node '{}' unregistered name '{}'", c.node, r.name);
+    log().debug("node '{}' unregistered name '{}'", c.node, r.name);
     name_down(gone, down_unregistered);
     groups_.drop_member(r.name, down_unregistered);
     save();
@@ -203,6 +214,14 @@ void NameTable::watch(ConnectionId id, Client& c, std::uint64_t correlation, con
     }
     watchers_[r.name].insert(id);
     c.watching.insert(r.name);
+}
+
+void NameTable::inspect(ConnectionId id, std::uint64_t correlation, const InspectNode& r) {
+    std::optional<ConnectionId> node;
+    // A node held for after a restart of courierd has no connection to ask over yet.
+    if (auto it = nodes_.find(r.node); it != nodes_.end() && !clients_.at(it->second).detached)
+        node = it->second;
+    inspections_.ask(id, correlation, r.node, node);
 }
 
 NodeList NameTable::list_nodes() const {
@@ -302,9 +321,10 @@ void NameTable::forget(ConnectionId id, const std::string& reason) {
         timers_.cancel(entry.second.timer);
         return true;
     });
+    inspections_.forget(id);
     auto it = clients_.find(id);
     if (it == clients_.end()) {
-        spdlog::debug("connection #{} closed: {}", id, reason);
+        log().debug("connection #{} closed: {}", id, reason);
         return;
     }
     auto unlist = [id](std::map<std::string, std::set<ConnectionId>>& lists,
@@ -320,9 +340,9 @@ void NameTable::forget(ConnectionId id, const std::string& reason) {
     unlist(awaiting_up_, it->second.awaiting_up);
     groups_.forget(id);
     if (it->second.node.empty()) {
-        spdlog::debug("connection #{} closed: {}", id, reason);
+        log().debug("connection #{} closed: {}", id, reason);
     } else {
-        spdlog::info("node '{}' (pid {}) left: {}", it->second.node, it->second.pid, reason);
+        log().info("node '{}' (pid {}) left: {}", it->second.node, it->second.pid, reason);
         drop_node(id, reason);
     }
     clients_.erase(id);
@@ -335,7 +355,7 @@ void NameTable::drop_node(ConnectionId id, const std::string& reason) {
     Client& c = it->second;
     const std::string node = std::exchange(c.node, {});
     const std::set<std::string> names = std::exchange(c.names, {});
-    if (c.detached) spdlog::info("node '{}' (pid {}) is gone: {}", node, c.pid, reason);
+    if (c.detached) log().info("node '{}' (pid {}) is gone: {}", node, c.pid, reason);
     if (auto held = nodes_.find(node); held != nodes_.end() && held->second == id)
         nodes_.erase(held);
     for (const auto& name : names) {
@@ -367,7 +387,7 @@ void NameTable::adopt(const Snapshot& saved) {
     next_incarnation_ = std::max(next_incarnation_, saved.next_incarnation);
     for (const auto& node : saved.nodes) {
         if (!process_alive(node.pid, node.start_time)) {
-            spdlog::info("node '{}' (pid {}) ended while no courierd ran", node.node, node.pid);
+            log().info("node '{}' (pid {}) ended while no courierd ran", node.node, node.pid);
             continue;
         }
         const ConnectionId id = next_detached_++;
@@ -383,8 +403,8 @@ void NameTable::adopt(const Snapshot& saved) {
             names_[name] = id;
             incarnations_[name] = incarnation;
         }
-        spdlog::info("holding {} names of node '{}' (pid {}) until it connects again",
-                     c.names.size(), c.node, c.pid);
+        log().info("holding {} names of node '{}' (pid {}) until it connects again", c.names.size(),
+                   c.node, c.pid);
     }
     sweep_later();
 }

@@ -9,6 +9,7 @@
 #include "reactor.hpp"
 
 #include "registry/group_table.hpp"
+#include "registry/inspections.hpp"
 #include "registry/name_table_file.hpp"
 #include "registry/registry_protocol.hpp"
 
@@ -120,6 +121,7 @@ class NameTable {
     Status unregister_name(ConnectionId id, Client& c, const UnregisterName& r);
     void lookup(ConnectionId id, Client& c, std::uint64_t correlation, const Lookup& r);
     void watch(ConnectionId id, Client& c, std::uint64_t correlation, const Watch& r);
+    void inspect(ConnectionId id, std::uint64_t correlation, const InspectNode& r);
     NodeList list_nodes() const;
 
     Location location_of(const std::string& name) const;
@@ -161,6 +163,8 @@ class NameTable {
     std::optional<detail::Reactor::TimerId> sweep_;
     /// The groups of the names above; sends its notices through send(). Not in the snapshot.
     GroupTable groups_;
+    /// Tools' questions to the nodes above, passed on and answered.
+    Inspections inspections_;
 };
 
 }  // namespace courier::registry

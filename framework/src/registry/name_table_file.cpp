@@ -1,5 +1,6 @@
 #include "registry/name_table_file.hpp"
 
+#include <courier/log.hpp>
 #include <courier/serialization/codec.hpp>
 
 #include <spdlog/spdlog.h>
@@ -30,14 +31,14 @@ void save_snapshot(const std::filesystem::path& file, const Snapshot& snapshot) 
         out.write(reinterpret_cast<const char*>(bytes.data()),
                   static_cast<std::streamsize>(bytes.size()));
         if (!out) {
-            spdlog::error("cannot write {}: the names would not survive a restart", aside.string());
+            log().error("cannot write {}: the names would not survive a restart", aside.string());
             std::filesystem::remove(aside, error);
             return;
         }
     }
     ::chmod(aside.c_str(), 0600);  // the runtime directory is 0700 already
     std::filesystem::rename(aside, file, error);
-    if (error) spdlog::error("cannot replace {}: {}", file.string(), error.message());
+    if (error) log().error("cannot replace {}: {}", file.string(), error.message());
 }
 
 std::optional<Snapshot> load_snapshot(const std::filesystem::path& file) {
@@ -49,7 +50,7 @@ std::optional<Snapshot> load_snapshot(const std::filesystem::path& file) {
                                            text.size());
     auto snapshot = decode_payload<Snapshot>(bytes);
     if (!snapshot) {
-        spdlog::error("ignoring {}: {}", file.string(), snapshot.error().message);
+        log().error("ignoring {}: {}", file.string(), snapshot.error().message);
         return std::nullopt;
     }
     return std::move(*snapshot);

@@ -1,5 +1,6 @@
 #include "registry/orphan_sweep.hpp"
 
+#include <courier/log.hpp>
 #include <courier/transports/endpoint.hpp>
 #include <courier/transports/orphans.hpp>
 #include <courier/transports/owner.hpp>
@@ -63,7 +64,7 @@ void OrphanSweep::finish() {
 
 void OrphanSweep::sweep(const OrphanSearch& search) {
     for (const auto& orphan : remove_orphans(search))
-        spdlog::info("removed {}, left by a dead node", orphan.describe());
+        log().info("removed {}, left by a dead node", orphan.describe());
 }
 
 }  // namespace courier::registry

@@ -3,6 +3,7 @@
 #include "registry/spawn.hpp"
 
 #include <courier/framework/runtime_dir.hpp>
+#include <courier/log.hpp>
 #include <courier/posix_call.hpp>
 #include <courier/serialization/codec.hpp>
 #include <courier/transports/endpoint.hpp>
@@ -65,6 +66,7 @@ struct RegistryClient::Impl {
     std::function<void(const registry::NameDown&)> name_down_handler;
     std::function<void(const registry::NameUp&)> name_up_handler;
     std::function<void(const registry::GroupChange&)> group_change_handler;
+    std::function<void(const registry::Inspect&)> inspect_handler;
     std::function<void(const std::string&)> disconnect_handler;
     std::function<void()> reconnect_handler;
 
@@ -219,11 +221,11 @@ struct RegistryClient::Impl {
                     broken = false;
                     handler = reconnect_handler;
                 }
-                spdlog::info("courier registry client: connected to the registry again");
+                log().info("courier registry client: connected to the registry again");
                 if (handler) handler();
                 return true;
             } catch (const RegistryError& e) {
-                spdlog::debug("courier registry client: cannot reconnect yet: {}", e.what());
+                log().debug("courier registry client: cannot reconnect yet: {}", e.what());
             }
             pollfd p{wake.get(), POLLIN, 0};
             const auto woken =
@@ -266,8 +268,8 @@ struct RegistryClient::Impl {
     void dispatch(const Frame& frame) {
         auto envelope = decode_envelope(frame.data());
         if (!envelope) {
-            spdlog::warn("courier registry client: ignoring a bad frame from the registry: {}",
-                         envelope.error().message);
+            log().warn("courier registry client: ignoring a bad frame from the registry: {}",
+                       envelope.error().message);
             return;
         }
         const EnvelopeHeader& h = envelope->header;
@@ -287,6 +289,8 @@ struct RegistryClient::Impl {
             notify(envelope->payload, &Impl::name_up_handler);
         else if (h.type == type_id_of<registry::GroupChange>())
             notify(envelope->payload, &Impl::group_change_handler);
+        else if (h.type == type_id_of<registry::Inspect>())
+            notify(envelope->payload, &Impl::inspect_handler);
     }
 
     /// Hands an unsolicited notice to its handler, if it decodes and one is set.
@@ -416,6 +420,19 @@ registry::Status RegistryClient::unwatch_group(const std::string& group) {
 
 registry::GroupDirectory RegistryClient::list_groups() {
     return impl_->call<registry::GroupDirectory>(registry::ListGroups{});
+}
+
+registry::Inspection RegistryClient::inspect_node(const std::string& node) {
+    return impl_->call<registry::Inspection>(registry::InspectNode{node});
+}
+
+registry::Status RegistryClient::answer_inspection(std::uint64_t ask, const LinkList& list) {
+    return impl_->call<registry::Status>(registry::Inspected{ask, list});
+}
+
+void RegistryClient::on_inspect(std::function<void(const registry::Inspect&)> handler) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->inspect_handler = std::move(handler);
 }
 
 void RegistryClient::on_group_change(std::function<void(const registry::GroupChange&)> handler) {

@@ -62,6 +62,11 @@ class RegistryClient {
     registry::Status unwatch_group(const std::string& group);
     registry::GroupDirectory list_groups();
 
+    /// Inspection (registry_protocol.hpp): what node `node` says of itself, asked through
+    /// courierd; and a node's answer to courierd's question `ask`.
+    registry::Inspection inspect_node(const std::string& node);
+    registry::Status answer_inspection(std::uint64_t ask, const LinkList& list);
+
     /// Called on the client's reader thread for every NameDown. Set before watching.
     /// Handlers must not call back into this client (its answers arrive on that thread).
     void on_name_down(std::function<void(const registry::NameDown&)> handler);
@@ -70,6 +75,9 @@ class RegistryClient {
     void on_name_up(std::function<void(const registry::NameUp&)> handler);
     /// Called on the reader thread for every GroupChange of a watched group; as on_name_down.
     void on_group_change(std::function<void(const registry::GroupChange&)> handler);
+    /// Called on the reader thread for every Inspect: courierd passes on a tool's question;
+    /// answer it with answer_inspection, from another thread. As on_name_down.
+    void on_inspect(std::function<void(const registry::Inspect&)> handler);
     /// Called on the reader thread if the connection to the registry breaks.
     void on_disconnect(std::function<void(const std::string& reason)> handler);
     /// With a handler set, a broken connection is made again (a courierd started if none

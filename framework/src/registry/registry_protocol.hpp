@@ -8,6 +8,8 @@
 /// it looked up in vain.
 /// docs/protocol.md describes the exchange.
 
+#include "node_protocol.hpp"
+
 #include <courier/framework/group.hpp>
 #include <courier/serialization/message_type.hpp>
 
@@ -267,6 +269,52 @@ struct GroupChange {
 /// GroupChange's reason for a member that left by LeaveGroup.
 inline constexpr const char* group_left = "left";
 
+// Inspection: a tool (`courier links`, `ps`, `top`) asks what a node says of itself. The
+// question goes through courierd, over the connection every node keeps with it, so every
+// registered node can be asked, whatever it listens on (a node linked only by pipes
+// listens on nothing), and asking makes no link of any transport.
+
+/// Asks what node `node` says of itself. Answered with Inspection.
+struct InspectNode {
+    std::string node;
+    template <class A>
+    void serialize(A& a) {
+        a(node);
+    }
+};
+
+/// Unsolicited, courierd to a node: answer question `ask` with Inspected.
+struct Inspect {
+    std::uint64_t ask = 0;
+    template <class A>
+    void serialize(A& a) {
+        a(ask);
+    }
+};
+
+/// A node's answer to Inspect `ask`: its links, counters and mailboxes. Answered with
+/// Status (refused when the question was not asked of this connection).
+struct Inspected {
+    std::uint64_t ask = 0;
+    LinkList list;
+    template <class A>
+    void serialize(A& a) {
+        a(ask, list);
+    }
+};
+
+/// Answer to InspectNode: the node's list, or why there is none (no such node, too many
+/// questions waiting, no answer in time, the node went away).
+struct Inspection {
+    bool ok = false;
+    std::string error;
+    LinkList list;
+    template <class A>
+    void serialize(A& a) {
+        a(ok, error, list);
+    }
+};
+
 }  // namespace courier::registry
 
 COURIER_MESSAGE(courier::registry::RegisterNode, "courier.registry.RegisterNode");
@@ -289,3 +337,7 @@ COURIER_MESSAGE(courier::registry::ListGroups, "courier.registry.ListGroups");
 COURIER_MESSAGE(courier::registry::GroupList, "courier.registry.GroupList");
 COURIER_MESSAGE(courier::registry::GroupDirectory, "courier.registry.GroupDirectory");
 COURIER_MESSAGE(courier::registry::GroupChange, "courier.registry.GroupChange");
+COURIER_MESSAGE(courier::registry::InspectNode, "courier.registry.InspectNode");
+COURIER_MESSAGE(courier::registry::Inspect, "courier.registry.Inspect");
+COURIER_MESSAGE(courier::registry::Inspected, "courier.registry.Inspected");
+COURIER_MESSAGE(courier::registry::Inspection, "courier.registry.Inspection");

@@ -6,7 +6,9 @@
 #include "registry/registry_protocol.hpp"
 
 #include <courier/framework/runtime_dir.hpp>
+#include <courier/log.hpp>
 #include <courier/posix_call.hpp>
+#include <courier/transports/adopted_listener.hpp>
 #include <courier/transports/endpoint.hpp>
 #include <courier/transports/transport.hpp>
 
@@ -71,6 +73,7 @@ struct RegistryServer::Impl final : Outbox {
     DaemonLock lock;
     std::filesystem::path socket_path;
     std::unique_ptr<Listener> listener;
+    bool own_socket_file = false;  ///< false when systemd made it (for the log)
     Fd signals;  ///< a signalfd for SIGTERM and SIGINT, when options.handle_signals
     sigset_t old_mask{};
 
@@ -96,11 +99,24 @@ struct RegistryServer::Impl final : Outbox {
 
     // ---- setup and shutdown, on the caller's thread ----
 
-    void bind() {
+    /// Serves on `listening` when it is a socket (systemd's), else binds our own.
+    void bind(Fd listening) {
         socket_path = registry_socket_path(options.runtime_dir);
+        if (listening) {
+            listener = adopt_local_socket_listener(std::move(listening), socket_path.string());
+        } else {
+            bind_own();
+        }
+        block_signals();
+        log().info("courierd {} serving {}{} (idle exit {} ms)", ::getpid(), socket_path.string(),
+                   own_socket_file ? "" : ", a socket passed by systemd",
+                   options.idle_exit.count());
+    }
+
+    void bind_own() {
         // We hold the lock, so any socket file here belongs to a courierd that is gone.
         if (COURIER_SYSCALL(::unlink, socket_path.c_str()).ok())
-            spdlog::info("replaced the stale socket {}", socket_path.string());
+            log().info("replaced the stale socket {}", socket_path.string());
         const mode_t old_umask = ::umask(0077);  // umask cannot fail
         try {
             listener =
@@ -110,9 +126,12 @@ struct RegistryServer::Impl final : Outbox {
             throw;
         }
         ::umask(old_umask);
+        own_socket_file = true;
         // Already owner-only through the umask; the mode says so to whoever looks.
         (void)COURIER_SYSCALL(::chmod, socket_path.c_str(), mode_t{0600});
+    }
 
+    void block_signals() {
         if (options.handle_signals) {
             // Blocked here, before the reactor thread exists, so that it inherits the mask
             // and the signals wait in the signalfd instead of killing us.
@@ -126,8 +145,6 @@ struct RegistryServer::Impl final : Outbox {
                 static_cast<int>(COURIER_SYSCALL(::signalfd, -1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)
                                      .value_or_throw()));
         }
-        spdlog::info("courierd {} serving {} (idle exit {} ms)", ::getpid(), socket_path.string(),
-                     options.idle_exit.count());
     }
 
     void run() {
@@ -143,6 +160,7 @@ struct RegistryServer::Impl final : Outbox {
             arm_idle_check();
             if (signals) serving.add(signals.get(), [this] { on_signal(); });
             serving.add(listener->poll_fd(), [this] { accept_all(); });
+            if (options.on_serving) options.on_serving();
         } catch (...) {
             serving.stop();
             shutdown("cannot serve");
@@ -157,6 +175,7 @@ struct RegistryServer::Impl final : Outbox {
             finished.wait(held, [this] { return stop_reason.has_value(); });
             reason = *stop_reason;
         }
+        if (options.on_stopping) options.on_stopping();
         serving.stop();  // joins the reactor thread: from here on all is ours
         orphans.finish();
         shutdown(reason);
@@ -166,13 +185,15 @@ struct RegistryServer::Impl final : Outbox {
     }
 
     void shutdown(const std::string& reason) {
-        spdlog::info("courierd {} exiting: {}", ::getpid(), reason);
+        log().info("courierd {} exiting: {}", ::getpid(), reason);
         connections.clear();  // closes every link
         // The socket first, then the lock file, still holding the lock: a courierd that
         // starts now either fails to lock (and the client that started it retries) or
         // locks a fresh file and binds a fresh socket that nothing of ours will unlink.
+        // The listener removes the socket file only if it bound it and the file is still the
+        // one it bound: not systemd's, nor one that replaced ours (a socket unit started
+        // while we ran).
         listener.reset();
-        (void)COURIER_SYSCALL(::unlink, socket_path.c_str());
         lock.remove();
         if (options.handle_signals)
             (void)COURIER_SYSCALL(::sigprocmask, SIG_SETMASK, &old_mask, nullptr);
@@ -228,7 +249,7 @@ struct RegistryServer::Impl final : Outbox {
             try {
                 link = listener->accept();
             } catch (const std::exception& e) {
-                spdlog::warn("accept failed: {}", e.what());
+                log().warn("accept failed: {}", e.what());
                 return;
             }
             if (!link) return;
@@ -244,10 +265,10 @@ struct RegistryServer::Impl final : Outbox {
             try {
                 reactor->add(c.link->poll_fd(), [this, id] { serve(id); });
             } catch (const std::exception& e) {
-                spdlog::warn("cannot serve connection from {}: {}", c.peer, e.what());
+                log().warn("cannot serve connection from {}: {}", c.peer, e.what());
                 continue;
             }
-            spdlog::debug("connection #{} from {}", id, c.peer);
+            log().debug("connection #{} from {}", id, c.peer);
             last_activity = Clock::now();
             connections.emplace(id, std::move(c));
         }
@@ -258,7 +279,7 @@ struct RegistryServer::Impl final : Outbox {
         ++refused_clients;
         if (Clock::now() - refusal_logged < std::chrono::seconds(1)) return;
         refusal_logged = Clock::now();
-        spdlog::warn(
+        log().warn(
             "refused {} connection(s), the last from {}: {} clients are connected "
             "already (the most courierd serves)",
             refused_clients, link.peer(), options.max_clients);
@@ -283,12 +304,10 @@ struct RegistryServer::Impl final : Outbox {
             try {
                 table->handle(id, frame.data());
             } catch (const ProtocolViolation& v) {
-                spdlog::warn("closing connection {} ({}): {}", table->describe(id), c.peer,
-                             v.reason);
+                log().warn("closing connection {} ({}): {}", table->describe(id), c.peer, v.reason);
                 doom(id, "protocol violation");
             } catch (const std::exception& e) {
-                spdlog::warn("closing connection {} ({}): {}", table->describe(id), c.peer,
-                             e.what());
+                log().warn("closing connection {} ({}): {}", table->describe(id), c.peer, e.what());
                 doom(id, "error");
             }
             if (is_doomed(id)) break;
@@ -296,8 +315,8 @@ struct RegistryServer::Impl final : Outbox {
         if (!is_doomed(id) && status.state == ReceiveStatus::State::closed) {
             doom(id, "connection closed");
         } else if (!is_doomed(id) && status.state == ReceiveStatus::State::failed) {
-            spdlog::warn("closing connection {} ({}): {}", table->describe(id), c.peer,
-                         status.reason);
+            log().warn("closing connection {} ({}): {}", table->describe(id), c.peer,
+                       status.reason);
             doom(id, "connection failed");
         }
         close_doomed();
@@ -316,7 +335,7 @@ struct RegistryServer::Impl final : Outbox {
         if (it == connections.end() || is_doomed(to)) return;
         Connection& c = it->second;
         if (c.unsent_bytes + frame.size() > options.max_unread_bytes) {
-            spdlog::warn(
+            log().warn(
                 "closing connection {} ({}): it leaves its answers unread ({} bytes "
                 "waiting beyond what its socket holds)",
                 table->describe(to), c.peer, c.unsent_bytes + frame.size());
@@ -336,7 +355,7 @@ struct RegistryServer::Impl final : Outbox {
                 c.unsent.pop_front();
             }
         } catch (const std::exception& e) {
-            spdlog::warn("cannot send to connection {}: {}", table->describe(id), e.what());
+            log().warn("cannot send to connection {}: {}", table->describe(id), e.what());
             doom(id, "send failed");
             return;
         }
@@ -390,9 +409,12 @@ struct RegistryServer::Impl final : Outbox {
 };
 
 RegistryServer::RegistryServer(ServerOptions options, DaemonLock lock)
+    : RegistryServer(std::move(options), std::move(lock), Fd()) {}
+
+RegistryServer::RegistryServer(ServerOptions options, DaemonLock lock, Fd listening)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(lock))) {
     try {
-        impl_->bind();
+        impl_->bind(std::move(listening));
     } catch (...) {
         impl_->listener.reset();
         impl_->lock.remove();

@@ -7,8 +7,11 @@
 
 #include "registry/daemon_lock.hpp"
 
+#include <courier/fd.hpp>
+
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 namespace courier::registry {
@@ -25,6 +28,11 @@ struct ServerOptions {
     /// Answers and notices a client may leave unread beyond what its socket holds; a
     /// client past it does not read, and is disconnected, never waited for.
     std::size_t max_unread_bytes = std::size_t{1} << 20;
+    /// Called on the caller's thread once the socket is watched (connections are
+    /// accepted), and once serving ends, before the connections close: how courierd tells
+    /// systemd READY=1 and STOPPING=1.
+    std::function<void()> on_serving;
+    std::function<void()> on_stopping;
 };
 
 /// Serves the registry protocol (registry_protocol.hpp) on `<dir>/registry.sock`.
@@ -34,13 +42,17 @@ class RegistryServer {
     /// so the caller may fork (courierd detaches) before run(). Throws
     /// std::system_error when the socket cannot be bound.
     RegistryServer(ServerOptions options, DaemonLock lock);
+    /// Serves on `listening`, a socket another process bound at `<dir>/registry.sock` and
+    /// listens on (systemd's socket activation), instead of binding one. Its file stays
+    /// its creator's: the server never removes it.
+    RegistryServer(ServerOptions options, DaemonLock lock, Fd listening);
     ~RegistryServer();
     RegistryServer(const RegistryServer&) = delete;
     RegistryServer& operator=(const RegistryServer&) = delete;
 
     /// Serves, on a reactor thread, until idle exit or a stop signal; then closes every
-    /// connection, removes the socket and then the lock file (still holding the lock),
-    /// and returns.
+    /// connection, removes the socket (if it bound it) and then the lock file (still
+    /// holding the lock), and returns.
     void run();
 
   private:

@@ -1,4 +1,5 @@
 #include <courier/framework/runtime_dir.hpp>
+#include <courier/log.hpp>
 
 #include <courier/posix_call.hpp>
 
@@ -59,7 +60,7 @@ std::filesystem::path default_runtime_dir() {
     if (fallback.empty()) return shared;  // ensure_runtime_dir refuses it, saying why
     static std::once_flag warned;
     std::call_once(warned, [&] {
-        spdlog::warn(
+        log().warn(
             "{}: not using it as courier's runtime directory; using {} instead. "
             "Remove it (someone else made it), or {}",
             why, fallback.string(), what_to_do);

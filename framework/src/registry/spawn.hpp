@@ -41,7 +41,8 @@ inline void start_courierd(const std::filesystem::path& courierd,
     // Everything the children need is prepared here: after fork in a threaded process
     // only async-signal-safe calls are allowed.
     // We detach it ourselves, so it need not detach again (each detach leaves a process
-    // for init to reap); its stderr is /dev/null, so it logs to syslog.
+    // for init to reap); its stderr is /dev/null, so it logs to syslog, or to courierd.log
+    // where no syslog listens.
     std::vector<std::string> args{courierd.string(), "--runtime-dir", runtime_dir.string(),
                                   "--foreground", "--syslog"};
     if (idle_exit.count() >= 0) {
@@ -52,6 +53,12 @@ inline void start_courierd(const std::filesystem::path& courierd,
     for (auto& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
     const char* exe = args.front().c_str();
+    // Our environment but NOTIFY_SOCKET: if we run under systemd, its notifications are our
+    // service's, and a courierd of ours saying READY=1 or STOPPING=1 would speak for it.
+    std::vector<char*> envp;
+    for (char** entry = environ; *entry; ++entry)
+        if (std::string_view(*entry).substr(0, 14) != "NOTIFY_SOCKET=") envp.push_back(*entry);
+    envp.push_back(nullptr);
 
     // The grandchild reports a failed exec through this pipe; a successful exec closes it.
     int ends[2];
@@ -88,7 +95,7 @@ inline void start_courierd(const std::filesystem::path& courierd,
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        ::execv(exe, argv.data());
+        ::execve(exe, argv.data(), envp.data());
         int error = errno;
         [[maybe_unused]] auto w = ::write(keep, &error, sizeof error);
         ::_exit(127);

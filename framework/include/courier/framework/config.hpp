@@ -90,6 +90,7 @@ struct NodeSettings {
     /// NodeOptions::credit_window, its two parts
     std::optional<std::uint64_t> credit_letters;
     std::optional<std::uint64_t> credit_bytes;
+    std::optional<std::string> log_level;  ///< NodeOptions::log_level
 };
 
 /// `[registry]`: only what the file sets (see RegistryOptions).

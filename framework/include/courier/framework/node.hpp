@@ -16,6 +16,7 @@
 #include <courier/framework/failure_policy.hpp>
 #include <courier/framework/group.hpp>
 #include <courier/framework/mailbox_limit.hpp>
+#include <courier/framework/node_stats.hpp>
 #include <courier/framework/registry_options.hpp>
 #include <courier/framework/system_messages.hpp>
 
@@ -80,6 +81,11 @@ struct NodeOptions {
     std::chrono::milliseconds send_timeout{5000};
     /// How much each other node may send this one ahead of its actors (per link).
     CreditWindow credit_window;
+    /// courier's log level (`trace`, `debug`, `info`, `warn`, `error`, `critical`, `off`)
+    /// for every node of the process: courier logs through the logger `courier` of spdlog
+    /// (courier/log.hpp). $COURIER_LOG_LEVEL and $SPDLOG_LEVEL win over it, so that an
+    /// operator can change it without a rebuild. Empty: leave the level as it is.
+    std::string log_level;
     /// Without a registry the node is alone: its actors reach only each other.
     bool use_registry = true;
     RegistryOptions registry;
@@ -87,19 +93,6 @@ struct NodeOptions {
     /// (`$COURIER_CONFIG`, `$COURIER_TRANSPORT`). Its [node] and [registry] tables
     /// override the fields above.
     std::optional<Config> config;
-};
-
-/// Counters of a node since it started.
-struct NodeStats {
-    std::uint64_t delivered_local = 0;   ///< letters put in a mailbox of this process
-    std::uint64_t sent_remote = 0;       ///< frames sent to other nodes
-    std::uint64_t received_remote = 0;   ///< frames received from other nodes
-    std::uint64_t dead_letters = 0;      ///< letters that could not be delivered
-    std::uint64_t handler_failures = 0;  ///< handlers that threw or could not decode
-    std::uint64_t bad_frames = 0;        ///< frames refused as malformed (their link closed)
-    /// names looked up in the registry to send to them (a name it did not know is not
-    /// asked about again until it is registered)
-    std::uint64_t registry_lookups = 0;
 };
 
 class Node {

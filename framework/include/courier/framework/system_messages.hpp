@@ -154,6 +154,23 @@ struct LinkInfo {
     }
 };
 
+/// Every actor answers a PingRequest (sent as a request) with a PingReply in its turn,
+/// unless it handles PingRequest itself: `courier ping NAME` times the round trip through
+/// the actor's mailbox, so an actor that takes no letters shows as one that answers none.
+struct PingRequest {
+    template <class A>
+    void serialize(A&) {}
+};
+struct PingReply {
+    std::string actor;
+    std::string node;
+    std::int64_t pid = 0;
+    template <class A>
+    void serialize(A& a) {
+        a(actor, node, pid);
+    }
+};
+
 }  // namespace courier
 
 COURIER_MESSAGE(courier::DeadLetter, "courier.DeadLetter");
@@ -161,3 +178,5 @@ COURIER_MESSAGE(courier::Failure, "courier.Failure");
 COURIER_MESSAGE(courier::Down, "courier.Down");
 COURIER_MESSAGE(courier::Up, "courier.Up");
 COURIER_MESSAGE(courier::ChildFailed, "courier.ChildFailed");
+COURIER_MESSAGE(courier::PingRequest, "courier.PingRequest");
+COURIER_MESSAGE(courier::PingReply, "courier.PingReply");
