@@ -9,6 +9,7 @@
 #include "private_registry.hpp"
 
 #include <courier/transports/transport.hpp>
+#include <courier/version.hpp>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -120,6 +121,7 @@ int main(int argc, char** argv) {
     CLI::App app{
         "courier-failure-times: what every party sees when a process is killed, an actor "
         "stops or throws, or courierd dies, and within what time, per transport"};
+    app.set_version_flag("--version", COURIER_VERSION);
     Options options;
     bool quick = false;
     std::string role;

@@ -3,6 +3,7 @@
 #include "transports.hpp"
 
 #include <CLI/CLI.hpp>
+#include <courier/version.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -114,6 +115,7 @@ Parsed parse_options(int argc, char** argv) {
     CLI::App app{
         "courier-bench: courier's throughput and round-trip latency between two processes "
         "(and two actors of one process), beside the raw mechanism under each transport"};
+    app.set_version_flag("--version", COURIER_VERSION);
     BenchOptions bench;
     std::vector<std::string> transports, sizes{"64", "4K", "64K", "1M"}, latency_sizes{"64", "4K"};
     std::string only, scenario = "standard", slow_size = "1K";

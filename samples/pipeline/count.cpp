@@ -7,6 +7,7 @@
 #include "stage.hpp"
 
 #include <CLI/CLI.hpp>
+#include <courier/version.hpp>
 
 #include <unistd.h>
 
@@ -51,6 +52,7 @@ std::string hex(std::uint64_t n) {
 
 int main(int argc, char** argv) try {
     CLI::App app{"courier sample: the last stage of generate | filter | count"};
+    app.set_version_flag("--version", COURIER_VERSION);
     std::uint64_t slow_us = 0;
     std::string config_file;
     app.add_option("--slow-us", slow_us, "microseconds to spend on each record (a slow stage)")

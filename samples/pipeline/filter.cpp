@@ -8,6 +8,7 @@
 #include "stage.hpp"
 
 #include <CLI/CLI.hpp>
+#include <courier/version.hpp>
 
 #include <unistd.h>
 
@@ -33,6 +34,7 @@ struct Run {
 
 int main(int argc, char** argv) try {
     CLI::App app{"courier sample: a stage of generate | filter | count that keeps some records"};
+    app.set_version_flag("--version", COURIER_VERSION);
     app.prefix_command();  // what follows the options is the next stage's command line
     std::uint64_t keep = 50;
     std::string config_file;

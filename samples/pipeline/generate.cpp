@@ -8,6 +8,7 @@
 #include "stage.hpp"
 
 #include <CLI/CLI.hpp>
+#include <courier/version.hpp>
 
 #include <unistd.h>
 
@@ -50,6 +51,7 @@ struct Run {
 
 int main(int argc, char** argv) try {
     CLI::App app{"courier sample: the first stage of generate | filter | count"};
+    app.set_version_flag("--version", COURIER_VERSION);
     app.prefix_command();  // what follows the options is the next stage's command line
     Settings s;
     std::string config_file;

@@ -10,6 +10,7 @@
 #include "messages.hpp"
 
 #include <CLI/CLI.hpp>
+#include <courier/version.hpp>
 
 #include <filesystem>
 #include <iostream>
@@ -61,6 +62,7 @@ courier::SupervisorSpec workers_spec(const Settings& s) {
 
 int main(int argc, char** argv) try {
     CLI::App app{"courier sample: a prefork web server (master)"};
+    app.set_version_flag("--version", COURIER_VERSION);
     Settings s;
     std::string config_file;
     app.add_option("--port", s.port, "TCP port on 127.0.0.1; 0: any free port")

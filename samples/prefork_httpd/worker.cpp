@@ -9,6 +9,7 @@
 #include "stats_page.hpp"
 
 #include <CLI/CLI.hpp>
+#include <courier/version.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -37,6 +38,7 @@ COURIER_MESSAGE(StatsWanted, "prefork_httpd.StatsWanted");
 
 int main(int argc, char** argv) try {
     CLI::App app{"courier sample: a prefork web server's worker"};
+    app.set_version_flag("--version", COURIER_VERSION);
     std::string name = "httpd.worker." + std::to_string(::getpid());
     std::string root_path;
     std::string master = httpd::master_name;

@@ -8,6 +8,7 @@
 #include "messages.hpp"
 
 #include <CLI/CLI.hpp>
+#include <courier/version.hpp>
 
 #include <iostream>
 #include <memory>
@@ -46,6 +47,7 @@ void take_from_pool(courier::Actor& self, const std::string& group, int& exit_co
 
 int main(int argc, char** argv) try {
     CLI::App app{"courier sample: the consumer"};
+    app.set_version_flag("--version", COURIER_VERSION);
     std::uint64_t count = 0;
     std::size_t size = 0;
     std::string name = "consumer";

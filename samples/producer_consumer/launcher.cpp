@@ -8,6 +8,7 @@
 #include "messages.hpp"
 
 #include <CLI/CLI.hpp>
+#include <courier/version.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -70,6 +71,7 @@ std::uint64_t expected_sum(std::uint64_t total, std::size_t size) {
 
 int main(int argc, char** argv) try {
     CLI::App app{"courier sample: M producers and K consumers through a pool"};
+    app.set_version_flag("--version", COURIER_VERSION);
     Settings s;
     std::string config_file;
     app.add_option("--producers", s.producers, "producer processes")->capture_default_str();

@@ -8,6 +8,7 @@
 #include "through_pool.hpp"
 
 #include <CLI/CLI.hpp>
+#include <courier/version.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -19,6 +20,7 @@ using namespace std::chrono_literals;
 
 int main(int argc, char** argv) try {
     CLI::App app{"courier sample: the producer"};
+    app.set_version_flag("--version", COURIER_VERSION);
     std::uint64_t count = 100000;
     std::size_t size = 64;
     std::string consumer = "consumer";

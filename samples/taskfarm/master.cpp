@@ -7,6 +7,7 @@
 #include "messages.hpp"
 
 #include <CLI/CLI.hpp>
+#include <courier/version.hpp>
 
 #include <unistd.h>
 
@@ -210,6 +211,7 @@ int summarize(courier::Node& node, const Settings& s, Tally& tally, double secon
 
 int main(int argc, char** argv) try {
     CLI::App app{"courier sample: a task farm (master)"};
+    app.set_version_flag("--version", COURIER_VERSION);
     Settings s;
     std::string config_file;
     app.add_option("--workers", s.workers, "worker processes to start and supervise")

@@ -5,6 +5,7 @@
 #include "messages.hpp"
 
 #include <CLI/CLI.hpp>
+#include <courier/version.hpp>
 
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 
 int main(int argc, char** argv) try {
     CLI::App app{"courier sample: a task farm's worker"};
+    app.set_version_flag("--version", COURIER_VERSION);
     std::string name = "taskfarm.worker." + std::to_string(::getpid());
     std::string config_file;
     app.add_option("--name", name, "the worker actor's name (default: taskfarm.worker.<pid>)");

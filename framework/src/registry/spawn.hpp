@@ -1,7 +1,6 @@
 #pragma once
 /// @file
-/// Finding and starting courierd for RegistryClient's autostart. Private; header-only so
-/// it needs no line in the framework's build file.
+/// Finding and starting courierd for RegistryClient's autostart. Private.
 
 #include "registry/registry_client.hpp"
 
@@ -26,39 +25,11 @@
 
 namespace courier::registry {
 
-namespace detail {
-inline bool is_executable(const std::filesystem::path& path) {
-    return !path.empty() && ::access(path.c_str(), X_OK) == 0 &&
-           std::filesystem::is_regular_file(path);
-}
-}  // namespace detail
-
-/// The courierd to start: `configured` if set, else $COURIER_COURIERD, else `courierd`
-/// next to this executable, else the first `courierd` on PATH. Throws RegistryError.
-inline std::filesystem::path find_courierd(const std::filesystem::path& configured) {
-    if (!configured.empty()) return configured;
-    if (const char* env = std::getenv("COURIER_COURIERD"); env && *env) return env;
-    std::error_code ec;
-    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (!ec) {
-        auto beside = self.parent_path() / "courierd";
-        if (detail::is_executable(beside)) return beside;
-    }
-    if (const char* path = std::getenv("PATH"); path && *path) {
-        std::string_view rest(path);
-        while (!rest.empty()) {
-            auto colon = rest.find(':');
-            std::string_view entry = rest.substr(0, colon);
-            rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
-            if (entry.empty()) continue;
-            auto candidate = std::filesystem::path(entry) / "courierd";
-            if (detail::is_executable(candidate)) return candidate;
-        }
-    }
-    throw RegistryError(
-        "cannot find courierd to start the courier registry: set RegistryOptions::courierd "
-        "or $COURIER_COURIERD, install it next to this program, or put it on PATH");
-}
+/// The courierd to start: `configured` if set, else $COURIER_COURIERD, else the first
+/// executable `courierd` next to this executable, in the bindir that goes with the libdir
+/// libcourier_framework was loaded from (when it is a shared library), in the install
+/// bindir courier was configured with, on PATH. Throws RegistryError. (find_courierd.cpp)
+std::filesystem::path find_courierd(const std::filesystem::path& configured);
 
 /// Starts `courierd` detached from us (double fork, new session, stdio on /dev/null, no
 /// other descriptors inherited) for `runtime_dir`. Returns once it has been exec'd;
