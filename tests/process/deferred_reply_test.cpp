@@ -83,24 +83,25 @@ TEST_CASE("a deferred reply crosses back over the link the request came on",
         auto child = spawn_keepers(dir);
         REQUIRE(child.expect('r'));
         Node node(node_options(dir, "asker-node"));
-        Mailbag<Expected<deferred::Answer, Error>> results;
+        // One bag per actor: the two answer in their own turns, in either order.
+        Mailbag<Expected<deferred::Answer, Error>> kept, forgotten;
         node.spawn("asker", [&](Actor& self) {
             // The Ask and the Note go over one link, in order: the Note comes second.
             self.request<deferred::Answer>(
                 "keeper", deferred::Ask{41}, 10s,
-                [&](Expected<deferred::Answer, Error> r) { results.put(std::move(r)); });
+                [&](Expected<deferred::Answer, Error> r) { kept.put(std::move(r)); });
             self.send("keeper", deferred::Note{});
             self.request<deferred::Answer>(
                 "forgetful", deferred::Ask{1}, 30s,
-                [&](Expected<deferred::Answer, Error> r) { results.put(std::move(r)); });
+                [&](Expected<deferred::Answer, Error> r) { forgotten.put(std::move(r)); });
             self.send("forgetful", deferred::Note{});
         });
         const auto start = std::chrono::steady_clock::now();
-        auto answered = results.take();
+        auto answered = kept.take();
         REQUIRE(answered);
         REQUIRE(answered->has_value());
         CHECK((*answered)->n == 42);
-        auto dropped = results.take();
+        auto dropped = forgotten.take();
         REQUIRE(dropped);
         REQUIRE_FALSE(dropped->has_value());
         CHECK(dropped->error().code == ErrorCode::stopped);
