@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -41,15 +42,19 @@ const json* node_named(const json& nodes, const std::string& name) {
     return nullptr;
 }
 
-/// A tmux server of the test's own (-L), killed with its sessions when the test ends.
+/// A tmux server of the test's own, on a socket of its own (-S), killed with its sessions
+/// when the test ends; the socket file goes too (kill-server leaves it).
 class Tmux {
   public:
-    Tmux() : socket_("courier-test-" + std::to_string(::getpid())) {}
-    ~Tmux() { run({"kill-server"}); }
+    Tmux() : socket_("/tmp/courier-test-tmux-" + std::to_string(::getpid()) + ".sock") {}
+    ~Tmux() {
+        run({"kill-server"});
+        std::filesystem::remove(socket_);
+    }
     Tmux(const Tmux&) = delete;
     Tmux& operator=(const Tmux&) = delete;
     CommandResult run(std::vector<std::string> args) const {
-        args.insert(args.begin(), {"/usr/bin/tmux", "-L", socket_});
+        args.insert(args.begin(), {"/usr/bin/tmux", "-S", socket_});
         return run_command(args);
     }
     std::string screen() const { return run({"capture-pane", "-p", "-t", "top"}).out; }
