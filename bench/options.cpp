@@ -163,8 +163,10 @@ Parsed parse_options(int argc, char** argv) {
         ->delimiter(',')
         ->expected(2)
         ->check(CLI::NonNegativeNumber);
-    app.add_option("--threads", bench.threads, "worker threads of each courier node (default: 2)")
-        ->check(CLI::PositiveNumber);
+    app.add_option("--threads", bench.threads,
+                   "worker threads of each courier node (default: the node's own choice, from "
+                   "its CPUs: 2, or 1 on fewer than 2)")
+        ->check(CLI::NonNegativeNumber);
     app.add_flag("--count-allocs", bench.count_allocs,
                  "count heap allocations per message in steady state (courier runs)");
     std::int64_t timeout_s = bench.timeout.count();

@@ -39,7 +39,7 @@ struct BenchOptions {
     bool count_allocs = false;
     bool inject_fault = false;  ///< hidden: corrupt one payload per run (tests the checks)
     std::vector<int> pin;       ///< {sender CPU, receiver CPU}; empty: no pinning
-    std::size_t threads = 2;    ///< threads of each courier node
+    std::size_t threads = 0;    ///< threads of each courier node; 0: the node's choice
     std::chrono::seconds timeout{120};
     std::string csv, json, png;
     Scenario scenario = Scenario::standard;
@@ -79,7 +79,7 @@ struct RoleOptions {
     /// Side a of a spawned row: side b's role arguments (without its fds), which side a
     /// starts with Node::spawn_process; empty otherwise.
     std::vector<std::string> spawn_peer;
-    std::size_t threads = 2;
+    std::size_t threads = 0;  ///< 0: the node's own choice
     bool count_allocs = false;
     bool inject_fault = false;
 };

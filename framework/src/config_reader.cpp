@@ -355,8 +355,16 @@ class Reader {
 
     void read_node(const toml::table& table, NodeSettings& node) const {
         for (const auto& [key, value] : table) {
-            if (key.str() == "threads") {
-                node.threads = static_cast<std::size_t>(integer_of(key, value, "node.threads", 1));
+            if (key.str() == "cpus") {
+                const auto cpus = value.value<double>();  // an integer or a float
+                if (!cpus || !value.is_number())
+                    fail(key.source(),
+                         "node.cpus must be a number, not " + std::string(type_name(value)));
+                if (!(*cpus >= 0))
+                    fail(key.source(), "node.cpus must be 0 (what the system allows) or more");
+                node.cpus = *cpus;
+            } else if (key.str() == "threads") {
+                node.threads = static_cast<std::size_t>(integer_of(key, value, "node.threads", 0));
             } else if (key.str() == "worker_spin_us") {
                 node.worker_spin =
                     std::chrono::microseconds(integer_of(key, value, "node.worker_spin_us", 0));
@@ -424,7 +432,7 @@ class Reader {
                 node.metrics_address = address;
             } else {
                 unknown(key, "key", "[node]",
-                        {"threads", "worker_spin_us", "runtime_dir", "handle_signals",
+                        {"cpus", "threads", "worker_spin_us", "runtime_dir", "handle_signals",
                          "drain_timeout_ms", "actor_failure", "actor_max_restarts",
                          "actor_restart_window_ms", "mailbox_letters", "mailbox_bytes",
                          "mailbox_overflow", "send_timeout_ms", "credit_letters", "credit_bytes",

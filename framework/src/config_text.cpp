@@ -38,6 +38,7 @@ std::string to_toml(const Config& config) {
     toml::table root{{"links", std::move(links)}};
 
     toml::table node;
+    if (config.node.cpus) node.insert("cpus", *config.node.cpus);
     if (config.node.threads)
         node.insert("threads", static_cast<std::int64_t>(*config.node.threads));
     if (config.node.worker_spin)

@@ -2,6 +2,7 @@
 
 #include "metrics_text.hpp"
 #include "stop_signals.hpp"
+#include "thread_sizing.hpp"
 
 #include <courier/framework/runtime_dir.hpp>
 #include <courier/log.hpp>
@@ -41,6 +42,7 @@ NodeCore::NodeCore(Node& owner, NodeOptions options, bool by_hand)
     : owner_(owner), options_(std::move(options)), by_hand_(by_hand) {
     name_ = options_.name.empty() ? default_node_name() : options_.name;
     config_ = config_of(options_, name_);
+    if (config_.node.cpus) options_.cpus = *config_.node.cpus;
     if (config_.node.threads) options_.threads = *config_.node.threads;
     if (config_.node.worker_spin) options_.worker_spin = *config_.node.worker_spin;
     if (config_.node.runtime_dir) options_.registry.runtime_dir = *config_.node.runtime_dir;
@@ -96,10 +98,12 @@ void NodeCore::start() {
     dead_letter_log_ = std::make_unique<DeadLetterLog>(name_, *reactor_);
     // Without the registry a node has no links: nothing for idle workers to poll.
     // Scheduler(0): stepped by hand; a node always has at least one worker otherwise.
-    const std::size_t threads = by_hand_ ? 0 : std::max<std::size_t>(options_.threads, 1);
+    const auto sizing = ThreadSizing::of(options_);
+    log().debug("node '{}': {} CPU(s): {} worker(s), spinning {} us", name_, sizing.cpus,
+                sizing.threads, sizing.spin.count());
     scheduler_ = std::make_unique<Scheduler>(
-        threads, options_.worker_spin,
-        options_.use_registry ? static_cast<IdlePoll*>(&peers_) : nullptr);
+        by_hand_ ? 0 : sizing.threads, sizing.spin,
+        options_.use_registry ? static_cast<IdlePoll*>(&peers_) : nullptr, sizing.yielding);
     // A node stepped by hand has no threads to stop it with.
     if (options_.handle_signals && !by_hand_) {
         try {

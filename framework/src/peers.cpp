@@ -506,12 +506,13 @@ void Peers::refresh_polled() {
     polling_version_ = polled_version_.load(std::memory_order_relaxed);
 }
 
-void Peers::polling(bool on) noexcept {
+bool Peers::polling(bool on) noexcept {
     if (on && polling_version_ != polled_version_.load(std::memory_order_acquire)) refresh_polled();
     for (const auto& peer : polling_) peer->link->set_polled(on);
+    return on && !polling_.empty();
 }
 
-bool Peers::poll() {
+bool Peers::poll(bool descriptors) {
     if (polling_version_ != polled_version_.load(std::memory_order_acquire)) {
         polling(false);  // links gone from the list must signal again
         polling(true);
@@ -527,7 +528,7 @@ bool Peers::poll() {
     // The other links cost a system call to look at: every few rounds, ask the reactor's
     // epoll set what is readable and receive it here, on this awake thread.
     constexpr unsigned epoll_every = 8;
-    if (++polls_ % epoll_every == 0) {
+    if (descriptors && ++polls_ % epoll_every == 0) {
         this_thread_polls = true;
         arrived = node_.reactor().poll_now() || arrived;
         this_thread_polls = false;

@@ -128,8 +128,8 @@ class Peers final : public IdlePoll {
     /// null when `where` is not such a child. Called with mutex_ held.
     std::shared_ptr<PeerLink> spawned(const registry::Location& where);
     // IdlePoll: an idle worker polls the links that can be polled in memory.
-    void polling(bool on) noexcept override;
-    bool poll() override;
+    bool polling(bool on) noexcept override;
+    bool poll(bool descriptors) override;
     /// Takes the current list of polled links into polling_ (the poller's copy).
     void refresh_polled();
 

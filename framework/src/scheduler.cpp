@@ -5,6 +5,7 @@
 #include <courier/spin_lock.hpp>
 
 #include <pthread.h>
+#include <sched.h>
 
 #include <stdexcept>
 #include <utility>
@@ -56,12 +57,21 @@ class Scheduler::Tasks final : public Runnable {
     bool queued_ = false;
 };
 
-Scheduler::Scheduler(std::size_t threads, std::chrono::microseconds spin, IdlePoll* poll)
+Scheduler::Scheduler(std::size_t threads, std::chrono::microseconds spin, IdlePoll* poll,
+                     bool yielding)
     : spin_(spin),
+      yielding_(yielding),
       poll_(poll),
+      // 10000: BlockingConcurrentQueue's own spin, which the workers were tuned with.
+      ready_count_(0, spin.count() > 0 && !yielding ? 10000 : 0),
       tasks_(std::make_shared<Tasks>()),
       manual_(threads == 0 ? std::make_unique<Manual>() : nullptr) {
-    for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+    for (std::size_t i = 0; i < threads; ++i) {
+        workers_.emplace_back([this] { work(); });
+        // Named here, not by the thread: whoever counts them (top -H, gdb, a test) sees
+        // every worker by its name as soon as the node has started.
+        pthread_setname_np(workers_.back().native_handle(), "courier-worker");
+    }
 }
 
 Scheduler::~Scheduler() {
@@ -85,7 +95,24 @@ void Scheduler::schedule(std::shared_ptr<Runnable> cell) {
         manual_->queued.notify_all();
         return;
     }
+    enqueue(std::move(cell));
+}
+
+void Scheduler::enqueue(std::shared_ptr<Runnable> cell) {
     ready_.enqueue(std::move(cell));
+    ready_count_.signal();
+}
+
+bool Scheduler::try_take(std::shared_ptr<Runnable>& cell) {
+    if (!ready_count_.tryWait()) return false;
+    // Counted only once queued: it is there, though a moment may pass before it shows.
+    while (!ready_.try_dequeue(cell)) continue;
+    return true;
+}
+
+void Scheduler::take(std::shared_ptr<Runnable>& cell) {
+    while (!ready_count_.wait()) continue;
+    while (!ready_.try_dequeue(cell)) continue;
 }
 
 void Scheduler::stop() {
@@ -100,24 +127,32 @@ void Scheduler::stop() {
         return;
     }
     // One empty entry per worker tells it to leave.
-    for (std::size_t i = 0; i < workers_.size(); ++i) ready_.enqueue(nullptr);
+    for (std::size_t i = 0; i < workers_.size(); ++i) enqueue(nullptr);
     workers_.clear();  // joins
 }
 
 bool Scheduler::idle(std::shared_ptr<Runnable>& cell) {
     using Clock = std::chrono::steady_clock;
+    if (spin_.count() == 0) return try_take(cell);
     const bool polls = poll_ != nullptr && !poll_taken_.exchange(true, std::memory_order_acquire);
-    if (polls) poll_->polling(true);
+    const bool in_memory = polls && poll_->polling(true);
+    if (yielding_ && !in_memory) {  // nothing worth taking the shared CPU for
+        if (polls) {
+            poll_->polling(false);
+            poll_taken_.store(false, std::memory_order_release);
+        }
+        return try_take(cell);
+    }
     bool found = false;
     Clock::time_point give_up;  // read the clock only once the first polls found nothing
     for (unsigned i = 1;; ++i) {
-        if (ready_.try_dequeue(cell)) {
+        if (try_take(cell)) {
             found = true;
             break;
         }
         if (polls) {
             this_thread_claim = {this, &cell};
-            const bool arrived = poll_->poll();
+            const bool arrived = poll_->poll(/*descriptors=*/!yielding_);
             this_thread_claim = {};
             if (cell) {
                 found = true;
@@ -134,7 +169,13 @@ bool Scheduler::idle(std::shared_ptr<Runnable>& cell) {
             else if (Clock::now() >= give_up)
                 break;
         }
-        cpu_relax();
+        // Sharing the CPU: give it up now and then (a yield is a system call, and a
+        // check of memory far cheaper), so a thread woken on it waits microseconds, not
+        // the rest of the kernel's time slice.
+        if (yielding_ && i % 16 == 0)
+            sched_yield();
+        else
+            cpu_relax();
     }
     // Released before the cell runs: a long handler must not keep the links unpolled
     // while the peer believes someone polls them.
@@ -146,11 +187,10 @@ bool Scheduler::idle(std::shared_ptr<Runnable>& cell) {
 }
 
 void Scheduler::work() {
-    pthread_setname_np(pthread_self(), "courier-worker");  // for top -H, perf, gdb
     for (;;) {
         std::shared_ptr<Runnable> cell;
-        // Spin, then sleep (the queue's own wait spins a little more before it blocks).
-        if (!idle(cell)) ready_.wait_dequeue(cell);
+        // Spin, then sleep (the count spins a little more before it blocks).
+        if (!idle(cell)) take(cell);
         if (!cell) return;
         // While the cell has letters and no other cell waits, it keeps this worker: no
         // trip through the ready queue, no hand-off to another thread.

@@ -22,7 +22,8 @@
 /// (Node::request, NodeCore::stop) needs the test to step meanwhile, from another
 /// thread.
 
-#include <concurrentqueue/blockingconcurrentqueue.h>
+#include <concurrentqueue/concurrentqueue.h>
+#include <concurrentqueue/lightweightsemaphore.h>
 
 #include <atomic>
 #include <chrono>
@@ -51,19 +52,29 @@ class Runnable {
 class IdlePoll {
   public:
     virtual ~IdlePoll() = default;
-    /// A worker starts (true) or stops (false) polling; one worker polls at a time.
-    virtual void polling(bool on) noexcept = 0;
-    /// Takes what has arrived, without blocking; true if anything did.
-    virtual bool poll() = 0;
+    /// A worker starts (true) or stops (false) polling; one worker polls at a time. True
+    /// when it starts and some link can be polled in memory.
+    virtual bool polling(bool on) noexcept = 0;
+    /// Takes what has arrived, without blocking; true if anything did. `descriptors`: the
+    /// links read through descriptors too, which costs a system call now and then.
+    virtual bool poll(bool descriptors) = 0;
 };
 
 class Scheduler {
   public:
     /// `threads` workers run the cells; 0 makes the scheduler manual (see the file's
-    /// comment). `spin`: how long an idle worker polls for work before it sleeps. `poll`,
-    /// if given, must outlive the scheduler's workers (stop()); a manual scheduler never
+    /// comment). `spin`: how long an idle worker polls for work before it sleeps; 0: it
+    /// never spins nor polls the links, and sleeps at once (a node with one CPU, where a
+    /// spinning worker would take it from the thread the work waits for). `poll`, if
+    /// given, must outlive the scheduler's workers (stop()); a manual scheduler never
     /// calls it.
-    Scheduler(std::size_t threads, std::chrono::microseconds spin, IdlePoll* poll = nullptr);
+    /// `yielding`: the workers share their CPU with the reactor (a node with one CPU). An
+    /// idle worker spins only while links can be polled in memory, and gives its CPU up
+    /// (sched_yield) at each turn instead of pausing, so a thread that shares it (the
+    /// reactor, another process) runs at once when it has work. Polling links read through
+    /// descriptors would take the CPU from the reactor that reads them: it sleeps instead.
+    Scheduler(std::size_t threads, std::chrono::microseconds spin, IdlePoll* poll = nullptr,
+              bool yielding = false);
     ~Scheduler();
     Scheduler(const Scheduler&) = delete;
     Scheduler& operator=(const Scheduler&) = delete;
@@ -96,6 +107,11 @@ class Scheduler {
 
   private:
     void work();
+    void enqueue(std::shared_ptr<Runnable> cell);
+    /// Takes a queued cell without waiting; false when none is queued.
+    bool try_take(std::shared_ptr<Runnable>& cell);
+    /// Takes a queued cell, sleeping until one is.
+    void take(std::shared_ptr<Runnable>& cell);
     /// Polls the ready queue (and, with the poll token, the links) for up to `spin_`;
     /// false if nothing came.
     bool idle(std::shared_ptr<Runnable>& cell);
@@ -111,9 +127,14 @@ class Scheduler {
     Manual& manual_mode();
 
     const std::chrono::microseconds spin_;
+    const bool yielding_;
     IdlePoll* const poll_;
     std::atomic<bool> poll_taken_{false};  ///< a worker is polling the links
-    moodycamel::BlockingConcurrentQueue<std::shared_ptr<Runnable>> ready_;
+    /// The ready queue, and the count of its cells that workers sleep on: what moodycamel's
+    /// BlockingConcurrentQueue pairs, but here the count's own spin before it sleeps is
+    /// chosen at run time (none without `spin`).
+    moodycamel::ConcurrentQueue<std::shared_ptr<Runnable>> ready_;
+    moodycamel::LightweightSemaphore ready_count_;
     /// The tasks posted and not yet run: queued as one Runnable while it has any.
     class Tasks;
     const std::shared_ptr<Tasks> tasks_;

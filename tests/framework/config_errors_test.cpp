@@ -40,6 +40,13 @@ TEST_CASE("a config error names the file, line, column and reason", "[config]") 
         CHECK(error.line() == 2);
         CHECK(error.reason() == "node.threads must be an integer, not a string");
     }
+    SECTION("a CPU budget that is no number, or none") {
+        auto word = error_of("[node]\ncpus = \"two\"\n");
+        CHECK(word.line() == 2);
+        CHECK(word.reason() == "node.cpus must be a number, not a string");
+        CHECK(error_of("[node]\ncpus = -1.5\n").reason() ==
+              "node.cpus must be 0 (what the system allows) or more");
+    }
     SECTION("a number where a boolean is needed") {
         auto error = error_of("[node]\nhandle_signals = 0\n");
         CHECK(error.line() == 2);

@@ -93,6 +93,7 @@ to = "video-?"
 transport = "shm"
 
 [node]
+cpus = 1.5
 threads = 8
 worker_spin_us = 0
 runtime_dir = "/run/courier-test"
@@ -136,6 +137,7 @@ receive_buffer = 131072
     CHECK(config.rules[0].transport == "posixmq");
     CHECK(config.rules[0].line == 5);
     CHECK(config.rules[1].describe() == "* -> video-?");
+    CHECK(config.node.cpus == 1.5);
     CHECK(config.node.threads == 8u);
     CHECK(config.node.worker_spin == std::chrono::microseconds(0));
     CHECK(config.node.runtime_dir == std::filesystem::path("/run/courier-test"));
@@ -194,6 +196,7 @@ TEST_CASE("the example file lists every setting of every transport with its defa
             CHECK(found->second == spec.default_value);
         }
     }
+    CHECK(config.node.cpus == courier::NodeOptions{}.cpus);
     CHECK(config.node.threads == courier::NodeOptions{}.threads);
     CHECK(config.node.worker_spin == courier::NodeOptions{}.worker_spin);
     CHECK_FALSE(config.node.runtime_dir);

@@ -22,6 +22,7 @@ from = "supervisor"
 to = "worker-*"
 fds = true
 [node]
+cpus = 1
 threads = 3
 worker_spin_us = 7
 runtime_dir = "/tmp/somewhere"
@@ -43,6 +44,7 @@ pipe_buffer = 131072
         CHECK(copy.rules[i].transport == original.rules[i].transport);
         CHECK(copy.rules[i].fds == original.rules[i].fds);
     }
+    CHECK(copy.node.cpus == 1.0);
     CHECK(copy.node.threads == original.node.threads);
     CHECK(copy.node.worker_spin == original.node.worker_spin);
     CHECK(copy.node.runtime_dir == original.node.runtime_dir);

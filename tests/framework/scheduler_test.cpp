@@ -355,7 +355,8 @@ TEST_CASE("a scheduler with workers refuses to be stepped by hand", "[framework]
 namespace {
 /// Records who polls, and how many at once.
 struct CountingPoll final : IdlePoll {
-    void polling(bool on) noexcept override {
+    explicit CountingPoll(bool links_in_memory = true) : in_memory(links_in_memory) {}
+    bool polling(bool on) noexcept override {
         if (on) {
             const int now = ++polling_now;
             int most_seen = most.load();
@@ -366,8 +367,10 @@ struct CountingPoll final : IdlePoll {
             --polling_now;
             ++offs;
         }
+        return on && in_memory;
     }
-    bool poll() override {
+    bool poll(bool descriptors) override {
+        if (descriptors) ++polls_with_descriptors;
         if (polling_now.load() != 1) ++polls_unannounced;
         if (thread_name() != "courier-worker") ++polls_elsewhere;
         ++polls;
@@ -375,6 +378,8 @@ struct CountingPoll final : IdlePoll {
     }
     std::atomic<int> polling_now{0}, most{0}, ons{0}, offs{0};
     std::atomic<int> polls{0}, polls_unannounced{0}, polls_elsewhere{0};
+    std::atomic<int> polls_with_descriptors{0};
+    const bool in_memory;
 };
 }  // namespace
 
@@ -396,4 +401,31 @@ TEST_CASE("one idle worker at a time polls the links, and stops polling before i
     CHECK(links.polling_now.load() == 0);
     CHECK(links.ons.load() == links.offs.load());
     scheduler.stop();
+}
+
+TEST_CASE("a worker that shares its CPU spins only for links polled in memory, yielding",
+          "[framework][scheduler]") {
+    SECTION("links polled in memory: polled, never through descriptors") {
+        CountingPoll links(/*links_in_memory=*/true);
+        Scheduler scheduler(1, std::chrono::microseconds(20ms), &links, /*yielding=*/true);
+        REQUIRE(eventually([] {
+            const auto states = worker_states();
+            return states.size() == 1 && states[0] == 'S';
+        }));
+        CHECK(links.polls.load() > 0);
+        CHECK(links.polls_with_descriptors.load() == 0);
+        CHECK(links.ons.load() == links.offs.load());
+        scheduler.stop();
+    }
+    SECTION("only links read through descriptors: no spin, no poll") {
+        CountingPoll links(/*links_in_memory=*/false);
+        Scheduler scheduler(1, std::chrono::microseconds(20ms), &links, /*yielding=*/true);
+        REQUIRE(eventually([] {
+            const auto states = worker_states();
+            return states.size() == 1 && states[0] == 'S';
+        }));
+        CHECK(links.polls.load() == 0);
+        CHECK(links.ons.load() == links.offs.load());
+        scheduler.stop();
+    }
 }

@@ -73,6 +73,7 @@ struct TransportSettings {
 
 /// `[node]`: only what the file sets; unset fields leave the NodeOptions of the code alone.
 struct NodeSettings {
+    std::optional<double> cpus;  ///< NodeOptions::cpus
     std::optional<std::size_t> threads;
     std::optional<std::chrono::microseconds> worker_spin;  ///< NodeOptions::worker_spin
     std::optional<std::filesystem::path> runtime_dir;
@@ -90,7 +91,7 @@ struct NodeSettings {
     /// NodeOptions::credit_window, its two parts
     std::optional<std::uint64_t> credit_letters;
     std::optional<std::uint64_t> credit_bytes;
-    std::optional<std::string> log_level;  ///< NodeOptions::log_level
+    std::optional<std::string> log_level;        ///< NodeOptions::log_level
     std::optional<std::string> metrics_address;  ///< NodeOptions::metrics_address
 };
 

@@ -44,13 +44,22 @@ struct SteppedByHand {};
 struct NodeOptions {
     /// Unique on the host; empty: "<program>-<pid>".
     std::string name;
-    /// Threads that run actors.
-    std::size_t threads = 2;
+    /// How many CPUs the node may use at once; 0: what the system allows the process
+    /// (courier/cpu_budget.hpp: its affinity, as `taskset` sets it, and its cgroup's
+    /// quota, as a container's CPU limit sets it). It sizes the threads and the spinning
+    /// below. With fewer than 2, the workers share one CPU with the reactor, and a worker
+    /// that spins would keep the reactor, holding the next frame, off it until the
+    /// kernel's time slice ends (milliseconds): the node runs one worker, which spins
+    /// only for links polled in memory (shm:) and gives the CPU up as it does. Set it
+    /// when the system's figure is wrong for the node (several nodes share the CPUs).
+    double cpus = 0;
+    /// Threads that run actors; 0: 2, or 1 when the node has fewer than 2 CPUs.
+    std::size_t threads = 0;
     /// How long an idle worker polls for work (and one of them the links) before it
     /// sleeps. Waking a sleeping thread costs tens of microseconds on a VM (its core
     /// halts), so a spin longer than the gaps between messages keeps hand-offs fast and
-    /// cross-process round trips off the reactor; an idle node sleeps after it. 0 keeps
-    /// only the ready queue's own brief spin (less CPU, slower hand-offs).
+    /// cross-process round trips off the reactor; an idle node sleeps after it. 0: no
+    /// spinning at all (less CPU, slower hand-offs). On fewer than 2 CPUs: see `cpus`.
     std::chrono::microseconds worker_spin{30};
     /// SIGTERM and SIGINT stop the node cleanly (see "Stopping" in docs/failures.md):
     /// one log line; no new links; the letters already queued are handled (up to
