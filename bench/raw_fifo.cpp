@@ -52,7 +52,7 @@ int open_fifo(const std::string& path, int flags) {
 RawMechanism raw_fifo() {
     return {
         "fifo",
-        [] { return std::string("mkfifo(3), opened by path, one write(2) per message"); },
+        [] { return "mkfifo(3), opened by path; " + stream_framing(); },
         [](bool duplex) -> std::unique_ptr<Wiring> { return std::make_unique<FifoWiring>(duplex); },
         [](Side side, const std::string& spec) -> std::unique_ptr<Channel> {
             auto [ab, ba] = split_spec(spec);

@@ -21,7 +21,7 @@ std::pair<Fd, Fd> make_pipe() {
 RawMechanism raw_pipe() {
     return {
         "pipe",
-        [] { return std::string("pipe(2), default 64 KiB buffer, one write(2) per message"); },
+        [] { return "pipe(2), default 64 KiB buffer; " + stream_framing(); },
         [](bool duplex) -> std::unique_ptr<Wiring> {
             auto [ab_read, ab_write] = make_pipe();
             FdWiring::Ends a{-1, ab_write.get()}, b{ab_read.get(), -1};
