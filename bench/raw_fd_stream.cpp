@@ -1,7 +1,9 @@
 #include "raw_fd_stream.hpp"
 
 #include <courier/posix_call.hpp>
+#include <courier/transports/transport.hpp>
 
+#include <fcntl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -15,6 +17,11 @@ namespace {
 /// The frame header: the payload's length, in the host's byte order (both ends are on
 /// this host).
 using Length = std::uint32_t;
+
+std::runtime_error wrong_length(Length length, std::size_t expected) {
+    return std::runtime_error("raw receive: a message of " + std::to_string(length) +
+                              " bytes where " + std::to_string(expected) + " were expected");
+}
 }  // namespace
 
 FdStreamChannel::FdStreamChannel(int in, int out) : in_(in), out_(out) {
@@ -48,20 +55,34 @@ void FdStreamChannel::flush() {
     pending_.clear();
 }
 
+namespace {
+/// Drops the first `n` bytes of `parts`: a stream may move less than all of them.
+void advance(std::span<iovec>& parts, std::size_t n) noexcept {
+    while (!parts.empty() && n >= parts.front().iov_len) {
+        n -= parts.front().iov_len;
+        parts = parts.subspan(1);
+    }
+    if (n > 0) {
+        parts.front().iov_base = static_cast<std::uint8_t*>(parts.front().iov_base) + n;
+        parts.front().iov_len -= n;
+    }
+}
+}  // namespace
+
 void FdStreamChannel::write_all(std::span<iovec> parts) {
     while (!parts.empty()) {
         auto wrote = COURIER_SYSCALL(::writev, out_, parts.data(), static_cast<int>(parts.size()));
         if (!wrote.ok()) throw system_error_from(wrote, "raw send");
-        // A stream may take less than all: skip what went, resume within a part.
-        auto n = static_cast<std::size_t>(wrote.value);
-        while (!parts.empty() && n >= parts.front().iov_len) {
-            n -= parts.front().iov_len;
-            parts = parts.subspan(1);
-        }
-        if (n > 0) {
-            parts.front().iov_base = static_cast<std::uint8_t*>(parts.front().iov_base) + n;
-            parts.front().iov_len -= n;
-        }
+        advance(parts, static_cast<std::size_t>(wrote.value));
+    }
+}
+
+void FdStreamChannel::read_all(std::span<iovec> parts) {
+    while (!parts.empty()) {
+        auto got = COURIER_SYSCALL(::readv, in_, parts.data(), static_cast<int>(parts.size()));
+        if (!got.ok()) throw system_error_from(got, "raw receive");
+        if (got.value == 0) throw std::runtime_error("raw receive: the peer closed its end");
+        advance(parts, static_cast<std::size_t>(got.value));
     }
 }
 
@@ -74,6 +95,16 @@ void FdStreamChannel::fill() {
 }
 
 void FdStreamChannel::receive(std::span<std::uint8_t> out) {
+    if (begin_ == end_ && out.size() >= direct_read_bytes) {
+        // Nothing buffered and a large message: its header and payload in one readv(2),
+        // the payload straight into place, and not a byte of the next message. A length
+        // that differs is an error either way, so reading before checking it is safe.
+        Length length = 0;
+        iovec parts[] = {{&length, sizeof(length)}, {out.data(), out.size()}};
+        read_all(parts);
+        if (length != out.size()) throw wrong_length(length, out.size());
+        return;
+    }
     // The header, possibly split across two reads: move a partial one to the front.
     if (end_ - begin_ < sizeof(Length)) {
         std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
@@ -84,9 +115,7 @@ void FdStreamChannel::receive(std::span<std::uint8_t> out) {
     Length length;
     std::memcpy(&length, buffer_.get() + begin_, sizeof(length));
     begin_ += sizeof(length);
-    if (length != out.size())
-        throw std::runtime_error("raw receive: a message of " + std::to_string(length) +
-                                 " bytes where " + std::to_string(out.size()) + " were expected");
+    if (length != out.size()) throw wrong_length(length, out.size());
     while (!out.empty()) {
         if (begin_ == end_) {
             // Nothing buffered: a large rest goes straight to its place, a small one
@@ -129,6 +158,19 @@ std::pair<std::string, std::string> split_spec(const std::string& spec) {
     if (comma == std::string::npos)
         throw std::invalid_argument("malformed raw spec '" + spec + "'");
     return {spec.substr(0, comma), spec.substr(comma + 1)};
+}
+
+std::size_t courier_pipe_buffer() {
+    for (const char* scheme : {"pipe", "fifo"})
+        if (const auto* transport = TransportRegistry::builtin().find(scheme))
+            if (const auto* setting = transport->find_setting("pipe_buffer"))
+                return static_cast<std::size_t>(setting->default_value);
+    return 0;  // a build without either: the kernel's default
+}
+
+void size_like_courier(int pipe_fd) noexcept {
+    if (const auto size = courier_pipe_buffer(); size > 0)
+        (void)COURIER_SYSCALL(::fcntl, pipe_fd, F_SETPIPE_SZ, static_cast<int>(size));
 }
 
 std::string stream_framing() {

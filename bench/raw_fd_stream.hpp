@@ -6,9 +6,10 @@
 ///
 /// Writing: messages go into a buffer until the next one does not fit; that one goes
 /// with what is buffered in one writev(2), and flush() writes the rest. A request or a
-/// large message thus takes one call, header and payload together. Reading: one read(2) takes as
-/// much as the kernel has, up to the buffer's size, and messages are parsed out of it; the part of
-/// a large message that is not yet buffered is read straight into the caller's memory.
+/// large message thus takes one call, header and payload together. Reading: one read(2)
+/// takes as much as the kernel has, up to the buffer's size, and messages are parsed out
+/// of it; a large message, or the rest of one that is not yet buffered, is read straight
+/// into the caller's memory.
 
 #include "raw_mechanism.hpp"
 
@@ -36,12 +37,15 @@ class FdStreamChannel final : public Channel {
     static constexpr std::size_t batch_bytes = 32 * 1024;
     /// The reader's buffer: several batches per read(2) when the reader falls behind.
     static constexpr std::size_t read_buffer_bytes = 256 * 1024;
-    /// A rest of a message at least this large is read into place, not through the buffer.
-    static constexpr std::size_t direct_read_bytes = 64 * 1024;
+    /// A message (or the rest of one) at least this large is read into place, not
+    /// through the buffer.
+    static constexpr std::size_t direct_read_bytes = 16 * 1024;
 
   private:
     /// Writes all of `parts` (gathered) to out_, a stream that may take them in pieces.
     void write_all(std::span<iovec> parts);
+    /// Fills all of `parts` from in_.
+    void read_all(std::span<iovec> parts);
     /// Reads once into the buffer, after what it holds; throws at end of file.
     void fill();
 
@@ -66,6 +70,13 @@ class FdWiring final : public Wiring {
     Ends a_, b_;
     std::vector<Fd> owned_;
 };
+
+/// The capacity courier's pipe: and fifo: links give their pipes by default (their
+/// `pipe_buffer` setting), so the raw pipes are sized like courier's.
+std::size_t courier_pipe_buffer();
+/// Sets the pipe `fd` is an end of to courier_pipe_buffer(); a refusal (fs.pipe-max-size)
+/// keeps the kernel's size, as courier's links do.
+void size_like_courier(int pipe_fd) noexcept;
 
 /// How FdStreamChannel moves messages, for the report.
 std::string stream_framing();
