@@ -124,11 +124,14 @@ int run_raw_peer(const RoleOptions& o) {
     const Reporter report(o.report_fd);
     const Control control(o.control_fd);
     try {
+        // The channel lives until the orchestrator ends the run: a library that sends from
+        // its own thread (ZeroMQ) may still hold messages when the last send returns.
+        std::unique_ptr<Channel> channel;
         if (o.side == Side::both) {
             run_threads(o, report, control);
         } else {
             pin_to(o.cpus);
-            auto channel = raw_mechanism(find_transport(o.transport)->raw).open(o.side, o.raw_spec);
+            channel = raw_mechanism(find_transport(o.transport)->raw).open(o.side, o.raw_spec);
             report.ready();
             if (o.side == Side::a)
                 run_a(*channel, o, report, control);
