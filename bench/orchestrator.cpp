@@ -39,7 +39,8 @@ std::vector<Measurement> plan_measurements(const BenchOptions& o) {
     std::vector<Measurement> plan;
     for (const auto& name : o.transports) {
         const TransportRow& row = *find_transport(name);
-        const bool no_courier = row.courier == CourierMode::not_yet;
+        const bool no_courier =
+            row.courier == CourierMode::not_yet || row.courier == CourierMode::other_library;
         const std::string unavailable = no_courier       ? row.note
                                         : o.courier_runs ? ""
                                                          : "not measured (--impl raw)";

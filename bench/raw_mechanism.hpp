@@ -74,5 +74,10 @@ RawMechanism raw_posixmq();
 RawMechanism raw_sysv();
 RawMechanism raw_shm();
 RawMechanism raw_inproc();
+#ifdef COURIER_BENCH_ZMQ
+/// ZeroMQ, for comparison (raw_zmq.cpp; built when libzmq is found).
+RawMechanism raw_zmq_ipc();
+RawMechanism raw_zmq_tcp();
+#endif
 
 }  // namespace courier::bench
