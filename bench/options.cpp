@@ -94,8 +94,9 @@ Producer producer_of(const std::string& text) {
 /// error rather than silently ignored.
 void check_scenario_options(const CLI::App& app, Scenario scenario) {
     const bool slow = scenario == Scenario::slow_receiver;
-    const std::vector<std::string> standard_only{"--sizes",  "--latency-sizes", "--round-trips",
-                                                 "--warmup", "--only",          "--count-allocs"};
+    const std::vector<std::string> standard_only{
+        "--sizes", "--latency-sizes", "--round-trips", "--warmup",
+        "--only",  "--impl",          "--count-allocs"};
     const std::vector<std::string> slow_only{"--size", "--pace-us", "--producers"};
     for (const auto& name : slow ? standard_only : slow_only)
         if (app.count(name) > 0)
@@ -118,7 +119,7 @@ Parsed parse_options(int argc, char** argv) {
     app.set_version_flag("--version", COURIER_VERSION);
     BenchOptions bench;
     std::vector<std::string> transports, sizes{"64", "4K", "64K", "1M"}, latency_sizes{"64", "4K"};
-    std::string only, scenario = "standard", slow_size = "1K";
+    std::string only, impl, scenario = "standard", slow_size = "1K";
     std::vector<std::string> producers{"actor", "thread"};
     double pace_us = 10;
     app.add_option("--scenario", scenario,
@@ -158,6 +159,9 @@ Parsed parse_options(int argc, char** argv) {
                  "small counts, one run each: everything in about a minute");
     app.add_option("--only", only, "measure only throughput or only latency")
         ->check(CLI::IsMember({"throughput", "latency"}));
+    app.add_option("--impl", impl,
+                   "measure only courier or only the raw mechanisms (default: both)")
+        ->check(CLI::IsMember({"courier", "raw"}));
     app.add_option("--pin", bench.pin,
                    "CPUs of the sender and the receiver, e.g. --pin 0,1 (default: no pinning)")
         ->delimiter(',')
@@ -237,6 +241,8 @@ Parsed parse_options(int argc, char** argv) {
         bench.latency_sizes = sizes_of(latency_sizes, "--latency-sizes");
         bench.throughput = only != "latency";
         bench.latency = only != "throughput";
+        bench.courier_runs = impl != "raw";
+        bench.raw_runs = impl != "courier";
         if (bench.quick && app.count("--repeat") == 0) bench.repeat = 1;
         bench.timeout = std::chrono::seconds(timeout_s);
         if (bench.scenario == Scenario::slow_receiver) {

@@ -36,6 +36,8 @@ struct BenchOptions {
     bool quick = false;
     bool throughput = true;
     bool latency = true;
+    bool courier_runs = true;  ///< --impl: measure courier, the raw mechanism, or both
+    bool raw_runs = true;
     bool count_allocs = false;
     bool inject_fault = false;  ///< hidden: corrupt one payload per run (tests the checks)
     std::vector<int> pin;       ///< {sender CPU, receiver CPU}; empty: no pinning

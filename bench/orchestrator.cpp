@@ -39,18 +39,24 @@ std::vector<Measurement> plan_measurements(const BenchOptions& o) {
     std::vector<Measurement> plan;
     for (const auto& name : o.transports) {
         const TransportRow& row = *find_transport(name);
-        const std::string unavailable = row.courier == CourierMode::not_yet ? row.note : "";
+        const bool no_courier =
+            row.courier == CourierMode::not_yet || row.courier == CourierMode::other_library;
+        const std::string unavailable = no_courier       ? row.note
+                                        : o.courier_runs ? ""
+                                                         : "not measured (--impl raw)";
+        const std::string raw_unavailable = o.raw_runs ? "" : "not measured (--impl courier)";
         if (o.scenario == Scenario::slow_receiver)
             for (auto producer : o.producers)
                 plan.push_back(
-                    {Kind::slow_receiver, name, o.slow_size, *o.count, unavailable, producer});
+                    {Kind::slow_receiver, name, o.slow_size, *o.count, unavailable, "", producer});
         if (o.throughput)
             for (auto size : o.sizes)
-                plan.push_back({Kind::throughput, name, size, o.messages_for(size), unavailable});
+                plan.push_back({Kind::throughput, name, size, o.messages_for(size), unavailable,
+                                raw_unavailable});
         if (o.latency)
             for (auto size : o.latency_sizes)
-                plan.push_back(
-                    {Kind::latency, name, size, o.round_trips_or_default(), unavailable});
+                plan.push_back({Kind::latency, name, size, o.round_trips_or_default(), unavailable,
+                                raw_unavailable});
     }
     return plan;
 }
@@ -341,7 +347,8 @@ int run_bench(const BenchOptions& o) {
             std::vector<Impl> order;
             if (m.courier_unavailable.empty()) order.push_back(Impl::courier);
             // A slow receiver is courier's matter: a raw mechanism's kernel buffer is bounded.
-            if (m.kind != Kind::slow_receiver) order.push_back(Impl::raw);
+            if (m.kind != Kind::slow_receiver && m.raw_unavailable.empty())
+                order.push_back(Impl::raw);
             // Alternate which goes first, so slow drift in the machine hits both alike.
             if (repeat % 2 == 1) std::reverse(order.begin(), order.end());
             for (auto impl : order) {

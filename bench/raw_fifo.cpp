@@ -52,18 +52,24 @@ int open_fifo(const std::string& path, int flags) {
 RawMechanism raw_fifo() {
     return {
         "fifo",
-        [] { return std::string("mkfifo(3), opened by path, one write(2) per message"); },
+        [] {
+            return "mkfifo(3), opened by path, " + std::to_string(courier_pipe_buffer() / 1024) +
+                   " KiB (courier's pipe_buffer); " + stream_framing();
+        },
         [](bool duplex) -> std::unique_ptr<Wiring> { return std::make_unique<FifoWiring>(duplex); },
         [](Side side, const std::string& spec) -> std::unique_ptr<Channel> {
             auto [ab, ba] = split_spec(spec);
             // Both open `ab` first: each open waits for the other end, so the order matters.
+            // The writer of each FIFO sizes it, as a fifo: link's does.
             if (side == Side::a) {
                 Fd out(open_fifo(ab, O_WRONLY));
+                size_like_courier(out.get());
                 int in = open_fifo(ba, O_RDONLY);
                 return std::make_unique<FdStreamChannel>(in, out.release());
             }
             Fd in(open_fifo(ab, O_RDONLY));
             int out = open_fifo(ba, O_WRONLY);
+            if (out >= 0) size_like_courier(out);
             return std::make_unique<FdStreamChannel>(in.release(), out);
         },
     };

@@ -26,6 +26,7 @@ class ThreadChannel final : public Channel {
     ThreadChannel(std::shared_ptr<Rings> rings, int out, int in)
         : rings_(std::move(rings)), out_(ring(out)), in_(ring(in)) {}
     void send(std::span<const std::uint8_t> message) override { out_.write(message); }
+    void flush() override { out_.flush(); }
     void receive(std::span<std::uint8_t> out) override { in_.read(out); }
 
   private:
@@ -50,8 +51,8 @@ RawMechanism raw_inproc() {
     return {
         "inproc",
         [] {
-            return "two threads, SPSC byte rings of " + std::to_string(ring_capacity()) +
-                   " bytes in the heap";
+            return "two threads, the shm row's SPSC byte rings (" +
+                   std::to_string(ring_capacity()) + " bytes) in the heap";
         },
         [](bool) -> std::unique_ptr<Wiring> {
             throw std::logic_error("the in-process baseline runs in one process");

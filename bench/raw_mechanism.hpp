@@ -1,7 +1,9 @@
 #pragma once
 /// @file
-/// The raw baselines: each kernel mechanism under a courier transport, used plainly —
-/// one write per message, a plain ring for shared memory — to move the same bytes.
+/// The raw baselines: each kernel mechanism under a courier transport, used the way an
+/// expert would use it in plain code — whole messages in as few calls as the mechanism
+/// allows, a buffered reader for streams, a batching ring for shared memory — to move
+/// the same bytes (docs/performance.md describes each).
 ///
 /// The orchestrator creates a run's kernel objects (a Wiring), starts the two peers with
 /// a spec string (and inherited descriptors), and removes the objects afterwards; each
@@ -25,8 +27,12 @@ namespace courier::bench {
 class Channel {
   public:
     virtual ~Channel() = default;
-    /// Sends one message.
+    /// Sends one message; it may wait in the channel until flush() (or until a batch is
+    /// full), the way a buffered writer's does.
     virtual void send(std::span<const std::uint8_t> message) = 0;
+    /// Sends what send() holds back: after the last message of a burst, and after every
+    /// message the sender then waits on (a ping, its echo).
+    virtual void flush() {}
     /// Receives one message of exactly `out.size()` bytes.
     virtual void receive(std::span<std::uint8_t> out) = 0;
 };
@@ -68,5 +74,10 @@ RawMechanism raw_posixmq();
 RawMechanism raw_sysv();
 RawMechanism raw_shm();
 RawMechanism raw_inproc();
+#ifdef COURIER_BENCH_ZMQ
+/// ZeroMQ, for comparison (raw_zmq.cpp; built when libzmq is found).
+RawMechanism raw_zmq_ipc();
+RawMechanism raw_zmq_tcp();
+#endif
 
 }  // namespace courier::bench

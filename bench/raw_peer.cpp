@@ -25,6 +25,7 @@ Fields send_all(Channel& channel, const RoleOptions& o) {
         if (o.inject_fault && seq == o.count / 2) message.back() ^= 0x01;
         channel.send(message);
     }
+    channel.flush();
     return {{"sent", std::to_string(o.count)},
             {"checksum", std::to_string(sum)},
             {"t_start", std::to_string(start)}};
@@ -55,6 +56,7 @@ Fields ping(Channel& channel, const RoleOptions& o) {
         if (o.inject_fault && seq == o.warmup + o.count / 2) message.back() ^= 0x01;
         const auto start = now_ns();
         channel.send(message);
+        channel.flush();
         channel.receive(back);
         const auto end = now_ns();
         echoed = fold(echoed, seq, back);
@@ -72,6 +74,7 @@ void echo(Channel& channel, const RoleOptions& o) {
     for (std::uint64_t seq = 0; seq < o.warmup + o.count; ++seq) {
         channel.receive(message);
         channel.send(message);
+        channel.flush();
     }
 }
 
@@ -121,11 +124,14 @@ int run_raw_peer(const RoleOptions& o) {
     const Reporter report(o.report_fd);
     const Control control(o.control_fd);
     try {
+        // The channel lives until the orchestrator ends the run: a library that sends from
+        // its own thread (ZeroMQ) may still hold messages when the last send returns.
+        std::unique_ptr<Channel> channel;
         if (o.side == Side::both) {
             run_threads(o, report, control);
         } else {
             pin_to(o.cpus);
-            auto channel = raw_mechanism(find_transport(o.transport)->raw).open(o.side, o.raw_spec);
+            channel = raw_mechanism(find_transport(o.transport)->raw).open(o.side, o.raw_spec);
             report.ready();
             if (o.side == Side::a)
                 run_a(*channel, o, report, control);

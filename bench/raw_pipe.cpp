@@ -13,6 +13,7 @@ namespace {
 std::pair<Fd, Fd> make_pipe() {
     int ends[2];
     COURIER_SYSCALL(::pipe2, ends, O_CLOEXEC).value_or_throw("raw pipe");
+    size_like_courier(ends[1]);
     return {Fd(ends[0]), Fd(ends[1])};
 }
 
@@ -21,7 +22,10 @@ std::pair<Fd, Fd> make_pipe() {
 RawMechanism raw_pipe() {
     return {
         "pipe",
-        [] { return std::string("pipe(2), default 64 KiB buffer, one write(2) per message"); },
+        [] {
+            return "pipe(2) of " + std::to_string(courier_pipe_buffer() / 1024) +
+                   " KiB (courier's pipe_buffer); " + stream_framing();
+        },
         [](bool duplex) -> std::unique_ptr<Wiring> {
             auto [ab_read, ab_write] = make_pipe();
             FdWiring::Ends a{-1, ab_write.get()}, b{ab_read.get(), -1};

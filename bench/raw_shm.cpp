@@ -72,6 +72,7 @@ class ShmChannel final : public Channel {
           out_(ring(side == Side::a ? 0 : 1)),
           in_(ring(side == Side::a ? 1 : 0)) {}
     void send(std::span<const std::uint8_t> message) override { out_.write(message); }
+    void flush() override { out_.flush(); }
     void receive(std::span<std::uint8_t> out) override { in_.read(out); }
 
   private:
@@ -91,7 +92,9 @@ RawMechanism raw_shm() {
         "shm",
         [] {
             return "memfd with two SPSC byte rings of " + std::to_string(ring_capacity()) +
-                   " bytes, spin " + std::to_string(spin().count()) +
+                   " bytes, positions cached and published every " +
+                   std::to_string(SpscRing::batch(ring_capacity()) / 1024) +
+                   " KiB or on flush (acquire/release), spin " + std::to_string(spin().count()) +
                    " us (yielding every 64 turns), then futex";
         },
         [](bool) -> std::unique_ptr<Wiring> { return std::make_unique<ShmWiring>(); },

@@ -29,7 +29,7 @@ void no_delay(const Fd& socket) {
 RawMechanism raw_tcp() {
     return {
         "tcp",
-        [] { return std::string("TCP over 127.0.0.1, TCP_NODELAY, default buffers"); },
+        [] { return "TCP over 127.0.0.1, TCP_NODELAY, default buffers; " + stream_framing(); },
         [](bool) -> std::unique_ptr<Wiring> {
             Fd listener = tcp_socket();
             sockaddr_in address{};

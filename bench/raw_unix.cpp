@@ -10,7 +10,7 @@ namespace courier::bench {
 RawMechanism raw_unix() {
     return {
         "unix",
-        [] { return std::string("AF_UNIX SOCK_STREAM socketpair, default buffers"); },
+        [] { return "AF_UNIX SOCK_STREAM socketpair, default buffers; " + stream_framing(); },
         [](bool) -> std::unique_ptr<Wiring> {
             int ends[2];
             COURIER_SYSCALL(::socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends)

@@ -61,6 +61,7 @@ std::vector<Summary> summarize(const std::vector<Measurement>& plan,
         s.courier = medians_of(courier);
         s.raw = medians_of(raw);
         if (!m.courier_unavailable.empty()) s.courier.status = "n/a: " + m.courier_unavailable;
+        if (!m.raw_unavailable.empty()) s.raw.status = "n/a: " + m.raw_unavailable;
         if (s.courier.measured() && s.raw.measured()) {
             if (m.kind == Kind::throughput && s.raw.msgs_per_s > 0)
                 s.ratio = s.courier.msgs_per_s / s.raw.msgs_per_s;

@@ -76,6 +76,7 @@ struct Measurement {
     std::size_t size;
     std::uint64_t count;
     std::string courier_unavailable;      ///< why there is no courier run; empty if there is
+    std::string raw_unavailable;          ///< why there is no raw run; empty if there is
     Producer producer = Producer::actor;  ///< slow receiver
 };
 

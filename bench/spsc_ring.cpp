@@ -53,7 +53,7 @@ void futex_wake(std::atomic<std::uint32_t>& word) noexcept {
 
 SpscRing::SpscRing(RingControl& control, std::uint8_t* data, std::size_t capacity,
                    std::chrono::microseconds spin) noexcept
-    : control_(&control), data_(data), capacity_(capacity), spin_(spin) {}
+    : control_(&control), data_(data), capacity_(capacity), batch_(batch(capacity)), spin_(spin) {}
 
 template <class Ready>
 void SpscRing::wait(std::atomic<std::uint32_t>& sleeping, Ready ready) noexcept {
@@ -70,7 +70,8 @@ void SpscRing::wait(std::atomic<std::uint32_t>& sleeping, Ready ready) noexcept 
         }
     }
     for (;;) {
-        sleeping.store(1, std::memory_order_seq_cst);  // then load the position (seq_cst)
+        sleeping.store(1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with publish()'s
         if (ready()) {
             sleeping.store(0, std::memory_order_relaxed);
             return;
@@ -79,47 +80,76 @@ void SpscRing::wait(std::atomic<std::uint32_t>& sleeping, Ready ready) noexcept 
     }
 }
 
-void SpscRing::wake(std::atomic<std::uint32_t>& sleeping) noexcept {
-    if (sleeping.load(std::memory_order_seq_cst) != 0 && sleeping.exchange(0) != 0)
+void SpscRing::publish(std::atomic<std::uint64_t>& shared, std::uint64_t position,
+                       std::atomic<std::uint32_t>& sleeping) noexcept {
+    shared.store(position, std::memory_order_release);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with wait()'s
+    if (sleeping.load(std::memory_order_relaxed) != 0 &&
+        sleeping.exchange(0, std::memory_order_relaxed) != 0)
         futex_wake(sleeping);
 }
 
+void SpscRing::flush() noexcept {
+    if (position_ == published_) return;
+    published_ = position_;
+    publish(control_->head, position_, control_->reader_sleeping);
+}
+
+void SpscRing::give_back() noexcept {
+    if (position_ == published_) return;
+    published_ = position_;
+    publish(control_->tail, position_, control_->writer_sleeping);
+}
+
 void SpscRing::write(std::span<const std::uint8_t> bytes) noexcept {
-    auto& head = control_->head;
-    auto& tail = control_->tail;
+    // peer_ is the reader's tail as last read: the room it shows is a lower bound.
+    auto room = [&] { return capacity_ - (position_ - peer_); };
     while (!bytes.empty()) {
-        const auto position = head.load(std::memory_order_relaxed);  // ours
-        auto room = [&] { return capacity_ - (position - tail.load(std::memory_order_seq_cst)); };
         // A full ring: wait for room for the whole message (at most half the ring), not
         // for any byte, so the two sides do not wake each other once per read.
         const std::size_t wanted = std::min(bytes.size(), capacity_ / 2);
-        if (room() < wanted) wait(control_->writer_sleeping, [&] { return room() >= wanted; });
+        if (room() < wanted) {
+            peer_ = control_->tail.load(std::memory_order_acquire);
+            if (room() < wanted) {
+                flush();  // the reader may be waiting for what this side holds
+                wait(control_->writer_sleeping, [&] {
+                    peer_ = control_->tail.load(std::memory_order_acquire);
+                    return room() >= wanted;
+                });
+            }
+        }
         const std::size_t n = std::min<std::size_t>(bytes.size(), room());
-        const std::size_t offset = position & (capacity_ - 1);
+        const std::size_t offset = position_ & (capacity_ - 1);
         const std::size_t first = std::min(n, capacity_ - offset);
         std::memcpy(data_ + offset, bytes.data(), first);
         std::memcpy(data_, bytes.data() + first, n - first);
-        head.store(position + n, std::memory_order_seq_cst);
-        wake(control_->reader_sleeping);
+        position_ += n;
         bytes = bytes.subspan(n);
+        if (position_ - published_ >= batch_) flush();
     }
 }
 
 void SpscRing::read(std::span<std::uint8_t> out) noexcept {
-    auto& head = control_->head;
-    auto& tail = control_->tail;
+    // peer_ is the writer's head as last read: everything below it is ours to read.
     while (!out.empty()) {
-        const auto position = tail.load(std::memory_order_relaxed);  // ours
-        auto ready = [&] { return head.load(std::memory_order_seq_cst) - position; };
-        if (ready() == 0) wait(control_->reader_sleeping, [&] { return ready() != 0; });
-        const std::size_t n = std::min<std::size_t>(out.size(), ready());
-        const std::size_t offset = position & (capacity_ - 1);
+        if (peer_ == position_) {
+            peer_ = control_->head.load(std::memory_order_acquire);
+            if (peer_ == position_) {
+                give_back();  // the writer may be waiting for room
+                wait(control_->reader_sleeping, [&] {
+                    peer_ = control_->head.load(std::memory_order_acquire);
+                    return peer_ != position_;
+                });
+            }
+        }
+        const std::size_t n = std::min<std::size_t>(out.size(), peer_ - position_);
+        const std::size_t offset = position_ & (capacity_ - 1);
         const std::size_t first = std::min(n, capacity_ - offset);
         std::memcpy(out.data(), data_ + offset, first);
         std::memcpy(out.data() + first, data_, n - first);
-        tail.store(position + n, std::memory_order_seq_cst);
-        wake(control_->writer_sleeping);
+        position_ += n;
         out = out.subspan(n);
+        if (position_ - published_ >= batch_) give_back();
     }
 }
 

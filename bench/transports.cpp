@@ -20,6 +20,12 @@ const std::vector<TransportRow>& transport_table() {
             {"unix", CourierMode::two_processes, "unix", ""},
             {"tcp", CourierMode::two_processes, "tcp", ""},
             {"inproc", CourierMode::one_process, "inproc", ""},
+#ifdef COURIER_BENCH_ZMQ
+            {"zmq-ipc", CourierMode::other_library, "zmq-ipc",
+             "ZeroMQ, not courier: its figures are in the RAW columns"},
+            {"zmq-tcp", CourierMode::other_library, "zmq-tcp",
+             "ZeroMQ, not courier: its figures are in the RAW columns"},
+#endif
         };
         for (auto& row : table) {
             if ((row.courier == CourierMode::two_processes ||

@@ -14,6 +14,9 @@ enum class CourierMode {
     one_process,    ///< two actors of one node: mailbox delivery
     spawned,        ///< side a's node starts side b (Node::spawn_process), linked by <scheme>
     not_yet,        ///< no courier run (yet): only the raw baseline is measured
+    /// Not courier: another library (ZeroMQ), measured in the raw columns so its figures
+    /// sit beside courier's rows of the same run.
+    other_library,
 };
 
 struct TransportRow {
@@ -23,7 +26,8 @@ struct TransportRow {
     std::string note;  ///< shown when there is no courier run
 };
 
-/// pipe, fifo, sysv, posixmq, shm, unix, tcp, inproc. A scheme of courier's that this
+/// pipe, fifo, sysv, posixmq, shm, unix, tcp, inproc, and zmq-ipc, zmq-tcp in a build
+/// with libzmq. A scheme of courier's that this
 /// build lacks is turned into a not_yet row.
 const std::vector<TransportRow>& transport_table();
 const TransportRow* find_transport(std::string_view name);

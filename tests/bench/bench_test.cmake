@@ -1,4 +1,7 @@
-# cmake -DBENCH=<courier-bench> -DMODE=smoke|fault|slow -DWORK_DIR=<dir> -P bench_test.cmake
+# cmake -DBENCH=<courier-bench> -DMODE=smoke|fault|slow|raw -DWORK_DIR=<dir> [-DZMQ=ON]
+#       -P bench_test.cmake
+#
+# ZMQ: courier-bench was built with its ZeroMQ rows; the fault and raw modes run them too.
 #
 # Runs courier-bench with TMPDIR pointing to an empty directory, so that anything it
 # leaves behind there (a registry directory, FIFOs, a gnuplot script) fails the test.
@@ -89,9 +92,14 @@ if(MODE STREQUAL "smoke")
     endif()
     expect_clean_tmp()
 elseif(MODE STREQUAL "fault")
+    set(transports fifo)
+    if(ZMQ)
+        list(APPEND transports zmq-ipc zmq-tcp)
+    endif()
+    list(JOIN transports "," transport_list)
     execute_process(
         COMMAND ${CMAKE_COMMAND} -E env TMPDIR=${TMP_DIR}
-                ${BENCH} --transports fifo --sizes 64 --latency-sizes 64 --count 200
+                ${BENCH} --transports ${transport_list} --sizes 64 --latency-sizes 64 --count 200
                 --round-trips 50 --warmup 5 --repeat 1 --inject-fault
                 --csv ${WORK_DIR}/out.csv
         RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 240)
@@ -107,6 +115,15 @@ elseif(MODE STREQUAL "fault")
             fail("the output lacks '${expected}'")
         endif()
     endforeach()
+    if(ZMQ)
+        foreach(transport zmq-ipc zmq-tcp)
+            foreach(kind throughput latency)
+                if(NOT out MATCHES "FAILED: ${transport} 64 B ${kind} raw: checksum mismatch")
+                    fail("the output lacks the failed ${transport} ${kind} run")
+                endif()
+            endforeach()
+        endforeach()
+    endif()
     file(STRINGS "${WORK_DIR}/out.csv" csv)
     if(NOT csv MATCHES "throughput,fifo,64,courier,200,1,0,FAILED: checksum mismatch")
         fail("the CSV does not show the failure: ${csv}")
@@ -171,7 +188,42 @@ elseif(MODE STREQUAL "slow")
         endif()
     endforeach()
     expect_clean_tmp()
+elseif(MODE STREQUAL "raw")
+    # Every reworked raw baseline (issue #20) and the ZeroMQ rows, alone (--impl raw), at a
+    # small size and at one above the stream reader's buffer and a quarter of the ring, so
+    # batched writes, buffered and direct reads and ring wrap-around all carry payloads
+    # that the receivers check.
+    set(transports pipe fifo unix tcp shm inproc)
+    if(ZMQ)
+        list(APPEND transports zmq-ipc zmq-tcp)
+    endif()
+    list(JOIN transports "," transport_list)
+    execute_process(
+        COMMAND ${CMAKE_COMMAND} -E env TMPDIR=${TMP_DIR}
+                ${BENCH} --impl raw --transports ${transport_list} --sizes 64,300K
+                --latency-sizes 64,300K --count 300 --round-trips 50 --warmup 5 --repeat 1
+                --csv ${WORK_DIR}/out.csv
+        RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 240)
+    if(NOT status EQUAL 0)
+        fail("courier-bench exited with ${status}")
+    endif()
+    file(STRINGS "${WORK_DIR}/out.csv" csv)
+    foreach(transport ${transports})
+        foreach(size 64 307200)
+            foreach(row "throughput,${transport},${size},raw,300,1,1,ok,[0-9]"
+                        "latency,${transport},${size},raw,50,1,1,ok,,,[0-9]"
+                        "throughput,${transport},${size},courier,300,0,0,\"?n/a")
+                if(NOT csv MATCHES "${row}")
+                    fail("the CSV lacks a row like '${row}': ${csv}")
+                endif()
+            endforeach()
+        endforeach()
+    endforeach()
+    if(ZMQ AND NOT out MATCHES "zmq-ipc: ZeroMQ [0-9.]+ ipc://")
+        fail("the report does not say which ZeroMQ ran")
+    endif()
+    expect_clean_tmp()
 else()
-    message(FATAL_ERROR "MODE must be smoke, fault or slow")
+    message(FATAL_ERROR "MODE must be smoke, fault, slow or raw")
 endif()
 file(REMOVE_RECURSE "${WORK_DIR}")
