@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include <sched.h>
+
 #include "transports.hpp"
 
 #include <CLI/CLI.hpp>
@@ -104,6 +106,24 @@ void check_scenario_options(const CLI::App& app, Scenario scenario) {
                                                   : "only used by --scenario slow-receiver");
 }
 
+/// The CPUs of --scenario cpu-each (the first two this process may use) or one-cpu (the
+/// first, for both sides).
+std::vector<int> scenario_cpus(bool one) {
+    cpu_set_t mask;
+    CPU_ZERO(&mask);
+    std::vector<int> cpus;
+    if (::sched_getaffinity(0, sizeof mask, &mask) == 0) {
+        for (int cpu = 0; cpu < CPU_SETSIZE && cpus.size() < 2; ++cpu)
+            if (CPU_ISSET(static_cast<std::size_t>(cpu), &mask)) cpus.push_back(cpu);
+    }
+    if (cpus.empty()) cpus.push_back(0);
+    if (one) return {cpus[0], cpus[0]};
+    if (cpus.size() < 2)
+        throw CLI::ValidationError("--scenario",
+                                   "cpu-each needs two CPUs; this process may use one");
+    return cpus;
+}
+
 std::string all_transports() {
     std::string names;
     for (const auto& row : transport_table()) names += (names.empty() ? "" : ",") + row.name;
@@ -125,8 +145,11 @@ Parsed parse_options(int argc, char** argv) {
     app.add_option("--scenario", scenario,
                    "standard: throughput and latency beside the raw mechanisms (default); "
                    "slow-receiver: a producer floods a consumer that takes --pace-us per "
-                   "message, courier alone, and the memory of both processes is measured")
-        ->check(CLI::IsMember({"standard", "slow-receiver"}));
+                   "message, courier alone, and the memory of both processes is measured; "
+                   "cpu-each: standard, each process on a CPU of its own (the first two it "
+                   "may use), as in containers limited to one CPU; one-cpu: standard, both "
+                   "processes on one CPU")
+        ->check(CLI::IsMember({"standard", "slow-receiver", "cpu-each", "one-cpu"}));
     app.add_option("--transports", transports,
                    "transports to measure, comma-separated (default: " + all_transports() + ")")
         ->delimiter(',');
@@ -229,6 +252,12 @@ Parsed parse_options(int argc, char** argv) {
         }
         bench.scenario = scenario == "slow-receiver" ? Scenario::slow_receiver : Scenario::standard;
         check_scenario_options(app, bench.scenario);
+        if (scenario == "cpu-each" || scenario == "one-cpu") {
+            if (app.count("--pin") > 0)
+                throw CLI::ValidationError("--pin",
+                                           "--scenario " + scenario + " chooses the CPUs itself");
+            bench.pin = scenario_cpus(scenario == "one-cpu");
+        }
         bench.transports = transports;
         if (bench.transports.empty())
             for (const auto& row : transport_table()) bench.transports.push_back(row.name);
