@@ -1,4 +1,4 @@
-# cmake -DBENCH=<courier-bench> -DMODE=smoke|fault|slow|raw -DWORK_DIR=<dir> [-DZMQ=ON]
+# cmake -DBENCH=<courier-bench> -DMODE=smoke|fault|slow|raw|one-cpu -DWORK_DIR=<dir> [-DZMQ=ON]
 #       -P bench_test.cmake
 #
 # ZMQ: courier-bench was built with its ZeroMQ rows; the fault and raw modes run them too.
@@ -127,6 +127,35 @@ elseif(MODE STREQUAL "fault")
     file(STRINGS "${WORK_DIR}/out.csv" csv)
     if(NOT csv MATCHES "throughput,fifo,64,courier,200,1,0,FAILED: checksum mismatch")
         fail("the CSV does not show the failure: ${csv}")
+    endif()
+    expect_clean_tmp()
+elseif(MODE STREQUAL "one-cpu")
+    # Both processes on one CPU (--scenario one-cpu): the runs pass their checks, pinned
+    # to the same CPU, as the JSON records.
+    execute_process(
+        COMMAND ${CMAKE_COMMAND} -E env TMPDIR=${TMP_DIR}
+                ${BENCH} --scenario one-cpu --transports shm,unix --sizes 64 --latency-sizes 64
+                --count 2000 --round-trips 200 --warmup 20 --repeat 1 --json ${WORK_DIR}/out.json
+        RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 240)
+    if(NOT status EQUAL 0)
+        fail("courier-bench exited with ${status}")
+    endif()
+    if(NOT out MATCHES "sender on CPU ([0-9]+), receiver on CPU ([0-9]+)"
+       OR NOT CMAKE_MATCH_1 STREQUAL CMAKE_MATCH_2)
+        fail("the run was not on one CPU")
+    endif()
+    foreach(row "shm +64 B +2000 +[0-9]" "unix +64 B +2000 +[0-9]" "shm +64 B +200 +[0-9]"
+                "unix +64 B +200 +[0-9]")
+        if(NOT out MATCHES "${row}")
+            fail("the tables lack a row like '${row}'")
+        endif()
+    endforeach()
+    file(READ "${WORK_DIR}/out.json" json)
+    string(JSON pins GET "${json}" "options" "pin")
+    string(JSON first GET "${json}" "options" "pin" 0)
+    string(JSON second GET "${json}" "options" "pin" 1)
+    if(NOT first EQUAL second)
+        fail("the JSON records pins ${pins}, not one CPU")
     endif()
     expect_clean_tmp()
 elseif(MODE STREQUAL "slow")
