@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <new>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -18,32 +20,44 @@ namespace courier::bench {
 
 /// The bytes of a Payload. Up to 64 of them live inline, as a short string's do, so the
 /// 64 B rows measure courier rather than malloc (the raw runs allocate nothing per
-/// message either); larger payloads are on the heap, not zero-filled (the raw runs do not
-/// clear their buffers either), where their allocation is the message's, not the
-/// framework's, and is left out of --count-allocs.
+/// message either); larger payloads are a courier::Bytes, as an application's large
+/// message would be: on the heap, not zero-filled (the raw runs do not clear their buffers
+/// either), where their allocation is the message's, not the framework's, and is left out
+/// of --count-allocs. So the large rows measure courier's path for large messages: the
+/// bytes sent from where they are, received into the frame the Bytes then shares.
 class PayloadBytes {
   public:
     static constexpr std::size_t inline_capacity = 64;
 
-    PayloadBytes() noexcept = default;
-    PayloadBytes(PayloadBytes&& other) noexcept
-        : size_(std::exchange(other.size_, 0)), capacity_(std::exchange(other.capacity_, 0)) {
-        std::memcpy(&store_, &other.store_, sizeof(store_));
+    PayloadBytes() noexcept {}
+    PayloadBytes(PayloadBytes&& other) noexcept : size_(other.size_) {
+        if (other.is_large())
+            ::new (&store_.large) courier::Bytes(std::move(other.store_.large));
+        else
+            std::memcpy(store_.small, other.store_.small, size_);
+        other.reset();
     }
     PayloadBytes& operator=(PayloadBytes&& other) noexcept {
         if (this != &other) {
-            release();
-            size_ = std::exchange(other.size_, 0);
-            capacity_ = std::exchange(other.capacity_, 0);
-            std::memcpy(&store_, &other.store_, sizeof(store_));
+            this->~PayloadBytes();
+            ::new (this) PayloadBytes(std::move(other));
         }
         return *this;
     }
-    ~PayloadBytes() { release(); }
+    ~PayloadBytes() { reset(); }
 
-    std::uint8_t* data() noexcept { return capacity_ == 0 ? store_.small : store_.large; }
+    /// Writable until it is sent: a large payload's bytes are a Bytes::for_overwrite block,
+    /// which the bench fills (and corrupts, for --inject-fault) before sending. A received
+    /// one shares its frame and is only read (fold() takes the bytes of a mutable Payload).
+    std::uint8_t* data() noexcept {
+        if (!is_large()) return store_.small;
+        const auto writable = store_.large.writable();
+        if (writable.empty()) return const_cast<std::uint8_t*>(std::as_const(*this).data());
+        return reinterpret_cast<std::uint8_t*>(writable.data());
+    }
     const std::uint8_t* data() const noexcept {
-        return capacity_ == 0 ? store_.small : store_.large;
+        return is_large() ? reinterpret_cast<const std::uint8_t*>(store_.large.data())
+                          : store_.small;
     }
     std::size_t size() const noexcept { return size_; }
     std::uint8_t* begin() noexcept { return data(); }
@@ -54,48 +68,89 @@ class PayloadBytes {
 
     /// Makes it `size` bytes long; what it holds is then unspecified.
     void resize(std::size_t size) {
-        if (size > inline_capacity && size > capacity_) {
+        if (size > inline_capacity) {
             alloc_counter::Pause message_not_framework;
-            auto* large = new std::uint8_t[size];
-            release();
-            store_.large = large;
-            capacity_ = static_cast<std::uint32_t>(size);
+            reset();
+            ::new (&store_.large) courier::Bytes(courier::Bytes::for_overwrite(size));
+        } else {
+            reset();
         }
         size_ = static_cast<std::uint32_t>(size);
     }
+    /// Copies a few bytes inline: no allocation.
+    void assign_inline(std::span<const std::byte> bytes) noexcept {
+        reset();
+        if (!bytes.empty()) std::memcpy(store_.small, bytes.data(), bytes.size());
+        size_ = static_cast<std::uint32_t>(bytes.size());
+    }
+    /// Takes `bytes` (decoded); inline when they are few.
+    void assign(courier::Bytes&& bytes) noexcept {
+        reset();
+        const std::size_t size = bytes.size();  // before the move empties it
+        if (size > inline_capacity) {
+            ::new (&store_.large) courier::Bytes(std::move(bytes));
+        } else if (size != 0) {
+            std::memcpy(store_.small, bytes.data(), size);
+        }
+        size_ = static_cast<std::uint32_t>(size);
+    }
+    bool is_large() const noexcept { return size_ > inline_capacity; }
+    const courier::Bytes& large() const noexcept { return store_.large; }
 
   private:
-    void release() noexcept {
-        if (capacity_ != 0) delete[] store_.large;
-        capacity_ = 0;
+    void reset() noexcept {
+        if (is_large()) store_.large.~Bytes();
+        size_ = 0;
     }
     // 72 bytes in all, so that a Payload lives in its letter like any small message
     // (LetterBody::room) instead of in a block of its own.
     union Store {
+        Store() noexcept {}
+        ~Store() {}
         std::uint8_t small[inline_capacity];
-        std::uint8_t* large;
-    } store_{};
+        courier::Bytes large;
+    } store_;
     std::uint32_t size_ = 0;
-    std::uint32_t capacity_ = 0;  ///< of `large`; 0 while the bytes are inline
 };
 
 /// One measured message; the latency runs echo it back.
 struct Payload {
     std::uint64_t seq = 0;
     PayloadBytes bytes;
-    /// Written as Cereal writes a vector of bytes: a size, then the bytes.
+    /// Written as Cereal writes a vector of bytes: a size, then the bytes (a large payload
+    /// as its courier::Bytes, which courier's payloads send from where it is).
     template <class Archive>
     void save(Archive& archive) const {
-        archive(seq, cereal::make_size_tag(static_cast<cereal::size_type>(bytes.size())));
+        archive(seq);
+        if (bytes.is_large()) {
+            archive(bytes.large());
+            return;
+        }
+        archive(cereal::make_size_tag(static_cast<cereal::size_type>(bytes.size())));
         archive(cereal::binary_data(bytes.data(), bytes.size()));
     }
     template <class Archive>
     void load(Archive& archive) {
         archive(seq);
-        cereal::size_type size = 0;
-        archive(cereal::make_size_tag(size));
-        bytes.resize(static_cast<std::size_t>(size));
-        archive(cereal::binary_data(bytes.data(), bytes.size()));
+        courier::Bytes read;
+        archive(read);
+        bytes.assign(std::move(read));
+    }
+    /// courier's own archive: a small payload is read inline with no allocation, a large
+    /// one as a Bytes that shares the received frame.
+    void load(courier::PayloadInputArchive& archive) {
+        archive(seq);
+        std::uint64_t size = 0;
+        archive(size);
+        archive.check_count(size);
+        const auto taken = archive.take_bytes(static_cast<std::size_t>(size));
+        auto* keeper = archive.keeper();
+        if (taken.size() <= PayloadBytes::inline_capacity)
+            bytes.assign_inline(taken);  // no allocation
+        else if (keeper && taken.size() >= courier::Bytes::part_threshold)
+            bytes.assign(courier::Bytes::shared(keeper->keep(), taken));
+        else
+            bytes.assign(courier::Bytes(taken));
     }
 };
 

@@ -5,6 +5,7 @@
 
 #include <courier/framework/system_messages.hpp>
 #include <courier/log.hpp>
+#include <courier/serialization/external_parts.hpp>
 #include <courier/transports/transport.hpp>
 
 #include <spdlog/spdlog.h>
@@ -15,6 +16,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <span>
+#include <utility>
 #include <vector>
 
 namespace courier::detail {
@@ -38,25 +41,40 @@ thread_local ThreadTurn this_thread_turn;
 /// The frame a send encodes into: this thread's buffer, lent for the send and kept with
 /// its capacity afterwards, so a steady stream of sends allocates no frame. A send made
 /// during another (a DeadLetter from a failed one) finds the slot empty and uses a
-/// buffer of its own.
+/// buffer of its own. Beside it, the large ranges the message leaves out of the buffer
+/// (ExternalParts) and the frame's pieces for Link::send_parts.
 class SendBuffer {
   public:
-    SendBuffer() noexcept { bytes.swap(spare()); }
+    SendBuffer() noexcept { swap(spare()); }
     ~SendBuffer() {
         // A buffer grown by a large frame is not kept for small ones.
         constexpr std::size_t kept_capacity = std::size_t{4} << 20;
         if (bytes.capacity() > kept_capacity) return;
         bytes.clear();
-        bytes.swap(spare());
+        parts.clear();
+        pieces.clear();
+        swap(spare());
     }
     SendBuffer(const SendBuffer&) = delete;
     SendBuffer& operator=(const SendBuffer&) = delete;
 
     std::vector<std::byte> bytes;
+    ExternalParts parts;
+    std::vector<std::span<const std::byte>> pieces;
 
   private:
-    static std::vector<std::byte>& spare() noexcept {
-        thread_local std::vector<std::byte> buffer;
+    struct Spare {
+        std::vector<std::byte> bytes;
+        ExternalParts parts;
+        std::vector<std::span<const std::byte>> pieces;
+    };
+    void swap(Spare& spare) noexcept {
+        bytes.swap(spare.bytes);
+        std::swap(parts, spare.parts);
+        pieces.swap(spare.pieces);
+    }
+    static Spare& spare() noexcept {
+        thread_local Spare buffer;
         return buffer;
     }
 };
@@ -122,7 +140,8 @@ void LinkSender::send(const EnvelopeHeader& header, const Body& body,
     }
     SendBuffer buffer;
     auto& frame = buffer.bytes;
-    std::vector<int> fds;  // borrowed from the body, which closes them when it goes
+    auto& parts = buffer.parts;  // large ranges of the message, sent from where they are
+    std::vector<int> fds;        // borrowed from the body, which closes them when it goes
     // Every letter but an answer and the framework's own counts against the link's credit.
     EnvelopeHeader sent = header;
     const bool credited =
@@ -135,21 +154,27 @@ void LinkSender::send(const EnvelopeHeader& header, const Body& body,
     else
         encode_envelope_header(sent, 0, frame);
     std::size_t payload_start = frame.size();
-    body.encode(frame, fds);
-    patch_payload_length(frame, frame.size() - payload_start);
+    body.encode(frame, fds, &parts);
+    const std::size_t size = frame.size() + parts.size();  // the whole frame on the wire
+    patch_payload_length(frame, size - payload_start);
     if (!fds.empty() && !peer->link->capabilities().fd_passing) {
         refuse_fds(header, fds.size(), peer);  // the message is refused, not the link
         return;
     }
-    if (credited && !peer->credit.take(frame.size()) && !waited_for_credit(frame.size(), peer))
-        [[unlikely]] {
+    if (credited && !peer->credit.take(size) && !waited_for_credit(size, peer)) [[unlikely]] {
+        parts.join_into(frame);  // it waits longer than the message lives: a copy
         hold(sent, frame, fds, peer);
         return;
     }
     // Inside a turn the link may keep the frame; the turn's end flushes it.
     const bool more = this_thread_turn.sender == this;
     try {
-        peer->link->send(frame, fds, header.priority, more);
+        if (parts.empty()) {
+            peer->link->send(frame, fds, header.priority, more);
+        } else {
+            parts.lay_out(frame, buffer.pieces);
+            peer->link->send_parts(buffer.pieces, fds, header.priority, more);
+        }
         // Until it is answered, the link's failure is the request's.
         if (header.flags & envelope_flags::request) [[unlikely]]
             node_.requests().sent_over(header, peer);
@@ -160,12 +185,12 @@ void LinkSender::send(const EnvelopeHeader& header, const Body& body,
                                      [&](const TurnLink& l) { return l.peer == peer; });
             if (used == links.end()) used = links.insert(links.end(), TurnLink{peer});
             ++used->frames;
-            used->bytes += frame.size();
+            used->bytes += size;
         } else {
             peer->unflushed = 0;
             node_.counters().sent_remote.fetch_add(1, std::memory_order_relaxed);
             peer->frames_sent.fetch_add(1, std::memory_order_relaxed);
-            peer->bytes_sent.fetch_add(frame.size(), std::memory_order_relaxed);
+            peer->bytes_sent.fetch_add(size, std::memory_order_relaxed);
         }
     } catch (const LinkError& e) {
         ++peer->errors;

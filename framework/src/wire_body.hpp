@@ -8,6 +8,7 @@
 #include <courier/transports/frame.hpp>
 
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <utility>
 #include <vector>
@@ -21,7 +22,10 @@ namespace courier::detail {
 /// Nothing of it is allocated per letter in steady state: it lives in its letter, and the
 /// frame's buffer goes back to BufferPool::frames() when the body dies (or the chunk's,
 /// with its last frame).
-class WireBody final : public Body {
+///
+/// A large Bytes decoded from it shares the frame's buffer (keep()): the buffer then lives
+/// as long as the last of the body and those Bytes.
+class WireBody final : public Body, public PayloadKeeper {
   public:
     /// Takes `frame`'s bytes and descriptors; `payload` lies within its bytes.
     WireBody(Frame&& frame, std::span<const std::byte> payload) noexcept
@@ -38,11 +42,19 @@ class WireBody final : public Body {
     bool wire(WirePayload& out) noexcept override {
         out.bytes = payload_;
         out.fds = fds_;
+        out.keeper = this;
         return true;
+    }
+    /// Shares the frame's buffer from now on (moved into a SharedBytes if it was the
+    /// frame's own: its bytes stay where they are, so payload_ stays valid).
+    std::shared_ptr<const void> keep() override {
+        if (!shared_) shared_ = SharedBytes(std::move(bytes_));
+        return std::make_shared<const SharedBytes>(shared_);
     }
     /// Forwards the payload as it came; its descriptor indexes stay valid because the
     /// descriptors go in the same order.
-    void encode(std::vector<std::byte>& out, std::vector<int>& fds) const override {
+    void encode(std::vector<std::byte>& out, std::vector<int>& fds,
+                ExternalParts* /*parts*/) const override {
         out.insert(out.end(), payload_.begin(), payload_.end());
         for (const auto& fd : fds_) fds.push_back(fd.get());
     }

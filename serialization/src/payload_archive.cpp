@@ -17,6 +17,7 @@ PayloadOutputArchive::PayloadOutputArchive(std::vector<std::byte>& out, std::vec
 void PayloadOutputArchive::restart(std::vector<std::byte>& out, std::vector<int>& fds) {
     out_ = &out;
     fds_ = &fds;
+    parts_ = nullptr;
     const std::uint8_t little_endian = 1;
     write_raw(&little_endian, 1);
 }
@@ -43,6 +44,7 @@ void PayloadInputArchive::restart(std::span<const std::byte> bytes, std::span<Fd
     bytes_ = bytes;
     position_ = 0;
     fds_ = fds;
+    keeper_ = nullptr;
     std::uint8_t little_endian = 0;
     read_raw(&little_endian, 1);
     if (little_endian > 1) bad_byte_order(little_endian);

@@ -35,7 +35,8 @@ struct Watched final : courier::detail::Body {
         if (!moved_) ++gone_;
     }
     bool is_local() const noexcept override { return true; }
-    void encode(std::vector<std::byte>&, std::vector<int>&) const override {}
+    void encode(std::vector<std::byte>&, std::vector<int>&,
+                courier::ExternalParts*) const override {}
     courier::detail::Body* relocate(void* storage) noexcept override {
         return move_to(*this, storage);
     }

@@ -61,8 +61,8 @@ TEST_CASE("a draft encodes its message as the letter's own body would, and detac
 
     std::vector<std::byte> drafted, owned;
     std::vector<int> fds;
-    draft.encode(drafted, fds);
-    courier::detail::LocalBody<Note>(note).encode(owned, fds);
+    draft.encode(drafted, fds, nullptr);
+    courier::detail::LocalBody<Note>(note).encode(owned, fds, nullptr);
     CHECK(drafted == owned);
     CHECK(fds.empty());
 

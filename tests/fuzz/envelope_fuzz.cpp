@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -61,6 +62,24 @@ void decode_handover(Bytes payload) {
     std::array<courier::Fd, 2> fds{courier::Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC)),
                                    courier::Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC))};
     (void)courier::decode_payload<courier_test::Handover>(payload, fds);
+}
+
+/// Keeps nothing but stands for a received frame's body: large Bytes then view the payload.
+struct Keeper final : courier::PayloadKeeper {
+    std::shared_ptr<const void> keep() override { return std::make_shared<int>(0); }
+};
+
+/// Blob, decoded as a copy and as a handler decodes a received frame: a large Bytes then
+/// views the payload, and must lie inside it.
+void decode_blob(Bytes payload) {
+    decode_as<courier_test::Blob>(payload);
+    Keeper keeper;
+    auto value = courier::decode_payload<courier_test::Blob>(payload, {}, &keeper);
+    if (!value) return;
+    const auto* data = value->data.data();
+    if (value->data.shares_buffer() &&
+        (data < payload.data() || data + value->data.size() > payload.data() + payload.size()))
+        broken("a Bytes that shares its payload lies outside it");
 }
 
 struct Decoder {
@@ -115,6 +134,7 @@ const std::vector<Decoder>& decoders() {
         decoder_of<courier::registry::Snapshot>(),
         decoder_of<courier_test::Order>(),
         decoder_of<courier_test::Ping>(),
+        {courier::type_id_of<courier_test::Blob>(), &decode_blob},
         {courier::type_id_of<courier_test::Handover>(), &decode_handover},
     };
     return all;

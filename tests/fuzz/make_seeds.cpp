@@ -6,6 +6,7 @@
 #include "node_protocol.hpp"
 #include "registry/name_table_file.hpp"
 #include "registry/registry_protocol.hpp"
+#include "serialization/test_messages.hpp"
 #include "tcp/tcp_handshake.hpp"
 
 #include <courier/framework/system_messages.hpp>
@@ -83,6 +84,15 @@ void envelope_seeds() {
     write(t, "location", frame_of(where, courier::envelope_flags::reply, 7, "courierd", "node-a"));
     registry::Snapshot snapshot{99, {{"node-b", 4242, 12345, {"unix:/run/b"}, {{"ledger", 17}}}}};
     write(t, "snapshot", frame_of(snapshot, 0, 0, "", "courierd"));
+    // courier::Bytes, small (copied out) and at the part threshold (viewed in place).
+    write(t, "blob_small",
+          frame_of(courier_test::Blob{1, courier::Bytes(std::string_view("bytes")), 2}, 0, 0, "",
+                   "sink"));
+    write(t, "blob_large",
+          frame_of(
+              courier_test::Blob{
+                  1, courier::Bytes(std::string(courier::Bytes::part_threshold, 'b')), 2},
+              0, 0, "", "sink"));
 }
 
 // ---- fragment_fuzz: a settings byte, then chunks or frames --------------------------------
@@ -220,7 +230,7 @@ void registry_seeds() {
     op(inspections, c1, request(registry::Inspected{1, courier::LinkList{}}, 2));
     op(inspections, c2, request(registry::InspectNode{"nobody"}, 2, "cli"));
     op(inspections, c2, request(registry::InspectNode{"node-a"}, 3, "cli"));
-    op(inspections, 0x04, 2500);  // it times out
+    op(inspections, 0x04, 2500);                                                   // it times out
     op(inspections, c1, request(registry::Inspected{2, courier::LinkList{}}, 3));  // too late
     write(t, "inspections", inspections);
 

@@ -37,6 +37,15 @@ struct Pong {
         a(n);
     }
 };
+/// A large byte buffer the child's actors send back as it came (bytes_test.cpp).
+struct Blob {
+    std::uint64_t n = 0;
+    courier::Bytes data;
+    template <class A>
+    void serialize(A& a) {
+        a(n, data);
+    }
+};
 /// Ends the child with `code`.
 struct Quit {
     int code = 0;
@@ -52,3 +61,4 @@ COURIER_MESSAGE(spawn_wire::Report, "test.spawn.Report");
 COURIER_MESSAGE(spawn_wire::Ping, "test.spawn.Ping");
 COURIER_MESSAGE(spawn_wire::Pong, "test.spawn.Pong");
 COURIER_MESSAGE(spawn_wire::Quit, "test.spawn.Quit");
+COURIER_MESSAGE(spawn_wire::Blob, "test.spawn.Blob");

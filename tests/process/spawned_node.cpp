@@ -29,6 +29,7 @@
 #include <iostream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -130,6 +131,9 @@ int main(int argc, char** argv) {
         node.spawn(name, [&, reporter](courier::Actor& self) {
             self.handle<spawn_wire::Ping>(
                 [&self](spawn_wire::Ping& ping) { self.reply(spawn_wire::Pong{ping.n + 1}); });
+            // Sent back as it came: a large one straight from the frame it arrived in.
+            self.handle<spawn_wire::Blob>(
+                [&self](spawn_wire::Blob& blob) { self.reply(std::move(blob)); });
             self.handle<spawn_wire::Quit>([&](spawn_wire::Quit& quit) {
                 exit_code = quit.code;
                 self.node().shutdown();

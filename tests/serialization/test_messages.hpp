@@ -3,6 +3,7 @@
 /// Message types shared by the serialization tests.
 
 #include <courier/fd.hpp>
+#include <courier/serialization/bytes.hpp>
 #include <courier/serialization/codec.hpp>
 #include <courier/serialization/message_type.hpp>
 
@@ -74,8 +75,22 @@ inline std::vector<std::byte> bytes_of(std::initializer_list<unsigned> values) {
     return out;
 }
 
+/// A large byte buffer between two numbers: courier::Bytes, encoded as a std::string is.
+struct Blob {
+    std::uint64_t id = 0;
+    courier::Bytes data;
+    std::uint32_t tail = 0;
+
+    template <class A>
+    void serialize(A& a) {
+        a(id, data, tail);
+    }
+    bool operator==(const Blob&) const = default;
+};
+
 }  // namespace courier_test
 
 COURIER_MESSAGE(courier_test::Order, "courier.test.Order");
 COURIER_MESSAGE(courier_test::Ping, "courier.test.Ping");
 COURIER_MESSAGE(courier_test::Handover, "courier.test.Handover");
+COURIER_MESSAGE(courier_test::Blob, "courier.test.Blob");

@@ -53,11 +53,18 @@ FragmentingLink::FragmentingLink(std::unique_ptr<Link> inner, const TransportOpt
 
 void FragmentingLink::send(std::span<const std::byte> bytes, std::span<const int> fds,
                            std::uint8_t priority, bool more) {
+    send_parts(std::span<const std::span<const std::byte>>(&bytes, 1), fds, priority, more);
+}
+
+void FragmentingLink::send_parts(std::span<const std::span<const std::byte>> parts,
+                                 std::span<const int> fds, std::uint8_t priority, bool more) {
+    std::size_t size = 0;
+    for (const auto part : parts) size += part.size();
     if (!fds.empty() && !capabilities().fd_passing) {
         throw LinkError(peer() + ": this transport cannot carry file descriptors");
     }
-    if (bytes.size() > max_frame_size_) {
-        throw LinkError(peer() + ": frame of " + std::to_string(bytes.size()) +
+    if (size > max_frame_size_) {
+        throw LinkError(peer() + ": frame of " + std::to_string(size) +
                         " bytes exceeds the limit of " + std::to_string(max_frame_size_) +
                         " bytes (TransportOptions::max_frame_size)");
     }
@@ -66,42 +73,54 @@ void FragmentingLink::send(std::span<const std::byte> bytes, std::span<const int
 
     // Only a frame of the pack's priority may join it: order holds within a priority.
     const bool packable =
-        fds.empty() && chunk_header_size + packed_length_size + bytes.size() <= pack_limit_;
+        fds.empty() && chunk_header_size + packed_length_size + size <= pack_limit_;
     if (!pack_.empty() && (!packable || priority != pack_priority_ ||
-                           pack_.size() + packed_length_size + bytes.size() > pack_limit_)) {
+                           pack_.size() + packed_length_size + size > pack_limit_)) {
         send_pack(true);
     }
     if (packable && (more || !pack_.empty())) {
-        add_to_pack(bytes, priority);
+        add_to_pack(parts, size, priority);
         if (!more) send_pack(false);
         return;
     }
 
     std::size_t sent = 0;  // bytes of the frame the peer already holds
     try {
-        // Each chunk is its header and a piece of the frame, sent as two parts: the frame's
-        // bytes are copied once, by the inner link.
+        // Each chunk is its header and the pieces of the frame's parts it holds, handed to
+        // the inner link as parts: the frame's bytes are copied once, by the inner link
+        // (into the shm ring), from wherever the caller has them.
         std::array<std::byte, first_chunk_header_size> header{};
-        if (bytes.size() < limit_) {  // one chunk: flags + the frame
-            header[0] = std::byte{chunk_first | chunk_last};
-            const std::array<std::span<const std::byte>, 2> parts{
-                std::span<const std::byte>(header).first(chunk_header_size), bytes};
-            inner_->send_parts(parts, fds, priority, more);
-        } else {
-            bool first = true;
-            while (first || sent < bytes.size()) {
-                const std::size_t header_size = first ? first_chunk_header_size : chunk_header_size;
-                const std::size_t n = std::min(limit_ - header_size, bytes.size() - sent);
-                const bool last = sent + n == bytes.size();
-                header[0] = std::byte((first ? chunk_first : 0U) | (last ? chunk_last : 0U));
-                if (first) store_le<std::uint64_t>(header.data() + 1, bytes.size());
-                const std::array<std::span<const std::byte>, 2> parts{
-                    std::span<const std::byte>(header).first(header_size), bytes.subspan(sent, n)};
-                // Every chunk but the last may wait in the inner link's buffer.
-                inner_->send_parts(parts, first ? fds : std::span<const int>{}, priority,
-                                   last ? more : true);
-                sent += n;
-                first = false;
+        std::size_t part = 0, offset = 0;  // where the next chunk's bytes start in `parts`
+        bool first = true;
+        while (first || sent < size) {
+            const std::size_t header_size = first && size + chunk_header_size > limit_
+                                                ? first_chunk_header_size
+                                                : chunk_header_size;
+            const std::size_t n = std::min(limit_ - header_size, size - sent);
+            const bool last = sent + n == size;
+            header[0] = std::byte((first ? chunk_first : 0U) | (last ? chunk_last : 0U));
+            if (header_size == first_chunk_header_size)
+                store_le<std::uint64_t>(header.data() + 1, size);
+            chunk_parts_.assign({std::span<const std::byte>(header).first(header_size)});
+            for (std::size_t left = n; left > 0;) {
+                const std::size_t take = std::min(left, parts[part].size() - offset);
+                chunk_parts_.push_back(parts[part].subspan(offset, take));
+                left -= take;
+                offset += take;
+                if (offset == parts[part].size()) {
+                    ++part;
+                    offset = 0;
+                }
+            }
+            // Every chunk but the last may wait in the inner link's buffer.
+            inner_->send_parts(chunk_parts_, first ? fds : std::span<const int>{}, priority,
+                               last ? more : true);
+            sent += n;
+            first = false;
+            // Empty parts between chunks take no room: skip them before the next.
+            while (part < parts.size() && offset == parts[part].size()) {
+                ++part;
+                offset = 0;
             }
         }
     } catch (const LinkError& error) {
@@ -120,16 +139,17 @@ void FragmentingLink::flush() {
     }
 }
 
-void FragmentingLink::add_to_pack(std::span<const std::byte> bytes, std::uint8_t priority) {
+void FragmentingLink::add_to_pack(std::span<const std::span<const std::byte>> parts,
+                                  std::size_t size, std::uint8_t priority) {
     if (pack_.empty()) {
         pack_.push_back(std::byte{chunk_packed});
         pack_priority_ = priority;
     }
     // Appended, not resized and then written: resize would zero the bytes first.
     std::array<std::byte, packed_length_size> length;
-    store_le(length.data(), static_cast<std::uint32_t>(bytes.size()));
+    store_le(length.data(), static_cast<std::uint32_t>(size));
     pack_.insert(pack_.end(), length.begin(), length.end());
-    pack_.insert(pack_.end(), bytes.begin(), bytes.end());
+    for (const auto part : parts) pack_.insert(pack_.end(), part.begin(), part.end());
 }
 
 void FragmentingLink::send_pack(bool more) {

@@ -80,6 +80,11 @@ class FragmentingLink final : public Link {
     /// small frame is kept in the pack instead (see the wire format above).
     void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
               std::uint8_t priority = 0, bool more = false) override;
+    /// As send(), with the frame's bytes taken from `parts` where they are: each chunk goes
+    /// to the inner link as its header and the pieces of the parts it holds.
+    void send_parts(std::span<const std::span<const std::byte>> parts,
+                    std::span<const int> fds = {}, std::uint8_t priority = 0,
+                    bool more = false) override;
     /// Sends the pack, if any, and flushes the inner link.
     void flush() override;
     ReceiveStatus receive(std::vector<Frame>& out) override;
@@ -101,8 +106,9 @@ class FragmentingLink final : public Link {
     /// Appends the frames of a packed chunk, which they share (Frame::shared), or none and
     /// a reason if it is malformed.
     std::optional<std::string> take_pack(Frame& chunk, std::vector<Frame>& out) const;
-    /// Adds a frame to the pack; the caller checked it fits.
-    void add_to_pack(std::span<const std::byte> bytes, std::uint8_t priority);
+    /// Adds a frame of `size` bytes, made of `parts`, to the pack; the caller checked it fits.
+    void add_to_pack(std::span<const std::span<const std::byte>> parts, std::size_t size,
+                     std::uint8_t priority);
     /// Sends the pack as one chunk; if that fails its frames are lost and the link broken.
     void send_pack(bool more);
     ReceiveStatus finish(ReceiveStatus status);
@@ -119,6 +125,8 @@ class FragmentingLink final : public Link {
     std::vector<std::byte> pack_;     ///< a packed chunk being built, or empty; guarded
     std::uint8_t pack_priority_ = 0;  ///< the priority of the frames in pack_; guarded
     std::size_t pack_limit_;          ///< largest packed chunk
+    /// The parts of the chunk being sent: its header and pieces of the frame; guarded.
+    std::vector<std::span<const std::byte>> chunk_parts_;
 
     std::vector<Frame> chunks_;                    ///< what the inner link delivered; reused
     std::map<std::uint8_t, Assembly> assembling_;  ///< by priority (lane)

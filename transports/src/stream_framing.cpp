@@ -26,8 +26,8 @@ namespace {
 
 /// How much one recvmsg asks for when no large frame is pending.
 constexpr std::size_t read_chunk = std::size_t{64} << 10;
-/// Upper bound of one recvmsg into a large frame, which keeps the zeroing in resize()
-/// cheap, and about what one receive() reads before it returns.
+/// Upper bound of one recvmsg into a large frame, and about what one receive() reads
+/// before it returns.
 constexpr std::size_t max_read = std::size_t{4} << 20;
 /// A frame at least this long is read into its own buffer rather than through in_.
 constexpr std::size_t large_frame = read_chunk;
@@ -120,8 +120,15 @@ pid_t StreamLink::peer_pid() const noexcept {
     return credentials.pid;
 }
 
-void StreamLink::send(std::span<const std::byte> bytes, std::span<const int> fds, std::uint8_t,
-                      bool more) {
+void StreamLink::send(std::span<const std::byte> bytes, std::span<const int> fds,
+                      std::uint8_t priority, bool more) {
+    send_parts(std::span<const std::span<const std::byte>>(&bytes, 1), fds, priority, more);
+}
+
+void StreamLink::send_parts(std::span<const std::span<const std::byte>> parts,
+                            std::span<const int> fds, std::uint8_t, bool more) {
+    std::size_t size = 0;
+    for (const auto part : parts) size += part.size();
     if (!fds.empty() && !capabilities_.fd_passing) {
         throw LinkError(peer_ + ": this transport cannot carry file descriptors");
     }
@@ -130,20 +137,21 @@ void StreamLink::send(std::span<const std::byte> bytes, std::span<const int> fds
                         " file descriptors in one frame; at most " +
                         std::to_string(max_fds_per_frame) + " fit");
     }
-    if (bytes.size() > max_frame_size_) {
-        throw LinkError(peer_ + ": frame of " + std::to_string(bytes.size()) +
+    if (size > max_frame_size_) {
+        throw LinkError(peer_ + ": frame of " + std::to_string(size) +
                         " bytes exceeds the limit of " + std::to_string(max_frame_size_) +
                         " bytes (TransportOptions::max_frame_size)");
     }
     std::lock_guard lock(send_mutex_);
     if (!send_broken_.empty()) throw LinkError(peer_ + ": link is broken: " + send_broken_);
+    const auto prefix = le32(static_cast<std::uint32_t>(size));
     if (!fds.empty()) {
         // The descriptors must ride on their own frame's first byte: the kept frames go first.
-        if (!out_.empty()) write_out(std::nullopt);
+        if (!out_.empty()) write_out({});
         try {
-            const auto prefix = le32(static_cast<std::uint32_t>(bytes.size()));
-            const std::array<std::span<const std::byte>, 2> parts{prefix, bytes};
-            write_all(parts, fds);
+            pieces_.assign({std::span<const std::byte>(prefix)});
+            pieces_.insert(pieces_.end(), parts.begin(), parts.end());
+            write_all(pieces_, fds);
         } catch (const LinkError& error) {
             // A frame may be half written: the stream cannot carry another one.
             send_broken_ = error.what();
@@ -151,20 +159,23 @@ void StreamLink::send(std::span<const std::byte> bytes, std::span<const int> fds
         }
         return;
     }
-    if (more && out_.size() + frame_prefix_size + bytes.size() <= send_batch_limit) {
-        const auto prefix = le32(static_cast<std::uint32_t>(bytes.size()));
+    if (more && out_.size() + frame_prefix_size + size <= send_batch_limit) {
         out_.insert(out_.end(), prefix.begin(), prefix.end());
-        out_.insert(out_.end(), bytes.begin(), bytes.end());
+        for (const auto part : parts) out_.insert(out_.end(), part.begin(), part.end());
         return;
     }
-    write_out(bytes);
+    // The kept frames, then this one's prefix and parts, in one writev: its parts are
+    // written from where they are (a large Bytes from the message's memory), never copied.
+    pieces_.assign({std::span<const std::byte>(out_), std::span<const std::byte>(prefix)});
+    pieces_.insert(pieces_.end(), parts.begin(), parts.end());
+    write_out(pieces_);
 }
 
 void StreamLink::flush() {
     std::lock_guard lock(send_mutex_);
     if (out_.empty()) return;
     if (!send_broken_.empty()) throw LinkError(peer_ + ": link is broken: " + send_broken_);
-    write_out(std::nullopt);
+    write_out({});
 }
 
 bool StreamLink::try_flush() {
@@ -186,15 +197,13 @@ bool StreamLink::try_flush() {
     return out_.empty();
 }
 
-void StreamLink::write_out(std::optional<std::span<const std::byte>> bytes) {
+void StreamLink::write_out(std::span<const std::span<const std::byte>> pieces) {
     try {
-        if (bytes) {
-            const auto prefix = le32(static_cast<std::uint32_t>(bytes->size()));
-            const std::array<std::span<const std::byte>, 3> parts{out_, prefix, *bytes};
-            write_all(parts, {});
+        if (!pieces.empty()) {
+            write_all(pieces, {});
         } else {
-            const std::array<std::span<const std::byte>, 1> parts{out_};
-            write_all(parts, {});
+            const std::array<std::span<const std::byte>, 1> kept{out_};
+            write_all(kept, {});
         }
     } catch (const LinkError& error) {
         // Kept frames are lost, and one may be half written: nothing can follow.
@@ -223,13 +232,14 @@ void StreamLink::write_all(std::span<const std::span<const std::byte>> parts,
 std::size_t StreamLink::write_once(std::span<const std::span<const std::byte>> parts,
                                    std::span<const int> fds, std::size_t sent,
                                    SigpipeBlocked* no_sigpipe) {
-    constexpr std::size_t max_parts = 3;
-    if (parts.size() > max_parts) throw std::logic_error("StreamLink::write_once: too many parts");
-    // The iovecs of what is left to send.
+    // The iovecs of what is left to send, as many as one call takes here; write_all calls
+    // again for the rest.
+    constexpr std::size_t max_parts = 16;
     std::array<iovec, max_parts> iov{};
     std::size_t iov_count = 0;
     std::size_t skip = sent;
     for (auto part : parts) {
+        if (iov_count == max_parts) break;
         if (skip >= part.size()) {  // also skips empty parts: an iovec needs no 0 bytes
             skip -= part.size();
             continue;
@@ -344,29 +354,27 @@ ReceiveStatus StreamLink::receive(std::vector<Frame>& out) {
 
 std::optional<ReceiveStatus> StreamLink::read_some(bool& would_block) {
     // A large frame whose prefix is in goes on in its own buffer, its bytes so far moved
-    // there once; in_ keeps only the prefix. (Never past max_frame_size: extract_frames
-    // refuses that length first.)
+    // there once; in_ keeps only the prefix. The buffer is not zero-filled (a memset as
+    // long as the frame), and the frame shares it up to the Bytes decoded from it. (Never
+    // past max_frame_size: extract_frames refuses that length first.)
     if (large_length_ == 0 && in_.size() >= frame_prefix_size) {
         const std::uint32_t length = read_le32(in_.data());
         if (length >= large_frame && length <= max_frame_size_ &&
             in_.size() < frame_prefix_size + length) {
-            large_ = BufferPool::frames().take(length);  // the letter gives it back
-            // Memory follows the data that arrives, not just what a length says.
-            large_.reserve(std::min<std::size_t>(length, max_read));
-            large_.assign(in_.data() + frame_prefix_size, in_.data() + in_.size());
-            large_got_ = large_.size();
+            // A fresh block is only address space until it is written: memory follows the
+            // bytes that arrive, not what a length says.
+            large_ = SharedBytes::uninitialized(length);  // the letter gives it back
+            large_got_ = in_.size() - frame_prefix_size;
+            std::memcpy(large_.writable().data(), in_.data() + frame_prefix_size, large_got_);
             in_.truncate(frame_prefix_size);
             large_length_ = length;
         }
     }
     // Read a whole pending large frame in few calls, straight into it, never past its
-    // end; small frames in 64 KiB chunks. A large frame's buffer grows with what arrived
-    // (at most doubling, from 16 KiB), not with what its length says: a peer that
-    // announces 64 MiB and sends nothing more costs 16 KiB, not 64 MiB zero-filled.
+    // end; small frames in 64 KiB chunks.
     std::size_t want = read_chunk;
     if (large_length_ != 0) {
-        constexpr std::size_t first_step = read_chunk / 4;
-        want = std::min({large_length_ - large_got_, max_read, std::max(first_step, large_got_)});
+        want = std::min(large_length_ - large_got_, max_read);
     } else if (in_.size() >= frame_prefix_size) {
         const std::size_t frame_end = frame_prefix_size + read_le32(in_.data());
         if (frame_end > in_.size()) want = std::clamp(frame_end - in_.size(), read_chunk, max_read);
@@ -374,11 +382,7 @@ std::optional<ReceiveStatus> StreamLink::read_some(bool& would_block) {
     const std::uint64_t read_at = read_position();  // stream offset of the first byte read
     std::byte* into = nullptr;
     if (large_length_ != 0) {
-        // Grown, and so zero-filled, only past what any earlier read asked for: a pipe
-        // returns 64 KiB a read, and shrinking back to what arrived had each byte of a
-        // 1 MiB frame zeroed 8 times on average. Never past the frame's end.
-        if (large_.size() < large_got_ + want) large_.resize(large_got_ + want);
-        into = large_.data() + large_got_;
+        into = large_.writable().data() + large_got_;
     } else {
         into = in_.room(want).data();  // not zero-filled: only what is read is kept
     }
@@ -449,14 +453,15 @@ std::optional<ReceiveStatus> StreamLink::extract_frames(std::vector<Frame>& out)
     if (large_length_ != 0) {
         if (large_got_ < large_length_) return std::nullopt;  // in_ holds its prefix only
         Frame frame;
-        frame.bytes = std::move(large_);
+        frame.shared = std::move(large_);
+        frame.view = frame.shared.bytes();
         const std::uint64_t frame_end = in_offset_ + frame_prefix_size + large_length_;
         while (!in_fds_.empty() && in_fds_.front().last_byte < frame_end) {
             for (auto& fd : in_fds_.front().fds) frame.fds.push_back(std::move(fd));
             in_fds_.pop_front();
         }
         out.push_back(std::move(frame));
-        large_.clear();  // moved from: make it a plain empty vector again
+        large_ = SharedBytes();
         large_got_ = 0;
         in_.clear();
         in_offset_ = frame_end;
@@ -514,7 +519,7 @@ std::optional<ReceiveStatus> StreamLink::extract_frames(std::vector<Frame>& out)
 ReceiveStatus StreamLink::finish(ReceiveStatus status) {
     // Later calls keep reporting the end; what is buffered can never become a frame.
     in_.release();
-    large_ = std::vector<std::byte>();
+    large_ = SharedBytes();
     large_got_ = 0;
     large_length_ = 0;
     in_fds_.clear();

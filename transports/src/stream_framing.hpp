@@ -59,6 +59,11 @@ class StreamLink : public Link {
     int poll_fd() const noexcept override { return socket_.get(); }
     void send(std::span<const std::byte> bytes, std::span<const int> fds = {},
               std::uint8_t priority = 0, bool more = false) override;
+    /// The parts are written with writev from where they are, unless the frame is small
+    /// enough to be kept (then they are copied into the batch).
+    void send_parts(std::span<const std::span<const std::byte>> parts,
+                    std::span<const int> fds = {}, std::uint8_t priority = 0,
+                    bool more = false) override;
     void flush() override;
     bool try_flush() override;
     bool try_send(std::span<const std::byte> bytes) override;
@@ -87,9 +92,10 @@ class StreamLink : public Link {
     /// LinkError. Caller holds send_mutex_, and for a pipe blocks SIGPIPE (`no_sigpipe`).
     std::size_t write_once(std::span<const std::span<const std::byte>> parts,
                            std::span<const int> fds, std::size_t sent, SigpipeBlocked* no_sigpipe);
-    /// Writes the kept frames, then the frame `bytes` if given, then empties the buffer;
-    /// on failure marks the link broken. Caller holds send_mutex_.
-    void write_out(std::optional<std::span<const std::byte>> bytes);
+    /// Writes `pieces` (the kept frames and a frame, prefixed), or only the kept frames
+    /// when it is empty, then empties the buffer; on failure marks the link broken. Caller
+    /// holds send_mutex_.
+    void write_out(std::span<const std::span<const std::byte>> pieces);
     int write_fd() const noexcept { return write_end_ ? write_end_.get() : socket_.get(); }
     void wait_writable();
     /// Reads once; returns a final status on EOF or error, nullopt when it may go on.
@@ -109,15 +115,18 @@ class StreamLink : public Link {
     std::mutex send_mutex_;
     std::string send_broken_;     ///< why sending failed (the stream is desynchronized); guarded
     std::vector<std::byte> out_;  ///< prefixed frames kept by send(more); guarded
+    /// What one write sends: kept frames, a prefix, a frame's parts; reused; guarded.
+    std::vector<std::span<const std::byte>> pieces_;
 
     /// Stream offset of the next byte to read.
     std::uint64_t read_position() const noexcept { return in_offset_ + in_.size() + large_got_; }
 
     ReadBuffer in_;  ///< bytes read but not yet framed; the first starts a frame
-    /// A large frame's bytes, read straight into the buffer the frame will own (no copy
-    /// out of in_, which then holds just its prefix); large_length_ is 0 when none is.
-    std::vector<std::byte> large_;
-    std::size_t large_got_ = 0;  ///< bytes of it received; large_ may be longer, zero-filled
+    /// A large frame's bytes, read straight into the buffer the frame will share (no copy
+    /// out of in_, which then holds just its prefix; not zero-filled); large_length_ is 0
+    /// when none is.
+    SharedBytes large_;
+    std::size_t large_got_ = 0;  ///< bytes of it received
     std::size_t large_length_ = 0;
     std::uint64_t in_offset_ = 0;         ///< stream offset of in_[0]
     std::deque<FdBatch> in_fds_;          ///< descriptors waiting for their frame to complete

@@ -18,4 +18,5 @@
 #include <courier/framework/registry_options.hpp>
 #include <courier/framework/supervisor.hpp>
 #include <courier/framework/system_messages.hpp>
+#include <courier/serialization/bytes.hpp>
 #include <courier/serialization/message_type.hpp>

@@ -7,7 +7,9 @@
 /// descriptor list; docs/protocol.md describes the encoding.
 
 #include <courier/fd.hpp>
+#include <courier/serialization/bytes.hpp>
 #include <courier/serialization/envelope.hpp>
+#include <courier/serialization/external_parts.hpp>
 #include <courier/serialization/payload_archive.hpp>
 
 #include <cereal/types/array.hpp>
@@ -35,6 +37,18 @@ void encode_payload(const T& value, std::vector<std::byte>& out, std::vector<int
     archive.finished();
 }
 
+/// As above, but the large byte ranges of `value` (Bytes of at least
+/// Bytes::part_threshold) go to `parts` instead of into `out`: the payload is `out`'s new
+/// bytes with the ranges inserted (ExternalParts), borrowed from `value`.
+template <class T>
+void encode_payload(const T& value, std::vector<std::byte>& out, std::vector<int>& fds,
+                    ExternalParts& parts) {
+    detail::LentOutputArchive archive(out, fds);
+    archive->leave_out_to(&parts);
+    (*archive)(value);
+    archive.finished();
+}
+
 /// Appends the Cereal encoding of a value that holds no descriptor. Throws
 /// std::invalid_argument if it does: a programming error, the descriptors would be lost.
 template <class T>
@@ -52,13 +66,18 @@ void encode_payload(const T& value, std::vector<std::byte>& out) {
 /// a length larger than the bytes left, bytes left over, or a descriptor index past `fds`
 /// or used twice, is a bad_payload error value. Never trusts `bytes`: allocation stays
 /// proportional to their size.
+///
+/// With a `keeper`, large byte ranges (Bytes of at least Bytes::part_threshold) view
+/// `bytes` instead of being copied out, and keep them alive through the keeper.
 template <class T>
-Expected<T, DecodeError> decode_payload(std::span<const std::byte> bytes, std::span<Fd> fds = {}) {
+Expected<T, DecodeError> decode_payload(std::span<const std::byte> bytes, std::span<Fd> fds = {},
+                                        PayloadKeeper* keeper = nullptr) {
     T value{};
     std::size_t left = 0;
     try {
         // This thread's archive, reused (payload_archive.hpp).
         detail::LentInputArchive archive(bytes, fds);
+        archive->keep_with(keeper);
         (*archive)(value);
         archive.finished();
         left = archive->bytes_left();

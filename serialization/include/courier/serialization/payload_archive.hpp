@@ -19,6 +19,7 @@
 /// at run time; here it does not compile.
 
 #include <courier/fd.hpp>
+#include <courier/serialization/external_parts.hpp>
 
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/cereal.hpp>
@@ -40,6 +41,17 @@ namespace courier {
 
 /// The index an empty Fd field is written as.
 inline constexpr std::uint32_t no_fd_index = 0xffffffff;
+
+/// What keeps a received payload's bytes where they are, for decoded values that view
+/// them instead of copying them out (a large Bytes).
+class PayloadKeeper {
+  public:
+    /// A reference that keeps the payload's bytes alive and in place until it goes.
+    virtual std::shared_ptr<const void> keep() = 0;
+
+  protected:
+    ~PayloadKeeper() = default;
+};
 
 namespace detail {
 /// Reverses the bytes of each `element_size`-byte element: byte order conversion.
@@ -98,6 +110,13 @@ class PayloadOutputArchive
     /// Adds a descriptor to the frame's list; returns its index there.
     std::uint32_t add_fd(int fd);
 
+    /// For the rest of this payload, large byte ranges (Bytes) go to `parts` instead of
+    /// being copied into the buffer; null (what restart() sets): they are copied.
+    void leave_out_to(ExternalParts* parts) noexcept { parts_ = parts; }
+    ExternalParts* external_parts() const noexcept { return parts_; }
+    /// Bytes in the buffer so far (where the next byte goes).
+    std::size_t written() const noexcept { return out_->size(); }
+
   private:
     // Inline: most calls write one number, whose size the compiler then knows.
     void write_raw(const void* data, std::size_t size) {
@@ -107,6 +126,7 @@ class PayloadOutputArchive
 
     std::vector<std::byte>* out_;
     std::vector<int>* fds_;
+    ExternalParts* parts_ = nullptr;
     bool reusable_ = true;
 };
 
@@ -171,6 +191,18 @@ class PayloadInputArchive
     /// list or one already taken: one descriptor has one owner.
     Fd take_fd(std::uint32_t index);
 
+    /// For the rest of this payload, large byte ranges (Bytes) view the payload, kept by
+    /// `keeper`, instead of being copied out; null (what restart() sets): copied.
+    void keep_with(PayloadKeeper* keeper) noexcept { keeper_ = keeper; }
+    PayloadKeeper* keeper() const noexcept { return keeper_; }
+    /// The next `size` bytes, skipped; throws if fewer are left.
+    std::span<const std::byte> take_bytes(std::size_t size) {
+        if (size > bytes_left()) ends_early(size);
+        const auto taken = bytes_.subspan(position_, size);
+        position_ += size;
+        return taken;
+    }
+
   private:
     // Inline: most calls read one number, whose size the compiler then knows.
     void read_raw(void* data, std::size_t size) {
@@ -185,6 +217,7 @@ class PayloadInputArchive
     std::size_t position_ = 0;
     bool swap_bytes_ = false;
     std::span<Fd> fds_;
+    PayloadKeeper* keeper_ = nullptr;
     bool reusable_ = true;
 };
 

@@ -2,11 +2,14 @@
 /// @file
 /// One received buffer shared by the frames it holds: a packed chunk of the fragmentation
 /// layer carries hundreds of small frames, and each frame views its part of the chunk
-/// instead of being copied into a buffer of its own.
+/// instead of being copied into a buffer of its own. Also the buffer of one large frame
+/// that a link reads straight into (uninitialized(): not zero-filled first), and that the
+/// large Bytes decoded from it go on sharing.
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <utility>
 #include <vector>
@@ -21,6 +24,11 @@ class SharedBytes {
     SharedBytes() noexcept = default;
     /// Shares `bytes` from now on (never empty afterwards, even for an empty buffer).
     explicit SharedBytes(std::vector<std::byte> bytes);
+    /// A buffer of `size` bytes whose content is undefined until written (writable()): a
+    /// std::vector zero-fills what it grows by, a memset as long as the read that follows.
+    /// Its memory is a spare one of the right size when there is one; a fresh one gets its
+    /// pages from the kernel only as they are written.
+    static SharedBytes uninitialized(std::size_t size);
     SharedBytes(const SharedBytes& other) noexcept : holder_(other.holder_) {
         if (holder_) holder_->refs.fetch_add(1, std::memory_order_relaxed);
     }
@@ -33,7 +41,15 @@ class SharedBytes {
 
     explicit operator bool() const noexcept { return holder_ != nullptr; }
     std::span<const std::byte> bytes() const noexcept {
-        return holder_ ? std::span<const std::byte>(holder_->bytes) : std::span<const std::byte>{};
+        if (!holder_) return {};
+        if (holder_->block) return {holder_->block.get(), holder_->block_size};
+        return holder_->bytes;
+    }
+    /// The bytes of an uninitialized() buffer, to fill before it is shared with anyone.
+    std::span<std::byte> writable() noexcept {
+        return holder_ && holder_->block
+                   ? std::span<std::byte>(holder_->block.get(), holder_->block_size)
+                   : std::span<std::byte>{};
     }
     /// How many references share the buffer (for tests).
     std::uint32_t use_count() const noexcept {
@@ -43,6 +59,9 @@ class SharedBytes {
     struct Holder {
         std::atomic<std::uint32_t> refs{1};
         std::vector<std::byte> bytes;
+        /// Or, for uninitialized(): a block of block_capacity bytes, block_size of them used.
+        std::unique_ptr<std::byte[]> block;
+        std::size_t block_size = 0, block_capacity = 0;
     };
 
   private:

@@ -27,6 +27,8 @@ namespace courier::detail {
 struct WirePayload {
     std::span<const std::byte> bytes;
     std::span<Fd> fds;
+    /// Keeps `bytes` alive for decoded values that view them (a large Bytes).
+    PayloadKeeper* keeper = nullptr;
 };
 
 /// The content of a letter: a local object or bytes from a link.
@@ -48,7 +50,10 @@ class Body {
     }
     /// Appends the Cereal payload, for a letter that must leave the process, and the
     /// descriptors to send with it to `fds` (borrowed: the body owns them until sent).
-    virtual void encode(std::vector<std::byte>& out, std::vector<int>& fds) const = 0;
+    /// With `parts`, large byte ranges (Bytes) are left out of `out` and noted there,
+    /// borrowed from the body too (ExternalParts).
+    virtual void encode(std::vector<std::byte>& out, std::vector<int>& fds,
+                        ExternalParts* parts) const = 0;
     /// Moves this body to `storage` and destroys it here; returns the moved body. Only for
     /// a body that lives in its letter (LetterBody::fits), when the letter moves.
     virtual Body* relocate(void* storage) noexcept = 0;
@@ -68,8 +73,12 @@ class LocalBody final : public Body {
   public:
     explicit LocalBody(T v) : value(std::move(v)) {}
     bool is_local() const noexcept override { return true; }
-    void encode(std::vector<std::byte>& out, std::vector<int>& fds) const override {
-        encode_payload(value, out, fds);
+    void encode(std::vector<std::byte>& out, std::vector<int>& fds,
+                ExternalParts* parts) const override {
+        if (parts)
+            encode_payload(value, out, fds, *parts);
+        else
+            encode_payload(value, out, fds);
     }
     Body* relocate(void* storage) noexcept override {
         if constexpr (std::is_nothrow_move_constructible_v<T>)

@@ -78,8 +78,12 @@ class DraftOf final : public Draft {
   public:
     explicit DraftOf(T& message) noexcept : message_(message) {}
     bool is_local() const noexcept override { return true; }
-    void encode(std::vector<std::byte>& out, std::vector<int>& fds) const override {
-        encode_payload(message_, out, fds);
+    void encode(std::vector<std::byte>& out, std::vector<int>& fds,
+                ExternalParts* parts) const override {
+        if (parts)
+            encode_payload(message_, out, fds, *parts);
+        else
+            encode_payload(message_, out, fds);
     }
     void detach(LetterBody& into) override { into.emplace<LocalBody<T>>(std::move(message_)); }
     Body* relocate(void* storage) noexcept override { return move_to(*this, storage); }
@@ -105,7 +109,7 @@ template <Message T>
 Expected<T, DecodeError> open_letter(Letter& letter) {
     WirePayload wire;
     if (!letter.body->wire(wire)) return std::move(static_cast<LocalBody<T>&>(*letter.body).value);
-    return decode_payload<T>(wire.bytes, wire.fds);
+    return decode_payload<T>(wire.bytes, wire.fds, wire.keeper);
 }
 
 }  // namespace courier::detail
