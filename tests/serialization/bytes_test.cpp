@@ -85,6 +85,15 @@ TEST_CASE("Bytes takes a moved vector without copying and copies everything else
     CHECK(copy == carried);
     CHECK(copy.data() != carried.data());
 
+    // A for_overwrite() Bytes is its owner's to write: a copy takes the bytes as they are.
+    Bytes filled = Bytes::for_overwrite(4);
+    std::ranges::fill(filled.writable(), std::byte{7});
+    Bytes snapshot = filled;
+    filled.writable()[0] = std::byte{9};
+    CHECK(snapshot.data() != filled.data());
+    CHECK(snapshot.span()[0] == std::byte{7});
+    CHECK(snapshot.writable().empty());
+
     auto back = std::move(carried).release();  // owned: moved out again
     CHECK(back.data() == where);
     CHECK(carried.empty());

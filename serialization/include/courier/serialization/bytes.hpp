@@ -91,9 +91,16 @@ class Bytes {
         writable_ = std::exchange(other.writable_, false);
         return *this;
     }
-    /// Copies the bytes, or shares the buffer of a received Bytes.
-    Bytes(const Bytes& other)
-        : owned_(other.owned_), owner_(other.owner_), view_(other.view_), writable_(false) {}
+    /// Copies the bytes, or shares the buffer of a received Bytes (read-only). A
+    /// for_overwrite() one is copied: its owner may still write to it.
+    Bytes(const Bytes& other) {
+        if (other.shares_buffer()) {
+            owner_ = other.owner_;
+            view_ = other.view_;
+        } else {
+            owned_.assign(other.begin(), other.end());
+        }
+    }
     Bytes& operator=(const Bytes& other) {
         if (this != &other) *this = Bytes(other);
         return *this;
