@@ -99,7 +99,8 @@ unsigned CpuBudget::whole_cpus() const noexcept {
 std::optional<double> cgroup_dir_quota(const std::filesystem::path& dir) {
     std::error_code error;
     if (std::filesystem::exists(dir / "cpu.max", error)) {
-        const auto fields = split(read_file(dir / "cpu.max"), ' ');
+        const std::string text = read_file(dir / "cpu.max");  // the views below lie in it
+        const auto fields = split(text, ' ');
         if (fields.size() < 2 || fields[0] == "max") return std::nullopt;
         return ratio(number(fields[0]), number(fields[1]));
     }
