@@ -3,8 +3,8 @@
 // times over) goes to a spawned child and comes back byte for byte, over each transport.
 // The child (spawned_node.cpp) sends each one back straight from the frame it arrived in.
 
-#include "process_support.hpp"
 #include "spawn_messages.hpp"
+#include "spawned_node_support.hpp"
 
 #include <courier/courier.hpp>
 
@@ -19,24 +19,6 @@ namespace {
 
 using namespace courier;
 using namespace courier::test;
-
-NodeOptions parent_options(const TempRuntimeDir& dir, const std::string& transport) {
-    NodeOptions options;
-    options.name = "parent-node";
-    options.registry = dir.options();
-    options.config = Config::parse("[links]\npreference = [\"" + transport + "\"]\n", "test.toml");
-    return options;
-}
-
-ProcessOptions kid(const TempRuntimeDir& dir, const std::string& transport) {
-    ProcessOptions options;
-    options.argv = {(bin_dir() / "courier-test-spawned-node").string(), "kid-node", "parent-node"};
-    options.environment = {"COURIER_RUNTIME_DIR=" + dir.path().string(),
-                           "COURIER_COURIERD=" + (bin_dir() / "courierd").string(),
-                           "COURIER_TRANSPORT=" + transport};
-    options.node = "kid-node";
-    return options;
-}
 
 std::vector<std::byte> pattern(std::size_t size, std::uint64_t seed) {
     std::vector<std::byte> bytes(size);
@@ -59,7 +41,7 @@ TEST_CASE("a Bytes of any size goes to another process and back byte for byte, o
                                          (std::size_t{3} << 20) + 17};
     TempRuntimeDir dir;
     {
-        Node parent(parent_options(dir, transport));
+        Node parent(parent_options(dir, "[links]\npreference = [\"" + transport + "\"]\n"));
         Mailbag<spawn_wire::Report> reports;  // the child's echo actor is up
         parent.spawn("inbox", [&reports](Actor& self) {
             self.handle<spawn_wire::Report>(

@@ -3,8 +3,8 @@
 // child killed with SIGKILL, a program that cannot start, and the handle's cleanup.
 // The child is courier-test-spawned-node (spawned_node.cpp).
 
-#include "process_support.hpp"
 #include "spawn_messages.hpp"
+#include "spawned_node_support.hpp"
 
 #include <courier/courier.hpp>
 
@@ -27,27 +27,6 @@ namespace {
 
 using namespace courier;
 using namespace courier::test;
-
-/// A parent node of `dir`'s registry with the config `toml`.
-NodeOptions parent_options(const TempRuntimeDir& dir, const std::string& toml) {
-    NodeOptions options;
-    options.name = "parent-node";
-    options.registry = dir.options();
-    options.config = Config::parse(toml, "test.toml");
-    return options;
-}
-
-/// courier-test-spawned-node as node `kid-node`, using `dir`'s registry, with
-/// COURIER_TRANSPORT=`transport` in its environment.
-ProcessOptions kid(const TempRuntimeDir& dir, const std::string& transport) {
-    ProcessOptions options;
-    options.argv = {(bin_dir() / "courier-test-spawned-node").string(), "kid-node", "parent-node"};
-    options.environment = {"COURIER_RUNTIME_DIR=" + dir.path().string(),
-                           "COURIER_COURIERD=" + (bin_dir() / "courierd").string(),
-                           "COURIER_TRANSPORT=" + transport};
-    options.node = "kid-node";
-    return options;
-}
 
 void collect_reports(Node& node, Mailbag<spawn_wire::Report>& reports) {
     node.spawn("inbox", [&reports](Actor& self) {
