@@ -13,6 +13,7 @@
 namespace courier::detail {
 
 namespace {
+constexpr const char* kWorkerName = "courier-worker";
 /// While a worker polls the links: the scheduler it belongs to and where the first cell
 /// its poll makes ready goes.
 struct Claim {
@@ -67,10 +68,14 @@ Scheduler::Scheduler(std::size_t threads, std::chrono::microseconds spin, IdlePo
       tasks_(std::make_shared<Tasks>()),
       manual_(threads == 0 ? std::make_unique<Manual>() : nullptr) {
     for (std::size_t i = 0; i < threads; ++i) {
-        workers_.emplace_back([this] { work(); });
-        // Named here, not by the thread: whoever counts them (top -H, gdb, a test) sees
-        // every worker by its name as soon as the node has started.
-        pthread_setname_np(workers_.back().native_handle(), "courier-worker");
+        workers_.emplace_back([this] {
+            // Named by itself too: its first turn may come before the line below.
+            pthread_setname_np(pthread_self(), kWorkerName);
+            work();
+        });
+        // Named here as well: whoever counts them (top -H, gdb, a test) sees every
+        // worker by its name as soon as the node has started.
+        pthread_setname_np(workers_.back().native_handle(), kWorkerName);
     }
 }
 
