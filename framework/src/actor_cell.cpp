@@ -174,8 +174,11 @@ inline LetterQueue::Admit ActorCell::admission() const noexcept {
 void ActorCell::after_push() {
     // Others wait on a parked actor that is full now: it runs, so that it drains.
     if (parked_.load(std::memory_order_relaxed)) unpark();
+    // Once per turn, not once per letter: a sender flooding a full mailbox would otherwise
+    // pay two atomic counts on its control block for every letter.
     if (ActorCell* sender = running_cell;
-        sender && sender != this && overflow_.load(std::memory_order_relaxed) == Overflow::block)
+        sender && sender != this && sender->blocked_on_.get() != this &&
+        overflow_.load(std::memory_order_relaxed) == Overflow::block)
         sender->blocked_on_ = shared_from_this();
 }
 

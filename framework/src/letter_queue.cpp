@@ -1,11 +1,38 @@
 #include "letter_queue.hpp"
 
+#include "block_pool.hpp"
+
 #include <cassert>
+#include <new>
 
 namespace courier::detail {
 
+namespace {
+/// Spare segments of every queue of the process: up to 8 MiB, each thread keeping a few
+/// of its own. Never destroyed: queues of static objects may give segments back late.
+BlockPool& segment_stock(std::size_t segment_bytes) {
+    static auto* stock = new BlockPool(segment_bytes, (std::size_t{8} << 20) / segment_bytes, 8);
+    return *stock;
+}
+}  // namespace
+
+std::size_t LetterQueue::segment_bytes() noexcept {
+    return sizeof(Segment);
+}
+
+LetterQueue::Segment* LetterQueue::new_segment() {
+    static_assert(alignof(Segment) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+    return ::new (segment_stock(sizeof(Segment)).take()) Segment;
+}
+
+void LetterQueue::delete_segment(Segment* segment) noexcept {
+    if (!segment) return;
+    std::destroy_at(segment);
+    segment_stock(sizeof(Segment)).give(segment);
+}
+
 LetterQueue::LetterQueue() {
-    senders_.tail = reader_.head = new Segment;
+    senders_.tail = reader_.head = new_segment();
 }
 
 LetterQueue::~LetterQueue() {
@@ -13,8 +40,8 @@ LetterQueue::~LetterQueue() {
     }
     drop_taken();
     for (Segment* segment = reader_.head; segment;)
-        delete std::exchange(segment, segment->next.load(std::memory_order_relaxed));
-    for (auto& spare : spares_) delete spare.load(std::memory_order_relaxed);
+        delete_segment(std::exchange(segment, segment->next.load(std::memory_order_relaxed)));
+    for (auto& spare : spares_) delete_segment(spare.load(std::memory_order_relaxed));
 }
 
 void LetterQueue::add_segment() {
@@ -26,7 +53,7 @@ void LetterQueue::add_segment() {
             (segment = spare.exchange(nullptr, std::memory_order_acquire)))
             break;
     }
-    if (!segment) segment = new Segment;
+    if (!segment) segment = new_segment();
     senders_.tail->next.store(segment, std::memory_order_release);
     senders_.tail = segment;
     senders_.count = 0;
@@ -41,7 +68,7 @@ void LetterQueue::retire(Segment* segment) noexcept {
                                           std::memory_order_relaxed))
             return;
     }
-    delete segment;
+    delete_segment(segment);
 }
 
 void LetterQueue::append_urgent(Letter&& letter) {

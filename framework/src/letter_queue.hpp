@@ -186,6 +186,8 @@ class LetterQueue {
     /// Letters per segment. Segments are allocated as the queue first needs them and then
     /// go round between the reader, who used them up, and the senders.
     static constexpr std::size_t segment_letters = 32;
+    /// The memory one segment takes.
+    static std::size_t segment_bytes() noexcept;
 
   private:
     struct Slot {
@@ -262,6 +264,11 @@ class LetterQueue {
     void add_segment();
     /// A segment the reader used up (its letters destroyed) goes back to the senders.
     void retire(Segment* segment) noexcept;
+    /// A fresh segment, and one given back: beyond a queue's own few spares, segments go
+    /// round through a stock shared by the process (bounded), so a mailbox that fell far
+    /// behind and catches up reuses memory instead of faulting new pages in each time.
+    static Segment* new_segment();
+    static void delete_segment(Segment* segment) noexcept;
     /// Destroys the letters taken from `head` and clears their flags for the slots' next
     /// letters.
     void drop_taken() noexcept {
@@ -303,7 +310,7 @@ class LetterQueue {
     /// The reader's: the last letter taken from a lane, valid until the next take or sleep.
     alignas(64) std::optional<Letter> urgent_taken_;
     /// Used-up segments the reader left for the senders' next: a few, so that a reader a
-    /// few segments behind costs no allocation; more would be the memory of a burst.
+    /// few segments behind costs no allocation; more go to the process's stock.
     alignas(64) std::atomic<Segment*> spares_[4] = {};
 };
 

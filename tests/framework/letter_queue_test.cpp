@@ -215,6 +215,36 @@ TEST_CASE("segments the reader used up carry the senders' next letters", "[frame
     }
 }
 
+TEST_CASE("segments beyond a queue's own spares go to the process's stock, for any queue",
+          "[framework][mailbox]") {
+    // A mailbox that fell far behind and caught up leaves its segments to the next one
+    // that grows, instead of returning them to malloc (and faulting pages in again).
+    constexpr std::size_t per_segment = LetterQueue::segment_letters;
+    std::vector<const Letter*> used;
+    {
+        LetterQueue behind;
+        for (std::uint64_t i = 0; i < 12 * per_segment; ++i) behind.push(numbered(i));
+        while (const Letter* letter = behind.take()) used.push_back(letter);
+        REQUIRE(used.size() == 12 * per_segment);
+    }
+    // What the rest of the process allocates meanwhile does not get them (malloc would
+    // have handed them to it).
+    std::vector<std::unique_ptr<std::byte[]>> meanwhile;
+    for (int i = 0; i < 16; ++i)
+        meanwhile.push_back(std::make_unique<std::byte[]>(LetterQueue::segment_bytes()));
+    LetterQueue growing;
+    for (std::uint64_t i = 0; i < 6 * per_segment; ++i) growing.push(numbered(i));
+    std::size_t reused = 0;
+    for (std::uint64_t i = 0; i < 6 * per_segment; ++i) {
+        const Letter* letter = growing.take();
+        REQUIRE(letter != nullptr);
+        CHECK(letter->correlation == i);
+        if (std::find(used.begin(), used.end(), letter) != used.end()) ++reused;
+    }
+    // Every segment it added came from the stock (its first may have too).
+    CHECK(reused >= 5 * per_segment);
+}
+
 TEST_CASE("a letter built in its slot is taken where it was built, in order with pushed ones",
           "[framework][mailbox]") {
     LetterQueue queue;
