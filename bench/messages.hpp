@@ -145,12 +145,17 @@ struct Payload {
         archive.check_count(size);
         const auto taken = archive.take_bytes(static_cast<std::size_t>(size));
         auto* keeper = archive.keeper();
-        if (taken.size() <= PayloadBytes::inline_capacity)
+        if (taken.size() <= PayloadBytes::inline_capacity) {
             bytes.assign_inline(taken);  // no allocation
-        else if (keeper && taken.size() >= courier::Bytes::part_threshold)
-            bytes.assign(courier::Bytes::shared(keeper->keep(), taken));
-        else
-            bytes.assign(courier::Bytes(taken));
+            return;
+        }
+        if (keeper && taken.size() >= courier::Bytes::part_threshold) {
+            bytes.assign(courier::Bytes::shared(keeper->keep(), taken));  // the frame's share
+            return;
+        }
+        // The message's own copy, as on the sending side (resize): not the framework's.
+        alloc_counter::Pause message_not_framework;
+        bytes.assign(courier::Bytes(taken));
     }
 };
 
