@@ -30,6 +30,9 @@
 
 namespace courier::detail {
 
+/// Why a link whose peer closed it cleanly was dropped.
+inline constexpr const char* closed_by_peer = "closed by the peer";
+
 class NodeCore;
 
 class Peers final : public IdlePoll {
