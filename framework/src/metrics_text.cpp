@@ -80,6 +80,7 @@ MetricsSnapshot metrics_snapshot(NodeCore& node) {
     snapshot.node = node.name();
     snapshot.stats = node.stats();
     snapshot.links = node.peers().links();
+    snapshot.closed_links = node.peers().closed_links();
     snapshot.mailboxes = node.actors().mailbox_stats();
     const auto& by_code = node.counters().dead_letters_by_code;
     for (std::size_t byte = 0; byte < by_code.size(); ++byte) {
@@ -95,16 +96,19 @@ MetricsSnapshot metrics_snapshot(NodeCore& node) {
 std::string metrics_text(const MetricsSnapshot& snapshot) {
     Exposition out(snapshot.node);
 
-    // Per (peer node, transport), in a stable order. A tool's link (no node) is left out:
-    // it comes and goes with each `courier links`.
+    // Per (peer node, transport), in a stable order, the open links and those closed
+    // since the node started: counters never go down. A tool's link (no node) is left
+    // out: it comes and goes with each `courier links`.
     std::map<std::pair<std::string, std::string>, LinkTotals> links;
-    for (const auto& link : snapshot.links) {
-        if (link.peer_node.empty()) continue;
-        auto& totals = links[{link.peer_node, link.transport}];
-        totals.frames_sent += link.frames_sent;
-        totals.bytes_sent += link.bytes_sent;
-        totals.frames_received += link.frames_received;
-        totals.bytes_received += link.bytes_received;
+    for (const auto* list : {&snapshot.links, &snapshot.closed_links}) {
+        for (const auto& link : *list) {
+            if (link.peer_node.empty()) continue;
+            auto& totals = links[{link.peer_node, link.transport}];
+            totals.frames_sent += link.frames_sent;
+            totals.bytes_sent += link.bytes_sent;
+            totals.frames_received += link.frames_received;
+            totals.bytes_received += link.bytes_received;
+        }
     }
     const auto per_link = [&](std::string_view name, std::string_view help,
                               std::uint64_t LinkTotals::*field) {
@@ -114,16 +118,17 @@ std::string metrics_text(const MetricsSnapshot& snapshot) {
                        totals.*field);
     };
     per_link("courier_messages_sent_total",
-             "Frames sent to another node, over the links open to it now.",
+             "Frames sent to another node, over every link to it since this node started.",
              &LinkTotals::frames_sent);
     per_link("courier_messages_received_total",
-             "Frames received from another node, over the links open to it now.",
+             "Frames received from another node, over every link to it since this node started.",
              &LinkTotals::frames_received);
     per_link("courier_bytes_sent_total",
-             "Bytes of frames sent to another node, over the links open to it now.",
+             "Bytes of frames sent to another node, over every link to it since this node started.",
              &LinkTotals::bytes_sent);
     per_link("courier_bytes_received_total",
-             "Bytes of frames received from another node, over the links open to it now.",
+             "Bytes of frames received from another node, over every link to it since this node "
+             "started.",
              &LinkTotals::bytes_received);
 
     out.family("courier_mailbox_depth", "gauge", "Letters in the actor's mailbox now.");

@@ -3,7 +3,8 @@
 /// A node's metrics in Prometheus' text exposition format 0.0.4: what GET /metrics answers
 /// (metrics_server.hpp). Taken apart so a test can render a snapshot without HTTP: the
 /// snapshot reads the node's counters (each on its own, relaxed: a scrape is a moment, not
-/// a transaction), the text only formats it. Every metric and label: docs/observability.md, "Metrics".
+/// a transaction), the text only formats it. Every metric and label: docs/observability.md,
+/// "Metrics".
 
 #include "request_durations.hpp"
 
@@ -26,6 +27,7 @@ struct MetricsSnapshot {
     std::string node;
     NodeStats stats;
     std::vector<LinkInfo> links;
+    std::vector<LinkInfo> closed_links;  ///< Peers::closed_links(): counted in the totals
     std::vector<MailboxStats> mailboxes;
     /// Every ErrorCode, with the dead letters counted for it (zeros too: a series that
     /// appears only at its first count hides its first increase from rate()).

@@ -109,6 +109,13 @@ std::vector<LinkInfo> Peers::links() {
     return infos;
 }
 
+std::vector<LinkInfo> Peers::closed_links() const {
+    std::lock_guard lock(mutex_);
+    std::vector<LinkInfo> infos;
+    for (const auto& [key, info] : retired_) infos.push_back(info);
+    return infos;
+}
+
 void Peers::on_accept(Listener& listener) {
     const auto timeout = std::chrono::ceil<std::chrono::milliseconds>(
         node_.config().settings(listener.endpoint().scheme).options().handshake_timeout);
@@ -322,7 +329,7 @@ void Peers::drop(const std::shared_ptr<PeerLink>& peer, const std::string& reaso
             by_node_.erase(it);
         std::erase_if(routes_, [&](const auto& route) { return route.second == peer->node(); });
         ++generation_;
-        links_.erase(peer);
+        if (links_.erase(peer) != 0 && !peer->node().empty()) retire(*peer);
         std::erase_if(claims_, [&](const auto& c) { return c.second.peer == peer; });
         recount_twice_linked();
         polled = std::erase(polled_, peer) != 0;
@@ -343,6 +350,18 @@ void Peers::drop(const std::shared_ptr<PeerLink>& peer, const std::string& reaso
                           "the link to " + peer->who() + " closed (" + reason +
                               ") while the letter waited for credit");
     }
+}
+
+void Peers::retire(const PeerLink& peer) {
+    std::pair<std::string, std::string> key{peer.node(), peer.transport};
+    if (!retired_.contains(key) && retired_.size() >= retired_peers) key.first = "(others)";
+    auto& info = retired_[key];
+    info.peer_node = key.first;
+    info.transport = key.second;
+    info.frames_sent += peer.frames_sent.load();
+    info.bytes_sent += peer.bytes_sent.load();
+    info.frames_received += peer.frames_received.load();
+    info.bytes_received += peer.bytes_received.load();
 }
 
 void Peers::close_links(std::string_view reason) {

@@ -51,6 +51,13 @@ class Peers final : public IdlePoll {
     std::vector<std::string> endpoints() const;
     /// The node's open links, as `courier links` shows them.
     std::vector<LinkInfo> links();
+    /// What the links closed so far carried, summed per (peer node, transport): only the
+    /// peer, the transport and the frame and byte counts are set. The metrics' totals
+    /// add them, so that a counter never goes down when a link closes. At most
+    /// `retired_peers` pairs are kept by name; the links of later peers are summed under
+    /// the peer `(others)`.
+    std::vector<LinkInfo> closed_links() const;
+    static constexpr std::size_t retired_peers = 1024;
 
     /// The open link to the node that has the actor `name`, if a send found it already.
     std::shared_ptr<PeerLink> known(const std::string& name);
@@ -130,6 +137,8 @@ class Peers final : public IdlePoll {
     /// The link to a child we spawned that `where` names, recorded under its node name;
     /// null when `where` is not such a child. Called with mutex_ held.
     std::shared_ptr<PeerLink> spawned(const registry::Location& where);
+    /// Adds what a closing link carried to retired_ (mutex_ held).
+    void retire(const PeerLink& peer);
     // IdlePoll: an idle worker polls the links that can be polled in memory.
     bool polling(bool on) noexcept override;
     bool poll(bool descriptors) override;
@@ -143,6 +152,8 @@ class Peers final : public IdlePoll {
     std::atomic<bool> closed_{false};
     std::map<std::string, std::shared_ptr<PeerLink>, std::less<>> by_node_;
     std::set<std::shared_ptr<PeerLink>> links_;  ///< every open link, named or not
+    /// closed_links(), by (peer node, transport); guarded by mutex_.
+    std::map<std::pair<std::string, std::string>, LinkInfo> retired_;
     /// Links in links_ to a node that another one also links to (both linked at once).
     std::atomic<std::size_t> twice_linked_{0};
     /// Accepted links whose Hello's claim the registry has not confirmed yet, by the node

@@ -90,6 +90,16 @@ TEST_CASE("the metrics text has every series with its node label and exact value
     other.transport = "tcp";
     other.frames_sent = 1;
     snapshot.links = {out, tool, in, other};
+    // Links closed since the node started still count: counters never go down.
+    courier::LinkInfo closed, gone;
+    closed.peer_node = "east";
+    closed.transport = "unix";
+    closed.frames_sent = 100, closed.bytes_sent = 10000;
+    closed.frames_received = 20, closed.bytes_received = 200;
+    gone.peer_node = "gone";
+    gone.transport = "sysv";
+    gone.frames_sent = 8;
+    snapshot.closed_links = {closed, gone};
     courier::MailboxStats box;
     box.name = "a\\b";
     box.depth = 3;
@@ -110,15 +120,17 @@ TEST_CASE("the metrics text has every series with its node label and exact value
     const std::string node = "node=\"we\\\"st\"";
     CHECK(has_line(text, "# TYPE courier_messages_sent_total counter"));
     CHECK(has_line(
-        text, "courier_messages_sent_total{" + node + ",peer=\"east\",transport=\"unix\"} 15"));
+        text, "courier_messages_sent_total{" + node + ",peer=\"east\",transport=\"unix\"} 115"));
     CHECK(has_line(text,
                    "courier_messages_sent_total{" + node + ",peer=\"east\",transport=\"tcp\"} 1"));
     CHECK(has_line(
-        text, "courier_messages_received_total{" + node + ",peer=\"east\",transport=\"unix\"} 7"));
-    CHECK(has_line(text,
-                   "courier_bytes_sent_total{" + node + ",peer=\"east\",transport=\"unix\"} 1500"));
+        text, "courier_messages_received_total{" + node + ",peer=\"east\",transport=\"unix\"} 27"));
     CHECK(has_line(
-        text, "courier_bytes_received_total{" + node + ",peer=\"east\",transport=\"unix\"} 150"));
+        text, "courier_bytes_sent_total{" + node + ",peer=\"east\",transport=\"unix\"} 11500"));
+    CHECK(has_line(
+        text, "courier_bytes_received_total{" + node + ",peer=\"east\",transport=\"unix\"} 350"));
+    CHECK(has_line(text,
+                   "courier_messages_sent_total{" + node + ",peer=\"gone\",transport=\"sysv\"} 8"));
     CHECK(text.find("} 99\n") == std::string::npos);  // the tool's link
     CHECK(has_line(text, "# TYPE courier_mailbox_depth gauge"));
     CHECK(has_line(text, "courier_mailbox_depth{" + node + ",actor=\"a\\\\b\"} 3"));

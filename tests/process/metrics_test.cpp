@@ -200,6 +200,24 @@ TEST_CASE("curl scrapes the exact counts of links, dead letters, mailboxes and r
 
         child.send('q');
         CHECK(child.wait_exit());
+
+        // The peer gone and its links closed, the counters keep what they carried: a
+        // counter never goes down (Prometheus would read a drop as a restart).
+        REQUIRE(eventually([&] { return counts_to(node, "metrics-echo-node").transport.empty(); },
+                           10s));
+        const auto after = fetch(url);
+        REQUIRE(after.exit_code == 0);
+        INFO(after.out);
+        for (const auto& [series, before] :
+             {std::pair{"courier_messages_sent_total", link.frames_sent},
+              std::pair{"courier_messages_received_total", link.frames_received},
+              std::pair{"courier_bytes_sent_total", link.bytes_sent},
+              std::pair{"courier_bytes_received_total", link.bytes_received}}) {
+            INFO(series);
+            const auto value = sample(after.out, series + to_echo);
+            REQUIRE(value);
+            CHECK(std::stoull(*value) >= before);
+        }
     }
     // Gone with the node: nothing answers on its port any more.
     CHECK(fetch(url).exit_code != 0);
