@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <mutex>
 
 namespace courier::detail {
@@ -161,6 +162,9 @@ void Peers::refresh_polled() {
     std::lock_guard lock(mutex_);
     polling_ = polled_;
     polling_version_ = polled_version_.load(std::memory_order_relaxed);
+    polling_yields_ = std::any_of(polling_.begin(), polling_.end(), [](const auto& peer) {
+        return peer->link->capabilities().handover_thread;
+    });
 }
 
 bool Peers::polling(bool on) noexcept {

@@ -142,6 +142,7 @@ class Peers final : public IdlePoll {
     // IdlePoll: an idle worker polls the links that can be polled in memory.
     bool polling(bool on) noexcept override;
     bool poll(bool descriptors) override;
+    bool yield_while_polling() const noexcept override { return polling_yields_; }
     /// Takes the current list of polled links into polling_ (the poller's copy).
     void refresh_polled();
 
@@ -174,7 +175,8 @@ class Peers final : public IdlePoll {
     /// The polling worker's copy (only the worker holding the scheduler's poll token).
     std::vector<std::shared_ptr<PeerLink>> polling_;
     std::uint64_t polling_version_ = 0;
-    unsigned polls_ = 0;  ///< poll() calls, by the polling worker
+    bool polling_yields_ = false;  ///< a link of polling_ has Capabilities::handover_thread
+    unsigned polls_ = 0;           ///< poll() calls, by the polling worker
 };
 
 }  // namespace courier::detail

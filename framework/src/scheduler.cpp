@@ -176,8 +176,9 @@ bool Scheduler::idle(std::shared_ptr<Runnable>& cell) {
         }
         // Sharing the CPU: give it up now and then (a yield is a system call, and a
         // check of memory far cheaper), so a thread woken on it waits microseconds, not
-        // the rest of the kernel's time slice.
-        if (yielding_ && i % 16 == 0)
+        // the rest of the kernel's time slice. A link whose frames a thread of its own
+        // hands over needs that thread to run: at every turn then, as any CPU may be its.
+        if ((yielding_ && i % 16 == 0) || (polls && poll_->yield_while_polling()))
             sched_yield();
         else
             cpu_relax();

@@ -58,6 +58,10 @@ class IdlePoll {
     /// Takes what has arrived, without blocking; true if anything did. `descriptors`: the
     /// links read through descriptors too, which costs a system call now and then.
     virtual bool poll(bool descriptors) = 0;
+    /// True when a link being polled needs a CPU to make progress itself
+    /// (Capabilities::handover_thread): the poller then yields at every turn. Asked by
+    /// the polling worker only.
+    virtual bool yield_while_polling() const noexcept { return false; }
 };
 
 class Scheduler {

@@ -376,10 +376,17 @@ struct CountingPoll final : IdlePoll {
         ++polls;
         return false;
     }
+    bool yield_while_polling() const noexcept override {
+        if (polling_now.load() != 1) ++yield_asks_unannounced;
+        ++yield_asks;
+        return yields;
+    }
     std::atomic<int> polling_now{0}, most{0}, ons{0}, offs{0};
     std::atomic<int> polls{0}, polls_unannounced{0}, polls_elsewhere{0};
     std::atomic<int> polls_with_descriptors{0};
+    mutable std::atomic<int> yield_asks{0}, yield_asks_unannounced{0};
     const bool in_memory;
+    bool yields = false;  ///< a polled link's frames come from a thread of its own
 };
 }  // namespace
 
@@ -428,4 +435,23 @@ TEST_CASE("a worker that shares its CPU spins only for links polled in memory, y
         CHECK(links.ons.load() == links.offs.load());
         scheduler.stop();
     }
+}
+
+TEST_CASE("a worker polling links that a thread of their own fills asks at every turn to yield",
+          "[framework][scheduler]") {
+    // sysv:'s waiter thread must get a CPU before the poller can see a frame: the poller
+    // must not spin on the CPU that thread may need (Capabilities::handover_thread).
+    CountingPoll links(/*links_in_memory=*/true);
+    links.yields = true;
+    Scheduler scheduler(1, std::chrono::microseconds(20ms), &links);
+    REQUIRE(eventually([] {
+        const auto states = worker_states();
+        return states.size() == 1 && states[0] == 'S';
+    }));
+    CHECK(links.polls.load() > 0);
+    // Asked after each poll that found nothing, by the polling worker only.
+    CHECK(links.yield_asks.load() >= links.polls.load() - links.ons.load());
+    CHECK(links.yield_asks_unannounced.load() == 0);
+    CHECK(links.ons.load() == links.offs.load());
+    scheduler.stop();
 }

@@ -90,6 +90,19 @@ bool has_capability(int capability, bool drop = false) {
     return (word.effective & bit) != 0;
 }
 
+/// Receives as a worker polling in memory does: receive() only once input_pending()
+/// says the waiter handed something over, never waiting on poll_fd().
+Received receive_polled(Link& link, std::size_t count) {
+    Received received;
+    while (received.frames.size() < count && received.status.state == State::open) {
+        if (!wait_until([&] { return link.input_pending(); }, deadline,
+                        std::chrono::microseconds(0)))
+            break;
+        received.status = link.receive(received.frames);
+    }
+    return received;
+}
+
 }  // namespace
 
 TEST_CASE("sysv declares the kernel's message limit and priorities", "[transport][sysv]") {
@@ -99,6 +112,7 @@ TEST_CASE("sysv declares the kernel's message limit and priorities", "[transport
         std::min(read_proc("/proc/sys/kernel/msgmax"), read_proc("/proc/sys/kernel/msgmnb"));
     CHECK(entry->capabilities.native_frame_limit == limit);
     CHECK(entry->capabilities.priorities);
+    CHECK(entry->capabilities.memory_polling);  // what the waiter hands over is in memory
     CHECK_FALSE(entry->capabilities.fd_passing);
     CHECK_FALSE(entry->capabilities.cross_host);
 }
@@ -223,4 +237,79 @@ TEST_CASE("sysv delivers an urgent frame before the queued backlog, each lane in
         CHECK(same_bytes(frame.data(), pattern(8, next++)));
     }
     CHECK(next == backlog);
+}
+
+TEST_CASE("a polled sysv link hands frames over in memory and signals again when polling stops",
+          "[transport][sysv][polling]") {
+    // An idle worker polls the link (Link::set_polled): the waiter thread must then skip
+    // the eventfd (the reactor's wake-up), and nothing may be stranded when polling stops.
+    auto pair = connect_pair(sysv_endpoint());
+    auto& reader = *pair.server;
+    auto signalled = [&] { return wait_readable(reader.poll_fd(), milliseconds(0)); };
+
+    reader.set_polled(true);
+    CHECK_FALSE(reader.input_pending());
+    pair.client->send(pattern(5, 1));
+    REQUIRE(wait_until([&] { return reader.input_pending(); }));
+    CHECK_FALSE(signalled());  // decided before input_pending() turned true
+    auto received = receive_polled(reader, 1);
+    REQUIRE(received.frames.size() == 1);
+    CHECK(same_bytes(received.frames[0].data(), pattern(5, 1)));
+    CHECK_FALSE(reader.input_pending());
+
+    pair.client->send(pattern(6, 2));  // still polled: no signal after a receive either
+    REQUIRE(wait_until([&] { return reader.input_pending(); }));
+    CHECK_FALSE(signalled());
+    reader.set_polled(false);  // a frame is waiting: the reactor must hear of it now
+    CHECK(signalled());
+    received = receive_frames(reader, 1);
+    REQUIRE(received.frames.size() == 1);
+    CHECK(same_bytes(received.frames[0].data(), pattern(6, 2)));
+    CHECK_FALSE(signalled());  // the signal was taken with the frame
+
+    pair.client->send(pattern(7, 3));  // not polled: the first frame signals
+    CHECK(wait_readable(reader.poll_fd()));
+    received = receive_frames(reader, 1);
+    REQUIRE(received.frames.size() == 1);
+    CHECK(same_bytes(received.frames[0].data(), pattern(7, 3)));
+}
+
+TEST_CASE("a polled sysv link keeps lanes and order, and still sees the peer's end",
+          "[transport][sysv][polling][priority]") {
+    auto pair = connect_pair(sysv_endpoint());
+    const auto ids = queues_of(*pair.server);
+    auto& reader = *pair.server;
+    reader.set_polled(true);
+    // As the unpolled backlog test: the waiter takes up to 64 frames ahead, in order.
+    constexpr std::uint32_t backlog = 200;
+    for (std::uint32_t i = 0; i < backlog; ++i) pair.client->send(pattern(8, i));
+    pair.client->send(pattern(8, 9999), {}, 200);
+
+    auto received = receive_polled(reader, backlog + 1);
+    REQUIRE(received.frames.size() == backlog + 1);
+    CHECK(received.status.state == State::open);
+    const auto urgent =
+        std::find_if(received.frames.begin(), received.frames.end(),
+                     [](const Frame& frame) { return same_bytes(frame.data(), pattern(8, 9999)); });
+    REQUIRE(urgent != received.frames.end());
+    CHECK(urgent->priority == 200);
+    CHECK(urgent - received.frames.begin() <= 64);
+    std::uint32_t next = 0;
+    for (const auto& frame : received.frames) {
+        if (frame.priority != 0) continue;
+        CHECK(same_bytes(frame.data(), pattern(8, next++)));
+    }
+    CHECK(next == backlog);
+    CHECK_FALSE(wait_readable(reader.poll_fd(), milliseconds(0)));  // no frame signalled
+
+    // The peer's end still wakes the reactor while the link is polled (the control
+    // socket), and its last frame comes before `closed`.
+    pair.client->send(pattern(9, 4));
+    pair.client.reset();
+    REQUIRE(wait_readable(reader.poll_fd()));
+    auto rest = receive_until_end(reader);
+    REQUIRE(rest.frames.size() == 1);
+    CHECK(same_bytes(rest.frames[0].data(), pattern(9, 4)));
+    CHECK(rest.status.state == State::closed);
+    CHECK(queues_gone(ids));
 }

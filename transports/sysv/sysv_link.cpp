@@ -63,8 +63,10 @@ SysvLink::SysvLink(ControlChannel control, SysvQueue in_queue, SysvQueue out_que
       control_(std::move(control)),
       in_queue_(std::move(in_queue)),
       out_queue_(std::move(out_queue)),
-      event_(static_cast<int>(COURIER_SYSCALL(::eventfd, 0U, EFD_NONBLOCK | EFD_CLOEXEC)
-                                  .value_or_throw("sysv link eventfd"))) {
+      // A semaphore: each write is taken back by one read (see receive()).
+      event_(static_cast<int>(
+          COURIER_SYSCALL(::eventfd, 0U, EFD_NONBLOCK | EFD_CLOEXEC | EFD_SEMAPHORE)
+              .value_or_throw("sysv link eventfd"))) {
     poll_set_.add(event_.get());
     poll_set_.add(control_.poll_fd());
     waiter_ = std::thread([this] { wait_loop(); });
@@ -131,15 +133,38 @@ void SysvLink::wait_loop() {
             pending_.insert(at, std::move(frame));
         }
         const bool done = waiter_failed_.has_value() || drained_;
-        // One signal until receive() takes the frames: not a write per message.
-        const bool signal = !std::exchange(signalled_, true);
+        // A polling thread sees the news in memory: the eventfd, and the reactor it wakes,
+        // would cost a second thread wake-up. The end is signalled anyway: it is rare,
+        // and the reactor then handles it whoever polls.
+        const bool signal = (done || !polled_.load(std::memory_order_relaxed)) && to_signal();
+        news_.store(true, std::memory_order_release);
         lock.unlock();
-        if (signal) {
-            const std::uint64_t one = 1;
-            (void)COURIER_SYSCALL(::write, event_.get(), &one, sizeof(one));
-        }
+        if (signal) write_signal();
         if (done) return;
     }
+}
+
+bool SysvLink::to_signal() noexcept {
+    return !std::exchange(signalled_, true);  // one write until receive() takes them
+}
+
+void SysvLink::write_signal() noexcept {
+    // Outside mutex_: the reactor it wakes may take this CPU at once, and would only
+    // find the lock held.
+    const std::uint64_t one = 1;
+    (void)COURIER_SYSCALL(::write, event_.get(), &one, sizeof(one));
+}
+
+void SysvLink::set_polled(bool polled) noexcept {
+    polled_.store(polled, std::memory_order_relaxed);
+    if (polled) return;
+    // Frames the waiter handed over unsignalled while we polled: the reactor must hear of
+    // them now. The waiter decides under the same lock, so it either sees polled_ false
+    // and signals, or has left news_ for us to see here.
+    std::unique_lock lock(mutex_);
+    const bool signal = news_.load(std::memory_order_relaxed) && to_signal();
+    lock.unlock();
+    if (signal) write_signal();
 }
 
 ReceiveStatus SysvLink::check_control() {
@@ -223,6 +248,7 @@ ReceiveStatus SysvLink::end(ReceiveStatus status) {
     {
         std::lock_guard lock(mutex_);
         stop_ = true;
+        news_.store(false, std::memory_order_relaxed);  // a poller has nothing left to take
     }
     room_.notify_all();
     return *ended_;
@@ -230,10 +256,6 @@ ReceiveStatus SysvLink::end(ReceiveStatus status) {
 
 ReceiveStatus SysvLink::receive(std::vector<Frame>& out) {
     if (ended_) return *ended_;
-    // Read before the frames are taken: a signal that comes after it is for frames
-    // this call does not take.
-    std::uint64_t count = 0;
-    (void)COURIER_SYSCALL(::read, event_.get(), &count, sizeof(count));
     std::optional<std::string> failed;
     bool drained = false;
     bool taken = false;
@@ -242,7 +264,16 @@ ReceiveStatus SysvLink::receive(std::vector<Frame>& out) {
         taken = !pending_.empty();
         for (auto& frame : pending_) out.push_back(std::move(frame));
         pending_.clear();
-        signalled_ = false;
+        news_.store(false, std::memory_order_relaxed);
+        // One read per signal given, so a poller taking unsignalled frames makes no system
+        // call. A signal's write may still be on its way (it is made after the lock): its
+        // read is then owed, and paid when the count shows up and wakes the reactor.
+        unread_ += std::exchange(signalled_, false) ? 1U : 0U;
+        while (unread_ != 0) {
+            std::uint64_t count = 0;
+            if (!COURIER_SYSCALL(::read, event_.get(), &count, sizeof(count)).ok()) break;
+            --unread_;
+        }
         failed = waiter_failed_;
         drained = drained_;
     }

@@ -50,7 +50,10 @@ Capabilities SysvTransport::capabilities() noexcept {
     return Capabilities{.native_frame_limit = std::min(limits.msgmax, limits.msgmnb),
                         .fd_passing = false,
                         .priorities = true,
-                        .cross_host = false};
+                        .cross_host = false,
+                        // input_pending() reads what the waiter thread handed over.
+                        .memory_polling = true,
+                        .handover_thread = true};
 }
 
 std::unique_ptr<Listener> SysvTransport::listen(const Endpoint& endpoint,

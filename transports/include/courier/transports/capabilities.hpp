@@ -17,6 +17,10 @@ struct Capabilities {
     /// Link::input_pending() reads memory, no system call: an idle thread may spin on it
     /// and take frames without the wake-up through poll_fd() (shm:).
     bool memory_polling = false;
+    /// With memory_polling: a thread of the link's own puts the frames in memory (sysv:'s
+    /// waiter, the one blocked in msgrcv). A poller then gives its CPU up at each turn
+    /// (sched_yield), or it may keep that very thread waiting for a CPU.
+    bool handover_thread = false;
 };
 
 }  // namespace courier
