@@ -223,7 +223,9 @@ TEST_CASE("a temporary child that is not up within its start timeout is killed a
         children = restart_last(node, "other");
         CHECK(children["slow"].state == "stopped");
         CHECK(children["slow"].start_times_ms.size() == 1);
-        CHECK(log_lines(log).size() == 1);
+        // Started once, never again: at most one line (a loaded machine may kill it at
+        // its timeout before it wrote even that).
+        CHECK(log_lines(log).size() <= 1);
     }
     for (const auto& pid : log_lines(log)) CHECK(gone(std::stoi(pid)));
     CHECK(zombies().empty());
