@@ -213,6 +213,27 @@ TEST_CASE("sysv max_bytes above kernel.msgmnb needs CAP_SYS_RESOURCE", "[transpo
     }
 }
 
+namespace {
+/// `frames` are `backlog` frames pattern(8, i) sent in order and then pattern(8, 9999) at
+/// priority 200: the urgent one overtook every frame still in the kernel's queue (the
+/// waiter takes at most 64 ahead), and the others kept their order.
+void check_urgent_overtook(const std::vector<Frame>& frames, std::uint32_t backlog) {
+    REQUIRE(frames.size() == backlog + 1);
+    const auto urgent = std::find_if(frames.begin(), frames.end(), [](const Frame& frame) {
+        return same_bytes(frame.data(), pattern(8, 9999));
+    });
+    REQUIRE(urgent != frames.end());
+    CHECK(urgent->priority == 200);
+    CHECK(urgent - frames.begin() <= 64);
+    std::uint32_t next = 0;
+    for (const auto& frame : frames) {
+        if (frame.priority != 0) continue;
+        CHECK(same_bytes(frame.data(), pattern(8, next++)));
+    }
+    CHECK(next == backlog);
+}
+}  // namespace
+
 TEST_CASE("sysv delivers an urgent frame before the queued backlog, each lane in order",
           "[transport][sysv][priority]") {
     auto pair = connect_pair(sysv_endpoint());
@@ -223,20 +244,7 @@ TEST_CASE("sysv delivers an urgent frame before the queued backlog, each lane in
     pair.client->send(pattern(8, 9999), {}, 200);
 
     auto received = receive_frames(*pair.server, backlog + 1);
-    REQUIRE(received.frames.size() == backlog + 1);
-    const auto urgent =
-        std::find_if(received.frames.begin(), received.frames.end(),
-                     [](const Frame& frame) { return same_bytes(frame.data(), pattern(8, 9999)); });
-    REQUIRE(urgent != received.frames.end());
-    CHECK(urgent->priority == 200);
-    // It overtook every frame still in the kernel's queue.
-    CHECK(urgent - received.frames.begin() <= 64);
-    std::uint32_t next = 0;
-    for (const auto& frame : received.frames) {
-        if (frame.priority != 0) continue;
-        CHECK(same_bytes(frame.data(), pattern(8, next++)));
-    }
-    CHECK(next == backlog);
+    check_urgent_overtook(received.frames, backlog);
 }
 
 TEST_CASE("a polled sysv link hands frames over in memory and signals again when polling stops",
@@ -286,20 +294,8 @@ TEST_CASE("a polled sysv link keeps lanes and order, and still sees the peer's e
     pair.client->send(pattern(8, 9999), {}, 200);
 
     auto received = receive_polled(reader, backlog + 1);
-    REQUIRE(received.frames.size() == backlog + 1);
     CHECK(received.status.state == State::open);
-    const auto urgent =
-        std::find_if(received.frames.begin(), received.frames.end(),
-                     [](const Frame& frame) { return same_bytes(frame.data(), pattern(8, 9999)); });
-    REQUIRE(urgent != received.frames.end());
-    CHECK(urgent->priority == 200);
-    CHECK(urgent - received.frames.begin() <= 64);
-    std::uint32_t next = 0;
-    for (const auto& frame : received.frames) {
-        if (frame.priority != 0) continue;
-        CHECK(same_bytes(frame.data(), pattern(8, next++)));
-    }
-    CHECK(next == backlog);
+    check_urgent_overtook(received.frames, backlog);
     CHECK_FALSE(wait_readable(reader.poll_fd(), milliseconds(0)));  // no frame signalled
 
     // The peer's end still wakes the reactor while the link is polled (the control
