@@ -25,6 +25,7 @@ class FifoLink final : public Link {
     const Capabilities& capabilities() const noexcept override { return stream_.capabilities(); }
     /// Readable when the FIFO has bytes or the control connection has news.
     int poll_fd() const noexcept override { return poll_.fd(); }
+    std::span<const int> poll_members() const noexcept override { return poll_.members(); }
     /// FIFOs have no priorities: every frame keeps send order.
     void send(std::span<const std::byte> bytes, std::span<const int> fds = {}, std::uint8_t = 0,
               bool more = false) override {

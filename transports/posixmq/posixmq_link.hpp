@@ -30,6 +30,7 @@ class PosixMqLink final : public Link {
     const Capabilities& capabilities() const noexcept override { return capabilities_; }
     /// Readable when the queue holds a message or the control connection has news.
     int poll_fd() const noexcept override { return poll_.fd(); }
+    std::span<const int> poll_members() const noexcept override { return poll_.members(); }
     /// One frame, one message, sent with the frame's priority as the message's (the
     /// queue delivers the highest first). Waits for room while the queue is full, and
     /// throws LinkError if the peer goes meanwhile (noticed within 10 ms).

@@ -75,6 +75,7 @@ class FragmentingLink final : public Link {
     /// The inner link's: native_frame_limit still tells what the mechanism moves whole.
     const Capabilities& capabilities() const noexcept override { return inner_->capabilities(); }
     int poll_fd() const noexcept override { return inner_->poll_fd(); }
+    std::span<const int> poll_members() const noexcept override { return inner_->poll_members(); }
     /// Sends the chunks of one frame under one lock, each with the frame's priority, so
     /// the chunks of two frames never interleave within one priority. With `more`, a
     /// small frame is kept in the pack instead (see the wire format above).

@@ -51,6 +51,7 @@ void PollSet::add(int fd) {
     ev.data.fd = fd;
     COURIER_SYSCALL(::epoll_ctl, epoll_.get(), EPOLL_CTL_ADD, fd, &ev)
         .value_or_throw("add to a link's poll set");
+    members_.push_back(fd);
 }
 
 void ControlChannel::send_setup(std::span<const std::byte> bytes, std::span<const int> fds) {

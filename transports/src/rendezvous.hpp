@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <vector>
 
 namespace courier::detail {
 
@@ -39,9 +40,12 @@ class PollSet {
     PollSet();
     void add(int fd);
     int fd() const noexcept { return epoll_.get(); }
+    /// The descriptors added (Link::poll_members).
+    std::span<const int> members() const noexcept { return members_; }
 
   private:
     Fd epoll_;
+    std::vector<int> members_;
 };
 
 /// The control connection of a rendezvous link: carries the setup frame, then only

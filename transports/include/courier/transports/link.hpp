@@ -46,6 +46,11 @@ class Link {
     virtual const Capabilities& capabilities() const noexcept = 0;
     /// A descriptor that becomes readable when `receive` may have frames for it.
     virtual int poll_fd() const noexcept = 0;
+    /// When poll_fd() is a set of several descriptors (an epoll set): those descriptors, for
+    /// a caller that watches each itself. The kernel wakes every thread waiting for an epoll
+    /// set, but can wake just the first of those waiting for a plain descriptor (a node's
+    /// reactor uses that). Empty when poll_fd() is the link's only descriptor.
+    virtual std::span<const int> poll_members() const noexcept { return {}; }
     /// Sends one whole frame; blocks while the mechanism is full. Thread-safe.
     /// `priority` (0-255, higher is more urgent) matters only on a transport with
     /// Capabilities::priorities: there a frame overtakes the frames of lower priority
