@@ -88,22 +88,25 @@ NodeCore::NodeCore(Node& owner, NodeOptions options, bool by_hand)
 }
 
 void NodeCore::start() {
+    const auto sizing = ThreadSizing::of(options_);
+    // Without the registry a node has no links: nothing for idle workers to poll.
+    const bool polled = options_.use_registry && !by_hand_;
     try {
-        // First: a polling worker may use it at once.
-        reactor_ = std::make_unique<Reactor>(by_hand_ ? Reactor::Timers::by_hand
-                                                      : Reactor::Timers::on_thread);
+        // First: a polling worker may use it at once. A worker sharing its CPU with the
+        // reactor waits for the links itself (Scheduler::lead).
+        reactor_ = std::make_unique<Reactor>(
+            by_hand_ ? Reactor::Timers::by_hand : Reactor::Timers::on_thread,
+            /*worker_waits=*/polled && sizing.yielding);
     } catch (const std::system_error& e) {
         throw SetupError(ErrorCode::os_error, "node '" + name_ + "': " + e.what());
     }
     dead_letter_log_ = std::make_unique<DeadLetterLog>(name_, *reactor_);
-    // Without the registry a node has no links: nothing for idle workers to poll.
     // Scheduler(0): stepped by hand; a node always has at least one worker otherwise.
-    const auto sizing = ThreadSizing::of(options_);
     log().debug("node '{}': {} CPU(s): {} worker(s), spinning {} us", name_, sizing.cpus,
                 sizing.threads, sizing.spin.count());
     scheduler_ = std::make_unique<Scheduler>(
         by_hand_ ? 0 : sizing.threads, sizing.spin,
-        options_.use_registry ? static_cast<IdlePoll*>(&peers_) : nullptr, sizing.yielding);
+        polled ? static_cast<IdlePoll*>(&peers_) : nullptr, sizing.yielding);
     // A node stepped by hand has no threads to stop it with.
     if (options_.handle_signals && !by_hand_) {
         try {

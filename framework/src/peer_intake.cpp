@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <span>
 
 namespace courier::detail {
 
@@ -21,6 +22,13 @@ namespace {
 /// Set while this thread is a worker polling the node's links: it must never wait for a
 /// link another thread is receiving from (the reactor would, briefly).
 thread_local bool this_thread_polls = false;
+
+/// The descriptors the reactor watches for a link: its poll_fd(), or the members of that
+/// set (Link::poll_members), each of which one waiting thread can be woken for alone.
+std::span<const int> watched(const Link& link, const int& poll_fd) {
+    auto members = link.poll_members();
+    return members.empty() ? std::span<const int>(&poll_fd, 1) : members;
+}
 
 /// A letter for dead_letter(): the envelope of a frame that cannot be delivered.
 Letter undeliverable(const EnvelopeHeader& header, const std::shared_ptr<PeerLink>& peer) {
@@ -47,16 +55,24 @@ void Peers::watch(const std::shared_ptr<PeerLink>& peer) {
     }
     node_.heartbeats().watch(peer);
     std::weak_ptr<PeerLink> weak = peer;
-    // Shared: an idle worker polling the links runs it too (Peers::poll), unless it
-    // looks at the link in memory anyway.
-    node_.reactor().add(
-        peer->link->poll_fd(),
-        [this, weak] {
-            if (auto p = weak.lock()) on_readable(p);
-        },
-        /*shared=*/!peer->link->capabilities().memory_polling);
+    const int poll_fd = peer->link->poll_fd();
+    for (const int fd : watched(*peer->link, poll_fd)) {
+        // Shared: an idle worker polling the links runs it too (Peers::poll, Peers::wait),
+        // unless it looks at the link in memory anyway.
+        node_.reactor().add(
+            fd,
+            [this, weak] {
+                if (auto p = weak.lock()) on_readable(p);
+            },
+            /*shared=*/!peer->link->capabilities().memory_polling);
+    }
     // The peer may send LinkCredit::initial until it hears our window.
     node_.sender().grant_due(peer);
+}
+
+void Peers::unwatch(const PeerLink& peer) {
+    const int poll_fd = peer.link->poll_fd();
+    for (const int fd : watched(*peer.link, poll_fd)) node_.reactor().remove(fd);
 }
 
 void Peers::on_readable(const std::shared_ptr<PeerLink>& peer) {
@@ -195,6 +211,22 @@ bool Peers::poll(bool descriptors) {
         this_thread_polls = false;
     }
     return arrived;
+}
+
+// ---- Waiting for the links on an idle worker ------------------------------------------
+
+bool Peers::waits() const noexcept {
+    return node_.reactor().worker_waits();
+}
+
+bool Peers::wait() {
+    // A link the reactor receives from now is waited for (on_readable locks): this worker
+    // has nothing else to do, and the reactor ends soon.
+    return node_.reactor().wait_shared();
+}
+
+void Peers::interrupt() noexcept {
+    node_.reactor().interrupt_wait();
 }
 
 }  // namespace courier::detail

@@ -321,7 +321,7 @@ void Peers::drop(const std::shared_ptr<PeerLink>& peer, const std::string& reaso
     bool clean = reason == closed_by_peer || reason == node_stopped;
     log().log(clean ? spdlog::level::debug : spdlog::level::warn,
               "node '{}': link to {} closed: {}", node_.name(), peer->who(), reason);
-    node_.reactor().remove(peer->link->poll_fd());
+    unwatch(*peer);
     bool polled = false;
     {
         std::lock_guard lock(mutex_);

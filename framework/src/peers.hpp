@@ -96,6 +96,8 @@ class Peers final : public IdlePoll {
     std::shared_ptr<PeerLink> connect(const registry::Location& where);
     /// Starts receiving from a new link.
     void watch(const std::shared_ptr<PeerLink>& peer);
+    /// Stops receiving from it (its descriptors leave the reactor).
+    void unwatch(const PeerLink& peer);
     void on_accept(Listener& listener);
     void on_readable(const std::shared_ptr<PeerLink>& peer);
     /// Takes the link's frames and delivers them; caller holds peer->receiving.
@@ -143,6 +145,11 @@ class Peers final : public IdlePoll {
     bool polling(bool on) noexcept override;
     bool poll(bool descriptors) override;
     bool yield_while_polling() const noexcept override { return polling_yields_; }
+    /// The node's reactor lets a worker wait for the links read through descriptors (a
+    /// node with one CPU): it does, and receives their frames itself.
+    bool waits() const noexcept override;
+    bool wait() override;
+    void interrupt() noexcept override;
     /// Takes the current list of polled links into polling_ (the poller's copy).
     void refresh_polled();
 

@@ -13,16 +13,49 @@
 
 namespace courier::detail {
 
-Reactor::Reactor(Timers timers)
-    : epoll_(static_cast<int>(COURIER_SYSCALL(::epoll_create1, EPOLL_CLOEXEC).value_or_throw())),
-      wakeup_(static_cast<int>(
-          COURIER_SYSCALL(::eventfd, 0u, EFD_CLOEXEC | EFD_NONBLOCK).value_or_throw())),
+namespace {
+
+Fd new_epoll() {
+    return Fd(static_cast<int>(COURIER_SYSCALL(::epoll_create1, EPOLL_CLOEXEC).value_or_throw()));
+}
+
+Fd new_eventfd() {
+    return Fd(static_cast<int>(
+        COURIER_SYSCALL(::eventfd, 0u, EFD_CLOEXEC | EFD_NONBLOCK).value_or_throw()));
+}
+
+void watch(const Fd& epoll, int fd, std::uint32_t events) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.fd = fd;
+    COURIER_SYSCALL(::epoll_ctl, epoll.get(), EPOLL_CTL_ADD, fd, &ev)
+        .value_or_throw("watch descriptor");
+}
+
+/// False if `fd` cannot be watched with `events` (EINVAL).
+bool try_watch(const Fd& epoll, int fd, std::uint32_t events) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.fd = fd;
+    auto added = COURIER_SYSCALL(::epoll_ctl, epoll.get(), EPOLL_CTL_ADD, fd, &ev);
+    if (!added.ok() && added.error == EINVAL) return false;
+    added.value_or_throw("watch descriptor");
+    return true;
+}
+
+}  // namespace
+
+Reactor::Reactor(Timers timers, bool worker_waits)
+    : epoll_(new_epoll()),
+      wakeup_(new_eventfd()),
       timers_by_(timers),
       manual_now_(Clock::now()) {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = wakeup_.get();
-    COURIER_SYSCALL(::epoll_ctl, epoll_.get(), EPOLL_CTL_ADD, wakeup_.get(), &ev).value_or_throw();
+    watch(epoll_, wakeup_.get(), EPOLLIN);
+    if (worker_waits) {
+        shared_epoll_ = new_epoll();
+        interrupt_ = new_eventfd();
+        watch(shared_epoll_, interrupt_.get(), EPOLLIN);
+    }
     thread_ = std::thread([this] { run(); });
 }
 
@@ -38,11 +71,16 @@ void Reactor::add(int fd, std::function<void()> on_readable, bool shared) {
         handler = std::make_shared<Handler>(Handler{std::move(on_readable), shared});
         if (shared) shared_handlers_.fetch_add(1, std::memory_order_relaxed);
     }
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = fd;
-    COURIER_SYSCALL(::epoll_ctl, epoll_.get(), EPOLL_CTL_ADD, fd, &ev)
-        .value_or_throw("watch descriptor");
+    if (!shared || !shared_epoll_) {
+        watch(epoll_, fd, EPOLLIN);
+        return;
+    }
+    // The waiting worker's set first: an exclusive wake-up tries the descriptor's waiters
+    // in the order they were added, and passes over a set nobody waits on.
+    // An epoll set itself (a link of several descriptors) cannot be watched exclusively:
+    // the reactor alone waits for it, as a wake-up would reach both threads.
+    const bool exclusive = try_watch(shared_epoll_, fd, EPOLLIN | EPOLLEXCLUSIVE);
+    watch(epoll_, fd, exclusive ? EPOLLIN | EPOLLEXCLUSIVE : EPOLLIN);
 }
 
 void Reactor::remove(int fd) {
@@ -53,6 +91,8 @@ void Reactor::remove(int fd) {
     handlers_.erase(it);
     // Failure only means the fd is already gone from the set.
     (void)COURIER_SYSCALL(::epoll_ctl, epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    if (shared_epoll_)
+        (void)COURIER_SYSCALL(::epoll_ctl, shared_epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
 }
 
 Reactor::TimerId Reactor::after(std::chrono::milliseconds delay, std::function<void()> fn) {
@@ -113,6 +153,32 @@ bool Reactor::poll_now() {
         }
     }
     return ran;
+}
+
+bool Reactor::wait_shared() {
+    if (!shared_epoll_) throw std::logic_error("Reactor::wait_shared: made without worker_waits");
+    std::array<epoll_event, 16> events{};
+    auto n = COURIER_SYSCALL(::epoll_wait, shared_epoll_.get(), events.data(),
+                             static_cast<int>(events.size()), -1);
+    bool ran = false;
+    for (long i = 0; i < (n.ok() ? n.value : 0); ++i) {
+        const int fd = events[static_cast<std::size_t>(i)].data.fd;
+        if (fd == interrupt_.get()) {
+            std::uint64_t count;
+            (void)COURIER_SYSCALL(::read, interrupt_.get(), &count, sizeof count);
+            continue;
+        }
+        if (auto handler = handler_of(fd); handler && handler->shared) {
+            handler->on_readable();
+            ran = true;
+        }
+    }
+    return ran;
+}
+
+void Reactor::interrupt_wait() noexcept {
+    std::uint64_t one = 1;
+    (void)COURIER_SYSCALL(::write, interrupt_.get(), &one, sizeof one);
 }
 
 int Reactor::next_timeout_ms() {

@@ -25,7 +25,9 @@ class Reactor {
     /// Who runs the timers: the reactor's thread when they are due (a node), or the caller
     /// of advance() on a clock of its own (a test that steps a node by hand).
     enum class Timers { on_thread, by_hand };
-    explicit Reactor(Timers timers = Timers::on_thread);
+    /// `worker_waits`: another thread (a node's idle worker, when the node has one CPU) may
+    /// wait for the shared descriptors itself (wait_shared()).
+    explicit Reactor(Timers timers = Timers::on_thread, bool worker_waits = false);
     ~Reactor();
     Reactor(const Reactor&) = delete;
     Reactor& operator=(const Reactor&) = delete;
@@ -39,6 +41,17 @@ class Reactor {
     /// it may see the same descriptors readable and run the same callbacks. With no
     /// shared descriptor it returns at once, without a system call.
     bool poll_now();
+    /// Only with `worker_waits`, by one thread at a time: blocks until a shared descriptor
+    /// is readable or interrupt_wait() is called, then runs, on the calling thread, the
+    /// shared callbacks of the descriptors readable; true if any ran. While a thread waits
+    /// here, the kernel tells it, not the reactor thread, of a shared descriptor made
+    /// readable, so what arrives runs where it is waited for, with no hand-off; what
+    /// arrives while nobody waits here goes to the reactor thread as before.
+    bool wait_shared();
+    /// Ends a wait_shared() now, or the next one to begin.
+    void interrupt_wait() noexcept;
+    /// Made with `worker_waits`.
+    bool worker_waits() const noexcept { return static_cast<bool>(shared_epoll_); }
     /// Stops watching `fd`; safe from any thread, including its own callback.
     void remove(int fd);
     /// Names a timer set by after(), for cancel().
@@ -72,6 +85,11 @@ class Reactor {
 
     Fd epoll_;
     Fd wakeup_;  // eventfd: new timers and stop
+    /// With worker_waits: the shared descriptors again, for wait_shared(), and the eventfd
+    /// that interrupts it. Each shared descriptor is in both sets with EPOLLEXCLUSIVE, in
+    /// this one first: a wake-up goes to the first set that has a thread waiting.
+    Fd shared_epoll_;
+    Fd interrupt_;
     const Timers timers_by_;
     Clock::time_point manual_now_;  ///< Timers::by_hand: the clock; guarded by mutex_
     std::mutex mutex_;

@@ -63,6 +63,7 @@ Scheduler::Scheduler(std::size_t threads, std::chrono::microseconds spin, IdlePo
     : spin_(spin),
       yielding_(yielding),
       poll_(poll),
+      leads_(yielding && poll != nullptr && poll->waits()),
       // 10000: BlockingConcurrentQueue's own spin, which the workers were tuned with.
       ready_count_(0, spin.count() > 0 && !yielding ? 10000 : 0),
       tasks_(std::make_shared<Tasks>()),
@@ -106,6 +107,11 @@ void Scheduler::schedule(std::shared_ptr<Runnable> cell) {
 void Scheduler::enqueue(std::shared_ptr<Runnable> cell) {
     ready_.enqueue(std::move(cell));
     ready_count_.signal();
+    if (leads_) {
+        // Pairs with lead()'s fence: either it sees the cell counted, or this sees it waits.
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (leader_waits_.load(std::memory_order_relaxed)) poll_->interrupt();
+    }
 }
 
 bool Scheduler::try_take(std::shared_ptr<Runnable>& cell) {
@@ -116,8 +122,26 @@ bool Scheduler::try_take(std::shared_ptr<Runnable>& cell) {
 }
 
 void Scheduler::take(std::shared_ptr<Runnable>& cell) {
+    if (leads_ && !lead_taken_.exchange(true, std::memory_order_acquire)) {
+        lead(cell);
+        lead_taken_.store(false, std::memory_order_release);
+        return;
+    }
     while (!ready_count_.wait()) continue;
     while (!ready_.try_dequeue(cell)) continue;
+}
+
+void Scheduler::lead(std::shared_ptr<Runnable>& cell) {
+    for (;;) {
+        leader_waits_.store(true, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (try_take(cell)) break;
+        this_thread_claim = {this, &cell};
+        poll_->wait();
+        this_thread_claim = {};
+        if (cell) break;
+    }
+    leader_waits_.store(false, std::memory_order_relaxed);
 }
 
 void Scheduler::stop() {

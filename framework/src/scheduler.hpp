@@ -62,6 +62,14 @@ class IdlePoll {
     /// (Capabilities::handover_thread): the poller then yields at every turn. Asked by
     /// the polling worker only.
     virtual bool yield_while_polling() const noexcept { return false; }
+    /// True when an idle worker may wait for the links read through descriptors itself
+    /// (wait()), instead of sleeping until the reactor hands it what they bring.
+    virtual bool waits() const noexcept { return false; }
+    /// One worker at a time: blocks until a link read through a descriptor has frames, and
+    /// takes them on the calling thread, or until interrupt(); true if any arrived.
+    virtual bool wait() { return false; }
+    /// Ends a wait() now, or the next one to begin.
+    virtual void interrupt() noexcept {}
 };
 
 class Scheduler {
@@ -76,7 +84,10 @@ class Scheduler {
     /// idle worker spins only while links can be polled in memory, and gives its CPU up
     /// (sched_yield) at each turn instead of pausing, so a thread that shares it (the
     /// reactor, another process) runs at once when it has work. Polling links read through
-    /// descriptors would take the CPU from the reactor that reads them: it sleeps instead.
+    /// descriptors would take the CPU from the reactor that reads them: it sleeps instead,
+    /// and if `poll` waits(), one worker sleeps waiting for those links itself (lead()):
+    /// a frame then wakes the thread that runs its actor, not the reactor, which would have
+    /// to wake it in turn on the same CPU.
     Scheduler(std::size_t threads, std::chrono::microseconds spin, IdlePoll* poll = nullptr,
               bool yielding = false);
     ~Scheduler();
@@ -116,6 +127,9 @@ class Scheduler {
     bool try_take(std::shared_ptr<Runnable>& cell);
     /// Takes a queued cell, sleeping until one is.
     void take(std::shared_ptr<Runnable>& cell);
+    /// Takes a queued cell, or the first its wait for the links makes ready, waiting for
+    /// the links (IdlePoll::wait) until one is.
+    void lead(std::shared_ptr<Runnable>& cell);
     /// Polls the ready queue (and, with the poll token, the links) for up to `spin_`;
     /// false if nothing came.
     bool idle(std::shared_ptr<Runnable>& cell);
@@ -134,6 +148,9 @@ class Scheduler {
     const bool yielding_;
     IdlePoll* const poll_;
     std::atomic<bool> poll_taken_{false};  ///< a worker is polling the links
+    const bool leads_;                      ///< an idle worker waits for the links (lead())
+    std::atomic<bool> lead_taken_{false};   ///< a worker leads
+    std::atomic<bool> leader_waits_{false};  ///< ...and may be in IdlePoll::wait: interrupt it
     /// The ready queue, and the count of its cells that workers sleep on: what moodycamel's
     /// BlockingConcurrentQueue pairs, but here the count's own spin before it sleeps is
     /// chosen at run time (none without `spin`).

@@ -11,11 +11,15 @@
 #include <courier/courier.hpp>
 #include <courier/spin_lock.hpp>
 
+#include <poll.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -454,4 +458,97 @@ TEST_CASE("a worker polling links that a thread of their own fills asks at every
     CHECK(links.yield_asks_unannounced.load() == 0);
     CHECK(links.ons.load() == links.offs.load());
     scheduler.stop();
+}
+
+namespace {
+/// Links a worker waits for itself (IdlePoll::wait): a "frame" is a count on `frames`,
+/// and it makes `delivered` ready, as a letter would make its actor's cell ready.
+struct WaitedLinks final : IdlePoll {
+    bool polling(bool) noexcept override { return false; }
+    bool poll(bool) override { return false; }
+    bool waits() const noexcept override { return true; }
+    bool wait() override {
+        ++wait_calls;
+        waiter = std::this_thread::get_id();
+        std::array<pollfd, 2> fds{pollfd{frames.get(), POLLIN, 0}, pollfd{interrupts.get(), POLLIN, 0}};
+        (void)::poll(fds.data(), fds.size(), -1);
+        std::uint64_t count = 0;
+        if (fds[1].revents != 0) (void)::read(interrupts.get(), &count, sizeof count);
+        if (fds[0].revents == 0) return false;
+        (void)::read(frames.get(), &count, sizeof count);
+        scheduler->schedule(delivered);
+        return true;
+    }
+    void interrupt() noexcept override {
+        ++interrupt_calls;
+        const std::uint64_t one = 1;
+        (void)::write(interrupts.get(), &one, sizeof one);
+    }
+    void frame() {
+        const std::uint64_t one = 1;
+        REQUIRE(::write(frames.get(), &one, sizeof one) == sizeof one);
+    }
+    courier::Fd frames{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
+    courier::Fd interrupts{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
+    Scheduler* scheduler = nullptr;
+    std::shared_ptr<courier::detail::Runnable> delivered;
+    std::atomic<int> wait_calls{0}, interrupt_calls{0};
+    std::atomic<std::thread::id> waiter;
+};
+
+/// A cell that records the thread it ran on.
+struct Probe final : courier::detail::Runnable {
+    bool run() override {
+        ran_on = std::this_thread::get_id();
+        ++runs;
+        return false;
+    }
+    std::atomic<std::thread::id> ran_on;
+    std::atomic<int> runs{0};
+};
+}  // namespace
+
+TEST_CASE("a worker that shares its CPU waits for the links itself, and runs what they bring",
+          "[framework][scheduler]") {
+    WaitedLinks links;
+    auto probe = std::make_shared<Probe>();
+    links.delivered = probe;
+    SECTION("a cell its wait makes ready runs on it, never handed to the other worker") {
+        // Two workers (explicit threads): one waits for the links, the other sleeps until
+        // a cell is queued. The claimed cell must not be queued, where either could take it.
+        Scheduler scheduler(2, std::chrono::microseconds(20ms), &links, /*yielding=*/true);
+        links.scheduler = &scheduler;
+        for (int round = 1; round <= 20; ++round) {
+            REQUIRE(eventually([&] {
+                const auto states = worker_states();
+                return links.wait_calls > 0 && states.size() == 2 && states[0] == 'S' &&
+                       states[1] == 'S';
+            }));
+            links.frame();
+            REQUIRE(eventually([&] { return probe->runs == round; }));
+            CHECK(probe->ran_on.load() == links.waiter.load());
+        }
+        CHECK(links.interrupt_calls == 0);  // nothing was queued for the waiting worker
+        scheduler.stop();
+    }
+    SECTION("a cell queued by another thread ends the wait, and stop() ends it too") {
+        Scheduler scheduler(1, std::chrono::microseconds(20ms), &links, /*yielding=*/true);
+        links.scheduler = &scheduler;
+        REQUIRE(eventually([&] { return links.wait_calls > 0 && worker_states() == std::vector{'S'}; }));
+        scheduler.schedule(probe);
+        REQUIRE(eventually([&] { return probe->runs == 1; }));
+        CHECK(links.interrupt_calls >= 1);
+        REQUIRE(eventually([&] { return worker_states() == std::vector{'S'}; }));
+        scheduler.stop();  // returns: the waiting worker was interrupted
+        CHECK(worker_states().empty());
+    }
+    SECTION("a worker with CPUs to spare never waits for the links") {
+        Scheduler scheduler(1, std::chrono::microseconds(1ms), &links, /*yielding=*/false);
+        links.scheduler = &scheduler;
+        REQUIRE(eventually([&] { return worker_states() == std::vector{'S'}; }));
+        scheduler.schedule(probe);
+        REQUIRE(eventually([&] { return probe->runs == 1; }));
+        CHECK(links.wait_calls == 0);
+        scheduler.stop();
+    }
 }

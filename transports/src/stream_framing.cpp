@@ -343,16 +343,16 @@ ReceiveStatus StreamLink::receive(std::vector<Frame>& out) {
     // node's reactor) here. The socket stays readable, so the next call takes the rest.
     const std::uint64_t stop_at = read_position() + max_read;
     for (;;) {
-        bool would_block = false;
-        auto end = read_some(would_block);
+        bool drained = false;
+        auto end = read_some(drained);
         // Frames that arrived before an EOF or an error are still delivered.
         if (auto broken = extract_frames(out)) return finish(std::move(*broken));
         if (end) return finish(std::move(*end));
-        if (would_block || read_position() >= stop_at) return ReceiveStatus{};
+        if (drained || read_position() >= stop_at) return ReceiveStatus{};
     }
 }
 
-std::optional<ReceiveStatus> StreamLink::read_some(bool& would_block) {
+std::optional<ReceiveStatus> StreamLink::read_some(bool& drained) {
     // A large frame whose prefix is in goes on in its own buffer, its bytes so far moved
     // there once; in_ keeps only the prefix. The buffer is not zero-filled (a memset as
     // long as the frame), and the frame shares it up to the Bytes decoded from it. (Never
@@ -409,7 +409,7 @@ std::optional<ReceiveStatus> StreamLink::read_some(bool& would_block) {
 
     if (!result.ok()) {
         if (result.error == EAGAIN || result.error == EWOULDBLOCK) {
-            would_block = true;
+            drained = true;
             return std::nullopt;
         }
         if (result.error == ECONNRESET) {
@@ -438,7 +438,13 @@ std::optional<ReceiveStatus> StreamLink::read_some(bool& would_block) {
                       std::to_string(max_fds_per_frame) + "); the kernel dropped some");
     }
 
-    if (got > 0) return std::nullopt;
+    if (got > 0) {
+        // Fewer bytes than asked for: the stream had no more just now. Another read would
+        // most likely only say EAGAIN, a system call per receive; what comes later keeps
+        // the descriptor readable (level-triggered), and the next receive takes it.
+        drained = got < want;
+        return std::nullopt;
+    }
     // EOF: clean only between frames.
     if (in_.empty()) return ReceiveStatus{ReceiveStatus::State::closed, peer_ + " closed the link"};
     std::string progress = std::to_string(in_.size()) + " bytes";

@@ -99,7 +99,8 @@ class StreamLink : public Link {
     int write_fd() const noexcept { return write_end_ ? write_end_.get() : socket_.get(); }
     void wait_writable();
     /// Reads once; returns a final status on EOF or error, nullopt when it may go on.
-    std::optional<ReceiveStatus> read_some(bool& would_block);
+    /// `drained`: the stream had no more bytes (EAGAIN, or fewer than asked for).
+    std::optional<ReceiveStatus> read_some(bool& drained);
     /// Moves every complete frame from in_ to `out`; a final status if the peer broke
     /// the framing.
     std::optional<ReceiveStatus> extract_frames(std::vector<Frame>& out);
