@@ -104,9 +104,9 @@ void NodeCore::start() {
     // Scheduler(0): stepped by hand; a node always has at least one worker otherwise.
     log().debug("node '{}': {} CPU(s): {} worker(s), spinning {} us", name_, sizing.cpus,
                 sizing.threads, sizing.spin.count());
-    scheduler_ = std::make_unique<Scheduler>(
-        by_hand_ ? 0 : sizing.threads, sizing.spin,
-        polled ? static_cast<IdlePoll*>(&peers_) : nullptr, sizing.yielding);
+    scheduler_ = std::make_unique<Scheduler>(by_hand_ ? 0 : sizing.threads, sizing.spin,
+                                             polled ? static_cast<IdlePoll*>(&peers_) : nullptr,
+                                             sizing.yielding);
     // A node stepped by hand has no threads to stop it with.
     if (options_.handle_signals && !by_hand_) {
         try {

@@ -46,10 +46,7 @@ bool try_watch(const Fd& epoll, int fd, std::uint32_t events) {
 }  // namespace
 
 Reactor::Reactor(Timers timers, bool worker_waits)
-    : epoll_(new_epoll()),
-      wakeup_(new_eventfd()),
-      timers_by_(timers),
-      manual_now_(Clock::now()) {
+    : epoll_(new_epoll()), wakeup_(new_eventfd()), timers_by_(timers), manual_now_(Clock::now()) {
     watch(epoll_, wakeup_.get(), EPOLLIN);
     if (worker_waits) {
         shared_epoll_ = new_epoll();

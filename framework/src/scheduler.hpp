@@ -147,9 +147,9 @@ class Scheduler {
     const std::chrono::microseconds spin_;
     const bool yielding_;
     IdlePoll* const poll_;
-    std::atomic<bool> poll_taken_{false};  ///< a worker is polling the links
-    const bool leads_;                      ///< an idle worker waits for the links (lead())
-    std::atomic<bool> lead_taken_{false};   ///< a worker leads
+    std::atomic<bool> poll_taken_{false};    ///< a worker is polling the links
+    const bool leads_;                       ///< an idle worker waits for the links (lead())
+    std::atomic<bool> lead_taken_{false};    ///< a worker leads
     std::atomic<bool> leader_waits_{false};  ///< ...and may be in IdlePoll::wait: interrupt it
     /// The ready queue, and the count of its cells that workers sleep on: what moodycamel's
     /// BlockingConcurrentQueue pairs, but here the count's own spin before it sleeps is

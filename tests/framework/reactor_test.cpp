@@ -275,9 +275,10 @@ TEST_CASE("a timer set behind a cancelled earlier one still fires, and not early
     CHECK(when.get() - set_at >= 40ms);
 }
 
-TEST_CASE("a descriptor made readable while a thread waits in wait_shared wakes that thread, "
-          "not the reactor's",
-          "[framework][reactor]") {
+TEST_CASE(
+    "a descriptor made readable while a thread waits in wait_shared wakes that thread, "
+    "not the reactor's",
+    "[framework][reactor]") {
     int pair[2];
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) == 0);
     const Fd reader(pair[0]), writer(pair[1]);

@@ -470,7 +470,8 @@ struct WaitedLinks final : IdlePoll {
     bool wait() override {
         ++wait_calls;
         waiter = std::this_thread::get_id();
-        std::array<pollfd, 2> fds{pollfd{frames.get(), POLLIN, 0}, pollfd{interrupts.get(), POLLIN, 0}};
+        std::array<pollfd, 2> fds{pollfd{frames.get(), POLLIN, 0},
+                                  pollfd{interrupts.get(), POLLIN, 0}};
         (void)::poll(fds.data(), fds.size(), -1);
         std::uint64_t count = 0;
         if (fds[1].revents != 0) (void)::read(interrupts.get(), &count, sizeof count);
@@ -534,7 +535,8 @@ TEST_CASE("a worker that shares its CPU waits for the links itself, and runs wha
     SECTION("a cell queued by another thread ends the wait, and stop() ends it too") {
         Scheduler scheduler(1, std::chrono::microseconds(20ms), &links, /*yielding=*/true);
         links.scheduler = &scheduler;
-        REQUIRE(eventually([&] { return links.wait_calls > 0 && worker_states() == std::vector{'S'}; }));
+        REQUIRE(eventually(
+            [&] { return links.wait_calls > 0 && worker_states() == std::vector{'S'}; }));
         scheduler.schedule(probe);
         REQUIRE(eventually([&] { return probe->runs == 1; }));
         CHECK(links.interrupt_calls >= 1);

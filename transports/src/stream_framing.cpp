@@ -1,13 +1,12 @@
 #include "src/stream_framing.hpp"
 
 #include "src/pipe_buffer.hpp"
+#include "src/sigpipe.hpp"
 
 #include <courier/posix_call.hpp>
 #include <courier/transports/buffer_pool.hpp>
 
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -53,39 +52,6 @@ ReceiveStatus failed(std::string reason) {
 }
 
 }  // namespace
-
-/// Blocks SIGPIPE in this thread for its scope. A pipe has no MSG_NOSIGNAL: a write to one
-/// whose reader is gone raises SIGPIPE, which kills by default. Blocked, the signal stays
-/// pending; consume() takes it (unless one was pending before we came) before the mask is
-/// restored, so it neither kills the process nor reaches anyone's handler.
-class SigpipeBlocked {
-  public:
-    SigpipeBlocked() {
-        ::sigemptyset(&pipe_);
-        ::sigaddset(&pipe_, SIGPIPE);
-        ::pthread_sigmask(SIG_BLOCK, &pipe_, &saved_);
-        sigset_t pending;
-        ::sigemptyset(&pending);
-        ::sigpending(&pending);
-        was_pending_ = ::sigismember(&pending, SIGPIPE) == 1;
-    }
-    ~SigpipeBlocked() { ::pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
-    SigpipeBlocked(const SigpipeBlocked&) = delete;
-    SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
-
-    /// Takes the SIGPIPE an EPIPE just raised.
-    void consume() noexcept {
-        if (was_pending_) return;
-        const timespec zero{};
-        while (::sigtimedwait(&pipe_, nullptr, &zero) == -1 && errno == EINTR) {
-        }
-    }
-
-  private:
-    sigset_t pipe_{};
-    sigset_t saved_{};
-    bool was_pending_ = false;
-};
 
 StreamLink::StreamLink(Fd socket, Capabilities capabilities, const TransportOptions& options,
                        std::string peer)
@@ -184,7 +150,7 @@ bool StreamLink::try_flush() {
     if (out_.empty()) return true;
     if (!send_broken_.empty()) throw LinkError(peer_ + ": link is broken: " + send_broken_);
     std::optional<SigpipeBlocked> no_sigpipe;
-    if (write_end_) no_sigpipe.emplace();
+    if (write_end_ && !sigpipe_ignored()) no_sigpipe.emplace();
     try {
         const std::array<std::span<const std::byte>, 1> kept{out_};
         const std::size_t wrote = write_once(kept, {}, 0, no_sigpipe ? &*no_sigpipe : nullptr);
@@ -220,7 +186,7 @@ void StreamLink::write_all(std::span<const std::span<const std::byte>> parts,
     std::size_t total = 0;
     for (auto part : parts) total += part.size();
     std::optional<SigpipeBlocked> no_sigpipe;
-    if (write_end_) no_sigpipe.emplace();
+    if (write_end_ && !sigpipe_ignored()) no_sigpipe.emplace();
     for (std::size_t sent = 0; sent < total;) {
         const std::size_t wrote = write_once(parts, sent == 0 ? fds : std::span<const int>{}, sent,
                                              no_sigpipe ? &*no_sigpipe : nullptr);
@@ -285,7 +251,7 @@ bool StreamLink::try_send(std::span<const std::byte> bytes) {
     if (!lock.owns_lock()) return false;  // another thread is writing
     if (!send_broken_.empty()) throw LinkError(peer_ + ": link is broken: " + send_broken_);
     std::optional<SigpipeBlocked> no_sigpipe;
-    if (write_end_) no_sigpipe.emplace();
+    if (write_end_ && !sigpipe_ignored()) no_sigpipe.emplace();
     try {
         // What is kept goes first: frames of send(more), or the tail of an earlier
         // try_send. Written as far as the stream takes it now.
