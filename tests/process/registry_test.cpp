@@ -415,6 +415,32 @@ TEST_CASE("a connection that is not a node does not keep courierd up", "[registr
     REQUIRE(dir.wait_until_empty());
 }
 
+TEST_CASE("a client whose courierd exited before it registered connects again to register",
+          "[registry][lifecycle]") {
+    // A node connects, then registers: a courierd exiting on idle in between (the
+    // connection kept nothing up) must not fail the node's start.
+    TempRuntimeDir dir;
+    RegistryClient client(dir.options(200ms));
+    std::mutex mutex;
+    std::condition_variable told;
+    bool lost = false;
+    client.on_disconnect([&](const std::string&) {
+        std::lock_guard lock(mutex);
+        lost = true;
+        told.notify_all();
+    });
+    {
+        std::unique_lock lock(mutex);
+        REQUIRE(told.wait_for(lock, 5s, [&] { return lost; }));
+    }
+    const auto status = client.register_node("late", {});
+    CHECK(status.ok);
+    const auto nodes = client.list_nodes().nodes;  // a courierd that knows it
+    REQUIRE(nodes.size() == 1);
+    CHECK(nodes[0].node == "late");
+    CHECK(client.register_name("late-name").ok);
+}
+
 TEST_CASE("a stale socket file of a dead courierd is replaced", "[registry][lifecycle]") {
     TempRuntimeDir dir;
     const auto socket = registry_socket_path(dir.path());

@@ -38,6 +38,12 @@ struct Answer {
     std::vector<std::byte> payload;
 };
 
+/// A call failed because the connection broke (its send, or while waiting for the answer).
+class ConnectionBroke : public RegistryError {
+  public:
+    using RegistryError::RegistryError;
+};
+
 long long ms_left(Clock::time_point deadline) {
     auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
     return std::max<long long>(left, 0);
@@ -55,6 +61,7 @@ struct RegistryClient::Impl {
     /// still be sending on one as it is replaced.
     std::vector<std::unique_ptr<Link>> broken_links;
     Fd wake;
+    Fd relinked;  ///< eventfd: relink() gave the parked reader a fresh link
     std::thread reader;
     std::atomic<std::uint64_t> next_correlation{1};
 
@@ -63,6 +70,8 @@ struct RegistryClient::Impl {
     std::map<std::uint64_t, std::optional<Answer>> waiting;
     bool broken = false;
     std::string broken_reason;
+    bool registered = false;     ///< a node registered: a break is then worth reconnecting
+    bool reader_parked = false;  ///< the link broke before that: the reader waits for relink()
     std::function<void(const registry::NameDown&)> name_down_handler;
     std::function<void(const registry::NameUp&)> name_up_handler;
     std::function<void(const registry::GroupChange&)> group_change_handler;
@@ -178,9 +187,11 @@ struct RegistryClient::Impl {
     }
 
     void start_reader() {
-        auto made = COURIER_SYSCALL(::eventfd, 0u, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (!made.ok()) throw RegistryError(system_error_from(made).what());
-        wake = Fd(static_cast<int>(made.value));
+        for (Fd* event : {&wake, &relinked}) {
+            auto made = COURIER_SYSCALL(::eventfd, 0u, EFD_CLOEXEC | EFD_NONBLOCK);
+            if (!made.ok()) throw RegistryError(system_error_from(made).what());
+            *event = Fd(static_cast<int>(made.value));
+        }
         reader = std::thread([this] { read_loop(); });
     }
 
@@ -194,15 +205,25 @@ struct RegistryClient::Impl {
             if (reason.empty()) return;  // closing
             std::function<void(const std::string&)> handler;
             bool again = false;
+            bool before_registering = false;
             {
                 std::lock_guard lock(mutex);
                 broken = true;
                 broken_reason = reason;
                 handler = disconnect_handler;
                 again = static_cast<bool>(reconnect_handler);
+                before_registering = reader_parked = !registered;
             }
             answered.notify_all();
             if (handler) handler(reason);
+            if (before_registering) {
+                // Nothing of ours to restore, and reconnecting now would start a courierd
+                // that nobody may need: the next register_node() connects (relink()).
+                const Unparked how = wait_relinked();
+                if (how == Unparked::closing) return;
+                if (how == Unparked::relinked) continue;
+                // Unparked::registered: the answer came just before the break.
+            }
             if (!again || !reconnect()) return;
         }
     }
@@ -232,6 +253,59 @@ struct RegistryClient::Impl {
                 COURIER_SYSCALL(::poll, &p, nfds_t{1}, static_cast<int>(pause.count()));
             if (woken.ok() && woken.value > 0) return false;  // closing
         }
+    }
+
+    enum class Unparked { relinked, registered, closing };
+    /// Parks the reader until relink() gives it a fresh link, or the registration it
+    /// broke after turns out to have been answered (registered()), or the client closes.
+    Unparked wait_relinked() {
+        pollfd p[2] = {{relinked.get(), POLLIN, 0}, {wake.get(), POLLIN, 0}};
+        while (!COURIER_SYSCALL(::poll, p, nfds_t{2}, -1).ok()) continue;  // EINTR
+        if (p[1].revents != 0) return Unparked::closing;
+        std::uint64_t count = 0;
+        (void)COURIER_SYSCALL(::read, relinked.get(), &count, sizeof count);
+        std::lock_guard lock(mutex);  // then the link relink() set is the one read
+        if (!reader_parked) return Unparked::relinked;
+        reader_parked = false;
+        return Unparked::registered;
+    }
+
+    /// A registration went through: from now on a break is worth reconnecting, and a
+    /// reader parked by a break just after it reconnects now.
+    void registered_now() {
+        bool parked = false;
+        {
+            std::lock_guard lock(mutex);
+            registered = true;
+            parked = reader_parked;
+        }
+        std::uint64_t one = 1;
+        if (parked) (void)COURIER_SYSCALL(::write, relinked.get(), &one, sizeof one);
+    }
+
+    /// Before the first registration, after the connection broke: connects again (starting
+    /// courierd if allowed) and hands the new link to the parked reader. False if the
+    /// reader does not park within the timeout (the connection had not broken after all).
+    bool relink() {
+        {
+            std::unique_lock lock(mutex);
+            if (!answered.wait_for(lock, options.timeout, [&] { return reader_parked; }))
+                return false;
+        }
+        auto fresh = establish();
+        {
+            std::lock_guard lock(mutex);
+            broken_links.push_back(std::move(link));
+            link = std::move(fresh);
+            broken = false;
+            reader_parked = false;
+        }
+        std::uint64_t one = 1;
+        (void)COURIER_SYSCALL(::write, relinked.get(), &one, sizeof one);
+        log().debug(
+            "courier registry client: the registry closed the connection before we "
+            "registered; connected again");
+        return true;
     }
 
     /// One connection's frames, dispatched; returns why it broke ("" when closing).
@@ -315,7 +389,7 @@ struct RegistryClient::Impl {
         const std::string what(type_name_of<Request>());
         {
             std::lock_guard lock(mutex);
-            if (broken) throw RegistryError(broken_reason);
+            if (broken) throw ConnectionBroke(broken_reason);
             waiting.emplace(correlation, std::nullopt);
         }
         Link* current = nullptr;
@@ -328,7 +402,7 @@ struct RegistryClient::Impl {
         } catch (const std::exception& e) {
             std::lock_guard lock(mutex);
             waiting.erase(correlation);
-            throw RegistryError("cannot send " + what + " to the courier registry: " + e.what());
+            throw ConnectionBroke("cannot send " + what + " to the courier registry: " + e.what());
         }
         std::unique_lock lock(mutex);
         auto slot = waiting.find(correlation);
@@ -337,7 +411,7 @@ struct RegistryClient::Impl {
         std::optional<Answer> answer = std::move(slot->second);
         waiting.erase(slot);
         if (!answer) {
-            if (broken) throw RegistryError(broken_reason);
+            if (broken) throw ConnectionBroke(broken_reason);
             throw RegistryError("the courier registry did not answer " + what + " within " +
                                 std::to_string((options.timeout + extra).count()) + " ms");
         }
@@ -374,7 +448,22 @@ RegistryClient::~RegistryClient() {
 
 registry::Status RegistryClient::register_node(const std::string& node,
                                                const std::vector<std::string>& endpoints) {
-    return impl_->call<registry::Status>(registry::RegisterNode{node, ::getpid(), endpoints});
+    const registry::RegisterNode request{node, ::getpid(), endpoints};
+    auto registered = [this](const registry::Status& status) {
+        if (status.ok) impl_->registered_now();
+        return status;
+    };
+    try {
+        return registered(impl_->call<registry::Status>(request));
+    } catch (const ConnectionBroke&) {
+        bool first = false;
+        {
+            std::lock_guard lock(impl_->mutex);
+            first = !impl_->registered;
+        }
+        if (!first || !impl_->relink()) throw;
+    }
+    return registered(impl_->call<registry::Status>(request));
 }
 
 registry::Status RegistryClient::register_name(const std::string& name) {

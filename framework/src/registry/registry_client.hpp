@@ -41,6 +41,8 @@ class RegistryClient {
     RegistryClient(const RegistryClient&) = delete;
     RegistryClient& operator=(const RegistryClient&) = delete;
 
+    /// The first registration connects again, once, if the connection broke before it
+    /// (a courierd exiting on idle as we connected: no registered node keeps it up).
     registry::Status register_node(const std::string& node,
                                    const std::vector<std::string>& endpoints);
     registry::Status register_name(const std::string& name);
