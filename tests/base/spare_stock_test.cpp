@@ -168,6 +168,32 @@ TEST_CASE("a thread's own spares are destroyed when it exits", "[base][spare_sto
     CHECK_FALSE(stock.take(item));
 }
 
+TEST_CASE("a spare given back after the thread's own spares are gone goes to the shared queue",
+          "[base][spare_stock]") {
+    // Thread-local objects are destroyed in the reverse order they were made: one made
+    // before the stock's own spares gives back after they are gone (as a static object
+    // does at exit, or a thread's cache of letters).
+    Maker spares;
+    Stock stock(1000, 4);
+    struct GivesBackLast {
+        Stock* stock = nullptr;
+        Item item;
+        ~GivesBackLast() {
+            if (stock) stock->give(std::move(item));
+        }
+    };
+    std::jthread([&] {
+        thread_local GivesBackLast last;  // made first, destroyed last
+        last.stock = &stock;
+        last.item = spares.make(7);
+        stock.give(spares.make(1));  // makes this thread's own spares
+    }).join();
+    CHECK(spares.gone() == 1);  // the thread's own spare, with its thread
+    CHECK(stock.shared_weight() == 7);
+    const auto ids = take_all(stock);
+    CHECK(ids == std::vector<int>{0});
+}
+
 TEST_CASE(
     "a later stock of the same type takes the place of an earlier one's spares in a "
     "thread",

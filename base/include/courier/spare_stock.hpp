@@ -27,7 +27,10 @@ namespace courier::detail {
 ///
 /// A thread's own spares are destroyed when the thread exits, or when a later stock of
 /// the same `T` takes their place in the thread: each thread has room for the spares of a
-/// few stocks (the process-wide pools), meant to live as long as the process.
+/// few stocks (the process-wide pools), meant to live as long as the process. Once a
+/// thread's own spares are gone (its thread_local objects are being destroyed: a spare
+/// given back by another one's destructor, or by a static object at exit), it uses the
+/// shared queue alone.
 template <class T, class Weight>
 class SpareStock {
   public:
@@ -75,15 +78,24 @@ class SpareStock {
     std::size_t shared_weight() const noexcept { return weight_.load(); }
 
   private:
-    /// This thread's own spares, or null when this stock keeps none per thread.
+    /// This thread's own spares, or null when this stock keeps none per thread, or this
+    /// thread's are gone.
     std::vector<T>* own() noexcept {
         if (per_thread_ == 0) return nullptr;
         struct Own {
             std::uint64_t stock = 0;  ///< id_ of the stock these spares belong to
             std::vector<T> spares;
         };
-        thread_local std::array<Own, 8> owns;
-        auto& mine = owns[id_ % owns.size()];
+        // Trivially destructible, so still readable while the thread's other thread_local
+        // objects are destroyed, after `owns`.
+        thread_local bool owns_gone = false;
+        struct Owns {
+            std::array<Own, 8> slots;
+            ~Owns() { owns_gone = true; }
+        };
+        if (owns_gone) return nullptr;
+        thread_local Owns owns;
+        auto& mine = owns.slots[id_ % owns.slots.size()];
         if (mine.stock != id_) {  // another stock's: they go (its blocks may be another size)
             mine.spares.clear();
             try {
