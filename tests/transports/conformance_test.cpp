@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdlib>
@@ -22,6 +23,7 @@
 #include <functional>
 #include <optional>
 #include <thread>
+#include <vector>
 
 using namespace courier;
 using namespace courier::test;
@@ -416,6 +418,31 @@ TEST_CASE("a peer that closes is reported closed after its last frames",
             CHECK(received.frames.size() == 1);
             CHECK(received.status.state == State::closed);
         }
+    });
+}
+
+TEST_CASE(
+    "a link's poll members stand for its poll_fd: a frame or the peer's end makes one "
+    "readable",
+    "[transport][conformance]") {
+    // A node's reactor watches the members one by one instead of poll_fd (an epoll set,
+    // which the kernel cannot wake one waiter of): each event must reach a member too.
+    for_each_transport([](const TransportFixture&, const TempDir&, const Endpoint& endpoint) {
+        auto pair = connect_pair(endpoint);
+        const auto members = pair.server->poll_members();
+        if (members.empty()) return;  // poll_fd is the link's only descriptor
+        CHECK(std::find(members.begin(), members.end(), pair.server->poll_fd()) == members.end());
+        const auto one_readable = [&] {
+            std::vector<pollfd> fds;
+            for (const int fd : members) fds.push_back(pollfd{fd, POLLIN, 0});
+            return ::poll(fds.data(), fds.size(), static_cast<int>(deadline.count())) > 0;
+        };
+        pair.client->send(pattern(100, 0));
+        REQUIRE(one_readable());
+        CHECK(receive_frames(*pair.server, 1).frames.size() == 1);
+        pair.client.reset();
+        REQUIRE(one_readable());
+        CHECK(receive_until_end(*pair.server).status.state == State::closed);
     });
 }
 
