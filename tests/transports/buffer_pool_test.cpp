@@ -50,6 +50,48 @@ TEST_CASE("a small frame is not given a spare far larger than it, which it would
     CHECK(pool.spare_bytes() == 0);
 }
 
+TEST_CASE("a large frame gets a spare of at least its size and under four times it",
+          "[buffer_pool]") {
+    // Large buffers of many sizes (a frame's chunks and the frame put together from them)
+    // are spare at once: each size finds its own.
+    BufferPool pool(std::size_t{64} << 20, std::size_t{4} << 20, 0, std::size_t{64} << 10);
+    const std::size_t chunk = (std::size_t{256} << 10) - 8, frame = (std::size_t{1} << 20) + 24;
+    std::vector<const std::byte*> chunks, frames;
+    for (int i = 0; i < 3; ++i) {
+        auto a = buffer_of(chunk);
+        chunks.push_back(a.data());
+        pool.give(std::move(a));
+        auto b = buffer_of(frame);
+        frames.push_back(b.data());
+        pool.give(std::move(b));
+    }
+    for (int i = 0; i < 3; ++i) {
+        auto whole = pool.take(frame);
+        CHECK(whole.capacity() == frame);
+        CHECK(std::count(frames.begin(), frames.end(), whole.data()) == 1);
+        auto piece = pool.take(chunk);
+        CHECK(piece.capacity() == chunk);
+        CHECK(std::count(chunks.begin(), chunks.end(), piece.data()) == 1);
+    }
+    CHECK(pool.spare_bytes() == 0);
+
+    pool.give(buffer_of(frame));
+    CHECK(pool.take(200'000).capacity() == 0);      // over four times 200 kB: it stays spare
+    CHECK(pool.take(frame + 1).capacity() == 0);    // too small: it stays spare
+    CHECK(pool.take(600'000).capacity() == frame);  // under four times: lent
+    pool.give(buffer_of(chunk));
+    CHECK(pool.take(140'000).capacity() == chunk);  // both in the class of 128-256 KiB
+
+    // The classes share one budget.
+    BufferPool tight(std::size_t{3} << 20, std::size_t{4} << 20, 0, std::size_t{64} << 10);
+    tight.give(buffer_of(frame));
+    tight.give(buffer_of(chunk));
+    tight.give(buffer_of(frame));
+    tight.give(buffer_of(frame));  // a third MiB is over 3 MiB: freed
+    tight.give(buffer_of(chunk));
+    CHECK(tight.spare_bytes() == 2 * frame + 2 * chunk);
+}
+
 TEST_CASE("the pool keeps no buffer above its largest size or beyond its budget", "[buffer_pool]") {
     BufferPool pool(/*budget=*/1000, /*largest=*/600);
     pool.give(buffer_of(700));  // too large: freed

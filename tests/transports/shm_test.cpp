@@ -36,6 +36,19 @@ std::string slash(const std::string& name) {
     return result;
 }
 
+/// Takes every spare of the process's pool that earlier tests left: small buffers, and
+/// large ones of each class (a power of two from 64 KiB to 4 MiB).
+void empty(BufferPool& pool) {
+    auto drain = [&](std::size_t size) {
+        while (pool.take(size).capacity() != 0) {
+        }
+    };
+    drain(0);
+    drain((std::size_t{64} << 10) + 1);
+    for (std::size_t size = std::size_t{128} << 10; size <= std::size_t{4} << 20; size *= 2)
+        drain(size);
+}
+
 struct ShmName {
     std::string base = unique_name("courier-shm-test");
     Endpoint endpoint() const { return Endpoint{"shm", slash(base)}; }
@@ -228,11 +241,7 @@ TEST_CASE("shm links read frames into the memory of frames given back", "[transp
     // What a letter does when it dies: its frame's buffer goes back to the pool, and the
     // next frames are read into it instead of into new memory.
     auto& pool = BufferPool::frames();
-    // Whatever earlier tests of this process left, small buffers and large.
-    for (const std::size_t size : {std::size_t{0}, std::size_t{1} << 20}) {
-        while (pool.take(size).capacity() != 0) {
-        }
-    }
+    empty(pool);
     ShmName name;
     auto pair = connect_pair(name.endpoint());
     constexpr std::uint32_t count = 8;
@@ -259,4 +268,36 @@ TEST_CASE("shm links read frames into the memory of frames given back", "[transp
         CHECK(same_bytes(second.frames[i].data(), pattern(100, count + i)));
     }
     CHECK(pool.spare_bytes() == 0);
+}
+
+TEST_CASE("shm links put 1 MiB frames together in the memory of frames given back",
+          "[transport][shm]") {
+    // A 1 MiB frame crosses the ring in chunks of up to 256 KiB; those that wrap around
+    // the ring's end are copied into chunk buffers, which go back to the pool beside the
+    // frames' own. A frame must find memory of its size there, not a chunk buffer it
+    // would grow (fresh memory and its page faults, for every frame).
+    auto& pool = BufferPool::frames();
+    empty(pool);
+    ShmName name;
+    auto pair = connect_pair(name.endpoint());
+    constexpr std::uint32_t count = 12;
+    constexpr std::size_t size = std::size_t{1} << 20;
+    std::thread sender([&] {  // the ring holds less than one frame: the sender waits for room
+        for (std::uint32_t i = 0; i < count; ++i) pair.client->send(pattern(size, i));
+    });
+    std::set<const std::byte*> given;
+    std::uint32_t reused = 0;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        auto got = receive_frames(*pair.server, 1);
+        REQUIRE(got.frames.size() == 1);
+        auto& frame = got.frames[0];
+        CHECK(same_bytes(frame.data(), pattern(size, i)));
+        if (i >= 2 && given.count(frame.data().data()) == 1) ++reused;  // after a warm-up
+        given.insert(frame.data().data());
+        REQUIRE_FALSE(frame.shared);
+        pool.give(std::move(frame.bytes));
+    }
+    sender.join();
+    CHECK(reused == count - 2);
+    empty(pool);
 }

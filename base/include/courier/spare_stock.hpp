@@ -20,10 +20,18 @@
 
 namespace courier::detail {
 
+/// The weight that the shared queues of one or several stocks may hold together.
+struct SpareBudget {
+    explicit SpareBudget(std::size_t most) noexcept : limit(most) {}
+    const std::size_t limit;
+    std::atomic<std::size_t> held{0};
+};
+
 /// A bounded stock of spare `T`s shared by any threads. `Weight(const T&)` is what an item
 /// costs to keep (its bytes, or 1 to count items). The shared queue holds at most `budget`
-/// of weight; each thread keeps at most `per_thread` items of its own besides. What does
-/// not fit is destroyed.
+/// of weight (a budget of its own, or one it shares with other stocks: spares of several
+/// sizes kept apart under one bound); each thread keeps at most `per_thread` items of its
+/// own besides. What does not fit is destroyed.
 ///
 /// A thread's own spares are destroyed when the thread exits, or when a later stock of
 /// the same `T` takes their place in the thread: each thread has room for the spares of a
@@ -35,7 +43,14 @@ template <class T, class Weight>
 class SpareStock {
   public:
     explicit SpareStock(std::size_t budget, std::size_t per_thread = 0)
-        : budget_(budget),
+        : own_budget_(budget),
+          budget_(own_budget_),
+          per_thread_(per_thread),
+          id_(per_thread > 0 ? next_id_.fetch_add(1) : 0) {}  // only these take a place
+    /// A stock under `budget`, which other stocks may share and which outlives them all.
+    explicit SpareStock(SpareBudget& budget, std::size_t per_thread = 0)
+        : own_budget_(0),
+          budget_(budget),
           per_thread_(per_thread),
           id_(per_thread > 0 ? next_id_.fetch_add(1) : 0) {}  // only these take a place
     SpareStock(const SpareStock&) = delete;
@@ -52,7 +67,7 @@ class SpareStock {
             return true;
         }
         if (!shared_.try_dequeue(item)) return false;
-        weight_.fetch_sub(Weight{}(item), std::memory_order_relaxed);
+        budget_.held.fetch_sub(Weight{}(item), std::memory_order_relaxed);
         return true;
     }
 
@@ -73,9 +88,10 @@ class SpareStock {
         share(&item, &item + 1);
     }
 
-    /// Weight of the spares in the shared queue (exact while no other thread takes or
-    /// gives); a thread's own spares are not counted.
-    std::size_t shared_weight() const noexcept { return weight_.load(); }
+    /// Weight of the spares in the shared queue, and in those of the other stocks under the
+    /// same budget (exact while no other thread takes or gives); a thread's own spares are
+    /// not counted.
+    std::size_t shared_weight() const noexcept { return budget_.held.load(); }
 
   private:
     /// This thread's own spares, or null when this stock keeps none per thread, or this
@@ -117,7 +133,7 @@ class SpareStock {
         if (shared_.try_dequeue_bulk(std::back_inserter(mine), half_stock()) == 0) return;
         std::size_t weight = 0;
         for (const auto& item : mine) weight += Weight{}(item);
-        weight_.fetch_sub(weight, std::memory_order_relaxed);
+        budget_.held.fetch_sub(weight, std::memory_order_relaxed);
     }
 
     /// Moves the items of [first, last) into the shared queue while the budget allows; the
@@ -128,21 +144,22 @@ class SpareStock {
         It end = first;
         for (; end != last; ++end) {
             const std::size_t w = Weight{}(*end);
-            if (weight_.load(std::memory_order_relaxed) + weight + w > budget_) break;
+            if (budget_.held.load(std::memory_order_relaxed) + weight + w > budget_.limit) break;
             weight += w;
         }
         if (end == first) return;
-        weight_.fetch_add(weight, std::memory_order_relaxed);
+        budget_.held.fetch_add(weight, std::memory_order_relaxed);
         if (!shared_.enqueue_bulk(std::make_move_iterator(first),
                                   static_cast<std::size_t>(end - first)))
-            weight_.fetch_sub(weight, std::memory_order_relaxed);  // out of memory: destroyed
+            budget_.held.fetch_sub(weight, std::memory_order_relaxed);  // out of memory: destroyed
     }
 
     inline static std::atomic<std::uint64_t> next_id_{1};
 
     moodycamel::ConcurrentQueue<T> shared_;
-    std::atomic<std::size_t> weight_{0};
-    const std::size_t budget_, per_thread_;
+    SpareBudget own_budget_;
+    SpareBudget& budget_;
+    const std::size_t per_thread_;
     const std::uint64_t id_;
 };
 
