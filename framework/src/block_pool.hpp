@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <new>
 
 namespace courier::detail {
 
@@ -35,6 +36,41 @@ class BlockPool {
     };
     SpareStock<Block, One> spares_;
     std::size_t block_size_;
+};
+
+/// An allocator whose single objects go round through a pool of their own, one per type:
+/// for what is made once per message behind an API that allocates (the control block
+/// of a shared_ptr, with std::allocate_shared). The pool keeps up to 4096 spares, and
+/// 64 per thread.
+template <class T>
+struct PooledAllocator {
+    using value_type = T;
+
+    PooledAllocator() noexcept = default;
+    template <class U>
+    PooledAllocator(const PooledAllocator<U>& /*other*/) noexcept {}  // NOLINT: rebinding
+
+    T* allocate(std::size_t n) {
+        if (n != 1) return static_cast<T*>(::operator new(n * sizeof(T)));
+        return static_cast<T*>(pool().take());
+    }
+    void deallocate(T* object, std::size_t n) noexcept {
+        if (n != 1) return ::operator delete(object);
+        pool().give(object);
+    }
+
+    template <class U>
+    bool operator==(const PooledAllocator<U>& /*other*/) const noexcept {
+        return true;  // every one draws on the same pool
+    }
+
+  private:
+    static_assert(alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+    static BlockPool& pool() {
+        // Never destroyed: what it allocated may be freed while static objects go.
+        static auto* made = new BlockPool(sizeof(T), 4096, 64);
+        return *made;
+    }
 };
 
 }  // namespace courier::detail

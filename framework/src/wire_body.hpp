@@ -3,6 +3,8 @@
 /// The body of a letter that arrived over a link: the frame's bytes and descriptors, until
 /// a handler decodes them (open_letter, through Body::wire).
 
+#include "block_pool.hpp"
+
 #include <courier/framework/detail/body.hpp>
 #include <courier/transports/buffer_pool.hpp>
 #include <courier/transports/frame.hpp>
@@ -46,10 +48,11 @@ class WireBody final : public Body, public PayloadKeeper {
         return true;
     }
     /// Shares the frame's buffer from now on (moved into a SharedBytes if it was the
-    /// frame's own: its bytes stay where they are, so payload_ stays valid).
+    /// frame's own: its bytes stay where they are, so payload_ stays valid). The
+    /// reference's control block comes from a pool: no allocation per large message.
     std::shared_ptr<const void> keep() override {
         if (!shared_) shared_ = SharedBytes(std::move(bytes_));
-        return std::make_shared<const SharedBytes>(shared_);
+        return std::allocate_shared<const SharedBytes>(PooledAllocator<SharedBytes>{}, shared_);
     }
     /// Forwards the payload as it came; its descriptor indexes stay valid because the
     /// descriptors go in the same order.

@@ -215,3 +215,22 @@ TEST_CASE("a body's storage goes round instead of back to malloc", "[framework][
     static_assert(sizeof(courier::detail::LocalBody<Big>) > 512);
     big->value.bytes[999] = 'x';
 }
+
+TEST_CASE("a large Bytes keeps its frame with a reference whose memory goes round",
+          "[framework][letter]") {
+    // keep() is called once per large message received (a Bytes of 16 KiB or more
+    // viewing its frame): the reference's control block comes from a pool, not malloc.
+    courier::Frame frame;
+    frame.bytes.resize(1000);
+    const std::byte* memory = frame.bytes.data();
+    courier::detail::WireBody body(std::move(frame), {memory, 1000});
+    auto kept = body.keep();
+    const void* block = kept.get();  // inside the control block, at a fixed place
+    CHECK(static_cast<const courier::SharedBytes*>(kept.get())->bytes().data() == memory);
+    kept.reset();
+    // malloc would give the freed memory to the next request of its size: this one.
+    void* elsewhere = ::operator new(sizeof(courier::SharedBytes) + 16);  // a control block's size
+    auto again = body.keep();
+    CHECK(again.get() == block);
+    ::operator delete(elsewhere);
+}
