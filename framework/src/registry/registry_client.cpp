@@ -1,13 +1,10 @@
 #include "registry/registry_client.hpp"
 
-#include "registry/spawn.hpp"
+#include "registry/registry_dialer.hpp"
 
-#include <courier/framework/runtime_dir.hpp>
 #include <courier/log.hpp>
 #include <courier/posix_call.hpp>
 #include <courier/serialization/codec.hpp>
-#include <courier/transports/endpoint.hpp>
-#include <courier/transports/transport.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -44,18 +41,11 @@ class ConnectionBroke : public RegistryError {
     using RegistryError::RegistryError;
 };
 
-long long ms_left(Clock::time_point deadline) {
-    auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
-    return std::max<long long>(left, 0);
-}
-
 }  // namespace
 
 struct RegistryClient::Impl {
-    RegistryOptions options;
-    std::filesystem::path dir;
-    std::filesystem::path socket;
-    std::string sender = "registry-client." + std::to_string(::getpid());
+    RegistryDialer dialer;
+    const RegistryOptions& options = dialer.options();
     std::unique_ptr<Link> link;
     /// Links of connections that broke: kept until the client goes, since a caller may
     /// still be sending on one as it is replaced.
@@ -79,112 +69,8 @@ struct RegistryClient::Impl {
     std::function<void(const std::string&)> disconnect_handler;
     std::function<void()> reconnect_handler;
 
-    explicit Impl(RegistryOptions o) : options(std::move(o)) {
-        dir = options.runtime_dir.empty() ? default_runtime_dir() : options.runtime_dir;
-        socket = registry_socket_path(dir);
-    }
-
-    // -- connecting -----------------------------------------------------------------------
-
-    /// A link to the registry socket, or nullptr when nothing listens there.
-    std::unique_ptr<Link> try_connect() {
-        try {
-            return TransportRegistry::builtin().connect(local_socket_endpoint(socket.string()));
-        } catch (const std::system_error& e) {
-            if (e.code() == std::errc::no_such_file_or_directory ||
-                e.code() == std::errc::connection_refused)
-                return nullptr;
-            throw RegistryError("cannot connect to the courier registry at " + socket.string() +
-                                ": " + e.what());
-        }
-    }
-
-    template <class T>
-    std::vector<std::byte> request_frame(std::uint64_t correlation, const T& request) {
-        EnvelopeHeader header;
-        header.flags = envelope_flags::request;
-        header.correlation = correlation;
-        header.sender = sender;
-        header.recipient = registry::daemon_name;
-        return encode_message(header, request);
-    }
-
-    /// Asks a fresh link for the node list and waits for the answer: false when the
-    /// registry closes it first (a courierd that was exiting on idle as we connected).
-    bool probe(Link& candidate, Clock::time_point deadline) {
-        std::uint64_t correlation = next_correlation++;
-        try {
-            candidate.send(request_frame(correlation, registry::ListNodes{}));
-        } catch (const LinkError&) {
-            return false;
-        }
-        std::vector<Frame> frames;
-        for (;;) {
-            pollfd p{candidate.poll_fd(), POLLIN, 0};
-            auto ready =
-                COURIER_SYSCALL(::poll, &p, nfds_t{1}, static_cast<int>(ms_left(deadline)));
-            if (!ready.ok())
-                throw RegistryError("cannot wait for the courier registry at " + socket.string() +
-                                    ": " + system_error_from(ready).what());
-            if (ready.value == 0)
-                throw RegistryError("the courier registry at " + socket.string() +
-                                    " did not answer within " +
-                                    std::to_string(options.timeout.count()) + " ms");
-            frames.clear();
-            ReceiveStatus status = candidate.receive(frames);
-            for (const auto& frame : frames) {
-                auto envelope = decode_envelope(frame.data());
-                if (envelope && envelope->header.correlation == correlation) return true;
-            }
-            if (status.state != ReceiveStatus::State::open) return false;
-        }
-    }
-
-    /// Starts courierd and connects to it, retrying until the deadline.
-    std::unique_ptr<Link> start_and_connect(Clock::time_point deadline) {
-        try {
-            ensure_runtime_dir(dir);
-        } catch (const std::system_error& e) {
-            throw RegistryError(e.what());
-        }
-        std::filesystem::path courierd = registry::find_courierd(options.courierd);
-        registry::start_courierd(courierd, dir, options.idle_exit);
-        auto started = Clock::now();
-        auto pause = milliseconds{2};
-        // Bounded retry: courierd binds within milliseconds of starting. If the courierd
-        // we raced with held the lock while exiting on idle, ours gave way to it, so start
-        // another now and then.
-        for (;;) {
-            if (auto connected = try_connect()) return connected;
-            if (Clock::now() >= deadline)
-                throw RegistryError("started " + courierd.string() +
-                                    " but no registry answered at " + socket.string() + " within " +
-                                    std::to_string(options.timeout.count()) + " ms");
-            if (Clock::now() - started > milliseconds{500}) {
-                registry::start_courierd(courierd, dir, options.idle_exit);
-                started = Clock::now();
-            }
-            std::this_thread::sleep_for(
-                std::min<milliseconds>(pause, milliseconds{ms_left(deadline)}));
-            pause = std::min(pause * 2, milliseconds{50});
-        }
-    }
-
-    /// A link to a courierd that answers, started if need be. Throws RegistryError.
-    std::unique_ptr<Link> establish() {
-        auto deadline = Clock::now() + options.timeout;
-        for (int attempt = 0; attempt < 2; ++attempt) {
-            auto candidate = try_connect();
-            if (!candidate) {
-                if (!options.autostart)
-                    throw RegistryNotRunning("no courier registry is running in " + dir.string());
-                candidate = start_and_connect(deadline);
-            }
-            if (probe(*candidate, deadline)) return candidate;
-        }
-        throw RegistryError("the courier registry in " + dir.string() +
-                            " closed the connection before answering, twice");
-    }
+    explicit Impl(RegistryOptions o)
+        : dialer(std::move(o), "registry-client." + std::to_string(::getpid())) {}
 
     void start_reader() {
         for (Fd* event : {&wake, &relinked}) {
@@ -233,7 +119,7 @@ struct RegistryClient::Impl {
         constexpr milliseconds pause{100};
         for (;;) {
             try {
-                auto fresh = establish();
+                auto fresh = dialer.establish();
                 std::function<void()> handler;
                 {
                     std::lock_guard lock(mutex);
@@ -292,7 +178,7 @@ struct RegistryClient::Impl {
             if (!answered.wait_for(lock, options.timeout, [&] { return reader_parked; }))
                 return false;
         }
-        auto fresh = establish();
+        auto fresh = dialer.establish();
         {
             std::lock_guard lock(mutex);
             broken_links.push_back(std::move(link));
@@ -398,7 +284,7 @@ struct RegistryClient::Impl {
             current = link.get();  // replaced only under the lock, and kept (broken_links)
         }
         try {
-            current->send(request_frame(correlation, request));
+            current->send(dialer.request_frame(correlation, request));
         } catch (const std::exception& e) {
             std::lock_guard lock(mutex);
             waiting.erase(correlation);
@@ -438,7 +324,7 @@ struct RegistryClient::Impl {
 
 RegistryClient::RegistryClient(RegistryOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {
-    impl_->link = impl_->establish();
+    impl_->link = impl_->dialer.establish();
     impl_->start_reader();
 }
 
@@ -550,7 +436,7 @@ void RegistryClient::on_reconnect(std::function<void()> handler) {
 }
 
 const std::filesystem::path& RegistryClient::runtime_dir() const noexcept {
-    return impl_->dir;
+    return impl_->dialer.runtime_dir();
 }
 
 }  // namespace courier

@@ -6,6 +6,7 @@
 /// Errors: a registry that cannot be reached or started, or a broken connection,
 /// throws RegistryError; a refusal by the registry (name taken) is a Status value.
 
+#include "registry/registry_error.hpp"
 #include "registry/registry_protocol.hpp"
 
 #include <courier/framework/registry_options.hpp>
@@ -15,23 +16,10 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace courier {
-
-class RegistryError : public std::runtime_error {
-  public:
-    using std::runtime_error::runtime_error;
-};
-
-/// Thrown instead of starting courierd when none answers and autostart is off
-/// (`courier ps` says "no courier registry is running" rather than starting one).
-class RegistryNotRunning : public RegistryError {
-  public:
-    using RegistryError::RegistryError;
-};
 
 class RegistryClient {
   public:

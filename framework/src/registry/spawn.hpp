@@ -2,7 +2,7 @@
 /// @file
 /// Finding and starting courierd for RegistryClient's autostart. Private.
 
-#include "registry/registry_client.hpp"
+#include "registry/registry_error.hpp"
 
 #include <courier/fd.hpp>
 #include <courier/posix_call.hpp>
