@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <chrono>
 #include <stdexcept>
 #include <utility>
 
@@ -21,6 +22,19 @@ struct Claim {
     std::shared_ptr<Runnable>* cell = nullptr;
 };
 thread_local Claim this_thread_claim;
+
+/// The worker the calling thread is, if it is one: its scheduler and its index there.
+struct Worker {
+    const Scheduler* scheduler = nullptr;
+    std::size_t index = 0;
+};
+thread_local Worker this_worker;
+
+std::int64_t now_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
 }  // namespace
 
 /// The tasks posted: one Runnable, queued once while it has tasks (as a cell is while it
@@ -68,10 +82,12 @@ Scheduler::Scheduler(std::size_t threads, std::chrono::microseconds spin, IdlePo
       ready_count_(0, spin.count() > 0 && !yielding ? 10000 : 0),
       tasks_(std::make_shared<Tasks>()),
       manual_(threads == 0 ? std::make_unique<Manual>() : nullptr) {
+    for (std::size_t i = 0; i < threads; ++i) next_.push_back(std::make_unique<NextCell>());
     for (std::size_t i = 0; i < threads; ++i) {
-        workers_.emplace_back([this] {
+        workers_.emplace_back([this, i] {
             // Named by itself too: its first turn may come before the line below.
             pthread_setname_np(pthread_self(), kWorkerName);
+            this_worker = {this, i};
             work();
         });
         // Named here as well: whoever counts them (top -H, gdb, a test) sees every
@@ -93,6 +109,7 @@ void Scheduler::schedule(std::shared_ptr<Runnable> cell) {
         *claim.cell = std::move(cell);
         return;
     }
+    if (make_next(cell)) return;
     if (manual_) [[unlikely]] {
         {
             std::lock_guard lock(manual_->mutex);
@@ -102,6 +119,40 @@ void Scheduler::schedule(std::shared_ptr<Runnable> cell) {
         return;
     }
     enqueue(std::move(cell));
+}
+
+bool Scheduler::make_next(std::shared_ptr<Runnable>& cell) {
+    if (this_worker.scheduler != this || spinning_.load(std::memory_order_relaxed) == 0)
+        return false;
+    NextCell& next = *next_[this_worker.index];
+    std::shared_ptr<Runnable> before;
+    {
+        std::lock_guard lock(next.lock);
+        before = std::exchange(next.cell, std::move(cell));
+        next.since.store(now_ns(), std::memory_order_relaxed);
+    }
+    if (before) enqueue(std::move(before));  // the newer one runs next: it is the reply
+    return true;
+}
+
+bool Scheduler::take_next(NextCell& next, std::shared_ptr<Runnable>& cell,
+                          std::chrono::nanoseconds waited) {
+    const std::int64_t since = next.since.load(std::memory_order_relaxed);
+    if (since == 0 || (waited.count() > 0 && now_ns() - since < waited.count())) return false;
+    std::lock_guard lock(next.lock);
+    if (!next.cell) return false;  // taken meanwhile
+    cell = std::move(next.cell);
+    next.since.store(0, std::memory_order_relaxed);
+    return true;
+}
+
+bool Scheduler::take_over(std::shared_ptr<Runnable>& cell, bool any) {
+    for (std::size_t i = 0; i < next_.size(); ++i) {
+        if (this_worker.scheduler == this && i == this_worker.index) continue;
+        if (take_next(*next_[i], cell, any ? std::chrono::nanoseconds{} : take_over_after))
+            return true;
+    }
+    return false;
 }
 
 void Scheduler::enqueue(std::shared_ptr<Runnable> cell) {
@@ -173,9 +224,10 @@ bool Scheduler::idle(std::shared_ptr<Runnable>& cell) {
         return try_take(cell);
     }
     bool found = false;
+    spinning_.fetch_add(1, std::memory_order_relaxed);
     Clock::time_point give_up;  // read the clock only once the first polls found nothing
     for (unsigned i = 1;; ++i) {
-        if (try_take(cell)) {
+        if (try_take(cell) || take_over(cell, /*any=*/false)) {
             found = true;
             break;
         }
@@ -193,10 +245,14 @@ bool Scheduler::idle(std::shared_ptr<Runnable>& cell) {
             }
         }
         if (i % 64 == 0) {
-            if (i == 64)
+            if (i == 64) {
                 give_up = Clock::now() + spin_;
-            else if (Clock::now() >= give_up)
+            } else if (Clock::now() >= give_up) {
+                // About to sleep: a next cell put there while this one spun must not wait
+                // for a long turn to end.
+                found = take_over(cell, /*any=*/true);
                 break;
+            }
         }
         // Sharing the CPU: give it up now and then (a yield is a system call, and a
         // check of memory far cheaper), so a thread woken on it waits microseconds, not
@@ -207,6 +263,7 @@ bool Scheduler::idle(std::shared_ptr<Runnable>& cell) {
         else
             cpu_relax();
     }
+    spinning_.fetch_sub(1, std::memory_order_relaxed);
     // Released before the cell runs: a long handler must not keep the links unpolled
     // while the peer believes someone polls them.
     if (polls) {
@@ -217,16 +274,22 @@ bool Scheduler::idle(std::shared_ptr<Runnable>& cell) {
 }
 
 void Scheduler::work() {
+    NextCell& next = *next_[this_worker.index];
     for (;;) {
         std::shared_ptr<Runnable> cell;
-        // Spin, then sleep (the count spins a little more before it blocks).
-        if (!idle(cell)) take(cell);
-        if (!cell) return;
+        // The cell this worker's last turn made ready; else spin, then sleep (the count
+        // spins a little more before it blocks).
+        if (!take_next(next, cell) && !idle(cell)) take(cell);
+        if (!cell) {  // stopping: a worker still here may run this one's next cell
+            if (take_next(next, cell)) enqueue(std::move(cell));
+            return;
+        }
         // While the cell has letters and no other cell waits, it keeps this worker: no
-        // trip through the ready queue, no hand-off to another thread.
+        // trip through the ready queue, no hand-off to another thread. A next cell waits
+        // for it no longer than a turn: it runs, and this one queues behind the others.
         while (cell->run()) {
-            if (ready_.size_approx() != 0) {
-                schedule(std::move(cell));
+            if (next.since.load(std::memory_order_relaxed) != 0 || ready_.size_approx() != 0) {
+                enqueue(std::move(cell));
                 break;
             }
         }

@@ -6,7 +6,13 @@
 ///
 /// An idle worker polls the ready queue for a while before it sleeps: on a VM whose idle
 /// cores halt, waking a sleeping thread costs tens of microseconds, so a hand-off between
-/// two actors stays fast only if the thread it goes to is still awake. One idle worker
+/// two actors stays fast only if the thread it goes to is still awake.
+///
+/// A cell that a worker's turn makes ready, while another worker spins idle, becomes that
+/// worker's next cell: it runs on the same worker as soon as the turn ends, so a request
+/// and its reply stay on one CPU (as Go's runnext, Tokio's LIFO slot). An idle worker
+/// takes it over once it has waited a few microseconds (a long handler), so actors that
+/// could run side by side still do. One idle worker
 /// at a time also polls the node's links that can be polled in memory (IdlePoll): frames
 /// it finds are delivered by that worker, and the first cell they make ready runs on it
 /// at once, with no hand-off from the reactor thread at all.
@@ -22,6 +28,8 @@
 /// (Node::request, NodeCore::stop) needs the test to step meanwhile, from another
 /// thread.
 
+#include <courier/spin_lock.hpp>
+
 #include <concurrentqueue/concurrentqueue.h>
 #include <concurrentqueue/lightweightsemaphore.h>
 
@@ -29,6 +37,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <limits>
@@ -95,7 +104,8 @@ class Scheduler {
     Scheduler& operator=(const Scheduler&) = delete;
 
     /// Queues a cell to run its mailbox. Called only by the one who woke it. A cell
-    /// made ready by a worker's own poll runs on that worker next instead.
+    /// made ready by a worker's own poll runs on that worker next instead, and one made
+    /// ready by a worker's turn may become its next cell (see the file's comment).
     void schedule(std::shared_ptr<Runnable> cell);
     /// Runs `task` on a worker soon: for work that may block on a link, which the
     /// reactor's thread must never do (a grant of credit, draining an outbox). Tasks run
@@ -105,6 +115,9 @@ class Scheduler {
     /// Lets the workers finish the cell they run, then joins them. Manual: no turn runs
     /// after it, and the cells still queued are let go.
     void stop();
+
+    /// Workers idle and spinning now (that could take over a next cell).
+    int spinning() const noexcept { return spinning_.load(std::memory_order_relaxed); }
 
     /// True when built with 0 threads: only the calls below run cells.
     bool manual() const noexcept { return manual_ != nullptr; }
@@ -121,7 +134,29 @@ class Scheduler {
     bool wait_ready(std::chrono::steady_clock::time_point deadline);
 
   private:
+    /// A worker's next cell (see the file's comment): its own turns put it there, and it
+    /// or an idle worker takes it.
+    struct NextCell {
+        SpinLock lock;
+        std::shared_ptr<Runnable> cell;  ///< under lock
+        /// When the cell was put there (steady clock, ns), 0 when there is none: idle
+        /// workers read it without the lock.
+        std::atomic<std::int64_t> since{0};
+    };
+    /// How long a next cell waits for its worker's turn to end before an idle worker may
+    /// take it: far above a turn that ends at once, far below a handler that computes.
+    static constexpr std::chrono::microseconds take_over_after{5};
+
     void work();
+    /// Makes `cell` the calling worker's next cell (a cell already there goes to the
+    /// ready queue); false, doing nothing, unless the caller is one of this scheduler's
+    /// workers in a turn and another worker spins, which could take it over.
+    bool make_next(std::shared_ptr<Runnable>& cell);
+    /// Takes `next`'s cell if it has one (that has waited at least `waited`).
+    static bool take_next(NextCell& next, std::shared_ptr<Runnable>& cell,
+                          std::chrono::nanoseconds waited = {});
+    /// Takes another worker's next cell that waited too long (or, `any`, any of them).
+    bool take_over(std::shared_ptr<Runnable>& cell, bool any);
     void enqueue(std::shared_ptr<Runnable> cell);
     /// Takes a queued cell without waiting; false when none is queued.
     bool try_take(std::shared_ptr<Runnable>& cell);
@@ -147,9 +182,11 @@ class Scheduler {
     const std::chrono::microseconds spin_;
     const bool yielding_;
     IdlePoll* const poll_;
-    std::atomic<bool> poll_taken_{false};    ///< a worker is polling the links
-    const bool leads_;                       ///< an idle worker waits for the links (lead())
-    std::atomic<bool> lead_taken_{false};    ///< a worker leads
+    std::atomic<bool> poll_taken_{false};          ///< a worker is polling the links
+    std::atomic<int> spinning_{0};                 ///< workers idle and spinning (idle())
+    std::vector<std::unique_ptr<NextCell>> next_;  ///< one per worker
+    const bool leads_;                             ///< an idle worker waits for the links (lead())
+    std::atomic<bool> lead_taken_{false};          ///< a worker leads
     std::atomic<bool> leader_waits_{false};  ///< ...and may be in IdlePoll::wait: interrupt it
     /// The ready queue, and the count of its cells that workers sleep on: what moodycamel's
     /// BlockingConcurrentQueue pairs, but here the count's own spin before it sleeps is
