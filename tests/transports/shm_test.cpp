@@ -285,19 +285,19 @@ TEST_CASE("shm links put 1 MiB frames together in the memory of frames given bac
     std::thread sender([&] {  // the ring holds less than one frame: the sender waits for room
         for (std::uint32_t i = 0; i < count; ++i) pair.client->send(pattern(size, i));
     });
-    std::set<const std::byte*> given;
-    std::uint32_t reused = 0;
+    std::set<const std::byte*> used;
     for (std::uint32_t i = 0; i < count; ++i) {
         auto got = receive_frames(*pair.server, 1);
         REQUIRE(got.frames.size() == 1);
         auto& frame = got.frames[0];
         CHECK(same_bytes(frame.data(), pattern(size, i)));
-        if (i >= 2 && given.count(frame.data().data()) == 1) ++reused;  // after a warm-up
-        given.insert(frame.data().data());
+        used.insert(frame.data().data());
         REQUIRE_FALSE(frame.shared);
         pool.give(std::move(frame.bytes));
     }
     sender.join();
-    CHECK(reused == count - 2);
+    // The frame handed over and the next one, whose first chunks may already be in the
+    // same receive (a receiver that lags): two buffers, and one to spare.
+    CHECK(used.size() <= 3);
     empty(pool);
 }
