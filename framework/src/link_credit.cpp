@@ -44,8 +44,9 @@ bool LinkCredit::hold(Held&& held) {
     // Behind every letter of its priority or higher: an urgent letter overtakes the
     // ordinary ones waiting, letters of one priority keep their order. Looked for from
     // the back: most letters have the priority of the last one.
+    const auto front = outbox_.begin() + static_cast<std::ptrdiff_t>(outbox_head_);
     auto at = outbox_.end();
-    while (at != outbox_.begin() && std::prev(at)->priority < held.priority) --at;
+    while (at != front && std::prev(at)->priority < held.priority) --at;
     outbox_.insert(at, std::move(held));
     return has_credit();
 }
@@ -59,24 +60,34 @@ bool LinkCredit::granted(const Credit& grant) {
         allowed_bytes_.store(grant.bytes, std::memory_order_release);
     if (!has_credit()) return false;
     room_.notify_all();  // threads waiting for credit (wait) look again
-    return !outbox_.empty();
+    return outbox_size() != 0;
 }
 
-std::vector<LinkCredit::Held> LinkCredit::sendable() {
-    std::vector<Held> go;
+void LinkCredit::sendable(std::vector<Held>& go) {
+    go.clear();
     std::lock_guard lock(mutex_);
-    while (!outbox_.empty() && take_credit(outbox_.front().frame.size())) {
-        go.push_back(std::move(outbox_.front()));
-        outbox_.pop_front();
+    while (outbox_size() != 0 && take_credit(outbox_[outbox_head_].frame.size()))
+        go.push_back(std::move(outbox_[outbox_head_++]));
+    // The letters taken are moved-from shells: dropped once they are half the vector, and
+    // the vector's memory too when a burst made it large.
+    constexpr std::size_t kept = 1024;
+    if (outbox_size() == 0) {
+        if (outbox_.capacity() > kept)
+            std::vector<Held>().swap(outbox_);
+        else
+            outbox_.clear();
+        outbox_head_ = 0;
+    } else if (outbox_head_ * 2 >= outbox_.size()) {
+        outbox_.erase(outbox_.begin(), outbox_.begin() + static_cast<std::ptrdiff_t>(outbox_head_));
+        outbox_head_ = 0;
     }
-    return go;
 }
 
 void LinkCredit::drained() {
     decltype(parked_) parked;
     {
         std::lock_guard lock(mutex_);
-        if (!outbox_.empty()) return;  // the rest waits for the next grant
+        if (outbox_size() != 0) return;  // the rest waits for the next grant
         queued_.store(false, std::memory_order_release);
         parked.swap(parked_);
         parked_count_.store(0, std::memory_order_relaxed);
@@ -87,7 +98,7 @@ void LinkCredit::drained() {
 
 bool LinkCredit::park(std::weak_ptr<ActorCell> cell) {
     std::lock_guard lock(mutex_);
-    if (closed_ || outbox_.empty()) return false;
+    if (closed_ || outbox_size() == 0) return false;
     parked_.emplace_back(std::move(cell), Clock::now());
     parked_count_.store(parked_.size());  // seq_cst: before the caller looks at the peer again
     return true;
@@ -130,9 +141,11 @@ std::vector<LinkCredit::Held> LinkCredit::close() {
     {
         std::lock_guard lock(mutex_);
         closed_ = true;
-        held.assign(std::make_move_iterator(outbox_.begin()),
-                    std::make_move_iterator(outbox_.end()));
+        held.assign(
+            std::make_move_iterator(outbox_.begin() + static_cast<std::ptrdiff_t>(outbox_head_)),
+            std::make_move_iterator(outbox_.end()));
         outbox_.clear();
+        outbox_head_ = 0;
         parked.swap(parked_);
         parked_count_.store(0, std::memory_order_relaxed);
         room_.notify_all();
@@ -180,7 +193,7 @@ LinkCredit::Stats LinkCredit::stats() const {
     stats.credit = allowed > sent ? allowed - sent : 0;
     {
         std::lock_guard lock(mutex_);
-        stats.outbox = outbox_.size();
+        stats.outbox = outbox_size();
     }
     const auto arrived = arrived_.load(), taken = consumed_letters_.load();
     stats.unreturned = arrived > taken ? arrived - taken : 0;

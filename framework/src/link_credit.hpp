@@ -26,7 +26,6 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -67,8 +66,9 @@ class LinkCredit {
     bool granted(const Credit& grant);
     /// Held by whoever drains the outbox, so that letters leave in order.
     std::mutex& drain_mutex() noexcept { return drain_mutex_; }
-    /// Takes the letters at the front of the outbox that may go now, counted as sent.
-    std::vector<Held> sendable();
+    /// Moves into `go` (emptied first) the letters at the front of the outbox that may go
+    /// now, counted as sent.
+    void sendable(std::vector<Held>& go);
     /// After a drain: once the outbox is empty, its parked actors run again and waiting
     /// threads look again.
     void drained();
@@ -132,7 +132,12 @@ class LinkCredit {
     std::atomic<bool> queued_{false};
     mutable std::mutex mutex_;
     std::condition_variable room_;  ///< for threads waiting in wait()
-    std::deque<Held> outbox_;       ///< highest priority first, FIFO within one
+    /// Highest priority first, FIFO within one: outbox_[outbox_head_] on. A vector whose
+    /// front is taken by moving a mark, so a steady flow through it allocates nothing
+    /// (a deque frees and allocates a block every few letters).
+    std::vector<Held> outbox_;
+    std::size_t outbox_head_ = 0;
+    std::size_t outbox_size() const noexcept { return outbox_.size() - outbox_head_; }
     std::vector<std::pair<std::weak_ptr<ActorCell>, std::chrono::steady_clock::time_point>> parked_;
     std::atomic<std::size_t> parked_count_{0};
     bool closed_ = false;

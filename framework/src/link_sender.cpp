@@ -6,6 +6,7 @@
 #include <courier/framework/system_messages.hpp>
 #include <courier/log.hpp>
 #include <courier/serialization/external_parts.hpp>
+#include <courier/transports/buffer_pool.hpp>
 #include <courier/transports/transport.hpp>
 
 #include <spdlog/spdlog.h>
@@ -78,6 +79,32 @@ class SendBuffer {
         return buffer;
     }
 };
+
+/// The list a drain moves the sendable letters into: this thread's, kept with its
+/// capacity from one drain to the next (a drain within a drain, for another link, finds
+/// it lent and uses a list of its own).
+struct HeldList {
+    HeldList() noexcept { held.swap(spare()); }
+    ~HeldList() {
+        held.clear();
+        if (held.capacity() <= 64) held.swap(spare());
+    }
+    HeldList(const HeldList&) = delete;
+    HeldList& operator=(const HeldList&) = delete;
+    std::vector<LinkCredit::Held> held;
+
+  private:
+    static std::vector<LinkCredit::Held>& spare() noexcept {
+        thread_local std::vector<LinkCredit::Held> list;
+        return list;
+    }
+};
+
+/// Sent (or bounced): the held frames' memory goes back to the pool hold() took it from.
+void give_back(std::vector<LinkCredit::Held>& sent) noexcept {
+    for (auto& held : sent) BufferPool::frames().give(std::move(held.frame));
+    sent.clear();
+}
 
 /// Why a letter holding descriptors cannot take this link, and what would work.
 std::string cannot_carry_fds(TypeId type, std::size_t count, const PeerLink& peer) {
@@ -162,8 +189,7 @@ void LinkSender::send(const EnvelopeHeader& header, const Body& body,
         return;
     }
     if (credited && !peer->credit.take(size) && !waited_for_credit(size, peer)) [[unlikely]] {
-        parts.join_into(frame);  // it waits longer than the message lives: a copy
-        hold(sent, frame, fds, peer);
+        hold(sent, frame, parts, fds, peer);
         return;
     }
     // Inside a turn the link may keep the frame; the turn's end flushes it.
@@ -236,10 +262,13 @@ bool LinkSender::waited_for_credit(std::size_t bytes, const std::shared_ptr<Peer
     return false;
 }
 
-void LinkSender::hold(const EnvelopeHeader& header, std::vector<std::byte>& frame,
-                      std::span<const int> fds, const std::shared_ptr<PeerLink>& peer) {
+void LinkSender::hold(const EnvelopeHeader& header, std::span<const std::byte> frame,
+                      const ExternalParts& parts, std::span<const int> fds,
+                      const std::shared_ptr<PeerLink>& peer) {
     LinkCredit::Held held;
-    held.frame = std::move(frame);  // the thread's buffer: it starts a new one
+    // It waits longer than the message lives: a copy, into memory that drain() gives back.
+    held.frame = BufferPool::frames().take(frame.size() + parts.size());
+    parts.join(frame, held.frame);
     held.priority = header.priority;
     // The body closes its descriptors when it goes, and the letter waits longer than that.
     for (int fd : fds) {
@@ -261,7 +290,9 @@ void LinkSender::hold(const EnvelopeHeader& header, std::vector<std::byte>& fram
 
 void LinkSender::drain(const std::shared_ptr<PeerLink>& peer) {
     std::lock_guard lock(peer->credit.drain_mutex());
-    for (auto go = peer->credit.sendable(); !go.empty(); go = peer->credit.sendable()) {
+    HeldList list;
+    auto& go = list.held;
+    for (peer->credit.sendable(go); !go.empty(); give_back(go), peer->credit.sendable(go)) {
         std::uint64_t bytes = 0;
         std::size_t sent = 0;
         std::vector<int> fds;
@@ -317,9 +348,16 @@ void LinkSender::send_grant(const std::shared_ptr<PeerLink>& peer, const Credit&
     if (peer->broken) return;
     try {
         EnvelopeHeader header;
+        header.type = type_id_of<Credit>();
         header.recipient = node_service_name;
+        SendBuffer buffer;
+        auto& frame = buffer.bytes;
+        encode_envelope_header(header, 0, frame);
+        const std::size_t payload_start = frame.size();
+        encode_payload(grant, frame);
+        patch_payload_length(frame, frame.size() - payload_start);
         // Not through a turn's batch: a grant is never held back.
-        peer->link->send(encode_message(header, grant));
+        peer->link->send(frame);
     } catch (const std::exception& e) {
         ++peer->errors;
         node_.peers().drop(peer, e.what());

@@ -21,6 +21,10 @@
 #include <span>
 #include <vector>
 
+namespace courier {
+class ExternalParts;
+}
+
 namespace courier::detail {
 
 class NodeCore;
@@ -71,9 +75,10 @@ class LinkSender {
     /// For a letter that found no credit: an actor's turn may wait a moment for some (true:
     /// taken, the letter goes now).
     bool waited_for_credit(std::size_t bytes, const std::shared_ptr<PeerLink>& peer);
-    /// Keeps a letter that has no credit yet in `peer`'s outbox, its frame taken from
-    /// `frame`; the actor sending it is parked after its turn.
-    void hold(const EnvelopeHeader& header, std::vector<std::byte>& frame, std::span<const int> fds,
+    /// Keeps a letter that has no credit yet in `peer`'s outbox, a copy of `frame` with
+    /// its `parts`; the actor sending it is parked after its turn.
+    void hold(const EnvelopeHeader& header, std::span<const std::byte> frame,
+              const ExternalParts& parts, std::span<const int> fds,
               const std::shared_ptr<PeerLink>& peer);
     /// Sends a grant of credit to `peer`, at once (never held back).
     void send_grant(const std::shared_ptr<PeerLink>& peer, const Credit& grant) noexcept;

@@ -8,6 +8,7 @@
 #include "peers.hpp"
 
 #include <courier/log.hpp>
+#include <courier/transports/buffer_pool.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -104,6 +105,10 @@ void Peers::receive(const std::shared_ptr<PeerLink>& peer) {
         if (peer->broken) break;
         on_frame(peer, frame, intake);
     }
+    // What was not delivered (the framework's own frames: credit, heartbeats; refused
+    // ones) gives its buffer back, as a letter does when it dies.
+    for (auto& frame : frames)
+        if (frame.bytes.capacity() != 0) BufferPool::frames().give(std::move(frame.bytes));
     frames.clear();
     if (intake.credited != 0 && !peer->broken) [[likely]] {
         peer->credit.arrived(intake.credited);

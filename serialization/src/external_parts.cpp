@@ -14,19 +14,16 @@ void ExternalParts::lay_out(std::span<const std::byte> buffer,
     if (buffer.size() > from) out.push_back(buffer.subspan(from));
 }
 
-void ExternalParts::join_into(std::vector<std::byte>& buffer) const {
-    if (ranges_.empty()) return;
-    std::vector<std::byte> whole;
-    whole.reserve(buffer.size() + size_);
+void ExternalParts::join(std::span<const std::byte> buffer, std::vector<std::byte>& out) const {
+    out.reserve(out.size() + buffer.size() + size_);
     std::size_t from = 0;
     for (const auto& range : ranges_) {
-        whole.insert(whole.end(), buffer.begin() + static_cast<std::ptrdiff_t>(from),
-                     buffer.begin() + static_cast<std::ptrdiff_t>(range.at));
-        whole.insert(whole.end(), range.bytes.begin(), range.bytes.end());
+        out.insert(out.end(), buffer.begin() + static_cast<std::ptrdiff_t>(from),
+                   buffer.begin() + static_cast<std::ptrdiff_t>(range.at));
+        out.insert(out.end(), range.bytes.begin(), range.bytes.end());
         from = range.at;
     }
-    whole.insert(whole.end(), buffer.begin() + static_cast<std::ptrdiff_t>(from), buffer.end());
-    buffer.swap(whole);
+    out.insert(out.end(), buffer.begin() + static_cast<std::ptrdiff_t>(from), buffer.end());
 }
 
 }  // namespace courier

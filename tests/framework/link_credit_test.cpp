@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <thread>
@@ -39,7 +40,8 @@ TEST_CASE("a sender may send what every link starts with, then keeps letters unt
     CHECK(credit.granted(Credit{LinkCredit::initial.letters + 2, std::uint64_t{1} << 30}));
     CHECK_FALSE(credit.take(100));
     CHECK(credit.hold(held(0, 2)));  // credit is there now: the caller drains
-    auto go = credit.sendable();
+    std::vector<LinkCredit::Held> go;
+    credit.sendable(go);
     REQUIRE(go.size() == 2);
     CHECK(tag_of(go[0]) == 1);
     CHECK(tag_of(go[1]) == 2);
@@ -61,7 +63,9 @@ TEST_CASE("the outbox lets an urgent letter overtake, in order within a priority
     credit.hold(held(200, 6));
     credit.granted(Credit{LinkCredit::initial.letters + 4, std::uint64_t{1} << 30});
     std::vector<int> order;
-    for (const auto& letter : credit.sendable()) order.push_back(tag_of(letter));
+    std::vector<LinkCredit::Held> go;
+    credit.sendable(go);
+    for (const auto& letter : go) order.push_back(tag_of(letter));
     CHECK(order == std::vector<int>{4, 6, 5, 1});  // four credits: the rest waits
     credit.drained();
     CHECK(credit.stats().outbox == 2);
@@ -69,6 +73,41 @@ TEST_CASE("the outbox lets an urgent letter overtake, in order within a priority
     REQUIRE(left.size() == 2);
     CHECK(tag_of(left[0]) == 2);
     CHECK(tag_of(left[1]) == 3);
+}
+
+TEST_CASE("letters keep their order through an outbox that drains a few at a time",
+          "[framework][credit]") {
+    // The outbox takes its front by moving a mark and drops what was taken now and then:
+    // letters held while others leave, and an urgent one among them, keep their places.
+    LinkCredit credit;
+    while (credit.take(10)) {
+    }
+    std::uint64_t granted = LinkCredit::initial.letters;
+    std::vector<int> order;
+    std::vector<LinkCredit::Held> go;
+    int next = 1;
+    for (int round = 0; round < 20; ++round) {
+        for (int i = 0; i < 7; ++i) credit.hold(held(0, static_cast<std::uint8_t>(next++)));
+        if (round == 10) credit.hold(held(9, 250));  // overtakes those waiting, not those gone
+        granted += 5;
+        credit.granted(Credit{granted, std::uint64_t{1} << 40});
+        credit.sendable(go);
+        for (const auto& letter : go) order.push_back(tag_of(letter));
+    }
+    granted += 1000;
+    credit.granted(Credit{granted, std::uint64_t{1} << 40});
+    credit.sendable(go);
+    for (const auto& letter : go) order.push_back(tag_of(letter));
+    CHECK(credit.stats().outbox == 0);
+
+    std::vector<int> expected;
+    for (int tag = 1; tag < next; ++tag) expected.push_back(tag);
+    // Round 10 sent 5 of its turn: the urgent letter went first among those then waiting.
+    const auto urgent_at = std::find(order.begin(), order.end(), 250);
+    REQUIRE(urgent_at != order.end());
+    CHECK(urgent_at - order.begin() == 10 * 5);
+    order.erase(urgent_at);
+    CHECK(order == expected);
 }
 
 TEST_CASE("a letter that starts within the bytes granted may go, however large",

@@ -38,9 +38,9 @@ class ExternalParts {
     /// between them, empty pieces left out. What Link::send_parts takes.
     void lay_out(std::span<const std::byte> buffer,
                  std::vector<std::span<const std::byte>>& out) const;
-    /// Inserts the ranges into `buffer`, which then holds the whole frame: a copy, for a
-    /// frame that must outlive the value it was encoded from.
-    void join_into(std::vector<std::byte>& buffer) const;
+    /// Appends to `out` the whole frame: `buffer` with the ranges between its pieces. A
+    /// copy, for a frame that must outlive the value it was encoded from.
+    void join(std::span<const std::byte> buffer, std::vector<std::byte>& out) const;
 
   private:
     std::vector<Range> ranges_;
