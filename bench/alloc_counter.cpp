@@ -1,7 +1,11 @@
 #include "alloc_counter.hpp"
 
+#include <execinfo.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <new>
 
@@ -17,6 +21,21 @@ std::atomic<int> slots_taken{0};
 std::atomic<bool> enabled{false};
 thread_local Slot* own_slot = nullptr;
 thread_local int paused = 0;
+std::atomic<bool> tracing{false};
+std::atomic<int> traces_left{0};
+
+/// Writes this allocation's call stack to stderr, while traces are left.
+void trace_one(std::size_t size) noexcept {
+    if (traces_left.fetch_sub(1, std::memory_order_relaxed) <= 0) return;
+    ++paused;  // backtrace() may allocate (its first call loads libgcc)
+    void* frames[24];
+    const int depth = ::backtrace(frames, 24);
+    char line[64];
+    const int n = std::snprintf(line, sizeof line, "allocation of %zu bytes:\n", size);
+    (void)!::write(2, line, static_cast<std::size_t>(n));
+    ::backtrace_symbols_fd(frames, depth, 2);
+    --paused;
+}
 
 void count_one() noexcept {
     if (!enabled.load(std::memory_order_relaxed) || paused != 0) return;
@@ -35,12 +54,14 @@ void count_one() noexcept {
 
 void* allocate(std::size_t size) {
     count_one();
+    if (tracing.load(std::memory_order_relaxed) && paused == 0) trace_one(size);
     if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
     throw std::bad_alloc();
 }
 
 void* allocate_aligned(std::size_t size, std::align_val_t alignment) {
     count_one();
+    if (tracing.load(std::memory_order_relaxed) && paused == 0) trace_one(size);
     void* p = nullptr;
     auto align = static_cast<std::size_t>(alignment);
     if (align < sizeof(void*)) align = sizeof(void*);
@@ -52,6 +73,16 @@ void* allocate_aligned(std::size_t size, std::align_val_t alignment) {
 
 void enable() noexcept {
     enabled.store(true, std::memory_order_relaxed);
+}
+
+void trace(bool on) noexcept {
+    static const int wanted = [] {
+        const char* n = std::getenv("COURIER_BENCH_ALLOC_TRACE");
+        return n ? std::atoi(n) : 0;
+    }();
+    if (wanted <= 0 || !enabled.load(std::memory_order_relaxed)) return;
+    if (on) traces_left.store(wanted, std::memory_order_relaxed);
+    tracing.store(on, std::memory_order_relaxed);
 }
 
 std::uint64_t total() noexcept {

@@ -32,8 +32,14 @@ class AllocWindow {
   public:
     explicit AllocWindow(std::uint64_t count) : begin_(count / 10), end_(count - count / 10) {}
     void at(std::uint64_t index) noexcept {
-        if (index == begin_) first_ = alloc_counter::total();
-        if (index == end_) last_ = alloc_counter::total();
+        if (index == begin_) {
+            first_ = alloc_counter::total();
+            alloc_counter::trace(true);
+        }
+        if (index == end_) {
+            last_ = alloc_counter::total();
+            alloc_counter::trace(false);
+        }
     }
     Fields fields(bool counting) const {
         if (!counting || end_ <= begin_) return {};
