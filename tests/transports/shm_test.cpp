@@ -269,35 +269,3 @@ TEST_CASE("shm links read frames into the memory of frames given back", "[transp
     }
     CHECK(pool.spare_bytes() == 0);
 }
-
-TEST_CASE("shm links put 1 MiB frames together in the memory of frames given back",
-          "[transport][shm]") {
-    // A 1 MiB frame crosses the ring in chunks of up to 256 KiB; those that wrap around
-    // the ring's end are copied into chunk buffers, which go back to the pool beside the
-    // frames' own. A frame must find memory of its size there, not a chunk buffer it
-    // would grow (fresh memory and its page faults, for every frame).
-    auto& pool = BufferPool::frames();
-    empty(pool);
-    ShmName name;
-    auto pair = connect_pair(name.endpoint());
-    constexpr std::uint32_t count = 12;
-    constexpr std::size_t size = std::size_t{1} << 20;
-    std::thread sender([&] {  // the ring holds less than one frame: the sender waits for room
-        for (std::uint32_t i = 0; i < count; ++i) pair.client->send(pattern(size, i));
-    });
-    std::set<const std::byte*> used;
-    for (std::uint32_t i = 0; i < count; ++i) {
-        auto got = receive_frames(*pair.server, 1);
-        REQUIRE(got.frames.size() == 1);
-        auto& frame = got.frames[0];
-        CHECK(same_bytes(frame.data(), pattern(size, i)));
-        used.insert(frame.data().data());
-        REQUIRE_FALSE(frame.shared);
-        pool.give(std::move(frame.bytes));
-    }
-    sender.join();
-    // The frame handed over and the next one, whose first chunks may already be in the
-    // same receive (a receiver that lags): two buffers, and one to spare.
-    CHECK(used.size() <= 3);
-    empty(pool);
-}
