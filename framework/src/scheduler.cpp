@@ -132,6 +132,13 @@ bool Scheduler::make_next(std::shared_ptr<Runnable>& cell) {
         next.since.store(now_ns(), std::memory_order_relaxed);
     }
     if (before) enqueue(std::move(before));  // the newer one runs next: it is the reply
+    // Pairs with idle()'s giving up: either that worker sees this cell, or this sees it
+    // stopped spinning, and the cell goes to the queue, which wakes a worker.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (spinning_.load(std::memory_order_relaxed) == 0) {
+        std::shared_ptr<Runnable> back;
+        if (take_next(next, back)) enqueue(std::move(back));
+    }
     return true;
 }
 
@@ -224,6 +231,7 @@ bool Scheduler::idle(std::shared_ptr<Runnable>& cell) {
         return try_take(cell);
     }
     bool found = false;
+    bool spins = true;
     spinning_.fetch_add(1, std::memory_order_relaxed);
     Clock::time_point give_up;  // read the clock only once the first polls found nothing
     for (unsigned i = 1;; ++i) {
@@ -249,7 +257,9 @@ bool Scheduler::idle(std::shared_ptr<Runnable>& cell) {
                 give_up = Clock::now() + spin_;
             } else if (Clock::now() >= give_up) {
                 // About to sleep: a next cell put there while this one spun must not wait
-                // for a long turn to end.
+                // for a long turn to end (see make_next).
+                spinning_.fetch_sub(1);  // seq_cst
+                spins = false;
                 found = take_over(cell, /*any=*/true);
                 break;
             }
@@ -263,7 +273,7 @@ bool Scheduler::idle(std::shared_ptr<Runnable>& cell) {
         else
             cpu_relax();
     }
-    spinning_.fetch_sub(1, std::memory_order_relaxed);
+    if (spins) spinning_.fetch_sub(1, std::memory_order_relaxed);
     // Released before the cell runs: a long handler must not keep the links unpolled
     // while the peer believes someone polls them.
     if (polls) {
