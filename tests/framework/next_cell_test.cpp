@@ -88,87 +88,98 @@ TEST_CASE("a cell a turn makes ready runs next on that turn's worker while anoth
 #endif
 }
 
-TEST_CASE("a next cell whose worker's turn goes on is taken over by the spinning worker",
-          "[framework][scheduler][next_cell]") {
-    Scheduler scheduler(2, spin_for_ever);
-    std::atomic<bool> consumer_ran{false};
-    std::thread::id producer_thread, consumer_thread;
+/// What a handler that computes after sending does: a producer's turn wakes a consumer,
+/// then goes on until the consumer has run (or a minute passes). With `spinner`, it wakes
+/// it only once the other worker spins again.
+struct Handoff {
+    bool consumer_ran = false;
+    std::thread::id producer, consumer;
+};
+Handoff send_then_compute(Scheduler& scheduler, bool spinner) {
+    Handoff seen;
+    std::atomic<bool> ran{false};
     auto consumer = std::make_shared<Cell>();
     consumer->turn = [&] {
-        consumer_thread = std::this_thread::get_id();
-        consumer_ran = true;
+        seen.consumer = std::this_thread::get_id();
+        ran = true;
         return false;
     };
-    std::promise<bool> producer_done;
+    std::promise<void> producer_done;
     auto producer = std::make_shared<Cell>();
     producer->turn = [&] {
-        producer_thread = std::this_thread::get_id();
+        seen.producer = std::this_thread::get_id();
         const auto up = Clock::now() + 60s;  // the other worker, back from taking this one
-        while (scheduler.spinning() < 1 && Clock::now() < up) {
+        while (spinner && scheduler.spinning() < 1 && Clock::now() < up) {
         }
         scheduler.schedule(consumer);
-        // A handler that computes after sending: the consumer must not wait for it.
         const auto give_up = Clock::now() + 60s;
-        while (!consumer_ran && Clock::now() < give_up) {
+        while (!ran && Clock::now() < give_up) {
         }
-        producer_done.set_value(consumer_ran.load());
+        producer_done.set_value();
         return false;
     };
     auto done = producer_done.get_future();
     scheduler.schedule(producer);
     REQUIRE(done.wait_for(120s) == std::future_status::ready);
-    CHECK(done.get());
+    seen.consumer_ran = ran;
     scheduler.stop();
-    CHECK(consumer_thread != producer_thread);
+    return seen;
+}
+
+TEST_CASE("a next cell whose worker's turn goes on is taken over by the spinning worker",
+          "[framework][scheduler][next_cell]") {
+    Scheduler scheduler(2, spin_for_ever);
+    const auto seen = send_then_compute(scheduler, /*spinner=*/true);
+    CHECK(seen.consumer_ran);
+    CHECK(seen.consumer != seen.producer);
 }
 
 TEST_CASE("with no worker spinning, a cell a turn makes ready wakes a sleeping worker",
           "[framework][scheduler][next_cell]") {
     Scheduler scheduler(2, /*spin=*/0us);  // idle workers sleep at once
-    std::atomic<bool> consumer_ran{false};
-    auto consumer = std::make_shared<Cell>();
-    consumer->turn = [&] {
-        consumer_ran = true;
-        return false;
-    };
-    std::promise<bool> producer_done;
-    auto producer = std::make_shared<Cell>();
-    producer->turn = [&] {
-        scheduler.schedule(consumer);
-        const auto give_up = Clock::now() + 60s;
-        while (!consumer_ran && Clock::now() < give_up) {
-        }
-        producer_done.set_value(consumer_ran.load());
-        return false;
-    };
-    auto done = producer_done.get_future();
-    scheduler.schedule(producer);
-    REQUIRE(done.wait_for(120s) == std::future_status::ready);
-    CHECK(done.get());
-    scheduler.stop();
+    CHECK(send_then_compute(scheduler, /*spinner=*/false).consumer_ran);
 }
 
 TEST_CASE("a cell with letters left yields its worker to the next cell, behind the others",
           "[framework][scheduler][next_cell]") {
-    // A producer whose turns never end (it always has more) wakes a consumer: the consumer
-    // runs (on either worker) instead of waiting for the producer to run out.
-    Scheduler scheduler(2, spin_for_ever);
-    std::atomic<bool> consumer_ran{false}, stop{false};
-    auto consumer = std::make_shared<Cell>();
-    consumer->turn = [&] {
-        consumer_ran = true;
-        return false;
-    };
-    auto producer = std::make_shared<Cell>();
-    std::atomic<int> turns{0};
-    producer->turn = [&] {
-        if (turns.fetch_add(1) == 0) scheduler.schedule(consumer);
-        return !stop.load();
-    };
-    scheduler.schedule(producer);
-    const auto give_up = Clock::now() + 60s;
-    while (!consumer_ran && Clock::now() < give_up) std::this_thread::sleep_for(1ms);
-    stop = true;
-    scheduler.stop();
-    CHECK(consumer_ran);
+    // A producer with letters left after each turn wakes a consumer: the consumer runs
+    // next on the producer's worker, and the producer queues, instead of the consumer
+    // waiting to be taken over by the other worker.
+    int on_producer_worker = 0;
+    constexpr int rounds = 50;
+    for (int round = 0; round < rounds; ++round) {
+        Scheduler scheduler(2, spin_for_ever);
+        std::atomic<bool> consumer_ran{false};
+        std::thread::id producer_thread, consumer_thread;
+        auto consumer = std::make_shared<Cell>();
+        consumer->turn = [&] {
+            consumer_thread = std::this_thread::get_id();
+            consumer_ran = true;
+            return false;
+        };
+        auto producer = std::make_shared<Cell>();
+        std::atomic<int> turns{0};
+        producer->turn = [&] {
+            if (turns.fetch_add(1) == 0) {
+                producer_thread = std::this_thread::get_id();
+                const auto up = Clock::now() + 60s;  // the other worker, spinning again
+                while (scheduler.spinning() < 1 && Clock::now() < up) {
+                }
+                scheduler.schedule(consumer);
+            }
+            return !consumer_ran.load();  // letters left until the consumer has run
+        };
+        scheduler.schedule(producer);
+        const auto give_up = Clock::now() + 60s;
+        while (!consumer_ran && Clock::now() < give_up) std::this_thread::sleep_for(100us);
+        REQUIRE(consumer_ran);
+        scheduler.stop();
+        if (consumer_thread == producer_thread) ++on_producer_worker;
+    }
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    WARN(on_producer_worker << " of " << rounds << " on the producer's worker (not checked)");
+#else
+    // Taken over instead, it would run on the other worker every time.
+    CHECK(on_producer_worker >= rounds * 8 / 10);
+#endif
 }
