@@ -136,7 +136,7 @@ class Scheduler {
   private:
     /// A worker's next cell (see the file's comment): its own turns put it there, and it
     /// or an idle worker takes it.
-    struct NextCell {
+    struct alignas(64) NextCell {  // a line of its own: idle workers read it
         SpinLock lock;
         std::shared_ptr<Runnable> cell;  ///< under lock
         /// When the cell was put there (steady clock, ns), 0 when there is none: idle
