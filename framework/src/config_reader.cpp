@@ -1,6 +1,7 @@
 #include "config_reader.hpp"
 
 #include <courier/log.hpp>
+#include <courier/serialization/envelope.hpp>
 #include <courier/transports/transport.hpp>
 
 #include "metrics_server.hpp"
@@ -451,10 +452,52 @@ class Reader {
             } else if (key.str() == "timeout_ms") {
                 registry.timeout =
                     std::chrono::milliseconds(integer_of(key, value, "registry.timeout_ms", 1));
+            } else if (key.str() == "host") {
+                registry.host = string_of(key, value, "registry.host");
+                if (!is_valid_name(registry.host) || registry.host.find('@') != std::string::npos)
+                    fail(key.source(),
+                         "registry.host must be 1 to 255 printable ASCII characters, "
+                         "no space and no '@'");
+            } else if (key.str() == "listen") {
+                registry.listen = host_endpoint(key, value, "registry.listen");
+            } else if (key.str() == "peers") {
+                const auto* array = value.as_array();
+                if (array == nullptr)
+                    fail(key.source(), "registry.peers must be an array of endpoints");
+                registry.peers.clear();
+                for (const auto& element : *array)
+                    registry.peers.push_back(host_endpoint(key, element, "registry.peers"));
+            } else if (key.str() == "heartbeat_ms") {
+                registry.heartbeat =
+                    std::chrono::milliseconds(integer_of(key, value, "registry.heartbeat_ms", 1));
+            } else if (key.str() == "host_down_ms") {
+                registry.host_down =
+                    std::chrono::milliseconds(integer_of(key, value, "registry.host_down_ms", 1));
             } else {
-                unknown(key, "key", "[registry]", {"autostart", "idle_exit_ms", "timeout_ms"});
+                unknown(key, "key", "[registry]",
+                        {"autostart", "idle_exit_ms", "timeout_ms", "host", "listen", "peers",
+                         "heartbeat_ms", "host_down_ms"});
             }
         }
+    }
+
+    /// The endpoint of a courierd of the federation: one of a transport that crosses hosts.
+    std::string host_endpoint(const toml::key& key, const toml::node& node,
+                              std::string_view what) const {
+        const auto* text = node.as_string();
+        if (text == nullptr)
+            fail(node.source(), std::string(what) + " must hold endpoints (strings), not " +
+                                    std::string(type_name(node)));
+        try {
+            const auto endpoint = Endpoint::parse(text->get());
+            const auto* entry = transports_.find(endpoint.scheme);
+            if (entry == nullptr || !entry->capabilities.cross_host)
+                fail(node.source(), std::string(what) + ": \"" + text->get() +
+                                        "\" is not of a transport that crosses hosts");
+        } catch (const std::invalid_argument& e) {
+            fail(key.source(), std::string(what) + ": " + e.what());
+        }
+        return text->get();
     }
 
     std::string source_;

@@ -53,6 +53,18 @@ std::string to_toml(const Config& config) {
                         static_cast<std::int64_t>(config.registry.idle_exit->count()));
     if (config.registry.timeout)
         registry.insert("timeout_ms", static_cast<std::int64_t>(config.registry.timeout->count()));
+    const auto& federation = config.registry;
+    if (!federation.host.empty()) registry.insert("host", federation.host);
+    if (!federation.listen.empty()) registry.insert("listen", federation.listen);
+    if (!federation.peers.empty()) {
+        toml::array peers;
+        for (const auto& peer : federation.peers) peers.push_back(peer);
+        registry.insert("peers", std::move(peers));
+    }
+    if (federation.heartbeat)
+        registry.insert("heartbeat_ms", static_cast<std::int64_t>(federation.heartbeat->count()));
+    if (federation.host_down)
+        registry.insert("host_down_ms", static_cast<std::int64_t>(federation.host_down->count()));
     if (!registry.empty()) root.insert("registry", std::move(registry));
 
     toml::table transports;

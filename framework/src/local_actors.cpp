@@ -1,5 +1,7 @@
 #include "local_actors.hpp"
 
+#include "host_name.hpp"
+
 #include <mutex>
 
 namespace courier::detail {
@@ -18,7 +20,8 @@ Mailbox* LocalActors::find_for_slow(PeerLink& peer, std::string_view recipient) 
     auto& last = peer.last;
     last.names_generation = generation_.load(std::memory_order_acquire);  // before
     last.recipient = recipient;
-    last.box = find(last.recipient);
+    // A name@host letter came here because that host's registry said so.
+    last.box = find(std::string(split_host(last.recipient).actor));
     return last.box.get();
 }
 

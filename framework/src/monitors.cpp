@@ -21,7 +21,7 @@ bool process_ended(std::int64_t pid) {
 DownReason reason_of(const std::string& registry_reason) {
     if (registry_reason == registry::down_unregistered) return DownReason::stopped;
     if (registry_reason == registry::down_node_exited) return DownReason::node_exited;
-    return DownReason::unreachable;
+    return DownReason::unreachable;  // down_host_lost: its host's registry is gone or silent
 }
 
 }  // namespace
@@ -87,7 +87,8 @@ std::uint64_t Monitors::start(const std::string& watcher, std::string_view name_
         }
         if (where.found) {
             watch.node = where.node;
-            watch.pid = where.pid;
+            // Another host's pid says nothing of a process here: judged by the link only.
+            watch.pid = where.host.empty() ? where.pid : 0;
             watch.incarnation = where.incarnation;
         } else if (local) {
             watch.node = node_.name();
@@ -151,10 +152,12 @@ void Monitors::on_name_down(const registry::NameDown& down) {
         });
         if (resolving) early_downs_.insert_or_assign(down.name, down);
     }
-    const std::string detail =
-        down.reason == registry::down_node_exited
-            ? "node '" + down.node + "' (pid " + std::to_string(down.pid) + ") exited"
-            : "actor '" + down.name + "' of node '" + down.node + "' stopped";
+    std::string detail = "actor '" + down.name + "' of node '" + down.node + "' stopped";
+    if (down.reason == registry::down_node_exited)
+        detail = "node '" + down.node + "' (pid " + std::to_string(down.pid) + ") exited";
+    else if (down.reason == registry::down_host_lost)
+        detail = "the host of node '" + down.node +
+                 "' is unreachable: its registry went away or stayed silent";
     tell(ended, reason_of(down.reason), detail);
 }
 

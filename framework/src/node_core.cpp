@@ -71,8 +71,10 @@ NodeCore::NodeCore(Node& owner, NodeOptions options, bool by_hand)
                                                     options_.log_level +
                                                     "' (trace, debug, info, warn, error, "
                                                     "critical or off)");
-    if (!is_valid_name(name_))
-        throw SetupError(ErrorCode::unknown_name, "invalid node name '" + name_ + "'");
+    if (!is_valid_name(name_) || name_.find('@') != std::string::npos)
+        throw SetupError(
+            ErrorCode::unknown_name,
+            "invalid node name '" + name_ + "' (1-255 printable ASCII characters, no '@')");
     // The framework's own message types must be known before the first frame arrives.
     (void)type_id_of<DeadLetter>();
     (void)type_id_of<Failure>();
@@ -228,10 +230,11 @@ LinkList NodeCore::link_list() {
 
 void NodeCore::adopt(std::string name, std::unique_ptr<Actor> actor, ActorFactory again,
                      std::string parent) {
-    if (!is_valid_name(name) || name.front() == '$')
+    if (!is_valid_name(name) || name.front() == '$' || name.find('@') != std::string::npos)
         throw SetupError(ErrorCode::unknown_name,
                          "invalid actor name '" + name +
-                             "': use 1-255 printable ASCII characters, not starting with '$'");
+                             "': use 1-255 printable ASCII characters, not starting with '$', "
+                             "and no '@' (name@host names an actor on a host)");
     actor->name_ = name;
     actor->node_ = &owner_;
     auto cell =

@@ -1,5 +1,6 @@
 #include "peers.hpp"
 
+#include "host_name.hpp"
 #include "link_sender.hpp"
 #include "node_core.hpp"
 
@@ -153,14 +154,16 @@ std::shared_ptr<PeerLink> Peers::known(const std::string& name) {
     return nullptr;
 }
 
-std::shared_ptr<PeerLink> Peers::find(const std::string& name, std::string& why_not) {
+std::shared_ptr<PeerLink> Peers::find(const std::string& name, std::string& why_not,
+                                      std::string* ours) {
     if (auto peer = known(name)) return peer;
     if (closed_.load()) {
         why_not = "node '" + node_.name() + "' has stopped";
         return nullptr;
     }
     auto unknown = [&] {
-        why_not = "no actor named '" + name + "' on this host";
+        why_not = "no actor named '" + name + "'" +
+                  (split_host(name).host.empty() ? " on this host" : "");
         return nullptr;
     };
     if (unknown_.contains(name)) return unknown();
@@ -174,6 +177,7 @@ std::shared_ptr<PeerLink> Peers::find(const std::string& name, std::string& why_
         return nullptr;
     }
     if (!where.found && where.notify_up) unknown_.add(name, epoch);
+    if (where.found && where.node == node_.name() && ours) *ours = split_host(name).actor;
     if (!where.found || where.node == node_.name()) return unknown();
     {
         std::lock_guard lock(mutex_);
@@ -230,7 +234,8 @@ std::shared_ptr<PeerLink> Peers::connect(const registry::Location& where) {
         }
     }
     const Config& config = node_.config();
-    auto selection = choose(config, node_.name(), where.node, ours, theirs, /*same_host=*/true);
+    auto selection =
+        choose(config, node_.name(), where.node, ours, theirs, /*same_host=*/where.host.empty());
     if (!selection) throw LinkError(selection.error());
     std::string errors;
     for (const auto& endpoint : theirs_endpoints) {

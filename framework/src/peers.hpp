@@ -64,7 +64,10 @@ class Peers final : public IdlePoll {
     /// As known(), else asks the registry where `name` lives and links to that node.
     /// Null with `why_not` set when there is no such actor or no link can be made. A name
     /// the registry did not know is not asked about again until it comes up (name_up).
-    std::shared_ptr<PeerLink> find(const std::string& name, std::string& why_not);
+    /// `ours`: set to the actor's own name when the registry says `name` (a name@host)
+    /// is this node's.
+    std::shared_ptr<PeerLink> find(const std::string& name, std::string& why_not,
+                                   std::string* ours = nullptr);
     /// The registry says `name` is registered now (NameUp): find() asks about it again.
     void name_up(const std::string& name) { unknown_.name_up(name); }
     /// The registry connection is gone, and its promises of NameUp with it.

@@ -15,8 +15,10 @@ Expected<Route, Error> Router::route(const std::string& name) {
     if (!node_.registry())
         return Unexpected{Error{ErrorCode::unknown_name,
                                 "no actor named '" + name + "' in node '" + node_.name() + "'"}};
-    std::string why_not;
-    found.peer = node_.peers().find(name, why_not);
+    std::string why_not, ours;
+    found.peer = node_.peers().find(name, why_not, &ours);
+    // name@host of this host: the registry said the actor is one of ours.
+    if (!found.peer && !ours.empty() && (found.box = node_.actors().find(ours))) return found;
     if (!found.peer) return Unexpected{Error{ErrorCode::unknown_name, std::move(why_not)}};
     return found;
 }

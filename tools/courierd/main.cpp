@@ -5,6 +5,7 @@
 #include "courierd/systemd.hpp"
 #include "registry/registry_server.hpp"
 
+#include <courier/framework/config.hpp>
 #include <courier/framework/runtime_dir.hpp>
 #include <courier/log.hpp>
 #include <courier/posix_call.hpp>
@@ -48,6 +49,33 @@ bool detach() {
     return true;
 }
 
+/// The federation's part of the config (docs/multihost.md), as the server takes it.
+courier::registry::FederationOptions federation_of(const courier::Config& config) {
+    using namespace std::chrono_literals;
+    const auto& registry = config.registry;
+    courier::registry::FederationOptions federation;
+    federation.host = registry.host;
+    auto options_of = [&](const courier::Endpoint& endpoint) {
+        return config.settings(endpoint.scheme).options();
+    };
+    if (!registry.listen.empty()) {
+        federation.listen = courier::Endpoint::parse(registry.listen);
+        federation.listen_options = options_of(*federation.listen);
+    }
+    for (const auto& peer : registry.peers) {
+        auto endpoint = courier::Endpoint::parse(peer);
+        federation.peers.push_back({endpoint, options_of(endpoint)});
+    }
+    federation.beat = registry.heartbeat.value_or(500ms);
+    federation.host_down = registry.host_down.value_or(4 * federation.beat);
+    if (federation.host_down <= federation.beat)
+        throw std::runtime_error("registry.host_down_ms (" +
+                                 std::to_string(federation.host_down.count()) +
+                                 ") must be longer than registry.heartbeat_ms (" +
+                                 std::to_string(federation.beat.count()) + ")");
+    return federation;
+}
+
 long idle_from_environment() {
     if (const char* text = std::getenv("COURIER_REGISTRY_IDLE_MS"); text && *text) {
         char* end = nullptr;
@@ -67,6 +95,7 @@ int main(int argc, char** argv) {
     bool use_syslog = false;
     std::string log_file;
     std::string log_level = "info";
+    std::string config_file;
     app.add_option("--runtime-dir", runtime_dir,
                    "directory of the registry socket and lock (default: $COURIER_RUNTIME_DIR, "
                    "$XDG_RUNTIME_DIR/courier, /tmp/courier-$UID)");
@@ -84,6 +113,9 @@ int main(int argc, char** argv) {
                    "log to this file instead, rotated at 1 MiB with one older file kept");
     app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    app.add_option("--config", config_file,
+                   "the courier config whose [registry] table sets this host's federation "
+                   "(default: $COURIER_CONFIG, as nodes read it; docs/multihost.md)");
     app.set_version_flag("--version", "courierd " COURIER_VERSION);
     CLI11_PARSE(app, argc, argv);
 
@@ -106,6 +138,7 @@ int main(int argc, char** argv) {
         std::chrono::milliseconds(idle_exit_ms >= 0 ? idle_exit_ms : idle_from_environment());
 
     try {
+        options.federation = federation_of(courier::Config::from_environment(config_file));
         courier::ensure_runtime_dir(options.runtime_dir);
         // Taken before the lock, so that LISTEN_FDS is ours to read and no systemd socket
         // leaks into a courierd that gives way.

@@ -9,6 +9,9 @@
 #include <courier/posix_call.hpp>
 
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <cerrno>
 
 #include <optional>
 #include <system_error>
@@ -37,9 +40,19 @@ std::unique_ptr<Link> TcpTransport::connect(const Endpoint& endpoint,
         Fd fd(static_cast<int>(created.value));
         // Before connect(), so the handshake announces a window scale that fits.
         detail::apply_socket_buffers(fd.get(), options, context, true);
+        // A host that does not answer (down, or its link cut) fails the connect after the
+        // handshake timeout, not after the kernel's SYN retries (two minutes): Linux
+        // bounds a blocking connect by the send timeout.
+        const auto limit =
+            std::chrono::duration_cast<std::chrono::microseconds>(options.handshake_timeout);
+        const timeval bound{static_cast<time_t>(limit.count() / 1000000),
+                            static_cast<suseconds_t>(limit.count() % 1000000)};
+        COURIER_SYSCALL(::setsockopt, fd.get(), SOL_SOCKET, SO_SNDTIMEO, &bound,
+                        socklen_t{sizeof bound})
+            .value_or_throw(context);
         auto connected = COURIER_SYSCALL(::connect, fd.get(), candidate.get(), candidate.length);
         if (!connected.ok()) {
-            failure = connected;  // try the host's next address
+            failure = connected;  // try the host's next address (EINPROGRESS: no answer in time)
             continue;
         }
         detail::set_no_delay(fd.get(), context);
@@ -52,6 +65,11 @@ std::unique_ptr<Link> TcpTransport::connect(const Endpoint& endpoint,
             fd.get(), cookie, std::chrono::steady_clock::now() + options.handshake_timeout, peer);
         return std::make_unique<detail::StreamLink>(std::move(fd), capabilities(), options,
                                                     std::move(peer));
+    }
+    if (failure->error == EINPROGRESS) {
+        throw LinkError(context + ": no answer within " +
+                        std::to_string(options.handshake_timeout.count() / 1000) +
+                        " ms (handshake_timeout_us)");
     }
     throw system_error_from(*failure, context);
 }

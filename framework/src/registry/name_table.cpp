@@ -1,5 +1,6 @@
 #include "registry/name_table.hpp"
 
+#include "host_name.hpp"
 #include "registry/refusals.hpp"
 
 #include <courier/log.hpp>
@@ -7,6 +8,8 @@
 #include <courier/serialization/codec.hpp>
 
 #include <spdlog/spdlog.h>
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -19,6 +22,13 @@ namespace {
 /// Longest a Lookup may wait, whatever it asks: a day.
 constexpr std::int64_t longest_wait_ms = 86'400'000;
 
+/// This host's name when the config gives none: the kernel's.
+std::string kernel_host_name() {
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
+    return name;
+}
+
 template <class T>
 T payload_as(const EnvelopeView& envelope) {
     auto value = decode_payload<T>(envelope.payload);
@@ -29,7 +39,8 @@ T payload_as(const EnvelopeView& envelope) {
 
 }  // namespace
 
-NameTable::NameTable(Outbox& out, detail::Reactor& timers, std::filesystem::path snapshot)
+NameTable::NameTable(Outbox& out, detail::Reactor& timers, std::filesystem::path snapshot,
+                     std::string host, std::chrono::milliseconds beat)
     : out_(out),
       timers_(timers),
       // Microseconds since the epoch: a restarted courierd numbers on from past the last
@@ -45,7 +56,9 @@ NameTable::NameTable(Outbox& out, detail::Reactor& timers, std::filesystem::path
           [this](ConnectionId to, std::uint64_t correlation, const Inspection& answer) {
               reply(to, correlation, answer);
           },
-          [this](ConnectionId node, const Inspect& question) { send(node, 0, 0, question); }) {
+          [this](ConnectionId node, const Inspect& question) { send(node, 0, 0, question); }),
+      hosts_(host.empty() ? kernel_host_name() : std::move(host)),
+      beat_(beat) {
     if (snapshot_.empty()) return;
     if (auto saved = load_snapshot(snapshot_)) adopt(*saved);
     save();  // without the nodes that died meanwhile (no file at all when none is left)
@@ -68,9 +81,12 @@ void NameTable::handle(ConnectionId from, std::span<const std::byte> frame) {
     if (h.recipient != daemon_name)
         throw ProtocolViolation{"message addressed to '" + std::string(h.recipient) + "', not to " +
                                 daemon_name};
+    if (hosts_.is_upstream(from)) return host_notice(from, envelope);
     if ((h.flags & envelope_flags::request) == 0 || (h.flags & envelope_flags::reply) != 0 ||
         h.correlation == 0)
         throw ProtocolViolation{"message is not a request with a correlation id"};
+    if (from_hosts_.contains(from) && h.type != type_id_of<SubscribeHost>())
+        throw ProtocolViolation{"another host may only subscribe to this one's names"};
     Client& c = clients_[from];
     if (!h.sender.empty()) c.reply_to = std::string(h.sender);
     const auto corr = h.correlation;
@@ -106,6 +122,8 @@ void NameTable::handle(ConnectionId from, std::span<const std::byte> frame) {
         inspect(from, corr, payload_as<InspectNode>(envelope));
     } else if (h.type == type_id_of<Inspected>()) {
         reply(from, corr, inspections_.answered(from, payload_as<Inspected>(envelope)));
+    } else if (h.type == type_id_of<SubscribeHost>()) {
+        subscribe_host(from, corr, payload_as<SubscribeHost>(envelope));
     } else {
         throw ProtocolViolation{"unknown message type " + std::to_string(h.type)};
     }
@@ -114,6 +132,8 @@ void NameTable::handle(ConnectionId from, std::span<const std::byte> frame) {
 Status NameTable::register_node(ConnectionId id, Client& c, const RegisterNode& r) {
     if (!c.node.empty()) return refuse("this connection already registered node '" + c.node + "'");
     if (!is_valid_name(r.node)) return refuse(invalid_name("node name", r.node));
+    if (auto problem = detail::host_qualifier_problem(r.node); !problem.empty())
+        return refuse("invalid node name " + problem);
     // A process says its pid; the kernel says whose the connection is.
     if (const auto real = out_.peer_pid(id); real != 0 && real != r.pid)
         return refuse("pid " + std::to_string(r.pid) + " is not this connection's (pid " +
@@ -155,6 +175,8 @@ Status NameTable::register_name(ConnectionId id, Client& c, const RegisterName& 
     if (c.node.empty())
         return refuse("register a node before registering the name '" + r.name + "'");
     if (!is_valid_name(r.name)) return refuse(invalid_name("name", r.name));
+    if (auto problem = detail::host_qualifier_problem(r.name); !problem.empty())
+        return refuse("invalid name " + problem);
     if (auto it = names_.find(r.name); it != names_.end()) {
         if (it->second == id) return {};
         // A holder keeps it while its process runs (pid and start time): connected, or
@@ -170,8 +192,12 @@ Status NameTable::register_name(ConnectionId id, Client& c, const RegisterName& 
     c.names.insert(r.name);
     save();
     log().debug("node '{}' registered name '{}'", c.node, r.name);
+    const std::string qualified = r.name + "@" + hosts_.host();
     answer_lookups(r.name);
+    answer_lookups(qualified);
     name_up(r.name);
+    name_up(qualified);
+    publish_up(r.name);
     return {};
 }
 
@@ -185,6 +211,7 @@ Status NameTable::unregister_name(ConnectionId id, Client& c, const UnregisterNa
     c.names.erase(r.name);
     log().debug("node '{}' unregistered name '{}'", c.node, r.name);
     name_down(gone, down_unregistered);
+    publish_down(gone, down_unregistered);
     groups_.drop_member(r.name, down_unregistered);
     save();
     return {};
@@ -243,13 +270,26 @@ NodeList NameTable::list_nodes() const {
 Location NameTable::location_of(const std::string& name) const {
     Location where;
     where.name = name;
-    if (auto it = names_.find(name); it != names_.end()) {
+    const auto [actor_view, host_view] = detail::split_host(name);
+    const std::string actor(actor_view), host(host_view);
+    const bool here = host.empty() || host == hosts_.host();
+    if (auto it = names_.find(actor); here && it != names_.end()) {
         const Client& owner = clients_.at(it->second);
         where.found = true;
         where.node = owner.node;
         where.pid = owner.pid;
         where.endpoints = owner.endpoints;
-        where.incarnation = incarnations_.at(name);
+        where.incarnation = incarnations_.at(actor);
+        return where;
+    }
+    if (!host.empty() && here) return where;
+    if (auto remote = host.empty() ? hosts_.find(actor) : hosts_.find(actor, host)) {
+        where.found = true;
+        where.node = remote->entry.node + "@" + remote->host;
+        where.pid = remote->entry.pid;
+        where.endpoints = remote->entry.endpoints;
+        where.incarnation = remote->entry.incarnation;
+        where.host = remote->host;
     }
     return where;
 }
@@ -280,6 +320,12 @@ void NameTable::expire_lookup(std::uint64_t serial) {
 }
 
 void NameTable::name_down(const Location& gone, const std::string& reason) {
+    // A name of this host is watched by its plain name and as name@host.
+    if (gone.host.empty() && gone.name.find('@') == std::string::npos) {
+        Location qualified = gone;
+        qualified.name += "@" + hosts_.host();
+        name_down(qualified, reason);
+    }
     const std::string& name = gone.name;
     auto w = watchers_.find(name);
     if (w == watchers_.end()) return;
@@ -322,6 +368,14 @@ void NameTable::forget(ConnectionId id, const std::string& reason) {
         return true;
     });
     inspections_.forget(id);
+    from_hosts_.erase(id);
+    if (hosts_.is_upstream(id)) {
+        const std::string host = hosts_.host_of(id);
+        log().warn("host '{}' (connection #{}) is gone: {}", host.empty() ? "?" : host, id, reason);
+        apply(hosts_.forget(id, down_host_lost));
+    } else {
+        hosts_.forget(id, reason);  // a subscriber: no names of its own here
+    }
     auto it = clients_.find(id);
     if (it == clients_.end()) {
         log().debug("connection #{} closed: {}", id, reason);
@@ -367,6 +421,7 @@ void NameTable::drop_node(ConnectionId id, const std::string& reason) {
         names_.erase(name);
         incarnations_.erase(name);
         name_down(gone, down_node_exited);
+        publish_down(gone, down_node_exited);
         groups_.drop_member(name, down_node_exited);
     }
     if (c.detached) clients_.erase(it);
@@ -456,27 +511,6 @@ std::string NameTable::describe(ConnectionId id) const {
     auto it = clients_.find(id);
     if (it == clients_.end() || it->second.node.empty()) return text;
     return text + " of node '" + it->second.node + "' (pid " + std::to_string(it->second.pid) + ")";
-}
-
-// ---- sending ----------------------------------------------------------------------------
-
-template <class T>
-void NameTable::send(ConnectionId to, std::uint8_t flags, std::uint64_t correlation,
-                     const T& message) {
-    auto it = clients_.find(to);
-    EnvelopeHeader header;
-    header.flags = flags;
-    header.correlation = correlation;
-    header.sender = daemon_name;
-    header.recipient = it == clients_.end() || it->second.reply_to.empty()
-                           ? std::string_view("client")
-                           : std::string_view(it->second.reply_to);
-    out_.send(to, encode_message(header, message));
-}
-
-template <class T>
-void NameTable::reply(ConnectionId to, std::uint64_t correlation, const T& message) {
-    send(to, envelope_flags::reply, correlation, message);
 }
 
 }  // namespace courier::registry

@@ -9,10 +9,16 @@
 #include "reactor.hpp"
 
 #include "registry/group_table.hpp"
+#include "registry/host_table.hpp"
 #include "registry/inspections.hpp"
 #include "registry/name_table_file.hpp"
+#include "registry/protocol_violation.hpp"
 #include "registry/registry_protocol.hpp"
 
+#include <courier/serialization/codec.hpp>
+#include <courier/serialization/envelope.hpp>
+
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -27,12 +33,6 @@ namespace courier::registry {
 
 /// The server's name for one connection; never reused while courierd runs.
 using ConnectionId = std::uint64_t;
-
-/// Thrown by NameTable::handle for a frame that breaks the protocol: the server closes
-/// that connection.
-struct ProtocolViolation {
-    std::string reason;
-};
 
 /// Where the table's frames go: the server, which owns the connections.
 class Outbox {
@@ -58,8 +58,11 @@ class NameTable {
     static constexpr std::size_t max_awaiting_up = 4096;
 
     /// `snapshot`: the file (name_table_file.hpp) that carries the table over a restart of
-    /// courierd; read now, written after each change. Empty: nothing kept.
-    NameTable(Outbox& out, detail::Reactor& timers, std::filesystem::path snapshot = {});
+    /// courierd; read now, written after each change. Empty: nothing kept. `host`: this
+    /// host's name in `name@host` (empty: the kernel's host name); `beat`: how often the
+    /// hosts that subscribe to this one's names hear from it.
+    NameTable(Outbox& out, detail::Reactor& timers, std::filesystem::path snapshot = {},
+              std::string host = {}, std::chrono::milliseconds beat = std::chrono::seconds(1));
     ~NameTable();  ///< cancels the timers of waiting lookups and of the sweep
     NameTable(const NameTable&) = delete;
     NameTable& operator=(const NameTable&) = delete;
@@ -71,6 +74,23 @@ class NameTable {
     /// NameDown "node exited", and their groups' watchers GroupChange), its watches of names
     /// and of groups, its waiting lookups and the names it awaits.
     void forget(ConnectionId id, const std::string& reason);
+
+    // ---- the federation (docs/multihost.md): the server owns its connections ----
+
+    /// Connection `id` came from another host (the federation's listener): it may only
+    /// subscribe to this host's names.
+    void from_host(ConnectionId id) { from_hosts_.insert(id); }
+    /// Connection `id` was dialed to the peer at place `order` of the config's list: it
+    /// subscribes to that host's names, and resolves plain names in that order.
+    void dialed(ConnectionId id, std::size_t order);
+    /// Tells every host subscribed to this one's names that it is alive (a timer's tick).
+    void beat();
+    /// The dialed connections silent since before `since`, whose hosts count as gone.
+    std::vector<ConnectionId> silent_hosts(std::chrono::steady_clock::time_point since) const {
+        return hosts_.silent_since(since);
+    }
+    /// This host's name in `name@host`.
+    const std::string& host() const noexcept { return hosts_.host(); }
 
     /// The pid and endpoints of the node on connection `id`; nullopt for a client that is
     /// no node.
@@ -125,6 +145,16 @@ class NameTable {
     NodeList list_nodes() const;
 
     Location location_of(const std::string& name) const;
+    /// A frame on a connection this courierd dialed to another host (host_protocol.hpp).
+    void host_notice(ConnectionId from, const EnvelopeView& envelope);
+    /// Answers another host's SubscribeHost with this host's names, and keeps telling it.
+    void subscribe_host(ConnectionId id, std::uint64_t correlation, const SubscribeHost& r);
+    /// Follows the names other hosts gained or lost: answers lookups and tells watchers.
+    void apply(const std::vector<HostTable::Change>& changes);
+    /// Tells the subscribed hosts of a change to this host's names.
+    void publish_up(const std::string& name);
+    void publish_down(const Location& gone, const std::string& reason);
+    HostName entry_of(const std::string& name) const;
     void answer_lookups(const std::string& name);
     void expire_lookup(std::uint64_t serial);
     /// Tells the watchers of `name` that the registration `gone` (its Location) ended.
@@ -165,6 +195,31 @@ class NameTable {
     GroupTable groups_;
     /// Tools' questions to the nodes above, passed on and answered.
     Inspections inspections_;
+    /// The other hosts of the federation, and who subscribed to ours.
+    HostTable hosts_;
+    std::set<ConnectionId> from_hosts_;  ///< connections from other hosts
+    const std::chrono::milliseconds beat_;
 };
+
+// ---- sending: templates, for the table's files ---------------------------------------
+
+template <class T>
+void NameTable::send(ConnectionId to, std::uint8_t flags, std::uint64_t correlation,
+                     const T& message) {
+    auto it = clients_.find(to);
+    EnvelopeHeader header;
+    header.flags = flags;
+    header.correlation = correlation;
+    header.sender = daemon_name;
+    header.recipient = it == clients_.end() || it->second.reply_to.empty()
+                           ? std::string_view("client")
+                           : std::string_view(it->second.reply_to);
+    out_.send(to, encode_message(header, message));
+}
+
+template <class T>
+void NameTable::reply(ConnectionId to, std::uint64_t correlation, const T& message) {
+    send(to, envelope_flags::reply, correlation, message);
+}
 
 }  // namespace courier::registry

@@ -58,6 +58,8 @@ struct UnregisterName {
 
 /// Resolves a name to its node. Answered with Location. One that finds nothing at once
 /// (wait_ms 0) also asks for a NameUp when the name is registered (Location::notify_up).
+/// `name@host` looks on that host only; a plain name on this host first, then on the peer
+/// hosts of the federation in the order the config lists them.
 struct Lookup {
     std::string name;
     /// 0: answer at once. Otherwise wait up to this long for the name to be registered.
@@ -95,7 +97,7 @@ struct Status {
     }
 };
 
-/// Answer to Lookup and Watch.
+/// Answer to Lookup and Watch. `name` is the name as asked: `actor`, or `actor@host`.
 struct Location {
     bool found = false;
     std::string name;
@@ -109,9 +111,13 @@ struct Location {
     /// Not found, and this connection gets a NameUp when the name is registered. False
     /// when the connection has as many such promises as courierd keeps for one.
     bool notify_up = false;
+    /// Empty for a name of this host. Else the host of the federation whose nodes hold it
+    /// (docs/multihost.md); `node` is then `<node>@<host>`, unique across hosts, and only
+    /// a transport that crosses hosts reaches it.
+    std::string host;
     template <class A>
     void serialize(A& a) {
-        a(found, name, node, pid, endpoints, incarnation, notify_up);
+        a(found, name, node, pid, endpoints, incarnation, notify_up, host);
     }
 };
 
@@ -152,6 +158,8 @@ struct NameDown {
 inline constexpr const char* down_unregistered = "unregistered";
 inline constexpr const char* down_node_exited = "node exited";
 inline constexpr const char* down_not_registered = "not registered";
+/// The name's host (name@host) went away: its courierd's connection closed or went silent.
+inline constexpr const char* down_host_lost = "host lost";
 
 /// Unsolicited, once: a name this connection looked up in vain is registered now. (A
 /// node drops it from its cache of unknown names and routes to it again.)

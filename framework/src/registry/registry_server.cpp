@@ -37,9 +37,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// One accepted connection; what it is to the protocol (a node or the CLI) is the
-/// NameTable's to know.
+/// One connection; what it is to the protocol (a node or the CLI) is the NameTable's to
+/// know. Those of the federation come from another host's courierd (accepted on the hosts'
+/// listener) or go to one (dialed).
 struct Connection {
+    enum class Kind { local, from_host, to_host };
+    Kind kind = Kind::local;
+    std::size_t peer_index = 0;  ///< to_host: the peer's place in the config's list
     std::unique_ptr<Link> link;
     std::string peer;      ///< for logs
     std::int64_t pid = 0;  ///< the process at the other end (SO_PEERCRED), 0 unknown
@@ -73,7 +77,8 @@ struct RegistryServer::Impl final : Outbox {
     DaemonLock lock;
     std::filesystem::path socket_path;
     std::unique_ptr<Listener> listener;
-    bool own_socket_file = false;  ///< false when systemd made it (for the log)
+    std::unique_ptr<Listener> host_listener;  ///< the federation's, when it listens
+    bool own_socket_file = false;             ///< false when systemd made it (for the log)
     Fd signals;  ///< a signalfd for SIGTERM and SIGINT, when options.handle_signals
     sigset_t old_mask{};
 
@@ -81,6 +86,7 @@ struct RegistryServer::Impl final : Outbox {
     detail::Reactor* reactor = nullptr;
     NameTable* table = nullptr;
     OrphanSweep* sweep = nullptr;
+    HostDialer* dialer = nullptr;
     ConnectionId next_id = 1;
     std::map<ConnectionId, Connection> connections;
     std::size_t refused_clients = 0;  ///< past max_clients, since the last log line
@@ -111,6 +117,13 @@ struct RegistryServer::Impl final : Outbox {
         log().info("courierd {} serving {}{} (idle exit {} ms)", ::getpid(), socket_path.string(),
                    own_socket_file ? "" : ", a socket passed by systemd",
                    options.idle_exit.count());
+        const auto& federation = options.federation;
+        if (federation.listen) {
+            host_listener =
+                TransportRegistry::builtin().listen(*federation.listen, federation.listen_options);
+            log().info("listening for the courierds of other hosts on {}",
+                       host_listener->endpoint().to_string());
+        }
     }
 
     void bind_own() {
@@ -151,17 +164,35 @@ struct RegistryServer::Impl final : Outbox {
         // Made here, not in the constructor: courierd forks to detach after binding, and a
         // thread does not survive fork.
         detail::Reactor serving;
-        NameTable names(*this, serving, snapshot_path(options.runtime_dir));
+        const auto& federation = options.federation;
+        NameTable names(*this, serving, snapshot_path(options.runtime_dir), federation.host,
+                        federation.beat);
         OrphanSweep orphans(serving, options.runtime_dir);
         reactor = &serving;
         table = &names;
         sweep = &orphans;
+        std::optional<HostDialer> dialing;
         try {
             arm_idle_check();
             if (signals) serving.add(signals.get(), [this] { on_signal(); });
-            serving.add(listener->poll_fd(), [this] { accept_all(); });
+            serving.add(listener->poll_fd(),
+                        [this] { accept_all(*listener, Connection::Kind::local); });
+            if (host_listener) {
+                serving.add(host_listener->poll_fd(),
+                            [this] { accept_all(*host_listener, Connection::Kind::from_host); });
+            }
+            if (host_listener || !federation.peers.empty()) arm_beat();
+            if (!federation.peers.empty()) {
+                dialing.emplace(federation.peers, federation.redial,
+                                [this](std::size_t peer, std::unique_ptr<Link> link) {
+                                    hand_over(peer, std::move(link));
+                                });
+                dialer = &*dialing;
+            }
             if (options.on_serving) options.on_serving();
         } catch (...) {
+            dialing.reset();  // before the reactor it hands links to
+            dialer = nullptr;
             serving.stop();
             shutdown("cannot serve");
             sweep = nullptr;
@@ -176,7 +207,10 @@ struct RegistryServer::Impl final : Outbox {
             reason = *stop_reason;
         }
         if (options.on_stopping) options.on_stopping();
+        // Stopped first: a link it dials now would go to a reactor that is gone.
+        dialing.reset();
         serving.stop();  // joins the reactor thread: from here on all is ours
+        dialer = nullptr;
         orphans.finish();
         shutdown(reason);
         sweep = nullptr;
@@ -193,6 +227,7 @@ struct RegistryServer::Impl final : Outbox {
         // The listener removes the socket file only if it bound it and the file is still the
         // one it bound: not systemd's, nor one that replaced ours (a socket unit started
         // while we ran).
+        host_listener.reset();
         listener.reset();
         lock.remove();
         if (options.handle_signals)
@@ -243,11 +278,11 @@ struct RegistryServer::Impl final : Outbox {
         });
     }
 
-    void accept_all() {
+    void accept_all(Listener& from, Connection::Kind kind) {
         while (!stopping) {
             std::unique_ptr<Link> link;
             try {
-                link = listener->accept();
+                link = from.accept();
             } catch (const std::exception& e) {
                 log().warn("accept failed: {}", e.what());
                 return;
@@ -257,21 +292,64 @@ struct RegistryServer::Impl final : Outbox {
                 refuse_client(*link);
                 continue;  // closes it
             }
-            const ConnectionId id = next_id++;
             Connection c;
+            c.kind = kind;
             c.link = std::move(link);
-            c.peer = c.link->peer();
-            c.pid = peer_pid_of(*c.link);
-            try {
-                reactor->add(c.link->poll_fd(), [this, id] { serve(id); });
-            } catch (const std::exception& e) {
-                log().warn("cannot serve connection from {}: {}", c.peer, e.what());
-                continue;
-            }
-            log().debug("connection #{} from {}", id, c.peer);
-            last_activity = Clock::now();
-            connections.emplace(id, std::move(c));
+            const auto id = add(std::move(c));
+            if (id && kind == Connection::Kind::from_host) table->from_host(*id);
+            if (id && kind == Connection::Kind::local) last_activity = Clock::now();
         }
+    }
+
+    /// Serves connection `c` from now on; its id, or nullopt when it cannot be watched.
+    std::optional<ConnectionId> add(Connection c) {
+        const ConnectionId id = next_id++;
+        c.peer = c.link->peer();
+        c.pid = c.kind == Connection::Kind::local ? peer_pid_of(*c.link) : 0;
+        try {
+            reactor->add(c.link->poll_fd(), [this, id] { serve(id); });
+        } catch (const std::exception& e) {
+            log().warn("cannot serve connection from {}: {}", c.peer, e.what());
+            return std::nullopt;
+        }
+        log().debug("connection #{} from {}", id, c.peer);
+        connections.emplace(id, std::move(c));
+        return id;
+    }
+
+    /// The dialer's thread: a link to peer `peer` goes to the reactor thread.
+    void hand_over(std::size_t peer, std::unique_ptr<Link> link) {
+        // Timers take copyable functions.
+        auto carried = std::make_shared<std::unique_ptr<Link>>(std::move(link));
+        reactor->after(std::chrono::milliseconds{0}, [this, peer, carried] {
+            Connection c;
+            c.kind = Connection::Kind::to_host;
+            c.peer_index = peer;
+            c.link = std::move(*carried);
+            auto id = stopping ? std::nullopt : add(std::move(c));
+            if (!id) {
+                if (dialer) dialer->lost(peer);
+                return;
+            }
+            table->dialed(*id, peer);
+            close_doomed();
+        });
+    }
+
+    /// Every beat: tells the subscribed hosts we are alive, and takes as gone the hosts
+    /// we dialed that have been silent for host_down.
+    void arm_beat() {
+        const auto& federation = options.federation;
+        reactor->after(federation.beat, [this] {
+            if (stopping) return;
+            table->beat();
+            const auto since = Clock::now() - options.federation.host_down;
+            for (auto id : table->silent_hosts(since))
+                doom(id,
+                     "silent for " + std::to_string(options.federation.host_down.count()) + " ms");
+            close_doomed();
+            arm_beat();
+        });
     }
 
     /// A connection past max_clients: logged once a second at most, with a count.
@@ -299,7 +377,8 @@ struct RegistryServer::Impl final : Outbox {
         } catch (const std::exception& e) {
             status = {ReceiveStatus::State::failed, e.what()};
         }
-        if (!frames.empty()) last_activity = Clock::now();  // any request postpones idle exit
+        // Any request postpones idle exit; another host's frames do not keep us up.
+        if (!frames.empty() && c.kind == Connection::Kind::local) last_activity = Clock::now();
         for (const auto& frame : frames) {
             try {
                 table->handle(id, frame.data());
@@ -395,7 +474,10 @@ struct RegistryServer::Impl final : Outbox {
         auto it = connections.find(id);
         if (it == connections.end()) return;
         reactor->remove(it->second.link->poll_fd());
+        const bool dialed = it->second.kind == Connection::Kind::to_host;
+        const std::size_t peer = it->second.peer_index;
         connections.erase(it);  // closes the link
+        if (dialed && dialer) dialer->lost(peer);
         const bool had_nodes = table->has_nodes();
         // A node's connection closing is how courierd learns first that it died.
         if (auto node = table->node_process(id))

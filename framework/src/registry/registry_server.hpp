@@ -6,15 +6,36 @@
 /// directory is DaemonLock's (daemon_lock.hpp).
 
 #include "registry/daemon_lock.hpp"
+#include "registry/host_dialer.hpp"
 
 #include <courier/fd.hpp>
+#include <courier/transports/endpoint.hpp>
+#include <courier/transports/transport_options.hpp>
 
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace courier::registry {
+
+/// The federation of registries across hosts (docs/multihost.md).
+struct FederationOptions {
+    std::string host;  ///< this host's name in name@host; empty: the kernel's host name
+    /// Where the other hosts' courierds reach this one (a transport that crosses hosts,
+    /// cookie-proved); none: this one listens for no host.
+    std::optional<Endpoint> listen;
+    TransportOptions listen_options;
+    /// The peer hosts' courierds, dialed and subscribed to; a plain name not held here
+    /// resolves on the first of them that holds it.
+    std::vector<HostDialer::Peer> peers;
+    std::chrono::milliseconds beat{500};        ///< how often subscribers hear from us
+    std::chrono::milliseconds host_down{2000};  ///< a peer silent this long is gone
+    std::chrono::milliseconds redial{500};      ///< pause between tries to reach a peer
+};
 
 struct ServerOptions {
     std::filesystem::path runtime_dir;
@@ -33,9 +54,11 @@ struct ServerOptions {
     /// systemd READY=1 and STOPPING=1.
     std::function<void()> on_serving;
     std::function<void()> on_stopping;
+    FederationOptions federation;
 };
 
-/// Serves the registry protocol (registry_protocol.hpp) on `<dir>/registry.sock`.
+/// Serves the registry protocol (registry_protocol.hpp) on `<dir>/registry.sock`, and the
+/// hosts' protocol (host_protocol.hpp) on the federation's listener and links.
 class RegistryServer {
   public:
     /// Binds the socket, replacing a stale one; `lock` proves we may. Starts no thread,

@@ -100,6 +100,12 @@ struct RegistrySettings {
     std::optional<bool> autostart;
     std::optional<std::chrono::milliseconds> idle_exit;
     std::optional<std::chrono::milliseconds> timeout;
+    // The federation of courierds across hosts, read by courierd (docs/multihost.md).
+    std::string host;                ///< this host's name in name@host; empty: the kernel's
+    std::string listen;              ///< where other hosts' courierds reach this one; empty: none
+    std::vector<std::string> peers;  ///< the other hosts' courierds, dialed in this order
+    std::optional<std::chrono::milliseconds> heartbeat;  ///< how often peers hear from us
+    std::optional<std::chrono::milliseconds> host_down;  ///< a peer silent this long is gone
 };
 
 /// Every scheme courier defines, in the default preference order: the builtin transports
