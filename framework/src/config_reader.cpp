@@ -454,7 +454,8 @@ class Reader {
                     std::chrono::milliseconds(integer_of(key, value, "registry.timeout_ms", 1));
             } else if (key.str() == "host") {
                 registry.host = string_of(key, value, "registry.host");
-                if (!is_valid_name(registry.host) || registry.host.find('@') != std::string::npos)
+                if (!registry.host.empty() &&
+                    (!is_valid_name(registry.host) || registry.host.find('@') != std::string::npos))
                     fail(key.source(),
                          "registry.host must be 1 to 255 printable ASCII characters, "
                          "no space and no '@'");
@@ -488,6 +489,7 @@ class Reader {
         if (text == nullptr)
             fail(node.source(), std::string(what) + " must hold endpoints (strings), not " +
                                     std::string(type_name(node)));
+        if (text->get().empty() && what == "registry.listen") return {};  // listens nowhere
         try {
             const auto endpoint = Endpoint::parse(text->get());
             const auto* entry = transports_.find(endpoint.scheme);

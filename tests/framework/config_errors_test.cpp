@@ -3,7 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <string>
+#include <vector>
 
 #include "config_support.hpp"
 
@@ -179,6 +181,33 @@ TEST_CASE("a config error names the file, line, column and reason", "[config]") 
 // bytes c7 b0 (U+01F0 outside a string) reached an "unreachable" of it in any build, also
 // where a quote in a number or in nested arrays seemed to begin a string
 // (framework/src/toml_guard.hpp).
+TEST_CASE("the federation's keys are read and checked where they are written", "[config]") {
+    auto config = courier::Config::parse(
+        "[registry]\nhost = \"alpha\"\nlisten = \"tcp://10.0.0.1:7100\"\n"
+        "peers = [\"tcp://10.0.0.2:7100\", \"tcp://10.0.0.3:7100\"]\n"
+        "heartbeat_ms = 200\nhost_down_ms = 900\n",
+        "test.toml");
+    CHECK(config.registry.host == "alpha");
+    CHECK(config.registry.listen == "tcp://10.0.0.1:7100");
+    CHECK(config.registry.peers ==
+          std::vector<std::string>{"tcp://10.0.0.2:7100", "tcp://10.0.0.3:7100"});
+    CHECK(config.registry.heartbeat == std::chrono::milliseconds(200));
+    CHECK(config.registry.host_down == std::chrono::milliseconds(900));
+
+    auto error = error_of("[registry]\nhost = \"a@b\"\n");
+    CHECK(error.line() == 2);
+    CHECK_THAT(error.reason(), Catch::Contains("no '@'"));
+    error = error_of("[registry]\nlisten = \"unix:/tmp/x.sock\"\n");
+    CHECK(error.reason() ==
+          "registry.listen: \"unix:/tmp/x.sock\" is not of a transport that crosses hosts");
+    error = error_of("[registry]\npeers = [\"tcp://10.0.0.2:7100\", 7]\n");
+    CHECK_THAT(error.reason(), Catch::Contains("registry.peers must hold endpoints"));
+    error = error_of("[registry]\npeers = \"tcp://10.0.0.2:7100\"\n");
+    CHECK(error.reason() == "registry.peers must be an array of endpoints");
+    error = error_of("[registry]\nheartbeat_ms = 0\n");
+    CHECK(error.reason() == "registry.heartbeat_ms must be at least 1, not 0");
+}
+
 TEST_CASE("bytes toml++ cannot read are a config error, not an abort", "[config]") {
     SECTION("[ then a newline") {
         auto error = error_of("[\n");

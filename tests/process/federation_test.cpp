@@ -5,113 +5,31 @@
 // taken as gone within registry.host_down_ms, its names' watchers and monitors told, and
 // its names resolve again when it answers.
 
+#include "federation_support.hpp"
 #include "node_support.hpp"
 
 #include <courier/courier.hpp>
 
 #include <catch2/catch.hpp>
 
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <optional>
 #include <string>
-#include <vector>
 
 using namespace courier;
 using namespace courier::test;
-
-namespace {
-
-/// A tcp port of 127.0.0.1 that nothing listens on now.
-int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-    socklen_t size = sizeof address;
-    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0);
-    ::close(fd);
-    return ntohs(address.sin_port);
-}
-
-/// One host of the federation: a runtime directory, a config, and its courierd.
-struct Host {
-    std::string name;
-    int port = 0;
-    TempRuntimeDir dir;
-    std::filesystem::path config;
-    std::optional<Program> courierd;
-
-    Host(std::string host_name, int listen_port) : name(std::move(host_name)), port(listen_port) {}
-
-    std::string endpoint() const { return "tcp://127.0.0.1:" + std::to_string(port); }
-
-    void configure(const std::vector<const Host*>& peers) {
-        config = dir.path() / "federation.toml";
-        std::ofstream out(config);
-        out << "[registry]\nhost = \"" << name << "\"\nlisten = \"" << endpoint()
-            << "\"\nheartbeat_ms = 100\nhost_down_ms = 600\npeers = [";
-        for (const auto* peer : peers) out << "\"" << peer->endpoint() << "\", ";
-        out << "]\n";
-    }
-
-    void start() {
-        courierd.emplace(
-            Program::start({(bin_dir() / "courierd").string(), "--runtime-dir", dir.path().string(),
-                            "--foreground", "--idle-exit", "0", "--config", config.string()}));
-        REQUIRE(eventually([&] { return std::filesystem::exists(dir.path() / "registry.sock"); }));
-    }
-
-    /// Stops its courierd cleanly (it removes its socket and lock).
-    void stop() {
-        if (!courierd) return;
-        courierd->kill(SIGCONT);  // a stopped one must run to exit
-        courierd->kill(SIGTERM);
-        CHECK(courierd->wait_exit());
-        courierd.reset();
-        std::filesystem::remove(config);
-    }
-
-    /// A node of this host that listens on tcp, so other hosts' nodes can link to it.
-    NodeOptions node(std::string node_name) const {
-        return configured(dir, std::move(node_name), "[transport.tcp]\nlisten = \"127.0.0.1:0\"\n");
-    }
-};
-
-/// The cookie both hosts share, as hosts of one federation do (docs/security.md): a file
-/// beside the hosts' directories, which must end empty.
-struct SharedCookie {
-    std::filesystem::path path = std::filesystem::temp_directory_path() /
-                                 ("courier-federation-cookie-" + std::to_string(::getpid()));
-    SharedCookie() {
-        std::ofstream(path) << std::string(40, 'f') << '\n';
-        REQUIRE(::chmod(path.c_str(), 0600) == 0);
-        ::setenv("COURIER_COOKIE", path.c_str(), 1);
-    }
-    ~SharedCookie() {
-        ::unsetenv("COURIER_COOKIE");
-        std::filesystem::remove(path);
-    }
-};
-
-}  // namespace
 
 TEST_CASE(
     "a name of another host resolves by name@host and by its plain name and the answer "
     "comes back while a name@host of no such host or actor is a clear error",
     "[process][federation]") {
-    Host a("alpha", free_port());
-    Host b("beta", free_port());
+    Host a("alpha", "127.0.0.1", free_port());
+    Host b("beta", "127.0.0.1", free_port());
     SharedCookie cookie;
     a.configure({&b});
     b.configure({&a});
@@ -163,8 +81,8 @@ TEST_CASE(
     "a host whose courierd goes silent is gone within host_down_ms (watchers get NameDown "
     "'host lost' and monitors a Down) and when it answers again its names resolve again",
     "[process][federation]") {
-    Host a("alpha", free_port());
-    Host b("beta", free_port());
+    Host a("alpha", "127.0.0.1", free_port());
+    Host b("beta", "127.0.0.1", free_port());
     SharedCookie cookie;
     a.configure({&b});
     b.configure({&a});
@@ -222,8 +140,8 @@ TEST_CASE(
 
 TEST_CASE("a courierd with another cookie is refused: neither host learns the other's names",
           "[process][federation][security]") {
-    Host a("alpha", free_port());
-    Host b("beta", free_port());
+    Host a("alpha", "127.0.0.1", free_port());
+    Host b("beta", "127.0.0.1", free_port());
     SharedCookie cookie;
     a.configure({&b});
     b.configure({&a});
@@ -232,11 +150,7 @@ TEST_CASE("a courierd with another cookie is refused: neither host learns the ot
     const auto other = b.dir.path() / "other-cookie";
     std::ofstream(other) << std::string(40, 'e') << '\n';
     REQUIRE(::chmod(other.c_str(), 0600) == 0);
-    b.courierd.emplace(
-        Program::start({(bin_dir() / "courierd").string(), "--runtime-dir", b.dir.path().string(),
-                        "--foreground", "--idle-exit", "0", "--config", b.config.string()},
-                       {"COURIER_COOKIE=" + other.string()}));
-    REQUIRE(eventually([&] { return std::filesystem::exists(b.dir.path() / "registry.sock"); }));
+    b.start({"COURIER_COOKIE=" + other.string()});
     {
         auto remote = spawn_node(b.node("far"), "echo", echo);
         REQUIRE(remote.expect('r'));

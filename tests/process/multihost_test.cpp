@@ -1,0 +1,147 @@
+// The federation across real network stacks (docs/multihost.md): two network namespaces
+// joined by a veth pair, each a host with its own courierd and node, addressed only
+// inside them. The link between them is cut (the veth set down) and restored: the names
+// of the host beyond it go down within registry.host_down_ms, and come back. Needs root
+// (ip netns); skipped with a message otherwise.
+
+#include "federation_support.hpp"
+#include "node_support.hpp"
+
+#include <courier/courier.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+
+using namespace courier;
+using namespace courier::test;
+
+namespace {
+
+constexpr const char* ip_tool = "/usr/sbin/ip";
+
+bool ip(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{ip_tool};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv).exit_code == 0;
+}
+
+/// Two namespaces and a veth pair between them, `<a>` 10.231.0.1/24 and `<b>` 10.231.0.2/24;
+/// gone with the object (deleting a namespace deletes its end of the pair, and the pair).
+struct TwoNamespaces {
+    const std::string tag = std::to_string(::getpid());
+    const std::string a = "courier-" + tag + "-a", b = "courier-" + tag + "-b";
+    const std::string veth_a = "cv" + tag + "a", veth_b = "cv" + tag + "b";
+    bool made = false;
+
+    TwoNamespaces() {
+        made = ip({"netns", "add", a}) && ip({"netns", "add", b}) &&
+               ip({"link", "add", veth_a, "type", "veth", "peer", "name", veth_b}) &&
+               ip({"link", "set", veth_a, "netns", a}) && ip({"link", "set", veth_b, "netns", b}) &&
+               ip({"-n", a, "addr", "add", "10.231.0.1/24", "dev", veth_a}) &&
+               ip({"-n", b, "addr", "add", "10.231.0.2/24", "dev", veth_b}) &&
+               ip({"-n", a, "link", "set", "lo", "up"}) &&
+               ip({"-n", b, "link", "set", "lo", "up"}) &&
+               ip({"-n", a, "link", "set", veth_a, "up"}) &&
+               ip({"-n", b, "link", "set", veth_b, "up"});
+    }
+    ~TwoNamespaces() {
+        ip({"netns", "del", a});
+        ip({"netns", "del", b});
+    }
+    bool cut(bool down) { return ip({"-n", a, "link", "set", veth_a, down ? "down" : "up"}); }
+};
+
+/// In a forked child: moves the process into namespace `name`.
+void enter(const std::string& name) {
+    const int fd = ::open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) ::_exit(3);
+    ::close(fd);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "across two network namespaces a name@host answers and with the veth cut its host is "
+    "gone within host_down_ms (a monitor gets its Down) and restored it answers again",
+    "[process][federation][netns]") {
+    if (::geteuid() != 0 || ::access(ip_tool, X_OK) != 0) {
+        WARN("skipped: network namespaces need root and " << ip_tool);
+        return;
+    }
+    TwoNamespaces net;
+    REQUIRE(net.made);
+    SharedCookie cookie;
+    Host a("alpha", "10.231.0.1", 7100, net.a);
+    Host b("beta", "10.231.0.2", 7100, net.b);
+    a.configure({&b});
+    b.configure({&a});
+    a.start();
+    b.start();
+    {
+        auto far = Child::fork([&](ChildChannel& channel) {
+            enter(net.b);
+            Node node(b.node("far"));
+            node.spawn("echo", echo);
+            channel.send('r');
+            while (char c = channel.receive())
+                if (c == 'q') break;
+            return 0;
+        });
+        REQUIRE(far.expect('r'));
+        // Asks echo@beta until it answers ('o'), reports its monitor's Down ('d'), and after
+        // the parent's 'c' asks again until it answers ('o').
+        auto near = Child::fork([&](ChildChannel& channel) {
+            enter(net.a);
+            Node node(a.node("near"));
+            auto ask_until_answered = [&] {
+                const auto deadline = std::chrono::steady_clock::now() + 20s;
+                while (std::chrono::steady_clock::now() < deadline) {
+                    auto pong = node.request<wire::Pong>("echo@beta", wire::Ping{1}, 1s);
+                    if (pong && pong->n == 2) return true;
+                }
+                return false;
+            };
+            if (!ask_until_answered()) return 4;
+            node.spawn("watcher", [&](Actor& self) {
+                self.handle<Down>([&](Down& down) {
+                    channel.send(down.reason == DownReason::unreachable ? 'd' : 'x');
+                });
+                self.handle<wire::Ping>([&](wire::Ping&) { self.reply(wire::Pong{0}); });
+                self.monitor("echo@beta");
+            });
+            // Its monitor is asked for before it answers this.
+            if (!node.request<wire::Pong>("watcher", wire::Ping{0}, 5s)) return 5;
+            channel.send('o');
+            if (channel.receive() != 'c') return 6;
+            channel.send(ask_until_answered() ? 'o' : 'n');
+            while (char c = channel.receive())
+                if (c == 'q') break;
+            return 0;
+        });
+        REQUIRE(near.expect('o', 30s));
+
+        REQUIRE(net.cut(true));
+        const auto cut = std::chrono::steady_clock::now();
+        REQUIRE(near.expect('d', 10s));
+        // host_down_ms is 600, beats every 100 ms: well within seconds.
+        CHECK(std::chrono::steady_clock::now() - cut < 5s);
+
+        REQUIRE(net.cut(false));
+        near.send('c');
+        CHECK(near.expect('o', 30s));
+        near.send('q');
+        far.send('q');
+        CHECK(near.wait_exit());
+        CHECK(far.wait_exit());
+    }
+    a.stop();
+    b.stop();
+    CHECK(a.dir.wait_until_empty());
+    CHECK(b.dir.wait_until_empty());
+}
