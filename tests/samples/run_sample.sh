@@ -3,7 +3,8 @@
 # (over the given transport, through COURIER_TRANSPORT) and checks that the registry
 # leaves its runtime directory empty afterwards. Samples: hello, pipe_handover,
 # producer_consumer (two processes started here), producer_spawns_consumer (the producer
-# starts the consumer), consumer_sigterm (a consumer stopped by SIGTERM), consumer_bad_config,
+# starts the consumer), federation (the two on two federated "hosts": docs/multihost.md),
+# consumer_sigterm (a consumer stopped by SIGTERM), consumer_bad_config,
 # consumer_dies and producer_dies (one of the two killed with SIGKILL), taskfarm (the main
 # demo), taskfarm_chaos (its workers killed and stopped at random while it runs), and
 # prefork_httpd, prefork_httpd_load and prefork_httpd_kill (the web server with curl, under
@@ -121,6 +122,32 @@ producer_consumer)
     ;;
 producer_spawns_consumer)
     timeout 60 "$bin/producer" --count 20000 --size 100 --spawn-consumer "$bin/consumer"
+    ;;
+federation)
+    # docs/multihost.md's walkthrough: two "hosts" on loopback, each a runtime directory
+    # with a courierd of its own, federated by their configs; the producer on alpha sends
+    # to consumer@beta. Each host's directory must be left empty, like the registry's.
+    fed=$COURIER_RUNTIME_DIR
+    printf '%s\n' '[registry]' 'host = "alpha"' 'listen = "tcp://127.0.0.1:7101"' \
+        'peers = ["tcp://127.0.0.1:7102"]' '[transport.tcp]' 'listen = "127.0.0.1:0"' \
+        > "$fed/alpha.toml"
+    sed -e 's/alpha/beta/' -e 's/7101/7103/; s/7102/7101/; s/7103/7102/' "$fed/alpha.toml" > "$fed/beta.toml"
+    COURIER_RUNTIME_DIR=$fed/beta COURIER_CONFIG=$fed/beta.toml \
+        timeout 60 "$bin/consumer" --count 20000 --size 100 &
+    consumer=$!
+    COURIER_RUNTIME_DIR=$fed/alpha COURIER_CONFIG=$fed/alpha.toml \
+        timeout 60 "$bin/producer" --count 20000 --size 100 --to consumer@beta
+    wait "$consumer"
+    for host in alpha beta; do
+        for _ in $(seq 100); do
+            [ -z "$(ls -A "$fed/$host" | grep -v -x -E 'courierd(\.1)?\.log')" ] && break
+            sleep 0.05
+        done
+        [ -z "$(ls -A "$fed/$host" | grep -v -x -E 'courierd(\.1)?\.log')" ] ||
+            { echo "left behind on $host: $(ls -A "$fed/$host")" >&2; exit 1; }
+        rm -rf "${fed:?}/$host"
+    done
+    rm -f "$fed/alpha.toml" "$fed/beta.toml"
     ;;
 consumer_sigterm)
     # A consumer that no producer ever feeds, stopped by SIGTERM (as systemd or docker
