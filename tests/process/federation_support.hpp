@@ -115,4 +115,25 @@ struct SharedCookie {
     SharedCookie& operator=(const SharedCookie&) = delete;
 };
 
+/// Two hosts, alpha and beta, federated over loopback: each lists the other, and both
+/// courierds serve (beta's with `beta_env` added to its environment).
+struct LoopbackPair {
+    SharedCookie cookie;
+    Host a{"alpha", "127.0.0.1", free_port()};
+    Host b{"beta", "127.0.0.1", free_port()};
+
+    explicit LoopbackPair(const std::vector<std::string>& beta_env = {}) {
+        a.configure({&b});
+        b.configure({&a});
+        a.start();
+        b.start(beta_env);
+    }
+    /// Stops both courierds; true when both left their directories empty.
+    bool finish() {
+        a.stop();
+        b.stop();
+        return a.dir.wait_until_empty() && b.dir.wait_until_empty();
+    }
+};
+
 }  // namespace courier::test

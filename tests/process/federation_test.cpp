@@ -28,13 +28,9 @@ TEST_CASE(
     "a name of another host resolves by name@host and by its plain name and the answer "
     "comes back while a name@host of no such host or actor is a clear error",
     "[process][federation]") {
-    Host a("alpha", "127.0.0.1", free_port());
-    Host b("beta", "127.0.0.1", free_port());
-    SharedCookie cookie;
-    a.configure({&b});
-    b.configure({&a});
-    a.start();
-    b.start();
+    LoopbackPair hosts;
+    Host& a = hosts.a;
+    Host& b = hosts.b;
     {
         auto remote = spawn_node(b.node("far"), "echo", echo);
         REQUIRE(remote.expect('r'));
@@ -71,23 +67,16 @@ TEST_CASE(
         remote.send('q');
         CHECK(remote.wait_exit());
     }
-    a.stop();
-    b.stop();
-    CHECK(a.dir.wait_until_empty());
-    CHECK(b.dir.wait_until_empty());
+    CHECK(hosts.finish());
 }
 
 TEST_CASE(
     "a host whose courierd goes silent is gone within host_down_ms (watchers get NameDown "
     "'host lost' and monitors a Down) and when it answers again its names resolve again",
     "[process][federation]") {
-    Host a("alpha", "127.0.0.1", free_port());
-    Host b("beta", "127.0.0.1", free_port());
-    SharedCookie cookie;
-    a.configure({&b});
-    b.configure({&a});
-    a.start();
-    b.start();
+    LoopbackPair hosts;
+    Host& a = hosts.a;
+    Host& b = hosts.b;
     {
         auto remote = spawn_node(b.node("far"), "echo", echo);
         REQUIRE(remote.expect('r'));
@@ -132,25 +121,19 @@ TEST_CASE(
         remote.send('q');
         CHECK(remote.wait_exit());
     }
-    a.stop();
-    b.stop();
-    CHECK(a.dir.wait_until_empty());
-    CHECK(b.dir.wait_until_empty());
+    CHECK(hosts.finish());
 }
 
 TEST_CASE("a courierd with another cookie is refused: neither host learns the other's names",
           "[process][federation][security]") {
-    Host a("alpha", "127.0.0.1", free_port());
-    Host b("beta", "127.0.0.1", free_port());
-    SharedCookie cookie;
-    a.configure({&b});
-    b.configure({&a});
-    a.start();
     // beta's courierd has a cookie of its own.
-    const auto other = b.dir.path() / "other-cookie";
+    const auto other = std::filesystem::temp_directory_path() /
+                       ("courier-other-cookie-" + std::to_string(::getpid()));
     std::ofstream(other) << std::string(40, 'e') << '\n';
     REQUIRE(::chmod(other.c_str(), 0600) == 0);
-    b.start({"COURIER_COOKIE=" + other.string()});
+    LoopbackPair hosts({"COURIER_COOKIE=" + other.string()});
+    Host& a = hosts.a;
+    Host& b = hosts.b;
     {
         auto remote = spawn_node(b.node("far"), "echo", echo);
         REQUIRE(remote.expect('r'));
@@ -160,9 +143,6 @@ TEST_CASE("a courierd with another cookie is refused: neither host learns the ot
         remote.send('q');
         CHECK(remote.wait_exit());
     }
-    a.stop();
-    b.stop();
+    CHECK(hosts.finish());
     std::filesystem::remove(other);
-    CHECK(a.dir.wait_until_empty());
-    CHECK(b.dir.wait_until_empty());
 }
