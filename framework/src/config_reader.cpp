@@ -1,4 +1,5 @@
 #include "config_reader.hpp"
+#include "toml_fields.hpp"
 
 #include <courier/log.hpp>
 #include <courier/serialization/envelope.hpp>
@@ -19,32 +20,6 @@ namespace courier::detail {
 
 namespace {
 
-std::string_view type_name(const toml::node& node) {
-    switch (node.type()) {
-        case toml::node_type::table:
-            return "a table";
-        case toml::node_type::array:
-            return "an array";
-        case toml::node_type::string:
-            return "a string";
-        case toml::node_type::integer:
-            return "an integer";
-        case toml::node_type::floating_point:
-            return "a float";
-        case toml::node_type::boolean:
-            return "a boolean";
-        case toml::node_type::date:
-            return "a date";
-        case toml::node_type::time:
-            return "a time";
-        case toml::node_type::date_time:
-            return "a date-time";
-        case toml::node_type::none:
-            break;
-    }
-    return "nothing";
-}
-
 /// The machine's memory in bytes; 0 if the system does not say.
 std::int64_t machine_memory() {
     const long pages = ::sysconf(_SC_PHYS_PAGES);
@@ -61,10 +36,12 @@ const SettingSpec* find_generic(std::string_view name) {
 }
 
 /// Walks a parsed document into a Config; every refusal names the place.
-class Reader {
+class Reader : TomlFields {
   public:
     Reader(std::string source, const TransportRegistry& transports)
-        : source_(std::move(source)), transports_(transports), available_(schemes_of(transports)) {}
+        : TomlFields(std::move(source)),
+          transports_(transports),
+          available_(schemes_of(transports)) {}
 
     Config read(const toml::table& root) {
         Config config = Config::defaults(transports_);
@@ -125,56 +102,6 @@ class Reader {
     }
 
   private:
-    [[noreturn]] void fail(const toml::source_region& where, std::string reason) const {
-        throw ConfigError(source_, where.begin.line, where.begin.column, std::move(reason));
-    }
-
-    [[noreturn]] void unknown(const toml::key& key, std::string_view what, std::string_view within,
-                              std::initializer_list<std::string_view> known) const {
-        std::string reason = "unknown " + std::string(what) + " \"" + std::string(key.str()) +
-                             "\"" + (within.empty() ? "" : " in " + std::string(within));
-        fail(key.source(), reason + suggestion(key.str(), known));
-    }
-
-    const toml::table& table_of(const toml::key& key, const toml::node& node,
-                                std::string_view what) const {
-        if (const auto* table = node.as_table()) return *table;
-        fail(key.source(),
-             std::string(what) + " must be a table, not " + std::string(type_name(node)));
-    }
-
-    const std::string& string_of(const toml::key& key, const toml::node& node,
-                                 std::string_view what) const {
-        if (const auto* value = node.as_string()) return value->get();
-        fail(key.source(),
-             std::string(what) + " must be a string, not " + std::string(type_name(node)));
-    }
-
-    std::int64_t integer_of(const toml::key& key, const toml::node& node, std::string_view what,
-                            std::int64_t minimum) const {
-        const auto* value = node.as_integer();
-        if (value == nullptr) {
-            fail(key.source(),
-                 std::string(what) + " must be an integer, not " + std::string(type_name(node)));
-        }
-        if (value->get() < minimum) {
-            fail(key.source(), std::string(what) + " must be " +
-                                   (minimum == 0 ? std::string("0 or more")
-                                                 : "at least " + std::to_string(minimum)) +
-                                   ", not " + std::to_string(value->get()));
-        }
-        return value->get();
-    }
-
-    bool boolean_of(const toml::key& key, const toml::node& node, std::string_view what) const {
-        const auto* flag = node.as_boolean();
-        if (flag == nullptr) {
-            fail(key.source(),
-                 std::string(what) + " must be true or false, not " + std::string(type_name(node)));
-        }
-        return flag->get();
-    }
-
     void read_links(const toml::table& links, Config& config) {
         for (const auto& [key, node] : links) {
             if (key.str() == "preference") {
@@ -192,7 +119,7 @@ class Reader {
         const auto* array = node.as_array();
         if (array == nullptr) {
             fail(key.source(), "links.preference must be an array of transport names, not " +
-                                   std::string(type_name(node)));
+                                   std::string(toml_type_name(node)));
         }
         if (array->empty()) fail(key.source(), "links.preference must name at least one transport");
         preference.clear();
@@ -201,7 +128,7 @@ class Reader {
             if (name == nullptr) {
                 fail(element.source(),
                      "links.preference must hold transport names (strings), not " +
-                         std::string(type_name(element)));
+                         std::string(toml_type_name(element)));
             }
             check_transport(name->get(), element.source());
             if (contains(preference, name->get())) {
@@ -242,7 +169,7 @@ class Reader {
                     const auto* flag = value.as_boolean();
                     if (flag == nullptr) {
                         fail(rule_key.source(), "links.rule.fds must be true or false, not " +
-                                                    std::string(type_name(value)));
+                                                    std::string(toml_type_name(value)));
                     }
                     rule.fds = flag->get();
                 } else {
@@ -297,7 +224,7 @@ class Reader {
                 fail(key.source(), "transport." + transport.scheme +
                                        ".listen must be a string (the address after \"" +
                                        transport.scheme + "://\"), not " +
-                                       std::string(type_name(value)));
+                                       std::string(toml_type_name(value)));
             try {
                 (void)Endpoint::parse(transport.scheme + "://" + text->get());
             } catch (const std::invalid_argument& e) {
@@ -332,14 +259,14 @@ class Reader {
             const auto* flag = value.as_boolean();
             if (flag == nullptr) {
                 fail(key.source(),
-                     where + " must be a boolean, not " + std::string(type_name(value)));
+                     where + " must be a boolean, not " + std::string(toml_type_name(value)));
             }
             number = flag->get() ? 1 : 0;
         } else {
             const auto* integer = value.as_integer();
             if (integer == nullptr) {
                 fail(key.source(),
-                     where + " must be an integer, not " + std::string(type_name(value)));
+                     where + " must be an integer, not " + std::string(toml_type_name(value)));
             }
             number = integer->get();
         }
@@ -360,7 +287,7 @@ class Reader {
                 const auto cpus = value.value<double>();  // an integer or a float
                 if (!cpus || !value.is_number())
                     fail(key.source(),
-                         "node.cpus must be a number, not " + std::string(type_name(value)));
+                         "node.cpus must be a number, not " + std::string(toml_type_name(value)));
                 if (!(*cpus >= 0))
                     fail(key.source(), "node.cpus must be 0 (what the system allows) or more");
                 node.cpus = *cpus;
@@ -488,7 +415,7 @@ class Reader {
         const auto* text = node.as_string();
         if (text == nullptr)
             fail(node.source(), std::string(what) + " must hold endpoints (strings), not " +
-                                    std::string(type_name(node)));
+                                    std::string(toml_type_name(node)));
         if (text->get().empty() && what == "registry.listen") return {};  // listens nowhere
         try {
             const auto endpoint = Endpoint::parse(text->get());
@@ -502,7 +429,6 @@ class Reader {
         return text->get();
     }
 
-    std::string source_;
     const TransportRegistry& transports_;
     std::vector<std::string> available_;  ///< the schemes of transports_
     /// Rules with fds = true and no transport, checked once the preference list is known.
