@@ -26,7 +26,8 @@ using namespace courier::test;
 
 TEST_CASE(
     "a name of another host resolves by name@host and by its plain name and the answer "
-    "comes back while a name@host of no such host or actor is a clear error",
+    "comes back while a name@host of no such host or actor is a clear error and its end "
+    "reaches watchers of both names",
     "[process][federation]") {
     LoopbackPair hosts;
     Host& a = hosts.a;
@@ -64,8 +65,23 @@ TEST_CASE(
         CHECK(nobody.error().code == ErrorCode::unknown_name);
         CHECK_THAT(nobody.error().message, Catch::Contains("echo@gamma"));
         CHECK_THROWS_WITH(near.spawn("bad@name", echo), Catch::Contains("'@'"));
+
+        // Its node stopping is told across: the watchers of both names hear it from beta
+        // (a clean stop unregisters the name, as on one host).
+        RegistryClient alpha(a.dir.options());
+        NameDownBox downs;
+        alpha.on_name_down(downs.handler());
+        REQUIRE(alpha.watch("echo@beta").found);
+        REQUIRE(alpha.watch("echo").found);
         remote.send('q');
         CHECK(remote.wait_exit());
+        for (const char* name : {"echo@beta", "echo"}) {
+            auto down = downs.wait_for(name, 10s);
+            REQUIRE(down);
+            CHECK(down->reason == registry::down_unregistered);
+            CHECK(down->node == "far@beta");
+        }
+        CHECK_FALSE(alpha.lookup("echo").found);
     }
     CHECK(hosts.finish());
 }
