@@ -4,6 +4,7 @@
 #include "registry/name_table.hpp"
 #include "registry/orphan_sweep.hpp"
 #include "registry/registry_protocol.hpp"
+#include "registry/server_connection.hpp"
 
 #include <courier/framework/runtime_dir.hpp>
 #include <courier/log.hpp>
@@ -37,31 +38,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// One connection; what it is to the protocol (a node or the CLI) is the NameTable's to
-/// know. Those of the federation come from another host's courierd (accepted on the hosts'
-/// listener) or go to one (dialed).
-struct Connection {
-    enum class Kind { local, from_host, to_host };
-    Kind kind = Kind::local;
-    std::size_t peer_index = 0;  ///< to_host: the peer's place in the config's list
-    std::unique_ptr<Link> link;
-    std::string peer;      ///< for logs
-    std::int64_t pid = 0;  ///< the process at the other end (SO_PEERCRED), 0 unknown
-    /// Frames its socket could not take yet, written as it reads (pump()).
-    std::deque<std::vector<std::byte>> unsent;
-    std::size_t unsent_bytes = 0;
-    bool pump_due = false;  ///< a timer will pump it
-};
-
-/// The pid of the process at the other end of a registry connection: a unix: stream, whose
-/// poll descriptor is its socket.
-std::int64_t peer_pid_of(const Link& link) {
-    ucred credentials{};
-    socklen_t size = sizeof credentials;
-    if (::getsockopt(link.poll_fd(), SOL_SOCKET, SO_PEERCRED, &credentials, &size) != 0) return 0;
-    return credentials.pid;
-}
-
 /// How long until `when`, rounded up so a timer set for it fires no earlier.
 std::chrono::milliseconds until(Clock::time_point when) {
     auto left = std::chrono::ceil<std::chrono::milliseconds>(when - Clock::now());
@@ -88,7 +64,7 @@ struct RegistryServer::Impl final : Outbox {
     OrphanSweep* sweep = nullptr;
     HostDialer* dialer = nullptr;
     ConnectionId next_id = 1;
-    std::map<ConnectionId, Connection> connections;
+    std::map<ConnectionId, ServerConnection> connections;
     std::size_t refused_clients = 0;  ///< past max_clients, since the last log line
     Clock::time_point refusal_logged{};
     std::vector<std::pair<ConnectionId, std::string>> doomed;  ///< closed after the event
@@ -176,10 +152,11 @@ struct RegistryServer::Impl final : Outbox {
             arm_idle_check();
             if (signals) serving.add(signals.get(), [this] { on_signal(); });
             serving.add(listener->poll_fd(),
-                        [this] { accept_all(*listener, Connection::Kind::local); });
+                        [this] { accept_all(*listener, ServerConnection::Kind::local); });
             if (host_listener) {
-                serving.add(host_listener->poll_fd(),
-                            [this] { accept_all(*host_listener, Connection::Kind::from_host); });
+                serving.add(host_listener->poll_fd(), [this] {
+                    accept_all(*host_listener, ServerConnection::Kind::from_host);
+                });
             }
             if (host_listener || !federation.peers.empty()) arm_beat();
             if (!federation.peers.empty()) {
@@ -278,7 +255,7 @@ struct RegistryServer::Impl final : Outbox {
         });
     }
 
-    void accept_all(Listener& from, Connection::Kind kind) {
+    void accept_all(Listener& from, ServerConnection::Kind kind) {
         while (!stopping) {
             std::unique_ptr<Link> link;
             try {
@@ -292,20 +269,20 @@ struct RegistryServer::Impl final : Outbox {
                 refuse_client(*link);
                 continue;  // closes it
             }
-            Connection c;
+            ServerConnection c;
             c.kind = kind;
             c.link = std::move(link);
             const auto id = add(std::move(c));
-            if (id && kind == Connection::Kind::from_host) table->from_host(*id);
-            if (id && kind == Connection::Kind::local) last_activity = Clock::now();
+            if (id && kind == ServerConnection::Kind::from_host) table->from_host(*id);
+            if (id && kind == ServerConnection::Kind::local) last_activity = Clock::now();
         }
     }
 
     /// Serves connection `c` from now on; its id, or nullopt when it cannot be watched.
-    std::optional<ConnectionId> add(Connection c) {
+    std::optional<ConnectionId> add(ServerConnection c) {
         const ConnectionId id = next_id++;
         c.peer = c.link->peer();
-        c.pid = c.kind == Connection::Kind::local ? peer_pid_of(*c.link) : 0;
+        c.pid = c.kind == ServerConnection::Kind::local ? peer_pid_of(*c.link) : 0;
         try {
             reactor->add(c.link->poll_fd(), [this, id] { serve(id); });
         } catch (const std::exception& e) {
@@ -322,8 +299,8 @@ struct RegistryServer::Impl final : Outbox {
         // Timers take copyable functions.
         auto carried = std::make_shared<std::unique_ptr<Link>>(std::move(link));
         reactor->after(std::chrono::milliseconds{0}, [this, peer, carried] {
-            Connection c;
-            c.kind = Connection::Kind::to_host;
+            ServerConnection c;
+            c.kind = ServerConnection::Kind::to_host;
             c.peer_index = peer;
             c.link = std::move(*carried);
             auto id = stopping ? std::nullopt : add(std::move(c));
@@ -369,7 +346,7 @@ struct RegistryServer::Impl final : Outbox {
         if (stopping) return;
         auto it = connections.find(id);
         if (it == connections.end()) return;
-        Connection& c = it->second;
+        ServerConnection& c = it->second;
         std::vector<Frame> frames;
         ReceiveStatus status;
         try {
@@ -378,7 +355,8 @@ struct RegistryServer::Impl final : Outbox {
             status = {ReceiveStatus::State::failed, e.what()};
         }
         // Any request postpones idle exit; another host's frames do not keep us up.
-        if (!frames.empty() && c.kind == Connection::Kind::local) last_activity = Clock::now();
+        if (!frames.empty() && c.kind == ServerConnection::Kind::local)
+            last_activity = Clock::now();
         for (const auto& frame : frames) {
             try {
                 table->handle(id, frame.data());
@@ -412,33 +390,27 @@ struct RegistryServer::Impl final : Outbox {
     void send(ConnectionId to, std::span<const std::byte> frame) override {
         auto it = connections.find(to);
         if (it == connections.end() || is_doomed(to)) return;
-        Connection& c = it->second;
-        if (c.unsent_bytes + frame.size() > options.max_unread_bytes) {
+        ServerConnection& c = it->second;
+        if (!c.queue(frame, options.max_unread_bytes)) {
             log().warn(
                 "closing connection {} ({}): it leaves its answers unread ({} bytes "
                 "waiting beyond what its socket holds)",
-                table->describe(to), c.peer, c.unsent_bytes + frame.size());
+                table->describe(to), c.peer, c.waiting() + frame.size());
             doom(to, "does not read");
             return;
         }
-        c.unsent.emplace_back(frame.begin(), frame.end());
-        c.unsent_bytes += frame.size();
         pump(to, c);
     }
 
     /// Writes what connection `id`'s socket takes now; if some is left, looks again soon.
-    void pump(ConnectionId id, Connection& c) {
+    void pump(ConnectionId id, ServerConnection& c) {
         try {
-            while (c.link->try_flush() && !c.unsent.empty() && c.link->try_send(c.unsent.front())) {
-                c.unsent_bytes -= c.unsent.front().size();
-                c.unsent.pop_front();
-            }
+            if (c.pump()) return;
         } catch (const std::exception& e) {
             log().warn("cannot send to connection {}: {}", table->describe(id), e.what());
             doom(id, "send failed");
             return;
         }
-        if (c.unsent.empty() && c.link->try_flush()) return;
         if (c.pump_due) return;
         // The reactor watches reads only: a short timer stands in for "writable".
         c.pump_due = true;
@@ -474,7 +446,7 @@ struct RegistryServer::Impl final : Outbox {
         auto it = connections.find(id);
         if (it == connections.end()) return;
         reactor->remove(it->second.link->poll_fd());
-        const bool dialed = it->second.kind == Connection::Kind::to_host;
+        const bool dialed = it->second.kind == ServerConnection::Kind::to_host;
         const std::size_t peer = it->second.peer_index;
         connections.erase(it);  // closes the link
         if (dialed && dialer) dialer->lost(peer);
