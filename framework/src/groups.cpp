@@ -29,6 +29,7 @@ Unexpected<Error> unreachable(const std::string& what, const std::string& why) {
 LeaveReason reason_of(const std::string& registry_reason) {
     if (registry_reason == registry::down_unregistered) return LeaveReason::stopped;
     if (registry_reason == registry::down_node_exited) return LeaveReason::node_exited;
+    if (registry_reason == registry::down_host_lost) return LeaveReason::host_lost;
     return LeaveReason::left;
 }
 
@@ -48,6 +49,8 @@ std::string_view to_string(LeaveReason reason) noexcept {
             return "node exited";
         case LeaveReason::registry_restarted:
             return "registry restarted";
+        case LeaveReason::host_lost:
+            return "host lost";
     }
     return "unknown";
 }
@@ -321,8 +324,9 @@ void Groups::register_again() {
                         gone.push_back(m);
                 for (const auto& m : gone)
                     apply(g, name, m, false,
-                          process_alive(m.pid) ? LeaveReason::registry_restarted
-                                               : LeaveReason::node_exited,
+                          // pid 0: another host's member, of a process not ours to see
+                          m.pid == 0 || process_alive(m.pid) ? LeaveReason::registry_restarted
+                                                             : LeaveReason::node_exited,
                           told);
                 for (const auto& m : list.members) apply(g, name, m, true, LeaveReason::left, told);
                 for (const auto& change : std::exchange(g.early, {}))

@@ -3,7 +3,7 @@
 // a tcp port and dialing it. Nodes of one host reach the actors of the other by
 // name@host and by their plain name; a host whose courierd stops answering (SIGSTOP) is
 // taken as gone within registry.host_down_ms, its names' watchers and monitors told, and
-// its names resolve again when it answers.
+// its names resolve again when it answers. A group spans both hosts.
 
 #include "federation_support.hpp"
 #include "node_support.hpp"
@@ -19,7 +19,11 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <future>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 using namespace courier;
 using namespace courier::test;
@@ -161,4 +165,105 @@ TEST_CASE("a courierd with another cookie is refused: neither host learns the ot
     }
     CHECK(hosts.finish());
     std::filesystem::remove(other);
+}
+
+namespace {
+/// Joins `group`, then answers Pings as echo does.
+std::function<void(Actor&)> member_of(std::string group) {
+    return [group](Actor& self) {
+        if (auto joined = self.join(group); !joined)
+            throw std::runtime_error(joined.error().message);
+        echo(self);
+    };
+}
+/// The members of `group` as alpha's courierd lists them, by name.
+std::vector<std::string> member_names(RegistryClient& registry, const std::string& group) {
+    std::vector<std::string> names;
+    for (const auto& m : registry.list_group(group).members) names.push_back(m.name);
+    return names;
+}
+}  // namespace
+
+TEST_CASE(
+    "a group spans the federation: alpha lists and watches beta's members as member@beta "
+    "and reaches them and they leave when beta says so or when beta is lost",
+    "[process][federation][groups]") {
+    LoopbackPair hosts;
+    Host& a = hosts.a;
+    Host& b = hosts.b;
+    {
+        // A member beta had before alpha heard of it comes in beta's first answer.
+        auto first = spawn_node(b.node("far"), "worker-b", member_of("workers"));
+        REQUIRE(first.expect('r'));
+        RegistryClient alpha(a.dir.options());
+        REQUIRE(alpha.lookup("worker-b@beta", 10s).found);
+        REQUIRE(eventually([&] { return !alpha.list_group("workers").members.empty(); }));
+        const auto listed = alpha.list_group("workers");
+        REQUIRE(listed.members.size() == 1);
+        CHECK(listed.members[0].name == "worker-b@beta");
+        CHECK(listed.members[0].node == "far@beta");
+        CHECK(listed.members[0].pid == 0);  // another host's pid means nothing here
+
+        Node near(a.node("near"));
+        Mailbag<MemberJoined> joins;
+        Mailbag<MemberLeft> leaves;
+        Mailbag<wire::Pong> pongs;
+        near.spawn("worker-a", member_of("workers"));
+        std::promise<std::vector<GroupMember>> watched;
+        near.spawn("watcher", [&](Actor& self) {
+            self.handle<MemberJoined>([&](MemberJoined& j) { joins.put(j); });
+            self.handle<MemberLeft>([&](MemberLeft& l) { leaves.put(l); });
+            self.handle<wire::Pong>([&](wire::Pong& p) { pongs.put(p); });
+            self.handle<wire::Go>(
+                [&self](wire::Go&) { self.send(group("workers", Pick::all), wire::Ping{100}); });
+            watched.set_value(*self.watch_group("workers"));
+        });
+        const auto members = watched.get_future().get();
+        REQUIRE(members.size() == 2);
+        CHECK(members[0].name == "worker-b@beta");
+        CHECK(members[1].name == "worker-a");
+
+        // A member that joins on beta now is told across as it joins.
+        auto second = spawn_node(b.node("farther"), "worker-c", member_of("workers"));
+        REQUIRE(second.expect('r'));
+        auto joined = joins.take(10s);
+        REQUIRE(joined);
+        CHECK(joined->member.name == "worker-c@beta");
+        CHECK(joined->member.node == "farther@beta");
+
+        // One message to all of them reaches every member, on both hosts.
+        near.send("watcher", wire::Go{});
+        for (int i = 0; i < 3; ++i) {
+            auto pong = pongs.take(10s);
+            REQUIRE(pong);
+            CHECK(pong->n == 101);
+        }
+        CHECK(member_names(alpha, "workers") ==
+              std::vector<std::string>{"worker-b@beta", "worker-a", "worker-c@beta"});
+
+        // A member of beta that stops leaves alpha's view of the group too.
+        second.send('q');
+        CHECK(second.wait_exit());
+        auto left = leaves.take(10s);
+        REQUIRE(left);
+        CHECK(left->member.name == "worker-c@beta");
+        CHECK(left->reason == LeaveReason::stopped);
+
+        // beta lost: its members leave with it; alpha's stays.
+        b.courierd->kill(SIGSTOP);
+        left = leaves.take(10s);
+        REQUIRE(left);
+        CHECK(left->member.name == "worker-b@beta");
+        CHECK(left->reason == LeaveReason::host_lost);
+        CHECK(member_names(alpha, "workers") == std::vector<std::string>{"worker-a"});
+
+        // beta back: its member is in the group again.
+        b.courierd->kill(SIGCONT);
+        joined = joins.take(10s);
+        REQUIRE(joined);
+        CHECK(joined->member.name == "worker-b@beta");
+        first.send('q');
+        CHECK(first.wait_exit());
+    }
+    CHECK(hosts.finish());
 }

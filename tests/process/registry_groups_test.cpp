@@ -5,6 +5,7 @@
 
 #include "process_support.hpp"
 #include "registry/group_table.hpp"
+#include "registry/protocol_violation.hpp"
 #include "registry/registry_client.hpp"
 
 #include <catch2/catch.hpp>
@@ -350,9 +351,11 @@ TEST_CASE("the names of one connection's node hold a bounded number of membershi
           "[registry][groups][bounds]") {
     // GroupTable itself, without courierd: 65,536 joins over a socket would take seconds.
     std::vector<std::pair<registry::ConnectionId, GroupChange>> told;
-    registry::GroupTable table([&told](registry::ConnectionId to, const GroupChange& change) {
-        told.emplace_back(to, change);
-    });
+    registry::GroupTable table(
+        [&told](registry::ConnectionId to, const GroupChange& change) {
+            told.emplace_back(to, change);
+        },
+        [](const GroupChange&) {});
     constexpr registry::ConnectionId node = 1, watcher = 2;
     const std::string node_name = "node-a";
     const std::set<std::string> names{"w1", "w2"};
@@ -390,6 +393,65 @@ TEST_CASE("the names of one connection's node hold a bounded number of membershi
     table.drop_member("w1", registry::down_unregistered);
     CHECK(told.size() == 3);
     CHECK(table.directory().groups.empty());
+}
+
+TEST_CASE(
+    "the members of other hosts join as member@host with no pid and leave as their host "
+    "says or with it while only this host's own changes are published",
+    "[registry][groups][federation]") {
+    std::vector<GroupChange> told, published;
+    registry::GroupTable table(
+        [&told](registry::ConnectionId, const GroupChange& change) { told.push_back(change); },
+        [&published](const GroupChange& change) { published.push_back(change); });
+    constexpr registry::ConnectionId node = 1, watcher = 2, beta = 3, gamma = 4;
+    const std::string node_name = "node-a";
+    const std::set<std::string> names{"w1"};
+    REQUIRE(table.watch(watcher, "workers").watching);
+    REQUIRE(table.join(node, {node_name, 42, names}, {"workers", "w1"}).ok);
+    const GroupMember far{"w1", "far", 77};
+    table.remote_change(beta, "beta", {"workers", far, true, ""});
+    table.remote_change(beta, "beta", {"workers", far, true, ""});  // told twice: once here
+    table.remote_change(gamma, "gamma", {"workers", far, true, ""});
+    table.remote_change(beta, "beta", {"others", {"w2", "far", 77}, true, ""});
+
+    auto listed = table.list("workers").members;
+    REQUIRE(listed.size() == 3);
+    CHECK(listed[0] == GroupMember{"w1", "node-a", 42});
+    CHECK(listed[1] == GroupMember{"w1@beta", "far@beta", 0});
+    CHECK(listed[2] == GroupMember{"w1@gamma", "far@gamma", 0});
+    // What goes to the other hosts: this host's own, as it holds them.
+    REQUIRE(published.size() == 1);
+    CHECK(published[0].member == GroupMember{"w1", "node-a", 42});
+    const auto own = table.own_memberships();
+    REQUIRE(own.size() == 1);
+    CHECK(own[0].group == "workers");
+    CHECK(own[0].joined);
+
+    table.remote_change(beta, "beta", {"workers", far, false, registry::down_unregistered});
+    table.drop_host(gamma, registry::down_host_lost);
+    listed = table.list("workers").members;
+    REQUIRE(listed.size() == 1);
+    CHECK(listed[0].name == "w1");
+    CHECK(table.list("others").members.size() == 1);  // beta's other membership stays
+    REQUIRE(told.size() == 5);                        // 3 joins, 2 leaves; no "others"
+    CHECK(told[3].member.name == "w1@beta");
+    CHECK(told[3].reason == registry::down_unregistered);
+    CHECK(told[4].member.name == "w1@gamma");
+    CHECK(told[4].reason == registry::down_host_lost);
+    CHECK(published.size() == 1);
+
+    // A host tells only of its own members, unqualified and valid.
+    CHECK_THROWS_AS(
+        table.remote_change(beta, "beta", {"workers", {"w1@gamma", "far", 1}, true, ""}),
+        registry::ProtocolViolation);
+    CHECK_THROWS_AS(table.remote_change(beta, "beta", {"bad group", far, true, ""}),
+                    registry::ProtocolViolation);
+    // ...and of a bounded number of memberships.
+    constexpr std::size_t most = registry::GroupTable::max_memberships;
+    for (std::size_t i = 1; i < most; ++i)  // "others" holds one already
+        table.remote_change(beta, "beta", {"group-" + std::to_string(i), far, true, ""});
+    CHECK_THROWS_AS(table.remote_change(beta, "beta", {"one-too-many", far, true, ""}),
+                    registry::ProtocolViolation);
 }
 
 TEST_CASE("courier groups shows each group with its members and their nodes",

@@ -1,5 +1,6 @@
 #include "registry/group_table.hpp"
 
+#include "registry/protocol_violation.hpp"
 #include "registry/refusals.hpp"
 
 #include <courier/log.hpp>
@@ -7,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -30,16 +32,7 @@ Status GroupTable::join(ConnectionId id, const Joiner& joiner, const JoinGroup& 
                       std::to_string(max_memberships) +
                       " groups already, the most courierd keeps for one connection");
     ++joined;
-    const GroupMember member{r.member, joiner.node, joiner.pid};
-    Group& group = groups_[r.group];
-    const std::uint64_t serial = next_serial_++;
-    group.members.emplace(serial, member);
-    group.serials.emplace(r.member, serial);
-    Memberships& of = memberships_[r.member];
-    of.connection = id;
-    of.groups.insert(r.group);
-    log().debug("'{}' of node '{}' joined group '{}'", r.member, joiner.node, r.group);
-    tell(GroupChange{r.group, member, true, ""});
+    add(r.group, GroupMember{r.member, joiner.node, joiner.pid}, id, /*remote=*/false);
     return {};
 }
 
@@ -100,6 +93,53 @@ GroupDirectory GroupTable::directory() const {
     return directory;
 }
 
+// ---- the other hosts' members ----------------------------------------------------------
+
+std::vector<GroupChange> GroupTable::own_memberships() const {
+    std::vector<std::pair<std::uint64_t, GroupChange>> joins;
+    for (const auto& [name, group] : groups_)
+        for (const auto& [serial, member] : group.members)
+            if (!memberships_.at(member.name).remote)
+                joins.emplace_back(serial, GroupChange{name, member, true, ""});
+    std::sort(joins.begin(), joins.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<GroupChange> ordered;
+    ordered.reserve(joins.size());
+    for (auto& [serial, change] : joins) ordered.push_back(std::move(change));
+    return ordered;
+}
+
+void GroupTable::remote_change(ConnectionId upstream, const std::string& host, GroupChange change) {
+    GroupMember& m = change.member;
+    // Members cross hosts only as their own host holds them: valid and unqualified.
+    if (!is_valid_name(change.group) || !is_valid_name(m.name) ||
+        m.name.find('@') != std::string::npos || m.node.find('@') != std::string::npos)
+        throw ProtocolViolation{"host '" + host + "' told of member '" + m.name + "' of group '" +
+                                change.group + "', which is no valid name"};
+    m.name += "@" + host;
+    m.node += "@" + host;
+    m.pid = 0;
+    if (!change.joined) {
+        remove(change.group, m.name, change.reason);
+        return;
+    }
+    if (auto it = groups_.find(change.group);
+        it != groups_.end() && it->second.serials.count(m.name))
+        return;
+    if (joined_[upstream] >= max_memberships)
+        throw ProtocolViolation{"host '" + host + "' told of more than " +
+                                std::to_string(max_memberships) + " memberships"};
+    ++joined_[upstream];
+    add(change.group, m, upstream, /*remote=*/true);
+}
+
+void GroupTable::drop_host(ConnectionId upstream, const std::string& reason) {
+    std::vector<std::string> gone;
+    for (const auto& [name, of] : memberships_)
+        if (of.remote && of.connection == upstream) gone.push_back(name);
+    for (const auto& name : gone) drop_member(name, reason);
+}
+
 // ---- what follows from a name or a connection going -------------------------------------
 
 void GroupTable::drop_member(const std::string& name, const std::string& reason) {
@@ -137,16 +177,33 @@ void GroupTable::remove(const std::string& group_name, const std::string& name,
 
     auto of = memberships_.find(name);
     const ConnectionId id = of->second.connection;
+    const bool remote = of->second.remote;
     of->second.groups.erase(group_name);
     if (of->second.groups.empty()) memberships_.erase(of);
     if (auto joined = joined_.find(id); joined != joined_.end() && --joined->second == 0)
         joined_.erase(joined);
 
     log().debug("'{}' of node '{}' left group '{}': {}", name, gone.node, group_name, reason);
-    tell(GroupChange{group_name, gone, false, reason});
+    tell(GroupChange{group_name, gone, false, reason}, remote);
 }
 
-void GroupTable::tell(const GroupChange& change) const {
+void GroupTable::add(const std::string& group_name, const GroupMember& member,
+                     ConnectionId connection, bool remote) {
+    Group& group = groups_[group_name];
+    const std::uint64_t serial = next_serial_++;
+    group.members.emplace(serial, member);
+    group.serials.emplace(member.name, serial);
+    Memberships& of = memberships_[member.name];
+    of.connection = connection;
+    of.remote = remote;
+    of.groups.insert(group_name);
+    log().debug("'{}' of node '{}' joined group '{}'", member.name, member.node, group_name);
+    tell(GroupChange{group_name, member, true, ""}, remote);
+}
+
+void GroupTable::tell(const GroupChange& change, bool remote) const {
+    // This host's own changes go to the other hosts too; theirs only to our watchers.
+    if (!remote) publish_(change);
     auto w = watchers_.find(change.group);
     if (w == watchers_.end()) return;
     for (auto id : w->second) notify_(id, change);

@@ -5,6 +5,12 @@
 /// one, hands it the group requests, and tells it when a member's name goes (unregistered,
 /// or its node gone); the table answers and tells the watchers.
 ///
+/// In a federation (docs/multihost.md) a group spans the hosts: the members of the other
+/// hosts come from their courierds (a GroupChange on the connection this one dialed, their
+/// memberships in HostNames), named `member@host` of node `node@host` with no pid (another
+/// host's pid means nothing here). They go when their host says so, or with their host.
+/// Only the changes of this host's own members are published to the hosts subscribed.
+///
 /// Groups are not in the snapshot that carries names over a restart of courierd
 /// (name_table_file.hpp): a group is the nodes' wish of the moment, and they join and watch
 /// again when they connect to the new courierd. Keeping them would only hand out members
@@ -19,6 +25,7 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace courier::registry {
 
@@ -40,8 +47,11 @@ class GroupTable {
 
     /// How a notice leaves: NameTable's send, to connection `to`, unsolicited.
     using Notify = std::function<void(ConnectionId to, const GroupChange& change)>;
+    /// How a change of this host's own members reaches the hosts subscribed.
+    using Publish = std::function<void(const GroupChange& change)>;
 
-    explicit GroupTable(Notify notify) : notify_(std::move(notify)) {}
+    GroupTable(Notify notify, Publish publish)
+        : notify_(std::move(notify)), publish_(std::move(publish)) {}
 
     /// The joining connection's node, as NameTable knows it: `names` are those it
     /// registered (empty for a connection that is no node).
@@ -73,23 +83,42 @@ class GroupTable {
     /// goes.)
     void forget(ConnectionId id);
 
+    // ---- the other hosts' members ----
+
+    /// Every membership of this host's own members, as joins in join order (for HostNames).
+    std::vector<GroupChange> own_memberships() const;
+    /// `host` told, on connection `upstream`, that one of its members joined or left a
+    /// group: its watchers here are told (the member qualified with `@host`). Throws
+    /// ProtocolViolation for an invalid name, or past max_memberships for that host.
+    void remote_change(ConnectionId upstream, const std::string& host, GroupChange change);
+    /// The host of connection `upstream` is gone: its members leave every group (`reason`).
+    void drop_host(ConnectionId upstream, const std::string& reason);
+
   private:
     /// A group exists while it has members.
     struct Group {
         std::map<std::uint64_t, GroupMember> members;  ///< by join serial: in join order
         std::map<std::string, std::uint64_t> serials;  ///< member name -> its join serial
     };
-    /// The groups one actor name is in, and the connection of the node that holds it.
+    /// The groups one actor name is in, and the connection of the node that holds it (or,
+    /// `remote`, of the host that told of it).
     struct Memberships {
         ConnectionId connection = 0;
+        bool remote = false;
         std::set<std::string> groups;
     };
 
+    /// Adds `member` (held by `connection`) to `group` and tells the watchers.
+    void add(const std::string& group, const GroupMember& member, ConnectionId connection,
+             bool remote);
+
     /// Takes `name` out of `group` and tells the watchers (`reason` why it left).
     void remove(const std::string& group, const std::string& name, const std::string& reason);
-    void tell(const GroupChange& change) const;
+    /// Tells the watchers of the change's group; and the other hosts, unless `remote`.
+    void tell(const GroupChange& change, bool remote) const;
 
     Notify notify_;
+    Publish publish_;
     std::map<std::string, Group> groups_;
     std::map<std::string, Memberships> memberships_;          ///< actor name -> its groups
     std::map<ConnectionId, std::size_t> joined_;              ///< connection -> its memberships

@@ -5,14 +5,17 @@
 /// proves the cookie), and subscribes to their names. They travel as the registry's own
 /// messages do (registry_protocol.hpp), addressed to `courierd`:
 ///
-///     dialer -> listener: SubscribeHost{dialer's host}      (request)
-///     listener -> dialer: HostNames{its host, beat, names}  (answer)
-///     then, unsolicited:  HostNameUp, HostNameDown as its names change, HostBeat every beat
+///     dialer -> listener: SubscribeHost{dialer's host}              (request)
+///     listener -> dialer: HostNames{its host, beat, names, groups}  (answer)
+///     then, unsolicited:  HostNameUp, HostNameDown as its names change, GroupChange as
+///                         its members join and leave groups, HostBeat every beat
 ///
 /// A host's names are only ever told by that host: a courierd never passes on what it
 /// heard from another, so a name's end is told by the one that knows it first. The
 /// dialer takes the host as gone when its connection closes or stays silent for its own
 /// `host_down` (RegistrySettings), and dials it again.
+
+#include "registry/registry_protocol.hpp"
 
 #include <courier/serialization/message_type.hpp>
 
@@ -48,15 +51,17 @@ struct SubscribeHost {
     }
 };
 
-/// Answer to SubscribeHost: the answerer's host name, how often it beats, and every name
-/// its nodes hold now.
+/// Answer to SubscribeHost: the answerer's host name, how often it beats, every name its
+/// nodes hold now, and their group memberships (as joins, in join order; the members
+/// unqualified, as in GroupChange, which tells the changes after).
 struct HostNames {
     std::string host;
     std::int64_t beat_ms = 0;
     std::vector<HostName> names;
+    std::vector<GroupChange> groups;
     template <class A>
     void serialize(A& a) {
-        a(host, beat_ms, names);
+        a(host, beat_ms, names, groups);
     }
 };
 

@@ -30,6 +30,11 @@ void check_entry(const HostName& entry) {
         throw ProtocolViolation{"a host announced an invalid name '" + entry.name + "' of node '" +
                                 entry.node + "'"};
 }
+
+[[noreturn]] void too_many(const std::string& host) {
+    throw ProtocolViolation{"host '" + host + "' told of more than " +
+                            std::to_string(HostTable::max_names) + " names"};
+}
 }  // namespace
 
 std::vector<HostTable::Change> HostTable::names_of(ConnectionId upstream_id, const HostNames& all) {
@@ -45,6 +50,7 @@ std::vector<HostTable::Change> HostTable::names_of(ConnectionId upstream_id, con
         if (id != upstream_id && other.host == all.host)
             throw ProtocolViolation{"host '" + all.host + "' is linked already (connection #" +
                                     std::to_string(id) + "): two peers with one name"};
+    if (all.names.size() > max_names) too_many(all.host);
     for (const auto& entry : all.names) check_entry(entry);
     u.host = all.host;
     std::vector<Change> changes;
@@ -63,6 +69,8 @@ std::vector<HostTable::Change> HostTable::name_up(ConnectionId upstream_id, cons
     if (auto it = u.names.find(entry.name); it != u.names.end()) {
         if (it->second.incarnation == entry.incarnation) return changes;
         changes.push_back({remote(u, it->second), false, down_unregistered});
+    } else if (u.names.size() >= max_names) {
+        too_many(u.host);
     }
     u.names[entry.name] = entry;
     changes.push_back({remote(u, entry), true, {}});

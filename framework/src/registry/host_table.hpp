@@ -24,6 +24,9 @@ using ConnectionId = std::uint64_t;
 class HostTable {
   public:
     using Clock = std::chrono::steady_clock;
+    /// The names one host may hold here; a host that tells of more breaks the protocol.
+    /// Bounded, as everything a connection can grow in courierd.
+    static constexpr std::size_t max_names = std::size_t{1} << 20;
 
     /// `host`: this host's name. Peer hosts resolve a plain name in the order of their
     /// `order` (the place of their endpoint in the config's list).

@@ -50,7 +50,10 @@ NameTable::NameTable(Outbox& out, detail::Reactor& timers, std::filesystem::path
                                          std::chrono::system_clock::now().time_since_epoch())
                                          .count())),
       snapshot_(std::move(snapshot)),
-      groups_([this](ConnectionId to, const GroupChange& change) { send(to, 0, 0, change); }),
+      groups_([this](ConnectionId to, const GroupChange& change) { send(to, 0, 0, change); },
+              [this](const GroupChange& change) {
+                  for (auto id : hosts_.subscribers()) send(id, 0, 0, change);
+              }),
       inspections_(
           timers_,
           [this](ConnectionId to, std::uint64_t correlation, const Inspection& answer) {
@@ -372,6 +375,7 @@ void NameTable::forget(ConnectionId id, const std::string& reason) {
     if (hosts_.is_upstream(id)) {
         const std::string host = hosts_.host_of(id);
         log().warn("host '{}' (connection #{}) is gone: {}", host.empty() ? "?" : host, id, reason);
+        groups_.drop_host(id, down_host_lost);
         apply(hosts_.forget(id, down_host_lost));
     } else {
         hosts_.forget(id, reason);  // a subscriber: no names of its own here

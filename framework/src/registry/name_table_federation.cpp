@@ -40,9 +40,12 @@ void NameTable::subscribe_host(ConnectionId id, std::uint64_t correlation, const
     all.host = hosts_.host();
     all.beat_ms = beat_.count();
     for (const auto& [name, holder] : names_) all.names.push_back(entry_of(name));
+    all.groups = groups_.own_memberships();
     hosts_.subscribe(id);
-    log().info("host '{}' (connection #{}) subscribed to the {} names of this host", r.host, id,
-               all.names.size());
+    log().info(
+        "host '{}' (connection #{}) subscribed to the {} names and {} group memberships "
+        "of this host",
+        r.host, id, all.names.size(), all.groups.size());
     reply(id, correlation, all);
 }
 
@@ -53,12 +56,22 @@ void NameTable::host_notice(ConnectionId from, const EnvelopeView& envelope) {
     if (h.type == type_id_of<HostNames>()) {
         auto all = notice_as<HostNames>(envelope, host);
         apply(hosts_.names_of(from, all));
-        log().info("host '{}' (connection #{}) holds {} names; it beats every {} ms", all.host,
-                   from, all.names.size(), all.beat_ms);
+        for (auto& joined : all.groups) {
+            if (!joined.joined)
+                throw ProtocolViolation{"host '" + all.host + "': a leave in HostNames"};
+            groups_.remote_change(from, all.host, std::move(joined));
+        }
+        log().info(
+            "host '{}' (connection #{}) holds {} names and {} group memberships; it beats "
+            "every {} ms",
+            all.host, from, all.names.size(), all.groups.size(), all.beat_ms);
     } else if (h.type == type_id_of<HostNameUp>()) {
         apply(hosts_.name_up(from, notice_as<HostNameUp>(envelope, host).name));
     } else if (h.type == type_id_of<HostNameDown>()) {
         apply(hosts_.name_down(from, notice_as<HostNameDown>(envelope, host)));
+    } else if (h.type == type_id_of<GroupChange>()) {
+        if (host.empty()) throw ProtocolViolation{"a group change before HostNames"};
+        groups_.remote_change(from, host, notice_as<GroupChange>(envelope, host));
     } else if (h.type == type_id_of<HostBeat>()) {
         notice_as<HostBeat>(envelope, host);
     } else {

@@ -1,7 +1,8 @@
 #pragma once
 /// @file
 /// Groups of actors (docs/groups.md): an actor joins and leaves named groups
-/// (Actor::join), membership is host-wide through the registry, and a group is a send
+/// (Actor::join), membership is host-wide through the registry (and spans the hosts of a
+/// federation, docs/multihost.md), and a group is a send
 /// target: one member by policy, or all of them. Joins and leaves arrive as messages to
 /// the actors that watch the group (Actor::watch_group); a member that stops or whose
 /// process dies leaves its groups at once.
@@ -19,9 +20,11 @@ namespace courier {
 
 /// One member of a group: an actor, and the node and process it lives in.
 struct GroupMember {
-    std::string name;  ///< the actor's name, unique on the host
+    /// The actor's name, unique on the host; `name@host` for a member of another host
+    /// (and its node `node@host`), which is also how a message reaches it.
+    std::string name;
     std::string node;
-    std::int64_t pid = 0;
+    std::int64_t pid = 0;  ///< 0 for a member of another host
     template <class A>
     void serialize(A& a) {
         a(name, node, pid);
@@ -54,6 +57,9 @@ enum class LeaveReason : std::uint8_t {
     /// the registry restarted and the member's node has not joined it again (it may yet:
     /// then a MemberJoined follows)
     registry_restarted = 4,
+    /// its host's registry is unreachable: its courierd is gone or cut off (a member of
+    /// another host, docs/multihost.md)
+    host_lost = 5,
 };
 std::string_view to_string(LeaveReason reason) noexcept;
 
@@ -81,7 +87,7 @@ struct MemberLeft {
         std::uint8_t value = 0;
         a(group, member, value);
         // Checked as an ErrorCode is: never an enum out of range.
-        if (value < 1 || value > 4) throw std::runtime_error("unknown leave reason");
+        if (value < 1 || value > 5) throw std::runtime_error("unknown leave reason");
         reason = static_cast<LeaveReason>(value);
     }
 };
