@@ -30,7 +30,10 @@ int groups(const std::string& runtime_dir, bool json) {
     for (const auto& group : directory->groups) {
         std::vector<std::string> members;
         for (const auto& member : group.members)
-            members.push_back(member.name + "@" + member.node + " " + std::to_string(member.pid));
+            // Another host's member is already name@host, and its pid means nothing here.
+            members.push_back(member.pid == 0 ? member.name + " on " + member.node
+                                              : member.name + "@" + member.node + " " +
+                                                    std::to_string(member.pid));
         rows.push_back({group.group, std::to_string(group.members.size()), joined(members)});
     }
     print_table(rows);
