@@ -157,7 +157,8 @@ std::string write_json(const Results& results, const std::string& path) {
         << "\", \"repeat\": " << o.repeat << ", \"quick\": " << (o.quick ? "true" : "false")
         << ", \"threads\": " << o.threads << ", \"pin\": [";
     for (std::size_t i = 0; i < o.pin.size(); ++i) out << (i ? ", " : "") << o.pin[i];
-    out << "], \"count_allocs\": " << (o.count_allocs ? "true" : "false") << "},\n";
+    out << "], \"count_allocs\": " << (o.count_allocs ? "true" : "false")
+        << ", \"veth\": " << (o.veth ? "true" : "false") << "},\n";
     out << "  \"raw_settings\": {";
     for (std::size_t i = 0; i < results.raw_settings.size(); ++i)
         out << (i ? ", " : "") << json_string(results.raw_settings[i].first) << ": "

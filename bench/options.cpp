@@ -148,8 +148,9 @@ Parsed parse_options(int argc, char** argv) {
                    "message, courier alone, and the memory of both processes is measured; "
                    "cpu-each: standard, each process on a CPU of its own (the first two it "
                    "may use), as in containers limited to one CPU; one-cpu: standard, both "
-                   "processes on one CPU")
-        ->check(CLI::IsMember({"standard", "slow-receiver", "cpu-each", "one-cpu"}));
+                   "processes on one CPU; veth: standard over tcp, each process in a network "
+                   "namespace of its own, joined by a veth pair, as two hosts are (root only)")
+        ->check(CLI::IsMember({"standard", "slow-receiver", "cpu-each", "one-cpu", "veth"}));
     app.add_option("--transports", transports,
                    "transports to measure, comma-separated (default: " + all_transports() + ")")
         ->delimiter(',');
@@ -258,7 +259,18 @@ Parsed parse_options(int argc, char** argv) {
                                            "--scenario " + scenario + " chooses the CPUs itself");
             bench.pin = scenario_cpus(scenario == "one-cpu");
         }
+        bench.veth = scenario == "veth";
         bench.transports = transports;
+        if (bench.veth) {
+            // What crosses hosts: tcp alone today.
+            if (bench.transports.empty()) bench.transports = {"tcp"};
+            for (const auto& name : bench.transports)
+                if (name != "tcp")
+                    throw CLI::ValidationError("--transports",
+                                               "--scenario veth measures tcp, the transport "
+                                               "that crosses hosts; not '" +
+                                                   name + "'");
+        }
         if (bench.transports.empty())
             for (const auto& row : transport_table()) bench.transports.push_back(row.name);
         for (const auto& name : bench.transports)

@@ -41,6 +41,7 @@ struct BenchOptions {
     bool count_allocs = false;
     bool inject_fault = false;  ///< hidden: corrupt one payload per run (tests the checks)
     std::vector<int> pin;       ///< {sender CPU, receiver CPU}; empty: no pinning
+    bool veth = false;          ///< each side in a network namespace, joined by a veth pair
     std::size_t threads = 0;    ///< threads of each courier node; 0: the node's choice
     std::chrono::seconds timeout{120};
     std::string csv, json, png;

@@ -2,9 +2,11 @@
 
 #include "peer_process.hpp"
 #include "private_registry.hpp"
+#include "raw_fd_stream.hpp"
 #include "raw_mechanism.hpp"
 #include "results.hpp"
 #include "transports.hpp"
+#include "veth_pair.hpp"
 
 #include <signal.h>
 #include <unistd.h>
@@ -89,7 +91,8 @@ std::optional<double> optional_field(const std::map<std::string, std::string>& f
 
 class Orchestrator {
   public:
-    explicit Orchestrator(const BenchOptions& options) : o_(options) {}
+    explicit Orchestrator(const BenchOptions& options)
+        : o_(options), veth_(options.veth ? std::make_unique<VethPair>() : nullptr) {}
 
     RunRecord run(const Measurement& m, Impl impl, int repeat) {
         RunRecord record;
@@ -119,13 +122,24 @@ class Orchestrator {
 
         std::unique_ptr<Wiring> wiring;
         if (impl == Impl::raw && !one_process)
-            wiring = raw_mechanism(row.raw).wire(m.kind == Kind::latency);
+            wiring = veth_ ? wire_tcp(VethPair::address(Side::b), veth_->netns(Side::b),
+                                      veth_->netns(Side::a))
+                           : raw_mechanism(row.raw).wire(m.kind == Kind::latency);
         Environment env;
         if (impl == Impl::courier && !one_process) {
             if (!registry_) registry_ = std::make_unique<PrivateRegistry>();
             env = {{"COURIER_RUNTIME_DIR", registry_->runtime_dir().string()},
                    {"COURIER_TRANSPORT", m.transport}};
         }
+        // --scenario veth: each side in its namespace, its nodes listening on its address
+        // (one registry serves both: its socket is a file, seen from every namespace).
+        auto env_for = [&](Side side) {
+            Environment with = env;
+            if (veth_ && impl == Impl::courier)
+                with.emplace_back("COURIER_CONFIG", veth_->config(side).string());
+            return with;
+        };
+        auto netns_for = [&](Side side) { return veth_ ? veth_->netns(side) : -1; };
 
         auto args_for = [&](Side side) {
             std::vector<std::string> args{
@@ -165,10 +179,10 @@ class Orchestrator {
             owned.push_back(
                 std::make_unique<PeerProcess>(args_for(Side::both), fds_for(Side::both), env));
         } else {
-            owned.push_back(
-                std::make_unique<PeerProcess>(args_for(Side::b), fds_for(Side::b), env));
-            owned.push_back(
-                std::make_unique<PeerProcess>(args_for(Side::a), fds_for(Side::a), env));
+            owned.push_back(std::make_unique<PeerProcess>(args_for(Side::b), fds_for(Side::b),
+                                                          env_for(Side::b), netns_for(Side::b)));
+            owned.push_back(std::make_unique<PeerProcess>(args_for(Side::a), fds_for(Side::a),
+                                                          env_for(Side::a), netns_for(Side::a)));
         }
         std::vector<PeerProcess*> peers;
         for (auto& p : owned) peers.push_back(p.get());
@@ -296,6 +310,7 @@ class Orchestrator {
     }
 
     const BenchOptions& o_;
+    const std::unique_ptr<VethPair> veth_;  ///< --scenario veth's namespaces
     std::unique_ptr<PrivateRegistry> registry_;
     int runs_ = 0;
 };
@@ -336,7 +351,10 @@ int run_bench(const BenchOptions& o) {
     if (o.scenario == Scenario::standard) {  // the slow receiver runs courier alone
         for (const auto& name : o.transports) {
             const auto& mechanism = raw_mechanism(find_transport(name)->raw);
-            results.raw_settings.emplace_back(name, mechanism.describe());
+            results.raw_settings.emplace_back(
+                name, o.veth ? "TCP between the namespaces, TCP_NODELAY, default buffers; " +
+                                   stream_framing()
+                             : mechanism.describe());
         }
     }
     const auto plan = plan_measurements(o);

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,7 +54,7 @@ std::string self_executable() {
 }
 
 PeerProcess::PeerProcess(const std::vector<std::string>& args, const std::vector<int>& fds,
-                         const Environment& env) {
+                         const Environment& env, int netns) {
     auto [report_read, report_write] = make_pipe();
     auto [control_read, control_write] = make_pipe();
     std::vector<std::string> argv{self_executable()};
@@ -73,6 +74,7 @@ PeerProcess::PeerProcess(const std::vector<std::string>& args, const std::vector
         // The child: only async-signal-safe calls until exec.
         ::dup2(2, 1);  // stdout is the orchestrator's table; a peer's chatter goes to stderr
         for (int fd : keep) ::fcntl(fd, F_SETFD, 0);
+        if (netns >= 0 && ::setns(netns, CLONE_NEWNET) != 0) ::_exit(126);
         ::execve(argv_pointers[0], argv_pointers.data(), envp_pointers.data());
         ::_exit(127);
     }

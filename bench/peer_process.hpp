@@ -25,9 +25,10 @@ using Environment = std::vector<std::pair<std::string, std::string>>;
 class PeerProcess {
   public:
     /// Starts this program with `args` (plus the pipes' options), inheriting `fds`, with
-    /// `env` set on top of this process's environment. Throws std::system_error.
+    /// `env` set on top of this process's environment, in network namespace `netns` (an
+    /// open descriptor; -1: this one's). Throws std::system_error.
     PeerProcess(const std::vector<std::string>& args, const std::vector<int>& fds,
-                const Environment& env);
+                const Environment& env, int netns = -1);
     ~PeerProcess();
     PeerProcess(const PeerProcess&) = delete;
     PeerProcess& operator=(const PeerProcess&) = delete;

@@ -62,6 +62,11 @@ struct RawMechanism {
 /// The mechanism named by a transport_table() row's `raw`. Throws std::invalid_argument.
 const RawMechanism& raw_mechanism(std::string_view name);
 
+/// A connected pair of TCP sockets (TCP_NODELAY): listening at `listen_at` (an IPv4
+/// address) in network namespace `listen_netns` (side b's), connected from `connect_netns`
+/// (side a's); -1 for this process's namespace. Throws std::system_error.
+std::unique_ptr<Wiring> wire_tcp(const std::string& listen_at, int listen_netns, int connect_netns);
+
 /// Two ends of an in-process ring pair (for the in-process row, run on two threads).
 std::pair<std::unique_ptr<Channel>, std::unique_ptr<Channel>> thread_channels(bool duplex);
 

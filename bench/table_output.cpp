@@ -1,5 +1,6 @@
 // The terminal tables.
 #include "results.hpp"
+#include "veth_pair.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -126,7 +127,7 @@ void print_tables(const Results& results) {
               << (o.pin.size() == 2 ? "sender on CPU " + std::to_string(o.pin[0]) +
                                           ", receiver on CPU " + std::to_string(o.pin[1])
                                     : std::string("no CPU pinning"))
-              << "\nraw baselines:\n";
+              << (o.veth ? "; " + VethPair::describe() : std::string()) << "\nraw baselines:\n";
     for (const auto& [name, what] : results.raw_settings)
         std::cout << "  " << name << ": " << what << "\n";
 

@@ -1,4 +1,4 @@
-# cmake -DBENCH=<courier-bench> -DMODE=smoke|fault|slow|raw|one-cpu -DWORK_DIR=<dir> [-DZMQ=ON]
+# cmake -DBENCH=<courier-bench> -DMODE=smoke|fault|slow|raw|one-cpu|veth -DWORK_DIR=<dir> [-DZMQ=ON]
 #       -P bench_test.cmake
 #
 # ZMQ: courier-bench was built with its ZeroMQ rows; the fault and raw modes run them too.
@@ -156,6 +156,42 @@ elseif(MODE STREQUAL "one-cpu")
     string(JSON second GET "${json}" "options" "pin" 1)
     if(NOT first EQUAL second)
         fail("the JSON records pins ${pins}, not one CPU")
+    endif()
+    expect_clean_tmp()
+elseif(MODE STREQUAL "veth")
+    # Each side in a network namespace of its own, joined by a veth pair (as root; else
+    # skipped): the tcp runs pass their checks, courier's and raw, and no namespace is
+    # left afterwards.
+    execute_process(COMMAND id -u OUTPUT_VARIABLE uid OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(NOT uid STREQUAL "0" OR NOT EXISTS /usr/sbin/ip)
+        file(REMOVE_RECURSE "${TMP_DIR}")
+        message("SKIPPED: --scenario veth needs root and /usr/sbin/ip")
+        return()
+    endif()
+    execute_process(
+        COMMAND ${CMAKE_COMMAND} -E env TMPDIR=${TMP_DIR}
+                ${BENCH} --scenario veth --sizes 64,1M --latency-sizes 64 --count 2000
+                --round-trips 200 --warmup 20 --repeat 1 --json ${WORK_DIR}/out.json
+        RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 240)
+    if(NOT status EQUAL 0)
+        fail("courier-bench exited with ${status}")
+    endif()
+    if(NOT out MATCHES "network namespace of its own, joined by a veth pair")
+        fail("the tables do not say the run crossed a veth pair")
+    endif()
+    foreach(row "tcp +64 B +2000 +[0-9]" "tcp +1 MiB +[0-9]+ +[0-9]" "tcp +64 B +200 +[0-9]")
+        if(NOT out MATCHES "${row}")
+            fail("the tables lack a row like '${row}'")
+        endif()
+    endforeach()
+    file(READ "${WORK_DIR}/out.json" json)
+    string(JSON veth GET "${json}" "options" "veth")
+    if(NOT veth STREQUAL "ON" AND NOT veth STREQUAL "true")
+        fail("the JSON does not record the veth scenario: ${veth}")
+    endif()
+    execute_process(COMMAND /usr/sbin/ip netns list OUTPUT_VARIABLE namespaces)
+    if(namespaces MATCHES "courier-bench-")
+        fail("network namespaces left behind: ${namespaces}")
     endif()
     expect_clean_tmp()
 elseif(MODE STREQUAL "slow")
