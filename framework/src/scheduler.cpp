@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 #include <utility>
@@ -218,6 +219,42 @@ void Scheduler::stop() {
     workers_.clear();  // joins
 }
 
+namespace {
+
+/// When a worker that shares its CPU gives it up (Scheduler::idle): a yield costs a system
+/// call (1.3-1.6 us on these VMs), and yielding every 16 rounds kept a spinner in the
+/// kernel most of the time when nobody else wanted its CPU (a shm round trip between
+/// processes pinned to a CPU each took 4.3 us instead of 1.7). So the pace follows what
+/// the yields find: one that let another thread run (it took far longer than the fastest)
+/// keeps them at every chance; one that came straight back doubles the time to the next,
+/// up to max_gap, the longest a thread woken on this CPU may wait for it.
+struct YieldPace {
+    using Clock = std::chrono::steady_clock;
+    static constexpr std::chrono::nanoseconds max_gap = std::chrono::microseconds(50);
+
+    void maybe_yield() {
+        const Clock::time_point before = Clock::now();
+        if (before < next) return;
+        sched_yield();
+        const Clock::time_point after = Clock::now();
+        const auto took = after - before;
+        fastest = std::min(fastest, took);
+        if (took > 2 * fastest + std::chrono::microseconds(1))
+            gap = {};  // another thread ran: it may want the CPU back soon
+        else
+            gap = std::min(
+                std::max(2 * gap, std::chrono::nanoseconds(std::chrono::microseconds(1))), max_gap);
+        next = after + gap;
+    }
+
+    Clock::duration fastest = Clock::duration::max();
+    Clock::duration gap{};
+    Clock::time_point next{};
+};
+thread_local YieldPace yield_pace;  // each worker its own, kept across its idle spells
+
+}  // namespace
+
 bool Scheduler::idle(std::shared_ptr<Runnable>& cell) {
     using Clock = std::chrono::steady_clock;
     if (spin_.count() == 0) return try_take(cell);
@@ -268,11 +305,12 @@ bool Scheduler::idle(std::shared_ptr<Runnable>& cell) {
                 break;
             }
         }
-        // Sharing the CPU: give it up now and then (a yield is a system call, and a
-        // check of memory far cheaper), so a thread woken on it waits microseconds, not
-        // the rest of the kernel's time slice. A link whose frames a thread of its own
-        // hands over needs that thread to run: at every turn then, as any CPU may be its.
-        if ((yielding_ && i % 16 == 0) || (polls && poll_->yield_while_polling()))
+        // Sharing the CPU: give it up now and then, so a thread woken on it waits
+        // microseconds, not the rest of the kernel's time slice (see YieldPace).
+        if (yielding_ && i % 16 == 0) yield_pace.maybe_yield();
+        // A link whose frames a thread of its own hands over needs that thread to run: a
+        // yield at every turn then, as any CPU may be its.
+        if (polls && poll_->yield_while_polling())
             sched_yield();
         else
             cpu_relax();
