@@ -4,7 +4,9 @@
 #include "stop_signals.hpp"
 #include "thread_sizing.hpp"
 
+#include <courier/framework/group.hpp>
 #include <courier/framework/runtime_dir.hpp>
+#include <courier/framework/system_messages.hpp>
 #include <courier/log.hpp>
 
 #include <spdlog/spdlog.h>
@@ -337,8 +339,22 @@ bool NodeCore::wait_for(std::string_view name, std::chrono::milliseconds timeout
 
 // ---- What could not be delivered -------------------------------------------------------
 
+namespace {
+/// What the framework tells an actor of what it watches or sent: that it went down or
+/// came up, that a group changed, that a letter of its own bounced.
+bool is_notice(TypeId type) noexcept {
+    return type == type_id_of<Down>() || type == type_id_of<Up>() ||
+           type == type_id_of<MemberJoined>() || type == type_id_of<MemberLeft>() ||
+           type == type_id_of<DeadLetter>();
+}
+}  // namespace
+
 void NodeCore::dead_letter(const Letter& letter, ErrorCode code, const std::string& reason,
                            bool bounce) {
+    // A notice that finds its actor gone (a monitor's Down after the watcher stopped) is
+    // no letter lost: the one who asked for it is not there to act on it any more.
+    if (is_notice(letter.type) && (code == ErrorCode::stopped || code == ErrorCode::unknown_name))
+        return;
     ++counters_.dead_letters;
     counters_.dead_letters_by_code[static_cast<std::uint8_t>(code)].fetch_add(
         1, std::memory_order_relaxed);

@@ -152,3 +152,26 @@ TEST_CASE("an actor awaiting a name gets Up when it starts, or at once when it i
     node.run();
     CHECK(ups.size() == 2);
 }
+
+TEST_CASE(
+    "a notice for an actor that is gone (a late Down, Up, group change or bounce) is dropped "
+    "while a message to it is a dead letter",
+    "[framework][monitors][dead_letters]") {
+    SteppedNode node("monitors-late");
+    node->spawn("stopping", [](courier::Actor&) {});
+    node.run();
+    node->stop("stopping");
+    node.run();
+    const auto before = node->stats().dead_letters;
+    for (const char* to : {"stopping", "never-was"}) {
+        node->send(to, Down{});
+        node->send(to, courier::Up{});
+        node->send(to, courier::MemberLeft{});
+        node->send(to, courier::DeadLetter{});
+    }
+    node.run();
+    CHECK(node->stats().dead_letters == before);
+    node->send("stopping", test::Ping{1});
+    node.run();
+    CHECK(node->stats().dead_letters == before + 1);
+}
