@@ -154,6 +154,14 @@ bool Scheduler::take_next(NextCell& next, std::shared_ptr<Runnable>& cell,
     return true;
 }
 
+bool Scheduler::another_in_turn() const noexcept {
+    for (std::size_t i = 0; i < next_.size(); ++i)
+        if (!(this_worker.scheduler == this && i == this_worker.index) &&
+            next_[i]->in_turn.load(std::memory_order_relaxed))
+            return true;
+    return false;
+}
+
 bool Scheduler::take_over(std::shared_ptr<Runnable>& cell, bool any) {
     for (std::size_t i = 0; i < next_.size(); ++i) {
         if (this_worker.scheduler == this && i == this_worker.index) continue;
@@ -271,6 +279,7 @@ bool Scheduler::idle(std::shared_ptr<Runnable>& cell) {
     bool spins = true;
     spinning_.fetch_add(1, std::memory_order_relaxed);
     Clock::time_point give_up;  // read the clock only once the first polls found nothing
+    Clock::time_point busy_give_up;
     for (unsigned i = 1;; ++i) {
         // Other workers' next cells only every few dozen rounds (a microsecond or two,
         // against the take_over_after they must wait): each look pulls the cache line a
@@ -296,7 +305,9 @@ bool Scheduler::idle(std::shared_ptr<Runnable>& cell) {
         if (i % 64 == 0) {
             if (i == 64) {
                 give_up = Clock::now() + spin_;
-            } else if (Clock::now() >= give_up) {
+                busy_give_up = give_up + spin_while_busy;
+            } else if (const auto now = Clock::now();
+                       now >= give_up && (now >= busy_give_up || !another_in_turn())) {
                 // About to sleep: a next cell put there while this one spun must not wait
                 // for a long turn to end (see make_next).
                 spinning_.fetch_sub(1);  // seq_cst
@@ -339,12 +350,14 @@ void Scheduler::work() {
         // While the cell has letters and no other cell waits, it keeps this worker: no
         // trip through the ready queue, no hand-off to another thread. A next cell waits
         // for it no longer than a turn: it runs, and this one queues behind the others.
+        next.in_turn.store(true, std::memory_order_relaxed);
         while (cell->run()) {
             if (next.since.load(std::memory_order_relaxed) != 0 || ready_.size_approx() != 0) {
                 enqueue(std::move(cell));
                 break;
             }
         }
+        next.in_turn.store(false, std::memory_order_relaxed);
     }
 }
 

@@ -142,10 +142,20 @@ class Scheduler {
         /// When the cell was put there (steady clock, ns), 0 when there is none: idle
         /// workers read it without the lock.
         std::atomic<std::int64_t> since{0};
+        /// The worker runs turns now: an idle worker about to sleep spins on instead
+        /// (see spin_while_busy).
+        std::atomic<bool> in_turn{false};
     };
     /// How long a next cell waits for its worker's turn to end before an idle worker may
     /// take it: far above a turn that ends at once, far below a handler that computes.
     static constexpr std::chrono::microseconds take_over_after{5};
+    /// How long an idle worker spins on past its own spin while another worker runs
+    /// turns: a cell that turn makes ready then finds it awake (or becomes the next cell)
+    /// and waits for no wake-up, which costs tens of microseconds on a VM. Bounded, so a
+    /// handler that computes for seconds keeps a CPU busy for a millisecond, not all along.
+    static constexpr std::chrono::microseconds spin_while_busy{1000};
+    /// True when a worker other than the calling one runs turns.
+    bool another_in_turn() const noexcept;
 
     void work();
     /// Makes `cell` the calling worker's next cell (a cell already there goes to the
