@@ -2,7 +2,6 @@
 
 #include "peer_process.hpp"
 #include "private_registry.hpp"
-#include "raw_fd_stream.hpp"
 #include "raw_mechanism.hpp"
 #include "results.hpp"
 #include "transports.hpp"
@@ -352,9 +351,7 @@ int run_bench(const BenchOptions& o) {
         for (const auto& name : o.transports) {
             const auto& mechanism = raw_mechanism(find_transport(name)->raw);
             results.raw_settings.emplace_back(
-                name, o.veth ? "TCP between the namespaces, TCP_NODELAY, default buffers; " +
-                                   stream_framing()
-                             : mechanism.describe());
+                name, o.veth ? describe_tcp("between the namespaces") : mechanism.describe());
         }
     }
     const auto plan = plan_measurements(o);

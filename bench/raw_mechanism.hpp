@@ -66,6 +66,8 @@ const RawMechanism& raw_mechanism(std::string_view name);
 /// address) in network namespace `listen_netns` (side b's), connected from `connect_netns`
 /// (side a's); -1 for this process's namespace. Throws std::system_error.
 std::unique_ptr<Wiring> wire_tcp(const std::string& listen_at, int listen_netns, int connect_netns);
+/// What a raw tcp run is, for the report: `where` the pair is ("over 127.0.0.1").
+std::string describe_tcp(const std::string& where);
 
 /// Two ends of an in-process ring pair (for the in-process row, run on two threads).
 std::pair<std::unique_ptr<Channel>, std::unique_ptr<Channel>> thread_channels(bool duplex);

@@ -81,10 +81,14 @@ std::unique_ptr<Wiring> wire_tcp(const std::string& listen_at, int listen_netns,
     return wiring;
 }
 
+std::string describe_tcp(const std::string& where) {
+    return "TCP " + where + ", TCP_NODELAY, default buffers; " + stream_framing();
+}
+
 RawMechanism raw_tcp() {
     return {
         "tcp",
-        [] { return "TCP over 127.0.0.1, TCP_NODELAY, default buffers; " + stream_framing(); },
+        [] { return describe_tcp("over 127.0.0.1"); },
         [](bool) { return wire_tcp("127.0.0.1", -1, -1); },
         [](Side, const std::string& spec) { return open_fd_spec(spec); },
     };
