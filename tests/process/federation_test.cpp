@@ -240,6 +240,13 @@ TEST_CASE(
         }
         CHECK(member_names(alpha, "workers") ==
               std::vector<std::string>{"worker-b@beta", "worker-a", "worker-c@beta"});
+        // courier groups shows another host's member by where it lives, with no pid.
+        const auto shown = run_command(
+            {(bin_dir() / "courier").string(), "groups", "--runtime-dir", a.dir.path().string()});
+        CHECK(shown.exit_code == 0);
+        CHECK_THAT(shown.out, Catch::Contains("worker-b@beta on far@beta") &&
+                                  Catch::Contains("worker-c@beta on farther@beta") &&
+                                  Catch::Contains("worker-a@near "));
 
         // A member of beta that stops leaves alpha's view of the group too.
         second.send('q');

@@ -446,6 +446,8 @@ TEST_CASE(
         registry::ProtocolViolation);
     CHECK_THROWS_AS(table.remote_change(beta, "beta", {"bad group", far, true, ""}),
                     registry::ProtocolViolation);
+    CHECK_THROWS_AS(table.remote_change(beta, "beta", {"workers", {"w9", "", 1}, true, ""}),
+                    registry::ProtocolViolation);
     // ...and of a bounded number of memberships.
     constexpr std::size_t most = registry::GroupTable::max_memberships;
     for (std::size_t i = 1; i < most; ++i)  // "others" holds one already

@@ -112,7 +112,7 @@ std::vector<GroupChange> GroupTable::own_memberships() const {
 void GroupTable::remote_change(ConnectionId upstream, const std::string& host, GroupChange change) {
     GroupMember& m = change.member;
     // Members cross hosts only as their own host holds them: valid and unqualified.
-    if (!is_valid_name(change.group) || !is_valid_name(m.name) ||
+    if (!is_valid_name(change.group) || !is_valid_name(m.name) || !is_valid_name(m.node) ||
         m.name.find('@') != std::string::npos || m.node.find('@') != std::string::npos)
         throw ProtocolViolation{"host '" + host + "' told of member '" + m.name + "' of group '" +
                                 change.group + "', which is no valid name"};
