@@ -1,9 +1,10 @@
-// courierd's client of etcd's v3 JSON gateway (registry/etcd_client.hpp), against a real
-// etcd server the test starts.
+// courierd's client of etcd's v3 JSON gateway (registry/etcd_client.hpp) and its threads
+// in etcd mode (registry/etcd_store.hpp), against a real etcd server the test starts.
 #include "etcd_server.hpp"
 #include "process_support.hpp"
 
 #include "registry/etcd_client.hpp"
+#include "registry/etcd_store.hpp"
 
 #include <httplib.h>
 #include <catch2/catch.hpp>
@@ -171,4 +172,73 @@ TEST_CASE("etcd client: a watch from a compacted revision is refused", "[etcd]")
     REQUIRE(compacted->status == 200);
     REQUIRE_THROWS_WITH(client.watch("/c/", 1, [](std::vector<EtcdClient::Event>) {}),
                         Catch::Contains("compacted"));
+}
+
+TEST_CASE(
+    "etcd store: a host's keys live under its lease, claims are once, and another "
+    "host follows them",
+    "[etcd]") {
+    EtcdServer etcd;
+    std::mutex mutex;
+    std::vector<std::string> seen;  // what beta's follower read: "+key=value", "-key"
+    std::vector<std::string> claims;
+    auto settings = [&](const std::string& host) {
+        registry::EtcdStore::Settings s;
+        s.endpoints = {etcd.endpoint()};
+        s.host_key = "/c/hosts/" + host;
+        s.host_value = host;
+        s.prefix = "/c/";
+        return s;
+    };
+    auto sink = [&](const std::string& host) {
+        registry::EtcdStore::Sink s;
+        s.snapshot = [&, host](EtcdClient::Range range) {
+            std::lock_guard held(mutex);
+            if (host == "beta")
+                for (const auto& kv : range.kvs) seen.push_back("+" + kv.key + "=" + kv.value);
+        };
+        s.events = [&, host](std::vector<EtcdClient::Event> events) {
+            std::lock_guard held(mutex);
+            if (host != "beta") return;
+            for (const auto& e : events)
+                seen.push_back(e.put ? "+" + e.kv.key + "=" + e.kv.value : "-" + e.kv.key);
+        };
+        s.claimed = [&, host](std::uint64_t token, std::optional<EtcdClient::KeyValue> holder) {
+            std::lock_guard held(mutex);
+            claims.push_back(host + " " + std::to_string(token) + " " +
+                             (holder ? "held by " + holder->value : "taken"));
+        };
+        s.unreachable = [] {};
+        return s;
+    };
+    auto has = [&](const std::string& line) {
+        return eventually([&] {
+            std::lock_guard held(mutex);
+            return std::find(seen.begin(), seen.end(), line) != seen.end();
+        });
+    };
+    registry::EtcdStore beta(settings("beta"), sink("beta"));
+    {
+        registry::EtcdStore alpha(settings("alpha"), sink("alpha"));
+        alpha.claim(1, "/c/names/ledger", "alpha");
+        alpha.put("/c/members/alpha/pool/ledger", "m");
+        REQUIRE(has("+/c/hosts/alpha=alpha"));
+        REQUIRE(has("+/c/names/ledger=alpha"));
+        REQUIRE(has("+/c/members/alpha/pool/ledger=m"));
+        beta.claim(2, "/c/names/ledger", "beta");
+        REQUIRE(eventually([&] {
+            std::lock_guard held(mutex);
+            return claims.size() == 2;
+        }));
+        std::lock_guard held(mutex);
+        CHECK(claims == std::vector<std::string>{"alpha 1 taken", "beta 2 held by alpha"});
+    }
+    // alpha's courierd stopped: its lease is revoked, and every key of its goes at once.
+    CHECK(has("-/c/hosts/alpha"));
+    CHECK(has("-/c/names/ledger"));
+    CHECK(has("-/c/members/alpha/pool/ledger"));
+    EtcdClient client({etcd.endpoint()}, 2s);
+    const auto left = client.range("/c/");
+    REQUIRE(left.kvs.size() == 1);
+    CHECK(left.kvs[0].key == "/c/hosts/beta");
 }
