@@ -220,18 +220,25 @@ TEST_CASE(
     registry::EtcdStore beta(settings("beta"), sink("beta"));
     {
         registry::EtcdStore alpha(settings("alpha"), sink("alpha"));
-        alpha.claim(1, "/c/names/ledger", "alpha");
+        CHECK(alpha.claim(1, "/c/names/ledger", "alpha"));
         alpha.put("/c/members/alpha/pool/ledger", "m");
         REQUIRE(has("+/c/hosts/alpha=alpha"));
         REQUIRE(has("+/c/names/ledger=alpha"));
         REQUIRE(has("+/c/members/alpha/pool/ledger=m"));
-        beta.claim(2, "/c/names/ledger", "beta");
+        CHECK(beta.claim(2, "/c/names/ledger", "beta"));
         REQUIRE(eventually([&] {
             std::lock_guard held(mutex);
             return claims.size() == 2;
         }));
-        std::lock_guard held(mutex);
-        CHECK(claims == std::vector<std::string>{"alpha 1 taken", "beta 2 held by alpha"});
+        {
+            std::lock_guard held(mutex);
+            CHECK(claims == std::vector<std::string>{"alpha 1 taken", "beta 2 held by alpha"});
+        }
+        // An end is put with its last value, then erased.
+        alpha.put("/c/members/alpha/pool/other", "o");
+        alpha.end("/c/members/alpha/pool/other", "bye");
+        CHECK(has("+/c/members/alpha/pool/other=bye"));
+        CHECK(has("-/c/members/alpha/pool/other"));
     }
     // alpha's courierd stopped: its lease is revoked, and every key of its goes at once.
     CHECK(has("-/c/hosts/alpha"));

@@ -37,22 +37,34 @@ EtcdStore::~EtcdStore() {
     keeper_.join();
 }
 
-void EtcdStore::claim(std::uint64_t token, std::string key, std::string value) {
+bool EtcdStore::claim(std::uint64_t token, std::string key, std::string value) {
     std::lock_guard held(mutex_);
-    ops_.push_back({Op::Kind::claim, std::move(key), std::move(value), token});
+    if (claims_.size() >= max_claims) return false;
+    claims_.push_back({token, std::move(key), std::move(value)});
+    changed_.notify_all();
+    return true;
+}
+
+void EtcdStore::dirty(const std::string& key, std::string last) {
+    if (last.empty())
+        ended_.erase(key);
+    else
+        ended_[key] = std::move(last);
+    // Once in the list is enough: the keeper writes what the key is when it gets to it.
+    if (dirty_versions_[key]++ == 0) dirty_.push_back(key);
     changed_.notify_all();
 }
 
 void EtcdStore::put(std::string key, std::string value) {
     std::lock_guard held(mutex_);
-    ops_.push_back({Op::Kind::put, std::move(key), std::move(value), 0});
-    changed_.notify_all();
+    owned_[key] = std::move(value);
+    dirty(key, {});
 }
 
-void EtcdStore::erase(std::string key) {
+void EtcdStore::end(std::string key, std::string last) {
     std::lock_guard held(mutex_);
-    ops_.push_back({Op::Kind::erase, std::move(key), {}, 0});
-    changed_.notify_all();
+    owned_.erase(key);
+    dirty(key, std::move(last));
 }
 
 bool EtcdStore::pause(std::chrono::milliseconds pause) {
@@ -60,23 +72,42 @@ bool EtcdStore::pause(std::chrono::milliseconds pause) {
     return !changed_.wait_for(held, pause, [this] { return stopping_; });
 }
 
-void EtcdStore::run(EtcdClient& client, std::int64_t lease, const Op& op) {
-    switch (op.kind) {
-        case Op::Kind::claim: {
-            auto holder = client.create(op.key, op.value, lease);
-            if (!holder) owned_[op.key] = op.value;
-            sink_.claimed(op.token, std::move(holder));
-            break;
-        }
-        case Op::Kind::put:
-            client.put(op.key, op.value, lease);
-            owned_[op.key] = op.value;
-            break;
-        case Op::Kind::erase:
-            client.erase(op.key);
-            owned_.erase(op.key);
-            break;
+bool EtcdStore::write_one(EtcdClient& client, std::int64_t lease) {
+    std::unique_lock held(mutex_);
+    if (!claims_.empty()) {
+        const Claim claim = claims_.front();
+        held.unlock();
+        auto holder = client.create(claim.key, claim.value, lease);
+        held.lock();
+        claims_.pop_front();  // only once done: after a failure it is tried again
+        if (!holder) owned_[claim.key] = claim.value;
+        held.unlock();
+        sink_.claimed(claim.token, std::move(holder));
+        return true;
     }
+    if (dirty_.empty()) return false;
+    const std::string key = dirty_.front();
+    const std::uint64_t version = dirty_versions_[key];
+    const auto owned = owned_.find(key);
+    const std::optional<std::string> value =
+        owned == owned_.end() ? std::nullopt : std::optional<std::string>(owned->second);
+    const auto ended = ended_.find(key);
+    const std::string last = ended == ended_.end() ? std::string{} : ended->second;
+    held.unlock();
+    if (value) {
+        client.put(key, *value, lease);
+    } else {
+        if (!last.empty()) client.put(key, last, lease);
+        client.erase(key);
+    }
+    held.lock();
+    // A key that changed while it was written stays first, to be written again.
+    if (dirty_versions_[key] == version) {
+        dirty_versions_.erase(key);
+        dirty_.pop_front();
+        ended_.erase(key);
+    }
+    return true;
 }
 
 void EtcdStore::keep() {
@@ -93,9 +124,14 @@ void EtcdStore::keep() {
             if (lease == 0) {
                 lease = client.grant(settings_.ttl);
                 client.put(settings_.host_key, settings_.host_value, lease);
-                for (const auto& [key, value] : owned_) client.put(key, value, lease);
+                std::map<std::string, std::string> owned;
+                {
+                    std::lock_guard held(mutex_);
+                    owned = owned_;
+                }
+                for (const auto& [key, value] : owned) client.put(key, value, lease);
                 log().info("etcd at {}: this host holds lease {:x} ({} s) and {} keys under it",
-                           client.endpoint(), lease, settings_.ttl.count(), owned_.size() + 1);
+                           client.endpoint(), lease, settings_.ttl.count(), owned.size() + 1);
                 renew_at = std::chrono::steady_clock::now() + renew_every;
             }
             if (std::chrono::steady_clock::now() >= renew_at) {
@@ -113,17 +149,12 @@ void EtcdStore::keep() {
             if (!last_error.empty()) log().info("etcd at {} answers again", client.endpoint());
             last_error.clear();
             told_unreachable = false;
-            std::optional<Op> op;
-            {
-                std::unique_lock held(mutex_);
-                changed_.wait_until(held, renew_at, [this] { return stopping_ || !ops_.empty(); });
-                if (stopping_) break;
-                if (!ops_.empty()) op = ops_.front();
-            }
-            if (!op) continue;
-            run(client, lease, *op);
-            std::lock_guard held(mutex_);
-            ops_.pop_front();  // only once done: after a failure it is tried again
+            if (write_one(client, lease)) continue;
+            std::unique_lock held(mutex_);
+            changed_.wait_until(held, renew_at, [this] {
+                return stopping_ || !claims_.empty() || !dirty_.empty();
+            });
+            if (stopping_) break;
         } catch (const EtcdError& e) {
             log_failure("keeping this host's keys", e, last_error, settings_.redial);
             if (!told_unreachable && std::chrono::steady_clock::now() - answered >= settings_.ttl) {

@@ -5,10 +5,13 @@
 ///
 /// - The keeper holds this host's lease: it grants one, puts the host's key and every key
 ///   this host owns under it, renews it every third of its TTL, and carries out the
-///   claims, puts and erases the reactor asks for, in order. When the lease is lost (etcd
-///   was away longer than its TTL), it grants a new one and puts every owned key again.
+///   claims, puts and ends the reactor asks for. When the lease is lost (etcd was away
+///   longer than its TTL), it grants a new one and puts every owned key again.
 /// - The follower reads every key under the prefix, then watches them from there on; when
 ///   the watch breaks, it reads them all again.
+///
+/// While etcd is away, what waits is bounded: the keys this host owns, each written once
+/// when etcd is back however often it changed, and at most max_claims claims.
 ///
 /// What they learn goes to the Sink's functions, called on these threads: the owner posts
 /// it to the reactor. Failures are logged when they change, not at every try.
@@ -17,6 +20,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -58,25 +62,31 @@ class EtcdStore {
     EtcdStore(const EtcdStore&) = delete;
     EtcdStore& operator=(const EtcdStore&) = delete;
 
+    /// Claims that may wait for etcd; past them a claim is refused at once.
+    static constexpr std::size_t max_claims = 1024;
+
     /// Puts `key` if no one holds it, under this host's lease; the answer goes to
-    /// Sink::claimed. A key claimed is owned (put again under a new lease).
-    void claim(std::uint64_t token, std::string key, std::string value);
-    /// Puts `key` under this host's lease, and owns it.
+    /// Sink::claimed. A key claimed is owned. False when max_claims wait already.
+    bool claim(std::uint64_t token, std::string key, std::string value);
+    /// Owns `key` with `value`: put under this host's lease, now and under each new one.
     void put(std::string key, std::string value);
-    /// Erases `key`, which this host no longer owns.
-    void erase(std::string key);
+    /// No longer owns `key`: it is put with `last` first (why it ends, for whoever
+    /// follows), then erased.
+    void end(std::string key, std::string last);
 
   private:
-    struct Op {
-        enum class Kind { claim, put, erase } kind;
+    struct Claim {
+        std::uint64_t token = 0;
         std::string key;
         std::string value;
-        std::uint64_t token = 0;
     };
     void keep();
     void follow();
-    /// Runs `op` under `lease`; throws EtcdError.
-    void run(EtcdClient& client, std::int64_t lease, const Op& op);
+    /// Writes the next claim or pending key under `lease`, if any; false when none
+    /// waited. Throws EtcdError (it is tried again).
+    bool write_one(EtcdClient& client, std::int64_t lease);
+    /// Marks `key` to be written (under mutex_).
+    void dirty(const std::string& key, std::string last);
     /// Waits `pause` or until stopped; false when stopped.
     bool pause(std::chrono::milliseconds pause);
 
@@ -85,9 +95,14 @@ class EtcdStore {
     EtcdClient follower_client_;
     std::mutex mutex_;
     std::condition_variable changed_;
-    std::deque<Op> ops_;                        ///< under mutex_
-    bool stopping_ = false;                     ///< under mutex_
-    std::map<std::string, std::string> owned_;  ///< the keeper's: put under each new lease
+    // ---- under mutex_ ----
+    std::map<std::string, std::string> owned_;             ///< put again under each new lease
+    std::deque<std::string> dirty_;                        ///< keys to write, in order, once each
+    std::map<std::string, std::uint64_t> dirty_versions_;  ///< changes of each dirty key
+    std::map<std::string, std::string> ended_;  ///< dirty keys that ended: their last value
+    std::deque<Claim> claims_;
+    bool stopping_ = false;
+    // ----
     std::jthread keeper_;
     std::jthread follower_;
 };
