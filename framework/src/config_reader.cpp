@@ -401,12 +401,53 @@ class Reader : TomlFields {
             } else if (key.str() == "host_down_ms") {
                 registry.host_down =
                     std::chrono::milliseconds(integer_of(key, value, "registry.host_down_ms", 1));
+            } else if (key.str() == "mode") {
+                registry.mode = string_of(key, value, "registry.mode");
+                if (registry.mode != "static" && registry.mode != "etcd")
+                    fail(key.source(), "registry.mode must be \"static\" or \"etcd\", not \"" +
+                                           registry.mode + "\"");
+            } else if (key.str() == "etcd") {
+                const auto* array = value.as_array();
+                if (array == nullptr)
+                    fail(key.source(), "registry.etcd must be an array of \"http://host:port\"");
+                registry.etcd.clear();
+                for (const auto& element : *array) registry.etcd.push_back(etcd_endpoint(element));
+            } else if (key.str() == "etcd_prefix") {
+                registry.etcd_prefix = string_of(key, value, "registry.etcd_prefix");
+                const auto& prefix = registry.etcd_prefix;
+                if (!prefix.starts_with('/') || prefix.ends_with('/') || prefix.size() > 255)
+                    fail(key.source(),
+                         "registry.etcd_prefix must start with '/' and not end with one, "
+                         "as \"/courier\" does");
             } else {
                 unknown(key, "key", "[registry]",
                         {"autostart", "idle_exit_ms", "timeout_ms", "host", "listen", "peers",
-                         "heartbeat_ms", "host_down_ms"});
+                         "heartbeat_ms", "host_down_ms", "mode", "etcd", "etcd_prefix"});
             }
         }
+        // Each mode has its own way to the other hosts; the other's keys would do nothing.
+        if (registry.mode == "etcd" && registry.etcd.empty())
+            fail(table.source(), "registry.mode = \"etcd\" needs registry.etcd, its endpoints");
+        if (registry.mode == "etcd" && !registry.peers.empty())
+            fail(table.source(),
+                 "registry.peers is for the static mode: in etcd mode the hosts find each "
+                 "other in etcd");
+        if (registry.mode == "static" && !registry.etcd.empty())
+            fail(table.source(), "registry.etcd is for registry.mode = \"etcd\"");
+    }
+
+    /// An etcd endpoint: "http://host:port" (the JSON gateway; no TLS yet).
+    std::string etcd_endpoint(const toml::node& node) const {
+        const auto* text = node.as_string();
+        const std::string why = "registry.etcd must hold endpoints \"http://host:port\"";
+        if (text == nullptr) fail(node.source(), why);
+        const std::string& endpoint = text->get();
+        const auto colon = endpoint.rfind(':');
+        const bool valid = endpoint.starts_with("http://") && colon > 7 &&
+                           colon + 1 < endpoint.size() &&
+                           endpoint.find_first_not_of("0123456789", colon + 1) == std::string::npos;
+        if (!valid) fail(node.source(), why + ", not \"" + endpoint + "\"");
+        return endpoint;
     }
 
     /// The endpoint of a courierd of the federation: one of a transport that crosses hosts.

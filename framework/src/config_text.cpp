@@ -65,6 +65,13 @@ std::string to_toml(const Config& config) {
         registry.insert("heartbeat_ms", static_cast<std::int64_t>(federation.heartbeat->count()));
     if (federation.host_down)
         registry.insert("host_down_ms", static_cast<std::int64_t>(federation.host_down->count()));
+    if (federation.mode != "static") registry.insert("mode", federation.mode);
+    if (!federation.etcd.empty()) {
+        toml::array endpoints;
+        for (const auto& endpoint : federation.etcd) endpoints.push_back(endpoint);
+        registry.insert("etcd", std::move(endpoints));
+    }
+    if (!federation.etcd_prefix.empty()) registry.insert("etcd_prefix", federation.etcd_prefix);
     if (!registry.empty()) root.insert("registry", std::move(registry));
 
     toml::table transports;

@@ -208,6 +208,38 @@ TEST_CASE("the federation's keys are read and checked where they are written", "
     CHECK(error.reason() == "registry.heartbeat_ms must be at least 1, not 0");
 }
 
+TEST_CASE("the etcd mode's keys are read and checked where they are written", "[config]") {
+    auto config = courier::Config::parse(
+        "[registry]\nhost = \"alpha\"\nmode = \"etcd\"\n"
+        "etcd = [\"http://10.0.0.5:2379\", \"http://10.0.0.6:2379\"]\n"
+        "etcd_prefix = \"/courier/test\"\n",
+        "test.toml");
+    CHECK(config.registry.mode == "etcd");
+    CHECK(config.registry.etcd ==
+          std::vector<std::string>{"http://10.0.0.5:2379", "http://10.0.0.6:2379"});
+    CHECK(config.registry.etcd_prefix == "/courier/test");
+    CHECK(courier::Config::parse("[registry]\n", "test.toml").registry.mode == "static");
+
+    auto error = error_of("[registry]\nmode = \"consul\"\n");
+    CHECK(error.line() == 2);
+    CHECK(error.reason() == "registry.mode must be \"static\" or \"etcd\", not \"consul\"");
+    error = error_of("[registry]\nmode = \"etcd\"\n");
+    CHECK(error.reason() == "registry.mode = \"etcd\" needs registry.etcd, its endpoints");
+    error = error_of("[registry]\netcd = [\"http://10.0.0.5:2379\"]\n");
+    CHECK(error.reason() == "registry.etcd is for registry.mode = \"etcd\"");
+    error = error_of(
+        "[registry]\nmode = \"etcd\"\netcd = [\"http://e:2379\"]\npeers = "
+        "[\"tcp://10.0.0.2:7100\"]\n");
+    CHECK_THAT(error.reason(), Catch::Contains("registry.peers is for the static mode"));
+    error = error_of("[registry]\nmode = \"etcd\"\netcd = [\"https://e:2379\"]\n");
+    CHECK(error.line() == 3);
+    CHECK_THAT(error.reason(), Catch::Contains("not \"https://e:2379\""));
+    error = error_of("[registry]\nmode = \"etcd\"\netcd = [\"http://e\"]\n");
+    CHECK_THAT(error.reason(), Catch::Contains("registry.etcd must hold endpoints"));
+    error = error_of("[registry]\netcd_prefix = \"courier/\"\n");
+    CHECK_THAT(error.reason(), Catch::Contains("must start with '/'"));
+}
+
 TEST_CASE("bytes toml++ cannot read are a config error, not an abort", "[config]") {
     SECTION("[ then a newline") {
         auto error = error_of("[\n");

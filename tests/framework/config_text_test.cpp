@@ -30,6 +30,10 @@ runtime_dir = "/tmp/somewhere"
 autostart = false
 idle_exit_ms = 1234
 timeout_ms = 987
+host = "alpha"
+mode = "etcd"
+etcd = ["http://10.0.0.5:2379"]
+etcd_prefix = "/c"
 [transport.unix]
 send_buffer = 65536
 [transport.fifo]
@@ -51,6 +55,10 @@ pipe_buffer = 131072
     CHECK(copy.registry.autostart == original.registry.autostart);
     CHECK(copy.registry.idle_exit == original.registry.idle_exit);
     CHECK(copy.registry.timeout == original.registry.timeout);
+    CHECK(copy.registry.host == "alpha");
+    CHECK(copy.registry.mode == "etcd");
+    CHECK(copy.registry.etcd == original.registry.etcd);
+    CHECK(copy.registry.etcd_prefix == "/c");
     CHECK(copy.transports == original.transports);
 }
 
