@@ -67,6 +67,15 @@ struct Host {
         out << "]\n";
     }
 
+    /// etcd mode: the host finds the others in the etcd at `etcd` ("http://host:port"),
+    /// and listens for no host. Its lease lasts 2 s.
+    void configure_etcd(const std::string& etcd) {
+        config = dir.path() / "federation.toml";
+        std::ofstream out(config);
+        out << "[registry]\nhost = \"" << name << "\"\nmode = \"etcd\"\netcd = [\"" << etcd
+            << "\"]\nhost_down_ms = 2000\n";
+    }
+
     /// Starts its courierd (with `env` added) and waits until it serves.
     void start(const std::vector<std::string>& env = {}) {
         std::vector<std::string> argv;

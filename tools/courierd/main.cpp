@@ -66,6 +66,10 @@ courier::registry::FederationOptions federation_of(const courier::Config& config
         auto endpoint = courier::Endpoint::parse(peer);
         federation.peers.push_back({endpoint, options_of(endpoint)});
     }
+    if (registry.mode == "etcd") {
+        federation.etcd = registry.etcd;
+        if (!registry.etcd_prefix.empty()) federation.etcd_prefix = registry.etcd_prefix;
+    }
     federation.beat = registry.heartbeat.value_or(500ms);
     federation.host_down = registry.host_down.value_or(4 * federation.beat);
     if (federation.host_down <= federation.beat)

@@ -53,6 +53,7 @@ NameTable::NameTable(Outbox& out, detail::Reactor& timers, std::filesystem::path
       groups_([this](ConnectionId to, const GroupChange& change) { send(to, 0, 0, change); },
               [this](const GroupChange& change) {
                   for (auto id : hosts_.subscribers()) send(id, 0, 0, change);
+                  if (cluster_) cluster_->group_change(change);
               }),
       inspections_(
           timers_,
@@ -97,7 +98,11 @@ void NameTable::handle(ConnectionId from, std::span<const std::byte> frame) {
     if (h.type == type_id_of<RegisterNode>()) {
         reply(from, corr, register_node(from, c, payload_as<RegisterNode>(envelope)));
     } else if (h.type == type_id_of<RegisterName>()) {
-        reply(from, corr, register_name(from, c, payload_as<RegisterName>(envelope)));
+        const auto r = payload_as<RegisterName>(envelope);
+        if (cluster_)
+            claim_name(from, c, corr, r);
+        else
+            reply(from, corr, register_name(from, c, r));
     } else if (h.type == type_id_of<UnregisterName>()) {
         reply(from, corr, unregister_name(from, c, payload_as<UnregisterName>(envelope)));
     } else if (h.type == type_id_of<Lookup>()) {
@@ -175,33 +180,43 @@ Status NameTable::register_node(ConnectionId id, Client& c, const RegisterNode& 
 }
 
 Status NameTable::register_name(ConnectionId id, Client& c, const RegisterName& r) {
-    if (c.node.empty())
-        return refuse("register a node before registering the name '" + r.name + "'");
-    if (!is_valid_name(r.name)) return refuse(invalid_name("name", r.name));
-    if (auto problem = detail::host_qualifier_problem(r.name); !problem.empty())
+    if (auto refusal = registration_check(id, c, r.name)) return *refusal;
+    hold_name(id, c, r.name, next_incarnation_++);
+    return {};
+}
+
+std::optional<Status> NameTable::registration_check(ConnectionId id, Client& c,
+                                                    const std::string& name) {
+    if (c.node.empty()) return refuse("register a node before registering the name '" + name + "'");
+    if (!is_valid_name(name)) return refuse(invalid_name("name", name));
+    if (auto problem = detail::host_qualifier_problem(name); !problem.empty())
         return refuse("invalid name " + problem);
-    if (auto it = names_.find(r.name); it != names_.end()) {
-        if (it->second == id) return {};
+    if (auto it = names_.find(name); it != names_.end()) {
+        if (it->second == id) return Status{};
         // A holder keeps it while its process runs (pid and start time): connected, or
         // held for it after a restart of courierd.
         if (!drop_if_dead(it->second)) {
             const Client& owner = clients_.at(it->second);
-            return refuse("name '" + r.name + "' is already registered by node '" + owner.node +
+            return refuse("name '" + name + "' is already registered by node '" + owner.node +
                           "' (pid " + std::to_string(owner.pid) + ")");
         }
     }
-    names_.emplace(r.name, id);
-    incarnations_[r.name] = next_incarnation_++;
-    c.names.insert(r.name);
+    return std::nullopt;
+}
+
+void NameTable::hold_name(ConnectionId id, Client& c, const std::string& name,
+                          std::uint64_t incarnation) {
+    names_.emplace(name, id);
+    incarnations_[name] = incarnation;
+    c.names.insert(name);
     save();
-    log().debug("node '{}' registered name '{}'", c.node, r.name);
-    const std::string qualified = r.name + "@" + hosts_.host();
-    answer_lookups(r.name);
+    log().debug("node '{}' registered name '{}'", c.node, name);
+    const std::string qualified = name + "@" + hosts_.host();
+    answer_lookups(name);
     answer_lookups(qualified);
-    name_up(r.name);
+    name_up(name);
     name_up(qualified);
-    publish_up(r.name);
-    return {};
+    publish_up(name);
 }
 
 Status NameTable::unregister_name(ConnectionId id, Client& c, const UnregisterName& r) {

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -45,6 +46,23 @@ class Outbox {
 
   protected:
     ~Outbox() = default;
+};
+
+/// Where this host's names go in etcd mode, besides the hosts subscribed to them
+/// (etcd_federation.hpp). Each call returns at once; a claim is answered later, on the
+/// reactor thread.
+class Cluster {
+  public:
+    /// `done("")` once `entry`'s name is this host's in the cluster; `done(why)` when not.
+    virtual void claim(const HostName& entry,
+                       std::function<void(const std::string& refusal)> done) = 0;
+    /// A name this host holds already (after a restart of courierd, or of the cluster).
+    virtual void name_up(const HostName& entry) = 0;
+    virtual void name_down(const HostName& entry, const std::string& reason) = 0;
+    virtual void group_change(const GroupChange& change) = 0;
+
+  protected:
+    ~Cluster() = default;
 };
 
 /// The registry's state, one entry per connection that has sent a request, and the
@@ -87,10 +105,27 @@ class NameTable {
     void beat();
     /// The dialed connections silent since before `since`, whose hosts count as gone.
     std::vector<ConnectionId> silent_hosts(std::chrono::steady_clock::time_point since) const {
-        return hosts_.silent_since(since);
+        auto silent = hosts_.silent_since(since);
+        // The hosts etcd tells of are no connections: their leases say when they end.
+        std::erase_if(silent,
+                      [](ConnectionId id) { return id >= cluster_base && id < detached_base; });
+        return silent;
     }
     /// This host's name in `name@host`.
     const std::string& host() const noexcept { return hosts_.host(); }
+
+    // ---- etcd mode (name_table_cluster.cpp): the cluster tells of the other hosts ----
+
+    /// From now on, a name is registered only once `cluster` gave it to this host, and
+    /// this host's names and memberships go to it too, starting with those held now.
+    /// nullptr: no more.
+    void join_cluster(Cluster* cluster);
+    /// Another host came, with its names and memberships; changes to them; its end.
+    void cluster_host_up(const HostNames& all);
+    void cluster_host_gone(const std::string& host, const std::string& reason);
+    void cluster_name_up(const std::string& host, const HostName& entry);
+    void cluster_name_down(const std::string& host, const HostNameDown& down);
+    void cluster_group_change(const std::string& host, const GroupChange& change);
 
     /// The pid and endpoints of the node on connection `id`; nullopt for a client that is
     /// no node.
@@ -138,6 +173,15 @@ class NameTable {
 
     Status register_node(ConnectionId id, Client& c, const RegisterNode& r);
     Status register_name(ConnectionId id, Client& c, const RegisterName& r);
+    /// Why connection `id` may not register `name`; an ok Status when it holds it already;
+    /// nullopt when it may.
+    std::optional<Status> registration_check(ConnectionId id, Client& c, const std::string& name);
+    /// Connection `id`'s node holds `name` from now on: watchers, lookups and hosts are told.
+    void hold_name(ConnectionId id, Client& c, const std::string& name, std::uint64_t incarnation);
+    /// etcd mode: registers `r.name` once the cluster gave it to this host, then answers.
+    void claim_name(ConnectionId id, Client& c, std::uint64_t correlation, const RegisterName& r);
+    /// The id under which another host the cluster told of is in hosts_; nullopt if unknown.
+    std::optional<ConnectionId> cluster_id(const std::string& host) const;
     Status unregister_name(ConnectionId id, Client& c, const UnregisterName& r);
     void lookup(ConnectionId id, Client& c, std::uint64_t correlation, const Lookup& r);
     void watch(ConnectionId id, Client& c, std::uint64_t correlation, const Watch& r);
@@ -198,6 +242,14 @@ class NameTable {
     /// The other hosts of the federation, and who subscribed to ours.
     HostTable hosts_;
     std::set<ConnectionId> from_hosts_;  ///< connections from other hosts
+    /// etcd mode: where this host's names go, the other hosts by the ids they have in
+    /// hosts_ (far above the server's connection ids, below the detached nodes'), and
+    /// the names being claimed.
+    Cluster* cluster_ = nullptr;
+    static constexpr ConnectionId cluster_base = ConnectionId{1} << 61;
+    ConnectionId next_cluster_id_ = cluster_base;
+    std::map<std::string, ConnectionId> cluster_hosts_;
+    std::set<std::string> claiming_;
     const std::chrono::milliseconds beat_;
 };
 

@@ -125,6 +125,9 @@ void NameTable::publish_up(const std::string& name) {
 void NameTable::publish_down(const Location& gone, const std::string& reason) {
     const HostNameDown down{gone.name, reason, gone.incarnation};
     for (auto id : hosts_.subscribers()) send(id, 0, 0, down);
+    if (cluster_)
+        cluster_->name_down(
+            HostName{gone.name, gone.node, gone.pid, gone.endpoints, gone.incarnation}, reason);
 }
 
 void NameTable::beat() {

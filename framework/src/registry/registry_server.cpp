@@ -1,6 +1,7 @@
 #include "registry/registry_server.hpp"
 
 #include "reactor.hpp"
+#include "registry/etcd_federation.hpp"
 #include "registry/name_table.hpp"
 #include "registry/orphan_sweep.hpp"
 #include "registry/registry_protocol.hpp"
@@ -25,6 +26,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -148,6 +150,7 @@ struct RegistryServer::Impl final : Outbox {
         table = &names;
         sweep = &orphans;
         std::optional<HostDialer> dialing;
+        std::optional<EtcdFederation> cluster;
         try {
             arm_idle_check();
             if (signals) serving.add(signals.get(), [this] { on_signal(); });
@@ -166,11 +169,13 @@ struct RegistryServer::Impl final : Outbox {
                                 });
                 dialer = &*dialing;
             }
+            if (!federation.etcd.empty()) join_etcd(serving, names, cluster);
             if (options.on_serving) options.on_serving();
         } catch (...) {
             dialing.reset();  // before the reactor it hands links to
             dialer = nullptr;
             serving.stop();
+            cluster.reset();  // after the reactor: it is the table's, on the reactor thread
             shutdown("cannot serve");
             sweep = nullptr;
             table = nullptr;
@@ -186,13 +191,40 @@ struct RegistryServer::Impl final : Outbox {
         if (options.on_stopping) options.on_stopping();
         // Stopped first: a link it dials now would go to a reactor that is gone.
         dialing.reset();
-        serving.stop();  // joins the reactor thread: from here on all is ours
+        serving.stop();   // joins the reactor thread: from here on all is ours
+        cluster.reset();  // revokes this host's lease in etcd: its keys go at once
         dialer = nullptr;
         orphans.finish();
         shutdown(reason);
         sweep = nullptr;
         table = nullptr;
         reactor = nullptr;
+    }
+
+    /// etcd mode: the federation is made on the reactor thread, which owns the table.
+    void join_etcd(detail::Reactor& serving, NameTable& names,
+                   std::optional<EtcdFederation>& cluster) {
+        std::promise<void> made;
+        serving.after(std::chrono::milliseconds{0}, [&] {
+            try {
+                cluster.emplace(etcd_options(), names, serving);
+                made.set_value();
+            } catch (...) {
+                made.set_exception(std::current_exception());
+            }
+        });
+        made.get_future().get();
+    }
+
+    EtcdFederation::Options etcd_options() const {
+        const auto& federation = options.federation;
+        EtcdFederation::Options etcd;
+        etcd.endpoints = federation.etcd;
+        etcd.prefix = federation.etcd_prefix;
+        const auto seconds = (federation.host_down.count() + 999) / 1000;
+        etcd.ttl = std::chrono::seconds(std::max<std::int64_t>(2, seconds));
+        etcd.redial = federation.redial;
+        return etcd;
     }
 
     void shutdown(const std::string& reason) {

@@ -35,6 +35,11 @@ struct FederationOptions {
     std::chrono::milliseconds beat{500};        ///< how often subscribers hear from us
     std::chrono::milliseconds host_down{2000};  ///< a peer silent this long is gone
     std::chrono::milliseconds redial{500};      ///< pause between tries to reach a peer
+    /// etcd mode (instead of peers): the endpoints of etcd ("http://host:port"), and the
+    /// prefix of courier's keys there. This host's lease lasts host_down, in whole
+    /// seconds, 2 at least.
+    std::vector<std::string> etcd;
+    std::string etcd_prefix = "/courier";
 };
 
 struct ServerOptions {
