@@ -3,7 +3,8 @@
 # (over the given transport, through COURIER_TRANSPORT) and checks that the registry
 # leaves its runtime directory empty afterwards. Samples: hello, pipe_handover,
 # producer_consumer (two processes started here), producer_spawns_consumer (the producer
-# starts the consumer), federation (the two on two federated "hosts": docs/multihost.md),
+# starts the consumer), federation and federation_etcd (the two on two federated "hosts",
+# by a peer list and through etcd: docs/multihost.md),
 # consumer_sigterm (a consumer stopped by SIGTERM), consumer_bad_config,
 # consumer_dies and producer_dies (one of the two killed with SIGKILL), taskfarm (the main
 # demo), taskfarm_chaos (its workers killed and stopped at random while it runs), and
@@ -148,6 +149,39 @@ federation)
         rm -rf "${fed:?}/$host"
     done
     rm -f "$fed/alpha.toml" "$fed/beta.toml"
+    ;;
+federation_etcd)
+    # docs/multihost.md's etcd walkthrough: the same two hosts, which find each other's
+    # names in an etcd of their own instead of a peer list.
+    fed=$COURIER_RUNTIME_DIR
+    etcd --data-dir "$fed/etcd" --listen-client-urls http://127.0.0.1:12379 \
+        --advertise-client-urls http://127.0.0.1:12379 --listen-peer-urls http://127.0.0.1:12380 \
+        --initial-advertise-peer-urls http://127.0.0.1:12380 \
+        --initial-cluster default=http://127.0.0.1:12380 > "$fed/etcd.log" 2>&1 &
+    etcd=$!
+    # (set -e holds in the trap too: an etcd already gone must not stop it.)
+    trap 'kill -9 $etcd 2>/dev/null || true; rm -rf "$COURIER_RUNTIME_DIR"' EXIT
+    printf '%s\n' '[registry]' 'host = "alpha"' 'mode = "etcd"' 'etcd = ["http://127.0.0.1:12379"]' \
+        '[transport.tcp]' 'listen = "127.0.0.1:0"' > "$fed/alpha.toml"
+    sed 's/alpha/beta/' "$fed/alpha.toml" > "$fed/beta.toml"
+    COURIER_RUNTIME_DIR=$fed/beta COURIER_CONFIG=$fed/beta.toml \
+        timeout 60 "$bin/consumer" --count 20000 --size 100 &
+    consumer=$!
+    COURIER_RUNTIME_DIR=$fed/alpha COURIER_CONFIG=$fed/alpha.toml \
+        timeout 60 "$bin/producer" --count 20000 --size 100 --to consumer@beta
+    wait "$consumer"
+    for host in alpha beta; do
+        for _ in $(seq 100); do
+            [ -z "$(ls -A "$fed/$host" | grep -v -x -E 'courierd(\.1)?\.log')" ] && break
+            sleep 0.05
+        done
+        [ -z "$(ls -A "$fed/$host" | grep -v -x -E 'courierd(\.1)?\.log')" ] ||
+            { echo "left behind on $host: $(ls -A "$fed/$host")" >&2; exit 1; }
+        rm -rf "${fed:?}/$host"
+    done
+    kill "$etcd"
+    wait "$etcd" || true
+    rm -rf "${fed:?}/etcd" "$fed/etcd.log" "$fed/alpha.toml" "$fed/beta.toml"
     ;;
 consumer_sigterm)
     # A consumer that no producer ever feeds, stopped by SIGTERM (as systemd or docker
