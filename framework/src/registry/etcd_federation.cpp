@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <future>
+
 namespace courier::registry {
 
 EtcdFederation::EtcdFederation(Options options, NameTable& table, detail::Reactor& reactor)
@@ -34,6 +36,20 @@ EtcdFederation::EtcdFederation(Options options, NameTable& table, detail::Reacto
                options_.prefix, options_.endpoints.front());
     store_ = std::make_unique<EtcdStore>(std::move(settings), std::move(sink));
     table_.join_cluster(this);
+}
+
+void EtcdFederation::start(std::optional<EtcdFederation>& into, Options options, NameTable& table,
+                           detail::Reactor& reactor) {
+    std::promise<void> made;
+    reactor.after(std::chrono::milliseconds{0}, [&] {
+        try {
+            into.emplace(std::move(options), table, reactor);
+            made.set_value();
+        } catch (...) {
+            made.set_exception(std::current_exception());
+        }
+    });
+    made.get_future().get();
 }
 
 EtcdFederation::~EtcdFederation() {

@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ class EtcdFederation final : public Cluster, private EtcdView::Listener {
         std::chrono::milliseconds claim_timeout{3000};
     };
 
+    /// Makes one into `into` on `reactor`'s thread, which owns `table`, and waits for it.
+    /// Throws what the constructor threw.
+    static void start(std::optional<EtcdFederation>& into, Options options, NameTable& table,
+                      detail::Reactor& reactor);
     /// Starts following and publishing; `table` joins the cluster. On the reactor thread.
     EtcdFederation(Options options, NameTable& table, detail::Reactor& reactor);
     /// Once the reactor stopped (what the store posts to it then never runs): stops the

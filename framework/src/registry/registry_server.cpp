@@ -26,7 +26,6 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
-#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -169,7 +168,8 @@ struct RegistryServer::Impl final : Outbox {
                                 });
                 dialer = &*dialing;
             }
-            if (!federation.etcd.empty()) join_etcd(serving, names, cluster);
+            if (!federation.etcd.empty())
+                EtcdFederation::start(cluster, etcd_options(), names, serving);
             if (options.on_serving) options.on_serving();
         } catch (...) {
             dialing.reset();  // before the reactor it hands links to
@@ -201,28 +201,13 @@ struct RegistryServer::Impl final : Outbox {
         reactor = nullptr;
     }
 
-    /// etcd mode: the federation is made on the reactor thread, which owns the table.
-    void join_etcd(detail::Reactor& serving, NameTable& names,
-                   std::optional<EtcdFederation>& cluster) {
-        std::promise<void> made;
-        serving.after(std::chrono::milliseconds{0}, [&] {
-            try {
-                cluster.emplace(etcd_options(), names, serving);
-                made.set_value();
-            } catch (...) {
-                made.set_exception(std::current_exception());
-            }
-        });
-        made.get_future().get();
-    }
-
     EtcdFederation::Options etcd_options() const {
         const auto& federation = options.federation;
         EtcdFederation::Options etcd;
         etcd.endpoints = federation.etcd;
         etcd.prefix = federation.etcd_prefix;
-        const auto seconds = (federation.host_down.count() + 999) / 1000;
-        etcd.ttl = std::chrono::seconds(std::max<std::int64_t>(2, seconds));
+        etcd.ttl = std::chrono::seconds(
+            std::max<std::int64_t>(2, (federation.host_down.count() + 999) / 1000));
         etcd.redial = federation.redial;
         return etcd;
     }
