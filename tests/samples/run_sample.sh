@@ -33,6 +33,21 @@ members_for_ms() {
         if [ $((now - first_seen[$pid])) -ge "$1" ]; then workers+=("$pid"); fi
     done
 }
+# hosts_left_empty DIR HOST...: waits until each host's runtime directory DIR/HOST holds
+# nothing but courierd's log, as the registry's must be left; then removes it.
+hosts_left_empty() {
+    local dir=$1 host
+    shift
+    for host in "$@"; do
+        for _ in $(seq 100); do
+            [ -z "$(ls -A "$dir/$host" | grep -v -x -E 'courierd(\.1)?\.log')" ] && break
+            sleep 0.05
+        done
+        [ -z "$(ls -A "$dir/$host" | grep -v -x -E 'courierd(\.1)?\.log')" ] ||
+            { echo "left behind on $host: $(ls -A "$dir/$host")" >&2; exit 1; }
+        rm -rf "${dir:?}/$host"
+    done
+}
 # registered NODE NAME: waits until `courier ps` lists NAME among NODE's names (a field
 # of its own: endpoints hold node names only inside URIs); fails after 10 s.
 registered() {
@@ -139,15 +154,7 @@ federation)
     COURIER_RUNTIME_DIR=$fed/alpha COURIER_CONFIG=$fed/alpha.toml \
         timeout 60 "$bin/producer" --count 20000 --size 100 --to consumer@beta
     wait "$consumer"
-    for host in alpha beta; do
-        for _ in $(seq 100); do
-            [ -z "$(ls -A "$fed/$host" | grep -v -x -E 'courierd(\.1)?\.log')" ] && break
-            sleep 0.05
-        done
-        [ -z "$(ls -A "$fed/$host" | grep -v -x -E 'courierd(\.1)?\.log')" ] ||
-            { echo "left behind on $host: $(ls -A "$fed/$host")" >&2; exit 1; }
-        rm -rf "${fed:?}/$host"
-    done
+    hosts_left_empty "$fed" alpha beta
     rm -f "$fed/alpha.toml" "$fed/beta.toml"
     ;;
 federation_etcd)
@@ -170,15 +177,7 @@ federation_etcd)
     COURIER_RUNTIME_DIR=$fed/alpha COURIER_CONFIG=$fed/alpha.toml \
         timeout 60 "$bin/producer" --count 20000 --size 100 --to consumer@beta
     wait "$consumer"
-    for host in alpha beta; do
-        for _ in $(seq 100); do
-            [ -z "$(ls -A "$fed/$host" | grep -v -x -E 'courierd(\.1)?\.log')" ] && break
-            sleep 0.05
-        done
-        [ -z "$(ls -A "$fed/$host" | grep -v -x -E 'courierd(\.1)?\.log')" ] ||
-            { echo "left behind on $host: $(ls -A "$fed/$host")" >&2; exit 1; }
-        rm -rf "${fed:?}/$host"
-    done
+    hosts_left_empty "$fed" alpha beta
     kill "$etcd"
     wait "$etcd" || true
     rm -rf "${fed:?}/etcd" "$fed/etcd.log" "$fed/alpha.toml" "$fed/beta.toml"

@@ -9,7 +9,21 @@
 
 #include <spdlog/spdlog.h>
 
+#include <functional>
+
 namespace courier::registry {
+
+namespace {
+/// What another host's keys say is checked as its notices are in the static mode; one
+/// that breaks the protocol is logged and left out.
+void guarded(const std::string& host, const std::function<void()>& apply) {
+    try {
+        apply();
+    } catch (const ProtocolViolation& e) {
+        log().warn("etcd: host '{}': {}", host, e.reason);
+    }
+}
+}  // namespace
 
 void NameTable::join_cluster(Cluster* cluster) {
     cluster_ = cluster;
@@ -73,33 +87,16 @@ void NameTable::cluster_host_gone(const std::string& host, const std::string& re
 }
 
 void NameTable::cluster_name_up(const std::string& host, const HostName& entry) {
-    auto id = cluster_id(host);
-    if (!id) return;
-    try {
-        apply(hosts_.name_up(*id, entry));
-    } catch (const ProtocolViolation& e) {
-        log().warn("etcd: host '{}': {}", host, e.reason);
-    }
+    if (auto id = cluster_id(host)) guarded(host, [&] { apply(hosts_.name_up(*id, entry)); });
 }
 
 void NameTable::cluster_name_down(const std::string& host, const HostNameDown& down) {
-    auto id = cluster_id(host);
-    if (!id) return;
-    try {
-        apply(hosts_.name_down(*id, down));
-    } catch (const ProtocolViolation& e) {
-        log().warn("etcd: host '{}': {}", host, e.reason);
-    }
+    if (auto id = cluster_id(host)) guarded(host, [&] { apply(hosts_.name_down(*id, down)); });
 }
 
 void NameTable::cluster_group_change(const std::string& host, const GroupChange& change) {
-    auto id = cluster_id(host);
-    if (!id) return;
-    try {
-        groups_.remote_change(*id, host, change);
-    } catch (const ProtocolViolation& e) {
-        log().warn("etcd: host '{}': {}", host, e.reason);
-    }
+    if (auto id = cluster_id(host))
+        guarded(host, [&] { groups_.remote_change(*id, host, change); });
 }
 
 }  // namespace courier::registry
