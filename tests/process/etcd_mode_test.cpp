@@ -1,7 +1,8 @@
 // The registry's etcd mode (docs/multihost.md): two "hosts" on loopback, each a courierd
 // of its own runtime directory, find each other's names in a real etcd the test starts,
 // not through a peer list. A name is held once in the cluster; a host whose courierd is
-// killed is gone when its lease ends, and its names resolve again when it is back.
+// killed is gone when its lease ends, and its names resolve again when it is back; a node
+// with another cookie sees the names but gets no link.
 
 #include "etcd_server.hpp"
 #include "federation_support.hpp"
@@ -14,8 +15,12 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -152,5 +157,42 @@ TEST_CASE(
         remote.send('q');
         CHECK(remote.wait_exit());
     }
+    CHECK(hosts.finish());
+}
+
+TEST_CASE(
+    "etcd mode: a node with another cookie finds a name of another host in etcd but its link "
+    "is refused, and nothing reaches the actor",
+    "[process][federation][etcd][security]") {
+    EtcdPair hosts;
+    Host& a = hosts.a;
+    Host& b = hosts.b;
+    // etcd tells every host's names; only the cookie lets a node link to another's.
+    const auto theirs = b.dir.path() / "theirs";
+    std::ofstream(theirs) << std::string(40, 'b') << '\n';
+    REQUIRE(::chmod(theirs.c_str(), 0600) == 0);
+    {
+        ::setenv("COURIER_COOKIE", theirs.c_str(), 1);
+        auto remote = spawn_node(b.node("far"), "echo", recorder);
+        REQUIRE(remote.expect('r'));
+        ::setenv("COURIER_COOKIE", hosts.cookie.path.c_str(), 1);
+        Node intruder(a.node("intruder"));
+        REQUIRE(RegistryClient(a.dir.options()).lookup("echo@beta", 10s).found);
+        auto answer = intruder.request<wire::Pong>("echo@beta", wire::Ping{1}, 5s);
+        REQUIRE_FALSE(answer);
+        CHECK_THAT(answer.error().message, Catch::Contains("refused our tcp cookie"));
+        CHECK(intruder.links().empty());
+
+        // beta's own node, with beta's cookie, reaches it: nothing came before.
+        ::setenv("COURIER_COOKIE", theirs.c_str(), 1);
+        Node friendly(b.node("friend"));
+        auto count = friendly.request<wire::Pong>("echo", wire::Report{}, 5s);
+        REQUIRE(count);
+        CHECK(count->n == 0);
+        ::setenv("COURIER_COOKIE", hosts.cookie.path.c_str(), 1);
+        remote.send('q');
+        CHECK(remote.wait_exit());
+    }
+    std::filesystem::remove(theirs);
     CHECK(hosts.finish());
 }

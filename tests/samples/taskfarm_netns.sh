@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# taskfarm_netns.sh <bin dir>: the task farm across three hosts (docs/multihost.md). Three
-# network namespaces, alpha, beta and gamma, on one bridge in alpha (10.232.0.1, .2, .3),
-# each with its own courierd; the courierds federate. The master runs in alpha with no
+# taskfarm_netns.sh <bin dir> [static|etcd]: the task farm across three hosts
+# (docs/multihost.md). Three network namespaces, alpha, beta and gamma, on one bridge in
+# alpha (10.232.0.1, .2, .3), each with its own courierd; the courierds federate, by a
+# peer list (static, the default) or through an etcd that runs in alpha (etcd: beta is then
+# gone when its lease ends, 2 s after the cut, and back under a new one). The master runs in alpha with no
 # worker of its own; two workers run in beta and two in gamma, and its pool finds them
 # through the group they join on their hosts. While the farm runs, beta's link is cut (its
 # veth set down): alpha's courierd takes beta as gone within host_down_ms, the tasks beta's
@@ -10,6 +12,7 @@
 # and ip(8): exits 77 (skipped) otherwise. Leaves no namespace, veth or file behind.
 set -euo pipefail
 bin=$1
+mode=${2:-static}
 if [ "$(id -u)" != 0 ] || [ ! -x /usr/sbin/ip ]; then
     echo "skipped: network namespaces need root and /usr/sbin/ip"
     exit 77
@@ -23,8 +26,9 @@ for i in 0 1 2; do
 done
 work=$(mktemp -d /tmp/courier-farm.XXXXXX)
 pids=()
+etcd=""
 cleanup() {
-    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}" $etcd; do kill -KILL "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     for host in "${hosts[@]}"; do ip netns del "${ns[$host]}" 2>/dev/null || true; done
     rm -rf "$work"
@@ -53,14 +57,19 @@ export COURIER_COOKIE=$work/cookie
 head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$COURIER_COOKIE"
 chmod 600 "$COURIER_COOKIE"
 for host in "${hosts[@]}"; do
-    if [ "$host" = alpha ]; then
-        peers="\"tcp://${address[beta]}:7100\", \"tcp://${address[gamma]}:7100\""
+    if [ "$mode" = etcd ]; then
+        # The lease is 2 s, the least etcd mode takes: beta is gone 2 to 3 s after the cut.
+        federation=('mode = "etcd"' "etcd = [\"http://${address[alpha]}:2379\"]" 'host_down_ms = 2000')
+    elif [ "$host" = alpha ]; then
+        federation=("listen = \"tcp://${address[$host]}:7100\""
+                    "peers = [\"tcp://${address[beta]}:7100\", \"tcp://${address[gamma]}:7100\"]"
+                    'heartbeat_ms = 100' 'host_down_ms = 600')
     else
-        peers="\"tcp://${address[alpha]}:7100\""
+        federation=("listen = \"tcp://${address[$host]}:7100\""
+                    "peers = [\"tcp://${address[alpha]}:7100\"]" 'heartbeat_ms = 100' 'host_down_ms = 600')
     fi
     mkdir -m 700 "$work/$host"
-    printf '%s\n' '[registry]' "host = \"$host\"" "listen = \"tcp://${address[$host]}:7100\"" \
-        "peers = [$peers]" 'heartbeat_ms = 100' 'host_down_ms = 600' \
+    printf '%s\n' '[registry]' "host = \"$host\"" "${federation[@]}" \
         '[transport.tcp]' "listen = \"${address[$host]}:0\"" \
         'heartbeat_interval_us = 100000' 'heartbeat_timeout_us = 600000' > "$work/$host.toml"
 done
@@ -93,6 +102,16 @@ logged() { grep -q "$2" "$work/$1.log"; }
 now_ms() { date +%s%3N; }
 serves() { [ -S "$work/$1/registry.sock" ]; }
 
+if [ "$mode" = etcd ]; then
+    etcd_url=http://${address[alpha]}:2379
+    ip netns exec "${ns[alpha]}" etcd --data-dir "$work/etcd" --listen-client-urls "$etcd_url" \
+        --advertise-client-urls "$etcd_url" --listen-peer-urls "http://${address[alpha]}:2380" \
+        --initial-advertise-peer-urls "http://${address[alpha]}:2380" \
+        --initial-cluster "default=http://${address[alpha]}:2380" > "$work/etcd.log" 2>&1 &
+    etcd=$!
+    etcd_serves() { ip netns exec "${ns[alpha]}" curl -s -o /dev/null "$etcd_url/health"; }
+    wait_for "etcd serving in alpha" etcd_serves
+fi
 for host in "${hosts[@]}"; do
     on "$host" "$bin/courierd" --foreground --idle-exit 0 > "$work/$host.log" 2>&1 &
     pids+=($!)
@@ -116,7 +135,8 @@ pids+=($master)
 master_busy() { grep -q -E '^taskfarm: [1-9][0-9]*/3000 tasks' "$work/master.log"; }
 wait_for "the master's first progress" master_busy
 
-# Cut beta off: alpha's courierd takes it as gone (host_down_ms 600).
+# Cut beta off: alpha's courierd takes it as gone (host_down_ms 600; in etcd mode, when
+# beta's lease ends).
 cut=$(now_ms)
 "${in_alpha[@]}" link set "cf${tag}b" down
 wait_for "alpha's courierd taking beta as gone" logged alpha "host 'beta' .* is gone"
@@ -148,4 +168,4 @@ for host in "${hosts[@]}"; do
     left=$(ls -A "$work/$host")
     [ -z "$left" ] || { echo "left behind on $host: $left" >&2; exit 1; }
 done
-echo "taskfarm_netns: passed, every runtime directory left empty"
+echo "taskfarm_netns ($mode): passed, every runtime directory left empty"
