@@ -401,6 +401,9 @@ class Reader : TomlFields {
             } else if (key.str() == "host_down_ms") {
                 registry.host_down =
                     std::chrono::milliseconds(integer_of(key, value, "registry.host_down_ms", 1));
+            } else if (key.str() == "redial_ms") {
+                registry.redial =
+                    std::chrono::milliseconds(integer_of(key, value, "registry.redial_ms", 1));
             } else if (key.str() == "mode") {
                 registry.mode = string_of(key, value, "registry.mode");
                 if (registry.mode != "static" && registry.mode != "etcd")
@@ -420,9 +423,10 @@ class Reader : TomlFields {
                          "registry.etcd_prefix must start with '/' and not end with one, "
                          "as \"/courier\" does");
             } else {
-                unknown(key, "key", "[registry]",
-                        {"autostart", "idle_exit_ms", "timeout_ms", "host", "listen", "peers",
-                         "heartbeat_ms", "host_down_ms", "mode", "etcd", "etcd_prefix"});
+                unknown(
+                    key, "key", "[registry]",
+                    {"autostart", "idle_exit_ms", "timeout_ms", "host", "listen", "peers",
+                     "heartbeat_ms", "host_down_ms", "redial_ms", "mode", "etcd", "etcd_prefix"});
             }
         }
         // Each mode has its own way to the other hosts; the other's keys would do nothing.

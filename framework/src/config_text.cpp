@@ -65,6 +65,8 @@ std::string to_toml(const Config& config) {
         registry.insert("heartbeat_ms", static_cast<std::int64_t>(federation.heartbeat->count()));
     if (federation.host_down)
         registry.insert("host_down_ms", static_cast<std::int64_t>(federation.host_down->count()));
+    if (federation.redial)
+        registry.insert("redial_ms", static_cast<std::int64_t>(federation.redial->count()));
     if (federation.mode != "static") registry.insert("mode", federation.mode);
     if (!federation.etcd.empty()) {
         toml::array endpoints;

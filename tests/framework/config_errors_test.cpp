@@ -185,7 +185,7 @@ TEST_CASE("the federation's keys are read and checked where they are written", "
     auto config = courier::Config::parse(
         "[registry]\nhost = \"alpha\"\nlisten = \"tcp://10.0.0.1:7100\"\n"
         "peers = [\"tcp://10.0.0.2:7100\", \"tcp://10.0.0.3:7100\"]\n"
-        "heartbeat_ms = 200\nhost_down_ms = 900\n",
+        "heartbeat_ms = 200\nhost_down_ms = 900\nredial_ms = 250\n",
         "test.toml");
     CHECK(config.registry.host == "alpha");
     CHECK(config.registry.listen == "tcp://10.0.0.1:7100");
@@ -193,6 +193,7 @@ TEST_CASE("the federation's keys are read and checked where they are written", "
           std::vector<std::string>{"tcp://10.0.0.2:7100", "tcp://10.0.0.3:7100"});
     CHECK(config.registry.heartbeat == std::chrono::milliseconds(200));
     CHECK(config.registry.host_down == std::chrono::milliseconds(900));
+    CHECK(config.registry.redial == std::chrono::milliseconds(250));
 
     auto error = error_of("[registry]\nhost = \"a@b\"\n");
     CHECK(error.line() == 2);
@@ -204,6 +205,8 @@ TEST_CASE("the federation's keys are read and checked where they are written", "
     CHECK_THAT(error.reason(), Catch::Contains("registry.peers must hold endpoints"));
     error = error_of("[registry]\npeers = \"tcp://10.0.0.2:7100\"\n");
     CHECK(error.reason() == "registry.peers must be an array of endpoints");
+    error = error_of("[registry]\nredial_ms = 0\n");
+    CHECK(error.reason() == "registry.redial_ms must be at least 1, not 0");
     error = error_of("[registry]\nheartbeat_ms = 0\n");
     CHECK(error.reason() == "registry.heartbeat_ms must be at least 1, not 0");
 }

@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+
 using namespace config_support;
 
 TEST_CASE("a config written as TOML reads back the same", "[config]") {
@@ -31,6 +33,7 @@ autostart = false
 idle_exit_ms = 1234
 timeout_ms = 987
 host = "alpha"
+redial_ms = 300
 mode = "etcd"
 etcd = ["http://10.0.0.5:2379"]
 etcd_prefix = "/c"
@@ -57,6 +60,7 @@ pipe_buffer = 131072
     CHECK(copy.registry.timeout == original.registry.timeout);
     CHECK(copy.registry.host == "alpha");
     CHECK(copy.registry.mode == "etcd");
+    CHECK(copy.registry.redial == std::chrono::milliseconds(300));
     CHECK(copy.registry.etcd == original.registry.etcd);
     CHECK(copy.registry.etcd_prefix == "/c");
     CHECK(copy.transports == original.transports);

@@ -71,6 +71,7 @@ courier::registry::FederationOptions federation_of(const courier::Config& config
         if (!registry.etcd_prefix.empty()) federation.etcd_prefix = registry.etcd_prefix;
     }
     federation.beat = registry.heartbeat.value_or(500ms);
+    federation.redial = registry.redial.value_or(500ms);
     federation.host_down = registry.host_down.value_or(4 * federation.beat);
     if (federation.host_down <= federation.beat)
         throw std::runtime_error("registry.host_down_ms (" +

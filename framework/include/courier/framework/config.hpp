@@ -106,6 +106,7 @@ struct RegistrySettings {
     std::vector<std::string> peers;  ///< the other hosts' courierds, dialed in this order
     std::optional<std::chrono::milliseconds> heartbeat;  ///< how often peers hear from us
     std::optional<std::chrono::milliseconds> host_down;  ///< a peer silent this long is gone
+    std::optional<std::chrono::milliseconds> redial;     ///< pause between tries to reach one
     /// Where the cluster's names are kept: "static" (the peers above) or "etcd".
     std::string mode = "static";
     std::vector<std::string> etcd;  ///< etcd mode: its endpoints, "http://host:port"
