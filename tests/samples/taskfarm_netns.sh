@@ -139,7 +139,7 @@ wait_for "the master's first progress" master_busy
 # beta's lease ends).
 cut=$(now_ms)
 "${in_alpha[@]}" link set "cf${tag}b" down
-wait_for "alpha's courierd taking beta as gone" logged alpha "host 'beta' .* is gone"
+wait_for "alpha's courierd taking beta as gone" logged alpha "host 'beta'.* is gone"
 echo "beta taken as gone $(($(now_ms) - cut)) ms after the cut"
 [ $(($(now_ms) - cut)) -lt 5000 ] || { echo "beta was taken as gone too late" >&2; exit 1; }
 wait_for "beta's workers out of the group" has_members beta 0

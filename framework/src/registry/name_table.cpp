@@ -389,7 +389,11 @@ void NameTable::forget(ConnectionId id, const std::string& reason) {
     from_hosts_.erase(id);
     if (hosts_.is_upstream(id)) {
         const std::string host = hosts_.host_of(id);
-        log().warn("host '{}' (connection #{}) is gone: {}", host.empty() ? "?" : host, id, reason);
+        if (id >= cluster_base && id < detached_base)  // told by etcd: no connection
+            log().warn("host '{}' is gone: {}", host, reason);
+        else
+            log().warn("host '{}' (connection #{}) is gone: {}", host.empty() ? "?" : host, id,
+                       reason);
         groups_.drop_host(id, down_host_lost);
         apply(hosts_.forget(id, down_host_lost));
     } else {
