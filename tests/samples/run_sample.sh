@@ -48,6 +48,19 @@ hosts_left_empty() {
         rm -rf "${dir:?}/$host"
     done
 }
+# alpha_sends_to_beta DIR: the federation walkthroughs' run: the consumer on beta, the
+# producer on alpha sending to consumer@beta, each with DIR/HOST as its runtime directory
+# and DIR/HOST.toml as its config; then both directories must be left empty.
+alpha_sends_to_beta() {
+    local dir=$1 consumer
+    COURIER_RUNTIME_DIR=$dir/beta COURIER_CONFIG=$dir/beta.toml \
+        timeout 60 "$bin/consumer" --count 20000 --size 100 &
+    consumer=$!
+    COURIER_RUNTIME_DIR=$dir/alpha COURIER_CONFIG=$dir/alpha.toml \
+        timeout 60 "$bin/producer" --count 20000 --size 100 --to consumer@beta
+    wait "$consumer"
+    hosts_left_empty "$dir" alpha beta
+}
 # registered NODE NAME: waits until `courier ps` lists NAME among NODE's names (a field
 # of its own: endpoints hold node names only inside URIs); fails after 10 s.
 registered() {
@@ -148,13 +161,7 @@ federation)
         'peers = ["tcp://127.0.0.1:7102"]' '[transport.tcp]' 'listen = "127.0.0.1:0"' \
         > "$fed/alpha.toml"
     sed -e 's/alpha/beta/' -e 's/7101/7103/; s/7102/7101/; s/7103/7102/' "$fed/alpha.toml" > "$fed/beta.toml"
-    COURIER_RUNTIME_DIR=$fed/beta COURIER_CONFIG=$fed/beta.toml \
-        timeout 60 "$bin/consumer" --count 20000 --size 100 &
-    consumer=$!
-    COURIER_RUNTIME_DIR=$fed/alpha COURIER_CONFIG=$fed/alpha.toml \
-        timeout 60 "$bin/producer" --count 20000 --size 100 --to consumer@beta
-    wait "$consumer"
-    hosts_left_empty "$fed" alpha beta
+    alpha_sends_to_beta "$fed"
     rm -f "$fed/alpha.toml" "$fed/beta.toml"
     ;;
 federation_etcd)
@@ -171,13 +178,7 @@ federation_etcd)
     printf '%s\n' '[registry]' 'host = "alpha"' 'mode = "etcd"' 'etcd = ["http://127.0.0.1:12379"]' \
         '[transport.tcp]' 'listen = "127.0.0.1:0"' > "$fed/alpha.toml"
     sed 's/alpha/beta/' "$fed/alpha.toml" > "$fed/beta.toml"
-    COURIER_RUNTIME_DIR=$fed/beta COURIER_CONFIG=$fed/beta.toml \
-        timeout 60 "$bin/consumer" --count 20000 --size 100 &
-    consumer=$!
-    COURIER_RUNTIME_DIR=$fed/alpha COURIER_CONFIG=$fed/alpha.toml \
-        timeout 60 "$bin/producer" --count 20000 --size 100 --to consumer@beta
-    wait "$consumer"
-    hosts_left_empty "$fed" alpha beta
+    alpha_sends_to_beta "$fed"
     kill "$etcd"
     wait "$etcd" || true
     rm -rf "${fed:?}/etcd" "$fed/etcd.log" "$fed/alpha.toml" "$fed/beta.toml"
