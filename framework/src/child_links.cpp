@@ -45,7 +45,8 @@ std::string child_node_name(const ProcessOptions& options) {
     return std::filesystem::path(options.argv.front()).filename().string();
 }
 
-/// The child starts with our config (the same links, rules and settings), unless the
+/// The child starts with our config (the same links, rules and settings, but a listen
+/// address of our own: inherited_toml), unless the
 /// application gave it one (COURIER_CONFIG or COURIER_TRANSPORT in its environment). An
 /// empty variable counts as unset: it hides one ours or our parent's environment has.
 void pass_config(ProcessOptions& options, const Config& config) {
@@ -55,8 +56,9 @@ void pass_config(ProcessOptions& options, const Config& config) {
         });
     };
     if (sets(config_text_variable)) return;
-    options.environment.push_back(std::string(config_text_variable) + "=" +
-                                  (sets("COURIER_CONFIG") ? std::string() : to_toml(config)));
+    options.environment.push_back(
+        std::string(config_text_variable) + "=" +
+        (sets("COURIER_CONFIG") ? std::string() : inherited_toml(config)));
     if (!sets("COURIER_TRANSPORT"))
         options.environment.push_back("COURIER_TRANSPORT=" +
                                       config.override_transport.value_or(std::string()));

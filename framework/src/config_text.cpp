@@ -74,12 +74,25 @@ std::string to_toml(const Config& config) {
         registry.insert("etcd", std::move(endpoints));
     }
     if (!federation.etcd_prefix.empty()) registry.insert("etcd_prefix", federation.etcd_prefix);
+    if (!federation.placeable.empty()) {
+        toml::table placeable;
+        for (const auto& [name, program] : federation.placeable) {
+            toml::array argv;
+            for (const auto& arg : program.argv) argv.push_back(arg);
+            toml::table entry;
+            entry.insert("argv", std::move(argv));
+            if (program.extra_args) entry.insert("extra_args", true);
+            placeable.insert(name, std::move(entry));
+        }
+        registry.insert("placeable", std::move(placeable));
+    }
     if (!registry.empty()) root.insert("registry", std::move(registry));
 
     toml::table transports;
     for (const auto& [scheme, settings] : config.transports) {
-        if (settings.values.empty()) continue;
+        if (settings.values.empty() && !settings.listen) continue;
         toml::table table;
+        if (settings.listen) table.insert("listen", *settings.listen);
         for (const auto& [name, value] : settings.values) {
             if (is_boolean(scheme, name))
                 table.insert(name, value != 0);
@@ -93,6 +106,13 @@ std::string to_toml(const Config& config) {
     std::ostringstream text;
     text << root;
     return text.str();
+}
+
+std::string inherited_toml(const Config& config) {
+    Config inherited = config;
+    for (auto& [scheme, settings] : inherited.transports)
+        if (settings.listen && !settings.listen->ends_with(":0")) settings.listen.reset();
+    return to_toml(inherited);
 }
 
 }  // namespace courier::detail

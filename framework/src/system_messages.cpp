@@ -37,6 +37,8 @@ std::string_view to_string(ErrorCode code) noexcept {
             return "peer_down";
         case ErrorCode::mailbox_full:
             return "mailbox_full";
+        case ErrorCode::refused:
+            return "refused";
     }
     return "unknown_error";
 }
@@ -57,7 +59,7 @@ std::string_view to_string(DownReason reason) noexcept {
 
 bool is_error_code(std::uint8_t value) noexcept {
     return value >= static_cast<std::uint8_t>(ErrorCode::timeout) &&
-           value <= static_cast<std::uint8_t>(ErrorCode::mailbox_full);
+           value <= static_cast<std::uint8_t>(ErrorCode::refused);
 }
 
 namespace detail {

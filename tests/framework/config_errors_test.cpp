@@ -243,6 +243,39 @@ TEST_CASE("the etcd mode's keys are read and checked where they are written", "[
     CHECK_THAT(error.reason(), Catch::Contains("must start with '/'"));
 }
 
+TEST_CASE("the programs a host offers other hosts are read and checked where they are written",
+          "[config]") {
+    auto config = courier::Config::parse(
+        "[registry]\nhost = \"beta\"\n"
+        "[registry.placeable.worker]\nargv = [\"/usr/lib/app/worker\", \"--pool\"]\n"
+        "extra_args = true\n"
+        "[registry.placeable.report]\nargv = [\"/usr/lib/app/report\"]\n",
+        "test.toml");
+    REQUIRE(config.registry.placeable.size() == 2);
+    CHECK(config.registry.placeable.at("worker").argv ==
+          std::vector<std::string>{"/usr/lib/app/worker", "--pool"});
+    CHECK(config.registry.placeable.at("worker").extra_args);
+    CHECK_FALSE(config.registry.placeable.at("report").extra_args);
+
+    auto error = error_of("[registry.placeable.worker]\nextra_args = true\n");
+    CHECK(error.line() == 1);
+    CHECK(error.reason() == "registry.placeable.worker needs argv, the program to start");
+    error = error_of("[registry.placeable.worker]\nargv = []\n");
+    CHECK(error.line() == 2);
+    CHECK_THAT(error.reason(), Catch::Contains("registry.placeable.worker.argv must be an array"));
+    error = error_of("[registry.placeable.worker]\nargv = [\"\"]\n");
+    CHECK(error.reason() == "registry.placeable.worker.argv must start with the program's path");
+    error = error_of("[registry.placeable.worker]\nargv = [\"/w\", 3]\n");
+    CHECK(error.reason() == "registry.placeable.worker.argv must hold strings, not an integer");
+    error = error_of("[registry.placeable.worker]\nargv = [\"/w\"]\nextra_arg = true\n");
+    CHECK(error.line() == 3);
+    CHECK_THAT(error.reason(),
+               Catch::Contains("unknown key \"extra_arg\" in [registry.placeable.worker]") &&
+                   Catch::Contains("extra_args"));
+    error = error_of("[registry]\nplaceable = 1\n");
+    CHECK(error.reason() == "[registry.placeable] must be a table, not an integer");
+}
+
 TEST_CASE("bytes toml++ cannot read are a config error, not an abort", "[config]") {
     SECTION("[ then a newline") {
         auto error = error_of("[\n");

@@ -37,6 +37,11 @@ redial_ms = 300
 mode = "etcd"
 etcd = ["http://10.0.0.5:2379"]
 etcd_prefix = "/c"
+[registry.placeable.worker]
+argv = ["/usr/lib/app/worker", "--pool", "w"]
+extra_args = true
+[registry.placeable.report]
+argv = ["/usr/lib/app/report"]
 [transport.unix]
 send_buffer = 65536
 [transport.fifo]
@@ -63,7 +68,31 @@ pipe_buffer = 131072
     CHECK(copy.registry.redial == std::chrono::milliseconds(300));
     CHECK(copy.registry.etcd == original.registry.etcd);
     CHECK(copy.registry.etcd_prefix == "/c");
+    REQUIRE(copy.registry.placeable.size() == 2);
+    for (const auto& [name, program] : original.registry.placeable) {
+        CHECK(copy.registry.placeable.at(name).argv == program.argv);
+        CHECK(copy.registry.placeable.at(name).extra_args == program.extra_args);
+    }
+    CHECK(copy.registry.placeable.at("worker").extra_args);
     CHECK(copy.transports == original.transports);
+}
+
+TEST_CASE("a listen address is written too and a child inherits only one the kernel picks",
+          "[config]") {
+    const Config original = Config::parse(
+        "[transport.tcp]\nlisten = \"10.0.0.2:0\"\n[transport.unix]\nlisten = \"/run/a.sock\"\n",
+        "original", all_schemes());
+    const Config copy = Config::parse(courier::detail::to_toml(original), "copy", all_schemes());
+    CHECK(copy.transports == original.transports);
+    const Config child =
+        Config::parse(courier::detail::inherited_toml(original), "child", all_schemes());
+    CHECK(child.settings("tcp").listen == "10.0.0.2:0");
+    CHECK_FALSE(child.settings("unix").listen);
+    const Config fixed =
+        Config::parse(courier::detail::inherited_toml(Config::parse(
+                          "[transport.tcp]\nlisten = \"10.0.0.2:7000\"\n", "f", all_schemes())),
+                      "child", all_schemes());
+    CHECK_FALSE(fixed.settings("tcp").listen);
 }
 
 TEST_CASE("the defaults written as TOML read back as the defaults", "[config]") {

@@ -20,8 +20,8 @@ namespace {
 /// What the view told, one line each.
 struct Told final : EtcdView::Listener {
     std::vector<std::string> lines;
-    void host_up(const HostNames& all) override {
-        std::string line = "up " + all.host + ":";
+    void host_up(const HostNames& all, const std::string& courierd) override {
+        std::string line = "up " + all.host + (courierd.empty() ? "" : " at " + courierd) + ":";
         for (const auto& n : all.names) line += " " + n.name;
         line += " |";
         for (const auto& g : all.groups) line += " " + g.group + "/" + g.member.name;
@@ -98,10 +98,12 @@ TEST_CASE("etcd view: another host's names and members come with its host key an
     view.events({at_once(view.name_key("worker/2")), at_once(view.host_key("beta")),
                  at_once(view.member_key("beta", "pool", "worker/2"))});
     CHECK(told.take() == std::vector<std::string>{"gone beta"});
-    // beta comes back with a new lease.
-    view.events({put(w.host("beta")), put(w.name("beta", "worker/2", 2))});
-    CHECK(told.take() ==
-          std::vector<std::string>{"up beta: |", "name up worker/2@beta node node-beta #2"});
+    // beta comes back with a new lease, and says where its courierd listens now.
+    KeyValue listening = w.host("beta");
+    listening.value = EtcdView::host_value("beta", "tcp://10.0.0.2:7100");
+    view.events({put(listening), put(w.name("beta", "worker/2", 2))});
+    CHECK(told.take() == std::vector<std::string>{"up beta at tcp://10.0.0.2:7100: |",
+                                                  "name up worker/2@beta node node-beta #2"});
 }
 
 TEST_CASE("etcd view: a snapshot after the watch broke tells only what changed meanwhile",

@@ -58,22 +58,25 @@ struct Host {
 
     std::string endpoint() const { return "tcp://" + address + ":" + std::to_string(port); }
 
-    void configure(const std::vector<const Host*>& peers) {
+    /// `extra`: TOML after the [registry] keys (its tables, other tables).
+    void configure(const std::vector<const Host*>& peers, const std::string& extra = {}) {
         config = dir.path() / "federation.toml";
         std::ofstream out(config);
         out << "[registry]\nhost = \"" << name << "\"\nlisten = \"" << endpoint()
             << "\"\nheartbeat_ms = 100\nhost_down_ms = 600\npeers = [";
         for (const auto* peer : peers) out << "\"" << peer->endpoint() << "\", ";
-        out << "]\n";
+        out << "]\n" << extra;
     }
 
     /// etcd mode: the host finds the others in the etcd at `etcd` ("http://host:port"),
-    /// and listens for no host. Its lease lasts 2 s.
-    void configure_etcd(const std::string& etcd) {
+    /// and listens for no host unless `extra` (TOML after the [registry] keys) says so.
+    /// Its lease lasts 2 s.
+    void configure_etcd(const std::string& etcd, const std::string& extra = {}) {
         config = dir.path() / "federation.toml";
         std::ofstream out(config);
         out << "[registry]\nhost = \"" << name << "\"\nmode = \"etcd\"\netcd = [\"" << etcd
-            << "\"]\nhost_down_ms = 2000\n";
+            << "\"]\nhost_down_ms = 2000\n"
+            << extra;
     }
 
     /// Starts its courierd (with `env` added) and waits until it serves.
@@ -131,9 +134,11 @@ struct LoopbackPair {
     Host a{"alpha", "127.0.0.1", free_port()};
     Host b{"beta", "127.0.0.1", free_port()};
 
-    explicit LoopbackPair(const std::vector<std::string>& beta_env = {}) {
+    /// `beta_config`: TOML added to beta's config (Host::configure's `extra`).
+    explicit LoopbackPair(const std::vector<std::string>& beta_env = {},
+                          const std::string& beta_config = {}) {
         a.configure({&b});
-        b.configure({&a});
+        b.configure({&a}, beta_config);
         a.start();
         b.start(beta_env);
     }

@@ -1,6 +1,7 @@
 /// courierd: the per-host registry daemon. Nodes start it on demand (RegistryClient);
 /// it can also be run by hand. docs/registry.md describes its options and lifecycle.
 
+#include "config_text.hpp"
 #include "courierd/log_target.hpp"
 #include "courierd/systemd.hpp"
 #include "registry/registry_server.hpp"
@@ -66,6 +67,11 @@ courier::registry::FederationOptions federation_of(const courier::Config& config
         auto endpoint = courier::Endpoint::parse(peer);
         federation.peers.push_back({endpoint, options_of(endpoint)});
     }
+    // A placed program is a node of this host: it reads the config courierd read.
+    federation.placeable = registry.placeable;
+    if (!federation.placeable.empty())
+        federation.placed_environment.push_back(std::string(courier::detail::config_text_variable) +
+                                                "=" + courier::detail::inherited_toml(config));
     if (registry.mode == "etcd") {
         federation.etcd = registry.etcd;
         if (!registry.etcd_prefix.empty()) federation.etcd_prefix = registry.etcd_prefix;
@@ -144,6 +150,8 @@ int main(int argc, char** argv) {
 
     try {
         options.federation = federation_of(courier::Config::from_environment(config_file));
+        options.federation.placed_environment.push_back("COURIER_RUNTIME_DIR=" +
+                                                        options.runtime_dir.string());
         courier::ensure_runtime_dir(options.runtime_dir);
         // Taken before the lock, so that LISTEN_FDS is ours to read and no systemd socket
         // leaks into a courierd that gives way.

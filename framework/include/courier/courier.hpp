@@ -14,6 +14,7 @@
 #include <courier/framework/failure_policy.hpp>
 #include <courier/framework/group.hpp>
 #include <courier/framework/node.hpp>
+#include <courier/framework/placement.hpp>
 #include <courier/framework/pool.hpp>
 #include <courier/framework/registry_options.hpp>
 #include <courier/framework/supervisor.hpp>

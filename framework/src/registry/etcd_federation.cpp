@@ -16,7 +16,7 @@ EtcdFederation::EtcdFederation(Options options, NameTable& table, detail::Reacto
     EtcdStore::Settings settings;
     settings.endpoints = options_.endpoints;
     settings.host_key = view_.host_key(table_.host());
-    settings.host_value = EtcdView::host_value(table_.host());
+    settings.host_value = EtcdView::host_value(table_.host(), options_.listen);
     settings.prefix = options_.prefix + "/";
     settings.ttl = options_.ttl;
     settings.redial = options_.redial;
@@ -125,8 +125,8 @@ void EtcdFederation::group_change(const GroupChange& change) {
         store_->end(key, EtcdView::member_value(change.member, change.reason));
 }
 
-void EtcdFederation::host_up(const HostNames& all) {
-    table_.cluster_host_up(all);
+void EtcdFederation::host_up(const HostNames& all, const std::string& courierd) {
+    table_.cluster_host_up(all, courierd);
 }
 
 void EtcdFederation::host_gone(const std::string& host) {

@@ -36,6 +36,8 @@ class EtcdFederation final : public Cluster, private EtcdView::Listener {
         /// A registration etcd has not answered within this is refused (the node's own
         /// call to courierd would end otherwise).
         std::chrono::milliseconds claim_timeout{3000};
+        /// Where this host's courierd listens for other hosts, told to them (placement).
+        std::string listen;
     };
 
     /// Makes one into `into` on `reactor`'s thread, which owns `table`, and waits for it.
@@ -58,7 +60,7 @@ class EtcdFederation final : public Cluster, private EtcdView::Listener {
 
   private:
     // EtcdView::Listener: the other hosts.
-    void host_up(const HostNames& all) override;
+    void host_up(const HostNames& all, const std::string& courierd) override;
     void host_gone(const std::string& host) override;
     void name_up(const std::string& host, const HostName& entry) override;
     void name_down(const std::string& host, const HostNameDown& down) override;

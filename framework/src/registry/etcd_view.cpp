@@ -78,8 +78,10 @@ std::string EtcdView::member_key(const std::string& host, const std::string& gro
     return prefix_ + "/members/" + escape(host) + "/" + escape(group) + "/" + escape(name);
 }
 
-std::string EtcdView::host_value(const std::string& host) {
-    return json{{"host", host}}.dump();
+std::string EtcdView::host_value(const std::string& host, const std::string& courierd) {
+    json value{{"host", host}};
+    if (!courierd.empty()) value["courierd"] = courierd;
+    return value.dump();
 }
 
 std::string EtcdView::name_value(const std::string& host, const HostName& entry,
@@ -113,7 +115,7 @@ void EtcdView::tell_up(const std::string& host, const Host& h) {
     std::stable_sort(joins.begin(), joins.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
     for (auto& join : joins) all.groups.push_back(std::move(join.second));
-    listener_.host_up(all);
+    listener_.host_up(all, h.courierd);
 }
 
 void EtcdView::end_name(State& state, const std::string& host, const std::string& name,
@@ -138,6 +140,10 @@ void EtcdView::apply(State& state, const EtcdClient::Event& event, bool tell) {
         Host& h = state.hosts[host];
         if (h.present == event.put) return;
         h.present = event.put;
+        if (event.put) {
+            auto value = object_of(event.kv.value);
+            h.courierd = value ? value->value("courierd", std::string{}) : std::string{};
+        }
         if (!tell) return;
         if (event.put)
             tell_up(host, h);

@@ -33,8 +33,9 @@ class EtcdView {
   public:
     class Listener {
       public:
-        /// A host came: its names and memberships (joins, in join order).
-        virtual void host_up(const HostNames& all) = 0;
+        /// A host came: its names and memberships (joins, in join order), and where its
+        /// courierd listens for other hosts (empty: nowhere).
+        virtual void host_up(const HostNames& all, const std::string& courierd) = 0;
         /// A host's key went (its lease ended): all its names and memberships with it.
         virtual void host_gone(const std::string& host) = 0;
         virtual void name_up(const std::string& host, const HostName& entry) = 0;
@@ -61,7 +62,8 @@ class EtcdView {
     std::string name_key(const std::string& name) const;
     std::string member_key(const std::string& host, const std::string& group,
                            const std::string& name) const;
-    static std::string host_value(const std::string& host);
+    /// `courierd`: where this host's courierd listens for other hosts (empty: nowhere).
+    static std::string host_value(const std::string& host, const std::string& courierd = {});
     /// `down`: the reason it ends, put just before it is erased.
     static std::string name_value(const std::string& host, const HostName& entry,
                                   const std::string& down = {});
@@ -76,6 +78,7 @@ class EtcdView {
     };
     struct Host {
         bool present = false;
+        std::string courierd;  ///< where its courierd listens; empty: nowhere
         std::map<std::string, HostName> names;
         std::map<std::pair<std::string, std::string>, Member> members;  ///< (group, name)
     };

@@ -9,10 +9,18 @@
 
 namespace courier::registry {
 
-void HostTable::dialed(ConnectionId upstream, std::size_t order, Clock::time_point now) {
+void HostTable::dialed(ConnectionId upstream, std::size_t order, Clock::time_point now,
+                       std::string address) {
     Upstream& u = upstream_[upstream];
     u.order = order;
     u.heard = now;
+    u.address = std::move(address);
+}
+
+std::optional<std::string> HostTable::address_of(const std::string& host) const {
+    for (const auto& [id, u] : upstream_)
+        if (u.host == host) return u.address;
+    return std::nullopt;
 }
 
 HostTable::Upstream& HostTable::upstream(ConnectionId id) {

@@ -55,8 +55,10 @@ class HostTable {
         std::string reason;
     };
 
-    /// Connection `upstream` was dialed to the peer at place `order` of the config's list.
-    void dialed(ConnectionId upstream, std::size_t order, Clock::time_point now);
+    /// Connection `upstream` was dialed to the peer at place `order` of the config's list,
+    /// whose courierd listens at `address` (empty: unknown).
+    void dialed(ConnectionId upstream, std::size_t order, Clock::time_point now,
+                std::string address = {});
     bool is_upstream(ConnectionId id) const { return upstream_.contains(id); }
 
     /// The peer's answer: its host name and all its names. Throws ProtocolViolation for a
@@ -81,11 +83,15 @@ class HostTable {
     bool first_holder(const std::string& actor, std::size_t order) const;
     /// The host of connection `id`, empty until it answered.
     std::string host_of(ConnectionId id) const;
+    /// Where the courierd of `host` listens, as given to dialed(); nullopt when no
+    /// connection to that host has answered (the host is not up), empty when unknown.
+    std::optional<std::string> address_of(const std::string& host) const;
 
   private:
     struct Upstream {
         std::size_t order = 0;
-        std::string host;  ///< empty until HostNames
+        std::string host;     ///< empty until HostNames
+        std::string address;  ///< where its courierd listens; empty: unknown
         Clock::time_point heard{};
         std::map<std::string, HostName> names;
     };

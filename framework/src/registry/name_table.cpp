@@ -89,8 +89,10 @@ void NameTable::handle(ConnectionId from, std::span<const std::byte> frame) {
     if ((h.flags & envelope_flags::request) == 0 || (h.flags & envelope_flags::reply) != 0 ||
         h.correlation == 0)
         throw ProtocolViolation{"message is not a request with a correlation id"};
-    if (from_hosts_.contains(from) && h.type != type_id_of<SubscribeHost>())
-        throw ProtocolViolation{"another host may only subscribe to this one's names"};
+    if (from_hosts_.contains(from) && h.type != type_id_of<SubscribeHost>() &&
+        h.type != type_id_of<PlaceProgram>() && h.type != type_id_of<StopPlaced>())
+        throw ProtocolViolation{
+            "another host may only subscribe to this one's names, or place a program"};
     Client& c = clients_[from];
     if (!h.sender.empty()) c.reply_to = std::string(h.sender);
     const auto corr = h.correlation;
@@ -132,6 +134,12 @@ void NameTable::handle(ConnectionId from, std::span<const std::byte> frame) {
         reply(from, corr, inspections_.answered(from, payload_as<Inspected>(envelope)));
     } else if (h.type == type_id_of<SubscribeHost>()) {
         subscribe_host(from, corr, payload_as<SubscribeHost>(envelope));
+    } else if (h.type == type_id_of<LookupHost>()) {
+        reply(from, corr, host_address(payload_as<LookupHost>(envelope)));
+    } else if (h.type == type_id_of<PlaceProgram>()) {
+        reply(from, corr, place(payload_as<PlaceProgram>(envelope)));
+    } else if (h.type == type_id_of<StopPlaced>()) {
+        reply(from, corr, stop_placed(payload_as<StopPlaced>(envelope)));
     } else {
         throw ProtocolViolation{"unknown message type " + std::to_string(h.type)};
     }

@@ -12,6 +12,7 @@
 #include "registry/host_table.hpp"
 #include "registry/inspections.hpp"
 #include "registry/name_table_file.hpp"
+#include "registry/placement_protocol.hpp"
 #include "registry/protocol_violation.hpp"
 #include "registry/registry_protocol.hpp"
 
@@ -31,6 +32,8 @@
 #include <vector>
 
 namespace courier::registry {
+
+class Placements;
 
 /// The server's name for one connection; never reused while courierd runs.
 using ConnectionId = std::uint64_t;
@@ -98,9 +101,16 @@ class NameTable {
     /// Connection `id` came from another host (the federation's listener): it may only
     /// subscribe to this host's names.
     void from_host(ConnectionId id) { from_hosts_.insert(id); }
-    /// Connection `id` was dialed to the peer at place `order` of the config's list: it
-    /// subscribes to that host's names, and resolves plain names in that order.
-    void dialed(ConnectionId id, std::size_t order);
+    /// Connection `id` was dialed to the peer at place `order` of the config's list, whose
+    /// courierd listens at `address`: it subscribes to that host's names, and resolves
+    /// plain names in that order.
+    void dialed(ConnectionId id, std::size_t order, std::string address = {});
+    /// Other hosts reach this courierd at `listen` (empty: they cannot), and it starts
+    /// programs for them through `placements` (nullptr: it places none).
+    void serve_placements(Placements* placements, std::string listen) {
+        placements_ = placements;
+        listen_ = std::move(listen);
+    }
     /// Tells every host subscribed to this one's names that it is alive (a timer's tick).
     void beat();
     /// The dialed connections silent since before `since`, whose hosts count as gone.
@@ -121,7 +131,7 @@ class NameTable {
     /// nullptr: no more.
     void join_cluster(Cluster* cluster);
     /// Another host came, with its names and memberships; changes to them; its end.
-    void cluster_host_up(const HostNames& all);
+    void cluster_host_up(const HostNames& all, const std::string& courierd = {});
     void cluster_host_gone(const std::string& host, const std::string& reason);
     void cluster_name_up(const std::string& host, const HostName& entry);
     void cluster_name_down(const std::string& host, const HostNameDown& down);
@@ -191,6 +201,11 @@ class NameTable {
     Location location_of(const std::string& name) const;
     /// A frame on a connection this courierd dialed to another host (host_protocol.hpp).
     void host_notice(ConnectionId from, const EnvelopeView& envelope);
+    /// Where host `r.host`'s courierd listens, for a node that places a program there.
+    HostAddress host_address(const LookupHost& r) const;
+    /// Another host (or a local client) asks this one to start, or stop, a program.
+    Placed place(const PlaceProgram& r);
+    Status stop_placed(const StopPlaced& r);
     /// Answers another host's SubscribeHost with this host's names, and keeps telling it.
     void subscribe_host(ConnectionId id, std::uint64_t correlation, const SubscribeHost& r);
     /// Follows the names other hosts gained or lost: answers lookups and tells watchers.
@@ -242,6 +257,8 @@ class NameTable {
     /// The other hosts of the federation, and who subscribed to ours.
     HostTable hosts_;
     std::set<ConnectionId> from_hosts_;  ///< connections from other hosts
+    Placements* placements_ = nullptr;   ///< what this host starts for others
+    std::string listen_;                 ///< where other hosts reach this courierd
     /// etcd mode: where this host's names go, the other hosts by the ids they have in
     /// hosts_ (far above the server's connection ids, below the detached nodes'), and
     /// the names being claimed.

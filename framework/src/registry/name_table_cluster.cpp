@@ -60,13 +60,13 @@ std::optional<ConnectionId> NameTable::cluster_id(const std::string& host) const
     return it->second;
 }
 
-void NameTable::cluster_host_up(const HostNames& all) {
+void NameTable::cluster_host_up(const HostNames& all, const std::string& courierd) {
     if (auto known = cluster_id(all.host)) forget(*known, "told again");
     const ConnectionId id = next_cluster_id_++;
     cluster_hosts_[all.host] = id;
     // The order only breaks ties between hosts that hold one plain name, which the
     // cluster's one key per name does not let happen.
-    hosts_.dialed(id, cluster_hosts_.size(), std::chrono::steady_clock::now());
+    hosts_.dialed(id, cluster_hosts_.size(), std::chrono::steady_clock::now(), courierd);
     try {
         apply(hosts_.names_of(id, all));
         for (const auto& joined : all.groups) groups_.remote_change(id, all.host, joined);

@@ -1,9 +1,15 @@
 // The NameTable's side of the federation (docs/multihost.md): what it tells the hosts
 // that subscribed to this host's names, and what follows from the names other hosts
-// tell it (host_protocol.hpp). The names themselves are the HostTable's.
+// tell it (host_protocol.hpp). The names themselves are the HostTable's. And placement
+// (placement_protocol.hpp): where another host's courierd listens, and the programs this
+// one starts for others (the Placements').
 
 #include "registry/name_table.hpp"
 
+#include "registry/placements.hpp"
+#include "registry/refusals.hpp"
+
+#include <courier/framework/error.hpp>
 #include <courier/log.hpp>
 #include <courier/serialization/codec.hpp>
 
@@ -22,8 +28,8 @@ T notice_as(const EnvelopeView& envelope, const std::string& host) {
 }
 }  // namespace
 
-void NameTable::dialed(ConnectionId id, std::size_t order) {
-    hosts_.dialed(id, order, std::chrono::steady_clock::now());
+void NameTable::dialed(ConnectionId id, std::size_t order, std::string address) {
+    hosts_.dialed(id, order, std::chrono::steady_clock::now(), std::move(address));
     EnvelopeHeader header;
     header.flags = envelope_flags::request;
     header.correlation = 1;  // the one request on this connection
@@ -132,6 +138,33 @@ void NameTable::publish_down(const Location& gone, const std::string& reason) {
 
 void NameTable::beat() {
     for (auto id : hosts_.subscribers()) send(id, 0, 0, HostBeat{});
+}
+
+// ---- placement (placement_protocol.hpp) ----
+
+HostAddress NameTable::host_address(const LookupHost& r) const {
+    if (r.host == hosts_.host()) {
+        if (listen_.empty())
+            return HostAddress{
+                false, "this host's courierd listens for no host (registry.listen)", {}};
+        return HostAddress{true, {}, listen_};
+    }
+    const auto address = hosts_.address_of(r.host);
+    if (!address) return HostAddress{false, "host '" + r.host + "' is not up", {}};
+    if (address->empty())
+        return HostAddress{false, "where host '" + r.host + "' listens is not known", {}};
+    return HostAddress{true, {}, *address};
+}
+
+Placed NameTable::place(const PlaceProgram& r) {
+    if (placements_) return placements_->place(r);
+    return Placed{false, static_cast<std::uint8_t>(ErrorCode::refused),
+                  "host '" + hosts_.host() + "' places no programs", 0};
+}
+
+Status NameTable::stop_placed(const StopPlaced& r) {
+    if (placements_) return placements_->stop(r);
+    return refuse("host '" + hosts_.host() + "' places no programs");
 }
 
 }  // namespace courier::registry

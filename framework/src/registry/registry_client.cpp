@@ -397,6 +397,10 @@ registry::GroupDirectory RegistryClient::list_groups() {
     return impl_->call<registry::GroupDirectory>(registry::ListGroups{});
 }
 
+registry::HostAddress RegistryClient::lookup_host(const std::string& host) {
+    return impl_->call<registry::HostAddress>(registry::LookupHost{host});
+}
+
 registry::Inspection RegistryClient::inspect_node(const std::string& node) {
     return impl_->call<registry::Inspection>(registry::InspectNode{node});
 }

@@ -6,6 +6,7 @@
 /// Errors: a registry that cannot be reached or started, or a broken connection,
 /// throws RegistryError; a refusal by the registry (name taken) is a Status value.
 
+#include "registry/placement_protocol.hpp"
 #include "registry/registry_error.hpp"
 #include "registry/registry_protocol.hpp"
 
@@ -51,6 +52,9 @@ class RegistryClient {
     registry::GroupList watch_group(const std::string& group);
     registry::Status unwatch_group(const std::string& group);
     registry::GroupDirectory list_groups();
+
+    /// Placement (placement_protocol.hpp): where host `host`'s courierd listens.
+    registry::HostAddress lookup_host(const std::string& host);
 
     /// Inspection (registry_protocol.hpp): what node `node` says of itself, asked through
     /// courierd; and a node's answer to courierd's question `ask`.

@@ -1,5 +1,6 @@
 #include "registry/registry_dialer.hpp"
 
+#include "registry/awaited_answer.hpp"
 #include "registry/spawn.hpp"
 
 #include <courier/framework/runtime_dir.hpp>
@@ -56,25 +57,12 @@ bool RegistryDialer::probe(Link& candidate, Clock::time_point deadline) const {
     } catch (const LinkError&) {
         return false;
     }
-    std::vector<Frame> frames;
-    for (;;) {
-        pollfd p{candidate.poll_fd(), POLLIN, 0};
-        auto ready = COURIER_SYSCALL(::poll, &p, nfds_t{1}, static_cast<int>(ms_left(deadline)));
-        if (!ready.ok())
-            throw RegistryError("cannot wait for the courier registry at " + socket_.string() +
-                                ": " + system_error_from(ready).what());
-        if (ready.value == 0)
-            throw RegistryError("the courier registry at " + socket_.string() +
-                                " did not answer within " +
-                                std::to_string(options_.timeout.count()) + " ms");
-        frames.clear();
-        ReceiveStatus status = candidate.receive(frames);
-        for (const auto& frame : frames) {
-            auto envelope = decode_envelope(frame.data());
-            if (envelope && envelope->header.correlation == correlation) return true;
-        }
-        if (status.state != ReceiveStatus::State::open) return false;
-    }
+    const auto answer = registry::await_answer(candidate, correlation, deadline);
+    if (answer.state == registry::AwaitedAnswer::State::timed_out)
+        throw RegistryError("the courier registry at " + socket_.string() +
+                            " did not answer within " + std::to_string(options_.timeout.count()) +
+                            " ms");
+    return answer.state == registry::AwaitedAnswer::State::answered;
 }
 
 /// Starts courierd and connects to it, retrying until the deadline.

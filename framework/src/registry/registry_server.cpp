@@ -4,6 +4,7 @@
 #include "registry/etcd_federation.hpp"
 #include "registry/name_table.hpp"
 #include "registry/orphan_sweep.hpp"
+#include "registry/placements.hpp"
 #include "registry/registry_protocol.hpp"
 #include "registry/server_connection.hpp"
 
@@ -145,6 +146,10 @@ struct RegistryServer::Impl final : Outbox {
         NameTable names(*this, serving, snapshot_path(options.runtime_dir), federation.host,
                         federation.beat);
         OrphanSweep orphans(serving, options.runtime_dir);
+        Placements placing(serving,
+                           {names.host(), federation.placeable, federation.placed_environment});
+        names.serve_placements(&placing,
+                               host_listener ? host_listener->endpoint().to_string() : "");
         reactor = &serving;
         table = &names;
         sweep = &orphans;
@@ -209,6 +214,7 @@ struct RegistryServer::Impl final : Outbox {
         etcd.ttl = std::chrono::seconds(
             std::max<std::int64_t>(2, (federation.host_down.count() + 999) / 1000));
         etcd.redial = federation.redial;
+        if (host_listener) etcd.listen = host_listener->endpoint().to_string();
         return etcd;
     }
 
@@ -325,7 +331,7 @@ struct RegistryServer::Impl final : Outbox {
                 if (dialer) dialer->lost(peer);
                 return;
             }
-            table->dialed(*id, peer);
+            table->dialed(*id, peer, options.federation.peers[peer].endpoint.to_string());
             close_doomed();
         });
     }

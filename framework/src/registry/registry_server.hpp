@@ -9,12 +9,14 @@
 #include "registry/host_dialer.hpp"
 
 #include <courier/fd.hpp>
+#include <courier/framework/config.hpp>
 #include <courier/transports/endpoint.hpp>
 #include <courier/transports/transport_options.hpp>
 
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +42,10 @@ struct FederationOptions {
     /// seconds, 2 at least.
     std::vector<std::string> etcd;
     std::string etcd_prefix = "/courier";
+    /// The programs other hosts may start here (placement_protocol.hpp), and what each
+    /// gets in its environment (how it finds this courierd and its config).
+    std::map<std::string, RegistrySettings::Placeable, std::less<>> placeable;
+    std::vector<std::string> placed_environment;
 };
 
 struct ServerOptions {

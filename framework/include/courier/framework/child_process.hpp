@@ -86,6 +86,14 @@ class ChildProcess {
     /// Sends `signal` to the child; false once it has been reaped (its pid may be reused)
     /// or when the signal cannot be sent.
     bool signal(int signal) noexcept;
+    /// Lets the child run on unwatched: this handle forgets it, so nothing here ends or
+    /// reaps it any more; once this process exits, whoever inherits the child (init, a
+    /// subreaper) reaps it. For a child meant to outlive its parent, released as the
+    /// parent exits (a zombie otherwise, if it ends first).
+    void release() noexcept {
+        pid_ = -1;
+        pidfd_ = Fd();
+    }
     /// A descriptor that becomes readable when the child exits (pidfd_open), to watch in
     /// an event loop; -1 when the kernel has none, or once the child was reaped.
     int exit_descriptor() const noexcept { return pidfd_.get(); }

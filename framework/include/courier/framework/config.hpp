@@ -111,6 +111,14 @@ struct RegistrySettings {
     std::string mode = "static";
     std::vector<std::string> etcd;  ///< etcd mode: its endpoints, "http://host:port"
     std::string etcd_prefix;        ///< etcd mode: under which key; empty: "/courier"
+    /// A program other hosts may start on this one through its courierd (Node::place):
+    /// `[registry.placeable.<name>]`. docs/multihost.md, "Placement".
+    struct Placeable {
+        std::vector<std::string> argv;  ///< the program (a path) and its first arguments
+        bool extra_args = false;        ///< the asker may add arguments of its own
+    };
+    /// By name. None: this host starts nothing for others.
+    std::map<std::string, Placeable, std::less<>> placeable;
 };
 
 /// Every scheme courier defines, in the default preference order: the builtin transports

@@ -35,6 +35,9 @@ enum class ErrorCode : std::uint8_t {
     /// the recipient's mailbox is full and its Overflow policy refused the letter, or a
     /// thread outside the node waited NodeOptions::send_timeout for room in vain
     mailbox_full = 14,
+    /// the other side would not do it: another host's config does not allow what was asked
+    /// (Node::place)
+    refused = 15,
 };
 
 std::string_view to_string(ErrorCode code) noexcept;

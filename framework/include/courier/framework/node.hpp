@@ -17,6 +17,7 @@
 #include <courier/framework/group.hpp>
 #include <courier/framework/mailbox_limit.hpp>
 #include <courier/framework/node_stats.hpp>
+#include <courier/framework/placement.hpp>
 #include <courier/framework/registry_options.hpp>
 #include <courier/framework/system_messages.hpp>
 
@@ -152,6 +153,19 @@ class Node {
     /// neither listens on anything. Otherwise the child links through the registry like
     /// any node. Throws what ChildProcess::start throws.
     ChildProcess spawn_process(ProcessOptions options);
+
+    /// Starts a program on another host (or this one), through that host's courierd,
+    /// which must listen for hosts (`registry.listen`) and offer the program in its config.
+    /// Blocks up to placement.timeout: a link of its own to that courierd, one request,
+    /// then the link closes. Errors: unknown_name (no such host is up), link_failed (its
+    /// courierd cannot be reached, or refused the link: another cookie), refused (its
+    /// config offers no such program, or not with extra arguments), os_error (it could
+    /// not start it), timeout.
+    Expected<PlacedProcess, Error> place(const Placement& placement);
+    /// Asks the host of `process` to end it (SIGTERM); as place(). refused: that host
+    /// placed no such process, or it has ended.
+    Expected<void, Error> stop_placed(const PlacedProcess& process,
+                                      std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
     /// Stops the named actor of this node after the letter it is handling.
     void stop(std::string_view actor);

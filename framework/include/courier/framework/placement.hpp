@@ -1,0 +1,31 @@
+#pragma once
+/// @file
+/// Placement: starting a program on another host of the federation, by the host's name,
+/// through that host's courierd (Node::place; docs/multihost.md, "Placement"). The host
+/// starts only the programs its own config offers (`[registry.placeable.<name>]`), and
+/// only for a courierd link whose handshake proved the cookie. What the program is then
+/// is a node of that host like any other: its actors' names resolve from everywhere, and
+/// monitoring them is how a placer learns that it ended.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace courier {
+
+/// What to start, and where.
+struct Placement {
+    std::string host;               ///< the host, as its `registry.host` names it
+    std::string program;            ///< a name of that host's `[registry.placeable]`
+    std::vector<std::string> args;  ///< after the config's own; only if it sets extra_args
+    std::chrono::milliseconds timeout{5000};  ///< for the whole exchange
+};
+
+/// A program started on another host.
+struct PlacedProcess {
+    std::string host;
+    std::int64_t pid = 0;  ///< on that host
+};
+
+}  // namespace courier

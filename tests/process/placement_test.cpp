@@ -1,0 +1,193 @@
+// Placement (docs/multihost.md, "Placement"), with two "hosts" on loopback: a node of
+// alpha starts a program on beta by the host's name, through beta's courierd, which
+// starts only what its config offers ([registry.placeable]). The placed program is a node
+// of beta: its actor answers from alpha by name@host, and stop_placed ends it. What beta
+// does not offer, extra arguments it does not allow, a program it cannot start, a host
+// that is not up and a node with another cookie each get their own error. In etcd mode
+// the other host's courierd is found through its key in etcd.
+
+#include "etcd_server.hpp"
+#include "federation_support.hpp"
+#include "spawn_messages.hpp"
+
+#include <courier/courier.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+using namespace courier;
+using namespace courier::test;
+
+namespace {
+
+/// Beta's offer: `echo`, the test's spawned node, which takes the asker's arguments;
+/// `fixed`, the same with its own arguments only; `missing`, a program that is not there.
+/// Its nodes listen on tcp, so alpha's reach them.
+std::string beta_offers() {
+    const std::string node = (bin_dir() / "courier-test-spawned-node").string();
+    return "[registry.placeable.echo]\nargv = [\"" + node +
+           "\"]\nextra_args = true\n"
+           "[registry.placeable.fixed]\nargv = [\"" +
+           node +
+           "\", \"fixed\", \"nobody\", \"--names\", \"fixed-echo\", \"--no-report\"]\n"
+           "[registry.placeable.missing]\nargv = [\"/nonexistent/courier-placed-program\"]\n"
+           "[transport.tcp]\nlisten = \"127.0.0.1:0\"\n";
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a node places a program another host offers by the host's name and its actor answers "
+    "by name@host until stop_placed ends it while what the host does not offer is refused",
+    "[process][federation][placement]") {
+    LoopbackPair hosts({}, beta_offers());
+    Host& a = hosts.a;
+    {
+        Node near(a.node("placer"));
+        RegistryClient alpha(a.dir.options());
+        // beta is up on alpha once alpha's courierd heard from it.
+        REQUIRE(eventually([&] { return alpha.lookup_host("beta").found; }, 10s));
+
+        const auto placed = near.place(
+            {"beta", "echo", {"placed", "placer", "--names", "placed-echo", "--no-report"}});
+        REQUIRE(placed);
+        CHECK(placed->host == "beta");
+        CHECK(placed->pid > 0);
+        const auto where = alpha.lookup("placed-echo@beta", 10s);
+        REQUIRE(where.found);
+        CHECK(where.pid == placed->pid);
+        CHECK(where.node == "placed@beta");
+        auto pong = near.request<spawn_wire::Pong>("placed-echo@beta", spawn_wire::Ping{41}, 10s);
+        INFO((pong ? std::string() : pong.error().message));
+        REQUIRE(pong);
+        CHECK(pong->n == 42);
+
+        // Its own arguments only: the config's.
+        const auto fixed = near.place({"beta", "fixed", {}});
+        REQUIRE(fixed);
+        REQUIRE(alpha.lookup("fixed-echo@beta", 10s).pid == fixed->pid);
+
+        auto refused = near.place({"beta", "fixed", {"--names", "other"}});
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().code == ErrorCode::refused);
+        CHECK_THAT(refused.error().message, Catch::Contains("its own arguments only"));
+        refused = near.place({"beta", "shell", {}});
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().code == ErrorCode::refused);
+        CHECK_THAT(refused.error().message,
+                   Catch::Contains("no program 'shell'") && Catch::Contains("echo, fixed"));
+        auto failed = near.place({"beta", "missing", {}});
+        REQUIRE_FALSE(failed);
+        CHECK(failed.error().code == ErrorCode::os_error);
+        CHECK_THAT(failed.error().message, Catch::Contains("/nonexistent/courier-placed-program"));
+        auto nowhere = near.place({"gamma", "echo", {}});
+        REQUIRE_FALSE(nowhere);
+        CHECK(nowhere.error().code == ErrorCode::unknown_name);
+        CHECK_THAT(nowhere.error().message, Catch::Contains("host 'gamma' is not up"));
+
+        // stop_placed ends each (SIGTERM: a clean stop, its names unregistered); once it
+        // has ended, beta no longer knows the pid.
+        NameDownBox downs;
+        alpha.on_name_down(downs.handler());
+        REQUIRE(alpha.watch("placed-echo@beta").found);
+        REQUIRE(alpha.watch("fixed-echo@beta").found);
+        REQUIRE(near.stop_placed(*placed));
+        REQUIRE(near.stop_placed(*fixed));
+        for (const char* name : {"placed-echo@beta", "fixed-echo@beta"}) {
+            auto down = downs.wait_for(name, 10s);
+            REQUIRE(down);
+            CHECK(down->reason == registry::down_unregistered);
+        }
+        REQUIRE(eventually([&] { return !near.stop_placed(*placed); }, 10s));
+        const auto gone = near.stop_placed(*placed);
+        REQUIRE_FALSE(gone);
+        CHECK(gone.error().code == ErrorCode::refused);
+        CHECK_THAT(gone.error().message, Catch::Contains("or it has ended"));
+        REQUIRE(eventually([&] { return !near.stop_placed(*fixed); }, 10s));
+    }
+    CHECK(hosts.finish());
+}
+
+TEST_CASE(
+    "a node whose cookie the other host's courierd does not share cannot place there and "
+    "a host that offers nothing refuses",
+    "[process][federation][placement]") {
+    LoopbackPair hosts({}, beta_offers());
+    Host& a = hosts.a;
+    {
+        Node near(a.node("placer"));
+        RegistryClient alpha(a.dir.options());
+        REQUIRE(eventually([&] { return alpha.lookup_host("beta").found; }, 10s));
+
+        // alpha offers nothing: its own courierd refuses (a node may place on its own host).
+        auto here = near.place({"alpha", "echo", {}});
+        REQUIRE_FALSE(here);
+        CHECK(here.error().code == ErrorCode::refused);
+        CHECK_THAT(here.error().message, Catch::Contains("places no programs"));
+
+        const std::string shared = std::getenv("COURIER_COOKIE");
+        const auto other = std::filesystem::path(shared).string() + "-other";
+        std::ofstream(other) << std::string(40, 'e') << '\n';
+        REQUIRE(::chmod(other.c_str(), 0600) == 0);
+        ::setenv("COURIER_COOKIE", other.c_str(), 1);
+        auto stranger = near.place({"beta", "echo", {"x", "y", "--names", "z", "--no-report"}});
+        ::setenv("COURIER_COOKIE", shared.c_str(), 1);
+        std::filesystem::remove(other);
+        REQUIRE_FALSE(stranger);
+        CHECK(stranger.error().code == ErrorCode::link_failed);
+        CHECK_THAT(stranger.error().message,
+                   Catch::Contains("host 'beta'") && Catch::Contains("cookie"));
+        // Nothing was started: the same placement with the shared cookie is beta's first.
+        CHECK_FALSE(alpha.lookup("z@beta").found);
+    }
+    CHECK(hosts.finish());
+}
+
+TEST_CASE(
+    "etcd mode: a node places a program on a host whose courierd it finds through etcd",
+    "[process][federation][placement][etcd]") {
+    EtcdServer etcd;
+    SharedCookie cookie;
+    Host a{"alpha", "127.0.0.1", 0};
+    Host b{"beta", "127.0.0.1", 0};
+    a.configure_etcd(etcd.endpoint());
+    b.configure_etcd(etcd.endpoint(), "listen = \"tcp://127.0.0.1:0\"\n" + beta_offers());
+    a.start();
+    b.start();
+    {
+        Node near(a.node("placer"));
+        RegistryClient alpha(a.dir.options());
+        REQUIRE(eventually([&] { return alpha.lookup_host("beta").found; }, 10s));
+        CHECK_THAT(alpha.lookup_host("beta").endpoint, Catch::StartsWith("tcp://127.0.0.1:"));
+        // alpha listens for no host: nobody can place there.
+        const auto unlisted = alpha.lookup_host("alpha");
+        CHECK_FALSE(unlisted.found);
+        CHECK_THAT(unlisted.error, Catch::Contains("listens for no host"));
+
+        const auto placed = near.place(
+            {"beta", "echo", {"placed", "placer", "--names", "placed-echo", "--no-report"}});
+        REQUIRE(placed);
+        REQUIRE(alpha.lookup("placed-echo@beta", 10s).pid == placed->pid);
+        auto pong = near.request<spawn_wire::Pong>("placed-echo", spawn_wire::Ping{7}, 10s);
+        REQUIRE(pong);
+        CHECK(pong->n == 8);
+        NameDownBox downs;
+        alpha.on_name_down(downs.handler());
+        REQUIRE(alpha.watch("placed-echo@beta").found);
+        REQUIRE(near.stop_placed(*placed));
+        REQUIRE(downs.wait_for("placed-echo@beta", 10s));
+        REQUIRE(eventually([&] { return !near.stop_placed(*placed); }, 10s));
+    }
+    a.stop();
+    b.stop();
+    CHECK(a.dir.wait_until_empty());
+    CHECK(b.dir.wait_until_empty());
+}
