@@ -4,9 +4,22 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <future>
 
 namespace courier::registry {
+
+EtcdFederation::Options EtcdFederation::options_of(const FederationOptions& federation,
+                                                   std::string listen) {
+    Options etcd;
+    etcd.endpoints = federation.etcd;
+    etcd.prefix = federation.etcd_prefix;
+    etcd.ttl = std::chrono::seconds(
+        std::max<std::int64_t>(2, (federation.host_down.count() + 999) / 1000));
+    etcd.redial = federation.redial;
+    etcd.listen = std::move(listen);
+    return etcd;
+}
 
 EtcdFederation::EtcdFederation(Options options, NameTable& table, detail::Reactor& reactor)
     : options_(std::move(options)),

@@ -13,6 +13,7 @@
 #include "registry/etcd_store.hpp"
 #include "registry/etcd_view.hpp"
 #include "registry/name_table.hpp"
+#include "registry/registry_server.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -39,6 +40,9 @@ class EtcdFederation final : public Cluster, private EtcdView::Listener {
         /// Where this host's courierd listens for other hosts, told to them (placement).
         std::string listen;
     };
+    /// The options a courierd's federation settings give, its listener at `listen`: the
+    /// lease lasts host_down, in whole seconds, 2 at least.
+    static Options options_of(const FederationOptions& federation, std::string listen);
 
     /// Makes one into `into` on `reactor`'s thread, which owns `table`, and waits for it.
     /// Throws what the constructor threw.

@@ -148,8 +148,7 @@ struct RegistryServer::Impl final : Outbox {
         OrphanSweep orphans(serving, options.runtime_dir);
         Placements placing(serving,
                            {names.host(), federation.placeable, federation.placed_environment});
-        names.serve_placements(&placing,
-                               host_listener ? host_listener->endpoint().to_string() : "");
+        names.serve_placements(&placing, listening());
         reactor = &serving;
         table = &names;
         sweep = &orphans;
@@ -174,7 +173,8 @@ struct RegistryServer::Impl final : Outbox {
                 dialer = &*dialing;
             }
             if (!federation.etcd.empty())
-                EtcdFederation::start(cluster, etcd_options(), names, serving);
+                EtcdFederation::start(cluster, EtcdFederation::options_of(federation, listening()),
+                                      names, serving);
             if (options.on_serving) options.on_serving();
         } catch (...) {
             dialing.reset();  // before the reactor it hands links to
@@ -206,16 +206,9 @@ struct RegistryServer::Impl final : Outbox {
         reactor = nullptr;
     }
 
-    EtcdFederation::Options etcd_options() const {
-        const auto& federation = options.federation;
-        EtcdFederation::Options etcd;
-        etcd.endpoints = federation.etcd;
-        etcd.prefix = federation.etcd_prefix;
-        etcd.ttl = std::chrono::seconds(
-            std::max<std::int64_t>(2, (federation.host_down.count() + 999) / 1000));
-        etcd.redial = federation.redial;
-        if (host_listener) etcd.listen = host_listener->endpoint().to_string();
-        return etcd;
+    /// Where other hosts reach this courierd; empty: nowhere.
+    std::string listening() const {
+        return host_listener ? host_listener->endpoint().to_string() : std::string();
     }
 
     void shutdown(const std::string& reason) {
