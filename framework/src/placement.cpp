@@ -87,9 +87,9 @@ Expected<PlacedProcess, Error> Node::place(const Placement& placement) {
     return PlacedProcess{placement.host, placed->pid};
 }
 
-Expected<void, Error> Node::stop_placed(const PlacedProcess& process,
+Expected<void, Error> Node::stop_placed(const PlacedProcess& process, StopSignal how,
                                         std::chrono::milliseconds timeout) {
-    const registry::StopPlaced request{process.pid, name()};
+    const registry::StopPlaced request{process.pid, name(), how == StopSignal::kill};
     auto stopped = ask_host<registry::Status>(*core_, process.host, request, timeout);
     if (!stopped) return Unexpected{std::move(stopped.error())};
     if (!stopped->ok) return Unexpected{Error{ErrorCode::refused, std::move(stopped->error)}};

@@ -11,6 +11,8 @@
 
 #include "node_access.hpp"
 #include "node_core.hpp"
+#include "placed_child.hpp"
+#include "supervisor_inbox.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -29,60 +31,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-/// Something that happened to a child, told to its supervisor as a letter.
-struct ChildEvent {
-    enum Kind : std::uint8_t { exited = 1, name_up, start_due, start_timeout, recheck_name };
-    std::uint8_t kind = 0;
-    std::uint32_t slot = 0;
-    std::uint64_t generation = 0;
-    std::string name;
-    std::int64_t pid = 0;
-    template <class A>
-    void serialize(A& a) {
-        a(kind, slot, generation, name, pid);
-    }
-};
-
-ChildEvent event_of(std::uint8_t kind, std::string name = {}) {
-    ChildEvent event;
-    event.kind = kind;
-    event.name = std::move(name);
-    return event;
-}
-COURIER_MESSAGE(ChildEvent, "courier.supervisor.ChildEvent");
-
-/// Where other threads post a supervisor's events; closed when it stops, so that nothing
-/// is sent to its name afterwards (a name that may belong to someone else by then).
-struct Inbox {
-    std::mutex mutex;
-    Node* node = nullptr;
-    std::string name;
-    void post(ChildEvent event) {
-        std::lock_guard lock(mutex);
-        if (node != nullptr) node->send(name, std::move(event));
-    }
-    void close() {
-        std::lock_guard lock(mutex);
-        node = nullptr;
-    }
-};
-
-/// A child's pidfd in the reactor. The reactor's callback and the supervisor both end the
-/// watch under its lock, so the callback never removes a descriptor number the supervisor
-/// has closed and reused for the next child.
-struct ExitWatch {
-    std::mutex mutex;
-    detail::Reactor* reactor = nullptr;
-    int fd = -1;
-    bool end() {
-        std::lock_guard lock(mutex);
-        if (fd < 0) return false;
-        reactor->remove(fd);
-        fd = -1;
-        return true;
-    }
-};
+using supervision::ChildEvent;
+using supervision::event_of;
+using supervision::ExitWatch;
+using supervision::Inbox;
 
 enum class Phase { waiting, starting, running, stopped };
 
@@ -103,7 +55,8 @@ const char* to_string(Phase phase) {
 /// One child: its spec, its process, and what the supervisor knows of its history.
 struct Slot {
     ChildSpec spec;
-    ChildProcess process;
+    ChildProcess process;                       ///< a child of this node
+    std::optional<detail::PlacedChild> placed;  ///< or one on another host (spec.host)
     Phase phase = Phase::waiting;
     std::uint64_t generation = 0;      ///< its current start
     std::set<std::string> pending;     ///< names not registered yet by this start
@@ -114,6 +67,12 @@ struct Slot {
     std::uint32_t restarts = 0;
     std::string last_exit;
     std::vector<std::int64_t> start_times_ms;
+
+    std::int64_t pid() const { return process ? process.pid() : placed ? placed->pid() : 0; }
+    /// The name its start awaits: on another host, as that host holds it.
+    std::string awaited(const std::string& name) const {
+        return placed ? placed->qualified(name) : name;
+    }
 };
 
 constexpr std::size_t kept_start_times = 32;
@@ -186,21 +145,32 @@ struct Supervisor::State {
     void start(std::uint32_t i) {
         Slot& s = slots[i];
         quiet(i);
-        ProcessOptions options = s.spec.process;
-        if (options.parent_death_signal == 0) options.parent_death_signal = SIGKILL;
-        try {
-            s.process = self.node().spawn_process(std::move(options));
-        } catch (const std::exception& e) {
-            s.last_exit = e.what();
-            ended(i, e.what(), true);
-            return;
+        if (!s.spec.host.empty()) {
+            auto placed = detail::PlacedChild::place(self.node(), s.spec);
+            if (!placed) {
+                s.last_exit = placed.error().message;
+                ended(i, "could not be placed: " + s.last_exit, true);
+                return;
+            }
+            s.placed = std::move(*placed);
+        } else {
+            ProcessOptions options = s.spec.process;
+            if (options.parent_death_signal == 0) options.parent_death_signal = SIGKILL;
+            try {
+                s.process = self.node().spawn_process(std::move(options));
+            } catch (const std::exception& e) {
+                s.last_exit = e.what();
+                ended(i, e.what(), true);
+                return;
+            }
         }
         s.start_times_ms.push_back(
             std::chrono::duration_cast<milliseconds>(Clock::now() - began).count());
         if (s.start_times_ms.size() > kept_start_times)
             s.start_times_ms.erase(s.start_times_ms.begin());
-        watch_exit(i);
-        s.pending = {s.spec.names.begin(), s.spec.names.end()};
+        if (s.process) watch_exit(i);
+        s.pending.clear();
+        for (const auto& name : s.spec.names) s.pending.insert(s.awaited(name));
         if (s.pending.empty() || core->registry() == nullptr) {
             if (!s.pending.empty()) log().warn("{}: no registry to see its names come up", who(i));
             up(i);
@@ -208,7 +178,7 @@ struct Supervisor::State {
         }
         s.phase = Phase::starting;
         after(i, s.spec.start_timeout, event_of(ChildEvent::start_timeout));
-        for (const auto& name : s.spec.names) await_name(name);
+        for (const auto& name : s.pending) await_name(name);
     }
 
     void watch_exit(std::uint32_t i) {
@@ -252,7 +222,7 @@ struct Supervisor::State {
     void name_found(std::uint32_t i, const std::string& name, std::int64_t pid) {
         Slot& s = slots[i];
         if (s.phase != Phase::starting || s.pending.count(name) == 0) return;
-        if (pid != s.process.pid()) {
+        if (pid != s.pid()) {
             // Still the registration of a process that ended: its node's connection
             // has not closed yet. Look again shortly.
             after(i, recheck_delay, event_of(ChildEvent::recheck_name, name), false);
@@ -267,7 +237,28 @@ struct Supervisor::State {
         if (s.timer) core->reactor().cancel(*s.timer);
         s.timer.reset();
         s.phase = Phase::running;
-        log().info("{} started (pid {})", who(i), s.process.pid());
+        if (s.placed) s.placed->watch(self, s.spec.names);
+        log().info("{} started (pid {}{})", who(i), s.pid(),
+                   s.placed ? " on host '" + s.placed->host() + "'" : "");
+    }
+
+    /// A Down of monitor `id`: a child on another host whose names were up has ended (it
+    /// is stopped for sure first, should only one of its actors have gone).
+    void on_down(std::uint64_t id, const Down& down) {
+        for (std::uint32_t i = 0; i < slots.size(); ++i) {
+            Slot& s = slots[i];
+            if (!s.placed || !s.placed->watches(id)) continue;
+            const std::string what = "(pid " + std::to_string(s.pid()) + " on host '" +
+                                     s.placed->host() + "'): '" + down.name + "' " +
+                                     std::string(to_string(down.reason)) +
+                                     (down.detail.empty() ? "" : " (" + down.detail + ")");
+            terminate(i, s.spec.shutdown);
+            s.last_exit = what;
+            // A clean stop of its node is its normal end, as exit 0 of a local child.
+            ended(i, what, down.reason != DownReason::stopped);
+            advance();
+            return;
+        }
     }
 
     /// Stops slot `i`'s process: SIGTERM, its shutdown time, then SIGKILL; reaps it.
@@ -284,6 +275,10 @@ struct Supervisor::State {
             }
             s.last_exit = s.process.wait().describe();
             s.process = ChildProcess();
+        } else if (s.placed) {
+            s.placed->terminate(self, core->registry(), s.spec.names, grace);
+            s.placed.reset();
+            s.last_exit = "stopped";
         }
         if (s.phase != Phase::stopped) s.phase = Phase::waiting;
     }
@@ -413,9 +408,8 @@ struct Supervisor::State {
     Children report() const {
         Children out;
         for (const auto& s : slots) {
-            out.children.push_back(ChildInfo{s.spec.id, s.process ? s.process.pid() : 0,
-                                             to_string(s.phase), s.restarts, s.last_exit,
-                                             s.start_times_ms});
+            out.children.push_back(ChildInfo{s.spec.id, s.pid(), to_string(s.phase), s.restarts,
+                                             s.last_exit, s.start_times_ms, s.spec.host});
         }
         return out;
     }
@@ -429,6 +423,9 @@ Supervisor::Supervisor(SupervisorSpec spec) {
                                         child.id + "')");
         if (child.process.argv.empty())
             throw std::invalid_argument("Supervisor: child '" + child.id + "' has no argv");
+        if (!child.host.empty() && child.names.empty())
+            throw std::invalid_argument("Supervisor: child '" + child.id + "' on host '" +
+                                        child.host + "' needs names (their Down is its end)");
     }
     state_ = std::make_unique<State>(*this, std::move(spec));
 }
@@ -448,7 +445,10 @@ void Supervisor::on_start() {
     // would not take (too many): looked at again shortly, as a name not up yet.
     handle([&state](Up& up) { state.on_up(up.name, up.pid); });
     handle([&state](Down& down) {
-        if (down.monitor == 0) state.on_up(down.name, 0);
+        if (down.monitor == 0)
+            state.on_up(down.name, 0);
+        else
+            state.on_down(down.monitor, down);
     });
     handle([this](WhichChildren&) { reply(state_->report()); });
     for (std::uint32_t i = 0; i < state.slots.size(); ++i) state.queue.insert(i);

@@ -14,6 +14,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -151,9 +152,8 @@ TEST_CASE(
     CHECK(hosts.finish());
 }
 
-TEST_CASE(
-    "etcd mode: a node places a program on a host whose courierd it finds through etcd",
-    "[process][federation][placement][etcd]") {
+TEST_CASE("etcd mode: a node places a program on a host whose courierd it finds through etcd",
+          "[process][federation][placement][etcd]") {
     EtcdServer etcd;
     SharedCookie cookie;
     Host a{"alpha", "127.0.0.1", 0};
@@ -190,4 +190,68 @@ TEST_CASE(
     b.stop();
     CHECK(a.dir.wait_until_empty());
     CHECK(b.dir.wait_until_empty());
+}
+
+TEST_CASE(
+    "a supervisor keeps its child on another host: one killed there is placed again and the "
+    "supervisor's stop ends it",
+    "[process][federation][placement][supervisor]") {
+    LoopbackPair hosts({}, beta_offers());
+    Host& a = hosts.a;
+    {
+        Node boss(a.node("boss"));
+        RegistryClient alpha(a.dir.options());
+        REQUIRE(eventually([&] { return alpha.lookup_host("beta").found; }, 10s));
+
+        SupervisorSpec spec;
+        ChildSpec far;
+        far.id = "far";
+        far.host = "beta";
+        far.process.argv = {"echo", "far-node", "boss", "--names", "far-echo", "--no-report"};
+        far.names = {"far-echo"};
+        spec.children.push_back(far);
+        ChildSpec nameless = far;
+        nameless.names.clear();
+        CHECK_THROWS_WITH(Supervisor(SupervisorSpec{.children = {nameless}}),
+                          Catch::Contains("needs names"));
+        boss.spawn<Supervisor>("sup", spec);
+
+        const auto first = alpha.lookup("far-echo@beta", 10s);
+        REQUIRE(first.found);
+        auto pong = boss.request<spawn_wire::Pong>("far-echo@beta", spawn_wire::Ping{1}, 10s);
+        REQUIRE(pong);
+        CHECK(pong->n == 2);
+        auto children = boss.request<Children>("sup", WhichChildren{}, 10s);
+        REQUIRE(children);
+        REQUIRE(children->children.size() == 1);
+        CHECK(children->children[0].host == "beta");
+        CHECK(children->children[0].pid == first.pid);
+        CHECK(children->children[0].state == "running");
+
+        // Killed on its host: the Down of its name tells the supervisor, which places it again.
+        REQUIRE(::kill(static_cast<pid_t>(first.pid), SIGKILL) == 0);
+        REQUIRE(eventually(
+            [&] {
+                const auto now = alpha.lookup("far-echo@beta");
+                return now.found && now.pid != first.pid;
+            },
+            15s));
+        const auto second = alpha.lookup("far-echo@beta");
+        REQUIRE(eventually(
+            [&] {
+                auto c = boss.request<Children>("sup", WhichChildren{}, 10s);
+                return c && c->children.at(0).state == "running" &&
+                       c->children.at(0).pid == second.pid && c->children.at(0).restarts == 1;
+            },
+            10s));
+        pong = boss.request<spawn_wire::Pong>("far-echo@beta", spawn_wire::Ping{5}, 10s);
+        REQUIRE(pong);
+        CHECK(pong->n == 6);
+
+        // The supervisor stops: its child on beta is stopped there, and its process ends.
+        boss.stop("sup");
+        REQUIRE(eventually([&] { return !alpha.lookup("far-echo@beta").found; }, 10s));
+        REQUIRE(eventually([&] { return ::kill(static_cast<pid_t>(second.pid), 0) != 0; }, 10s));
+    }
+    CHECK(hosts.finish());
 }

@@ -69,14 +69,15 @@ struct Placed {
     }
 };
 
-/// Request to another host's courierd: stop (SIGTERM) process `pid`, which it placed and
-/// which still runs. Answered with Status.
+/// Request to another host's courierd: stop process `pid`, which it placed and which
+/// still runs, with SIGTERM (or SIGKILL when `kill`). Answered with Status.
 struct StopPlaced {
     std::int64_t pid = 0;
     std::string asker;
+    bool kill = false;
     template <class A>
     void serialize(A& a) {
-        a(pid, asker);
+        a(pid, asker, kill);
     }
 };
 

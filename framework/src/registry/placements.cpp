@@ -79,9 +79,9 @@ Status Placements::stop(const StopPlaced& request) {
     if (it == running_.end())
         return refuse("process " + std::to_string(request.pid) + " is no program host '" +
                       options_.host + "' placed, or it has ended");
-    log().info("stopping placed '{}' (pid {}) for {}", it->second.program, request.pid,
-               request.asker);
-    it->second.process.signal(SIGTERM);
+    log().info("{} placed '{}' (pid {}) for {}", request.kill ? "killing" : "stopping",
+               it->second.program, request.pid, request.asker);
+    it->second.process.signal(request.kill ? SIGKILL : SIGTERM);
     return {};
 }
 

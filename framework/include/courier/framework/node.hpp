@@ -162,9 +162,10 @@ class Node {
     /// config offers no such program, or not with extra arguments), os_error (it could
     /// not start it), timeout.
     Expected<PlacedProcess, Error> place(const Placement& placement);
-    /// Asks the host of `process` to end it (SIGTERM); as place(). refused: that host
-    /// placed no such process, or it has ended.
+    /// Asks the host of `process` to end it (SIGTERM, or SIGKILL); as place(). refused:
+    /// that host placed no such process, or it has ended.
     Expected<void, Error> stop_placed(const PlacedProcess& process,
+                                      StopSignal how = StopSignal::terminate,
                                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
     /// Stops the named actor of this node after the letter it is handling.

@@ -28,4 +28,10 @@ struct PlacedProcess {
     std::int64_t pid = 0;  ///< on that host
 };
 
+/// How Node::stop_placed ends a placed program.
+enum class StopSignal : std::uint8_t {
+    terminate,  ///< SIGTERM: a courier node stops cleanly (its names unregistered)
+    kill,       ///< SIGKILL
+};
+
 }  // namespace courier

@@ -61,6 +61,14 @@ struct ChildSpec {
     ProcessOptions process;
     /// Names the child's process registers; it counts as started when all are up.
     std::vector<std::string> names;
+    /// Where it runs. Empty: here, a child process of this node. Else another host of the
+    /// federation (docs/multihost.md, "Placement"): that host's courierd starts
+    /// `process.argv[0]`, a name of its `[registry.placeable]`, with the rest of argv as
+    /// extra arguments (Node::place); `process`'s other fields do not apply. It needs
+    /// `names`: a Down of any of them (`name@host`) is how its end is known, and stopping it
+    /// is stop_placed (SIGTERM, `shutdown` for its names to go, then SIGKILL). It does not
+    /// die with this process as a local child does.
+    std::string host;
     RestartPolicy restart = RestartPolicy::permanent;
     /// How long it has to register its names.
     std::chrono::milliseconds start_timeout{5000};
@@ -98,9 +106,10 @@ struct ChildInfo {
     std::string last_exit;       ///< how its last process ended ("" if none did)
     /// When its processes started, in milliseconds since the supervisor started (the last 32).
     std::vector<std::int64_t> start_times_ms;
+    std::string host;  ///< ChildSpec::host: empty for a child of this node
     template <class A>
     void serialize(A& a) {
-        a(id, pid, state, restarts, last_exit, start_times_ms);
+        a(id, pid, state, restarts, last_exit, start_times_ms, host);
     }
 };
 
