@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 
 using namespace courier;
@@ -43,20 +44,26 @@ std::string beta_offers() {
            "[transport.tcp]\nlisten = \"127.0.0.1:0\"\n";
 }
 
+/// alpha and beta on loopback, beta offering beta_offers(): runs `body` with a node of
+/// alpha named `node` and a client of alpha's courierd, once beta is up on alpha.
+void placing_on_beta(const char* node, const std::function<void(Node&, RegistryClient&)>& body) {
+    LoopbackPair hosts({}, beta_offers());
+    {
+        Node near(hosts.a.node(node));
+        RegistryClient alpha(hosts.a.dir.options());
+        REQUIRE(eventually([&] { return alpha.lookup_host("beta").found; }, 10s));
+        body(near, alpha);
+    }
+    CHECK(hosts.finish());
+}
+
 }  // namespace
 
 TEST_CASE(
     "a node places a program another host offers by the host's name and its actor answers "
     "by name@host until stop_placed ends it while what the host does not offer is refused",
     "[process][federation][placement]") {
-    LoopbackPair hosts({}, beta_offers());
-    Host& a = hosts.a;
-    {
-        Node near(a.node("placer"));
-        RegistryClient alpha(a.dir.options());
-        // beta is up on alpha once alpha's courierd heard from it.
-        REQUIRE(eventually([&] { return alpha.lookup_host("beta").found; }, 10s));
-
+    placing_on_beta("placer", [](Node& near, RegistryClient& alpha) {
         const auto placed = near.place(
             {"beta", "echo", {"placed", "placer", "--names", "placed-echo", "--no-report"}});
         REQUIRE(placed);
@@ -113,21 +120,14 @@ TEST_CASE(
         CHECK(gone.error().code == ErrorCode::refused);
         CHECK_THAT(gone.error().message, Catch::Contains("or it has ended"));
         REQUIRE(eventually([&] { return !near.stop_placed(*fixed); }, 10s));
-    }
-    CHECK(hosts.finish());
+    });
 }
 
 TEST_CASE(
     "a node whose cookie the other host's courierd does not share cannot place there and "
     "a host that offers nothing refuses",
     "[process][federation][placement]") {
-    LoopbackPair hosts({}, beta_offers());
-    Host& a = hosts.a;
-    {
-        Node near(a.node("placer"));
-        RegistryClient alpha(a.dir.options());
-        REQUIRE(eventually([&] { return alpha.lookup_host("beta").found; }, 10s));
-
+    placing_on_beta("placer", [](Node& near, RegistryClient& alpha) {
         // alpha offers nothing: its own courierd refuses (a node may place on its own host).
         auto here = near.place({"alpha", "echo", {}});
         REQUIRE_FALSE(here);
@@ -148,8 +148,7 @@ TEST_CASE(
                    Catch::Contains("host 'beta'") && Catch::Contains("cookie"));
         // Nothing was started: the same placement with the shared cookie is beta's first.
         CHECK_FALSE(alpha.lookup("z@beta").found);
-    }
-    CHECK(hosts.finish());
+    });
 }
 
 TEST_CASE("etcd mode: a node places a program on a host whose courierd it finds through etcd",
@@ -196,13 +195,7 @@ TEST_CASE(
     "a supervisor keeps its child on another host: one killed there is placed again and the "
     "supervisor's stop ends it",
     "[process][federation][placement][supervisor]") {
-    LoopbackPair hosts({}, beta_offers());
-    Host& a = hosts.a;
-    {
-        Node boss(a.node("boss"));
-        RegistryClient alpha(a.dir.options());
-        REQUIRE(eventually([&] { return alpha.lookup_host("beta").found; }, 10s));
-
+    placing_on_beta("boss", [](Node& boss, RegistryClient& alpha) {
         SupervisorSpec spec;
         ChildSpec far;
         far.id = "far";
@@ -252,6 +245,5 @@ TEST_CASE(
         boss.stop("sup");
         REQUIRE(eventually([&] { return !alpha.lookup("far-echo@beta").found; }, 10s));
         REQUIRE(eventually([&] { return ::kill(static_cast<pid_t>(second.pid), 0) != 0; }, 10s));
-    }
-    CHECK(hosts.finish());
+    });
 }
