@@ -1,7 +1,7 @@
-// Node::place and Node::stop_placed (courier/framework/placement.hpp): the node asks its
-// courierd where the other host's courierd listens, dials it there with its own
-// transport settings (the cookie's handshake), asks once and closes
-// (registry/placement_protocol.hpp).
+// Placement's asking side (placement_client.hpp), and Node::place and Node::stop_placed
+// on it (courier/framework/placement.hpp).
+
+#include "placement_client.hpp"
 
 #include "node_core.hpp"
 
@@ -26,17 +26,13 @@ using Clock = std::chrono::steady_clock;
 
 /// Sends `request` to the courierd of `host` and returns its answer of type `Answer`.
 template <class Answer, class Request>
-Expected<Answer, Error> ask_host(detail::NodeCore& node, const std::string& host,
+Expected<Answer, Error> ask_host(RegistryClient& registry, const Config& config,
+                                 const std::string& asker, const std::string& host,
                                  const Request& request, std::chrono::milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
-    RegistryClient* registry = node.registry();
-    if (registry == nullptr)
-        return Unexpected{Error{
-            ErrorCode::link_failed,
-            "node '" + node.name() + "' has no registry to find host '" + host + "' through"}};
     registry::HostAddress address;
     try {
-        address = registry->lookup_host(host);
+        address = registry.lookup_host(host);
     } catch (const RegistryError& e) {
         return Unexpected{Error{ErrorCode::link_failed, e.what()}};
     }
@@ -45,12 +41,12 @@ Expected<Answer, Error> ask_host(detail::NodeCore& node, const std::string& host
     std::unique_ptr<Link> link;
     try {
         const auto endpoint = Endpoint::parse(address.endpoint);
-        link = TransportRegistry::builtin().connect(
-            endpoint, node.config().settings(endpoint.scheme).options());
+        link = TransportRegistry::builtin().connect(endpoint,
+                                                    config.settings(endpoint.scheme).options());
         EnvelopeHeader header;
         header.flags = envelope_flags::request;
         header.correlation = 1;  // the one request on this link
-        header.sender = node.name();
+        header.sender = asker;
         header.recipient = registry::daemon_name;
         link->send(encode_message(header, request));
     } catch (const std::exception& e) {
@@ -76,9 +72,13 @@ Expected<Answer, Error> ask_host(detail::NodeCore& node, const std::string& host
 
 }  // namespace
 
-Expected<PlacedProcess, Error> Node::place(const Placement& placement) {
-    const registry::PlaceProgram request{placement.program, placement.args, name()};
-    auto placed = ask_host<registry::Placed>(*core_, placement.host, request, placement.timeout);
+namespace detail {
+
+Expected<PlacedProcess, Error> place(RegistryClient& registry, const Config& config,
+                                     const std::string& asker, const Placement& placement) {
+    const registry::PlaceProgram request{placement.program, placement.args, asker};
+    auto placed = ask_host<registry::Placed>(registry, config, asker, placement.host, request,
+                                             placement.timeout);
     if (!placed) return Unexpected{std::move(placed.error())};
     if (!placed->ok)
         return Unexpected{Error{
@@ -87,13 +87,37 @@ Expected<PlacedProcess, Error> Node::place(const Placement& placement) {
     return PlacedProcess{placement.host, placed->pid};
 }
 
-Expected<void, Error> Node::stop_placed(const PlacedProcess& process, StopSignal how,
-                                        std::chrono::milliseconds timeout) {
-    const registry::StopPlaced request{process.pid, name(), how == StopSignal::kill};
-    auto stopped = ask_host<registry::Status>(*core_, process.host, request, timeout);
+Expected<void, Error> stop_placed(RegistryClient& registry, const Config& config,
+                                  const std::string& asker, const PlacedProcess& process,
+                                  StopSignal how, std::chrono::milliseconds timeout) {
+    const registry::StopPlaced request{process.pid, asker, how == StopSignal::kill};
+    auto stopped =
+        ask_host<registry::Status>(registry, config, asker, process.host, request, timeout);
     if (!stopped) return Unexpected{std::move(stopped.error())};
     if (!stopped->ok) return Unexpected{Error{ErrorCode::refused, std::move(stopped->error)}};
     return {};
+}
+
+}  // namespace detail
+
+namespace {
+Error no_registry(const std::string& node) {
+    return Error{ErrorCode::link_failed,
+                 "node '" + node + "' has no registry to find another host's through"};
+}
+}  // namespace
+
+Expected<PlacedProcess, Error> Node::place(const Placement& placement) {
+    RegistryClient* registry = core_->registry();
+    if (registry == nullptr) return Unexpected{no_registry(name())};
+    return detail::place(*registry, core_->config(), name(), placement);
+}
+
+Expected<void, Error> Node::stop_placed(const PlacedProcess& process, StopSignal how,
+                                        std::chrono::milliseconds timeout) {
+    RegistryClient* registry = core_->registry();
+    if (registry == nullptr) return Unexpected{no_registry(name())};
+    return detail::stop_placed(*registry, core_->config(), name(), process, how, timeout);
 }
 
 }  // namespace courier

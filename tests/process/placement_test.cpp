@@ -45,14 +45,15 @@ std::string beta_offers() {
 }
 
 /// alpha and beta on loopback, beta offering beta_offers(): runs `body` with a node of
-/// alpha named `node` and a client of alpha's courierd, once beta is up on alpha.
-void placing_on_beta(const char* node, const std::function<void(Node&, RegistryClient&)>& body) {
+/// alpha named `node`, a client of alpha's courierd and the hosts, once beta is up on alpha.
+void placing_on_beta(const char* node,
+                     const std::function<void(Node&, RegistryClient&, LoopbackPair&)>& body) {
     LoopbackPair hosts({}, beta_offers());
     {
         Node near(hosts.a.node(node));
         RegistryClient alpha(hosts.a.dir.options());
         REQUIRE(eventually([&] { return alpha.lookup_host("beta").found; }, 10s));
-        body(near, alpha);
+        body(near, alpha, hosts);
     }
     CHECK(hosts.finish());
 }
@@ -63,7 +64,7 @@ TEST_CASE(
     "a node places a program another host offers by the host's name and its actor answers "
     "by name@host until stop_placed ends it while what the host does not offer is refused",
     "[process][federation][placement]") {
-    placing_on_beta("placer", [](Node& near, RegistryClient& alpha) {
+    placing_on_beta("placer", [](Node& near, RegistryClient& alpha, LoopbackPair& hosts) {
         const auto placed = near.place(
             {"beta", "echo", {"placed", "placer", "--names", "placed-echo", "--no-report"}});
         REQUIRE(placed);
@@ -120,6 +121,25 @@ TEST_CASE(
         CHECK(gone.error().code == ErrorCode::refused);
         CHECK_THAT(gone.error().message, Catch::Contains("or it has ended"));
         REQUIRE(eventually([&] { return !near.stop_placed(*fixed); }, 10s));
+
+        // The same from the command line.
+        const std::string courier = (bin_dir() / "courier").string();
+        const std::string dir = hosts.a.dir.path().string();
+        auto cli = run_command({courier, "place", "beta", "echo", "--runtime-dir", dir, "--", "cli",
+                                "placer", "--names", "cli-echo", "--no-report"});
+        REQUIRE(cli.exit_code == 0);
+        const std::string said = "placed 'echo' on host 'beta': pid ";
+        REQUIRE_THAT(cli.out, Catch::StartsWith(said));
+        const std::int64_t pid = std::stoll(cli.out.substr(said.size()));
+        REQUIRE(alpha.lookup("cli-echo@beta", 10s).pid == pid);
+        CHECK(run_command({courier, "place", "beta", "shell", "--runtime-dir", dir}).exit_code ==
+              1);
+        REQUIRE(alpha.watch("cli-echo@beta").found);
+        cli = run_command({courier, "unplace", "beta", std::to_string(pid), "--runtime-dir", dir});
+        CHECK(cli.exit_code == 0);
+        CHECK(cli.out == "stopped pid " + std::to_string(pid) + " on host 'beta'\n");
+        REQUIRE(downs.wait_for("cli-echo@beta", 10s));
+        REQUIRE(eventually([&] { return !near.stop_placed({"beta", pid}); }, 10s));
     });
 }
 
@@ -127,7 +147,7 @@ TEST_CASE(
     "a node whose cookie the other host's courierd does not share cannot place there and "
     "a host that offers nothing refuses",
     "[process][federation][placement]") {
-    placing_on_beta("placer", [](Node& near, RegistryClient& alpha) {
+    placing_on_beta("placer", [](Node& near, RegistryClient& alpha, LoopbackPair&) {
         // alpha offers nothing: its own courierd refuses (a node may place on its own host).
         auto here = near.place({"alpha", "echo", {}});
         REQUIRE_FALSE(here);
@@ -195,7 +215,7 @@ TEST_CASE(
     "a supervisor keeps its child on another host: one killed there is placed again and the "
     "supervisor's stop ends it",
     "[process][federation][placement][supervisor]") {
-    placing_on_beta("boss", [](Node& boss, RegistryClient& alpha) {
+    placing_on_beta("boss", [](Node& boss, RegistryClient& alpha, LoopbackPair&) {
         SupervisorSpec spec;
         ChildSpec far;
         far.id = "far";

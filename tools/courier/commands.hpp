@@ -4,6 +4,7 @@
 /// command line and calls one. Each returns the process's exit status.
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,26 @@ struct PingOptions {
 };
 /// Round trips to the actor `name` (every actor answers a PingRequest).
 int ping(const PingOptions& options);
+
+struct PlaceOptions {
+    std::string runtime_dir;
+    std::string host;
+    std::string program;            ///< a name of the host's [registry.placeable]
+    std::vector<std::string> args;  ///< after the config's own (if it allows extra_args)
+    std::chrono::milliseconds timeout{5000};
+};
+/// Starts `program` on `host` through its courierd; prints the pid.
+int place(const PlaceOptions& options);
+
+struct UnplaceOptions {
+    std::string runtime_dir;
+    std::string host;
+    std::int64_t pid = 0;
+    bool kill = false;  ///< SIGKILL, else SIGTERM
+    std::chrono::milliseconds timeout{5000};
+};
+/// Stops a program placed on `host`.
+int unplace(const UnplaceOptions& options);
 
 /// Replaces this process with courier-bench, passing `args` on.
 int bench(const std::vector<std::string>& args);

@@ -83,6 +83,27 @@ int main(int argc, char** argv) {
     clean_command->add_option("--runtime-dir", runtime_dir, dir_help);
     clean_command->add_flag("--dry-run", dry_run, "list them only");
 
+    cli::PlaceOptions place_options;
+    auto* place_command = app.add_subcommand(
+        "place", "start a program on another host, one its config offers, through its courierd");
+    place_command->add_option("host", place_options.host, "the host (its registry.host)")
+        ->required();
+    place_command
+        ->add_option("program", place_options.program, "a name of its [registry.placeable]")
+        ->required();
+    place_command->add_option("args", place_options.args,
+                              "arguments after the config's (put -- before them), if the "
+                              "program's entry sets extra_args");
+    place_command->add_option("--runtime-dir", place_options.runtime_dir, dir_help);
+
+    cli::UnplaceOptions unplace_options;
+    auto* unplace_command = app.add_subcommand(
+        "unplace", "stop a program placed on another host (SIGTERM), through its courierd");
+    unplace_command->add_option("host", unplace_options.host, "the host")->required();
+    unplace_command->add_option("pid", unplace_options.pid, "its pid there")->required();
+    unplace_command->add_flag("--kill", unplace_options.kill, "SIGKILL instead");
+    unplace_command->add_option("--runtime-dir", unplace_options.runtime_dir, dir_help);
+
     auto* bench_command =
         app.add_subcommand("bench",
                            "measure courier against the raw IPC mechanisms (runs courier-bench; "
@@ -113,6 +134,8 @@ int main(int argc, char** argv) {
         ping_options.timeout = std::chrono::milliseconds(ping_timeout_ms);
         return cli::ping(ping_options);
     }
+    if (place_command->parsed()) return cli::place(place_options);
+    if (unplace_command->parsed()) return cli::unplace(unplace_options);
     if (bench_command->parsed()) return cli::bench(bench_command->remaining());
     if (version_command->parsed()) {
         std::cout << "courier " << COURIER_VERSION << "\n";
