@@ -10,12 +10,14 @@
 
 namespace courier::detail {
 
-Expected<PlacedChild, Error> PlacedChild::place(Node& node, const ChildSpec& spec) {
+Expected<PlacedChild, Error> PlacedChild::place(Node& node, const ChildSpec& spec,
+                                                const std::string& bound_to) {
     Placement placement;
     placement.host = spec.host;
     placement.program = spec.process.argv.front();
     placement.args.assign(spec.process.argv.begin() + 1, spec.process.argv.end());
     placement.timeout = spec.start_timeout;
+    placement.bound_to = bound_to;  // it dies with the supervisor, as a local child does
     auto placed = node.place(placement);
     if (!placed) return Unexpected{std::move(placed.error())};
     return PlacedChild(std::move(*placed));

@@ -3,7 +3,8 @@
 /// A Supervisor's child on another host (ChildSpec::host): placed through that host's
 /// courierd (Node::place), known to be up when its names are up there (`name@host`),
 /// watched through monitors of those names (its Down is its end: no pidfd reaches across
-/// hosts), and stopped through stop_placed. Used on the supervisor's turns only.
+/// hosts), stopped through stop_placed, and bound to the supervisor, so that its host
+/// kills it when the supervisor goes. Used on the supervisor's turns only.
 
 #include <courier/framework/actor.hpp>
 #include <courier/framework/placement.hpp>
@@ -23,8 +24,10 @@ namespace detail {
 class PlacedChild {
   public:
     /// Places `spec`'s program: argv[0] is a name of the host's [registry.placeable], the
-    /// rest its extra arguments. Waits up to the spec's start_timeout.
-    static Expected<PlacedChild, Error> place(Node& node, const ChildSpec& spec);
+    /// rest its extra arguments; bound to the actor `bound_to` of this host (the
+    /// supervisor: Placement::bound_to). Waits up to the spec's start_timeout.
+    static Expected<PlacedChild, Error> place(Node& node, const ChildSpec& spec,
+                                              const std::string& bound_to);
 
     std::int64_t pid() const noexcept { return process_.pid; }
     const std::string& host() const noexcept { return process_.host; }

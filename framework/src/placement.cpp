@@ -24,11 +24,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// Sends `request` to the courierd of `host` and returns its answer of type `Answer`.
-template <class Answer, class Request>
+/// Sends the request `make_request(address)` makes (knowing the asker's own host) to the
+/// courierd of `host` and returns its answer of type `Answer`.
+template <class Answer, class MakeRequest>
 Expected<Answer, Error> ask_host(RegistryClient& registry, const Config& config,
                                  const std::string& asker, const std::string& host,
-                                 const Request& request, std::chrono::milliseconds timeout) {
+                                 const MakeRequest& make_request,
+                                 std::chrono::milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
     registry::HostAddress address;
     try {
@@ -48,7 +50,7 @@ Expected<Answer, Error> ask_host(RegistryClient& registry, const Config& config,
         header.correlation = 1;  // the one request on this link
         header.sender = asker;
         header.recipient = registry::daemon_name;
-        link->send(encode_message(header, request));
+        link->send(encode_message(header, make_request(address)));
     } catch (const std::exception& e) {
         return Unexpected{Error{ErrorCode::link_failed, "cannot reach " + where + ": " + e.what()}};
     }
@@ -76,7 +78,11 @@ namespace detail {
 
 Expected<PlacedProcess, Error> place(RegistryClient& registry, const Config& config,
                                      const std::string& asker, const Placement& placement) {
-    const registry::PlaceProgram request{placement.program, placement.args, asker};
+    const auto request = [&](const registry::HostAddress& address) {
+        registry::PlaceProgram r{placement.program, placement.args, asker, {}};
+        if (!placement.bound_to.empty()) r.bound_to = placement.bound_to + "@" + address.own_host;
+        return r;
+    };
     auto placed = ask_host<registry::Placed>(registry, config, asker, placement.host, request,
                                              placement.timeout);
     if (!placed) return Unexpected{std::move(placed.error())};
@@ -90,7 +96,9 @@ Expected<PlacedProcess, Error> place(RegistryClient& registry, const Config& con
 Expected<void, Error> stop_placed(RegistryClient& registry, const Config& config,
                                   const std::string& asker, const PlacedProcess& process,
                                   StopSignal how, std::chrono::milliseconds timeout) {
-    const registry::StopPlaced request{process.pid, asker, how == StopSignal::kill};
+    const auto request = [&](const registry::HostAddress&) {
+        return registry::StopPlaced{process.pid, asker, how == StopSignal::kill};
+    };
     auto stopped =
         ask_host<registry::Status>(registry, config, asker, process.host, request, timeout);
     if (!stopped) return Unexpected{std::move(stopped.error())};

@@ -146,7 +146,7 @@ struct Supervisor::State {
         Slot& s = slots[i];
         quiet(i);
         if (!s.spec.host.empty()) {
-            auto placed = detail::PlacedChild::place(self.node(), s.spec);
+            auto placed = detail::PlacedChild::place(self.node(), s.spec, self.name());
             if (!placed) {
                 s.last_exit = placed.error().message;
                 ended(i, "could not be placed: " + s.last_exit, true);

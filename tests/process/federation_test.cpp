@@ -209,6 +209,8 @@ TEST_CASE(
         Mailbag<MemberLeft> leaves;
         Mailbag<wire::Pong> pongs;
         near.spawn("worker-a", member_of("workers"));
+        // It joins in its first turn, after spawn returned: in the group before it is watched.
+        REQUIRE(eventually([&] { return alpha.list_group("workers").members.size() == 2; }));
         std::promise<std::vector<GroupMember>> watched;
         near.spawn("watcher", [&](Actor& self) {
             self.handle<MemberJoined>([&](MemberJoined& j) { joins.put(j); });

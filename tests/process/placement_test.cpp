@@ -171,6 +171,37 @@ TEST_CASE(
     });
 }
 
+TEST_CASE(
+    "a placed program bound to an actor of the asker's host gets SIGKILL when that actor "
+    "stops and one bound to a name its host does not know is refused",
+    "[process][federation][placement]") {
+    placing_on_beta("placer", [](Node& near, RegistryClient& alpha, LoopbackPair& hosts) {
+        Placement bound{
+            "beta", "echo", {"bound", "placer", "--names", "bound-echo", "--no-report"}};
+        bound.bound_to = "nobody";
+        auto refused = near.place(bound);
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().code == ErrorCode::refused);
+        CHECK_THAT(refused.error().message, Catch::Contains("'nobody@alpha'"));
+
+        near.spawn("anchor", [](Actor&) {});
+        RegistryClient beta(hosts.b.dir.options());
+        REQUIRE(beta.lookup("anchor@alpha", 10s).found);
+        bound.bound_to = "anchor";
+        const auto placed = near.place(bound);
+        REQUIRE(placed);
+        REQUIRE(alpha.lookup("bound-echo@beta", 10s).pid == placed->pid);
+        NameDownBox downs;
+        alpha.on_name_down(downs.handler());
+        REQUIRE(alpha.watch("bound-echo@beta").found);
+        near.stop("anchor");
+        const auto down = downs.wait_for("bound-echo@beta", 10s);
+        REQUIRE(down);
+        CHECK(down->reason == registry::down_node_exited);
+        REQUIRE(eventually([&] { return ::kill(static_cast<pid_t>(placed->pid), 0) != 0; }, 10s));
+    });
+}
+
 TEST_CASE("etcd mode: a node places a program on a host whose courierd it finds through etcd",
           "[process][federation][placement][etcd]") {
     EtcdServer etcd;

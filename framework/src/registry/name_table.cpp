@@ -1,5 +1,7 @@
 #include "registry/name_table.hpp"
 
+#include "registry/placements.hpp"
+
 #include "host_name.hpp"
 #include "registry/refusals.hpp"
 
@@ -353,6 +355,7 @@ void NameTable::name_down(const Location& gone, const std::string& reason) {
         name_down(qualified, reason);
     }
     const std::string& name = gone.name;
+    if (placements_ && name.find('@') != std::string::npos) placements_->name_gone(name, reason);
     auto w = watchers_.find(name);
     if (w == watchers_.end()) return;
     const std::set<ConnectionId> who = std::move(w->second);

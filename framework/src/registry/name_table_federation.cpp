@@ -143,20 +143,27 @@ void NameTable::beat() {
 // ---- placement (placement_protocol.hpp) ----
 
 HostAddress NameTable::host_address(const LookupHost& r) const {
-    if (r.host == hosts_.host()) {
+    const std::string& own = hosts_.host();
+    if (r.host == own) {
         if (listen_.empty())
             return HostAddress{
-                false, "this host's courierd listens for no host (registry.listen)", {}};
-        return HostAddress{true, {}, listen_};
+                false, "this host's courierd listens for no host (registry.listen)", {}, own};
+        return HostAddress{true, {}, listen_, own};
     }
     const auto address = hosts_.address_of(r.host);
-    if (!address) return HostAddress{false, "host '" + r.host + "' is not up", {}};
+    if (!address) return HostAddress{false, "host '" + r.host + "' is not up", {}, own};
     if (address->empty())
-        return HostAddress{false, "where host '" + r.host + "' listens is not known", {}};
-    return HostAddress{true, {}, *address};
+        return HostAddress{false, "where host '" + r.host + "' listens is not known", {}, own};
+    return HostAddress{true, {}, *address, own};
 }
 
 Placed NameTable::place(const PlaceProgram& r) {
+    // Bound to a name that is gone already, it would never hear of its end.
+    if (placements_ && !r.bound_to.empty() && !location_of(r.bound_to).found)
+        return Placed{false, static_cast<std::uint8_t>(ErrorCode::refused),
+                      "host '" + hosts_.host() + "' does not know '" + r.bound_to +
+                          "', which the program would be bound to",
+                      0};
     if (placements_) return placements_->place(r);
     return Placed{false, static_cast<std::uint8_t>(ErrorCode::refused),
                   "host '" + hosts_.host() + "' places no programs", 0};

@@ -36,9 +36,10 @@ struct HostAddress {
     bool found = false;
     std::string error;     ///< why not, when !found
     std::string endpoint;  ///< its courierd's federation listener
+    std::string own_host;  ///< the answerer's host: the asker's own, for `name@host`
     template <class A>
     void serialize(A& a) {
-        a(found, error, endpoint);
+        a(found, error, endpoint, own_host);
     }
 };
 
@@ -48,10 +49,14 @@ struct HostAddress {
 struct PlaceProgram {
     std::string program;
     std::vector<std::string> args;
-    std::string asker;  ///< who asks, "node@host", for the answerer's log
+    std::string asker;  ///< who asks, for the answerer's log
+    /// "name@host": the program gets SIGKILL when the answerer learns that this name went
+    /// (its actor stopped, its node died, its host is gone); refused if it is not up
+    /// there now. Empty: bound to nothing.
+    std::string bound_to;
     template <class A>
     void serialize(A& a) {
-        a(program, args, asker);
+        a(program, args, asker, bound_to);
     }
 };
 

@@ -70,7 +70,8 @@ Placed Placements::place(const PlaceProgram& request) {
     if (const int exits = child.exit_descriptor(); exits >= 0)
         reactor_.add(exits, [this, pid] { ended(pid); });
     log().info("placed '{}' for {}: pid {}", request.program, request.asker, pid);
-    running_.emplace(pid, Running{request.program, request.asker, std::move(child)});
+    running_.emplace(pid,
+                     Running{request.program, request.asker, request.bound_to, std::move(child)});
     return Placed{true, 0, {}, pid};
 }
 
@@ -83,6 +84,15 @@ Status Placements::stop(const StopPlaced& request) {
                it->second.program, request.pid, request.asker);
     it->second.process.signal(request.kill ? SIGKILL : SIGTERM);
     return {};
+}
+
+void Placements::name_gone(const std::string& name, const std::string& reason) {
+    for (auto& [pid, running] : running_) {
+        if (running.bound_to != name) continue;
+        log().info("killing placed '{}' (pid {}): '{}', which it is bound to, went ({})",
+                   running.program, pid, name, reason);
+        running.process.signal(SIGKILL);  // reaped when its pidfd says it ended
+    }
 }
 
 void Placements::ended(pid_t pid) {

@@ -45,12 +45,15 @@ class Placements {
 
     Placed place(const PlaceProgram& request);
     Status stop(const StopPlaced& request);
+    /// The name `name@host` went (`reason`): the programs bound to it get SIGKILL.
+    void name_gone(const std::string& name, const std::string& reason);
     std::size_t running() const noexcept { return running_.size(); }
 
   private:
     struct Running {
         std::string program;
         std::string asker;
+        std::string bound_to;  ///< PlaceProgram::bound_to
         ChildProcess process;
     };
     void ended(pid_t pid);

@@ -20,6 +20,10 @@ struct Placement {
     std::string program;            ///< a name of that host's `[registry.placeable]`
     std::vector<std::string> args;  ///< after the config's own; only if it sets extra_args
     std::chrono::milliseconds timeout{5000};  ///< for the whole exchange
+    /// An actor name of the asker's host (its own, say): when that name goes (its actor
+    /// stopped, its node died, its host is gone to the other), the placed program gets
+    /// SIGKILL, as a local child gets its parent-death signal. Empty: bound to nothing.
+    std::string bound_to = {};
 };
 
 /// A program started on another host.

@@ -66,8 +66,8 @@ struct ChildSpec {
     /// `process.argv[0]`, a name of its `[registry.placeable]`, with the rest of argv as
     /// extra arguments (Node::place); `process`'s other fields do not apply. It needs
     /// `names`: a Down of any of them (`name@host`) is how its end is known, and stopping it
-    /// is stop_placed (SIGTERM, `shutdown` for its names to go, then SIGKILL). It does not
-    /// die with this process as a local child does.
+    /// is stop_placed (SIGTERM, `shutdown` for its names to go, then SIGKILL). It is bound
+    /// to the supervisor's name (Placement::bound_to): its host kills it when that goes.
     std::string host;
     RestartPolicy restart = RestartPolicy::permanent;
     /// How long it has to register its names.
