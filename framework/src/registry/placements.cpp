@@ -37,8 +37,9 @@ Placed Placements::place(const PlaceProgram& request) {
     const std::string& host = options_.host;
     auto found = options_.programs.find(request.program);
     if (found == options_.programs.end()) {
-        log().warn("refused to place '{}' for {}: no such program in [registry.placeable]",
-                   request.program, request.asker);
+        // The asker is told; a line each would let one write the log without bound.
+        log().debug("refused to place '{}' for {}: no such program in [registry.placeable]",
+                    request.program, request.asker);
         if (options_.programs.empty())
             return refused("host '" + host + "' places no programs (its config has no " +
                            "[registry.placeable])");

@@ -4,7 +4,8 @@
 /// config names (`[registry.placeable]`), at most max_running at once. Each is a node of
 /// this host like any other: it runs until it exits or a StopPlaced ends it, and outlives
 /// courierd as every node does (a courierd started after adopts its names). While
-/// courierd runs, their exits reach the reactor through a pidfd and each is reaped.
+/// courierd runs, their exits reach the reactor through a pidfd and each is reaped (a
+/// kernel without pidfd_open, before 5.3, would leave them unreaped until courierd exits).
 
 #include "reactor.hpp"
 
