@@ -30,6 +30,13 @@ std::optional<Config> config_or_say(const char* command) {
     }
 }
 
+/// The other host's (or the way's) refusal, as the command's exit status 1.
+int refused(const char* command, const Error& error) {
+    std::cerr << "courier " << command << ": " << to_string(error.code) << ": " << error.message
+              << "\n";
+    return 1;
+}
+
 }  // namespace
 
 int place(const PlaceOptions& options) {
@@ -41,11 +48,7 @@ int place(const PlaceOptions& options) {
         [&](RegistryClient& client) { return detail::place(client, *config, asker(), placement); },
         std::cerr);
     if (!placed) return 2;
-    if (!*placed) {
-        std::cerr << "courier place: " << to_string(placed->error().code) << ": "
-                  << placed->error().message << "\n";
-        return 1;
-    }
+    if (!*placed) return refused("place", placed->error());
     std::cout << "placed '" << options.program << "' on host '" << options.host << "': pid "
               << (*placed)->pid << "\n";
     return 0;
@@ -63,11 +66,7 @@ int unplace(const UnplaceOptions& options) {
         },
         std::cerr);
     if (!stopped) return 2;
-    if (!*stopped) {
-        std::cerr << "courier unplace: " << to_string(stopped->error().code) << ": "
-                  << stopped->error().message << "\n";
-        return 1;
-    }
+    if (!*stopped) return refused("unplace", stopped->error());
     std::cout << (options.kill ? "killed" : "stopped") << " pid " << options.pid << " on host '"
               << options.host << "'\n";
     return 0;
