@@ -36,9 +36,13 @@ bool eventually(const std::function<bool()>& condition, milliseconds within = 5s
 /// The pids of the courierd processes serving `runtime_dir` (from /proc).
 std::vector<pid_t> courierd_pids(const std::filesystem::path& runtime_dir);
 
+/// The pid of the courierd that answers on `runtime_dir`'s registry socket (its peer
+/// credentials), 0 if none does. Unlike courierd_pids, never a courierd about to give way.
+pid_t serving_courierd(const std::filesystem::path& runtime_dir);
+
 class TempRuntimeDir;
-/// Kills the one courierd serving `dir` with SIGKILL and waits until it is gone; false if
-/// there was not exactly one, or it outlived the wait.
+/// Kills the courierd serving `dir` with SIGKILL and waits until it is gone; false if none
+/// served, or it outlived the wait.
 bool kill_courierd(const TempRuntimeDir& dir);
 
 /// A private runtime directory (mkdtemp, 0700), so tests never share a registry and
