@@ -140,6 +140,25 @@ TEST_CASE(
         CHECK(cli.out == "stopped pid " + std::to_string(pid) + " on host 'beta'\n");
         REQUIRE(downs.wait_for("cli-echo@beta", 10s));
         REQUIRE(eventually([&] { return !near.stop_placed({"beta", pid}); }, 10s));
+
+        // A program that does not stop on SIGTERM: StopSignal::kill (`unplace --kill`)
+        // ends it, and its names go as a dead node's do.
+        const auto stubborn = near.place({"beta",
+                                          "echo",
+                                          {"stubborn", "placer", "--names", "stubborn-echo",
+                                           "--no-report", "--ignore-sigterm"}});
+        REQUIRE(stubborn);
+        REQUIRE(alpha.lookup("stubborn-echo@beta", 10s).pid == stubborn->pid);
+        REQUIRE(alpha.watch("stubborn-echo@beta").found);
+        REQUIRE(near.stop_placed(*stubborn));
+        CHECK_FALSE(downs.wait_for("stubborn-echo@beta", 300ms));
+        cli = run_command({courier, "unplace", "beta", std::to_string(stubborn->pid), "--kill",
+                           "--runtime-dir", dir});
+        CHECK(cli.exit_code == 0);
+        auto killed = downs.wait_for("stubborn-echo@beta", 10s);
+        REQUIRE(killed);
+        CHECK(killed->reason == registry::down_node_exited);
+        REQUIRE(eventually([&] { return !near.stop_placed(*stubborn, StopSignal::kill); }, 10s));
     });
 }
 
