@@ -14,8 +14,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -187,6 +189,55 @@ TEST_CASE(
                    Catch::Contains("host 'beta'") && Catch::Contains("cookie"));
         // Nothing was started: the same placement with the shared cookie is beta's first.
         CHECK_FALSE(alpha.lookup("z@beta").found);
+    });
+}
+
+TEST_CASE(
+    "a placed program outlives its host's courierd and keeps its names: it starts the next "
+    "one, which serves as its host with the config the first one read",
+    "[process][federation][placement]") {
+    placing_on_beta("keeper", [](Node& near, RegistryClient& alpha, LoopbackPair& hosts) {
+        // No parent guard: the test's spawned node would otherwise end with its registry.
+        const auto placed = near.place(
+            {"beta",
+             "echo",
+             {"kept", "keeper", "--names", "kept-echo", "--no-report", "--no-parent-guard"}});
+        REQUIRE(placed);
+        REQUIRE(alpha.lookup("kept-echo@beta", 10s).pid == placed->pid);
+
+        // A clean stop lets its placed programs be (as a node's children outlive it).
+        hosts.b.stop();
+        // The placed node connects again and starts a courierd, from the config beta's gave
+        // it (COURIER_CONFIG_TOML): beta is back for alpha, with the same name and pid.
+        REQUIRE(eventually(
+            [&] {
+                const auto where = alpha.lookup("kept-echo@beta");
+                return where.found && where.pid == placed->pid;
+            },
+            15s));
+        const pid_t next = serving_courierd(hosts.b.dir.path());
+        REQUIRE(next > 0);
+        auto pong = near.request<spawn_wire::Pong>("kept-echo@beta", spawn_wire::Ping{1}, 10s);
+        REQUIRE(pong);
+        CHECK(pong->n == 2);
+        // The next courierd did not place it: it is not one of its own to stop.
+        const auto not_ours = near.stop_placed(*placed);
+        REQUIRE_FALSE(not_ours);
+        CHECK(not_ours.error().code == ErrorCode::refused);
+
+        NameDownBox downs;
+        alpha.on_name_down(downs.handler());
+        REQUIRE(alpha.watch("kept-echo@beta").found);
+        // Ended, and gone, before its courierd: a node that stops while its courierd is
+        // gone would start another. It is not our child: its exit is seen through a pidfd.
+        Fd exited(static_cast<int>(::syscall(SYS_pidfd_open, placed->pid, 0u)));
+        REQUIRE(exited);
+        REQUIRE(::kill(static_cast<pid_t>(placed->pid), SIGTERM) == 0);
+        REQUIRE(downs.wait_for("kept-echo@beta", 10s));
+        pollfd gone{exited.get(), POLLIN, 0};
+        REQUIRE(::poll(&gone, 1, 10'000) == 1);
+        REQUIRE(::kill(next, SIGTERM) == 0);
+        REQUIRE(eventually([&] { return serving_courierd(hosts.b.dir.path()) == 0; }, 10s));
     });
 }
 
