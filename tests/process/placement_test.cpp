@@ -25,7 +25,9 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <string>
+#include <vector>
 
 using namespace courier;
 using namespace courier::test;
@@ -33,7 +35,8 @@ using namespace courier::test;
 namespace {
 
 /// Beta's offer: `echo`, the test's spawned node, which takes the asker's arguments;
-/// `fixed`, the same with its own arguments only; `missing`, a program that is not there.
+/// `fixed`, the same with its own arguments only; `missing`, a program that is not there;
+/// `nap`, a sleep (no node: many of them cost little).
 /// Its nodes listen on tcp, so alpha's reach them.
 std::string beta_offers() {
     const std::string node = (bin_dir() / "courier-test-spawned-node").string();
@@ -43,6 +46,7 @@ std::string beta_offers() {
            node +
            "\", \"fixed\", \"nobody\", \"--names\", \"fixed-echo\", \"--no-report\"]\n"
            "[registry.placeable.missing]\nargv = [\"/nonexistent/courier-placed-program\"]\n"
+           "[registry.placeable.nap]\nargv = [\"/bin/sleep\", \"120\"]\n"
            "[transport.tcp]\nlisten = \"127.0.0.1:0\"\n";
 }
 
@@ -189,6 +193,40 @@ TEST_CASE(
                    Catch::Contains("host 'beta'") && Catch::Contains("cookie"));
         // Nothing was started: the same placement with the shared cookie is beta's first.
         CHECK_FALSE(alpha.lookup("z@beta").found);
+    });
+}
+
+TEST_CASE("a host runs at most 256 placed programs and refuses the next until one has ended",
+          "[process][federation][placement]") {
+    placing_on_beta("napper", [](Node& near, RegistryClient&, LoopbackPair&) {
+        std::vector<PlacedProcess> naps;
+        for (std::size_t i = 0; i < 256; ++i) {
+            auto placed = near.place({"beta", "nap", {}});
+            if (!placed) FAIL("placement " << i << ": " << placed.error().message);
+            naps.push_back(*placed);
+        }
+        auto refused = near.place({"beta", "nap", {}});
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().code == ErrorCode::refused);
+        CHECK_THAT(refused.error().message, Catch::Contains("runs 256 placed programs already"));
+
+        // One ends (its courierd reaps it): there is room for one more, and one only.
+        REQUIRE(near.stop_placed(naps.back()));
+        naps.pop_back();
+        std::optional<PlacedProcess> again;
+        REQUIRE(eventually(
+            [&] {
+                auto placed = near.place({"beta", "nap", {}});
+                if (placed) again = *placed;
+                return placed.has_value();
+            },
+            10s));
+        naps.push_back(*again);
+        CHECK_FALSE(near.place({"beta", "nap", {}}));
+
+        for (const auto& nap : naps) CHECK(near.stop_placed(nap));
+        // Each is reaped: then its pid is no longer one beta placed.
+        for (const auto& nap : naps) CHECK(eventually([&] { return !near.stop_placed(nap); }, 10s));
     });
 }
 
