@@ -40,8 +40,9 @@ std::vector<Measurement> plan_measurements(const BenchOptions& o) {
     std::vector<Measurement> plan;
     for (const auto& name : o.transports) {
         const TransportRow& row = *find_transport(name);
-        const bool no_courier =
-            row.courier == CourierMode::not_yet || row.courier == CourierMode::other_library;
+        const bool no_courier = row.courier == CourierMode::not_yet ||
+                                row.courier == CourierMode::other_library ||
+                                row.courier == CourierMode::baseline_only;
         const std::string unavailable = no_courier       ? row.note
                                         : o.courier_runs ? ""
                                                          : "not measured (--impl raw)";
@@ -350,8 +351,10 @@ int run_bench(const BenchOptions& o) {
     if (o.scenario == Scenario::standard) {  // the slow receiver runs courier alone
         for (const auto& name : o.transports) {
             const auto& mechanism = raw_mechanism(find_transport(name)->raw);
+            const auto writes = mechanism.name == "tcp-each" ? Writes::each : Writes::gathered;
             results.raw_settings.emplace_back(
-                name, o.veth ? describe_tcp("between the namespaces") : mechanism.describe());
+                name,
+                o.veth ? describe_tcp("between the namespaces", writes) : mechanism.describe());
         }
     }
     const auto plan = plan_measurements(o);

@@ -24,7 +24,8 @@ std::runtime_error wrong_length(Length length, std::size_t expected) {
 }
 }  // namespace
 
-FdStreamChannel::FdStreamChannel(int in, int out) : in_(in), out_(out) {
+FdStreamChannel::FdStreamChannel(int in, int out, Writes writes)
+    : in_(in), out_(out), writes_(writes) {
     if (in >= 0) owned_.emplace_back(in);
     if (out >= 0 && out != in) owned_.emplace_back(out);
     pending_.reserve(batch_bytes);
@@ -33,7 +34,8 @@ FdStreamChannel::FdStreamChannel(int in, int out) : in_(in), out_(out) {
 
 void FdStreamChannel::send(std::span<const std::uint8_t> message) {
     const auto length = static_cast<Length>(message.size());
-    if (pending_.size() + sizeof(length) + message.size() <= batch_bytes) {
+    if (writes_ == Writes::gathered &&
+        pending_.size() + sizeof(length) + message.size() <= batch_bytes) {
         const auto* header = reinterpret_cast<const std::uint8_t*>(&length);
         pending_.insert(pending_.end(), header, header + sizeof(length));
         pending_.insert(pending_.end(), message.begin(), message.end());
@@ -173,16 +175,20 @@ void size_like_courier(int pipe_fd) noexcept {
         (void)COURIER_SYSCALL(::fcntl, pipe_fd, F_SETPIPE_SZ, static_cast<int>(size));
 }
 
-std::string stream_framing() {
+std::string stream_framing(Writes writes) {
+    const std::string reads = "reads of up to " +
+                              std::to_string(FdStreamChannel::read_buffer_bytes / 1024) +
+                              " KiB, parsed";
+    if (writes == Writes::each)
+        return "4-byte length + payload; one writev(2) per message, nothing gathered; " + reads;
     return "4-byte length + payload; writes gathered up to " +
            std::to_string(FdStreamChannel::batch_bytes / 1024) +
-           " KiB, a larger message in one writev(2); reads of up to " +
-           std::to_string(FdStreamChannel::read_buffer_bytes / 1024) + " KiB, parsed";
+           " KiB, a larger message in one writev(2); " + reads;
 }
 
-std::unique_ptr<Channel> open_fd_spec(const std::string& spec) {
+std::unique_ptr<Channel> open_fd_spec(const std::string& spec, Writes writes) {
     auto [in, out] = split_spec(spec);
-    return std::make_unique<FdStreamChannel>(std::stoi(in), std::stoi(out));
+    return std::make_unique<FdStreamChannel>(std::stoi(in), std::stoi(out), writes);
 }
 
 }  // namespace courier::bench

@@ -26,7 +26,7 @@ namespace courier::bench {
 class FdStreamChannel final : public Channel {
   public:
     /// Owns both; -1 for a direction that is not used.
-    FdStreamChannel(int in, int out);
+    FdStreamChannel(int in, int out, Writes writes = Writes::gathered);
     void send(std::span<const std::uint8_t> message) override;
     void flush() override;
     /// Throws if the next message's length is not `out.size()`.
@@ -51,6 +51,7 @@ class FdStreamChannel final : public Channel {
 
     std::vector<Fd> owned_;
     int in_, out_;
+    Writes writes_;
     std::vector<std::uint8_t> pending_;       ///< framed messages not yet written
     std::unique_ptr<std::uint8_t[]> buffer_;  ///< read, not yet parsed: [begin_, end_)
     std::size_t begin_ = 0, end_ = 0;
@@ -79,10 +80,10 @@ std::size_t courier_pipe_buffer();
 void size_like_courier(int pipe_fd) noexcept;
 
 /// How FdStreamChannel moves messages, for the report.
-std::string stream_framing();
+std::string stream_framing(Writes writes = Writes::gathered);
 
 /// Opens the channel of a spec written by FdWiring ("<in>,<out>").
-std::unique_ptr<Channel> open_fd_spec(const std::string& spec);
+std::unique_ptr<Channel> open_fd_spec(const std::string& spec, Writes writes = Writes::gathered);
 
 /// Splits "x,y" into its two parts; throws std::invalid_argument otherwise.
 std::pair<std::string, std::string> split_spec(const std::string& spec);

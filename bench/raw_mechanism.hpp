@@ -62,12 +62,17 @@ struct RawMechanism {
 /// The mechanism named by a transport_table() row's `raw`. Throws std::invalid_argument.
 const RawMechanism& raw_mechanism(std::string_view name);
 
+/// How a stream channel writes: messages gathered into batches (the expert's baseline),
+/// or each in a write of its own (one writev(2) per message, header and payload), the
+/// figure an application that writes as it goes gets, and issue #21's 64 B target.
+enum class Writes { gathered, each };
+
 /// A connected pair of TCP sockets (TCP_NODELAY): listening at `listen_at` (an IPv4
 /// address) in network namespace `listen_netns` (side b's), connected from `connect_netns`
 /// (side a's); -1 for this process's namespace. Throws std::system_error.
 std::unique_ptr<Wiring> wire_tcp(const std::string& listen_at, int listen_netns, int connect_netns);
 /// What a raw tcp run is, for the report: `where` the pair is ("over 127.0.0.1").
-std::string describe_tcp(const std::string& where);
+std::string describe_tcp(const std::string& where, Writes writes = Writes::gathered);
 
 /// Two ends of an in-process ring pair (for the in-process row, run on two threads).
 std::pair<std::unique_ptr<Channel>, std::unique_ptr<Channel>> thread_channels(bool duplex);
@@ -77,6 +82,7 @@ RawMechanism raw_pipe();
 RawMechanism raw_fifo();
 RawMechanism raw_unix();
 RawMechanism raw_tcp();
+RawMechanism raw_tcp_each();  ///< in raw_tcp.cpp: the same pair, one write per message
 RawMechanism raw_posixmq();
 RawMechanism raw_sysv();
 RawMechanism raw_shm();

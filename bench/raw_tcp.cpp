@@ -81,8 +81,8 @@ std::unique_ptr<Wiring> wire_tcp(const std::string& listen_at, int listen_netns,
     return wiring;
 }
 
-std::string describe_tcp(const std::string& where) {
-    return "TCP " + where + ", TCP_NODELAY, default buffers; " + stream_framing();
+std::string describe_tcp(const std::string& where, Writes writes) {
+    return "TCP " + where + ", TCP_NODELAY, default buffers; " + stream_framing(writes);
 }
 
 RawMechanism raw_tcp() {
@@ -91,6 +91,15 @@ RawMechanism raw_tcp() {
         [] { return describe_tcp("over 127.0.0.1"); },
         [](bool) { return wire_tcp("127.0.0.1", -1, -1); },
         [](Side, const std::string& spec) { return open_fd_spec(spec); },
+    };
+}
+
+RawMechanism raw_tcp_each() {
+    return {
+        "tcp-each",
+        [] { return describe_tcp("over 127.0.0.1", Writes::each); },
+        [](bool) { return wire_tcp("127.0.0.1", -1, -1); },
+        [](Side, const std::string& spec) { return open_fd_spec(spec, Writes::each); },
     };
 }
 

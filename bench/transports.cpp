@@ -19,6 +19,8 @@ const std::vector<TransportRow>& transport_table() {
             {"shm", CourierMode::two_processes, "shm", ""},
             {"unix", CourierMode::two_processes, "unix", ""},
             {"tcp", CourierMode::two_processes, "tcp", ""},
+            {"tcp-each", CourierMode::baseline_only, "tcp-each",
+             "raw TCP written one message per call, beside the tcp row: no courier run"},
             {"inproc", CourierMode::one_process, "inproc", ""},
 #ifdef COURIER_BENCH_ZMQ
             {"zmq-ipc", CourierMode::other_library, "zmq-ipc",

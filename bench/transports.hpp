@@ -14,6 +14,8 @@ enum class CourierMode {
     one_process,    ///< two actors of one node: mailbox delivery
     spawned,        ///< side a's node starts side b (Node::spawn_process), linked by <scheme>
     not_yet,        ///< no courier run (yet): only the raw baseline is measured
+    /// Another raw baseline of a transport that has its own row: only raw runs.
+    baseline_only,
     /// Not courier: another library (ZeroMQ), measured in the raw columns so its figures
     /// sit beside courier's rows of the same run.
     other_library,
