@@ -1,11 +1,13 @@
 // The federation across real network stacks (docs/multihost.md): two network namespaces
 // joined by a veth pair, each a host with its own courierd and node, addressed only
 // inside them. The link between them is cut (the veth set down) and restored: the names
-// of the host beyond it go down within registry.host_down_ms, and come back. Needs root
-// (ip netns); skipped with a message otherwise.
+// of the host beyond it go down within registry.host_down_ms, and come back. A node of one
+// host places a program on the other, through that host's courierd. Needs root (ip
+// netns); skipped with a message otherwise.
 
 #include "federation_support.hpp"
 #include "node_support.hpp"
+#include "spawn_messages.hpp"
 
 #include <courier/courier.hpp>
 
@@ -139,6 +141,66 @@ TEST_CASE(
         far.send('q');
         CHECK(near.wait_exit());
         CHECK(far.wait_exit());
+    }
+    a.stop();
+    b.stop();
+    CHECK(a.dir.wait_until_empty());
+    CHECK(b.dir.wait_until_empty());
+}
+
+TEST_CASE(
+    "across two network namespaces a node places a program on the other host through its "
+    "courierd and the program's actor answers by name@host until stop_placed ends it",
+    "[process][federation][netns][placement]") {
+    if (::geteuid() != 0 || ::access(ip_tool, X_OK) != 0) {
+        WARN("skipped: network namespaces need root and " << ip_tool);
+        return;
+    }
+    TwoNamespaces net;
+    REQUIRE(net.made);
+    SharedCookie cookie;
+    Host a("alpha", "10.231.0.1", 7100, net.a);
+    Host b("beta", "10.231.0.2", 7100, net.b);
+    a.configure({&b});
+    // What beta offers; its courierd starts it in beta's namespace, its node listening there.
+    const std::string program = (bin_dir() / "courier-test-spawned-node").string();
+    b.configure({&a}, "[registry.placeable.echo]\nargv = [\"" + program +
+                          "\"]\nextra_args = true\n[transport.tcp]\nlisten = \"10.231.0.2:0\"\n");
+    a.start();
+    b.start();
+    {
+        // Places echo on beta ('p'), asks it by name@host ('o'), stops it and sees its name
+        // go ('s'); any other letter says which step failed.
+        auto near = Child::fork([&](ChildChannel& channel) {
+            enter(net.a);
+            Node node(a.node("placer"));
+            RegistryClient alpha(a.dir.options());
+            const auto deadline = std::chrono::steady_clock::now() + 20s;
+            while (!alpha.lookup_host("beta").found)
+                if (std::chrono::steady_clock::now() > deadline) return 3;
+            auto placed = node.place(
+                {"beta", "echo", {"placed", "placer", "--names", "placed-echo", "--no-report"}});
+            if (!placed) return 4;
+            channel.send('p');
+            const auto where = alpha.lookup("placed-echo@beta", 10s);
+            if (!where.found || where.pid != placed->pid) return 5;
+            auto pong =
+                node.request<spawn_wire::Pong>("placed-echo@beta", spawn_wire::Ping{41}, 10s);
+            if (!pong || pong->n != 42) return 6;
+            channel.send('o');
+            NameDownBox downs;
+            alpha.on_name_down(downs.handler());
+            if (!alpha.watch("placed-echo@beta").found) return 7;
+            if (!node.stop_placed(*placed)) return 8;
+            if (!downs.wait_for("placed-echo@beta", 10s)) return 9;
+            channel.send('s');
+            return 0;
+        });
+        const bool steps = near.expect('p', 30s) && near.expect('o', 30s) && near.expect('s', 30s);
+        const auto status = near.wait_exit(10s);
+        INFO("the child exited with " << (status ? std::to_string(*status) : "nothing yet"));
+        CHECK(steps);
+        CHECK(status == 0);
     }
     a.stop();
     b.stop();
