@@ -284,11 +284,7 @@ taskfarm_chaos)
     # total must match the sieve (the master checks both and says "-> OK"), at least 100
     # workers must have been killed, within 10 minutes; nothing may be left behind (the
     # runtime directory, checked below; shared-memory segments of the killed, here).
-    # The sieve's work keeps the farm running while the kills come; under ASan it runs
-    # many times slower and 20 kills are asked for, so a quarter of the work is plenty.
-    span=12000
-    if [ -n "${COURIER_SANITIZED:-}" ]; then span=3000; fi
-    "$bin/taskfarm" --workers 4 --tasks 10000 --span "$span" --attempt-timeout-ms 1000 \
+    "$bin/taskfarm" --workers 4 --tasks 10000 --span 12000 --attempt-timeout-ms 1000 \
         --backoff-max-ms 20 &
     master=$!
     kills=0 stops=0 deadline=$((SECONDS + 600))
