@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 using namespace courier;
@@ -59,6 +60,29 @@ struct TwoNamespaces {
     bool cut(bool down) { return ip({"-n", a, "link", "set", veth_a, down ? "down" : "up"}); }
 };
 
+/// alpha in one namespace, beta in the other, sharing a cookie; each test configures and
+/// starts their courierds. `usable` is false, with a warning, where namespaces cannot be
+/// made (not root, no ip): the test is skipped.
+struct NamespacedHosts {
+    const bool usable = ::geteuid() == 0 && ::access(ip_tool, X_OK) == 0;
+    std::optional<TwoNamespaces> net;
+    SharedCookie cookie;
+    std::optional<Host> a, b;
+
+    NamespacedHosts() {
+        if (!usable) return;
+        net.emplace();
+        a.emplace("alpha", "10.231.0.1", 7100, net->a);
+        b.emplace("beta", "10.231.0.2", 7100, net->b);
+    }
+    /// Stops both courierds; true when both left their directories empty.
+    bool finish() {
+        a->stop();
+        b->stop();
+        return a->dir.wait_until_empty() && b->dir.wait_until_empty();
+    }
+};
+
 /// In a forked child: moves the process into namespace `name`.
 void enter(const std::string& name) {
     const int fd = ::open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
@@ -72,15 +96,15 @@ TEST_CASE(
     "across two network namespaces a name@host answers and with the veth cut its host is "
     "gone within host_down_ms (a monitor gets its Down) and restored it answers again",
     "[process][federation][netns]") {
-    if (::geteuid() != 0 || ::access(ip_tool, X_OK) != 0) {
+    NamespacedHosts hosts;
+    if (!hosts.usable) {
         WARN("skipped: network namespaces need root and " << ip_tool);
         return;
     }
-    TwoNamespaces net;
-    REQUIRE(net.made);
-    SharedCookie cookie;
-    Host a("alpha", "10.231.0.1", 7100, net.a);
-    Host b("beta", "10.231.0.2", 7100, net.b);
+    REQUIRE(hosts.net->made);
+    TwoNamespaces& net = *hosts.net;
+    Host& a = *hosts.a;
+    Host& b = *hosts.b;
     a.configure({&b});
     b.configure({&a});
     a.start();
@@ -142,25 +166,22 @@ TEST_CASE(
         CHECK(near.wait_exit());
         CHECK(far.wait_exit());
     }
-    a.stop();
-    b.stop();
-    CHECK(a.dir.wait_until_empty());
-    CHECK(b.dir.wait_until_empty());
+    CHECK(hosts.finish());
 }
 
 TEST_CASE(
     "across two network namespaces a node places a program on the other host through its "
     "courierd and the program's actor answers by name@host until stop_placed ends it",
     "[process][federation][netns][placement]") {
-    if (::geteuid() != 0 || ::access(ip_tool, X_OK) != 0) {
+    NamespacedHosts hosts;
+    if (!hosts.usable) {
         WARN("skipped: network namespaces need root and " << ip_tool);
         return;
     }
-    TwoNamespaces net;
-    REQUIRE(net.made);
-    SharedCookie cookie;
-    Host a("alpha", "10.231.0.1", 7100, net.a);
-    Host b("beta", "10.231.0.2", 7100, net.b);
+    REQUIRE(hosts.net->made);
+    TwoNamespaces& net = *hosts.net;
+    Host& a = *hosts.a;
+    Host& b = *hosts.b;
     a.configure({&b});
     // What beta offers; its courierd starts it in beta's namespace, its node listening there.
     const std::string program = (bin_dir() / "courier-test-spawned-node").string();
@@ -202,8 +223,5 @@ TEST_CASE(
         CHECK(steps);
         CHECK(status == 0);
     }
-    a.stop();
-    b.stop();
-    CHECK(a.dir.wait_until_empty());
-    CHECK(b.dir.wait_until_empty());
+    CHECK(hosts.finish());
 }
