@@ -2,18 +2,21 @@
 // (`taskfarm-worker`), hands them tasks through a courier::Pool (counting the primes in
 // ranges of numbers), counts each result once even when workers die, and checks the total
 // against a sieve of its own. Workers started by hand from another terminal join in.
-// On a terminal it draws a progress bar; otherwise it prints a line a second. See
-// samples/taskfarm/README.md.
+// On a terminal it draws a progress bar; otherwise it prints a line a second. SIGUSR1
+// ends it early: no more tasks are handed out, and the check covers those that were.
+// See samples/taskfarm/README.md.
 #include "messages.hpp"
 
 #include <CLI/CLI.hpp>
 #include <courier/version.hpp>
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -39,8 +42,17 @@ struct Settings {
     std::string worker_program;
 };
 
+/// Asks the master to hand out no more tasks (main's thread sends it on SIGUSR1).
+struct Finish {
+    template <class A>
+    void serialize(A&) {}
+};
+COURIER_MESSAGE(Finish, "taskfarm.Finish");
+
 /// What the master actor has learned, read by main's thread for the progress and summary.
 struct Tally {
+    explicit Tally(std::uint64_t all) : tasks(all) {}
+    std::atomic<std::uint64_t> tasks;  ///< the farm's tasks: fewer once told to finish
     std::atomic<std::uint64_t> done{0};
     std::atomic<bool> finished{false};
     std::mutex mutex;  // guards the rest
@@ -58,9 +70,24 @@ class Master : public std::enable_shared_from_this<Master> {
 
     void start() {
         while (next_ < std::min(s_.window, s_.tasks)) submit(next_++);
+        self_.handle([master = shared_from_this()](Finish&) { master->finish(); });
     }
 
   private:
+    /// The tasks handed out so far become the farm's: the rest are never sent.
+    void finish() {
+        if (next_ == tally_.tasks) return;
+        std::cout << "taskfarm: told to finish: no tasks after the " << next_ << " handed out"
+                  << std::endl;
+        tally_.tasks = next_;
+        if (tally_.done == next_) done();
+    }
+
+    void done() {
+        tally_.finished = true;
+        self_.node().shutdown();  // main's thread prints the summary
+    }
+
     void submit(std::uint64_t id) {
         const taskfarm::Count task{id, id * s_.span, (id + 1) * s_.span};
         self_.request<taskfarm::Counted>(
@@ -87,12 +114,8 @@ class Master : public std::enable_shared_from_this<Master> {
             tally_.primes += result->primes;
             ++tally_.per_worker[result->worker];
         }
-        if (tally_.done.fetch_add(1) + 1 == s_.tasks) {
-            tally_.finished = true;
-            self_.node().shutdown();  // main's thread prints the summary
-            return;
-        }
-        if (next_ < s_.tasks) submit(next_++);
+        if (tally_.done.fetch_add(1) + 1 == tally_.tasks) return done();
+        if (next_ < tally_.tasks) submit(next_++);
     }
 
     courier::Actor& self_;
@@ -158,8 +181,7 @@ Snapshot look(courier::Node& node) {
     return now;
 }
 
-void show_progress(courier::Node& node, const Settings& s, Tally& tally, Clock::time_point start,
-                   bool terminal) {
+void show_progress(courier::Node& node, Tally& tally, Clock::time_point start, bool terminal) {
     auto last_line = Clock::now();
     while (!tally.finished) {
         std::this_thread::sleep_for(terminal ? 200ms : 100ms);
@@ -170,12 +192,12 @@ void show_progress(courier::Node& node, const Settings& s, Tally& tally, Clock::
         const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
         const auto now = look(node);
         std::ostringstream line;
-        line << done << "/" << s.tasks << " tasks, " << std::fixed << std::setprecision(0)
+        line << done << "/" << tally.tasks << " tasks, " << std::fixed << std::setprecision(0)
              << (seconds > 0 ? static_cast<double>(done) / seconds : 0.0) << " tasks/s, "
              << now.active << " workers active, " << now.restarts << " restarts";
         if (terminal) {
             constexpr std::size_t width = 30;
-            const std::size_t filled = width * done / std::max<std::uint64_t>(s.tasks, 1);
+            const std::size_t filled = width * done / std::max<std::uint64_t>(tally.tasks, 1);
             std::cout << "\r[" << std::string(filled, '#') << std::string(width - filled, '.')
                       << "] " << line.str() << "   " << std::flush;
         } else {
@@ -187,9 +209,10 @@ void show_progress(courier::Node& node, const Settings& s, Tally& tally, Clock::
 
 int summarize(courier::Node& node, const Settings& s, Tally& tally, double seconds) {
     const auto now = look(node);
-    const std::uint64_t expected = primes_below(s.tasks * s.span);
+    const std::uint64_t tasks = tally.tasks;
+    const std::uint64_t expected = primes_below(tasks * s.span);
     std::lock_guard lock(tally.mutex);
-    const bool ok = tally.done == s.tasks && tally.primes == expected && tally.duplicates == 0;
+    const bool ok = tally.done == tasks && tally.primes == expected && tally.duplicates == 0;
     std::cout << "taskfarm: " << tally.done << " tasks in " << std::fixed << std::setprecision(2)
               << seconds << " s (" << std::setprecision(0)
               << static_cast<double>(tally.done) / std::max(seconds, 1e-9) << " tasks/s), "
@@ -201,7 +224,7 @@ int summarize(courier::Node& node, const Settings& s, Tally& tally, double secon
     std::cout << "\ntaskfarm: links:";
     for (const auto& link : node.links())
         std::cout << " " << link.peer_node << "=" << link.transport;
-    std::cout << "\ntaskfarm: primes below " << s.tasks * s.span << ": " << tally.primes
+    std::cout << "\ntaskfarm: primes below " << tasks * s.span << ": " << tally.primes
               << ", the sieve says " << expected << "; " << tally.duplicates
               << " results counted twice -> " << (ok ? "OK" : "FAILED") << std::endl;
     return ok ? 0 : 1;
@@ -231,6 +254,13 @@ int main(int argc, char** argv) try {
     CLI11_PARSE(app, argc, argv);
     if (s.worker_program.empty()) s.worker_program = next_to_this_program("taskfarm-worker");
 
+    // SIGUSR1 (finish early) is blocked before the node starts its threads, which inherit
+    // the mask, and taken by a thread of its own. Workers start with an empty mask.
+    sigset_t finish_signal;
+    ::sigemptyset(&finish_signal);
+    ::sigaddset(&finish_signal, SIGUSR1);
+    ::pthread_sigmask(SIG_BLOCK, &finish_signal, nullptr);
+
     courier::NodeOptions options;
     options.name = "taskfarm";
     options.config = courier::Config::from_environment(config_file);
@@ -244,19 +274,25 @@ int main(int argc, char** argv) try {
                                                                   taskfarm::workers_group, pool);
     node.spawn<courier::Supervisor>("taskfarm.supervisor", workers_spec(s));
 
-    Tally tally;
+    Tally tally(s.tasks);
     const auto start = Clock::now();
     node.spawn("taskfarm.master", [&](courier::Actor& self) {
         std::make_shared<Master>(self, s, tally)->start();  // its requests' callbacks hold it
     });
-    std::thread progress(
-        [&] { show_progress(node, s, tally, start, ::isatty(STDOUT_FILENO) != 0); });
+    std::thread progress([&] { show_progress(node, tally, start, ::isatty(STDOUT_FILENO) != 0); });
+    std::thread finisher([&] {
+        int signo = 0;
+        ::sigwait(&finish_signal, &signo);
+        if (!tally.finished) (void)node.send("taskfarm.master", Finish{});
+    });
     node.wait();  // the master's last answer, or a signal
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     tally.finished = true;
     progress.join();
-    if (tally.done != s.tasks) {
-        std::cout << "taskfarm: stopped after " << tally.done << " of " << s.tasks << " tasks"
+    ::pthread_kill(finisher.native_handle(), SIGUSR1);  // its sigwait returns, if waiting
+    finisher.join();
+    if (tally.done != tally.tasks) {
+        std::cout << "taskfarm: stopped after " << tally.done << " of " << tally.tasks << " tasks"
                   << std::endl;
         return 0;  // a signal stopped it: a clean stop
     }
