@@ -60,7 +60,8 @@ TEST_CASE(
     "a peer host that names itself as this host or as another linked host or tells of "
     "qualified or invalid names or of too many breaks the protocol",
     "[registry][federation]") {
-    HostTable table("alpha");
+    constexpr std::size_t max_names = 1000;
+    HostTable table("alpha", max_names);
     const auto now = HostTable::Clock::now();
     table.dialed(1, 0, now);
     table.dialed(2, 1, now);
@@ -79,12 +80,12 @@ TEST_CASE(
 
     // A host holds a bounded number of names here.
     std::vector<HostName> many;
-    many.reserve(HostTable::max_names + 1);
-    for (std::size_t i = 0; i <= HostTable::max_names; ++i)
+    many.reserve(max_names + 1);
+    for (std::size_t i = 0; i <= max_names; ++i)
         many.push_back(HostName{"name-" + std::to_string(i), "far", 42, {}, 1});
     CHECK_THROWS_AS(table.names_of(2, answer("gamma", many)), ProtocolViolation);
     many.pop_back();
-    CHECK(table.names_of(2, answer("gamma", many)).size() == HostTable::max_names);
+    CHECK(table.names_of(2, answer("gamma", many)).size() == max_names);
     CHECK_THROWS_AS(table.name_up(2, entry("one-more")), ProtocolViolation);
     CHECK(table.name_up(2, entry("name-0", 2)).size() == 2);  // a known name may change
 }

@@ -39,9 +39,9 @@ void check_entry(const HostName& entry) {
                                 entry.node + "'"};
 }
 
-[[noreturn]] void too_many(const std::string& host) {
+[[noreturn]] void too_many(const std::string& host, std::size_t max_names) {
     throw ProtocolViolation{"host '" + host + "' told of more than " +
-                            std::to_string(HostTable::max_names) + " names"};
+                            std::to_string(max_names) + " names"};
 }
 }  // namespace
 
@@ -58,7 +58,7 @@ std::vector<HostTable::Change> HostTable::names_of(ConnectionId upstream_id, con
         if (id != upstream_id && other.host == all.host)
             throw ProtocolViolation{"host '" + all.host + "' is linked already (connection #" +
                                     std::to_string(id) + "): two peers with one name"};
-    if (all.names.size() > max_names) too_many(all.host);
+    if (all.names.size() > max_names_) too_many(all.host, max_names_);
     for (const auto& entry : all.names) check_entry(entry);
     u.host = all.host;
     std::vector<Change> changes;
@@ -77,8 +77,8 @@ std::vector<HostTable::Change> HostTable::name_up(ConnectionId upstream_id, cons
     if (auto it = u.names.find(entry.name); it != u.names.end()) {
         if (it->second.incarnation == entry.incarnation) return changes;
         changes.push_back({remote(u, it->second), false, down_unregistered});
-    } else if (u.names.size() >= max_names) {
-        too_many(u.host);
+    } else if (u.names.size() >= max_names_) {
+        too_many(u.host, max_names_);
     }
     u.names[entry.name] = entry;
     changes.push_back({remote(u, entry), true, {}});

@@ -24,13 +24,15 @@ using ConnectionId = std::uint64_t;
 class HostTable {
   public:
     using Clock = std::chrono::steady_clock;
-    /// The names one host may hold here; a host that tells of more breaks the protocol.
-    /// Bounded, as everything a connection can grow in courierd.
-    static constexpr std::size_t max_names = std::size_t{1} << 20;
+    /// The names one host may hold here by default; a host that tells of more breaks the
+    /// protocol. Bounded, as everything a connection can grow in courierd.
+    static constexpr std::size_t default_max_names = std::size_t{1} << 20;
 
     /// `host`: this host's name. Peer hosts resolve a plain name in the order of their
-    /// `order` (the place of their endpoint in the config's list).
-    explicit HostTable(std::string host) : host_(std::move(host)) {}
+    /// `order` (the place of their endpoint in the config's list). `max_names`: the names
+    /// one host may hold here (smaller in tests, which fill it).
+    explicit HostTable(std::string host, std::size_t max_names = default_max_names)
+        : host_(std::move(host)), max_names_(max_names) {}
 
     const std::string& host() const noexcept { return host_; }
 
@@ -101,6 +103,7 @@ class HostTable {
     }
 
     std::string host_;
+    std::size_t max_names_;
     std::set<ConnectionId> subscribers_;
     std::map<ConnectionId, Upstream> upstream_;
 };
