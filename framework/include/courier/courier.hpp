@@ -8,6 +8,7 @@
 #include <courier/expected.hpp>
 #include <courier/fd.hpp>
 #include <courier/framework/actor.hpp>
+#include <courier/framework/actor_placement.hpp>
 #include <courier/framework/child_process.hpp>
 #include <courier/framework/config.hpp>
 #include <courier/framework/error.hpp>

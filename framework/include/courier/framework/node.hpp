@@ -7,6 +7,7 @@
 
 #include <courier/expected.hpp>
 #include <courier/framework/actor.hpp>
+#include <courier/framework/actor_placement.hpp>
 #include <courier/framework/child_process.hpp>
 #include <courier/framework/config.hpp>
 #include <courier/framework/credit_window.hpp>
@@ -166,6 +167,22 @@ class Node {
     /// that host placed no such process, or it has ended.
     Expected<void, Error> stop_placed(const PlacedProcess& process,
                                       StopSignal how = StopSignal::terminate,
+                                      std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+    /// Offers actors of `kind` to spawn_on, from any node of this host or, over links that
+    /// proved the cookie, of another: an actor of this node named `courier.offer.<kind>`
+    /// takes the requests, makes each new actor's setup with `make` and spawns it here.
+    /// Throws SetupError as spawn does (name_taken: a node of this host offers `kind`).
+    void offer(std::string kind, OfferedKind make);
+    /// Starts an actor of `placement.kind` named `placement.name` in the node of
+    /// `placement.host` that offers that kind. Blocks up to placement.timeout. Errors:
+    /// unknown_name (the host is not up, no node of it offers the kind, or no link to that
+    /// node can be made: another cookie, say), name_taken, refused (the kind refused the
+    /// arguments, or bound_to is no actor of this host), link_failed, timeout.
+    Expected<PlacedActor, Error> spawn_on(const ActorPlacement& placement);
+    /// Stops an actor that spawn_on started, through the node that started it. refused:
+    /// that node did not start it, or it has stopped.
+    Expected<void, Error> stop_placed(const PlacedActor& actor,
                                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
     /// Stops the named actor of this node after the letter it is handling.
