@@ -12,6 +12,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <thread>
 
@@ -248,4 +249,40 @@ TEST_CASE(
     const auto left = client.range("/c/");
     REQUIRE(left.kvs.size() == 1);
     CHECK(left.kvs[0].key == "/c/hosts/beta");
+}
+
+TEST_CASE(
+    "etcd store: while etcd does not answer at most its max_claims claims wait and the next is "
+    "refused at once and each that waited is answered once etcd is back",
+    "[etcd]") {
+    EtcdServer etcd;
+    std::atomic<std::size_t> taken{0};
+    registry::EtcdStore::Settings settings;
+    settings.endpoints = {etcd.endpoint()};
+    settings.host_key = "/c/hosts/alpha";
+    settings.host_value = "alpha";
+    settings.prefix = "/c/";
+    constexpr std::size_t max = 16;  // 1,024 by default: etcd's fsync makes each take ~50 ms here
+    settings.max_claims = max;
+    registry::EtcdStore::Sink sink;
+    sink.snapshot = [](EtcdClient::Range) {};
+    sink.events = [](std::vector<EtcdClient::Event>) {};
+    sink.claimed = [&](std::uint64_t, std::optional<EtcdClient::KeyValue> holder) {
+        if (!holder) ++taken;
+    };
+    sink.unreachable = [] {};
+    registry::EtcdStore store(settings, sink);
+    EtcdClient client({etcd.endpoint()}, 2s);
+    REQUIRE(eventually([&] { return !client.range("/c/hosts/alpha").kvs.empty(); }));
+
+    etcd.signal(SIGSTOP);
+    for (std::size_t i = 0; i < max; ++i)
+        REQUIRE(store.claim(i, "/c/names/n" + std::to_string(i), "alpha"));
+    CHECK_FALSE(store.claim(max, "/c/names/one-more", "alpha"));
+    etcd.signal(SIGCONT);
+    REQUIRE(eventually([&] { return taken == max; }, 60s));
+    const auto names = client.range("/c/names/");
+    CHECK(names.kvs.size() == max);
+    CHECK(std::none_of(names.kvs.begin(), names.kvs.end(),
+                       [](const auto& kv) { return kv.key == "/c/names/one-more"; }));
 }

@@ -17,12 +17,14 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace courier;
@@ -194,5 +196,52 @@ TEST_CASE(
         CHECK(remote.wait_exit());
     }
     std::filesystem::remove(theirs);
+    CHECK(hosts.finish());
+}
+
+TEST_CASE(
+    "etcd mode: a registration etcd does not answer within 3 s is refused and the name etcd "
+    "gives it late is given back to be free for another host",
+    "[process][federation][etcd]") {
+    EtcdPair hosts;
+    {
+        RegistryClient alpha(hosts.a.dir.options());
+        RegistryClient beta(hosts.b.dir.options());
+        REQUIRE(alpha.register_node("slow", {}).ok);
+        REQUIRE(beta.register_node("other", {}).ok);
+        registry::EtcdClient store({hosts.etcd.endpoint()}, 2s);
+        const auto before = store.range("/courier/").revision;
+
+        hosts.etcd.signal(SIGSTOP);
+        const auto refused = alpha.register_name("late");
+        CHECK_FALSE(refused.ok);
+        CHECK_THAT(refused.error, Catch::Contains("etcd did not answer within 3000 ms"));
+        CHECK_FALSE(alpha.lookup("late").found);
+        hosts.etcd.signal(SIGCONT);
+
+        // etcd's history from before the stop: alpha's claim went in late, then out.
+        std::vector<std::string> history;  // "+value" or "-", read once `watching` ended
+        std::atomic<bool> deleted{false};
+        registry::EtcdClient watcher({hosts.etcd.endpoint()}, 2s);
+        std::thread watching([&] {
+            try {
+                watcher.watch("/courier/names/late", before + 1, [&](auto events) {
+                    for (const auto& e : events) history.push_back(e.put ? "+" + e.kv.value : "-");
+                    if (!history.empty() && history.back() == "-") deleted = true;
+                });
+            } catch (const registry::EtcdError&) {
+            }
+        });
+        const bool given_back = eventually([&] { return deleted.load(); }, 20s);
+        watcher.stop();
+        watching.join();
+        REQUIRE(given_back);
+        REQUIRE_FALSE(history.empty());
+        CHECK_THAT(history.front(), Catch::Contains("alpha"));
+        CHECK(history.back() == "-");
+        CHECK(store.range("/courier/names/late").kvs.empty());
+        // So another host may take it.
+        CHECK(beta.register_name("late").ok);
+    }
     CHECK(hosts.finish());
 }

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string>
 
 namespace courier::test {
 
@@ -83,8 +84,26 @@ EtcdServer::~EtcdServer() {
     std::filesystem::remove_all(dir_, ignored);
 }
 
+namespace {
+
+/// The state letter of /proc/PID/stat: 'T' while stopped.
+char state_of(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat;
+    std::getline(in, stat);
+    const auto end = stat.rfind(')');  // the command may hold spaces and parentheses
+    return end == std::string::npos || end + 2 >= stat.size() ? '?' : stat[end + 2];
+}
+
+}  // namespace
+
 void EtcdServer::signal(int signal) {
-    if (process_) process_->kill(signal);
+    if (!process_) return;
+    process_->kill(signal);
+    // The stop (or the continue) takes effect a moment later: what the test does next
+    // must meet it.
+    if (signal == SIGSTOP) eventually([&] { return state_of(pid()) == 'T'; });
+    if (signal == SIGCONT) eventually([&] { return state_of(pid()) != 'T'; });
 }
 
 std::string EtcdServer::log() const {

@@ -24,7 +24,8 @@ class EtcdServer {
     /// "http://address:port": where clients reach it.
     const std::string& endpoint() const noexcept { return endpoint_; }
     pid_t pid() const noexcept { return process_ ? process_->pid() : -1; }
-    /// Sends `signal` to etcd (SIGSTOP and SIGCONT make it unreachable and back).
+    /// Sends `signal` to etcd (SIGSTOP and SIGCONT make it unreachable and back, and
+    /// return once it is stopped, or running again).
     void signal(int signal);
     /// What etcd logged, for a failed test's message.
     std::string log() const;

@@ -79,7 +79,7 @@ void EtcdFederation::claim(const HostName& entry, std::function<void(const std::
     const std::uint64_t token = next_claim_++;
     if (!store_->claim(token, view_.name_key(entry.name),
                        EtcdView::name_value(table_.host(), entry)))
-        return done("etcd is away and " + std::to_string(EtcdStore::max_claims) +
+        return done("etcd is away and " + std::to_string(store_->max_claims()) +
                     " registrations wait for it already");
     const auto deadline = reactor_.after(options_.claim_timeout, [this, token] {
         finish(token, "etcd did not answer within " +

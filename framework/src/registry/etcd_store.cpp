@@ -39,7 +39,7 @@ EtcdStore::~EtcdStore() {
 
 bool EtcdStore::claim(std::uint64_t token, std::string key, std::string value) {
     std::lock_guard held(mutex_);
-    if (claims_.size() >= max_claims) return false;
+    if (claims_.size() >= settings_.max_claims) return false;
     claims_.push_back({token, std::move(key), std::move(value)});
     changed_.notify_all();
     return true;

@@ -11,7 +11,7 @@
 ///   the watch breaks, it reads them all again.
 ///
 /// While etcd is away, what waits is bounded: the keys this host owns, each written once
-/// when etcd is back however often it changed, and at most max_claims claims.
+/// when etcd is back however often it changed, and at most Settings::max_claims claims.
 ///
 /// What they learn goes to the Sink's functions, called on these threads: the owner posts
 /// it to the reactor. Failures are logged when they change, not at every try.
@@ -43,6 +43,8 @@ class EtcdStore {
         std::chrono::seconds ttl{2};  ///< the lease's
         std::chrono::milliseconds redial{500};
         std::chrono::milliseconds timeout{2000};  ///< of each call to etcd
+        /// Claims that may wait for etcd; past them a claim is refused at once.
+        std::size_t max_claims = 1024;
     };
     struct Sink {
         /// Every key under the prefix, read after (re)connecting; events follow.
@@ -62,17 +64,15 @@ class EtcdStore {
     EtcdStore(const EtcdStore&) = delete;
     EtcdStore& operator=(const EtcdStore&) = delete;
 
-    /// Claims that may wait for etcd; past them a claim is refused at once.
-    static constexpr std::size_t max_claims = 1024;
-
     /// Puts `key` if no one holds it, under this host's lease; the answer goes to
-    /// Sink::claimed. A key claimed is owned. False when max_claims wait already.
+    /// Sink::claimed. A key claimed is owned. False when Settings::max_claims wait already.
     bool claim(std::uint64_t token, std::string key, std::string value);
     /// Owns `key` with `value`: put under this host's lease, now and under each new one.
     void put(std::string key, std::string value);
     /// No longer owns `key`: it is put with `last` first (why it ends, for whoever
     /// follows), then erased.
     void end(std::string key, std::string last);
+    std::size_t max_claims() const noexcept { return settings_.max_claims; }
 
   private:
     struct Claim {
