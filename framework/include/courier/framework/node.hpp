@@ -172,7 +172,8 @@ class Node {
     /// Offers actors of `kind` to spawn_on, from any node of this host or, over links that
     /// proved the cookie, of another: an actor of this node named `courier.offer.<kind>`
     /// takes the requests, makes each new actor's setup with `make` and spawns it here.
-    /// Throws SetupError as spawn does (name_taken: a node of this host offers `kind`).
+    /// Throws SetupError as spawn does (name_taken: a node of this host offers `kind`), and
+    /// std::invalid_argument for an empty `make`.
     void offer(std::string kind, OfferedKind make);
     /// Starts an actor of `placement.kind` named `placement.name` in the node of
     /// `placement.host` that offers that kind. Blocks up to placement.timeout. Errors:
