@@ -726,6 +726,44 @@ TEST_CASE("frames sent with more arrive after flush, in order, mixed with other 
     });
 }
 
+TEST_CASE("a frame sent in parts arrives as the parts laid end to end",
+          "[transport][conformance][parts]") {
+    // Link::send_parts: what the node sends a message with a large Bytes by. Each frame i
+    // is pattern(size, i) cut into parts at fixed places, some of them empty; sent with
+    // and without `more`, from 0 B to 3 MiB (past every fragmenting transport's limit).
+    for_each_transport([](const TransportFixture&, const TempDir&, const Endpoint& endpoint) {
+        auto pair = connect_pair(endpoint);
+        const std::array<std::size_t, 6> sizes{
+            0, 10, 40'000, std::size_t{1} << 20, 77, (std::size_t{3} << 20) + 5};
+        constexpr std::uint32_t count = 24;
+        const auto size_of = [&](std::uint32_t i) { return sizes[i % sizes.size()]; };
+        Sender sender(
+            [&] {
+                for (std::uint32_t i = 0; i < count; ++i) {
+                    const auto whole = pattern(size_of(i), i);
+                    const std::span<const std::byte> all(whole);
+                    // One part in three frames; the others cut at a third and two
+                    // thirds, with an empty part at the end.
+                    const std::size_t a = all.size() / 3, b = 2 * all.size() / 3;
+                    const std::array<std::span<const std::byte>, 4> parts{
+                        all.first(a), all.subspan(a, b - a), all.subspan(b), all.last(0)};
+                    const bool more = i % 2 == 0;
+                    if (i % 3 == 0)
+                        pair.client->send_parts(std::span(&all, 1), {}, 0, more);
+                    else
+                        pair.client->send_parts(parts, {}, 0, more);
+                }
+                pair.client->flush();
+            },
+            [&] { pair.server.reset(); });
+        auto received = receive_frames(*pair.server, count);
+        INFO("status: " << received.status.reason);
+        REQUIRE(received.frames.size() == count);
+        CHECK(frames_in_order(received.frames, size_of));
+        sender.join();
+    });
+}
+
 TEST_CASE("flush hands over what every thread kept, each thread in its order",
           "[transport][conformance][batch]") {
     for_each_transport([](const TransportFixture&, const TempDir&, const Endpoint& endpoint) {

@@ -31,6 +31,12 @@ class FifoLink final : public Link {
               bool more = false) override {
         stream_.send(bytes, fds, 0, more);
     }
+    /// A large Bytes goes from the message's memory with the frame's other pieces, as on
+    /// every stream link.
+    void send_parts(std::span<const std::span<const std::byte>> parts,
+                    std::span<const int> fds = {}, std::uint8_t = 0, bool more = false) override {
+        stream_.send_parts(parts, fds, 0, more);
+    }
     void flush() override { stream_.flush(); }
     ReceiveStatus receive(std::vector<Frame>& out) override;
     std::string peer() const override { return stream_.peer(); }

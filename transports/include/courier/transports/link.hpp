@@ -69,7 +69,8 @@ class Link {
     /// Sends one frame made of `parts` laid end to end, exactly as send() sends their
     /// concatenation (same rules, errors and batching). It lets a layer put a header in
     /// front of bytes it does not own without copying them first (the fragmentation
-    /// layer's chunks). The default copies the parts into one buffer and calls send().
+    /// layer's chunks). The default sends a single part as it is and copies more into one
+    /// buffer for send().
     virtual void send_parts(std::span<const std::span<const std::byte>> parts,
                             std::span<const int> fds = {}, std::uint8_t priority = 0,
                             bool more = false);
