@@ -26,6 +26,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
+/// Payloads a sending actor sends per turn: enough that a stream link's 64 KiB batches
+/// fill at 64 B (with their envelopes), few enough that a receiver's mailbox limit
+/// (10,000 letters by default) parks the sender when it falls behind.
+constexpr std::uint64_t source_batch = 1024;
+
 /// Allocations per message between two marks in the steady part of a run (the first and
 /// last tenth left out).
 class AllocWindow {
@@ -61,28 +66,39 @@ Fields joined(Fields a, const Fields& b) {
 void spawn_source(Node& node, const std::string& name, const std::string& sink,
                   const RoleOptions& o, const Reporter& report) {
     node.spawn(name, [&o, &report, sink](Actor& self) {
-        self.handle<Start>([&self, &o, &report, sink](Start&) {
+        struct State {
+            Pattern pattern;
+            AllocWindow allocs;
+            std::uint64_t seq = 0, sum = checksum_seed, start = 0;
+        };
+        auto state = std::make_shared<State>(State{Pattern(o.size), AllocWindow(o.count)});
+        // A turn sends a batch and asks for the next: how the framework asks a busy
+        // sender to send (docs/flow_control.md), so a receiver that falls behind parks it.
+        auto send_batch = [&self, &o, &report, sink, state] {
             try {
-                const Pattern pattern(o.size);
-                AllocWindow allocs(o.count);
-                std::uint64_t sum = checksum_seed;
-                const auto start = now_ns();
-                for (std::uint64_t seq = 0; seq < o.count; ++seq) {
-                    allocs.at(seq);
-                    Payload payload = make_payload(pattern, seq);
-                    sum = fold(sum, seq, payload.bytes);
-                    if (o.inject_fault && seq == o.count / 2) payload.bytes.back() ^= 0x01;
+                const auto end = std::min(o.count, state->seq + source_batch);
+                for (; state->seq < end; ++state->seq) {
+                    state->allocs.at(state->seq);
+                    Payload payload = make_payload(state->pattern, state->seq);
+                    state->sum = fold(state->sum, state->seq, payload.bytes);
+                    if (o.inject_fault && state->seq == o.count / 2) payload.bytes.back() ^= 0x01;
                     self.send(sink, std::move(payload));
                 }
+                if (state->seq < o.count) return self.send(self.name(), Continue{});
                 self.send(sink, Done{o.count});
                 report.result(Side::a, joined({{"sent", std::to_string(o.count)},
-                                               {"checksum", std::to_string(sum)},
-                                               {"t_start", std::to_string(start)}},
-                                              allocs.fields(o.count_allocs)));
+                                               {"checksum", std::to_string(state->sum)},
+                                               {"t_start", std::to_string(state->start)}},
+                                              state->allocs.fields(o.count_allocs)));
             } catch (const std::exception& e) {
                 report.error(std::string("sending: ") + e.what());
             }
+        };
+        self.handle<Start>([state, send_batch](Start&) {
+            state->start = now_ns();
+            send_batch();
         });
+        self.handle<Continue>([send_batch](Continue&) { send_batch(); });
     });
 }
 
