@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <stdexcept>
@@ -26,10 +27,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// Payloads a sending actor sends per turn: enough that a stream link's 64 KiB batches
-/// fill at 64 B (with their envelopes), few enough that a receiver's mailbox limit
-/// (10,000 letters by default) parks the sender when it falls behind.
-constexpr std::uint64_t source_batch = 1024;
+/// Payloads of `size` bytes a sending actor sends per turn: about 64 KiB of them, so a
+/// stream link's batches fill (1,024 of 64 B); few enough that a receiver that falls
+/// behind parks the sender at its mailbox limit (10,000 letters) before its mailbox holds
+/// much memory, and that one worker running both actors of a node (taking 64 letters a
+/// turn) keeps up with large ones.
+std::uint64_t source_batch(std::size_t size) {
+    return std::clamp<std::uint64_t>((std::size_t{64} << 10) / std::max<std::size_t>(size, 1), 1,
+                                     1024);
+}
 
 /// Allocations per message between two marks in the steady part of a run (the first and
 /// last tenth left out).
@@ -76,7 +82,7 @@ void spawn_source(Node& node, const std::string& name, const std::string& sink,
         // sender to send (docs/flow_control.md), so a receiver that falls behind parks it.
         auto send_batch = [&self, &o, &report, sink, state] {
             try {
-                const auto end = std::min(o.count, state->seq + source_batch);
+                const auto end = std::min(o.count, state->seq + source_batch(o.size));
                 for (; state->seq < end; ++state->seq) {
                     state->allocs.at(state->seq);
                     Payload payload = make_payload(state->pattern, state->seq);
