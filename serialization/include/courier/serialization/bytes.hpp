@@ -22,6 +22,7 @@
 /// same bytes is: its size as a u64, then the bytes.
 
 #include <courier/serialization/payload_archive.hpp>
+#include <courier/spare_blocks.hpp>
 
 #include <cereal/cereal.hpp>
 
@@ -55,9 +56,19 @@ class Bytes {
         : Bytes(std::as_bytes(std::span<const char>(text.data(), text.size()))) {}
 
     /// `size` bytes that are not initialized, to fill through writable() before the Bytes
-    /// is sent or copied: no zero-fill, which a std::vector's resize does first.
+    /// is sent or copied: no zero-fill, which a std::vector's resize does first. From
+    /// part_threshold on, the block is a spare of the process's stock when one fits, and
+    /// goes back to it when the last Bytes sharing it is gone (spare_blocks.hpp): one large
+    /// message after another reuses memory already written, without page faults.
     static Bytes for_overwrite(std::size_t size) {
-        auto block = std::make_shared_for_overwrite<std::byte[]>(size);
+        std::shared_ptr<std::byte[]> block;
+        if (size >= part_threshold) {
+            auto spare = detail::take_block(size);
+            // The deleter runs if making the control block throws: the block goes back.
+            block = std::shared_ptr<std::byte[]>(spare.bytes.release(), GiveBack{spare.capacity});
+        } else {
+            block = std::make_shared_for_overwrite<std::byte[]>(size);
+        }
         Bytes made;
         made.view_ = {block.get(), size};
         made.owner_ = std::move(block);
@@ -136,6 +147,14 @@ class Bytes {
     }
 
   private:
+    /// Gives a for_overwrite() block back to the stock.
+    struct GiveBack {
+        std::size_t capacity;
+        void operator()(std::byte* bytes) const noexcept {
+            detail::give_block({std::unique_ptr<std::byte[]>(bytes), capacity});
+        }
+    };
+
     std::vector<std::byte> owned_;       ///< the bytes, unless owner_ is set
     std::shared_ptr<const void> owner_;  ///< keeps a received buffer that view_ lies in
     std::span<const std::byte> view_;
