@@ -146,9 +146,9 @@ class LetterQueue {
     // ---- the holder only ----
 
     /// The next letter, or null when none has arrived. It stays valid, for the holder to
-    /// handle in place, until sleep() or until its segment is used up: the reader writes
-    /// nothing into a slot (destroying its letter, clearing its flag) while a sender may
-    /// be writing the next one beside it on the same cache line.
+    /// handle in place, until the next take() that finds a letter, or sleep(): the reader
+    /// writes nothing into a slot (destroying its letter, clearing its flag) while a sender
+    /// may be writing the next one beside it on the same cache line.
     Letter* take() noexcept {
         if (urgent_.load(std::memory_order_acquire) != 0) [[unlikely]]
             return take_urgent();
@@ -161,6 +161,11 @@ class LetterQueue {
         }
         Slot& slot = reader_.head->slots[reader_.next];
         if (!slot.ready.load(std::memory_order_acquire)) return nullptr;
+        // The letters handled before this one are destroyed now, so that what they hold
+        // (a MiB in a Bytes) goes back while the mailbox still has letters, not when its
+        // segment is used up. Only once a sender has finished this slot: senders now
+        // write the slots after it, with which those before it share no cache line.
+        drop_taken();
         ++reader_.next;
         Letter* letter = slot.letter();
         count_taken(*letter);
@@ -195,6 +200,9 @@ class LetterQueue {
         alignas(Letter) unsigned char storage[sizeof(Letter)];
         Letter* letter() noexcept { return std::launder(reinterpret_cast<Letter*>(storage)); }
     };
+    // A slot spans more than a cache line: the slots before the one a sender last
+    // finished share none with those it writes next (take()).
+    static_assert(sizeof(Slot) > 64);
     struct Segment {
         std::atomic<Segment*> next{nullptr};  ///< set by the sender that filled this one
         Slot slots[segment_letters];

@@ -104,7 +104,7 @@ TEST_CASE("a new queue is held, and once asleep, exactly the next push wakes it"
 }
 
 TEST_CASE(
-    "taken letters live until their segment is used up or the queue sleeps, and the queue "
+    "a taken letter lives until the next letter is taken or the queue sleeps, and the queue "
     "destroys the rest",
     "[framework][mailbox]") {
     constexpr int per_segment = static_cast<int>(LetterQueue::segment_letters);
@@ -118,13 +118,25 @@ TEST_CASE(
         }
         Letter* first = queue.take();
         CHECK(first->body.get() != nullptr);
-        for (int i = 1; i < per_segment; ++i) queue.take();
-        CHECK(gone == 0);  // handled in place, the segment still being read
-        queue.take();      // the first of the next segment
+        CHECK(gone == 0);  // handled in place
+        // Each take destroys the letters handled before it (a large one's memory goes
+        // back while the mailbox still has letters), across the segment's end too.
+        for (int i = 1; i < per_segment; ++i) {
+            queue.take();
+            CHECK(gone == i);
+        }
+        queue.take();  // the first of the next segment
         CHECK(gone == per_segment);
         queue.take();
+        CHECK(gone == per_segment + 1);
         CHECK_FALSE(queue.sleep());  // eight letters left: it stays awake
         CHECK(gone == per_segment + 2);
+        // Nothing is destroyed by a take that finds no letter: a sender may be writing
+        // the next slot beside the last one taken.
+        for (int i = 0; i < 8; ++i) queue.take();
+        CHECK(gone == per_segment + 9);
+        CHECK(queue.take() == nullptr);
+        CHECK(gone == per_segment + 9);
     }
     CHECK(gone == per_segment + 10);
 }
