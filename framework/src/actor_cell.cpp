@@ -50,8 +50,6 @@ class TakenFromLinks {
     std::shared_ptr<PeerLink> peer_;
     std::uint64_t letters_ = 0, bytes_ = 0;
 };
-/// A letter from a link of at least this many bytes frees its body once handled.
-constexpr std::uint32_t release_at_once = std::uint32_t{64} << 10;
 std::uint32_t frame_bytes(const Frame& frame) {
     return static_cast<std::uint32_t>(
         std::min<std::size_t>(frame.data().size(), std::numeric_limits<std::uint32_t>::max()));
@@ -343,11 +341,6 @@ bool ActorCell::run() {
             // The one check a letter costs, as before: a throwing handler sets it too.
             if (actor->stopping_) [[unlikely]]
                 stops = !restarted();
-            // A large letter from a link lets its buffer go now, not with its segment's
-            // other letters (up to 31 later): handled letters of a MiB each would hold tens
-            // of MiB, more than the spare blocks the link reads the next ones into.
-            if (letter->bytes >= release_at_once) [[unlikely]]
-                letter->body.reset();
             // It sent into a full mailbox or a link's outbox: its turn ends here, to wait
             // (below).
             if (blocked_on_ || waits_for_credit_) [[unlikely]]

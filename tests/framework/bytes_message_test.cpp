@@ -117,7 +117,7 @@ courier::detail::Letter large_wire_letter(const std::string& to, const bytestest
 
 }  // namespace
 
-TEST_CASE("a large letter from a link lets its buffer go once handled, within the turn",
+TEST_CASE("a large letter from a link lets its buffer go when the next is taken, within the turn",
           "[framework][bytes]") {
     // Handled letters are destroyed with their mailbox segment (32 letters) or when the
     // mailbox runs dry; a large one must not hold its MiB that long: letters of a MiB
